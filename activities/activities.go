@@ -1,0 +1,452 @@
+// Package activities holds the side effects of a sequence: eligibility,
+// recommendations, rendering, sending and recording outcomes. Activities
+// are methods on one struct that holds their dependencies.
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/email"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/models"
+)
+
+// Activities carries what the activities need. Build it once per worker.
+type Activities struct {
+	Store         *models.Store
+	Mailer        Mailer
+	Renderer      *email.Renderer
+	FromEmail     string
+	FromName      string
+	PostalAddress string
+	Now           func() time.Time
+
+	mu   sync.Mutex
+	defs map[string]*campaign.Definition // immutable versions, by "id@version"
+}
+
+// permanent marks an error the retry policy must not retry.
+func permanent(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), string(errs.CodeOf(err)), err)
+}
+
+// retryable passes errors through, except coded input errors, which can
+// never succeed on retry.
+func retryable(err error) error {
+	switch errs.CodeOf(err) {
+	case errs.Invalid, errs.Malformed, errs.NotFound, errs.PermanentRemote:
+		return permanent(err)
+	}
+	return err
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// definition returns a published version's definition, cached: versions
+// are immutable.
+func (a *Activities) definition(ctx context.Context, campaignID string, version int) (*campaign.Definition, error) {
+	key := fmt.Sprintf("%s@%d", campaignID, version)
+	a.mu.Lock()
+	d, ok := a.defs[key]
+	a.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	v, err := a.Store.GetCampaignVersion(ctx, campaignID, version)
+	if err != nil {
+		return nil, err
+	}
+	d = &campaign.Definition{}
+	if err := json.Unmarshal(v.Definition, d); err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "campaign %s", key)
+	}
+	a.mu.Lock()
+	if a.defs == nil {
+		a.defs = map[string]*campaign.Definition{}
+	}
+	a.defs[key] = d
+	a.mu.Unlock()
+	return d, nil
+}
+
+// StartEnrollment records the enrollment. It is idempotent.
+func (a *Activities) StartEnrollment(ctx context.Context, in StartEnrollmentInput) error {
+	err := a.Store.EnsureEnrollment(ctx, &models.Enrollment{
+		ID: in.EnrollmentID, CustomerID: in.CustomerID, CampaignID: in.CampaignID, Version: in.Version,
+		WorkflowID: in.WorkflowID, Variant: in.Variant, TriggerEventID: in.TriggerEventID,
+		Status: models.StatusRunning, EnrolledAt: in.EnrolledAt,
+	})
+	return retryable(err)
+}
+
+// CheckEligibility decides, at send time, whether the customer may get
+// this campaign's email: the customer exists, has marketing consent and is
+// not suppressed globally or for the campaign.
+func (a *Activities) CheckEligibility(ctx context.Context, ref StepRef) (Eligibility, error) {
+	c, err := a.Store.GetCustomer(ctx, ref.CustomerID)
+	if errs.Is(err, errs.NotFound) {
+		return Eligibility{Status: models.StatusCancelled, Reason: "customer no longer exists"}, nil
+	}
+	if err != nil {
+		return Eligibility{}, retryable(err)
+	}
+	if !c.Consent {
+		return Eligibility{Status: models.StatusNoConsent, Reason: "no marketing consent"}, nil
+	}
+	sup, err := a.Store.Suppressed(ctx, c.Email, ref.CampaignID)
+	if err != nil {
+		return Eligibility{}, retryable(err)
+	}
+	if sup != nil {
+		return Eligibility{Status: models.StatusSuppressed,
+			Reason: fmt.Sprintf("address suppressed (%s, %s)", sup.Scope(), sup.Reason)}, nil
+	}
+	return Eligibility{Eligible: true}, nil
+}
+
+// Prepare creates the step's message, keyed by (enrollment, step), with the
+// recommendations it will show. A step that needs recommendations and has
+// none is skipped, not sent empty. Calling it again returns what the first
+// call decided.
+func (a *Activities) Prepare(ctx context.Context, ref StepRef) (Prepared, error) {
+	def, err := a.definition(ctx, ref.CampaignID, ref.Version)
+	if err != nil {
+		return Prepared{}, retryable(err)
+	}
+	step, ok := def.StepByID(ref.StepID)
+	if !ok {
+		return Prepared{}, permanent(errs.E(errs.NotFound, "step %s not in %s v%d", ref.StepID, ref.CampaignID, ref.Version))
+	}
+	msg := &models.Message{
+		ID: uuid.NewString(), EnrollmentID: ref.EnrollmentID, StepID: ref.StepID,
+		CustomerID: ref.CustomerID, CampaignID: ref.CampaignID, Variant: ref.Variant,
+		Status: models.MessagePending,
+	}
+	if step.UsesRecommendations() {
+		skus, why, err := a.recommend(ctx, ref, step)
+		if err != nil {
+			return Prepared{}, retryable(err)
+		}
+		msg.Recommended = skus
+		if len(skus) == 0 {
+			msg.Status, msg.Error = models.MessageSkipped, why
+		}
+	}
+	msg, _, err = a.Store.ClaimMessage(ctx, msg)
+	if err != nil {
+		return Prepared{}, retryable(err)
+	}
+	p := Prepared{MessageID: msg.ID, Items: len(msg.Recommended)}
+	switch msg.Status {
+	case models.MessageSent:
+		p.AlreadySent = true
+	case models.MessageSkipped, models.MessageFailed:
+		p.Skip, p.Reason = true, msg.Error
+	}
+	return p, nil
+}
+
+// recommend applies the step's strategy. Only "complements" exists so far.
+func (a *Activities) recommend(ctx context.Context, ref StepRef, step campaign.Step) ([]string, string, error) {
+	trigger, err := a.triggerSKUs(ctx, ref.TriggerEventID)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(trigger) == 0 {
+		return nil, "nothing to recommend: the trigger event names no product", nil
+	}
+	catalogue, err := a.Store.GetProducts(ctx, trigger)
+	if err != nil {
+		return nil, "", err
+	}
+	var candidates []string
+	for _, sku := range trigger {
+		candidates = append(candidates, catalogue[sku].Complements...)
+	}
+	more, err := a.Store.GetProducts(ctx, candidates)
+	if err != nil {
+		return nil, "", err
+	}
+	for k, v := range more {
+		catalogue[k] = v
+	}
+	owned, err := a.Store.OwnedSKUs(ctx, ref.CustomerID)
+	if err != nil {
+		return nil, "", err
+	}
+	skus := complements(trigger, catalogue, owned, step.RecommendLimit())
+	if len(skus) == 0 {
+		return nil, "nothing to recommend: every complement is owned, out of stock or unknown", nil
+	}
+	return skus, "", nil
+}
+
+// triggerSKUs returns the products of the event that started the sequence:
+// a purchase's items, or another event's "sku" property.
+func (a *Activities) triggerSKUs(ctx context.Context, eventID string) ([]string, error) {
+	if eventID == "" {
+		return nil, nil
+	}
+	ev, err := a.Store.GetEvent(ctx, eventID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var skus []string
+	if items, ok := ev.Properties["items"].([]any); ok {
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				if sku, ok := m["sku"].(string); ok && sku != "" {
+					skus = append(skus, sku)
+				}
+			}
+		}
+	}
+	if sku, ok := ev.Properties["sku"].(string); ok && sku != "" {
+		skus = append(skus, sku)
+	}
+	return skus, nil
+}
+
+// Render renders the message's subject, HTML and text into the database.
+// Rendering a message that is already sent does nothing.
+func (a *Activities) Render(ctx context.Context, ref MessageRef) error {
+	msg, err := a.Store.GetMessage(ctx, ref.MessageID)
+	if err != nil {
+		return retryable(err)
+	}
+	if msg.Status != models.MessagePending && msg.Status != models.MessageReady {
+		return nil
+	}
+	enr, err := a.Store.GetEnrollment(ctx, msg.EnrollmentID)
+	if err != nil {
+		return retryable(err)
+	}
+	def, err := a.definition(ctx, enr.CampaignID, enr.Version)
+	if err != nil {
+		return retryable(err)
+	}
+	step, _ := def.StepByID(msg.StepID)
+	cust, err := a.Store.GetCustomer(ctx, msg.CustomerID)
+	if err != nil {
+		return retryable(err)
+	}
+	data, err := a.emailData(ctx, def, step, enr, cust, msg.Recommended)
+	if err != nil {
+		return retryable(err)
+	}
+	out, err := a.Renderer.Render(step.Template, step.Subject, data)
+	if err != nil {
+		// A template that cannot render will not render on retry either.
+		return permanent(errs.Wrap(errs.Invalid, err, "render step %s", step.ID))
+	}
+	return retryable(a.Store.SaveRendered(ctx, msg.ID, out.Subject, out.Preheader, out.HTML, out.Text))
+}
+
+func (a *Activities) emailData(ctx context.Context, def *campaign.Definition, step campaign.Step,
+	enr *models.Enrollment, cust *models.Customer, recommended []string) (email.Data, error) {
+	d := email.Data{
+		Customer: email.Customer{Name: cust.Name, FirstName: email.FirstName(cust.Name)},
+		Campaign: email.Campaign{ID: def.ID, Name: def.Name},
+		Step: email.Step{ID: step.ID, Heading: step.Heading, Paragraphs: email.Paragraphs(step.Body),
+			CTA: step.CTA, Preheader: step.Preheader},
+		Footer: email.Footer{PostalAddress: a.PostalAddress},
+	}
+	trigger, err := a.triggerSKUs(ctx, enr.TriggerEventID)
+	if err != nil {
+		return d, err
+	}
+	products, err := a.Store.GetProducts(ctx, append(append([]string{}, trigger...), recommended...))
+	if err != nil {
+		return d, err
+	}
+	if len(trigger) > 0 {
+		if p, ok := products[trigger[0]]; ok {
+			d.Trigger = email.Trigger{ProductName: p.Name, SKU: p.SKU, Category: p.Category}
+		}
+	}
+	utm := func(raw string) string { return withUTM(raw, def.ID, step.ID, enr.Variant) }
+	for _, sku := range recommended {
+		p, ok := products[sku]
+		if !ok {
+			continue
+		}
+		d.Products = append(d.Products, email.Product{
+			SKU: p.SKU, Name: p.Name, Price: email.FormatPrice(p.PriceMinor, p.Currency, cust.Locale),
+			URL: utm(p.URL), ImageURL: p.ImageURL,
+		})
+	}
+	if len(d.Products) > 0 && d.Step.CTA != "" {
+		d.Step.CTAURL = d.Products[0].URL
+	}
+	if inc := step.Incentive; inc != nil {
+		d.Incentive = &email.Incentive{PercentOff: inc.PercentOff, Code: inc.Code}
+		if inc.ExpiresIn != "" {
+			o, _ := campaign.ParseOffset(inc.ExpiresIn)
+			loc, err := time.LoadLocation(cust.Timezone)
+			if err != nil {
+				loc = time.UTC
+			}
+			d.Incentive.Expires = a.now().In(loc).AddDate(0, 0, o.Days).Add(time.Duration(o.Hours) * time.Hour).Format("Monday 2 January")
+		}
+	}
+	return d, nil
+}
+
+// withUTM adds Lift's UTM parameters to a link.
+func withUTM(raw, campaignID, stepID, variant string) string {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return raw
+	}
+	q := u.Query()
+	q.Set("utm_source", "lift")
+	q.Set("utm_medium", "email")
+	q.Set("utm_campaign", campaignID)
+	q.Set("utm_content", stepID+"-"+variant)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Send hands the rendered message to the mailer, once: a message already
+// marked sent is not sent again. A permanent refusal marks the message
+// failed and the sequence moves on.
+func (a *Activities) Send(ctx context.Context, ref MessageRef) (Sent, error) {
+	msg, err := a.Store.GetMessage(ctx, ref.MessageID)
+	if err != nil {
+		return Sent{}, retryable(err)
+	}
+	switch msg.Status {
+	case models.MessageSent:
+		return Sent{ProviderMessageID: msg.ProviderMessageID}, nil
+	case models.MessageReady:
+	default:
+		return Sent{Failed: true, Reason: "message is " + msg.Status + ": " + msg.Error}, nil
+	}
+	cust, err := a.Store.GetCustomer(ctx, msg.CustomerID)
+	if err != nil {
+		return Sent{}, retryable(err)
+	}
+	id, err := a.Mailer.Send(ctx, Email{
+		MessageID: msg.ID, FromEmail: a.FromEmail, FromName: a.FromName,
+		To: cust.Email, ToName: cust.Name, Subject: msg.Subject, HTML: msg.HTML, Text: msg.Text,
+		CustomArgs: map[string]string{
+			"message_id": msg.ID, "enrollment_id": msg.EnrollmentID, "campaign_id": msg.CampaignID,
+			"step_id": msg.StepID, "variant": msg.Variant,
+		},
+		Categories: []string{"lift", "campaign-" + msg.CampaignID},
+	})
+	if errs.Is(err, errs.PermanentRemote) {
+		if err := a.Store.MarkMessage(ctx, msg.ID, models.MessageFailed, err.Error()); err != nil {
+			return Sent{}, retryable(err)
+		}
+		return Sent{Failed: true, Reason: err.Error()}, nil
+	}
+	if err != nil {
+		return Sent{}, err
+	}
+	if _, err := a.Store.MarkSent(ctx, msg.ID, a.Mailer.Name(), id, a.now()); err != nil {
+		return Sent{}, retryable(err)
+	}
+	return Sent{ProviderMessageID: id}, nil
+}
+
+// RecordProgress records the step an enrollment has reached.
+func (a *Activities) RecordProgress(ctx context.Context, in ProgressInput) error {
+	return retryable(a.Store.UpdateEnrollmentProgress(ctx, in.EnrollmentID, models.EnrollmentProgress{
+		CurrentStep: in.StepID, EmailsSent: in.EmailsSent,
+	}))
+}
+
+// EvaluatePurchase decides whether an order meets one of the goals. The
+// order that started the sequence never ends it.
+func (a *Activities) EvaluatePurchase(ctx context.Context, in PurchaseInput) (PurchaseResult, error) {
+	order, err := a.Store.GetOrder(ctx, in.OrderID)
+	if errs.Is(err, errs.NotFound) {
+		return PurchaseResult{}, nil
+	}
+	if err != nil {
+		return PurchaseResult{}, retryable(err)
+	}
+	if in.TriggerEventID != "" && order.EventID == in.TriggerEventID {
+		return PurchaseResult{}, nil
+	}
+	bought := map[string]bool{}
+	var skus []string
+	for _, it := range order.Items {
+		bought[it.SKU] = true
+		skus = append(skus, it.SKU)
+	}
+	converts := PurchaseResult{Converts: true, RevenueMinor: order.RevenueMinor}
+	for _, goal := range in.Goals {
+		converts.Goal = goal
+		switch goal {
+		case campaign.GoalPurchaseAny:
+			return converts, nil
+		case campaign.GoalPurchaseOfRecommended:
+			msgs, err := a.Store.ListMessages(ctx, models.MessageFilter{EnrollmentID: in.EnrollmentID})
+			if err != nil {
+				return PurchaseResult{}, retryable(err)
+			}
+			for _, m := range msgs {
+				if m.Status != models.MessageSent {
+					continue
+				}
+				for _, sku := range m.Recommended {
+					if bought[sku] {
+						return converts, nil
+					}
+				}
+			}
+		case campaign.GoalPurchaseInCategory:
+			enr, err := a.Store.GetEnrollment(ctx, in.EnrollmentID)
+			if err != nil {
+				return PurchaseResult{}, retryable(err)
+			}
+			trigger, err := a.triggerSKUs(ctx, enr.TriggerEventID)
+			if err != nil {
+				return PurchaseResult{}, retryable(err)
+			}
+			ps, err := a.Store.GetProducts(ctx, append(trigger, skus...))
+			if err != nil {
+				return PurchaseResult{}, retryable(err)
+			}
+			cats := map[string]bool{}
+			for _, sku := range trigger {
+				if c := ps[sku].Category; c != "" {
+					cats[c] = true
+				}
+			}
+			for _, sku := range skus {
+				if cats[ps[sku].Category] {
+					return converts, nil
+				}
+			}
+		}
+	}
+	return PurchaseResult{}, nil
+}
+
+// FinishEnrollment records how the enrollment ended.
+func (a *Activities) FinishEnrollment(ctx context.Context, in FinishInput) error {
+	return retryable(a.Store.FinishEnrollment(ctx, in.EnrollmentID, models.EnrollmentOutcome{
+		Status: in.Status, ExitReason: in.Reason, ConvertedOrder: in.ConvertedOrder,
+		RevenueMinor: in.RevenueMinor, EmailsSent: in.EmailsSent, EndedAt: in.EndedAt,
+	}))
+}

@@ -1,0 +1,115 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/sendgrid/sendgrid-go"
+	"github.com/sendgrid/sendgrid-go/helpers/mail"
+
+	"github.com/lift-hq/lift/internal/errs"
+)
+
+// Email is one message as handed to a Mailer.
+type Email struct {
+	MessageID  string
+	FromEmail  string
+	FromName   string
+	To         string
+	ToName     string
+	Subject    string
+	HTML       string
+	Text       string
+	Headers    map[string]string
+	CustomArgs map[string]string // opaque IDs only, never PII
+	Categories []string
+}
+
+// Mailer hands an email to a delivery system and returns the provider's
+// message ID. A permanent refusal is an errs.PermanentRemote error; any
+// other error is retried by the activity's retry policy.
+type Mailer interface {
+	Name() string
+	Send(ctx context.Context, e Email) (string, error)
+}
+
+// Outbox is the default mailer: nothing leaves the machine. The message is
+// already stored with its HTML, so "sending" is marking it sent; read it at
+// GET /v1/messages/{id}/html.
+type Outbox struct{}
+
+// Name implements Mailer.
+func (Outbox) Name() string { return "outbox" }
+
+// Send implements Mailer.
+func (Outbox) Send(_ context.Context, e Email) (string, error) {
+	return "outbox-" + e.MessageID, nil
+}
+
+// SendGrid sends through SendGrid's v3 mail send API with sendgrid-go.
+type SendGrid struct {
+	APIKey  string
+	BaseURL string // https://api.sendgrid.com, the EU host, or a fake in tests
+	Sandbox bool
+}
+
+// Name implements Mailer.
+func (SendGrid) Name() string { return "sendgrid" }
+
+// Send implements Mailer. A client is built per call: a *sendgrid.Client
+// holds the request body and is not safe to share between goroutines.
+func (s SendGrid) Send(ctx context.Context, e Email) (string, error) {
+	m := mail.NewV3Mail()
+	m.SetFrom(mail.NewEmail(e.FromName, e.FromEmail))
+	m.Subject = e.Subject
+	p := mail.NewPersonalization()
+	p.AddTos(mail.NewEmail(e.ToName, e.To))
+	for k, v := range e.CustomArgs {
+		p.SetCustomArg(k, v)
+	}
+	m.AddPersonalizations(p)
+	m.AddContent(mail.NewContent("text/plain", e.Text), mail.NewContent("text/html", e.HTML))
+	for k, v := range e.Headers {
+		m.SetHeader(k, v)
+	}
+	m.AddCategories(e.Categories...)
+	if s.Sandbox {
+		m.SetMailSettings(mail.NewMailSettings().SetSandboxMode(mail.NewSetting(true)))
+	}
+
+	req := sendgrid.GetRequest(s.APIKey, "/v3/mail/send", s.BaseURL)
+	req.Method = http.MethodPost
+	client := &sendgrid.Client{Request: req}
+	resp, err := client.SendWithContext(ctx, m)
+	if err != nil {
+		return "", fmt.Errorf("sendgrid: %w", err)
+	}
+	// sendgrid-go returns a nil error for any HTTP status: check it.
+	switch {
+	case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK: // 200 in sandbox mode
+		return header(resp.Headers, "X-Message-Id"), nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return "", fmt.Errorf("sendgrid: status %d, will retry", resp.StatusCode)
+	default:
+		return "", errs.E(errs.PermanentRemote, "sendgrid refused the message: status %d: %s",
+			resp.StatusCode, truncate(resp.Body, 500))
+	}
+}
+
+func header(h map[string][]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,97 @@
+package activities
+
+import "time"
+
+// The inputs and results of the activities. They carry IDs and small values
+// only: bodies, recommendation lists and PII stay in the database, so
+// workflow history never holds them (DESIGN principle 1).
+
+// StepRef names one step of one enrollment.
+type StepRef struct {
+	EnrollmentID   string `json:"enrollment_id"`
+	CustomerID     string `json:"customer_id"`
+	CampaignID     string `json:"campaign_id"`
+	Version        int    `json:"version"`
+	StepID         string `json:"step_id"`
+	Variant        string `json:"variant"`
+	TriggerEventID string `json:"trigger_event_id,omitempty"`
+}
+
+// StartEnrollmentInput records a new enrollment.
+type StartEnrollmentInput struct {
+	EnrollmentID   string    `json:"enrollment_id"`
+	CustomerID     string    `json:"customer_id"`
+	CampaignID     string    `json:"campaign_id"`
+	Version        int       `json:"version"`
+	WorkflowID     string    `json:"workflow_id"`
+	Variant        string    `json:"variant"`
+	TriggerEventID string    `json:"trigger_event_id,omitempty"`
+	EnrolledAt     time.Time `json:"enrolled_at"`
+}
+
+// Eligibility says whether a customer may be emailed by a campaign now. When
+// not, Status is the sequence's final status (no_consent, suppressed,
+// cancelled) and Reason says why.
+type Eligibility struct {
+	Eligible bool   `json:"eligible"`
+	Status   string `json:"status,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// Prepared is the outcome of choosing what a step sends. The message row
+// holds the recommendations; only their count comes back.
+type Prepared struct {
+	MessageID   string `json:"message_id"`
+	Items       int    `json:"items"`
+	Skip        bool   `json:"skip,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	AlreadySent bool   `json:"already_sent,omitempty"`
+}
+
+// MessageRef names one message.
+type MessageRef struct {
+	MessageID string `json:"message_id"`
+}
+
+// Sent is the outcome of handing a message to the mailer.
+type Sent struct {
+	ProviderMessageID string `json:"provider_message_id,omitempty"`
+	// Failed is set when the provider refused the message for good; the
+	// sequence moves on to the next step.
+	Failed bool   `json:"failed,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// ProgressInput records the step an enrollment has reached.
+type ProgressInput struct {
+	EnrollmentID string `json:"enrollment_id"`
+	StepID       string `json:"step_id"`
+	EmailsSent   int    `json:"emails_sent"`
+}
+
+// PurchaseInput asks whether an order meets one of the campaign's purchase
+// goals.
+type PurchaseInput struct {
+	EnrollmentID   string   `json:"enrollment_id"`
+	OrderID        string   `json:"order_id"`
+	Goals          []string `json:"goals"`
+	TriggerEventID string   `json:"trigger_event_id,omitempty"`
+}
+
+// PurchaseResult says whether the order converts the enrollment.
+type PurchaseResult struct {
+	Converts     bool   `json:"converts"`
+	Goal         string `json:"goal,omitempty"`
+	RevenueMinor int64  `json:"revenue_minor,omitempty"`
+}
+
+// FinishInput records how an enrollment ended.
+type FinishInput struct {
+	EnrollmentID   string    `json:"enrollment_id"`
+	Status         string    `json:"status"`
+	Reason         string    `json:"reason,omitempty"`
+	ConvertedOrder string    `json:"converted_order,omitempty"`
+	RevenueMinor   int64     `json:"revenue_minor,omitempty"`
+	EmailsSent     int       `json:"emails_sent"`
+	EndedAt        time.Time `json:"ended_at"`
+}

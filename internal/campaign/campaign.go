@@ -1,0 +1,337 @@
+// Package campaign defines what a marketer writes: a sequence definition,
+// its validation (errors name the offending field), and trigger matching.
+package campaign
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/lift-hq/lift/internal/errs"
+)
+
+// Kinds of campaign.
+const (
+	CrossSell = "cross_sell"
+	Upsell    = "upsell"
+)
+
+// Exit goals a campaign can name in exit_on.
+const (
+	GoalPurchaseOfRecommended = "purchase_of_recommended"
+	GoalPurchaseAny           = "purchase_any"
+	GoalPurchaseInCategory    = "purchase_in_category"
+	GoalUpgrade               = "upgrade"
+	GoalComplaint             = "complaint"
+	GoalUnsubscribe           = "unsubscribe"
+)
+
+var goals = map[string]bool{
+	GoalPurchaseOfRecommended: true, GoalPurchaseAny: true, GoalPurchaseInCategory: true,
+	GoalUpgrade: true, GoalComplaint: true, GoalUnsubscribe: true,
+}
+
+// Templates are the email templates a step may name.
+var Templates = []string{"recommendation", "education", "offer", "upsell"}
+
+// Strategies are the recommendation strategies a step may name.
+var Strategies = []string{"complements"}
+
+// Definition is a campaign as marketers write it (POST /v1/campaigns).
+type Definition struct {
+	ID                string   `json:"id"`
+	Name              string   `json:"name"`
+	Kind              string   `json:"kind"`
+	Trigger           Trigger  `json:"trigger"`
+	ExitOn            []string `json:"exit_on,omitempty"`
+	Steps             []Step   `json:"steps"`
+	SendWindow        string   `json:"send_window,omitempty"`        // "09:00-20:00", customer-local
+	AttributionWindow string   `json:"attribution_window,omitempty"` // "5d"
+}
+
+// Trigger says which event starts the sequence. Where filters on the
+// event's properties (see Match).
+type Trigger struct {
+	Event string         `json:"event"`
+	Where map[string]any `json:"where,omitempty"`
+}
+
+// Step is one email of the sequence.
+type Step struct {
+	ID        string     `json:"id"`
+	At        string     `json:"at"` // "3d" or "3d-7d" after enrolment
+	Subject   string     `json:"subject"`
+	Preheader string     `json:"preheader,omitempty"`
+	Template  string     `json:"template"`
+	Heading   string     `json:"heading,omitempty"`
+	Body      string     `json:"body,omitempty"` // paragraphs separated by blank lines
+	CTA       string     `json:"cta,omitempty"`
+	Recommend *Recommend `json:"recommend,omitempty"`
+	Incentive *Incentive `json:"incentive,omitempty"`
+}
+
+// Recommend asks for product recommendations in a step. A step that asks
+// for recommendations and finds none is skipped, not sent empty.
+type Recommend struct {
+	Strategy string `json:"strategy"`
+	Limit    int    `json:"limit,omitempty"`
+}
+
+// Incentive is an offer shown in a step.
+type Incentive struct {
+	PercentOff int    `json:"percent_off"`
+	Code       string `json:"code,omitempty"`
+	ExpiresIn  string `json:"expires_in,omitempty"`
+}
+
+// Offset is a whole number of days and hours after enrolment.
+type Offset struct {
+	Days  int `json:"days,omitempty"`
+	Hours int `json:"hours,omitempty"`
+}
+
+// Hours is the offset's length in hours of nominal 24-hour days.
+func (o Offset) TotalHours() int { return o.Days*24 + o.Hours }
+
+func (o Offset) String() string {
+	switch {
+	case o.Hours == 0:
+		return fmt.Sprintf("%dd", o.Days)
+	case o.Days == 0:
+		return fmt.Sprintf("%dh", o.Hours)
+	}
+	return fmt.Sprintf("%dd%dh", o.Days, o.Hours)
+}
+
+// Window is the earliest and latest offset of a step.
+type Window struct {
+	Min, Max Offset
+}
+
+var offsetRE = regexp.MustCompile(`^(?:(\d+)d)?(?:(\d+)h)?$`)
+
+// ParseOffset parses "3d", "12h" or "1d12h".
+func ParseOffset(s string) (Offset, error) {
+	m := offsetRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil || (m[1] == "" && m[2] == "") {
+		return Offset{}, fmt.Errorf("%q is not an offset like 3d, 12h or 1d12h", s)
+	}
+	var o Offset
+	o.Days, _ = strconv.Atoi(m[1])
+	o.Hours, _ = strconv.Atoi(m[2])
+	if o.TotalHours() > 365*24 {
+		return Offset{}, fmt.Errorf("%q is more than 365 days", s)
+	}
+	return o, nil
+}
+
+// ParseWindow parses "3d" or "3d-7d".
+func ParseWindow(s string) (Window, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	min, err := ParseOffset(lo)
+	if err != nil {
+		return Window{}, err
+	}
+	if !isRange {
+		return Window{Min: min, Max: min}, nil
+	}
+	max, err := ParseOffset(hi)
+	if err != nil {
+		return Window{}, err
+	}
+	if max.TotalHours() < min.TotalHours() {
+		return Window{}, fmt.Errorf("%q ends before it starts", s)
+	}
+	return Window{Min: min, Max: max}, nil
+}
+
+// ParseSendWindow parses "09:00-20:00" into minutes after local midnight.
+func ParseSendWindow(s string) (start, end int, err error) {
+	if s == "" {
+		return 9 * 60, 20 * 60, nil
+	}
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not a window like 09:00-20:00", s)
+	}
+	if start, err = parseClock(a); err != nil {
+		return 0, 0, err
+	}
+	if end, err = parseClock(b); err != nil {
+		return 0, 0, err
+	}
+	if end <= start {
+		return 0, 0, fmt.Errorf("%q ends before it starts", s)
+	}
+	return start, end, nil
+}
+
+func parseClock(s string) (int, error) {
+	var h, m int
+	if _, err := fmt.Sscanf(strings.TrimSpace(s), "%d:%d", &h, &m); err != nil || h < 0 || h > 24 || m < 0 || m > 59 || h*60+m > 24*60 {
+		return 0, fmt.Errorf("%q is not a time like 09:00", s)
+	}
+	return h*60 + m, nil
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// Parse decodes and validates a definition. Unknown fields are refused so a
+// typo never silently changes a sequence.
+func Parse(data []byte) (*Definition, error) {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	var d Definition
+	if err := dec.Decode(&d); err != nil {
+		return nil, errs.Wrap(errs.Malformed, err, "campaign definition is not valid JSON for a campaign")
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// Validate checks the definition. The error names the first bad field as a
+// JSON path, e.g. steps[1].at.
+func (d *Definition) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return errs.Field(errs.Invalid, field, format, args...)
+	}
+	if !idRE.MatchString(d.ID) {
+		return bad("id", "must be 1-64 lower-case letters, digits, - or _")
+	}
+	if strings.TrimSpace(d.Name) == "" {
+		return bad("name", "is required")
+	}
+	if d.Kind != CrossSell && d.Kind != Upsell {
+		return bad("kind", "must be %q or %q", CrossSell, Upsell)
+	}
+	if !IsEventType(d.Trigger.Event) {
+		return bad("trigger.event", "unknown event type %q", d.Trigger.Event)
+	}
+	for _, k := range sortedKeys(d.Trigger.Where) {
+		if err := checkCondition(k, d.Trigger.Where[k]); err != nil {
+			return bad("trigger.where."+k, "%v", err)
+		}
+	}
+	for i, g := range d.ExitOn {
+		if !goals[g] {
+			return bad(fmt.Sprintf("exit_on[%d]", i), "unknown exit goal %q", g)
+		}
+	}
+	if _, _, err := ParseSendWindow(d.SendWindow); err != nil {
+		return bad("send_window", "%v", err)
+	}
+	if d.AttributionWindow != "" {
+		if _, err := ParseOffset(d.AttributionWindow); err != nil {
+			return bad("attribution_window", "%v", err)
+		}
+	}
+	if len(d.Steps) == 0 || len(d.Steps) > 20 {
+		return bad("steps", "must have 1 to 20 steps")
+	}
+	seen := map[string]bool{}
+	prev := -1
+	for i, s := range d.Steps {
+		f := func(name string) string { return fmt.Sprintf("steps[%d].%s", i, name) }
+		if !idRE.MatchString(s.ID) {
+			return bad(f("id"), "must be 1-64 lower-case letters, digits, - or _")
+		}
+		if seen[s.ID] {
+			return bad(f("id"), "duplicate step id %q", s.ID)
+		}
+		seen[s.ID] = true
+		w, err := ParseWindow(s.At)
+		if err != nil {
+			return bad(f("at"), "%v", err)
+		}
+		if w.Min.TotalHours() < prev {
+			return bad(f("at"), "starts before the previous step")
+		}
+		prev = w.Min.TotalHours()
+		if strings.TrimSpace(s.Subject) == "" {
+			return bad(f("subject"), "is required")
+		}
+		if _, err := template.New("subject").Option("missingkey=error").Parse(s.Subject); err != nil {
+			return bad(f("subject"), "%v", err)
+		}
+		if !contains(Templates, s.Template) {
+			return bad(f("template"), "unknown template %q (one of %s)", s.Template, strings.Join(Templates, ", "))
+		}
+		if s.Recommend != nil {
+			if !contains(Strategies, s.Recommend.Strategy) {
+				return bad(f("recommend.strategy"), "unknown strategy %q (one of %s)", s.Recommend.Strategy, strings.Join(Strategies, ", "))
+			}
+			if s.Recommend.Limit < 0 || s.Recommend.Limit > 3 {
+				return bad(f("recommend.limit"), "must be 1 to 3")
+			}
+		}
+		if s.Incentive != nil {
+			if s.Incentive.PercentOff < 1 || s.Incentive.PercentOff > 90 {
+				return bad(f("incentive.percent_off"), "must be 1 to 90")
+			}
+			if s.Incentive.ExpiresIn != "" {
+				if _, err := ParseOffset(s.Incentive.ExpiresIn); err != nil {
+					return bad(f("incentive.expires_in"), "%v", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// UsesRecommendations reports whether any template in the step shows
+// products, so that an empty recommendation list skips it.
+func (s Step) UsesRecommendations() bool { return s.Recommend != nil }
+
+// RecommendLimit is the number of products to show, 1 to 3 (default 2).
+func (s Step) RecommendLimit() int {
+	if s.Recommend == nil || s.Recommend.Limit == 0 {
+		return 2
+	}
+	return s.Recommend.Limit
+}
+
+// StepByID returns the step with the given ID.
+func (d *Definition) StepByID(id string) (Step, bool) {
+	for _, s := range d.Steps {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return Step{}, false
+}
+
+// Attribution is the attribution window (default 5 days).
+func (d *Definition) Attribution() Offset {
+	if d.AttributionWindow == "" {
+		return Offset{Days: 5}
+	}
+	o, _ := ParseOffset(d.AttributionWindow)
+	return o
+}
+
+// HasGoal reports whether the campaign exits on goal.
+func (d *Definition) HasGoal(goal string) bool { return contains(d.ExitOn, goal) }
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

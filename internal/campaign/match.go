@@ -1,0 +1,161 @@
+package campaign
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Event types Lift accepts.
+const (
+	EventPurchase      = "purchase"
+	EventDelivered     = "delivered"
+	EventUpgrade       = "upgrade"
+	EventDowngrade     = "downgrade"
+	EventUsage         = "usage"
+	EventMilestone     = "milestone"
+	EventPageView      = "page_view"
+	EventSupportTicket = "support_ticket"
+	EventComplaint     = "complaint"
+	EventUnsubscribe   = "unsubscribe"
+	EventTrialEnding   = "trial_ending"
+	EventRenewalDue    = "renewal_due"
+)
+
+// EventTypes lists every accepted event type.
+var EventTypes = []string{
+	EventPurchase, EventDelivered, EventUpgrade, EventDowngrade, EventUsage, EventMilestone,
+	EventPageView, EventSupportTicket, EventComplaint, EventUnsubscribe, EventTrialEnding, EventRenewalDue,
+}
+
+// IsEventType reports whether t is an accepted event type.
+func IsEventType(t string) bool { return contains(EventTypes, t) }
+
+// Facts are what a trigger's where clause is matched against: the event's
+// properties plus derived ones (a purchase's skus and categories, a usage
+// event's ratio).
+type Facts map[string]any
+
+var comparisons = []string{"_gte", "_lte", "_gt", "_lt"}
+
+func splitComparison(key string) (base, op string) {
+	for _, suf := range comparisons {
+		if strings.HasSuffix(key, suf) && len(key) > len(suf) {
+			return strings.TrimSuffix(key, suf), suf
+		}
+	}
+	return key, ""
+}
+
+// checkCondition validates one where condition at publish time.
+func checkCondition(key string, want any) error {
+	if _, op := splitComparison(key); op != "" {
+		if _, ok := number(want); !ok {
+			return fmt.Errorf("%s compares numbers; %v is not a number", op, want)
+		}
+		return nil
+	}
+	switch w := want.(type) {
+	case string, float64, bool:
+		return nil
+	case []any:
+		if len(w) == 0 {
+			return fmt.Errorf("an empty list matches nothing")
+		}
+		for _, x := range w {
+			if err := checkCondition(key, x); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("must be a string, number, boolean or list of them")
+}
+
+// Match reports whether facts satisfy every condition in where.
+// A plain key matches equal values (any of a list on either side);
+// key_gte, key_gt, key_lte and key_lt compare numbers.
+func Match(where map[string]any, facts Facts) bool {
+	for _, k := range sortedKeys(where) {
+		if !matchOne(k, where[k], facts) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchOne(key string, want any, facts Facts) bool {
+	base, op := splitComparison(key)
+	have, ok := facts[base]
+	if !ok {
+		return false
+	}
+	if op != "" {
+		h, ok1 := number(have)
+		w, ok2 := number(want)
+		if !ok1 || !ok2 {
+			return false
+		}
+		switch op {
+		case "_gte":
+			return h >= w
+		case "_gt":
+			return h > w
+		case "_lte":
+			return h <= w
+		default:
+			return h < w
+		}
+	}
+	wants, ok := want.([]any)
+	if !ok {
+		wants = []any{want}
+	}
+	for _, h := range flatten(have) {
+		for _, w := range wants {
+			if equal(h, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func flatten(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	}
+	return []any{v}
+}
+
+func equal(a, b any) bool {
+	if an, ok := number(a); ok {
+		bn, ok := number(b)
+		return ok && an == bn
+	}
+	if as, ok := a.(string); ok {
+		bs, ok := b.(string)
+		return ok && strings.EqualFold(as, bs)
+	}
+	return a == b
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	}
+	return 0, false
+}

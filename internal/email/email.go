@@ -1,0 +1,205 @@
+// Package email renders sequence emails: a responsive HTML layout built
+// from html/template blocks, and a plain-text alternative derived from it.
+package email
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/inbucket/html2text"
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Product is a product as an email shows it.
+type Product struct {
+	SKU      string
+	Name     string
+	Price    string // formatted for the customer's locale
+	URL      string
+	ImageURL string
+}
+
+// Data is everything a template and a subject line may use.
+type Data struct {
+	Customer  Customer
+	Trigger   Trigger
+	Products  []Product
+	First     Product // Products[0], for subject lines
+	Campaign  Campaign
+	Step      Step
+	Incentive *Incentive
+	Footer    Footer
+}
+
+// Customer is the recipient as the email addresses them.
+type Customer struct {
+	Name      string
+	FirstName string
+}
+
+// Trigger describes the event that started the sequence.
+type Trigger struct {
+	ProductName string
+	SKU         string
+	Category    string
+	OrderID     string
+}
+
+// Campaign names the sequence.
+type Campaign struct {
+	ID   string
+	Name string
+}
+
+// Step is the step's own copy.
+type Step struct {
+	ID         string
+	Heading    string
+	Paragraphs []string
+	CTA        string
+	CTAURL     string
+	Preheader  string
+}
+
+// Incentive is an offer with a genuine deadline.
+type Incentive struct {
+	PercentOff int
+	Code       string
+	Expires    string
+}
+
+// Footer carries the legal text every marketing email needs.
+type Footer struct {
+	PostalAddress  string
+	UnsubscribeURL string
+}
+
+// Rendered is a finished email.
+type Rendered struct {
+	Subject   string
+	Preheader string
+	HTML      string
+	Text      string
+}
+
+// Renderer holds the compiled templates. It is safe for concurrent use.
+type Renderer struct {
+	sets map[string]*template.Template // body template name -> layout wired to it
+}
+
+// bodyTemplates lists the body templates a step may name; it matches
+// campaign.Templates (a test keeps them in step).
+var bodyTemplates = []string{"recommendation", "education", "offer", "upsell"}
+
+// NewRenderer compiles the embedded templates once.
+func NewRenderer() (*Renderer, error) {
+	base, err := template.New("").ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("compile email templates: %w", err)
+	}
+	r := &Renderer{sets: map[string]*template.Template{}}
+	for _, name := range bodyTemplates {
+		if base.Lookup(name) == nil {
+			return nil, fmt.Errorf("email template %q is missing", name)
+		}
+		set, err := base.Clone()
+		if err != nil {
+			return nil, err
+		}
+		// html/template cannot call a template by a runtime name, so each
+		// body gets its own copy of the layout with "body" bound to it.
+		if _, err := set.New("body").Parse(`{{template "` + name + `" .}}`); err != nil {
+			return nil, err
+		}
+		r.sets[name] = set
+	}
+	return r, nil
+}
+
+// Render executes the subject line and the named body template.
+func (r *Renderer) Render(templateName, subject string, d Data) (Rendered, error) {
+	if len(d.Products) > 0 {
+		d.First = d.Products[0]
+	}
+	subj, err := RenderSubject(subject, d)
+	if err != nil {
+		return Rendered{}, err
+	}
+	set, ok := r.sets[templateName]
+	if !ok {
+		return Rendered{}, fmt.Errorf("unknown email template %q", templateName)
+	}
+	var buf bytes.Buffer
+	if err := set.ExecuteTemplate(&buf, "layout", layoutData{Data: d, Subject: subj}); err != nil {
+		return Rendered{}, fmt.Errorf("render %s: %w", templateName, err)
+	}
+	text, err := html2text.FromString(buf.String(), html2text.Options{TextOnly: false})
+	if err != nil {
+		return Rendered{}, fmt.Errorf("plain-text alternative: %w", err)
+	}
+	return Rendered{Subject: subj, Preheader: d.Step.Preheader, HTML: buf.String(), Text: text}, nil
+}
+
+type layoutData struct {
+	Data
+	Subject string
+}
+
+// RenderSubject executes a subject-line template; a missing field is an
+// error, never "<no value>" in someone's inbox.
+func RenderSubject(subject string, d Data) (string, error) {
+	t, err := texttemplate.New("subject").Option("missingkey=error").Parse(subject)
+	if err != nil {
+		return "", fmt.Errorf("subject: %w", err)
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("subject: %w", err)
+	}
+	s := strings.Join(strings.Fields(b.String()), " ")
+	if s == "" {
+		return "", fmt.Errorf("subject renders empty")
+	}
+	return s, nil
+}
+
+// FormatPrice formats an amount in minor units for a locale, e.g. $49.99.
+func FormatPrice(minor int64, code, locale string) string {
+	unit, err := currency.ParseISO(code)
+	if err != nil {
+		return fmt.Sprintf("%.2f %s", float64(minor)/100, code)
+	}
+	tag, err := language.Parse(locale)
+	if err != nil {
+		tag = language.English
+	}
+	return message.NewPrinter(tag).Sprint(currency.Symbol(unit.Amount(float64(minor) / 100)))
+}
+
+// FirstName is the first word of a name.
+func FirstName(name string) string {
+	if f := strings.Fields(name); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// Paragraphs splits copy on blank lines.
+func Paragraphs(s string) []string {
+	var out []string
+	for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

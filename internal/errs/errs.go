@@ -1,0 +1,85 @@
+// Package errs is Lift's one error vocabulary. Every layer returns these codes;
+// only the HTTP boundary (api.statusFor) and the activity boundary translate them.
+package errs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error by what the caller can do about it.
+type Code string
+
+// The codes, after benbjohnson/wtf. Stable: clients match on them.
+const (
+	Invalid         Code = "invalid"          // input failed validation (422)
+	Malformed       Code = "malformed"        // input could not be parsed (400)
+	NotFound        Code = "not_found"        // the thing does not exist (404)
+	Conflict        Code = "conflict"         // state forbids it (409)
+	Unauthorized    Code = "unauthorized"     // no or wrong credentials (401)
+	TooLarge        Code = "too_large"        // request body over the limit (413)
+	Unavailable     Code = "unavailable"      // a dependency is down; retry later (503)
+	Internal        Code = "internal"         // a bug or an unexpected failure (500)
+	PermanentRemote Code = "permanent_remote" // a remote refused for good (e.g. SendGrid 400)
+)
+
+// Error is a coded error. Field names the offending input field, if any.
+type Error struct {
+	Code    Code
+	Field   string
+	Message string
+	Err     error // wrapped cause, never shown to clients
+}
+
+func (e *Error) Error() string {
+	s := string(e.Code)
+	if e.Field != "" {
+		s += " (" + e.Field + ")"
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// E builds a coded error with a formatted message.
+func E(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Field builds a coded error that names the offending input field.
+func Field(code Code, field, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap attaches a code and message to a cause.
+func Wrap(code Code, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// CodeOf returns the code of the first coded error in err's chain, or Internal.
+func CodeOf(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// Is reports whether err carries code.
+func Is(err error, code Code) bool { return err != nil && CodeOf(err) == code }
+
+// As returns the first coded error in err's chain.
+func As(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

@@ -1,0 +1,206 @@
+// Package models holds Lift's persistence: GORM models, the Store and its
+// migrations. It runs on PostgreSQL in production and SQLite as the embedded
+// default; the same store tests run on both. Nothing here knows about HTTP.
+package models
+
+import (
+	"time"
+)
+
+// Customer is a person Lift may email. ID is the caller's external ID.
+type Customer struct {
+	ID              string `gorm:"primaryKey;size:128"`
+	Email           string `gorm:"size:320;not null"`
+	Name            string `gorm:"size:200"`
+	Timezone        string `gorm:"size:64;not null;default:UTC"` // IANA name
+	Locale          string `gorm:"size:35;not null;default:en"`
+	Consent         bool   `gorm:"not null;default:false"` // marketing consent
+	ConsentAt       *time.Time
+	ConsentSource   string `gorm:"size:200"`
+	Tier            string `gorm:"size:64"` // current plan tier, for upsell ladders
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// Product is a catalogue entry. Prices are in minor units (cents).
+type Product struct {
+	SKU         string   `gorm:"primaryKey;column:sku;size:128"`
+	Name        string   `gorm:"size:300;not null"`
+	Category    string   `gorm:"size:128;index"`
+	PriceMinor  int64    `gorm:"not null;default:0"`
+	Currency    string   `gorm:"size:3;not null;default:USD"`
+	URL         string   `gorm:"size:2048"`
+	ImageURL    string   `gorm:"size:2048"`
+	InStock     bool     `gorm:"not null;default:true"`
+	Complements []string `gorm:"serializer:json;type:text"` // manual affinity rules, SKUs
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Event is a customer event as received, kept for audit and for the
+// trigger data emails are rendered with.
+type Event struct {
+	ID         string         `gorm:"primaryKey;size:128"`
+	Type       string         `gorm:"size:32;not null"`
+	CustomerID string         `gorm:"size:128;not null;index"`
+	OccurredAt time.Time      `gorm:"not null"`
+	Properties map[string]any `gorm:"serializer:json;type:text"`
+	CreatedAt  time.Time
+}
+
+// Order is a purchase, created from a purchase event.
+type Order struct {
+	ID           string `gorm:"primaryKey;size:128"`
+	CustomerID   string `gorm:"size:128;not null;index"`
+	EventID      string `gorm:"size:128"`
+	RevenueMinor int64  `gorm:"not null;default:0"`
+	Currency     string `gorm:"size:3;not null"`
+	OccurredAt   time.Time
+	Items        []OrderItem `gorm:"foreignKey:OrderID;constraint:OnDelete:CASCADE"`
+	CreatedAt    time.Time
+}
+
+// OrderItem is one line of an Order.
+type OrderItem struct {
+	ID         uint   `gorm:"primaryKey"`
+	OrderID    string `gorm:"size:128;not null;index"`
+	SKU        string `gorm:"column:sku;size:128;not null;index"`
+	Quantity   int    `gorm:"not null"`
+	PriceMinor int64  `gorm:"not null"`
+}
+
+// Campaign statuses.
+const (
+	CampaignDraft     = "draft"
+	CampaignPublished = "published"
+)
+
+// Campaign is a sequence definition marketers edit. Definition is the
+// current draft as JSON; publishing snapshots it into a CampaignVersion.
+type Campaign struct {
+	ID            string `gorm:"primaryKey;size:64"`
+	Name          string `gorm:"size:200;not null"`
+	Kind          string `gorm:"size:32;not null"`
+	TriggerEvent  string `gorm:"size:32;not null;index"`
+	Definition    []byte `gorm:"not null"`
+	Status        string `gorm:"size:16;not null;default:draft"`
+	LatestVersion int    `gorm:"not null;default:0"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// CampaignVersion is an immutable, published snapshot of a Campaign.
+// A running sequence keeps the version it started with.
+type CampaignVersion struct {
+	CampaignID  string `gorm:"primaryKey;size:64"`
+	Version     int    `gorm:"primaryKey"`
+	Definition  []byte `gorm:"not null"`
+	PublishedAt time.Time
+}
+
+// Enrollment statuses; also the SequenceStatus search attribute's values.
+const (
+	StatusRunning      = "running"
+	StatusCompleted    = "completed"
+	StatusConverted    = "converted"
+	StatusUnsubscribed = "unsubscribed"
+	StatusComplained   = "complained"
+	StatusBounced      = "bounced"
+	StatusSuppressed   = "suppressed"
+	StatusNoConsent    = "no_consent"
+	StatusCancelled    = "cancelled"
+)
+
+// Enrollment is one customer in one campaign version: one sequence workflow.
+type Enrollment struct {
+	ID             string `gorm:"primaryKey;size:64"`
+	CustomerID     string `gorm:"size:128;not null;index:idx_enrollment_customer"`
+	CampaignID     string `gorm:"size:64;not null;index:idx_enrollment_customer"`
+	Version        int    `gorm:"not null"`
+	WorkflowID     string `gorm:"size:300;not null;index"`
+	Variant        string `gorm:"size:64;not null"`
+	TriggerEventID string `gorm:"size:128"`
+	Status         string `gorm:"size:16;not null;index"`
+	ExitReason     string `gorm:"size:300"`
+	CurrentStep    string `gorm:"size:64"`
+	EmailsSent     int    `gorm:"not null;default:0"`
+	ConvertedOrder string `gorm:"size:128"`
+	RevenueMinor   int64  `gorm:"not null;default:0"`
+	EnrolledAt     time.Time
+	EndedAt        *time.Time
+	UpdatedAt      time.Time
+}
+
+// Message statuses.
+const (
+	MessagePending = "pending" // created, recommendations chosen
+	MessageReady   = "ready"   // rendered, not yet handed to the mailer
+	MessageSent    = "sent"    // accepted by the mailer
+	MessageSkipped = "skipped" // the step was skipped; Error says why
+	MessageFailed  = "failed"  // permanently refused by the provider
+)
+
+// Message is one email of one step of one enrollment. (EnrollmentID, StepID)
+// is unique: this is what makes a send happen at most once per step.
+type Message struct {
+	ID                string   `gorm:"primaryKey;size:64"`
+	EnrollmentID      string   `gorm:"size:64;not null;uniqueIndex:idx_message_step"`
+	StepID            string   `gorm:"size:64;not null;uniqueIndex:idx_message_step"`
+	CustomerID        string   `gorm:"size:128;not null;index"`
+	CampaignID        string   `gorm:"size:64;not null;index"`
+	Variant           string   `gorm:"size:64;not null"`
+	Status            string   `gorm:"size:16;not null"`
+	Recommended       []string `gorm:"serializer:json;type:text"` // SKUs
+	Subject           string   `gorm:"size:998"`
+	Preheader         string   `gorm:"size:300"`
+	HTML              string   `gorm:"type:text"`
+	Text              string   `gorm:"type:text"`
+	Provider          string   `gorm:"size:32"`
+	ProviderMessageID string   `gorm:"size:200;index"`
+	Error             string   `gorm:"size:1000"`
+	SentAt            *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Suppression scopes.
+const (
+	ScopeGlobal   = "global"
+	ScopeCampaign = "campaign"
+)
+
+// Suppression stops email to an address, everywhere (CampaignID empty) or
+// for one campaign. Email is stored lower-cased.
+type Suppression struct {
+	ID         uint   `gorm:"primaryKey"`
+	Email      string `gorm:"size:320;not null;uniqueIndex:idx_suppression"`
+	CampaignID string `gorm:"size:64;not null;default:'';uniqueIndex:idx_suppression"`
+	Reason     string `gorm:"size:32;not null"`
+	CreatedAt  time.Time
+}
+
+// Scope reports the suppression's scope.
+func (s Suppression) Scope() string {
+	if s.CampaignID == "" {
+		return ScopeGlobal
+	}
+	return ScopeCampaign
+}
+
+// APIKey is a credential for the HTTP API. Only the SHA-256 of the key is
+// stored; the key itself is shown once, when it is created.
+type APIKey struct {
+	ID        uint   `gorm:"primaryKey"`
+	Name      string `gorm:"size:100;not null"`
+	Hash      []byte `gorm:"not null;uniqueIndex"`
+	CreatedAt time.Time
+}
+
+// all lists every model, in migration order.
+func all() []any {
+	return []any{
+		&Customer{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
+		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
+		&Suppression{}, &APIKey{},
+	}
+}

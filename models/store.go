@@ -1,0 +1,504 @@
+package models
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
+
+	"github.com/lift-hq/lift/internal/errs"
+)
+
+// Store is Lift's persistence. Every method takes a context and returns
+// errors coded with internal/errs (not found, conflict, invalid, internal).
+type Store struct {
+	db       *gorm.DB
+	postgres bool
+}
+
+// Open connects to dsn: a postgres:// URL, or else a SQLite file path.
+func Open(dsn string) (*Store, error) {
+	if IsPostgres(dsn) {
+		db, err := gorm.Open(postgres.Open(dsn), gormConfig())
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		return &Store{db: db, postgres: true}, nil
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	// WAL lets readers run beside the writer; busy_timeout waits out a lock
+	// instead of failing; one connection serialises writers so SQLite never
+	// answers "database is locked" to a transaction upgrade.
+	full := dsn + sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := gorm.Open(sqlite.Open(full), gormConfig())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(1)
+	return &Store{db: db}, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") ||
+		strings.Contains(dsn, "host=")
+}
+
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
+		Logger:         logger.Default.LogMode(logger.Silent),
+		TranslateError: true,
+		NowFunc:        func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	}
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Migrate creates or updates the schema. It is idempotent.
+func (s *Store) Migrate(ctx context.Context) error {
+	db := s.db.WithContext(ctx)
+	if err := db.AutoMigrate(all()...); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	// One running enrollment per customer and campaign, enforced by the
+	// database as well as by the workflow ID.
+	if err := db.Exec(`CREATE UNIQUE INDEX IF NOT EXISTS idx_one_running_enrollment
+		ON enrollments (customer_id, campaign_id) WHERE status = 'running'`).Error; err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return errs.Wrap(errs.Unavailable, err, "database unreachable")
+	}
+	return nil
+}
+
+// DB exposes the connection for tests and benchmarks in this module.
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// translate maps GORM errors onto the error vocabulary.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return errs.Wrap(errs.NotFound, err, "%s not found", what)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return errs.Wrap(errs.Conflict, err, "%s already exists", what)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return errs.Wrap(errs.Unavailable, err, "%s: %v", what, err)
+	}
+	if _, ok := errs.As(err); ok {
+		return err
+	}
+	return errs.Wrap(errs.Internal, err, "%s", what)
+}
+
+// --- customers and products ---
+
+// UpsertCustomer creates or replaces a customer's profile.
+func (s *Store) UpsertCustomer(ctx context.Context, c *Customer) error {
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{
+			"email", "name", "timezone", "locale", "consent", "consent_at", "consent_source", "tier", "updated_at",
+		}),
+	}).Create(c).Error
+	return translate(err, "customer")
+}
+
+// GetCustomer returns the customer with the given external ID.
+func (s *Store) GetCustomer(ctx context.Context, id string) (*Customer, error) {
+	var c Customer
+	err := s.db.WithContext(ctx).First(&c, "id = ?", id).Error
+	return &c, translate(err, "customer "+id)
+}
+
+// UpsertProduct creates or replaces a catalogue entry.
+func (s *Store) UpsertProduct(ctx context.Context, p *Product) error {
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "sku"}},
+		DoUpdates: clause.AssignmentColumns([]string{
+			"name", "category", "price_minor", "currency", "url", "image_url", "in_stock", "complements", "updated_at",
+		}),
+	}).Create(p).Error
+	return translate(err, "product")
+}
+
+// GetProduct returns one product.
+func (s *Store) GetProduct(ctx context.Context, sku string) (*Product, error) {
+	var p Product
+	err := s.db.WithContext(ctx).First(&p, "sku = ?", sku).Error
+	return &p, translate(err, "product "+sku)
+}
+
+// GetProducts returns the products among skus that exist, keyed by SKU.
+func (s *Store) GetProducts(ctx context.Context, skus []string) (map[string]Product, error) {
+	out := make(map[string]Product, len(skus))
+	if len(skus) == 0 {
+		return out, nil
+	}
+	var ps []Product
+	if err := s.db.WithContext(ctx).Where("sku IN ?", skus).Find(&ps).Error; err != nil {
+		return nil, translate(err, "products")
+	}
+	for _, p := range ps {
+		out[p.SKU] = p
+	}
+	return out, nil
+}
+
+// OwnedSKUs returns every SKU the customer has ever ordered.
+func (s *Store) OwnedSKUs(ctx context.Context, customerID string) (map[string]bool, error) {
+	var skus []string
+	err := s.db.WithContext(ctx).Model(&OrderItem{}).
+		Joins("JOIN orders ON orders.id = order_items.order_id").
+		Where("orders.customer_id = ?", customerID).
+		Distinct().Pluck("order_items.sku", &skus).Error
+	if err != nil {
+		return nil, translate(err, "owned products")
+	}
+	owned := make(map[string]bool, len(skus))
+	for _, sku := range skus {
+		owned[sku] = true
+	}
+	return owned, nil
+}
+
+// --- events and orders ---
+
+// RecordEvent stores an event and, for a purchase, its order, in one
+// transaction: either both are stored or neither is. Recording the same
+// event ID twice is a conflict.
+func (s *Store) RecordEvent(ctx context.Context, e *Event, o *Order) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(e).Error; err != nil {
+			return translate(err, "event "+e.ID)
+		}
+		if o != nil {
+			if err := tx.Create(o).Error; err != nil {
+				return translate(err, "order "+o.ID)
+			}
+		}
+		return nil
+	})
+}
+
+// GetEvent returns one stored event.
+func (s *Store) GetEvent(ctx context.Context, id string) (*Event, error) {
+	var e Event
+	err := s.db.WithContext(ctx).First(&e, "id = ?", id).Error
+	return &e, translate(err, "event "+id)
+}
+
+// GetOrder returns an order with its items.
+func (s *Store) GetOrder(ctx context.Context, id string) (*Order, error) {
+	var o Order
+	err := s.db.WithContext(ctx).Preload("Items").First(&o, "id = ?", id).Error
+	return &o, translate(err, "order "+id)
+}
+
+// --- campaigns ---
+
+// CreateCampaign stores a new campaign draft; an existing ID is a conflict.
+func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) error {
+	c.Status = CampaignDraft
+	return translate(s.db.WithContext(ctx).Create(c).Error, "campaign "+c.ID)
+}
+
+// SaveCampaignDraft replaces a campaign's draft definition, creating the
+// campaign if needed. Published versions are untouched.
+func (s *Store) SaveCampaignDraft(ctx context.Context, c *Campaign) error {
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"name", "kind", "trigger_event", "definition", "updated_at"}),
+	}).Create(c).Error
+	return translate(err, "campaign "+c.ID)
+}
+
+// GetCampaign returns a campaign.
+func (s *Store) GetCampaign(ctx context.Context, id string) (*Campaign, error) {
+	var c Campaign
+	err := s.db.WithContext(ctx).First(&c, "id = ?", id).Error
+	return &c, translate(err, "campaign "+id)
+}
+
+// ListCampaigns returns every campaign, by ID.
+func (s *Store) ListCampaigns(ctx context.Context) ([]Campaign, error) {
+	var cs []Campaign
+	err := s.db.WithContext(ctx).Order("id").Find(&cs).Error
+	return cs, translate(err, "campaigns")
+}
+
+// PublishCampaign snapshots the campaign's current draft as the next
+// immutable version and returns it.
+func (s *Store) PublishCampaign(ctx context.Context, id string) (*CampaignVersion, error) {
+	var v CampaignVersion
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c Campaign
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&c, "id = ?", id).Error; err != nil {
+			return translate(err, "campaign "+id)
+		}
+		v = CampaignVersion{CampaignID: c.ID, Version: c.LatestVersion + 1, Definition: c.Definition, PublishedAt: time.Now().UTC()}
+		if err := tx.Create(&v).Error; err != nil {
+			return translate(err, "campaign version")
+		}
+		res := tx.Model(&Campaign{}).Where("id = ? AND latest_version = ?", c.ID, c.LatestVersion).
+			Updates(map[string]any{"latest_version": v.Version, "status": CampaignPublished})
+		if res.Error != nil {
+			return translate(res.Error, "campaign "+id)
+		}
+		if res.RowsAffected != 1 {
+			return errs.E(errs.Conflict, "campaign %s was published concurrently", id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// GetCampaignVersion returns one published version.
+func (s *Store) GetCampaignVersion(ctx context.Context, campaignID string, version int) (*CampaignVersion, error) {
+	var v CampaignVersion
+	err := s.db.WithContext(ctx).First(&v, "campaign_id = ? AND version = ?", campaignID, version).Error
+	return &v, translate(err, fmt.Sprintf("campaign %s version %d", campaignID, version))
+}
+
+// LiveVersions returns the latest published version of every published
+// campaign triggered by eventType.
+func (s *Store) LiveVersions(ctx context.Context, eventType string) ([]CampaignVersion, error) {
+	var vs []CampaignVersion
+	err := s.db.WithContext(ctx).
+		Joins("JOIN campaigns ON campaigns.id = campaign_versions.campaign_id AND campaigns.latest_version = campaign_versions.version").
+		Where("campaigns.status = ? AND campaigns.trigger_event = ?", CampaignPublished, eventType).
+		Order("campaign_versions.campaign_id").Find(&vs).Error
+	return vs, translate(err, "campaign versions")
+}
+
+// --- enrollments ---
+
+// EnsureEnrollment creates the enrollment if it does not exist yet; calling
+// it again with the same ID is a no-op, so a retried activity is harmless.
+func (s *Store) EnsureEnrollment(ctx context.Context, e *Enrollment) error {
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(e).Error
+	return translate(err, "enrollment "+e.ID)
+}
+
+// GetEnrollment returns one enrollment.
+func (s *Store) GetEnrollment(ctx context.Context, id string) (*Enrollment, error) {
+	var e Enrollment
+	err := s.db.WithContext(ctx).First(&e, "id = ?", id).Error
+	return &e, translate(err, "enrollment "+id)
+}
+
+// EnrollmentProgress is what a finished step changes on an enrollment.
+type EnrollmentProgress struct {
+	CurrentStep string
+	EmailsSent  int
+}
+
+// UpdateEnrollmentProgress records the step an enrollment has reached.
+func (s *Store) UpdateEnrollmentProgress(ctx context.Context, id string, p EnrollmentProgress) error {
+	err := s.db.WithContext(ctx).Model(&Enrollment{}).Where("id = ?", id).
+		Updates(map[string]any{"current_step": p.CurrentStep, "emails_sent": p.EmailsSent}).Error
+	return translate(err, "enrollment "+id)
+}
+
+// EnrollmentOutcome is how an enrollment ended.
+type EnrollmentOutcome struct {
+	Status         string
+	ExitReason     string
+	ConvertedOrder string
+	RevenueMinor   int64
+	EmailsSent     int
+	EndedAt        time.Time
+}
+
+// FinishEnrollment records how an enrollment ended. Finishing twice keeps
+// the first outcome.
+func (s *Store) FinishEnrollment(ctx context.Context, id string, o EnrollmentOutcome) error {
+	err := s.db.WithContext(ctx).Model(&Enrollment{}).Where("id = ? AND status = ?", id, StatusRunning).
+		Updates(map[string]any{
+			"status": o.Status, "exit_reason": o.ExitReason, "converted_order": o.ConvertedOrder,
+			"revenue_minor": o.RevenueMinor, "emails_sent": o.EmailsSent, "ended_at": o.EndedAt,
+		}).Error
+	return translate(err, "enrollment "+id)
+}
+
+// ListEnrollments returns a customer's enrollments, newest first.
+func (s *Store) ListEnrollments(ctx context.Context, customerID string) ([]Enrollment, error) {
+	var es []Enrollment
+	err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).
+		Order("enrolled_at DESC").Order("id").Find(&es).Error
+	return es, translate(err, "enrollments")
+}
+
+// RunningEnrollments returns the customer's running enrollments.
+func (s *Store) RunningEnrollments(ctx context.Context, customerID string) ([]Enrollment, error) {
+	var es []Enrollment
+	err := s.db.WithContext(ctx).Where("customer_id = ? AND status = ?", customerID, StatusRunning).
+		Order("campaign_id").Find(&es).Error
+	return es, translate(err, "enrollments")
+}
+
+// --- messages ---
+
+// ClaimMessage returns the message for (m.EnrollmentID, m.StepID), creating
+// it from m if there is none. created reports whether m was inserted. The
+// unique index on the pair makes this safe under retries and races.
+func (s *Store) ClaimMessage(ctx context.Context, m *Message) (msg *Message, created bool, err error) {
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(m)
+	if res.Error != nil {
+		return nil, false, translate(res.Error, "message")
+	}
+	if res.RowsAffected == 1 {
+		return m, true, nil
+	}
+	var existing Message
+	err = s.db.WithContext(ctx).First(&existing, "enrollment_id = ? AND step_id = ?", m.EnrollmentID, m.StepID).Error
+	return &existing, false, translate(err, "message")
+}
+
+// GetMessage returns one message.
+func (s *Store) GetMessage(ctx context.Context, id string) (*Message, error) {
+	var m Message
+	err := s.db.WithContext(ctx).First(&m, "id = ?", id).Error
+	return &m, translate(err, "message "+id)
+}
+
+// SaveRendered stores the rendered content of a pending message.
+func (s *Store) SaveRendered(ctx context.Context, id, subject, preheader, html, text string) error {
+	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status IN ?", id, []string{MessagePending, MessageReady}).
+		Updates(map[string]any{"subject": subject, "preheader": preheader, "html": html, "text": text, "status": MessageReady}).Error
+	return translate(err, "message "+id)
+}
+
+// MarkSent records that the mailer accepted the message. It only moves a
+// message that is not yet sent, and reports whether it did.
+func (s *Store) MarkSent(ctx context.Context, id, provider, providerID string, at time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status = ?", id, MessageReady).
+		Updates(map[string]any{"status": MessageSent, "provider": provider, "provider_message_id": providerID, "sent_at": at})
+	return res.RowsAffected == 1, translate(res.Error, "message "+id)
+}
+
+// MarkMessage sets a message's status with a reason (skipped, failed).
+func (s *Store) MarkMessage(ctx context.Context, id, status, reason string) error {
+	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status <> ?", id, MessageSent).
+		Updates(map[string]any{"status": status, "error": reason}).Error
+	return translate(err, "message "+id)
+}
+
+// MessageFilter selects messages; empty fields match everything.
+type MessageFilter struct {
+	CustomerID   string
+	CampaignID   string
+	EnrollmentID string
+	Limit        int
+}
+
+// ListMessages returns messages without their bodies, oldest first.
+func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, error) {
+	q := s.db.WithContext(ctx).Omit("html", "text")
+	if f.CustomerID != "" {
+		q = q.Where("customer_id = ?", f.CustomerID)
+	}
+	if f.CampaignID != "" {
+		q = q.Where("campaign_id = ?", f.CampaignID)
+	}
+	if f.EnrollmentID != "" {
+		q = q.Where("enrollment_id = ?", f.EnrollmentID)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 1000
+	}
+	var ms []Message
+	err := q.Order("created_at").Order("id").Limit(f.Limit).Find(&ms).Error
+	return ms, translate(err, "messages")
+}
+
+// --- suppressions ---
+
+// Suppress adds an address to the suppression list (campaignID empty for
+// every campaign). Suppressing twice keeps the first entry.
+func (s *Store) Suppress(ctx context.Context, email, campaignID, reason string) error {
+	sup := Suppression{Email: NormalizeEmail(email), CampaignID: campaignID, Reason: reason}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&sup).Error
+	return translate(err, "suppression")
+}
+
+// Suppressed returns the suppression that stops email to the address for
+// the campaign, if any: a global one first.
+func (s *Store) Suppressed(ctx context.Context, email, campaignID string) (*Suppression, error) {
+	var sups []Suppression
+	err := s.db.WithContext(ctx).Where("email = ? AND campaign_id IN ?", NormalizeEmail(email), []string{"", campaignID}).
+		Order("campaign_id").Limit(1).Find(&sups).Error
+	if err != nil {
+		return nil, translate(err, "suppression")
+	}
+	if len(sups) == 0 {
+		return nil, nil
+	}
+	return &sups[0], nil
+}
+
+// NormalizeEmail is the form addresses are compared and stored in.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// --- API keys ---
+
+// HashAPIKey is how API keys are stored.
+func HashAPIKey(key string) []byte {
+	sum := sha256.Sum256([]byte(key))
+	return sum[:]
+}
+
+// EnsureAPIKey stores the hash of key under name if it is not there yet.
+func (s *Store) EnsureAPIKey(ctx context.Context, name, key string) error {
+	k := APIKey{Name: name, Hash: HashAPIKey(key)}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&k).Error
+	return translate(err, "api key")
+}
+
+// CheckAPIKey reports whether key is a known API key. The lookup is by hash,
+// and the final comparison is constant-time.
+func (s *Store) CheckAPIKey(ctx context.Context, key string) (bool, error) {
+	h := HashAPIKey(key)
+	var ks []APIKey
+	if err := s.db.WithContext(ctx).Where("hash = ?", h).Limit(1).Find(&ks).Error; err != nil {
+		return false, translate(err, "api key")
+	}
+	return len(ks) == 1 && subtle.ConstantTimeCompare(ks[0].Hash, h) == 1, nil
+}

@@ -1,0 +1,105 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/models"
+)
+
+// Client starts, signals and queries sequences. It is what the API uses.
+type Client struct {
+	Temporal client.Client
+}
+
+// Start starts a sequence. started is false when the customer already has
+// a running sequence for the campaign (one at a time).
+func (c Client) Start(ctx context.Context, in SequenceInput, summary string) (started bool, err error) {
+	opts := client.StartWorkflowOptions{
+		ID:                                       SequenceWorkflowID(in.CampaignID, in.CustomerID),
+		TaskQueue:                                TaskQueue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            summary,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			CustomerIDKey.ValueSet(in.CustomerID),
+			CampaignIDKey.ValueSet(in.CampaignID),
+			VariantKey.ValueSet(in.Variant),
+			SequenceStatusKey.ValueSet(models.StatusRunning),
+			EmailsSentKey.ValueSet(0),
+		),
+	}
+	_, err = c.Temporal.ExecuteWorkflow(ctx, opts, SequenceWorkflowName, in)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return false, nil
+	}
+	if err != nil {
+		return false, unavailable(err, "start sequence")
+	}
+	return true, nil
+}
+
+// Signal sends an exit signal to a running sequence. A sequence that has
+// already ended is reported as not found.
+func (c Client) Signal(ctx context.Context, workflowID, name string, sig ExitSignal) error {
+	err := c.Temporal.SignalWorkflow(ctx, workflowID, "", name, sig)
+	return translate(err, "signal "+workflowID)
+}
+
+// Journey queries a running sequence's journey.
+func (c Client) Journey(ctx context.Context, workflowID string) (Journey, error) {
+	var j Journey
+	v, err := c.Temporal.QueryWorkflow(ctx, workflowID, "", QueryJourney)
+	if err != nil {
+		return j, translate(err, "query "+workflowID)
+	}
+	return j, v.Get(&j)
+}
+
+// Update pauses or resumes a running sequence and returns its journey.
+func (c Client) Update(ctx context.Context, workflowID, update string) (Journey, error) {
+	var j Journey
+	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: update, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return j, translate(err, update+" "+workflowID)
+	}
+	if err := h.Get(ctx, &j); err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			return j, errs.Wrap(errs.Conflict, err, "%s", appErr.Message())
+		}
+		return j, translate(err, update+" "+workflowID)
+	}
+	return j, nil
+}
+
+// Ping checks that Temporal answers.
+func (c Client) Ping(ctx context.Context) error {
+	_, err := c.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return unavailable(err, "temporal unreachable")
+}
+
+func translate(err error, what string) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return errs.Wrap(errs.NotFound, err, "%s: sequence not running", what)
+	}
+	return unavailable(err, what)
+}
+
+func unavailable(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	return errs.Wrap(errs.Unavailable, err, "%s", what)
+}

@@ -1,0 +1,132 @@
+// Package workflows holds the sequence workflow, its Temporal names, its
+// payload types and the pure schedule math.
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/lift-hq/lift/internal/campaign"
+)
+
+// Temporal names. They are part of the contract with running workflows and
+// with operators' saved searches: never rename one.
+const (
+	TaskQueue            = "lift-sequences"
+	SequenceWorkflowName = "Sequence"
+
+	SignalPurchase    = "purchase"
+	SignalUpgrade     = "upgrade"
+	SignalComplaint   = "complaint"
+	SignalUnsubscribe = "unsubscribe"
+
+	UpdatePause  = "pause"
+	UpdateResume = "resume"
+
+	QueryJourney = "journey"
+)
+
+// ExitSignals are the signals that may end a sequence, in the order the
+// workflow listens to them.
+var ExitSignals = []string{SignalPurchase, SignalUpgrade, SignalComplaint, SignalUnsubscribe}
+
+// VariantHoldout is the variant of enrollments that run the clock but are
+// never emailed; their conversions measure incremental lift.
+const VariantHoldout = "holdout"
+
+// Typed search attributes. None carries PII: customer and campaign IDs are
+// the caller's opaque identifiers.
+var (
+	CustomerIDKey     = temporal.NewSearchAttributeKeyKeyword("CustomerId")
+	CampaignIDKey     = temporal.NewSearchAttributeKeyKeyword("CampaignId")
+	VariantKey        = temporal.NewSearchAttributeKeyKeyword("Variant")
+	SequenceStatusKey = temporal.NewSearchAttributeKeyKeyword("SequenceStatus")
+	EmailsSentKey     = temporal.NewSearchAttributeKeyInt64("EmailsSent")
+	NextEmailAtKey    = temporal.NewSearchAttributeKeyTime("NextEmailAt")
+)
+
+// SequenceWorkflowID is the ID of a customer's sequence for a campaign.
+// There is at most one running per customer and campaign.
+func SequenceWorkflowID(campaignID, customerID string) string {
+	return "seq/" + campaignID + "/" + customerID
+}
+
+// StepPlan is a step's timing; content is loaded by activities from the
+// campaign version, so the workflow input stays small.
+type StepPlan struct {
+	ID     string          `json:"id"`
+	Window campaign.Window `json:"window"`
+}
+
+// SequenceInput starts one enrollment's sequence.
+type SequenceInput struct {
+	EnrollmentID   string          `json:"enrollment_id"`
+	CustomerID     string          `json:"customer_id"`
+	CampaignID     string          `json:"campaign_id"`
+	Version        int             `json:"version"`
+	Variant        string          `json:"variant"`
+	TriggerEventID string          `json:"trigger_event_id,omitempty"`
+	EnrolledAt     time.Time       `json:"enrolled_at"`
+	Day            time.Duration   `json:"day"` // 24h except in demos and load tests
+	Timezone       string          `json:"timezone"`
+	SendWindow     SendWindow      `json:"send_window"`
+	Steps          []StepPlan      `json:"steps"`
+	ExitOn         []string        `json:"exit_on,omitempty"`
+	Attribution    campaign.Offset `json:"attribution"`
+}
+
+// SequenceResult is how a sequence ended.
+type SequenceResult struct {
+	Status         string `json:"status"`
+	Reason         string `json:"reason,omitempty"`
+	EmailsSent     int    `json:"emails_sent"`
+	ConvertedOrder string `json:"converted_order,omitempty"`
+}
+
+// ExitSignal is the payload of every exit signal.
+type ExitSignal struct {
+	EventID string `json:"event_id,omitempty"`
+	OrderID string `json:"order_id,omitempty"`
+	// CampaignID limits an unsubscribe to one campaign; empty means all.
+	CampaignID string `json:"campaign_id,omitempty"`
+}
+
+// Step states in the journey.
+const (
+	StepScheduled  = "scheduled"
+	StepWaiting    = "waiting"
+	StepSent       = "sent"
+	StepSkipped    = "skipped"
+	StepHoldout    = "holdout"
+	StepFailed     = "failed"
+	StepNotReached = "not_reached"
+)
+
+// Journey answers "where is this customer and why did or didn't they get
+// email N?". It is the result of the journey query and of pause/resume.
+type Journey struct {
+	EnrollmentID string      `json:"enrollment_id"`
+	CampaignID   string      `json:"campaign_id"`
+	CustomerID   string      `json:"customer_id"`
+	Version      int         `json:"version"`
+	Variant      string      `json:"variant"`
+	Status       string      `json:"status"`
+	ExitReason   string      `json:"exit_reason,omitempty"`
+	Paused       bool        `json:"paused"`
+	CurrentStep  string      `json:"current_step,omitempty"`
+	EmailsSent   int         `json:"emails_sent"`
+	NextEmailAt  *time.Time  `json:"next_email_at,omitempty"`
+	Waiting      string      `json:"waiting,omitempty"`
+	Steps        []StepState `json:"steps"`
+}
+
+// StepState is one step in the journey.
+type StepState struct {
+	ID        string     `json:"id"`
+	Status    string     `json:"status"`
+	DueAt     *time.Time `json:"due_at,omitempty"`
+	DoneAt    *time.Time `json:"done_at,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	MessageID string     `json:"message_id,omitempty"`
+}

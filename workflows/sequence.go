@@ -1,0 +1,390 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/lift-hq/lift/activities"
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/models"
+)
+
+// a is only used to name activity methods; it is never called directly.
+var a *activities.Activities
+
+// activityOptions retry forever with capped backoff: a database or mail
+// provider outage delays a step, it never loses one. Permanent failures are
+// returned as non-retryable application errors by the activities.
+func activityOptions(summary string) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+		Summary: summary,
+	}
+}
+
+// SequenceWorkflow runs one enrollment: for each step it waits until the
+// step is due (or an exit signal arrives), checks eligibility, chooses
+// recommendations, renders and sends the email; after the last step it
+// stays open for the attribution window so a late purchase still counts.
+func SequenceWorkflow(ctx workflow.Context, in SequenceInput) (SequenceResult, error) {
+	s := &sequence{in: in, loc: LoadLocation(in.Timezone)}
+	s.journey = Journey{
+		EnrollmentID: in.EnrollmentID, CampaignID: in.CampaignID, CustomerID: in.CustomerID,
+		Version: in.Version, Variant: in.Variant, Status: models.StatusRunning,
+	}
+	for _, st := range in.Steps {
+		s.journey.Steps = append(s.journey.Steps, StepState{ID: st.ID, Status: StepScheduled})
+	}
+	if err := s.register(ctx); err != nil {
+		return SequenceResult{}, err
+	}
+	err := s.run(ctx)
+	if temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
+		s.exit(models.StatusCancelled, "cancelled by an operator")
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
+	} else if err != nil {
+		return SequenceResult{}, err
+	}
+	return s.finish(ctx)
+}
+
+type sequence struct {
+	in      SequenceInput
+	loc     *time.Location
+	journey Journey
+	pending []pendingSignal
+	order   string // converting order
+	revenue int64
+}
+
+type pendingSignal struct {
+	name string
+	sig  ExitSignal
+}
+
+func (s *sequence) register(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryJourney, func() (Journey, error) {
+		return s.journey, nil
+	}); err != nil {
+		return err
+	}
+	for _, u := range []struct {
+		name  string
+		pause bool
+	}{{UpdatePause, true}, {UpdateResume, false}} {
+		pause := u.pause
+		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, func(ctx workflow.Context) (Journey, error) {
+			s.journey.Paused = pause
+			return s.journey, nil
+		}, workflow.UpdateHandlerOptions{Validator: func() error {
+			if s.journey.Status != models.StatusRunning {
+				return fmt.Errorf("sequence has already ended (%s)", s.journey.Status)
+			}
+			return nil
+		}})
+		if err != nil {
+			return err
+		}
+	}
+	// One coroutine collects every exit signal; the main loop acts on them
+	// between (never during) activities.
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		sel := workflow.NewSelector(ctx)
+		for _, name := range ExitSignals {
+			name := name
+			sel.AddReceive(workflow.GetSignalChannel(ctx, name), func(c workflow.ReceiveChannel, _ bool) {
+				var sig ExitSignal
+				c.Receive(ctx, &sig)
+				s.pending = append(s.pending, pendingSignal{name: name, sig: sig})
+			})
+		}
+		for ctx.Err() == nil {
+			sel.Select(ctx)
+		}
+	})
+	return nil
+}
+
+func (s *sequence) run(ctx workflow.Context) error {
+	in := s.in
+	err := s.activity(ctx, "record enrollment", a.StartEnrollment, activities.StartEnrollmentInput{
+		EnrollmentID: in.EnrollmentID, CustomerID: in.CustomerID, CampaignID: in.CampaignID,
+		Version: in.Version, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Variant: in.Variant,
+		TriggerEventID: in.TriggerEventID, EnrolledAt: in.EnrolledAt,
+	}, nil)
+	if err != nil {
+		return err
+	}
+	for i, step := range in.Steps {
+		due := SendTime(in.EnrolledAt, step.Window, s.loc, in.SendWindow, in.Day)
+		s.journey.Steps[i].DueAt = &due
+		s.journey.CurrentStep = step.ID
+		s.journey.Steps[i].Status = StepWaiting
+		if err := s.wait(ctx, due, "step "+step.ID); err != nil || s.ended() {
+			return err
+		}
+		if err := s.runStep(ctx, i); err != nil || s.ended() {
+			return err
+		}
+	}
+	s.journey.CurrentStep = ""
+	end := workflow.Now(ctx).Add(Scale(in.Attribution, in.Day))
+	if err := s.wait(ctx, end, "attribution window"); err != nil || s.ended() {
+		return err
+	}
+	s.exit(models.StatusCompleted, "all steps done")
+	return nil
+}
+
+// wait blocks until at, handling exit signals and pauses as they come.
+// An exit signal cancels the pending timer at once.
+func (s *sequence) wait(ctx workflow.Context, at time.Time, what string) error {
+	wasPaused := false
+	for {
+		if err := s.handleSignals(ctx); err != nil || s.ended() {
+			return err
+		}
+		now := workflow.Now(ctx)
+		if s.journey.Paused {
+			wasPaused = true
+			s.setWaiting(ctx, nil, "paused by an operator; "+what+" waits for resume")
+			if err := workflow.Await(ctx, func() bool { return len(s.pending) > 0 || !s.journey.Paused }); err != nil {
+				return err
+			}
+			continue
+		}
+		if wasPaused && !now.Before(at) {
+			// Resumed after the due time: send at the next allowed moment,
+			// not in the middle of the customer's night.
+			at = s.nextAllowed(now)
+			wasPaused = false
+		}
+		if !now.Before(at) {
+			s.setWaiting(ctx, nil, "")
+			return nil
+		}
+		s.setWaiting(ctx, &at, what+" due at "+at.UTC().Format(time.RFC3339))
+		_, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+			Timeout:      at.Sub(now),
+			TimerOptions: workflow.TimerOptions{Summary: "wait for " + what},
+		}, func() bool { return len(s.pending) > 0 || s.journey.Paused })
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (s *sequence) nextAllowed(now time.Time) time.Time {
+	if s.in.Day != Day {
+		return now
+	}
+	return NextInWindow(now, s.loc, s.in.SendWindow)
+}
+
+func (s *sequence) setWaiting(ctx workflow.Context, next *time.Time, why string) {
+	s.journey.Waiting = why
+	s.journey.NextEmailAt = next
+	update := NextEmailAtKey.ValueUnset()
+	if next != nil {
+		update = NextEmailAtKey.ValueSet(*next)
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, update)
+	if why != "" {
+		workflow.SetCurrentDetails(ctx, why)
+	}
+}
+
+func (s *sequence) runStep(ctx workflow.Context, i int) error {
+	in := s.in
+	st := &s.journey.Steps[i]
+	ref := activities.StepRef{
+		EnrollmentID: in.EnrollmentID, CustomerID: in.CustomerID, CampaignID: in.CampaignID,
+		Version: in.Version, StepID: st.ID, Variant: in.Variant, TriggerEventID: in.TriggerEventID,
+	}
+	done := func(status, reason string) {
+		now := workflow.Now(ctx)
+		st.Status, st.Reason, st.DoneAt = status, reason, &now
+	}
+	if in.Variant == VariantHoldout {
+		done(StepHoldout, "holdout group: never emailed")
+		return nil
+	}
+
+	var elig activities.Eligibility
+	if err := s.activity(ctx, "eligibility for "+st.ID, a.CheckEligibility, ref, &elig); err != nil {
+		return err
+	}
+	if !elig.Eligible {
+		done(StepNotReached, elig.Reason)
+		s.exit(elig.Status, elig.Reason)
+		return nil
+	}
+
+	var prep activities.Prepared
+	if err := s.activity(ctx, "recommendations for "+st.ID, a.Prepare, ref, &prep); err != nil {
+		return err
+	}
+	st.MessageID = prep.MessageID
+	switch {
+	case prep.AlreadySent:
+		s.journey.EmailsSent++
+		done(StepSent, "sent before a restart")
+		return s.recordProgress(ctx, st.ID)
+	case prep.Skip:
+		done(StepSkipped, prep.Reason)
+		return s.recordProgress(ctx, st.ID)
+	}
+
+	msg := activities.MessageRef{MessageID: prep.MessageID}
+	if err := s.activity(ctx, "render "+st.ID, a.Render, msg, nil); err != nil {
+		return s.stepFailed(ctx, st, done, err)
+	}
+	// A signal that arrived while choosing and rendering still wins over
+	// the send.
+	if err := s.handleSignals(ctx); err != nil || s.ended() {
+		if s.ended() {
+			done(StepNotReached, s.journey.ExitReason)
+		}
+		return err
+	}
+	var sent activities.Sent
+	if err := s.activity(ctx, "send "+st.ID, a.Send, msg, &sent); err != nil {
+		return s.stepFailed(ctx, st, done, err)
+	}
+	if sent.Failed {
+		done(StepFailed, sent.Reason)
+		return s.recordProgress(ctx, st.ID)
+	}
+	s.journey.EmailsSent++
+	done(StepSent, "")
+	_ = workflow.UpsertTypedSearchAttributes(ctx, EmailsSentKey.ValueSet(int64(s.journey.EmailsSent)))
+	return s.recordProgress(ctx, st.ID)
+}
+
+// stepFailed turns a permanent activity failure into a failed step and moves
+// on; anything else (cancellation) is returned.
+func (s *sequence) stepFailed(ctx workflow.Context, st *StepState, done func(string, string), err error) error {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		return err
+	}
+	done(StepFailed, appErr.Message())
+	return s.recordProgress(ctx, st.ID)
+}
+
+func (s *sequence) recordProgress(ctx workflow.Context, stepID string) error {
+	return s.activity(ctx, "record progress", a.RecordProgress, activities.ProgressInput{
+		EnrollmentID: s.in.EnrollmentID, StepID: stepID, EmailsSent: s.journey.EmailsSent,
+	}, nil)
+}
+
+// handleSignals applies the exit signals received so far.
+func (s *sequence) handleSignals(ctx workflow.Context) error {
+	for len(s.pending) > 0 && !s.ended() {
+		p := s.pending[0]
+		s.pending = s.pending[1:]
+		switch p.name {
+		case SignalUnsubscribe:
+			if p.sig.CampaignID == "" || p.sig.CampaignID == s.in.CampaignID {
+				s.exit(models.StatusUnsubscribed, "unsubscribed")
+			}
+		case SignalComplaint:
+			s.exit(models.StatusComplained, "complaint received")
+		case SignalUpgrade:
+			if s.hasGoal(campaign.GoalUpgrade) {
+				s.exit(models.StatusConverted, "upgrade")
+			}
+		case SignalPurchase:
+			goals := s.purchaseGoals()
+			if len(goals) == 0 || p.sig.OrderID == "" {
+				continue
+			}
+			var res activities.PurchaseResult
+			err := s.activity(ctx, "check purchase", a.EvaluatePurchase, activities.PurchaseInput{
+				EnrollmentID: s.in.EnrollmentID, OrderID: p.sig.OrderID, Goals: goals, TriggerEventID: s.in.TriggerEventID,
+			}, &res)
+			if err != nil {
+				return err
+			}
+			if res.Converts {
+				s.order, s.revenue = p.sig.OrderID, res.RevenueMinor
+				s.exit(models.StatusConverted, res.Goal+": order "+p.sig.OrderID)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *sequence) purchaseGoals() []string {
+	var gs []string
+	for _, g := range s.in.ExitOn {
+		switch g {
+		case campaign.GoalPurchaseOfRecommended, campaign.GoalPurchaseAny, campaign.GoalPurchaseInCategory:
+			gs = append(gs, g)
+		}
+	}
+	return gs
+}
+
+func (s *sequence) hasGoal(goal string) bool {
+	for _, g := range s.in.ExitOn {
+		if g == goal {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *sequence) exit(status, reason string) {
+	if s.ended() {
+		return
+	}
+	s.journey.Status, s.journey.ExitReason = status, reason
+}
+
+func (s *sequence) ended() bool { return s.journey.Status != models.StatusRunning }
+
+func (s *sequence) finish(ctx workflow.Context) (SequenceResult, error) {
+	for i := range s.journey.Steps {
+		if st := &s.journey.Steps[i]; st.Status == StepScheduled || st.Status == StepWaiting {
+			st.Status, st.Reason = StepNotReached, s.journey.ExitReason
+		}
+	}
+	s.journey.CurrentStep, s.journey.Waiting, s.journey.NextEmailAt = "", "", nil
+	_ = workflow.UpsertTypedSearchAttributes(ctx,
+		SequenceStatusKey.ValueSet(s.journey.Status), NextEmailAtKey.ValueUnset(),
+		EmailsSentKey.ValueSet(int64(s.journey.EmailsSent)))
+	workflow.SetCurrentDetails(ctx, "ended: "+s.journey.Status+" ("+s.journey.ExitReason+")")
+	err := s.activity(ctx, "record outcome", a.FinishEnrollment, activities.FinishInput{
+		EnrollmentID: s.in.EnrollmentID, Status: s.journey.Status, Reason: s.journey.ExitReason,
+		ConvertedOrder: s.order, RevenueMinor: s.revenue, EmailsSent: s.journey.EmailsSent,
+		EndedAt: workflow.Now(ctx),
+	}, nil)
+	if err != nil {
+		return SequenceResult{}, err
+	}
+	return SequenceResult{
+		Status: s.journey.Status, Reason: s.journey.ExitReason,
+		EmailsSent: s.journey.EmailsSent, ConvertedOrder: s.order,
+	}, nil
+}
+
+// activity runs one activity with the standard options and a summary that
+// shows in the Temporal UI.
+func (s *sequence) activity(ctx workflow.Context, summary string, fn, arg, result any) error {
+	ctx = workflow.WithActivityOptions(ctx, activityOptions(summary))
+	f := workflow.ExecuteActivity(ctx, fn, arg)
+	if result == nil {
+		return f.Get(ctx, nil)
+	}
+	return f.Get(ctx, result)
+}

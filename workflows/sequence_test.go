@@ -1,0 +1,296 @@
+package workflows_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/lift-hq/lift/activities"
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
+)
+
+var a *activities.Activities
+
+const day = 24 * time.Hour
+
+// bundle is one workflow test: an environment with every activity mocked
+// to succeed, recording when each email was sent.
+type bundle struct {
+	env   *testsuite.TestWorkflowEnvironment
+	start time.Time
+	sent  []string        // step IDs in send order
+	at    []time.Duration // when, after enrolment
+	final *activities.FinishInput
+
+	// Hand-written fakes the mocks delegate to; tests replace them.
+	eligibility func(activities.StepRef) activities.Eligibility
+	prepare     func(activities.StepRef) activities.Prepared
+	send        func(activities.MessageRef) (activities.Sent, error)
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	b := &bundle{env: s.NewTestWorkflowEnvironment()}
+	b.start = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) // a Monday, 10:00 UTC
+	b.env.SetStartTime(b.start)
+	b.env.RegisterWorkflowWithOptions(workflows.SequenceWorkflow, workflow.RegisterOptions{Name: workflows.SequenceWorkflowName})
+	b.env.RegisterActivity(a)
+	b.env.OnActivity(a.StartEnrollment, mock.Anything, mock.Anything).Return(nil).Maybe()
+	b.eligibility = func(activities.StepRef) activities.Eligibility { return activities.Eligibility{Eligible: true} }
+	b.prepare = func(ref activities.StepRef) activities.Prepared {
+		return activities.Prepared{MessageID: "m-" + ref.StepID, Items: 2}
+	}
+	b.send = func(ref activities.MessageRef) (activities.Sent, error) {
+		b.sent = append(b.sent, ref.MessageID[2:])
+		b.at = append(b.at, b.env.Now().Sub(b.start))
+		return activities.Sent{ProviderMessageID: "p-" + ref.MessageID}, nil
+	}
+	b.env.OnActivity(a.CheckEligibility, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, ref activities.StepRef) (activities.Eligibility, error) { return b.eligibility(ref), nil }).Maybe()
+	b.env.OnActivity(a.Prepare, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, ref activities.StepRef) (activities.Prepared, error) { return b.prepare(ref), nil }).Maybe()
+	b.env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(nil).Maybe()
+	b.env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, ref activities.MessageRef) (activities.Sent, error) { return b.send(ref) }).Maybe()
+	b.env.OnActivity(a.RecordProgress, mock.Anything, mock.Anything).Return(nil).Maybe()
+	b.env.OnActivity(a.EvaluatePurchase, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PurchaseInput) (activities.PurchaseResult, error) {
+			if in.OrderID == "o-recommended" {
+				return activities.PurchaseResult{Converts: true, Goal: campaign.GoalPurchaseOfRecommended, RevenueMinor: 4999}, nil
+			}
+			return activities.PurchaseResult{}, nil
+		}).Maybe()
+	b.env.OnActivity(a.FinishEnrollment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FinishInput) error { b.final = &in; return nil }).Maybe()
+	return b
+}
+
+func input(start time.Time) workflows.SequenceInput {
+	w := func(s string) campaign.Window { x, _ := campaign.ParseWindow(s); return x }
+	return workflows.SequenceInput{
+		EnrollmentID: "e-1", CustomerID: "c-1", CampaignID: "camera", Version: 1, Variant: "A",
+		TriggerEventID: "ev-1", EnrolledAt: start, Day: day, Timezone: "UTC",
+		SendWindow: workflows.SendWindow{Start: 0, End: 24 * 60},
+		Steps: []workflows.StepPlan{
+			{ID: "complement", Window: w("3d-7d")}, {ID: "guide", Window: w("10d-14d")}, {ID: "bundle", Window: w("18d-21d")},
+		},
+		ExitOn:      []string{campaign.GoalPurchaseOfRecommended, campaign.GoalUpgrade},
+		Attribution: campaign.Offset{Days: 5},
+	}
+}
+
+func (b *bundle) run(t *testing.T, in workflows.SequenceInput) workflows.SequenceResult {
+	t.Helper()
+	b.env.ExecuteWorkflow(workflows.SequenceWorkflowName, in)
+	require.True(t, b.env.IsWorkflowCompleted())
+	require.NoError(t, b.env.GetWorkflowError())
+	var res workflows.SequenceResult
+	require.NoError(t, b.env.GetWorkflowResult(&res))
+	return res
+}
+
+func TestSequenceSendsEveryStepOnScheduleThenCompletes(t *testing.T) {
+	b := setup(t)
+	res := b.run(t, input(b.start))
+
+	require.Equal(t, models.StatusCompleted, res.Status)
+	require.Equal(t, 3, res.EmailsSent)
+	require.Equal(t, []string{"complement", "guide", "bundle"}, b.sent)
+	require.Equal(t, []time.Duration{3 * day, 10 * day, 18 * day}, b.at)
+	require.NotNil(t, b.final)
+	require.Equal(t, models.StatusCompleted, b.final.Status)
+	// The attribution window keeps it open five days after the last email.
+	require.Equal(t, 23*day, b.final.EndedAt.Sub(b.start))
+}
+
+func TestExitSignalsEndTheSequenceAtOnceAtEveryStage(t *testing.T) {
+	signals := []struct {
+		name    string
+		payload workflows.ExitSignal
+		status  string
+	}{
+		{workflows.SignalPurchase, workflows.ExitSignal{OrderID: "o-recommended"}, models.StatusConverted},
+		{workflows.SignalUpgrade, workflows.ExitSignal{}, models.StatusConverted},
+		{workflows.SignalComplaint, workflows.ExitSignal{}, models.StatusComplained},
+		{workflows.SignalUnsubscribe, workflows.ExitSignal{}, models.StatusUnsubscribed},
+	}
+	// Stages: before the first email, between emails, 29 days into a long
+	// wait, and in the attribution window after the last email.
+	stages := []struct {
+		name  string
+		after time.Duration
+		sent  int
+	}{
+		{"before first email", 1 * day, 0},
+		{"between emails", 5 * day, 1},
+		{"after last email", 20 * day, 3},
+	}
+	for _, sig := range signals {
+		for _, st := range stages {
+			t.Run(sig.name+"/"+st.name, func(t *testing.T) {
+				b := setup(t)
+				b.env.RegisterDelayedCallback(func() {
+					b.env.SignalWorkflow(sig.name, sig.payload)
+				}, st.after)
+				res := b.run(t, input(b.start))
+				require.Equal(t, sig.status, res.Status)
+				require.Equal(t, st.sent, res.EmailsSent)
+				require.Len(t, b.sent, st.sent, "no email after the exit")
+				require.Equal(t, st.after, b.final.EndedAt.Sub(b.start), "exit is immediate")
+			})
+		}
+	}
+}
+
+func TestExitIsImmediateEvenDeepIntoALongWait(t *testing.T) {
+	b := setup(t)
+	in := input(b.start)
+	in.Steps = []workflows.StepPlan{{ID: "late", Window: campaign.Window{Min: campaign.Offset{Days: 30}, Max: campaign.Offset{Days: 30}}}}
+	b.env.RegisterDelayedCallback(func() { b.env.SignalWorkflow(workflows.SignalUnsubscribe, workflows.ExitSignal{}) }, 29*day)
+	res := b.run(t, in)
+	require.Equal(t, models.StatusUnsubscribed, res.Status)
+	require.Empty(t, b.sent)
+	require.Equal(t, 29*day, b.final.EndedAt.Sub(b.start))
+}
+
+func TestSignalsThatMeetNoGoalAreIgnored(t *testing.T) {
+	b := setup(t)
+	in := input(b.start)
+	in.ExitOn = []string{campaign.GoalPurchaseOfRecommended} // no upgrade goal
+	b.env.RegisterDelayedCallback(func() {
+		b.env.SignalWorkflow(workflows.SignalPurchase, workflows.ExitSignal{OrderID: "o-unrelated"})
+		b.env.SignalWorkflow(workflows.SignalUpgrade, workflows.ExitSignal{})
+		b.env.SignalWorkflow(workflows.SignalUnsubscribe, workflows.ExitSignal{CampaignID: "another-campaign"})
+	}, 4*day)
+	res := b.run(t, in)
+	require.Equal(t, models.StatusCompleted, res.Status)
+	require.Equal(t, 3, res.EmailsSent)
+}
+
+func TestPauseHoldsTheNextEmailUntilResume(t *testing.T) {
+	b := setup(t)
+	var paused workflows.Journey
+	b.env.RegisterDelayedCallback(func() {
+		b.env.UpdateWorkflow(workflows.UpdatePause, "p1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("pause rejected: %v", err) },
+			OnAccept: func() {},
+			OnComplete: func(v any, err error) {
+				require.NoError(t, err)
+				paused = v.(workflows.Journey)
+			},
+		})
+	}, 2*day)
+	b.env.RegisterDelayedCallback(func() {
+		v, err := b.env.QueryWorkflow(workflows.QueryJourney)
+		require.NoError(t, err)
+		var j workflows.Journey
+		require.NoError(t, v.Get(&j))
+		require.True(t, j.Paused)
+		require.Contains(t, j.Waiting, "paused")
+		require.Empty(t, b.sent, "nothing is sent while paused")
+	}, 6*day)
+	b.env.RegisterDelayedCallback(func() {
+		b.env.UpdateWorkflow(workflows.UpdateResume, "r1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("resume rejected: %v", err) },
+			OnAccept: func() {}, OnComplete: func(any, error) {},
+		})
+	}, 8*day)
+	res := b.run(t, input(b.start))
+	require.True(t, paused.Paused)
+	require.Equal(t, models.StatusCompleted, res.Status)
+	require.Equal(t, []string{"complement", "guide", "bundle"}, b.sent)
+	// The overdue first email goes at resume; the others keep their days.
+	require.Equal(t, []time.Duration{8 * day, 10 * day, 18 * day}, b.at)
+}
+
+func TestStepWithNothingToRecommendIsSkippedNotSentEmpty(t *testing.T) {
+	b := setup(t)
+	b.prepare = func(ref activities.StepRef) activities.Prepared {
+		if ref.StepID == "complement" {
+			return activities.Prepared{MessageID: "m-complement", Skip: true, Reason: "nothing to recommend"}
+		}
+		return activities.Prepared{MessageID: "m-" + ref.StepID, Items: 1}
+	}
+	var journey workflows.Journey
+	b.env.RegisterDelayedCallback(func() {
+		v, err := b.env.QueryWorkflow(workflows.QueryJourney)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&journey))
+	}, 11*day)
+	res := b.run(t, input(b.start))
+	require.Equal(t, []string{"guide", "bundle"}, b.sent)
+	require.Equal(t, 2, res.EmailsSent)
+	require.Equal(t, workflows.StepSkipped, journey.Steps[0].Status)
+	require.Equal(t, "nothing to recommend", journey.Steps[0].Reason)
+	require.Equal(t, workflows.StepSent, journey.Steps[1].Status)
+	require.Equal(t, workflows.StepWaiting, journey.Steps[2].Status)
+	require.NotNil(t, journey.NextEmailAt)
+	require.Equal(t, b.start.Add(18*day), journey.NextEmailAt.UTC())
+}
+
+func TestNoConsentAtSendTimeEndsTheSequenceUnsent(t *testing.T) {
+	b := setup(t)
+	b.eligibility = func(activities.StepRef) activities.Eligibility {
+		return activities.Eligibility{Status: models.StatusNoConsent, Reason: "no marketing consent"}
+	}
+	res := b.run(t, input(b.start))
+	require.Equal(t, models.StatusNoConsent, res.Status)
+	require.Empty(t, b.sent)
+	require.Equal(t, 3*day, b.final.EndedAt.Sub(b.start))
+}
+
+func TestHoldoutRunsTheClockButIsNeverEmailed(t *testing.T) {
+	b := setup(t)
+	in := input(b.start)
+	in.Variant = workflows.VariantHoldout
+	b.env.RegisterDelayedCallback(func() {
+		b.env.SignalWorkflow(workflows.SignalPurchase, workflows.ExitSignal{OrderID: "o-recommended"})
+	}, 12*day)
+	res := b.run(t, in)
+	require.Empty(t, b.sent)
+	require.Equal(t, models.StatusConverted, res.Status, "holdout conversions are counted")
+}
+
+func TestPermanentSendFailureMovesOnToTheNextStep(t *testing.T) {
+	b := setup(t)
+	calls := 0
+	b.send = func(ref activities.MessageRef) (activities.Sent, error) {
+		calls++
+		if calls == 1 {
+			return activities.Sent{}, temporal.NewNonRetryableApplicationError("sendgrid refused: 400", "permanent_remote", nil)
+		}
+		b.sent = append(b.sent, ref.MessageID[2:])
+		return activities.Sent{}, nil
+	}
+	res := b.run(t, input(b.start))
+	require.Equal(t, []string{"guide", "bundle"}, b.sent)
+	require.Equal(t, 2, res.EmailsSent)
+}
+
+func TestSendWindowUsesTheCustomersClock(t *testing.T) {
+	b := setup(t)
+	in := input(b.start)
+	in.Timezone = "America/New_York"
+	in.SendWindow = workflows.DefaultSendWindow
+	// Enrolled at 10:00 UTC = 05:00 in New York (EST): three days later at
+	// 05:00 local is before the window opens, so the email waits for 09:00.
+	b.run(t, in)
+	ny, _ := time.LoadLocation("America/New_York")
+	first := b.start.Add(b.at[0]).In(ny)
+	require.Equal(t, 9, first.Hour(), fmt.Sprint(first))
+	require.Equal(t, 5, first.Day())
+}
