@@ -9,11 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
+	moderncsqlite "modernc.org/sqlite" // pure-Go SQLite, also Temporal's; registers "sqlite"
 
 	"github.com/lift-hq/lift/internal/errs"
 )
@@ -42,7 +43,7 @@ func Open(dsn string) (*Store, error) {
 	// instead of failing; one connection serialises writers so SQLite never
 	// answers "database is locked" to a transaction upgrade.
 	full := dsn + sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
-	db, err := gorm.Open(sqlite.Open(full), gormConfig())
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: full}), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", dsn, err)
 	}
@@ -114,7 +115,7 @@ func translate(err error, what string) error {
 		return nil
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return errs.Wrap(errs.NotFound, err, "%s not found", what)
-	case errors.Is(err, gorm.ErrDuplicatedKey):
+	case errors.Is(err, gorm.ErrDuplicatedKey), isSQLiteUnique(err):
 		return errs.Wrap(errs.Conflict, err, "%s already exists", what)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return errs.Wrap(errs.Unavailable, err, "%s: %v", what, err)
@@ -123,6 +124,17 @@ func translate(err error, what string) error {
 		return err
 	}
 	return errs.Wrap(errs.Internal, err, "%s", what)
+}
+
+// isSQLiteUnique recognises modernc's unique and primary-key violations,
+// which GORM's SQLite dialector does not translate.
+func isSQLiteUnique(err error) bool {
+	var se *moderncsqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code()
+	return code == 2067 || code == 1555 // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
 // --- customers and products ---

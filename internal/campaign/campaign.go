@@ -256,8 +256,10 @@ func (d *Definition) Validate() error {
 		if strings.TrimSpace(s.Subject) == "" {
 			return bad(f("subject"), "is required")
 		}
-		if _, err := template.New("subject").Option("missingkey=error").Parse(s.Subject); err != nil {
-			return bad(f("subject"), "%v", err)
+		for _, tf := range []struct{ name, text string }{{"subject", s.Subject}, {"heading", s.Heading}, {"body", s.Body}} {
+			if _, err := template.New(tf.name).Option("missingkey=error").Parse(tf.text); err != nil {
+				return bad(f(tf.name), "%v", err)
+			}
 		}
 		if !contains(Templates, s.Template) {
 			return bad(f("template"), "unknown template %q (one of %s)", s.Template, strings.Join(Templates, ", "))

@@ -134,6 +134,17 @@ func (r *Renderer) Render(templateName, subject string, d Data) (Rendered, error
 	if err != nil {
 		return Rendered{}, err
 	}
+	// Headings and copy may use the same fields as the subject line.
+	if d.Step.Heading, err = expand("heading", d.Step.Heading, d); err != nil {
+		return Rendered{}, err
+	}
+	paras := make([]string, len(d.Step.Paragraphs))
+	for i, p := range d.Step.Paragraphs {
+		if paras[i], err = expand("body", p, d); err != nil {
+			return Rendered{}, err
+		}
+	}
+	d.Step.Paragraphs = paras
 	set, ok := r.sets[templateName]
 	if !ok {
 		return Rendered{}, fmt.Errorf("unknown email template %q", templateName)
@@ -157,19 +168,32 @@ type layoutData struct {
 // RenderSubject executes a subject-line template; a missing field is an
 // error, never "<no value>" in someone's inbox.
 func RenderSubject(subject string, d Data) (string, error) {
-	t, err := texttemplate.New("subject").Option("missingkey=error").Parse(subject)
+	s, err := expand("subject", subject, d)
 	if err != nil {
-		return "", fmt.Errorf("subject: %w", err)
+		return "", err
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, d); err != nil {
-		return "", fmt.Errorf("subject: %w", err)
-	}
-	s := strings.Join(strings.Fields(b.String()), " ")
+	s = strings.Join(strings.Fields(s), " ")
 	if s == "" {
 		return "", fmt.Errorf("subject renders empty")
 	}
 	return s, nil
+}
+
+// expand executes a marketer-written text template against d. The result
+// is escaped later by html/template where it lands in HTML.
+func expand(what, text string, d Data) (string, error) {
+	if !strings.Contains(text, "{{") {
+		return text, nil
+	}
+	t, err := texttemplate.New(what).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	return b.String(), nil
 }
 
 // FormatPrice formats an amount in minor units for a locale, e.g. $49.99.

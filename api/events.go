@@ -1,0 +1,427 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
+)
+
+// EventRequest is the body of POST /v1/events.
+type EventRequest struct {
+	ID         string         `json:"id"`
+	Type       string         `json:"type"`
+	CustomerID string         `json:"customer_id"`
+	OccurredAt *time.Time     `json:"occurred_at"`
+	Properties map[string]any `json:"properties"`
+}
+
+// EventResponse says what an event did.
+type EventResponse struct {
+	EventID         string          `json:"event_id"`
+	Started         []StartedSeq    `json:"started"`
+	AlreadyEnrolled []StartedSeq    `json:"already_enrolled"`
+	Signalled       []SignalledSeq  `json:"signalled"`
+}
+
+// StartedSeq is a sequence an event started (or found running).
+type StartedSeq struct {
+	CampaignID   string `json:"campaign_id"`
+	Version      int    `json:"version"`
+	WorkflowID   string `json:"workflow_id"`
+	EnrollmentID string `json:"enrollment_id,omitempty"`
+	Variant      string `json:"variant,omitempty"`
+}
+
+// SignalledSeq is a running sequence an event signalled.
+type SignalledSeq struct {
+	CampaignID string `json:"campaign_id"`
+	WorkflowID string `json:"workflow_id"`
+	Signal     string `json:"signal"`
+}
+
+// signalFor maps event types to the exit signal they send running
+// sequences.
+var signalFor = map[string]string{
+	campaign.EventPurchase:    workflows.SignalPurchase,
+	campaign.EventUpgrade:     workflows.SignalUpgrade,
+	campaign.EventComplaint:   workflows.SignalComplaint,
+	campaign.EventUnsubscribe: workflows.SignalUnsubscribe,
+}
+
+// postEvent records an event, starts every published campaign whose
+// trigger it matches and signals the customer's running sequences. An
+// event ID sent again (a retry) is processed again idempotently: nothing
+// is enrolled twice.
+func (h *handlers) postEvent(c *gin.Context) {
+	var req EventRequest
+	if err := bind(c, &req); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	normalize(req.Properties)
+	ctx := c.Request.Context()
+	now := h.Now().UTC()
+	order, err := validateEvent(&req, now)
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	cust, err := h.Store.GetCustomer(ctx, req.CustomerID)
+	if errs.Is(err, errs.NotFound) {
+		err = errs.Field(errs.NotFound, "customer_id", "customer %q not found: PUT /v1/customers/{id} first", req.CustomerID)
+	}
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+
+	if req.ID == "" {
+		req.ID = uuid.NewString()
+	}
+	ev := &models.Event{ID: req.ID, Type: req.Type, CustomerID: req.CustomerID, OccurredAt: *req.OccurredAt, Properties: req.Properties}
+	if order != nil {
+		order.EventID = ev.ID
+	}
+	if err := h.Store.RecordEvent(ctx, ev, order); errs.Is(err, errs.Conflict) {
+		prev, gerr := h.Store.GetEvent(ctx, req.ID)
+		if gerr != nil {
+			writeError(c, h.Logger, gerr)
+			return
+		}
+		if prev.Type != req.Type || prev.CustomerID != req.CustomerID {
+			writeError(c, h.Logger, errs.Field(errs.Conflict, "id", "event %q was already recorded with another type or customer", req.ID))
+			return
+		}
+		ev = prev // a retry: process the stored event again
+	} else if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+
+	resp := EventResponse{EventID: ev.ID, Started: []StartedSeq{}, AlreadyEnrolled: []StartedSeq{}, Signalled: []SignalledSeq{}}
+	if err := h.enroll(c, ev, cust, now, &resp); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	if err := h.signal(c, ev, cust, &resp); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, resp)
+}
+
+// enroll starts a sequence for every live campaign the event triggers.
+func (h *handlers) enroll(c *gin.Context, ev *models.Event, cust *models.Customer, now time.Time, resp *EventResponse) error {
+	ctx := c.Request.Context()
+	versions, err := h.Store.LiveVersions(ctx, ev.Type)
+	if err != nil || len(versions) == 0 {
+		return err
+	}
+	facts, err := h.facts(c, ev)
+	if err != nil {
+		return err
+	}
+	for _, v := range versions {
+		var def campaign.Definition
+		if err := json.Unmarshal(v.Definition, &def); err != nil {
+			return errs.Wrap(errs.Internal, err, "campaign %s v%d", v.CampaignID, v.Version)
+		}
+		if !campaign.Match(def.Trigger.Where, facts) {
+			continue
+		}
+		in := sequenceInput(&def, v.Version, cust, ev.ID, now, h.Day)
+		seq := StartedSeq{CampaignID: def.ID, Version: v.Version, WorkflowID: workflows.SequenceWorkflowID(def.ID, cust.ID)}
+		summary := fmt.Sprintf("%s v%d · customer %s · variant %s", def.Name, v.Version, cust.ID, in.Variant)
+		started, err := h.Sequences.Start(ctx, in, summary)
+		if err != nil {
+			return err
+		}
+		if started {
+			seq.EnrollmentID, seq.Variant = in.EnrollmentID, in.Variant
+			resp.Started = append(resp.Started, seq)
+		} else {
+			resp.AlreadyEnrolled = append(resp.AlreadyEnrolled, seq)
+		}
+	}
+	return nil
+}
+
+// sequenceInput turns a published definition into a workflow input.
+func sequenceInput(def *campaign.Definition, version int, cust *models.Customer, eventID string, now time.Time, day time.Duration) workflows.SequenceInput {
+	start, end, _ := campaign.ParseSendWindow(def.SendWindow)
+	in := workflows.SequenceInput{
+		EnrollmentID: uuid.NewString(), CustomerID: cust.ID, CampaignID: def.ID, Version: version,
+		Variant: "A", TriggerEventID: eventID, EnrolledAt: now, Day: day, Timezone: cust.Timezone,
+		SendWindow: workflows.SendWindow{Start: start, End: end}, ExitOn: def.ExitOn,
+		Attribution: def.Attribution(),
+	}
+	for _, s := range def.Steps {
+		w, _ := campaign.ParseWindow(s.At)
+		in.Steps = append(in.Steps, workflows.StepPlan{ID: s.ID, Window: w})
+	}
+	return in
+}
+
+// signal tells the customer's running sequences about the event, so exit
+// goals are checked at once. Every published campaign's workflow ID is
+// tried: a sequence started a moment ago is signalled too.
+func (h *handlers) signal(c *gin.Context, ev *models.Event, cust *models.Customer, resp *EventResponse) error {
+	name, ok := signalFor[ev.Type]
+	if !ok {
+		return nil
+	}
+	ctx := c.Request.Context()
+	sig := workflows.ExitSignal{EventID: ev.ID}
+	sig.OrderID, _ = ev.Properties["order_id"].(string)
+	if ev.Type == campaign.EventUnsubscribe {
+		sig.CampaignID, _ = ev.Properties["campaign_id"].(string)
+		if err := h.Store.Suppress(ctx, cust.Email, sig.CampaignID, "unsubscribe"); err != nil {
+			return err
+		}
+	}
+	just := map[string]bool{}
+	for _, s := range resp.Started {
+		just[s.WorkflowID] = true
+	}
+	cs, err := h.Store.ListCampaigns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, camp := range cs {
+		id := workflows.SequenceWorkflowID(camp.ID, cust.ID)
+		if camp.Status != models.CampaignPublished || just[id] {
+			continue
+		}
+		err := h.Sequences.Signal(ctx, id, name, sig)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		resp.Signalled = append(resp.Signalled, SignalledSeq{CampaignID: camp.ID, WorkflowID: id, Signal: name})
+	}
+	return nil
+}
+
+// facts are what trigger filters match: the properties, plus a purchase's
+// SKUs and categories and a usage event's ratio.
+func (h *handlers) facts(c *gin.Context, ev *models.Event) (campaign.Facts, error) {
+	f := campaign.Facts{}
+	for k, v := range ev.Properties {
+		f[k] = v
+	}
+	var skus []string
+	if items, ok := ev.Properties["items"].([]any); ok {
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				if sku, ok := m["sku"].(string); ok {
+					skus = append(skus, sku)
+				}
+			}
+		}
+	}
+	if sku, ok := ev.Properties["sku"].(string); ok {
+		skus = append(skus, sku)
+	}
+	if len(skus) > 0 {
+		products, err := h.Store.GetProducts(c.Request.Context(), skus)
+		if err != nil {
+			return nil, err
+		}
+		var cats []string
+		for _, sku := range skus {
+			if p, ok := products[sku]; ok && p.Category != "" {
+				cats = append(cats, p.Category)
+			}
+		}
+		f["sku"], f["category"] = skus, cats
+	}
+	if used, ok := ev.Properties["used"].(float64); ok {
+		if limit, ok := ev.Properties["limit"].(float64); ok && limit > 0 {
+			f["ratio"] = used / limit
+		}
+	}
+	return f, nil
+}
+
+// validateEvent checks an event and, for a purchase, builds its order.
+func validateEvent(req *EventRequest, now time.Time) (*models.Order, error) {
+	bad := func(field, format string, args ...any) error {
+		return errs.Field(errs.Invalid, field, format, args...)
+	}
+	if req.Type == "" {
+		return nil, bad("type", "is required (one of %s)", strings.Join(campaign.EventTypes, ", "))
+	}
+	if !campaign.IsEventType(req.Type) {
+		return nil, bad("type", "unknown event type %q (one of %s)", req.Type, strings.Join(campaign.EventTypes, ", "))
+	}
+	if err := validID("customer_id", req.CustomerID); err != nil {
+		return nil, bad("customer_id", "is required")
+	}
+	if req.ID != "" {
+		if err := validID("id", req.ID); err != nil {
+			return nil, err
+		}
+	}
+	if req.OccurredAt == nil {
+		req.OccurredAt = &now
+	} else if req.OccurredAt.After(now.Add(time.Hour)) {
+		return nil, bad("occurred_at", "is in the future")
+	}
+	if req.Properties == nil {
+		req.Properties = map[string]any{}
+	}
+	p := req.Properties
+	str := func(key string, required bool) (string, error) {
+		v, ok := p[key]
+		if !ok {
+			if required {
+				return "", bad("properties."+key, "is required for a %s event", req.Type)
+			}
+			return "", nil
+		}
+		s, ok := v.(string)
+		if !ok || (required && strings.TrimSpace(s) == "") {
+			return "", bad("properties."+key, "must be a non-empty string")
+		}
+		return s, nil
+	}
+	num := func(key string, min float64, strict bool) (float64, bool, error) {
+		v, ok := p[key]
+		if !ok {
+			return 0, false, nil
+		}
+		n, ok := v.(float64)
+		if !ok || n < min || (strict && n == min) {
+			cmp := "at least"
+			if strict {
+				cmp = "greater than"
+			}
+			return 0, false, bad("properties."+key, "must be a number %s %g", cmp, min)
+		}
+		return n, true, nil
+	}
+	switch req.Type {
+	case campaign.EventPurchase:
+		return purchaseOrder(req, str, num)
+	case campaign.EventDelivered:
+		_, err := str("order_id", true)
+		return nil, err
+	case campaign.EventUsage:
+		if _, err := str("metric", true); err != nil {
+			return nil, err
+		}
+		if _, ok, err := num("used", 0, false); err != nil || !ok {
+			return nil, firstErr(err, bad("properties.used", "is required for a usage event"))
+		}
+		if _, ok, err := num("limit", 0, true); err != nil || !ok {
+			return nil, firstErr(err, bad("properties.limit", "is required for a usage event"))
+		}
+	case campaign.EventMilestone:
+		_, err := str("name", true)
+		return nil, err
+	case campaign.EventPageView:
+		_, err := str("sku", true)
+		return nil, err
+	case campaign.EventUnsubscribe:
+		_, err := str("campaign_id", false)
+		return nil, err
+	}
+	return nil, nil
+}
+
+func purchaseOrder(req *EventRequest, str func(string, bool) (string, error),
+	num func(string, float64, bool) (float64, bool, error)) (*models.Order, error) {
+	bad := func(field, format string, args ...any) error {
+		return errs.Field(errs.Invalid, field, format, args...)
+	}
+	orderID, err := str("order_id", true)
+	if err != nil {
+		return nil, err
+	}
+	currency, err := str("currency", false)
+	if err != nil {
+		return nil, err
+	}
+	if currency == "" {
+		currency = "USD"
+	}
+	if !currencyRE.MatchString(currency) {
+		return nil, bad("properties.currency", "must be an ISO 4217 code like USD")
+	}
+	items, ok := req.Properties["items"].([]any)
+	if !ok || len(items) == 0 {
+		return nil, bad("properties.items", "must list at least one item")
+	}
+	if len(items) > 500 {
+		return nil, bad("properties.items", "at most 500 items")
+	}
+	order := &models.Order{ID: orderID, CustomerID: req.CustomerID, Currency: currency, OccurredAt: *req.OccurredAt}
+	var sum int64
+	for i, it := range items {
+		field := fmt.Sprintf("properties.items[%d]", i)
+		m, ok := it.(map[string]any)
+		if !ok {
+			return nil, bad(field, "must be an object with sku, quantity and price")
+		}
+		sku, _ := m["sku"].(string)
+		if validID("", sku) != nil {
+			return nil, bad(field+".sku", "is required")
+		}
+		qty, ok := m["quantity"].(float64)
+		if !ok || qty < 1 || qty != float64(int(qty)) {
+			return nil, bad(field+".quantity", "must be a whole number of at least 1")
+		}
+		price, _ := m["price"].(float64)
+		if _, isNum := m["price"].(float64); m["price"] != nil && !isNum || price < 0 {
+			return nil, bad(field+".price", "must be a non-negative amount")
+		}
+		minor, err := toMinor(field+".price", json.Number(fmt.Sprint(price)))
+		if err != nil {
+			return nil, err
+		}
+		order.Items = append(order.Items, models.OrderItem{SKU: sku, Quantity: int(qty), PriceMinor: minor})
+		sum += minor * int64(qty)
+	}
+	order.RevenueMinor = sum
+	if rev, ok, err := num("revenue", 0, false); err != nil {
+		return nil, err
+	} else if ok {
+		minor, err := toMinor("properties.revenue", json.Number(fmt.Sprint(rev)))
+		if err != nil {
+			return nil, err
+		}
+		order.RevenueMinor = minor
+	}
+	return order, nil
+}
+
+// normalize turns json.Number values into float64 so properties store and
+// match as plain JSON numbers.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normalize(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = normalize(e)
+		}
+	case json.Number:
+		f, _ := x.Float64()
+		return f
+	}
+	return v
+}

@@ -1,0 +1,108 @@
+package api
+
+import (
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/lift-hq/lift/models"
+)
+
+// MessageResponse is a message without its bodies.
+type MessageResponse struct {
+	ID                string     `json:"id"`
+	EnrollmentID      string     `json:"enrollment_id"`
+	CustomerID        string     `json:"customer_id"`
+	CampaignID        string     `json:"campaign_id"`
+	StepID            string     `json:"step_id"`
+	Variant           string     `json:"variant"`
+	Status            string     `json:"status"`
+	Subject           string     `json:"subject,omitempty"`
+	Recommended       []string   `json:"recommended"`
+	Provider          string     `json:"provider,omitempty"`
+	ProviderMessageID string     `json:"provider_message_id,omitempty"`
+	Error             string     `json:"error,omitempty"`
+	SentAt            *time.Time `json:"sent_at,omitempty"`
+	CreatedAt         time.Time  `json:"created_at"`
+	HTMLURL           string     `json:"html_url"`
+}
+
+// MessageDetail adds the plain-text body.
+type MessageDetail struct {
+	MessageResponse
+	Preheader string `json:"preheader,omitempty"`
+	Text      string `json:"text,omitempty"`
+}
+
+func messageResponse(m *models.Message) MessageResponse {
+	rec := m.Recommended
+	if rec == nil {
+		rec = []string{}
+	}
+	return MessageResponse{
+		ID: m.ID, EnrollmentID: m.EnrollmentID, CustomerID: m.CustomerID, CampaignID: m.CampaignID,
+		StepID: m.StepID, Variant: m.Variant, Status: m.Status, Subject: m.Subject, Recommended: rec,
+		Provider: m.Provider, ProviderMessageID: m.ProviderMessageID, Error: m.Error, SentAt: m.SentAt,
+		CreatedAt: m.CreatedAt, HTMLURL: "/v1/messages/" + m.ID + "/html",
+	}
+}
+
+func (h *handlers) listMessages(c *gin.Context) {
+	ms, err := h.Store.ListMessages(c.Request.Context(), models.MessageFilter{
+		CustomerID: c.Query("customer_id"), CampaignID: c.Query("campaign_id"),
+	})
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	out := make([]MessageResponse, 0, len(ms))
+	for i := range ms {
+		out = append(out, messageResponse(&ms[i]))
+	}
+	c.JSON(http.StatusOK, gin.H{"messages": out})
+}
+
+func (h *handlers) getMessage(c *gin.Context) {
+	m, err := h.Store.GetMessage(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, MessageDetail{MessageResponse: messageResponse(m), Preheader: m.Preheader, Text: m.Text})
+}
+
+// getMessageHTML serves the email exactly as rendered. The CSP forbids
+// scripts: this is customer-facing content shown in an operator's browser.
+func (h *handlers) getMessageHTML(c *gin.Context) {
+	m, err := h.Store.GetMessage(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.Header("Content-Security-Policy", "default-src 'none'; img-src * data:; style-src 'unsafe-inline'")
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(m.HTML))
+}
+
+var outboxTmpl = template.Must(template.New("outbox").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Lift outbox</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#18181b}table{border-collapse:collapse}
+td,th{padding:.4rem .8rem;border-bottom:1px solid #e4e4e7;text-align:left}</style></head>
+<body><h1>Lift outbox</h1><p>Emails the outbox mailer has stored (development only; refreshes every 5 s).</p>
+<table><tr><th>Created</th><th>Customer</th><th>Campaign</th><th>Step</th><th>Status</th><th>Subject</th></tr>
+{{range .}}<tr><td>{{.CreatedAt.Format "15:04:05"}}</td><td>{{.CustomerID}}</td><td>{{.CampaignID}}</td><td>{{.StepID}}</td>
+<td>{{.Status}}{{if .Error}}: {{.Error}}{{end}}</td><td>{{if .Subject}}<a href="/dev/outbox/{{.ID}}">{{.Subject}}</a>{{end}}</td></tr>
+{{else}}<tr><td colspan="6">No emails yet.</td></tr>{{end}}</table></body></html>`))
+
+// outboxPage lists stored emails for lift dev, newest last.
+func (h *handlers) outboxPage(c *gin.Context) {
+	ms, err := h.Store.ListMessages(c.Request.Context(), models.MessageFilter{Limit: 200})
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	_ = outboxTmpl.Execute(c.Writer, ms)
+}

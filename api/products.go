@@ -1,0 +1,144 @@
+package api
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/models"
+)
+
+// ProductRequest is the body of PUT /v1/products/{sku}.
+type ProductRequest struct {
+	Name        string      `json:"name"`
+	Category    string      `json:"category"`
+	Price       json.Number `json:"price"`
+	Currency    string      `json:"currency"`
+	URL         string      `json:"url"`
+	ImageURL    string      `json:"image_url"`
+	InStock     *bool       `json:"in_stock"`
+	Complements []string    `json:"complements"`
+}
+
+// ProductResponse is a product as the API shows it.
+type ProductResponse struct {
+	SKU         string    `json:"sku"`
+	Name        string    `json:"name"`
+	Category    string    `json:"category,omitempty"`
+	Price       float64   `json:"price"`
+	Currency    string    `json:"currency"`
+	URL         string    `json:"url,omitempty"`
+	ImageURL    string    `json:"image_url,omitempty"`
+	InStock     bool      `json:"in_stock"`
+	Complements []string  `json:"complements"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+
+func (h *handlers) putProduct(c *gin.Context) {
+	sku := c.Param("sku")
+	var req ProductRequest
+	if err := firstErr(validID("sku", sku), bind(c, &req)); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	if req.Currency == "" {
+		req.Currency = "USD"
+	}
+	price, err := toMinor("price", req.Price)
+	switch {
+	case err != nil:
+	case strings.TrimSpace(req.Name) == "":
+		err = errs.Field(errs.Invalid, "name", "is required")
+	case !currencyRE.MatchString(req.Currency):
+		err = errs.Field(errs.Invalid, "currency", "must be an ISO 4217 code like USD")
+	case !validURL(req.URL):
+		err = errs.Field(errs.Invalid, "url", "must be an absolute http(s) URL")
+	case !validURL(req.ImageURL):
+		err = errs.Field(errs.Invalid, "image_url", "must be an absolute http(s) URL")
+	case len(req.Complements) > 10:
+		err = errs.Field(errs.Invalid, "complements", "at most 10")
+	}
+	for i, comp := range req.Complements {
+		if err == nil && (comp == sku || validID("", comp) != nil) {
+			err = errs.Field(errs.Invalid, "complements["+itoa(i)+"]", "must be another product's SKU")
+		}
+	}
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	inStock := req.InStock == nil || *req.InStock
+	if req.Complements == nil {
+		req.Complements = []string{}
+	}
+	p := &models.Product{
+		SKU: sku, Name: strings.TrimSpace(req.Name), Category: req.Category, PriceMinor: price,
+		Currency: req.Currency, URL: req.URL, ImageURL: req.ImageURL, InStock: inStock, Complements: req.Complements,
+	}
+	ctx := c.Request.Context()
+	if err := h.Store.UpsertProduct(ctx, p); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	saved, err := h.Store.GetProduct(ctx, sku)
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, productResponse(saved))
+}
+
+func (h *handlers) getProduct(c *gin.Context) {
+	p, err := h.Store.GetProduct(c.Request.Context(), c.Param("sku"))
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, productResponse(p))
+}
+
+func productResponse(p *models.Product) ProductResponse {
+	comps := p.Complements
+	if comps == nil {
+		comps = []string{}
+	}
+	return ProductResponse{
+		SKU: p.SKU, Name: p.Name, Category: p.Category, Price: float64(p.PriceMinor) / 100,
+		Currency: p.Currency, URL: p.URL, ImageURL: p.ImageURL, InStock: p.InStock,
+		Complements: comps, UpdatedAt: p.UpdatedAt,
+	}
+}
+
+// toMinor converts a decimal amount like 49.99 into minor units (4999).
+// Empty means zero; negative amounts and sub-cent precision are refused.
+func toMinor(field string, n json.Number) (int64, error) {
+	if n == "" {
+		return 0, nil
+	}
+	f, err := n.Float64()
+	if err != nil || f < 0 || f > 1e12 {
+		return 0, errs.Field(errs.Invalid, field, "must be a non-negative amount like 49.99")
+	}
+	minor := math.Round(f * 100)
+	if math.Abs(minor-f*100) > 1e-6 {
+		return 0, errs.Field(errs.Invalid, field, "has more than two decimal places")
+	}
+	return int64(minor), nil
+}
+
+func validURL(s string) bool {
+	if s == "" {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}

@@ -1,0 +1,128 @@
+// Package api is Lift's HTTP surface: one Gin router holding every route,
+// request DTOs, API-key auth, body limits and the mapping from error codes
+// to HTTP statuses.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
+)
+
+// Sequences is what the API needs from Temporal; workflows.Client is the
+// real one.
+type Sequences interface {
+	Start(ctx context.Context, in workflows.SequenceInput, summary string) (started bool, err error)
+	Signal(ctx context.Context, workflowID, name string, sig workflows.ExitSignal) error
+	Journey(ctx context.Context, workflowID string) (workflows.Journey, error)
+	Update(ctx context.Context, workflowID, update string) (workflows.Journey, error)
+	Ping(ctx context.Context) error
+}
+
+// Deps are the router's dependencies.
+type Deps struct {
+	Store        *models.Store
+	Sequences    Sequences
+	Logger       *slog.Logger
+	Day          time.Duration // length of a sequence day given to new sequences
+	MaxBodyBytes int64
+	// DevOutbox serves an unauthenticated outbox page at /dev/outbox. Only
+	// lift dev turns it on.
+	DevOutbox bool
+	Now       func() time.Time
+}
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// NewRouter returns the HTTP handler with every route.
+func NewRouter(d Deps) *gin.Engine {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Day == 0 {
+		d.Day = workflows.Day
+	}
+	if d.MaxBodyBytes == 0 {
+		d.MaxBodyBytes = 1 << 20
+	}
+	h := &handlers{Deps: d}
+
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, _ any) {
+		writeError(c, h.Logger, errInternal)
+	}), h.logRequests, h.limitBody)
+	r.NoRoute(func(c *gin.Context) { writeError(c, h.Logger, errRoute) })
+	r.NoMethod(func(c *gin.Context) { writeError(c, h.Logger, errMethod) })
+
+	r.GET("/healthz", h.healthz)
+	r.GET("/readyz", h.readyz)
+	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openAPI) })
+
+	v1 := r.Group("/v1", h.authenticate)
+	v1.PUT("/customers/:id", h.putCustomer)
+	v1.GET("/customers/:id", h.getCustomer)
+	v1.GET("/customers/:id/journeys", h.listJourneys)
+	v1.POST("/customers/:id/journeys/:campaign/pause", h.pauseJourney)
+	v1.POST("/customers/:id/journeys/:campaign/resume", h.resumeJourney)
+	v1.PUT("/products/:sku", h.putProduct)
+	v1.GET("/products/:sku", h.getProduct)
+	v1.POST("/campaigns", h.createCampaign)
+	v1.GET("/campaigns", h.listCampaigns)
+	v1.GET("/campaigns/:id", h.getCampaign)
+	v1.PUT("/campaigns/:id", h.putCampaign)
+	v1.POST("/campaigns/:id/publish", h.publishCampaign)
+	v1.POST("/events", h.postEvent)
+	v1.GET("/messages", h.listMessages)
+	v1.GET("/messages/:id", h.getMessage)
+	v1.GET("/messages/:id/html", h.getMessageHTML)
+
+	if d.DevOutbox {
+		r.GET("/dev/outbox", h.outboxPage)
+		r.GET("/dev/outbox/:id", h.getMessageHTML)
+	}
+	return r
+}
+
+type handlers struct {
+	Deps
+}
+
+func (h *handlers) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz reports whether the database and Temporal both answer.
+func (h *handlers) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	checks := gin.H{"database": "ok", "temporal": "ok"}
+	status := http.StatusOK
+	if err := h.Store.Ping(ctx); err != nil {
+		checks["database"], status = "unavailable", http.StatusServiceUnavailable
+	}
+	if err := h.Sequences.Ping(ctx); err != nil {
+		checks["temporal"], status = "unavailable", http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"status": map[bool]string{true: "ok", false: "unavailable"}[status == http.StatusOK], "checks": checks})
+}
+
+// logRequests logs each request without PII: the route pattern, not the
+// path (which holds customer IDs), and never a body.
+func (h *handlers) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	h.Logger.Info("http", "method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
+		"ms", time.Since(start).Milliseconds())
+}

@@ -1,0 +1,139 @@
+// Package config is Lift's one typed configuration, read from the
+// environment and then from command-line flags (a flag wins), and
+// validated before anything starts.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is every setting Lift reads. The env tag is the variable's name.
+type Config struct {
+	// lift dev
+	DataDir      string        `env:"LIFT_DATA_DIR" envDefault:".lift"`
+	TemporalPort int           `env:"LIFT_TEMPORAL_PORT" envDefault:"7233"`
+	UIPort       int           `env:"LIFT_UI_PORT" envDefault:"8233"`
+	Day          time.Duration `env:"LIFT_DAY"` // default 24h; 5s with --demo
+	Demo         bool          `env:"LIFT_DEMO"`
+
+	// every role
+	HTTPAddr          string `env:"LIFT_HTTP" envDefault:":8080"`
+	DatabaseURL       string `env:"LIFT_DATABASE_URL"` // postgres://…; empty means SQLite in the data dir (dev only)
+	APIKey            string `env:"LIFT_API_KEY"`
+	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233"`
+	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	PublicURL         string `env:"LIFT_PUBLIC_URL"` // where recipients reach the API; default http://localhost<HTTP>
+	MaxBodyBytes      int64  `env:"LIFT_MAX_BODY_BYTES" envDefault:"1048576"`
+
+	// email
+	FromEmail       string `env:"LIFT_FROM_EMAIL" envDefault:"shop@example.com"`
+	FromName        string `env:"LIFT_FROM_NAME" envDefault:"Lift Demo Shop"`
+	PostalAddress   string `env:"LIFT_POSTAL_ADDRESS"`
+	SendGridAPIKey  string `env:"SENDGRID_API_KEY"`
+	SendGridBaseURL string `env:"SENDGRID_BASE_URL" envDefault:"https://api.sendgrid.com"`
+	SendGridSandbox bool   `env:"SENDGRID_SANDBOX"`
+}
+
+// Role is the process role being configured.
+type Role string
+
+// Roles of the lift binary.
+const (
+	RoleDev     Role = "dev"
+	RoleAPI     Role = "api"
+	RoleWorker  Role = "worker"
+	RoleMigrate Role = "migrate"
+)
+
+// DemoDay is the length of a sequence day with --demo: the first demo
+// emails arrive within a minute.
+const DemoDay = 5 * time.Second
+
+// Load reads the environment (environ, e.g. os.Environ()) and then the
+// flags of role from args, and validates the result.
+func Load(role Role, environ map[string]string, args []string) (Config, error) {
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
+		return c, fmt.Errorf("environment: %w", err)
+	}
+	fs := flag.NewFlagSet("lift "+string(role), flag.ContinueOnError)
+	c.bind(fs, role)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.Day == 0 {
+		c.Day = 24 * time.Hour
+		if c.Demo {
+			c.Day = DemoDay
+		}
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://localhost" + c.HTTPAddr
+	}
+	return c, c.Validate(role)
+}
+
+// bind registers the role's flags, with the environment's values as
+// defaults; each flag's usage names its variable.
+func (c *Config) bind(fs *flag.FlagSet, role Role) {
+	fs.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "API listen address (LIFT_HTTP)")
+	if role != RoleDev {
+		return
+	}
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the SQLite databases and the generated API key (LIFT_DATA_DIR)")
+	fs.IntVar(&c.TemporalPort, "temporal-port", c.TemporalPort, "in-process Temporal frontend port (LIFT_TEMPORAL_PORT)")
+	fs.IntVar(&c.UIPort, "ui-port", c.UIPort, "Temporal Web UI port (LIFT_UI_PORT)")
+	fs.DurationVar(&c.Day, "day", c.Day, "length of one sequence day, e.g. 2s for a fast demo (LIFT_DAY; default 24h, 5s with --demo)")
+	fs.BoolVar(&c.Demo, "demo", c.Demo, "seed a catalogue, two campaigns, customers and events (LIFT_DEMO)")
+}
+
+// Validate checks the settings a role needs.
+func (c Config) Validate(role Role) error {
+	var problems []error
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
+	if c.Day < time.Second || c.Day > 24*time.Hour {
+		bad("LIFT_DAY/--day must be between 1s and 24h, got %s", c.Day)
+	}
+	if c.MaxBodyBytes < 1024 {
+		bad("LIFT_MAX_BODY_BYTES must be at least 1024")
+	}
+	if _, err := url.Parse(c.SendGridBaseURL); err != nil {
+		bad("SENDGRID_BASE_URL: %v", err)
+	}
+	if c.SendGridAPIKey != "" && c.PostalAddress == "" {
+		bad("LIFT_POSTAL_ADDRESS is required when sending through SendGrid (CAN-SPAM)")
+	}
+	switch role {
+	case RoleDev:
+		if c.DataDir == "" {
+			bad("--data-dir must not be empty")
+		}
+		if c.TemporalPort <= 0 || c.UIPort <= 0 || c.TemporalPort == c.UIPort {
+			bad("--temporal-port and --ui-port must be distinct ports")
+		}
+	case RoleAPI, RoleWorker, RoleMigrate:
+		if c.DatabaseURL == "" {
+			bad("LIFT_DATABASE_URL is required for lift %s (a postgres:// URL)", role)
+		}
+		if role == RoleAPI && c.APIKey == "" {
+			bad("LIFT_API_KEY is required for lift api")
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// DatabaseDSN is the app database: LIFT_DATABASE_URL, or a SQLite file in
+// the data dir.
+func (c Config) DatabaseDSN() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return filepath.Join(c.DataDir, "lift.db")
+}

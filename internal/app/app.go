@@ -1,0 +1,239 @@
+// Package app wires Lift's processes together: all wiring lives here and
+// in cmd/lift, so the end-to-end tests start exactly what `lift dev` does.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/lift-hq/lift/activities"
+	"github.com/lift-hq/lift/api"
+	"github.com/lift-hq/lift/config"
+	"github.com/lift-hq/lift/internal/devserver"
+	"github.com/lift-hq/lift/internal/email"
+	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/worker"
+	"github.com/lift-hq/lift/workflows"
+)
+
+// Dev is a running `lift dev`: embedded Temporal and its UI, the app
+// database, a worker and the API, in one process.
+type Dev struct {
+	Config   config.Config
+	Temporal *devserver.Server
+	Client   client.Client
+	Store    *models.Store
+	APIKey   string
+	APIURL   string // http://host:port of the API
+
+	worker sdkworker.Worker
+	http   *http.Server
+	done   chan error
+}
+
+// StartDev starts everything `lift dev` runs and returns when the API
+// answers. Stop it with Stop.
+func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (d *Dev, err error) {
+	d = &Dev{Config: cfg, done: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			d.Stop(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	if d.APIKey, err = devAPIKey(cfg); err != nil {
+		return nil, err
+	}
+	if d.Store, err = OpenStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := d.Store.EnsureAPIKey(ctx, "dev", d.APIKey); err != nil {
+		return nil, err
+	}
+	d.Temporal, err = devserver.Start(devserver.Options{
+		DatabaseFile: filepath.Join(cfg.DataDir, "temporal.db"),
+		FrontendPort: cfg.TemporalPort, UIPort: cfg.UIPort, Namespace: cfg.TemporalNamespace,
+		LogFile: filepath.Join(cfg.DataDir, "temporal.log"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if d.Client, err = Dial(ctx, d.Temporal.FrontendAddr, cfg.TemporalNamespace, logger); err != nil {
+		return nil, err
+	}
+	if err := workflows.RegisterSearchAttributes(ctx, d.Client, cfg.TemporalNamespace); err != nil {
+		return nil, err
+	}
+	acts, err := NewActivities(cfg, d.Store)
+	if err != nil {
+		return nil, err
+	}
+	d.worker = worker.New(d.Client, acts, sdkworker.Options{})
+	if err := d.worker.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	router := api.NewRouter(api.Deps{
+		Store: d.Store, Sequences: workflows.Client{Temporal: d.Client}, Logger: logger,
+		Day: cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes, DevOutbox: true,
+	})
+	d.http, d.APIURL, err = Serve(cfg.HTTPAddr, router, d.done)
+	return d, err
+}
+
+// Wait blocks until ctx ends or the HTTP server fails.
+func (d *Dev) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-d.done:
+		return err
+	}
+}
+
+// Stop shuts down in dependency order: stop taking requests, stop the
+// worker (letting running activities finish), then Temporal and the store.
+func (d *Dev) Stop(ctx context.Context) {
+	if d.http != nil {
+		shutdown, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = d.http.Shutdown(shutdown)
+		cancel()
+	}
+	if d.worker != nil {
+		d.worker.Stop()
+	}
+	if d.Client != nil {
+		d.Client.Close()
+	}
+	if d.Temporal != nil {
+		d.Temporal.Stop()
+	}
+	if d.Store != nil {
+		_ = d.Store.Close()
+	}
+}
+
+// OpenStore opens the app database and brings its schema up to date.
+func OpenStore(ctx context.Context, cfg config.Config) (*models.Store, error) {
+	s, err := models.Open(cfg.DatabaseDSN())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dial connects to Temporal, waiting up to a minute for it to answer.
+func Dial(ctx context.Context, addr, namespace string, logger *slog.Logger) (client.Client, error) {
+	opts := client.Options{
+		HostPort: addr, Namespace: namespace,
+		Logger: sdklog.NewStructuredLogger(slog.New(levelFilter{logger.Handler(), slog.LevelWarn})),
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to Temporal at %s: %w", addr, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// NewActivities builds the activities with the configured mailer.
+func NewActivities(cfg config.Config, store *models.Store) (*activities.Activities, error) {
+	renderer, err := email.NewRenderer()
+	if err != nil {
+		return nil, err
+	}
+	var mailer activities.Mailer = activities.Outbox{}
+	if cfg.SendGridAPIKey != "" {
+		mailer = activities.SendGrid{APIKey: cfg.SendGridAPIKey, BaseURL: cfg.SendGridBaseURL, Sandbox: cfg.SendGridSandbox}
+	}
+	return &activities.Activities{
+		Store: store, Mailer: mailer, Renderer: renderer,
+		FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress,
+	}, nil
+}
+
+// Serve listens on addr and serves h in the background with sane timeouts.
+// The URL it returns names the bound port (useful with ":0").
+func Serve(addr string, h http.Handler, done chan<- error) (*http.Server, string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+	}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			done <- err
+		}
+	}()
+	return srv, "http://" + localURLHost(l.Addr().(*net.TCPAddr)), nil
+}
+
+func localURLHost(a *net.TCPAddr) string {
+	if a.IP.IsUnspecified() || a.IP.IsLoopback() {
+		return fmt.Sprintf("localhost:%d", a.Port)
+	}
+	return a.String()
+}
+
+// devAPIKey is LIFT_API_KEY, or a key generated once and kept in the data
+// dir so that restarts print the same one.
+func devAPIKey(cfg config.Config) (string, error) {
+	if cfg.APIKey != "" {
+		return cfg.APIKey, nil
+	}
+	path := filepath.Join(cfg.DataDir, "api-key")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	buf := make([]byte, 24)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	key := "lift_dev_" + base64.RawURLEncoding.EncodeToString(buf)
+	return key, os.WriteFile(path, []byte(key+"\n"), 0o600)
+}
+
+// levelFilter drops records below a level; the SDK logs every poll at info.
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+func (f levelFilter) WithAttrs(as []slog.Attr) slog.Handler {
+	return levelFilter{f.Handler.WithAttrs(as), f.min}
+}
+
+func (f levelFilter) WithGroup(name string) slog.Handler {
+	return levelFilter{f.Handler.WithGroup(name), f.min}
+}

@@ -1,0 +1,247 @@
+// Package devserver runs a Temporal server and its Web UI inside the Lift
+// process, on a file-backed SQLite store, for `lift dev` and end-to-end
+// tests. It is assembled from the server's public packages the way the
+// Temporal CLI's dev server and the temporaltest package are.
+package devserver
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// Options configure the embedded server.
+type Options struct {
+	// DatabaseFile persists Temporal's state (required): a restart on the
+	// same file resumes every running workflow.
+	DatabaseFile string
+	// FrontendPort is the gRPC port clients dial; 0 picks a free one.
+	FrontendPort int
+	// UIPort serves the Web UI; 0 means no UI.
+	UIPort int
+	// Namespace is created if missing. Default "default".
+	Namespace string
+	// LogFile receives the server's own log (warnings and errors); empty
+	// discards it.
+	LogFile string
+	// Retention of closed workflows. Default 7 days.
+	Retention time.Duration
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	server       temporal.Server
+	ui           *uiserver.Server
+	FrontendAddr string // host:port for client.Dial
+	UIURL        string // empty without a UI
+	Namespace    string
+}
+
+const host = "127.0.0.1"
+
+// Start builds and starts the server. It returns once the frontend accepts
+// connections.
+func Start(o Options) (*Server, error) {
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	if o.Retention == 0 {
+		o.Retention = 7 * 24 * time.Hour
+	}
+	var err error
+	if o.FrontendPort == 0 {
+		if o.FrontendPort, err = freePort(); err != nil {
+			return nil, err
+		}
+	} else if err := portFree(o.FrontendPort); err != nil {
+		return nil, fmt.Errorf("temporal port: %w", err)
+	}
+	if o.UIPort != 0 {
+		// The UI server exits the process if it cannot listen, so check first.
+		if err := portFree(o.UIPort); err != nil {
+			return nil, fmt.Errorf("temporal UI port: %w", err)
+		}
+	}
+
+	sqlConf, err := sqlConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := serverConfig(o, sqlConf)
+	if err != nil {
+		return nil, err
+	}
+	logger, err := newLogger(o.LogFile)
+	if err != nil {
+		return nil, err
+	}
+	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
+	if err != nil {
+		return nil, err
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
+	if err != nil {
+		return nil, err
+	}
+	hostsFor := func(svc primitives.ServiceName) static.Hosts {
+		return static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(conf.Services[string(svc)].RPC.GRPCPort)))
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
+			primitives.FrontendService: hostsFor(primitives.FrontendService),
+			primitives.HistoryService:  hostsFor(primitives.HistoryService),
+			primitives.MatchingService: hostsFor(primitives.MatchingService),
+			primitives.WorkerService:   hostsFor(primitives.WorkerService),
+		}),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                8096,
+			dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+			// Search attributes registered at start are visible at once.
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	s := &Server{server: srv, FrontendAddr: net.JoinHostPort(host, strconv.Itoa(o.FrontendPort)), Namespace: o.Namespace}
+	if o.UIPort != 0 {
+		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
+			Host: host, Port: o.UIPort, TemporalGRPCAddress: s.FrontendAddr, EnableUI: true,
+			DefaultNamespace: o.Namespace, CORS: uiconfig.CORS{CookieInsecure: true}, HideLogs: true,
+			DisableNewsFetch: true,
+		}))
+		go func() { _ = s.ui.Start() }()
+		s.UIURL = fmt.Sprintf("http://localhost:%d", o.UIPort)
+	}
+	return s, nil
+}
+
+// Stop shuts the UI and the server down.
+func (s *Server) Stop() {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	_ = s.server.Stop()
+}
+
+func sqlConfig(o Options) (*config.SQL, error) {
+	if o.DatabaseFile == "" {
+		return nil, fmt.Errorf("devserver: DatabaseFile is required")
+	}
+	conf := &config.SQL{
+		PluginName: sqliteplugin.PluginName, DatabaseName: o.DatabaseFile,
+		ConnectAttributes: map[string]string{"mode": "rwc", "journal_mode": "wal", "busy_timeout": "10000"},
+	}
+	if _, err := os.Stat(o.DatabaseFile); os.IsNotExist(err) {
+		if err := os.MkdirAll(filepath.Dir(o.DatabaseFile), 0o755); err != nil {
+			return nil, err
+		}
+		if err := sqliteschema.SetupSchema(conf); err != nil {
+			return nil, fmt.Errorf("temporal schema: %w", err)
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig("active", o.Namespace, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	ns.Detail.Config.Retention = durationpb.New(o.Retention)
+	if err := sqliteschema.CreateNamespaces(conf, ns); err != nil {
+		return nil, fmt.Errorf("temporal namespace: %w", err)
+	}
+	return conf, nil
+}
+
+func serverConfig(o Options, sqlConf *config.SQL) (*config.Config, error) {
+	var conf config.Config
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = host
+	conf.Persistence.DefaultStore = "sqlite-default"
+	conf.Persistence.VisibilityStore = "sqlite-default"
+	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
+	httpPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	conf.ClusterMetadata = &cluster.Config{
+		EnableGlobalNamespace: false, FailoverVersionIncrement: 10,
+		MasterClusterName: "active", CurrentClusterName: "active",
+		ClusterInformation: map[string]cluster.ClusterInformation{"active": {
+			Enabled: true, InitialFailoverVersion: 1,
+			RPCAddress:  net.JoinHostPort(host, strconv.Itoa(o.FrontendPort)),
+			HTTPAddress: net.JoinHostPort(host, strconv.Itoa(httpPort)),
+			ClusterID:   "lift-dev",
+		}},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+	conf.Services = map[string]config.Service{}
+	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+		var svc config.Service
+		svc.RPC.BindOnIP = host
+		if name == "frontend" {
+			svc.RPC.GRPCPort, svc.RPC.HTTPPort = o.FrontendPort, httpPort
+		} else if svc.RPC.GRPCPort, err = freePort(); err != nil {
+			return nil, err
+		}
+		conf.Services[name] = svc
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = net.JoinHostPort(host, strconv.Itoa(o.FrontendPort))
+	return &conf, nil
+}
+
+func newLogger(file string) (log.Logger, error) {
+	if file == "" {
+		return log.NewNoopLogger(), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return nil, err
+	}
+	return log.NewZapLogger(log.BuildZapLogger(log.Config{Level: "warn", OutputFile: file, Format: "json"})), nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func portFree(port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("port %d is in use (is another lift dev or temporal server running?)", port)
+	}
+	return l.Close()
+}
