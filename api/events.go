@@ -27,10 +27,10 @@ type EventRequest struct {
 
 // EventResponse says what an event did.
 type EventResponse struct {
-	EventID         string          `json:"event_id"`
-	Started         []StartedSeq    `json:"started"`
-	AlreadyEnrolled []StartedSeq    `json:"already_enrolled"`
-	Signalled       []SignalledSeq  `json:"signalled"`
+	EventID         string         `json:"event_id"`
+	Started         []StartedSeq   `json:"started"`
+	AlreadyEnrolled []StartedSeq   `json:"already_enrolled"`
+	Signalled       []SignalledSeq `json:"signalled"`
 }
 
 // StartedSeq is a sequence an event started (or found running).

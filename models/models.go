@@ -9,17 +9,17 @@ import (
 
 // Customer is a person Lift may email. ID is the caller's external ID.
 type Customer struct {
-	ID              string `gorm:"primaryKey;size:128"`
-	Email           string `gorm:"size:320;not null"`
-	Name            string `gorm:"size:200"`
-	Timezone        string `gorm:"size:64;not null;default:UTC"` // IANA name
-	Locale          string `gorm:"size:35;not null;default:en"`
-	Consent         bool   `gorm:"not null;default:false"` // marketing consent
-	ConsentAt       *time.Time
-	ConsentSource   string `gorm:"size:200"`
-	Tier            string `gorm:"size:64"` // current plan tier, for upsell ladders
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	ID            string `gorm:"primaryKey;size:128"`
+	Email         string `gorm:"size:320;not null"`
+	Name          string `gorm:"size:200"`
+	Timezone      string `gorm:"size:64;not null;default:UTC"` // IANA name
+	Locale        string `gorm:"size:35;not null;default:en"`
+	Consent       bool   `gorm:"not null;default:false"` // marketing consent
+	ConsentAt     *time.Time
+	ConsentSource string `gorm:"size:200"`
+	Tier          string `gorm:"size:64"` // current plan tier, for upsell ladders
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Product is a catalogue entry. Prices are in minor units (cents).
@@ -31,7 +31,7 @@ type Product struct {
 	Currency    string   `gorm:"size:3;not null;default:USD"`
 	URL         string   `gorm:"size:2048"`
 	ImageURL    string   `gorm:"size:2048"`
-	InStock     bool     `gorm:"not null;default:true"`
+	InStock     bool     `gorm:"not null"`                  // no default: GORM would skip an explicit false
 	Complements []string `gorm:"serializer:json;type:text"` // manual affinity rules, SKUs
 	CreatedAt   time.Time
 	UpdatedAt   time.Time

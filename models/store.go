@@ -324,9 +324,22 @@ func (s *Store) LiveVersions(ctx context.Context, eventType string) ([]CampaignV
 
 // EnsureEnrollment creates the enrollment if it does not exist yet; calling
 // it again with the same ID is a no-op, so a retried activity is harmless.
+//
+// Temporal allows one running sequence per customer and campaign, so a row
+// still marked running for another enrollment is stale (its workflow was
+// terminated without recording an outcome): it is closed as cancelled in
+// the same transaction, and idx_one_running_enrollment keeps holding.
 func (s *Store) EnsureEnrollment(ctx context.Context, e *Enrollment) error {
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(e).Error
-	return translate(err, "enrollment "+e.ID)
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Model(&Enrollment{}).
+			Where("customer_id = ? AND campaign_id = ? AND status = ? AND id <> ?", e.CustomerID, e.CampaignID, StatusRunning, e.ID).
+			Updates(map[string]any{"status": StatusCancelled, "exit_reason": "superseded: its workflow is no longer running", "ended_at": time.Now().UTC()}).Error
+		if err != nil {
+			return translate(err, "enrollment "+e.ID)
+		}
+		err = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).Create(e).Error
+		return translate(err, "enrollment "+e.ID)
+	})
 }
 
 // GetEnrollment returns one enrollment.

@@ -60,9 +60,13 @@ func setup(t *testing.T) *bundle {
 		return activities.Sent{ProviderMessageID: "p-" + ref.MessageID}, nil
 	}
 	b.env.OnActivity(a.CheckEligibility, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, ref activities.StepRef) (activities.Eligibility, error) { return b.eligibility(ref), nil }).Maybe()
+		func(_ context.Context, ref activities.StepRef) (activities.Eligibility, error) {
+			return b.eligibility(ref), nil
+		}).Maybe()
 	b.env.OnActivity(a.Prepare, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, ref activities.StepRef) (activities.Prepared, error) { return b.prepare(ref), nil }).Maybe()
+		func(_ context.Context, ref activities.StepRef) (activities.Prepared, error) {
+			return b.prepare(ref), nil
+		}).Maybe()
 	b.env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(nil).Maybe()
 	b.env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ref activities.MessageRef) (activities.Sent, error) { return b.send(ref) }).Maybe()

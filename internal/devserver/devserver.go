@@ -117,7 +117,7 @@ func Start(o Options) (*Server, error) {
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
-			dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                8096,
+			dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 			dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 			// Search attributes registered at start are visible at once.
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,

@@ -1,0 +1,37 @@
+# Lift. `make run` and `make test` are all a newcomer needs; `make help` lists the rest.
+
+export GOTOOLCHAIN := local
+# Pure Go everywhere: SQLite is modernc's, so no C compiler is needed and
+# the binary is static.
+export CGO_ENABLED ?= 0
+
+WORKFLOWCHECK_VERSION := v0.6.0
+GO_PACKAGES := ./...
+
+.PHONY: help run test test-short lint build docker clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: ## Run everything in one process with the demo (lift dev --demo)
+	go run ./cmd/lift dev --demo $(ARGS)
+
+test: ## Run the whole test suite (PostgreSQL tests need TEST_DATABASE_URL)
+	go test -count=1 -timeout 20m $(GO_PACKAGES)
+
+test-short: ## Run the fast tests only (no embedded Temporal server)
+	go test -count=1 -short $(GO_PACKAGES)
+
+lint: ## go vet, gofmt and workflowcheck
+	go vet $(GO_PACKAGES)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
+
+build: ## Build bin/lift
+	go build -trimpath -o bin/lift ./cmd/lift
+
+docker: ## Build the container image (needs a Docker engine)
+	docker build -t lift:dev .
+
+clean: ## Remove build output and the dev data dir
+	rm -rf bin .lift

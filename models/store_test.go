@@ -1,0 +1,231 @@
+package models_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/testdb"
+	"github.com/lift-hq/lift/models"
+)
+
+var ctx = context.Background()
+
+func TestCustomers(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		_, err := s.GetCustomer(ctx, "nobody")
+		require.True(t, errs.Is(err, errs.NotFound), "got %v", err)
+
+		at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		c := &models.Customer{ID: "c-1", Email: "ada@example.com", Name: "Ada", Timezone: "Europe/London",
+			Locale: "en-GB", Consent: true, ConsentAt: &at, ConsentSource: "checkout"}
+		require.NoError(t, s.UpsertCustomer(ctx, c))
+		c.Name, c.Consent = "Ada L.", false
+		require.NoError(t, s.UpsertCustomer(ctx, c))
+
+		got, err := s.GetCustomer(ctx, "c-1")
+		require.NoError(t, err)
+		require.Equal(t, "Ada L.", got.Name)
+		require.False(t, got.Consent)
+		require.Equal(t, "Europe/London", got.Timezone)
+		require.True(t, at.Equal(*got.ConsentAt))
+	})
+}
+
+func TestProductsKeepComplementsInOrder(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		require.NoError(t, s.UpsertProduct(ctx, &models.Product{SKU: "cam", Name: "Camera", PriceMinor: 89900,
+			Currency: "USD", InStock: true, Complements: []string{"lens", "bag", "card"}}))
+		require.NoError(t, s.UpsertProduct(ctx, &models.Product{SKU: "lens", Name: "Lens", Currency: "USD", InStock: false}))
+		ps, err := s.GetProducts(ctx, []string{"cam", "lens", "missing"})
+		require.NoError(t, err)
+		require.Len(t, ps, 2)
+		require.Equal(t, []string{"lens", "bag", "card"}, ps["cam"].Complements)
+		require.Equal(t, int64(89900), ps["cam"].PriceMinor)
+		require.False(t, ps["lens"].InStock)
+	})
+}
+
+func TestRecordEventIsAllOrNothing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		order := func(id string) *models.Order {
+			return &models.Order{ID: id, CustomerID: "c-1", Currency: "USD", RevenueMinor: 100,
+				Items: []models.OrderItem{{SKU: "cam", Quantity: 1, PriceMinor: 100}}}
+		}
+		ev := func(id string) *models.Event {
+			return &models.Event{ID: id, Type: "purchase", CustomerID: "c-1", OccurredAt: time.Now(), Properties: map[string]any{"order_id": "o-1"}}
+		}
+		require.NoError(t, s.RecordEvent(ctx, ev("e-1"), order("o-1")))
+		// Same order again under a new event: the event must not be kept.
+		err := s.RecordEvent(ctx, ev("e-2"), order("o-1"))
+		require.True(t, errs.Is(err, errs.Conflict), "got %v", err)
+		_, err = s.GetEvent(ctx, "e-2")
+		require.True(t, errs.Is(err, errs.NotFound), "half-written event left behind: %v", err)
+
+		err = s.RecordEvent(ctx, ev("e-1"), nil)
+		require.True(t, errs.Is(err, errs.Conflict), "duplicate event ID: %v", err)
+
+		o, err := s.GetOrder(ctx, "o-1")
+		require.NoError(t, err)
+		require.Len(t, o.Items, 1)
+		owned, err := s.OwnedSKUs(ctx, "c-1")
+		require.NoError(t, err)
+		require.True(t, owned["cam"])
+	})
+}
+
+func TestPublishedVersionsAreImmutableSnapshots(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		c := &models.Campaign{ID: "cam", Name: "Camera", Kind: "cross_sell", TriggerEvent: "purchase", Definition: []byte(`{"v":1}`)}
+		require.NoError(t, s.CreateCampaign(ctx, c))
+		err := s.CreateCampaign(ctx, &models.Campaign{ID: "cam", Name: "x", Kind: "upsell", TriggerEvent: "usage", Definition: []byte(`{}`)})
+		require.True(t, errs.Is(err, errs.Conflict), "got %v", err)
+
+		live, err := s.LiveVersions(ctx, "purchase")
+		require.NoError(t, err)
+		require.Empty(t, live, "a draft is not live")
+
+		v1, err := s.PublishCampaign(ctx, "cam")
+		require.NoError(t, err)
+		require.Equal(t, 1, v1.Version)
+
+		c.Definition = []byte(`{"v":2}`)
+		require.NoError(t, s.SaveCampaignDraft(ctx, c))
+		live, err = s.LiveVersions(ctx, "purchase")
+		require.NoError(t, err)
+		require.Len(t, live, 1)
+		require.JSONEq(t, `{"v":1}`, string(live[0].Definition), "the draft does not change what is live")
+
+		v2, err := s.PublishCampaign(ctx, "cam")
+		require.NoError(t, err)
+		require.Equal(t, 2, v2.Version)
+		got1, err := s.GetCampaignVersion(ctx, "cam", 1)
+		require.NoError(t, err)
+		require.JSONEq(t, `{"v":1}`, string(got1.Definition))
+		live, err = s.LiveVersions(ctx, "purchase")
+		require.NoError(t, err)
+		require.Len(t, live, 1)
+		require.Equal(t, 2, live[0].Version)
+
+		_, err = s.PublishCampaign(ctx, "nope")
+		require.True(t, errs.Is(err, errs.NotFound), "got %v", err)
+	})
+}
+
+func TestOneRunningEnrollmentPerCustomerAndCampaign(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		e := func(id string) *models.Enrollment {
+			return &models.Enrollment{ID: id, CustomerID: "c-1", CampaignID: "cam", Version: 1, WorkflowID: "seq/cam/c-1",
+				Variant: "A", Status: models.StatusRunning, EnrolledAt: time.Now()}
+		}
+		require.NoError(t, s.EnsureEnrollment(ctx, e("e-1")))
+		require.NoError(t, s.EnsureEnrollment(ctx, e("e-1")), "ensuring twice is a no-op")
+		err := s.DB().Create(e("e-2")).Error
+		require.Error(t, err, "the database refuses a second running enrollment")
+
+		require.NoError(t, s.FinishEnrollment(ctx, "e-1", models.EnrollmentOutcome{Status: models.StatusConverted, ExitReason: "bought", EndedAt: time.Now()}))
+		require.NoError(t, s.FinishEnrollment(ctx, "e-1", models.EnrollmentOutcome{Status: models.StatusCompleted, EndedAt: time.Now()}))
+		got, err := s.GetEnrollment(ctx, "e-1")
+		require.NoError(t, err)
+		require.Equal(t, models.StatusConverted, got.Status, "the first outcome stands")
+
+		require.NoError(t, s.EnsureEnrollment(ctx, e("e-2")), "a new enrollment once the first has ended")
+		// A stale running row (its workflow was terminated) is superseded.
+		require.NoError(t, s.EnsureEnrollment(ctx, e("e-3")))
+		stale, err := s.GetEnrollment(ctx, "e-2")
+		require.NoError(t, err)
+		require.Equal(t, models.StatusCancelled, stale.Status)
+		running, err := s.RunningEnrollments(ctx, "c-1")
+		require.NoError(t, err)
+		require.Len(t, running, 1)
+		require.Equal(t, "e-3", running[0].ID)
+	})
+}
+
+func TestClaimMessageCreatesOneMessagePerStepUnderRaces(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		var wg sync.WaitGroup
+		ids := make([]string, 8)
+		created := make([]bool, 8)
+		for i := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m, c, err := s.ClaimMessage(ctx, &models.Message{ID: "m-" + string(rune('a'+i)), EnrollmentID: "e-1", StepID: "s1",
+					CustomerID: "c-1", CampaignID: "cam", Variant: "A", Status: models.MessagePending, Recommended: []string{"x"}})
+				require.NoError(t, err)
+				ids[i], created[i] = m.ID, c
+			}()
+		}
+		wg.Wait()
+		n := 0
+		for i := range ids {
+			require.Equal(t, ids[0], ids[i], "every claim sees the same message")
+			if created[i] {
+				n++
+			}
+		}
+		require.Equal(t, 1, n)
+
+		require.NoError(t, s.SaveRendered(ctx, ids[0], "Hi", "pre", "<p>Hi</p>", "Hi"))
+		moved, err := s.MarkSent(ctx, ids[0], "outbox", "p-1", time.Now())
+		require.NoError(t, err)
+		require.True(t, moved)
+		moved, err = s.MarkSent(ctx, ids[0], "outbox", "p-2", time.Now())
+		require.NoError(t, err)
+		require.False(t, moved, "a sent message is not sent again")
+		require.NoError(t, s.MarkMessage(ctx, ids[0], models.MessageFailed, "late failure"))
+		m, err := s.GetMessage(ctx, ids[0])
+		require.NoError(t, err)
+		require.Equal(t, models.MessageSent, m.Status)
+		require.Equal(t, "p-1", m.ProviderMessageID)
+
+		list, err := s.ListMessages(ctx, models.MessageFilter{CustomerID: "c-1"})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		require.Empty(t, list[0].HTML, "lists never load bodies")
+	})
+}
+
+func TestSuppressions(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		sup, err := s.Suppressed(ctx, "ada@example.com", "cam")
+		require.NoError(t, err)
+		require.Nil(t, sup)
+
+		require.NoError(t, s.Suppress(ctx, "Ada@Example.com", "cam", "unsubscribe"))
+		require.NoError(t, s.Suppress(ctx, "ada@example.com", "cam", "complaint"), "suppressing twice is fine")
+		sup, err = s.Suppressed(ctx, " ADA@example.com", "cam")
+		require.NoError(t, err)
+		require.Equal(t, models.ScopeCampaign, sup.Scope())
+		require.Equal(t, "unsubscribe", sup.Reason)
+		sup, err = s.Suppressed(ctx, "ada@example.com", "other")
+		require.NoError(t, err)
+		require.Nil(t, sup, "a campaign suppression does not stop other campaigns")
+
+		require.NoError(t, s.Suppress(ctx, "ada@example.com", "", "hard_bounce"))
+		sup, err = s.Suppressed(ctx, "ada@example.com", "other")
+		require.NoError(t, err)
+		require.Equal(t, models.ScopeGlobal, sup.Scope())
+	})
+}
+
+func TestAPIKeysAreStoredHashed(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		require.NoError(t, s.EnsureAPIKey(ctx, "ci", "secret-key"))
+		require.NoError(t, s.EnsureAPIKey(ctx, "ci", "secret-key"))
+		ok, err := s.CheckAPIKey(ctx, "secret-key")
+		require.NoError(t, err)
+		require.True(t, ok)
+		ok, err = s.CheckAPIKey(ctx, "secret-kez")
+		require.NoError(t, err)
+		require.False(t, ok)
+		var n int64
+		require.NoError(t, s.DB().Model(&models.APIKey{}).Where("hash = ?", []byte("secret-key")).Count(&n).Error)
+		require.Zero(t, n, "the key itself is never stored")
+	})
+}
