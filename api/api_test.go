@@ -1,0 +1,345 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lift-hq/lift/api"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/testdb"
+	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
+)
+
+const key = "test-key"
+
+// fakeSequences is a hand-written fake of Temporal: it records starts and
+// signals and treats every started workflow as running.
+type fakeSequences struct {
+	mu       sync.Mutex
+	started  []workflows.SequenceInput
+	running  map[string]bool
+	signals  []string // "workflowID signal"
+	pingErr  error
+	startErr error
+}
+
+func (f *fakeSequences) Start(_ context.Context, in workflows.SequenceInput, _ string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.startErr != nil {
+		return false, f.startErr
+	}
+	id := workflows.SequenceWorkflowID(in.CampaignID, in.CustomerID)
+	if f.running[id] {
+		return false, nil
+	}
+	f.running[id] = true
+	f.started = append(f.started, in)
+	return true, nil
+}
+
+func (f *fakeSequences) Signal(_ context.Context, id, name string, _ workflows.ExitSignal) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.running[id] {
+		return errs.E(errs.NotFound, "not running")
+	}
+	f.signals = append(f.signals, id+" "+name)
+	return nil
+}
+
+func (f *fakeSequences) Journey(context.Context, string) (workflows.Journey, error) {
+	return workflows.Journey{}, errs.E(errs.NotFound, "not running")
+}
+
+func (f *fakeSequences) Update(_ context.Context, id, _ string) (workflows.Journey, error) {
+	if !f.running[id] {
+		return workflows.Journey{}, errs.E(errs.NotFound, "not running")
+	}
+	return workflows.Journey{Paused: true}, nil
+}
+
+func (f *fakeSequences) Ping(context.Context) error { return f.pingErr }
+
+type bundle struct {
+	h     http.Handler
+	store *models.Store
+	seq   *fakeSequences
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	store := testdb.SQLite(t)
+	require.NoError(t, store.EnsureAPIKey(context.Background(), "test", key))
+	seq := &fakeSequences{running: map[string]bool{}}
+	h := api.NewRouter(api.Deps{Store: store, Sequences: seq, MaxBodyBytes: 64 << 10,
+		Now: func() time.Time { return time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC) }})
+	return &bundle{h: h, store: store, seq: seq}
+}
+
+// do sends a request with the test key and returns the status and body.
+func (b *bundle) do(t *testing.T, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	return b.doWith(t, method, path, body, "Bearer "+key)
+}
+
+func (b *bundle) doWith(t *testing.T, method, path, body, auth string) (int, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	b.h.ServeHTTP(rec, req)
+	var out map[string]any
+	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out), rec.Body.String())
+	}
+	return rec.Code, out
+}
+
+// requireError asserts an error response's status, code and field.
+func requireError(t *testing.T, status int, body map[string]any, wantStatus int, code, field string) {
+	t.Helper()
+	require.Equal(t, wantStatus, status, "%v", body)
+	e, ok := body["error"].(map[string]any)
+	require.True(t, ok, "error body: %v", body)
+	require.Equal(t, code, e["code"], "%v", e)
+	if field != "" {
+		require.Equal(t, field, e["field"], "%v", e)
+	}
+	require.NotEmpty(t, e["message"])
+}
+
+const cameraCampaign = `{
+  "id": "camera-accessories", "name": "Camera accessories", "kind": "cross_sell",
+  "trigger": {"event": "purchase", "where": {"category": "cameras"}},
+  "exit_on": ["purchase_of_recommended", "complaint", "unsubscribe"],
+  "steps": [
+    {"id": "complement", "at": "3d-7d", "subject": "Complete your {{.Trigger.ProductName}} kit",
+     "template": "recommendation", "recommend": {"strategy": "complements", "limit": 2}},
+    {"id": "guide", "at": "10d-14d", "subject": "5 accessories", "template": "education"}
+  ]
+}`
+
+// seed creates a camera, a customer and the published camera campaign.
+func (b *bundle) seed(t *testing.T) {
+	t.Helper()
+	st, body := b.do(t, "PUT", "/v1/products/cam-1", `{"name":"X100","category":"cameras","price":899,"currency":"USD","complements":["lens-1"]}`)
+	require.Equal(t, 200, st, "%v", body)
+	st, body = b.do(t, "PUT", "/v1/products/lens-1", `{"name":"35mm lens","category":"lenses","price":279.5}`)
+	require.Equal(t, 200, st, "%v", body)
+	st, body = b.do(t, "PUT", "/v1/customers/ada", `{"email":"ada@example.com","name":"Ada","timezone":"Europe/London","marketing_consent":true}`)
+	require.Equal(t, 200, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns", cameraCampaign)
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+	require.Equal(t, 201, st, "%v", body)
+	require.EqualValues(t, 1, body["version"])
+}
+
+const purchase = `{"id":"%s","type":"purchase","customer_id":"ada","properties":{"order_id":"%s","currency":"USD","items":[{"sku":"%s","quantity":1,"price":899}]}}`
+
+func TestAuthentication(t *testing.T) {
+	b := setup(t)
+	st, body := b.doWith(t, "GET", "/v1/campaigns", "", "")
+	requireError(t, st, body, 401, "unauthorized", "")
+	st, body = b.doWith(t, "GET", "/v1/campaigns", "", "Bearer wrong")
+	requireError(t, st, body, 401, "unauthorized", "")
+	st, body = b.doWith(t, "GET", "/v1/campaigns", "", "Basic "+key)
+	requireError(t, st, body, 401, "unauthorized", "")
+	st, _ = b.do(t, "GET", "/v1/campaigns", "")
+	require.Equal(t, 200, st)
+	st, _ = b.doWith(t, "GET", "/healthz", "", "")
+	require.Equal(t, 200, st, "health checks need no key")
+}
+
+func TestBadInputIsRefusedWithTheFieldNamed(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		code, field              string
+	}{
+		{"malformed JSON", "POST", "/v1/events", `{"type":`, 400, "malformed", ""},
+		{"empty body", "POST", "/v1/events", ``, 400, "malformed", ""},
+		{"not an object", "POST", "/v1/events", `[1,2]`, 400, "malformed", ""},
+		{"trailing data", "POST", "/v1/events", `{"type":"purchase"} {}`, 400, "malformed", ""},
+		{"unknown field", "POST", "/v1/events", `{"type":"purchase","customerId":"ada"}`, 422, "invalid", "customerId"},
+		{"wrong type", "POST", "/v1/events", `{"type":7}`, 422, "invalid", "type"},
+		{"missing type", "POST", "/v1/events", `{"customer_id":"ada"}`, 422, "invalid", "type"},
+		{"unknown event type", "POST", "/v1/events", `{"type":"bought","customer_id":"ada"}`, 422, "invalid", "type"},
+		{"missing customer_id", "POST", "/v1/events", `{"type":"purchase"}`, 422, "invalid", "customer_id"},
+		{"unknown customer", "POST", "/v1/events", `{"type":"page_view","customer_id":"nobody","properties":{"sku":"cam-1"}}`, 404, "not_found", "customer_id"},
+		{"purchase without items", "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-9"}}`, 422, "invalid", "properties.items"},
+		{"purchase without order", "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"items":[{"sku":"cam-1","quantity":1,"price":1}]}}`, 422, "invalid", "properties.order_id"},
+		{"bad quantity", "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-9","items":[{"sku":"cam-1","quantity":0,"price":1}]}}`, 422, "invalid", "properties.items[0].quantity"},
+		{"usage without limit", "POST", "/v1/events", `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":5}}`, 422, "invalid", "properties.limit"},
+		{"future event", "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","occurred_at":"2030-01-01T00:00:00Z","properties":{"name":"x"}}`, 422, "invalid", "occurred_at"},
+		{"bad email", "PUT", "/v1/customers/bob", `{"email":"bob@","marketing_consent":true}`, 422, "invalid", "email"},
+		{"bad time zone", "PUT", "/v1/customers/bob", `{"email":"bob@example.com","timezone":"Mars/Base","marketing_consent":true}`, 422, "invalid", "timezone"},
+		{"consent missing", "PUT", "/v1/customers/bob", `{"email":"bob@example.com"}`, 422, "invalid", "marketing_consent"},
+		{"negative price", "PUT", "/v1/products/p", `{"name":"P","price":-1}`, 422, "invalid", "price"},
+		{"sub-cent price", "PUT", "/v1/products/p", `{"name":"P","price":1.234}`, 422, "invalid", "price"},
+		{"bad currency", "PUT", "/v1/products/p", `{"name":"P","currency":"usd"}`, 422, "invalid", "currency"},
+		{"campaign bad offset", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"at": "3d-7d"`, `"at": "soon"`, 1), 422, "invalid", "steps[0].at"},
+		{"campaign bad template", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"template": "education"`, `"template": "poster"`, 1), 422, "invalid", "steps[1].template"},
+		{"campaign bad subject", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, `{{.Oops`, 1), 422, "invalid", "steps[1].subject"},
+		{"campaign unknown field", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"kind"`, `"knd": 1, "kind"`, 1), 422, "invalid", "knd"},
+		{"campaign duplicate", "POST", "/v1/campaigns", cameraCampaign, 409, "conflict", ""},
+		{"campaign id mismatch", "PUT", "/v1/campaigns/other", cameraCampaign, 422, "invalid", "id"},
+		{"unknown campaign", "GET", "/v1/campaigns/nope", "", 404, "not_found", ""},
+		{"publish unknown campaign", "POST", "/v1/campaigns/nope/publish", "", 404, "not_found", ""},
+		{"unknown message", "GET", "/v1/messages/nope/html", "", 404, "not_found", ""},
+		{"journeys of unknown customer", "GET", "/v1/customers/nope/journeys", "", 404, "not_found", ""},
+		{"pause a sequence that is not running", "POST", "/v1/customers/ada/journeys/camera-accessories/pause", "", 404, "not_found", ""},
+		{"unknown route", "GET", "/v1/nothing", "", 404, "not_found", ""},
+		{"wrong method", "DELETE", "/v1/events", "", 405, "method_not_allowed", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var events int64
+			require.NoError(t, b.store.DB().Model(&models.Event{}).Count(&events).Error)
+			st, body := b.do(t, c.method, c.path, c.body)
+			requireError(t, st, body, c.status, c.code, c.field)
+			var after int64
+			require.NoError(t, b.store.DB().Model(&models.Event{}).Count(&after).Error)
+			require.Equal(t, events, after, "nothing half-written")
+			require.Empty(t, b.seq.started, "nothing enrolled")
+		})
+	}
+}
+
+func TestOversizedBodyIs413(t *testing.T) {
+	b := setup(t)
+	big := `{"type":"milestone","customer_id":"ada","properties":{"name":"` + strings.Repeat("x", 70<<10) + `"}}`
+	st, body := b.do(t, "POST", "/v1/events", big)
+	requireError(t, st, body, 413, "too_large", "")
+}
+
+func TestPurchaseEnrolsMatchingCampaignsOnce(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+	require.Equal(t, 202, st, "%v", body)
+	require.Len(t, body["started"], 1)
+	started := body["started"].([]any)[0].(map[string]any)
+	require.Equal(t, "seq/camera-accessories/ada", started["workflow_id"])
+	require.Len(t, b.seq.started, 1)
+	in := b.seq.started[0]
+	require.Equal(t, "Europe/London", in.Timezone)
+	require.Equal(t, "ev-1", in.TriggerEventID)
+	require.Equal(t, 1, in.Version)
+	require.Len(t, in.Steps, 2)
+	require.Equal(t, 3, in.Steps[0].Window.Min.Days)
+	require.Equal(t, 7, in.Steps[0].Window.Max.Days)
+	require.Equal(t, workflows.DefaultSendWindow, in.SendWindow)
+
+	// The same event again (a client retry) enrols nobody twice.
+	st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+	require.Equal(t, 202, st, "%v", body)
+	require.Empty(t, body["started"])
+	require.Len(t, body["already_enrolled"], 1)
+	require.Len(t, b.seq.started, 1)
+
+	// The same ID for a different event is refused.
+	st, body = b.do(t, "POST", "/v1/events", `{"id":"ev-1","type":"page_view","customer_id":"ada","properties":{"sku":"cam-1"}}`)
+	requireError(t, st, body, 409, "conflict", "id")
+
+	// A later purchase signals the running sequence so its exit goals are checked.
+	st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-2", "o-2", "lens-1"))
+	require.Equal(t, 202, st, "%v", body)
+	require.Empty(t, body["started"], "a lens is not a camera")
+	// The retry signalled too (the workflow ignores its own trigger order);
+	// this purchase is the one that may convert.
+	require.Equal(t, []string{"seq/camera-accessories/ada purchase", "seq/camera-accessories/ada purchase"}, b.seq.signals)
+}
+
+func TestEventsThatMatchNoTriggerStartNothing(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "lens-1"))
+	require.Equal(t, 202, st, "%v", body)
+	require.Empty(t, body["started"])
+	st, _ = b.do(t, "POST", "/v1/events", `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":5,"limit":10}}`)
+	require.Equal(t, 202, st)
+	require.Empty(t, b.seq.started)
+}
+
+func TestUnsubscribeEventSuppressesAndSignals(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+	require.Equal(t, 202, st)
+	st, body := b.do(t, "POST", "/v1/events", `{"type":"unsubscribe","customer_id":"ada"}`)
+	require.Equal(t, 202, st, "%v", body)
+	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe"}, b.seq.signals)
+	sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
+	require.NoError(t, err)
+	require.NotNil(t, sup)
+}
+
+func TestTemporalDownIs503AndReadyzSaysSo(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	b.seq.startErr = errs.E(errs.Unavailable, "temporal unreachable")
+	st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+	requireError(t, st, body, 503, "unavailable", "")
+	// The client retries the same event once Temporal is back: it enrols.
+	b.seq.startErr = nil
+	st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+	require.Equal(t, 202, st, "%v", body)
+	require.Len(t, body["started"], 1)
+
+	b.seq.pingErr = errs.E(errs.Unavailable, "down")
+	st, body = b.doWith(t, "GET", "/readyz", "", "")
+	require.Equal(t, 503, st)
+	require.Equal(t, "unavailable", body["checks"].(map[string]any)["temporal"])
+	require.Equal(t, "ok", body["checks"].(map[string]any)["database"])
+}
+
+func TestConsentIsARecord(t *testing.T) {
+	b := setup(t)
+	st, body := b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true,"consent_source":"checkout"}`)
+	require.Equal(t, 200, st, "%v", body)
+	require.Equal(t, "checkout", body["consent_source"])
+	require.Equal(t, "2026-05-04T10:00:00Z", body["consent_at"])
+	require.Equal(t, "UTC", body["timezone"])
+	require.Equal(t, "en", body["locale"])
+	st, body = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","name":"Bob","marketing_consent":true}`)
+	require.Equal(t, 200, st)
+	require.Equal(t, "checkout", body["consent_source"], "updating the profile keeps the consent record")
+}
+
+func TestMessageHTMLIsServedWithAStrictCSP(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	m, _, err := b.store.ClaimMessage(ctx, &models.Message{ID: "m-1", EnrollmentID: "e-1", StepID: "s", CustomerID: "ada",
+		CampaignID: "c", Variant: "A", Status: models.MessagePending})
+	require.NoError(t, err)
+	require.NoError(t, b.store.SaveRendered(ctx, m.ID, "Hi", "", "<p>Hello</p>", "Hello"))
+	req := httptest.NewRequest("GET", "/v1/messages/m-1/html", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	rec := httptest.NewRecorder()
+	b.h.ServeHTTP(rec, req)
+	require.Equal(t, 200, rec.Code)
+	require.Equal(t, "<p>Hello</p>", rec.Body.String())
+	require.Contains(t, rec.Header().Get("Content-Security-Policy"), "default-src 'none'")
+	st, body := b.do(t, "GET", "/v1/messages?customer_id=ada", "")
+	require.Equal(t, 200, st)
+	require.Len(t, body["messages"], 1)
+}
