@@ -149,6 +149,16 @@ func (h *handlers) enroll(c *gin.Context, ev *models.Event, cust *models.Custome
 		if started {
 			seq.EnrollmentID, seq.Variant = in.EnrollmentID, in.Variant
 			resp.Started = append(resp.Started, seq)
+			// Record the enrollment now so the caller reads its own write; the
+			// workflow's first activity does the same, idempotently, in case
+			// this process dies here.
+			if err := h.Store.EnsureEnrollment(ctx, &models.Enrollment{
+				ID: in.EnrollmentID, CustomerID: cust.ID, CampaignID: def.ID, Version: v.Version,
+				WorkflowID: seq.WorkflowID, Variant: in.Variant, TriggerEventID: ev.ID,
+				Status: models.StatusRunning, EnrolledAt: in.EnrolledAt,
+			}); err != nil {
+				h.Logger.Warn("enrollment row not recorded; the workflow will record it", "err", err)
+			}
 		} else {
 			resp.AlreadyEnrolled = append(resp.AlreadyEnrolled, seq)
 		}

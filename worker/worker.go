@@ -21,6 +21,11 @@ func New(c client.Client, acts *activities.Activities, opts sdkworker.Options) s
 // Register adds the sequence workflow and every activity to a registry
 // (a worker, a replayer or a test environment).
 func Register(r sdkworker.Registry, acts *activities.Activities) {
-	r.RegisterWorkflowWithOptions(workflows.SequenceWorkflow, workflow.RegisterOptions{Name: workflows.SequenceWorkflowName})
+	RegisterWorkflows(r)
 	r.RegisterActivity(acts)
+}
+
+// RegisterWorkflows adds the workflows only, for a replayer.
+func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(workflows.SequenceWorkflow, workflow.RegisterOptions{Name: workflows.SequenceWorkflowName})
 }
