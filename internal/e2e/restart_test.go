@@ -1,0 +1,78 @@
+package e2e_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestKill9MidSequenceLosesNothingAndDuplicatesNothing runs the real
+// binary, kills it with SIGKILL after the first email, starts it again on
+// the same data dir, and checks that the sequence finishes with exactly
+// one email per step.
+func TestKill9MidSequenceLosesNothingAndDuplicatesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: builds and runs the lift binary")
+	}
+	bin := filepath.Join(t.TempDir(), "lift")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/lift")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+
+	dataDir := t.TempDir()
+	httpPort, temporalPort, uiPort := freePort(t), freePort(t), freePort(t)
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "lift.log"))
+	require.NoError(t, err)
+	defer logFile.Close()
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--day", "1s",
+			"--http", "127.0.0.1:"+strconv.Itoa(httpPort),
+			"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", strconv.Itoa(uiPort))
+		cmd.Env = append(os.Environ(), "LIFT_API_KEY="+apiKey)
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+		eventually(t, 60*time.Second, "lift dev to answer", func() bool {
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort))
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == 200
+		})
+		return cmd
+	}
+
+	cmd := start()
+	a := api{url: fmt.Sprintf("http://127.0.0.1:%d", httpPort), key: apiKey}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", uiPort))
+	require.NoError(t, err, "the Temporal Web UI answers")
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+
+	seed(t, a, "carol")
+	a.must(t, "POST", "/v1/events", purchase("carol", "o-carol", "cam"), 202)
+	eventually(t, 20*time.Second, "carol's first email", func() bool {
+		return len(sentSteps(a.messages(t, "carol"))) >= 1
+	})
+
+	require.NoError(t, cmd.Process.Kill()) // SIGKILL: no shutdown hooks run
+	_, _ = cmd.Process.Wait()
+	start()
+
+	eventually(t, 60*time.Second, "carol's sequence to complete after the restart", func() bool {
+		j := a.journeys(t, "carol")
+		return len(j) == 1 && j[0].Status == "completed"
+	})
+	ms := a.messages(t, "carol")
+	require.Len(t, ms, 3, "one message per step, no duplicates")
+	require.Equal(t, []string{"complement", "guide", "bundle"}, sentSteps(ms))
+	require.Equal(t, 3, a.journeys(t, "carol")[0].EmailsSent)
+}
