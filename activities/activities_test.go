@@ -1,0 +1,307 @@
+package activities_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/lift-hq/lift/activities"
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/email"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/testdb"
+	"github.com/lift-hq/lift/models"
+)
+
+var ctx = context.Background()
+
+// fakeMailer records what it is asked to send and fails on demand.
+type fakeMailer struct {
+	sent []activities.Email
+	err  error
+}
+
+func (f *fakeMailer) Name() string { return "fake" }
+func (f *fakeMailer) Send(_ context.Context, e activities.Email) (string, error) {
+	if f.err != nil {
+		return "", f.err
+	}
+	f.sent = append(f.sent, e)
+	return "fake-" + e.MessageID, nil
+}
+
+type bundle struct {
+	acts   *activities.Activities
+	store  *models.Store
+	mailer *fakeMailer
+	ref    activities.StepRef
+}
+
+var def = campaign.Definition{
+	ID: "cam", Name: "Camera kit", Kind: campaign.CrossSell,
+	Trigger: campaign.Trigger{Event: "purchase"},
+	ExitOn:  []string{campaign.GoalPurchaseOfRecommended},
+	Steps: []campaign.Step{
+		{ID: "s1", At: "3d", Subject: "Complete your {{.Trigger.ProductName}} kit", Template: "recommendation",
+			CTA: "Shop now", Recommend: &campaign.Recommend{Strategy: "complements", Limit: 2}},
+		{ID: "s2", At: "5d", Subject: "Save {{.Incentive.PercentOff}}% on {{.First.Name}}", Template: "offer",
+			Recommend: &campaign.Recommend{Strategy: "complements", Limit: 1},
+			Incentive: &campaign.Incentive{PercentOff: 15, Code: "KIT15", ExpiresIn: "7d"}},
+	},
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	s := testdb.SQLite(t)
+	r, err := email.NewRenderer()
+	require.NoError(t, err)
+	m := &fakeMailer{}
+	b := &bundle{store: s, mailer: m, acts: &activities.Activities{
+		Store: s, Mailer: m, Renderer: r, FromEmail: "shop@example.com", PostalAddress: "1 Main St",
+		Now: func() time.Time { return time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC) },
+	}}
+	for _, p := range []models.Product{
+		{SKU: "cam", Name: "X100", Category: "cameras", PriceMinor: 89900, Currency: "USD", InStock: true,
+			Complements: []string{"card", "lens", "bag", "tripod"}},
+		{SKU: "card", Name: "SD Card", Category: "storage", PriceMinor: 4999, Currency: "USD", InStock: false},
+		{SKU: "lens", Name: "35mm Lens", Category: "lenses", PriceMinor: 27900, Currency: "USD", InStock: true, URL: "https://shop.example/lens"},
+		{SKU: "bag", Name: "Bag", Category: "bags", PriceMinor: 8900, Currency: "USD", InStock: true},
+		{SKU: "tripod", Name: "Tripod", Category: "tripods", PriceMinor: 12900, Currency: "USD", InStock: true},
+	} {
+		require.NoError(t, s.UpsertProduct(ctx, &p))
+	}
+	require.NoError(t, s.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "ada@example.com", Name: "Ada Lovelace",
+		Timezone: "Europe/London", Locale: "en", Consent: true}))
+	raw, _ := json.Marshal(def)
+	require.NoError(t, s.CreateCampaign(ctx, &models.Campaign{ID: "cam", Name: "Camera kit", Kind: "cross_sell", TriggerEvent: "purchase", Definition: raw}))
+	_, err = s.PublishCampaign(ctx, "cam")
+	require.NoError(t, err)
+	b.purchase(t, "ev-1", "o-1", "cam")
+	require.NoError(t, s.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-1", CustomerID: "ada", CampaignID: "cam", Version: 1,
+		WorkflowID: "seq/cam/ada", Variant: "A", TriggerEventID: "ev-1", Status: models.StatusRunning, EnrolledAt: time.Now()}))
+	b.ref = activities.StepRef{EnrollmentID: "e-1", CustomerID: "ada", CampaignID: "cam", Version: 1, StepID: "s1", Variant: "A", TriggerEventID: "ev-1"}
+	return b
+}
+
+func (b *bundle) purchase(t *testing.T, eventID, orderID string, skus ...string) {
+	t.Helper()
+	var items []any
+	o := &models.Order{ID: orderID, CustomerID: "ada", EventID: eventID, Currency: "USD"}
+	for _, sku := range skus {
+		items = append(items, map[string]any{"sku": sku, "quantity": 1.0, "price": 1.0})
+		o.Items = append(o.Items, models.OrderItem{SKU: sku, Quantity: 1, PriceMinor: 100})
+		o.RevenueMinor += 100
+	}
+	require.NoError(t, b.store.RecordEvent(ctx, &models.Event{ID: eventID, Type: "purchase", CustomerID: "ada",
+		OccurredAt: time.Now(), Properties: map[string]any{"order_id": orderID, "items": items}}, o))
+}
+
+func TestPrepareRecommendsComplementsThatAreInStockAndNotOwned(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "ev-0", "o-0", "bag") // she already has the bag
+	p, err := b.acts.Prepare(ctx, b.ref)
+	require.NoError(t, err)
+	require.False(t, p.Skip)
+	require.Equal(t, 2, p.Items)
+	m, err := b.store.GetMessage(ctx, p.MessageID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"lens", "tripod"}, m.Recommended, "card is out of stock, bag is owned, rule order kept")
+
+	again, err := b.acts.Prepare(ctx, b.ref)
+	require.NoError(t, err)
+	require.Equal(t, p.MessageID, again.MessageID, "a retried Prepare returns the same message")
+}
+
+func TestStepWithNothingToRecommendIsSkipped(t *testing.T) {
+	b := setup(t)
+	b.purchase(t, "ev-0", "o-0", "lens", "bag", "tripod")
+	p, err := b.acts.Prepare(ctx, b.ref)
+	require.NoError(t, err)
+	require.True(t, p.Skip)
+	require.Contains(t, p.Reason, "nothing to recommend")
+	m, err := b.store.GetMessage(ctx, p.MessageID)
+	require.NoError(t, err)
+	require.Equal(t, models.MessageSkipped, m.Status)
+}
+
+func TestRenderAndSendExactlyOnce(t *testing.T) {
+	b := setup(t)
+	p, err := b.acts.Prepare(ctx, b.ref)
+	require.NoError(t, err)
+	ref := activities.MessageRef{MessageID: p.MessageID}
+	require.NoError(t, b.acts.Render(ctx, ref))
+	m, err := b.store.GetMessage(ctx, p.MessageID)
+	require.NoError(t, err)
+	require.Equal(t, "Complete your X100 kit", m.Subject)
+	require.Contains(t, m.HTML, "35mm Lens")
+	require.Contains(t, m.HTML, "utm_content=s1-A")
+	require.Contains(t, m.Text, "35mm Lens")
+	require.Contains(t, m.HTML, "1 Main St")
+
+	sent, err := b.acts.Send(ctx, ref)
+	require.NoError(t, err)
+	require.Equal(t, "fake-"+p.MessageID, sent.ProviderMessageID)
+	// A retry after the database recorded the send does not resend.
+	again, err := b.acts.Send(ctx, ref)
+	require.NoError(t, err)
+	require.Equal(t, sent, again)
+	require.Len(t, b.mailer.sent, 1)
+	e := b.mailer.sent[0]
+	require.Equal(t, "ada@example.com", e.To)
+	require.Equal(t, map[string]string{"message_id": p.MessageID, "enrollment_id": "e-1", "campaign_id": "cam", "step_id": "s1", "variant": "A"}, e.CustomArgs)
+	for _, v := range e.CustomArgs {
+		require.NotContains(t, v, "@", "custom args carry opaque IDs only")
+	}
+
+	p2, err := b.acts.Prepare(ctx, b.ref)
+	require.NoError(t, err)
+	require.True(t, p2.AlreadySent)
+	require.NoError(t, b.acts.Render(ctx, ref), "rendering a sent message changes nothing")
+}
+
+func TestOfferShowsTheIncentiveAndItsDeadline(t *testing.T) {
+	b := setup(t)
+	ref := b.ref
+	ref.StepID = "s2"
+	p, err := b.acts.Prepare(ctx, ref)
+	require.NoError(t, err)
+	require.NoError(t, b.acts.Render(ctx, activities.MessageRef{MessageID: p.MessageID}))
+	m, err := b.store.GetMessage(ctx, p.MessageID)
+	require.NoError(t, err)
+	require.Equal(t, "Save 15% on 35mm Lens", m.Subject)
+	require.Contains(t, m.HTML, "KIT15")
+	require.Contains(t, m.HTML, "Offer ends Monday 11 May")
+}
+
+func TestSendFailures(t *testing.T) {
+	b := setup(t)
+	p, err := b.acts.Prepare(ctx, b.ref)
+	require.NoError(t, err)
+	ref := activities.MessageRef{MessageID: p.MessageID}
+	require.NoError(t, b.acts.Render(ctx, ref))
+
+	b.mailer.err = errors.New("connection reset")
+	_, err = b.acts.Send(ctx, ref)
+	require.Error(t, err)
+	var appErr *temporal.ApplicationError
+	require.False(t, errors.As(err, &appErr) && appErr.NonRetryable(), "a transient failure is retried")
+
+	b.mailer.err = errs.E(errs.PermanentRemote, "status 400: invalid from address")
+	sent, err := b.acts.Send(ctx, ref)
+	require.NoError(t, err)
+	require.True(t, sent.Failed)
+	m, err := b.store.GetMessage(ctx, p.MessageID)
+	require.NoError(t, err)
+	require.Equal(t, models.MessageFailed, m.Status)
+	require.Contains(t, m.Error, "invalid from address")
+}
+
+func TestEligibility(t *testing.T) {
+	b := setup(t)
+	el, err := b.acts.CheckEligibility(ctx, b.ref)
+	require.NoError(t, err)
+	require.True(t, el.Eligible)
+
+	require.NoError(t, b.store.Suppress(ctx, "ADA@example.com", "other-campaign", "unsubscribe"))
+	el, err = b.acts.CheckEligibility(ctx, b.ref)
+	require.NoError(t, err)
+	require.True(t, el.Eligible, "another campaign's suppression does not apply")
+
+	require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "cam", "unsubscribe"))
+	el, err = b.acts.CheckEligibility(ctx, b.ref)
+	require.NoError(t, err)
+	require.Equal(t, models.StatusSuppressed, el.Status)
+
+	require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "new@example.com", Timezone: "UTC", Locale: "en", Consent: false}))
+	el, err = b.acts.CheckEligibility(ctx, b.ref)
+	require.NoError(t, err)
+	require.Equal(t, models.StatusNoConsent, el.Status)
+
+	ref := b.ref
+	ref.CustomerID = "deleted"
+	el, err = b.acts.CheckEligibility(ctx, ref)
+	require.NoError(t, err)
+	require.Equal(t, models.StatusCancelled, el.Status)
+}
+
+func TestEvaluatePurchase(t *testing.T) {
+	b := setup(t)
+	p, err := b.acts.Prepare(ctx, b.ref)
+	require.NoError(t, err)
+	ref := activities.MessageRef{MessageID: p.MessageID}
+	require.NoError(t, b.acts.Render(ctx, ref))
+
+	eval := func(orderID string, goals ...string) activities.PurchaseResult {
+		res, err := b.acts.EvaluatePurchase(ctx, activities.PurchaseInput{EnrollmentID: "e-1", OrderID: orderID, Goals: goals, TriggerEventID: "ev-1"})
+		require.NoError(t, err)
+		return res
+	}
+	b.purchase(t, "ev-2", "o-2", "lens")
+	require.False(t, eval("o-2", campaign.GoalPurchaseOfRecommended).Converts, "recommended but not yet sent")
+	_, err = b.acts.Send(ctx, ref)
+	require.NoError(t, err)
+	res := eval("o-2", campaign.GoalPurchaseOfRecommended)
+	require.True(t, res.Converts)
+	require.Equal(t, int64(100), res.RevenueMinor)
+
+	require.False(t, eval("o-1", campaign.GoalPurchaseAny).Converts, "the trigger order never converts")
+	require.False(t, eval("o-missing", campaign.GoalPurchaseAny).Converts)
+	b.purchase(t, "ev-3", "o-3", "tripod") // recommended were lens and bag
+	require.False(t, eval("o-3", campaign.GoalPurchaseOfRecommended).Converts)
+	require.True(t, eval("o-3", campaign.GoalPurchaseAny).Converts)
+	require.False(t, eval("o-3", campaign.GoalPurchaseInCategory).Converts)
+	require.NoError(t, b.store.UpsertProduct(ctx, &models.Product{SKU: "cam2", Name: "X200", Category: "cameras", Currency: "USD", InStock: true}))
+	b.purchase(t, "ev-4", "o-4", "cam2")
+	require.True(t, eval("o-4", campaign.GoalPurchaseInCategory).Converts)
+}
+
+func TestSendGridMailer(t *testing.T) {
+	var got map[string]any
+	status := http.StatusAccepted
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "/v3/mail/send", r.URL.Path)
+		require.Equal(t, "Bearer SG.key", r.Header.Get("Authorization"))
+		body, _ := io.ReadAll(r.Body)
+		require.NoError(t, json.Unmarshal(body, &got))
+		w.Header().Set("X-Message-Id", "sg-123")
+		w.WriteHeader(status)
+		if status >= 400 {
+			_, _ = w.Write([]byte(`{"errors":[{"message":"The from address does not match a verified Sender Identity.","field":"from"}]}`))
+		}
+	}))
+	defer srv.Close()
+	sg := activities.SendGrid{APIKey: "SG.key", BaseURL: srv.URL}
+	e := activities.Email{MessageID: "m-1", FromEmail: "shop@example.com", To: "ada@example.com", Subject: "Hi",
+		HTML: "<p>Hi</p>", Text: "Hi", CustomArgs: map[string]string{"message_id": "m-1"}, Categories: []string{"lift"}}
+
+	id, err := sg.Send(ctx, e)
+	require.NoError(t, err)
+	require.Equal(t, "sg-123", id)
+	require.Equal(t, map[string]any{"message_id": "m-1"}, got["personalizations"].([]any)[0].(map[string]any)["custom_args"])
+	require.Equal(t, []any{"lift"}, got["categories"])
+
+	status = http.StatusBadRequest
+	_, err = sg.Send(ctx, e)
+	require.True(t, errs.Is(err, errs.PermanentRemote), "got %v", err)
+	require.Contains(t, err.Error(), "verified Sender Identity")
+
+	for _, s := range []int{http.StatusTooManyRequests, http.StatusInternalServerError} {
+		status = s
+		_, err = sg.Send(ctx, e)
+		require.Error(t, err)
+		require.False(t, errs.Is(err, errs.PermanentRemote), "status %d is retried", s)
+	}
+
+	status = http.StatusOK // sandbox mode
+	_, err = activities.SendGrid{APIKey: "SG.key", BaseURL: srv.URL, Sandbox: true}.Send(ctx, e)
+	require.NoError(t, err)
+	require.Equal(t, true, got["mail_settings"].(map[string]any)["sandbox_mode"].(map[string]any)["enable"])
+}

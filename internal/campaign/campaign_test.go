@@ -1,0 +1,71 @@
+package campaign
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lift-hq/lift/internal/errs"
+)
+
+const valid = `{"id":"cam","name":"Camera","kind":"cross_sell","trigger":{"event":"purchase","where":{"category":"cameras"}},
+ "exit_on":["purchase_of_recommended"],"steps":[{"id":"a","at":"3d-7d","subject":"Hi {{.Customer.FirstName}}","template":"recommendation",
+ "recommend":{"strategy":"complements","limit":2}},{"id":"b","at":"10d","subject":"More","template":"education"}]}`
+
+func TestParseValid(t *testing.T) {
+	d, err := Parse([]byte(valid))
+	require.NoError(t, err)
+	w, err := ParseWindow(d.Steps[0].At)
+	require.NoError(t, err)
+	require.Equal(t, Window{Min: Offset{Days: 3}, Max: Offset{Days: 7}}, w)
+	require.Equal(t, Offset{Days: 5}, d.Attribution())
+}
+
+func TestValidationNamesTheField(t *testing.T) {
+	cases := map[string]struct{ patch, field string }{
+		"id":             {`{"id":"Bad ID"}`, "id"},
+		"kind":           {`{"kind":"spam"}`, "kind"},
+		"trigger event":  {`{"trigger":{"event":"bought"}}`, "trigger.event"},
+		"where type":     {`{"trigger":{"event":"usage","where":{"ratio_gte":"high"}}}`, "trigger.where.ratio_gte"},
+		"exit goal":      {`{"exit_on":["never"]}`, "exit_on[0]"},
+		"send window":    {`{"send_window":"20:00-09:00"}`, "send_window"},
+		"no steps":       {`{"steps":[]}`, "steps"},
+		"duplicate step": {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"offer"},{"id":"a","at":"2d","subject":"y","template":"offer"}]}`, "steps[1].id"},
+		"backwards":      {`{"steps":[{"id":"a","at":"5d","subject":"x","template":"offer"},{"id":"b","at":"2d","subject":"y","template":"offer"}]}`, "steps[1].at"},
+		"window order":   {`{"steps":[{"id":"a","at":"7d-3d","subject":"x","template":"offer"}]}`, "steps[0].at"},
+		"too far":        {`{"steps":[{"id":"a","at":"400d","subject":"x","template":"offer"}]}`, "steps[0].at"},
+		"strategy":       {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"offer","recommend":{"strategy":"magic"}}]}`, "steps[0].recommend.strategy"},
+		"limit":          {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"offer","recommend":{"strategy":"complements","limit":9}}]}`, "steps[0].recommend.limit"},
+		"percent":        {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"offer","incentive":{"percent_off":0}}]}`, "steps[0].incentive.percent_off"},
+		"body template":  {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"offer","body":"{{.Oops"}]}`, "steps[0].body"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			var base, patch map[string]any
+			require.NoError(t, json.Unmarshal([]byte(valid), &base))
+			require.NoError(t, json.Unmarshal([]byte(c.patch), &patch))
+			for k, v := range patch {
+				base[k] = v
+			}
+			raw, _ := json.Marshal(base)
+			_, err := Parse(raw)
+			e, ok := errs.As(err)
+			require.True(t, ok, "got %v", err)
+			require.Equal(t, errs.Invalid, e.Code)
+			require.Equal(t, c.field, e.Field, e.Error())
+		})
+	}
+}
+
+func TestMatch(t *testing.T) {
+	facts := Facts{"category": []string{"cameras", "lenses"}, "ratio": 0.85, "plan": "starter", "paid": true}
+	require.True(t, Match(nil, facts))
+	require.True(t, Match(map[string]any{"category": "Cameras"}, facts), "case-insensitive, any of a list")
+	require.True(t, Match(map[string]any{"category": []any{"bags", "lenses"}}, facts))
+	require.False(t, Match(map[string]any{"category": "bags"}, facts))
+	require.True(t, Match(map[string]any{"ratio_gte": 0.8, "plan": "starter"}, facts))
+	require.False(t, Match(map[string]any{"ratio_gte": 0.9}, facts))
+	require.True(t, Match(map[string]any{"ratio_lt": 0.9, "paid": true}, facts))
+	require.False(t, Match(map[string]any{"missing": "x"}, facts))
+}

@@ -1,0 +1,63 @@
+package email
+
+import (
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lift-hq/lift/internal/campaign"
+)
+
+func TestEveryCampaignTemplateExists(t *testing.T) {
+	want := append([]string{}, campaign.Templates...)
+	got := append([]string{}, bodyTemplates...)
+	sort.Strings(want)
+	sort.Strings(got)
+	require.Equal(t, want, got)
+}
+
+func TestRenderIsResponsiveAndHasAPlainTextAlternative(t *testing.T) {
+	r, err := NewRenderer()
+	require.NoError(t, err)
+	d := Data{
+		Customer: Customer{Name: "Ada Lovelace", FirstName: "Ada"},
+		Trigger:  Trigger{ProductName: "X100"},
+		Products: []Product{{Name: "35mm <Lens>", Price: "$279.00", URL: "https://shop.example/lens?utm_source=lift", ImageURL: "https://img.example/lens.jpg"}},
+		Step:     Step{Heading: "For your {{.Trigger.ProductName}}", Paragraphs: []string{"Hello {{.Customer.FirstName}}."}, CTA: "Shop", CTAURL: "https://shop.example/lens", Preheader: "Two picks"},
+		Incentive: &Incentive{PercentOff: 15, Code: "KIT15", Expires: "Monday 11 May"},
+		Footer:    Footer{PostalAddress: "1 Main St, Springfield"},
+	}
+	for _, name := range bodyTemplates {
+		t.Run(name, func(t *testing.T) {
+			out, err := r.Render(name, "Complete your {{.Trigger.ProductName}} kit with {{.First.Name}}", d)
+			require.NoError(t, err)
+			require.Equal(t, "Complete your X100 kit with 35mm <Lens>", out.Subject)
+			require.Equal(t, "Two picks", out.Preheader)
+			for _, want := range []string{
+				`name="viewport"`, `max-width:600px`, `@media only screen and (max-width: 600px)`,
+				`min-height:44px`, `alt="35mm &lt;Lens&gt;"`, `width="176" height="176"`,
+				`For your X100`, `Hello Ada.`, `1 Main St, Springfield`, `35mm &lt;Lens&gt;`,
+			} {
+				require.Contains(t, out.HTML, want)
+			}
+			require.NotContains(t, out.HTML, "<Lens>", "product names are escaped")
+			require.Contains(t, out.Text, "35mm <Lens>")
+			require.Contains(t, out.Text, "1 Main St, Springfield")
+			require.NotContains(t, out.Text, "<td")
+		})
+	}
+}
+
+func TestSubjectWithAMissingFieldIsAnError(t *testing.T) {
+	_, err := RenderSubject("Hi {{.Customer.Nickname}}", Data{})
+	require.Error(t, err)
+	_, err = RenderSubject("   ", Data{})
+	require.Error(t, err)
+}
+
+func TestFormatPrice(t *testing.T) {
+	require.Equal(t, "$ 49.99", FormatPrice(4999, "USD", "en"))
+	require.Contains(t, FormatPrice(4999, "EUR", "de"), "49,99")
+	require.Equal(t, "12.00 XYZ", FormatPrice(1200, "XYZ", "en"))
+}
