@@ -21,10 +21,10 @@ func TestRenderIsResponsiveAndHasAPlainTextAlternative(t *testing.T) {
 	r, err := NewRenderer()
 	require.NoError(t, err)
 	d := Data{
-		Customer: Customer{Name: "Ada Lovelace", FirstName: "Ada"},
-		Trigger:  Trigger{ProductName: "X100"},
-		Products: []Product{{Name: "35mm <Lens>", Price: "$279.00", URL: "https://shop.example/lens?utm_source=lift", ImageURL: "https://img.example/lens.jpg"}},
-		Step:     Step{Heading: "For your {{.Trigger.ProductName}}", Paragraphs: []string{"Hello {{.Customer.FirstName}}."}, CTA: "Shop", CTAURL: "https://shop.example/lens", Preheader: "Two picks"},
+		Customer:  Customer{Name: "Ada Lovelace", FirstName: "Ada"},
+		Trigger:   Trigger{ProductName: "X100"},
+		Products:  []Product{{Name: "35mm <Lens>", Price: "$279.00", URL: "https://shop.example/lens?utm_source=lift", ImageURL: "https://img.example/lens.jpg"}},
+		Step:      Step{Heading: "For your {{.Trigger.ProductName}}", Paragraphs: []string{"Hello {{.Customer.FirstName}}."}, CTA: "Shop", CTAURL: "https://shop.example/lens", Preheader: "Two picks"},
 		Incentive: &Incentive{PercentOff: 15, Code: "KIT15", Expires: "Monday 11 May"},
 		Footer:    Footer{PostalAddress: "1 Main St, Springfield"},
 	}
