@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/lift-hq/lift/api"
 	"github.com/lift-hq/lift/internal/errs"
@@ -342,4 +345,23 @@ func TestMessageHTMLIsServedWithAStrictCSP(t *testing.T) {
 	st, body := b.do(t, "GET", "/v1/messages?customer_id=ada", "")
 	require.Equal(t, 200, st)
 	require.Len(t, body["messages"], 1)
+}
+
+// TestOpenAPIDocumentsEveryRoute keeps api/openapi.yaml true to the router.
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	r := api.NewRouter(api.Deps{Store: testdb.SQLite(t), Sequences: &fakeSequences{}, DevOutbox: true})
+	doc, err := os.ReadFile("openapi.yaml")
+	require.NoError(t, err)
+	var spec struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	require.NoError(t, yaml.Unmarshal(doc, &spec))
+	for _, route := range r.Routes() {
+		path := regexp.MustCompile(`:(\w+)`).ReplaceAllString(route.Path, "{$1}")
+		ops, ok := spec.Paths[path]
+		require.True(t, ok, "%s is not in openapi.yaml", path)
+		_, ok = ops[strings.ToLower(route.Method)]
+		require.True(t, ok, "%s %s is not in openapi.yaml", route.Method, path)
+	}
 }

@@ -1,0 +1,3 @@
+-- Lift's own database, beside Temporal's.
+CREATE ROLE lift LOGIN PASSWORD 'lift';
+CREATE DATABASE lift OWNER lift;
