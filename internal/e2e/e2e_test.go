@@ -27,12 +27,13 @@ import (
 
 	"github.com/lift-hq/lift/config"
 	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/testdb"
 	liftworker "github.com/lift-hq/lift/worker"
 )
 
 const apiKey = "e2e-key"
 
-func startDev(t *testing.T, dataDir string) (*app.Dev, api) {
+func startDev(t *testing.T, dataDir, databaseURL string) (*app.Dev, api) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test: runs an embedded Temporal server")
@@ -41,7 +42,7 @@ func startDev(t *testing.T, dataDir string) (*app.Dev, api) {
 	cfg := config.Config{
 		DataDir: dataDir, HTTPAddr: "127.0.0.1:0", TemporalNamespace: "default",
 		Day: time.Second, APIKey: apiKey, MaxBodyBytes: 1 << 20, FromEmail: "shop@example.com",
-		PostalAddress: "1 Test Street, Testville",
+		PostalAddress: "1 Test Street, Testville", DatabaseURL: databaseURL,
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d, err := app.StartDev(context.Background(), cfg, logger)
@@ -50,7 +51,7 @@ func startDev(t *testing.T, dataDir string) (*app.Dev, api) {
 }
 
 func TestSequenceEndToEnd(t *testing.T) {
-	d, a := startDev(t, t.TempDir())
+	d, a := startDev(t, t.TempDir(), "")
 	defer d.Stop(context.Background())
 	seed(t, a, "ada", "bob")
 
@@ -138,6 +139,22 @@ func TestSequenceEndToEnd(t *testing.T) {
 			require.NoError(t, r.ReplayWorkflowHistory(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)), history(t, d.Client, id)), id)
 		}
 	})
+}
+
+// TestSequenceOnPostgres runs a sequence with the app store on PostgreSQL,
+// as production does.
+func TestSequenceOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: runs an embedded Temporal server")
+	}
+	d, a := startDev(t, t.TempDir(), testdb.PostgresURL(t))
+	defer d.Stop(context.Background())
+	seed(t, a, "dave")
+	a.must(t, "POST", "/v1/events", purchase("dave", "o-dave", "cam"), 202)
+	eventually(t, 30*time.Second, "dave's sequence to complete", func() bool {
+		return a.journeys(t, "dave")[0].Status == "completed"
+	})
+	require.Equal(t, []string{"complement", "guide", "bundle"}, sentSteps(a.messages(t, "dave")))
 }
 
 func getHTML(t *testing.T, a api, id string) string {
