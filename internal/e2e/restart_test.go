@@ -21,10 +21,7 @@ func TestKill9MidSequenceLosesNothingAndDuplicatesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: builds and runs the lift binary")
 	}
-	bin := filepath.Join(t.TempDir(), "lift")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/lift")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := liftBinary(t)
 
 	dataDir := t.TempDir()
 	httpPort, temporalPort, uiPort := freePort(t), freePort(t), freePort(t)

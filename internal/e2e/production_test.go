@@ -1,0 +1,106 @@
+package e2e_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lift-hq/lift/internal/devserver"
+	"github.com/lift-hq/lift/internal/testdb"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// liftBinary builds cmd/lift once per test run.
+func liftBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lift-e2e-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "lift")
+		cmd := exec.Command("go", "build", "-o", binPath, "../../cmd/lift")
+		cmd.Stderr = os.Stderr
+		buildErr = cmd.Run()
+	})
+	require.NoError(t, buildErr)
+	return binPath
+}
+
+// TestProductionRoles runs `lift migrate`, `lift worker` and `lift api` as
+// separate processes against PostgreSQL and a Temporal server, the way a
+// deployment does, and takes a customer through a whole sequence.
+func TestProductionRoles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: builds and runs the lift binary")
+	}
+	bin := liftBinary(t)
+	dbURL := testdb.PostgresURL(t)
+	temporal, err := devserver.Start(devserver.Options{DatabaseFile: filepath.Join(t.TempDir(), "temporal.db")})
+	require.NoError(t, err)
+	defer temporal.Stop()
+
+	httpPort := freePort(t)
+	env := append(os.Environ(),
+		"LIFT_DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+temporal.FrontendAddr, "TEMPORAL_NAMESPACE=default",
+		"LIFT_API_KEY="+apiKey, "LIFT_HTTP=127.0.0.1:"+strconv.Itoa(httpPort), "LIFT_DAY=1s",
+		"SENDGRID_API_KEY=")
+	run := func(role string) *exec.Cmd {
+		cmd := exec.Command(bin, role)
+		cmd.Env = env
+		out, err := os.Create(filepath.Join(t.TempDir(), role+".log"))
+		require.NoError(t, err)
+		cmd.Stdout, cmd.Stderr = out, out
+		return cmd
+	}
+
+	migrate := run("migrate")
+	require.NoError(t, migrate.Run(), "lift migrate")
+	require.NoError(t, run("migrate").Run(), "lift migrate is idempotent")
+
+	for _, role := range []string{"worker", "api"} {
+		cmd := run(role)
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			done := make(chan struct{})
+			go func() { _, _ = cmd.Process.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+			}
+		})
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	eventually(t, 30*time.Second, "lift api to be ready", func() bool {
+		resp, err := http.Get(url + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	a := api{url: url, key: apiKey}
+	seed(t, a, "erin")
+	a.must(t, "POST", "/v1/events", purchase("erin", "o-erin", "cam"), 202)
+	eventually(t, 30*time.Second, "erin's sequence to complete", func() bool {
+		j := a.journeys(t, "erin")
+		return len(j) == 1 && j[0].Status == "completed"
+	})
+	require.Equal(t, []string{"complement", "guide", "bundle"}, sentSteps(a.messages(t, "erin")))
+}
