@@ -140,12 +140,14 @@ const (
 	MessageFailed  = "failed"  // permanently refused by the provider
 )
 
-// Message is one email of one step of one enrollment. (EnrollmentID, StepID)
-// is unique: this is what makes a send happen at most once per step.
+// Message is one email of one step of one enrollment. IdempotencyKey is
+// "<enrollment>/<step>" and unique: this is what makes a send happen at most
+// once per step.
 type Message struct {
 	ID                string   `gorm:"primaryKey;size:64"`
-	EnrollmentID      string   `gorm:"size:64;not null;uniqueIndex:idx_message_step"`
-	StepID            string   `gorm:"size:64;not null;uniqueIndex:idx_message_step"`
+	IdempotencyKey    string   `gorm:"size:200;not null;uniqueIndex"`
+	EnrollmentID      string   `gorm:"size:64;not null;index"`
+	StepID            string   `gorm:"size:64;not null"`
 	CustomerID        string   `gorm:"size:128;not null;index"`
 	CampaignID        string   `gorm:"size:64;not null;index"`
 	Variant           string   `gorm:"size:64;not null"`
@@ -162,6 +164,9 @@ type Message struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 }
+
+// MessageKey is the idempotency key of a step's message.
+func MessageKey(enrollmentID, stepID string) string { return enrollmentID + "/" + stepID }
 
 // Suppression scopes.
 const (

@@ -403,9 +403,10 @@ func (s *Store) RunningEnrollments(ctx context.Context, customerID string) ([]En
 
 // ClaimMessage returns the message for (m.EnrollmentID, m.StepID), creating
 // it from m if there is none. created reports whether m was inserted. The
-// unique index on the pair makes this safe under retries and races.
+// unique idempotency key makes this safe under retries and races.
 func (s *Store) ClaimMessage(ctx context.Context, m *Message) (msg *Message, created bool, err error) {
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(m)
+	m.IdempotencyKey = MessageKey(m.EnrollmentID, m.StepID)
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "idempotency_key"}}, DoNothing: true}).Create(m)
 	if res.Error != nil {
 		return nil, false, translate(res.Error, "message")
 	}
@@ -413,7 +414,7 @@ func (s *Store) ClaimMessage(ctx context.Context, m *Message) (msg *Message, cre
 		return m, true, nil
 	}
 	var existing Message
-	err = s.db.WithContext(ctx).First(&existing, "enrollment_id = ? AND step_id = ?", m.EnrollmentID, m.StepID).Error
+	err = s.db.WithContext(ctx).First(&existing, "idempotency_key = ?", m.IdempotencyKey).Error
 	return &existing, false, translate(err, "message")
 }
 

@@ -131,17 +131,18 @@ func seed(t *testing.T, a api, customers ...string) {
 	}
 }
 
-// campaign sends three emails at days 1, 3 and 5 (seconds, at a 1s day).
+// campaign sends three emails at days 1, 5 and 7 (seconds, at a 1s day):
+// the gap after the first leaves room to convert even on a loaded machine.
 const campaign = `{
   "id": "camera-accessories", "name": "Camera accessories", "kind": "cross_sell",
   "trigger": {"event": "purchase", "where": {"category": "cameras"}},
   "exit_on": ["purchase_of_recommended", "complaint", "unsubscribe"],
-  "attribution_window": "2d",
+  "attribution_window": "1d",
   "steps": [
     {"id": "complement", "at": "1d", "subject": "Complete your {{.Trigger.ProductName}} kit",
      "template": "recommendation", "recommend": {"strategy": "complements", "limit": 2}},
-    {"id": "guide", "at": "3d", "subject": "5 accessories for better photos", "template": "education"},
-    {"id": "bundle", "at": "5d", "subject": "Add {{.First.Name}} and save 15%", "template": "offer",
+    {"id": "guide", "at": "5d", "subject": "5 accessories for better photos", "template": "education"},
+    {"id": "bundle", "at": "7d", "subject": "Add {{.First.Name}} and save 15%", "template": "offer",
      "recommend": {"strategy": "complements", "limit": 1}, "incentive": {"percent_off": 15, "expires_in": "7d"}}
   ]
 }`
