@@ -104,6 +104,24 @@ func (b *bundle) purchase(t *testing.T, eventID, orderID string, skus ...string)
 		OccurredAt: time.Now(), Properties: map[string]any{"order_id": orderID, "items": items}}, o))
 }
 
+// rendered prepares and renders a step's message, as the workflow does
+// before it sends.
+func (b *bundle) rendered(t *testing.T, ref activities.StepRef) activities.MessageRef {
+	t.Helper()
+	p, err := b.acts.Prepare(ctx, ref)
+	require.NoError(t, err)
+	msg := activities.MessageRef{MessageID: p.MessageID}
+	require.NoError(t, b.acts.Render(ctx, msg))
+	return msg
+}
+
+func (b *bundle) message(t *testing.T, ref activities.MessageRef) *models.Message {
+	t.Helper()
+	m, err := b.store.GetMessage(ctx, ref.MessageID)
+	require.NoError(t, err)
+	return m
+}
+
 func TestPrepareRecommendsComplementsThatAreInStockAndNotOwned(t *testing.T) {
 	b := setup(t)
 	b.purchase(t, "ev-0", "o-0", "bag") // she already has the bag
@@ -134,12 +152,8 @@ func TestStepWithNothingToRecommendIsSkipped(t *testing.T) {
 
 func TestRenderAndSendExactlyOnce(t *testing.T) {
 	b := setup(t)
-	p, err := b.acts.Prepare(ctx, b.ref)
-	require.NoError(t, err)
-	ref := activities.MessageRef{MessageID: p.MessageID}
-	require.NoError(t, b.acts.Render(ctx, ref))
-	m, err := b.store.GetMessage(ctx, p.MessageID)
-	require.NoError(t, err)
+	ref := b.rendered(t, b.ref)
+	m := b.message(t, ref)
 	require.Equal(t, "Complete your X100 kit", m.Subject)
 	require.Contains(t, m.HTML, "35mm Lens")
 	require.Contains(t, m.HTML, "utm_content=s1-A")
@@ -148,7 +162,7 @@ func TestRenderAndSendExactlyOnce(t *testing.T) {
 
 	sent, err := b.acts.Send(ctx, ref)
 	require.NoError(t, err)
-	require.Equal(t, "fake-"+p.MessageID, sent.ProviderMessageID)
+	require.Equal(t, "fake-"+ref.MessageID, sent.ProviderMessageID)
 	// A retry after the database recorded the send does not resend.
 	again, err := b.acts.Send(ctx, ref)
 	require.NoError(t, err)
@@ -156,7 +170,7 @@ func TestRenderAndSendExactlyOnce(t *testing.T) {
 	require.Len(t, b.mailer.sent, 1)
 	e := b.mailer.sent[0]
 	require.Equal(t, "ada@example.com", e.To)
-	require.Equal(t, map[string]string{"message_id": p.MessageID, "enrollment_id": "e-1", "campaign_id": "cam", "step_id": "s1", "variant": "A"}, e.CustomArgs)
+	require.Equal(t, map[string]string{"message_id": ref.MessageID, "enrollment_id": "e-1", "campaign_id": "cam", "step_id": "s1", "variant": "A"}, e.CustomArgs)
 	for _, v := range e.CustomArgs {
 		require.NotContains(t, v, "@", "custom args carry opaque IDs only")
 	}
@@ -169,13 +183,9 @@ func TestRenderAndSendExactlyOnce(t *testing.T) {
 
 func TestOfferShowsTheIncentiveAndItsDeadline(t *testing.T) {
 	b := setup(t)
-	ref := b.ref
-	ref.StepID = "s2"
-	p, err := b.acts.Prepare(ctx, ref)
-	require.NoError(t, err)
-	require.NoError(t, b.acts.Render(ctx, activities.MessageRef{MessageID: p.MessageID}))
-	m, err := b.store.GetMessage(ctx, p.MessageID)
-	require.NoError(t, err)
+	step := b.ref
+	step.StepID = "s2"
+	m := b.message(t, b.rendered(t, step))
 	require.Equal(t, "Save 15% on 35mm Lens", m.Subject)
 	require.Contains(t, m.HTML, "KIT15")
 	require.Contains(t, m.HTML, "Offer ends Monday 11 May")
@@ -183,13 +193,10 @@ func TestOfferShowsTheIncentiveAndItsDeadline(t *testing.T) {
 
 func TestSendFailures(t *testing.T) {
 	b := setup(t)
-	p, err := b.acts.Prepare(ctx, b.ref)
-	require.NoError(t, err)
-	ref := activities.MessageRef{MessageID: p.MessageID}
-	require.NoError(t, b.acts.Render(ctx, ref))
+	ref := b.rendered(t, b.ref)
 
 	b.mailer.err = errors.New("connection reset")
-	_, err = b.acts.Send(ctx, ref)
+	_, err := b.acts.Send(ctx, ref)
 	require.Error(t, err)
 	var appErr *temporal.ApplicationError
 	require.False(t, errors.As(err, &appErr) && appErr.NonRetryable(), "a transient failure is retried")
@@ -198,8 +205,7 @@ func TestSendFailures(t *testing.T) {
 	sent, err := b.acts.Send(ctx, ref)
 	require.NoError(t, err)
 	require.True(t, sent.Failed)
-	m, err := b.store.GetMessage(ctx, p.MessageID)
-	require.NoError(t, err)
+	m := b.message(t, ref)
 	require.Equal(t, models.MessageFailed, m.Status)
 	require.Contains(t, m.Error, "invalid from address")
 }
@@ -234,10 +240,7 @@ func TestEligibility(t *testing.T) {
 
 func TestEvaluatePurchase(t *testing.T) {
 	b := setup(t)
-	p, err := b.acts.Prepare(ctx, b.ref)
-	require.NoError(t, err)
-	ref := activities.MessageRef{MessageID: p.MessageID}
-	require.NoError(t, b.acts.Render(ctx, ref))
+	ref := b.rendered(t, b.ref)
 
 	eval := func(orderID string, goals ...string) activities.PurchaseResult {
 		res, err := b.acts.EvaluatePurchase(ctx, activities.PurchaseInput{EnrollmentID: "e-1", OrderID: orderID, Goals: goals, TriggerEventID: "ev-1"})
@@ -246,7 +249,7 @@ func TestEvaluatePurchase(t *testing.T) {
 	}
 	b.purchase(t, "ev-2", "o-2", "lens")
 	require.False(t, eval("o-2", campaign.GoalPurchaseOfRecommended).Converts, "recommended but not yet sent")
-	_, err = b.acts.Send(ctx, ref)
+	_, err := b.acts.Send(ctx, ref)
 	require.NoError(t, err)
 	res := eval("o-2", campaign.GoalPurchaseOfRecommended)
 	require.True(t, res.Converts)
