@@ -109,6 +109,7 @@ const (
 	StatusSuppressed   = "suppressed"
 	StatusNoConsent    = "no_consent"
 	StatusCancelled    = "cancelled"
+	StatusFailed       = "failed" // the workflow failed; see its history
 )
 
 // Enrollment is one customer in one campaign version: one sequence workflow.

@@ -18,9 +18,10 @@ import (
 // break running sequences fails here: guard it with workflow.GetVersion.
 // Record a new one with:
 //
-//	LIFT_RECORD_HISTORY_DIR=$PWD/workflows/testdata go test -count=1 -run TestSequenceEndToEnd ./internal/e2e/
+//	LIFT_RECORD_HISTORY_DIR=$PWD/workflows/testdata LIFT_RECORD_HISTORY_TAG=v3 \
+//	  go test -count=1 -run TestSequenceEndToEnd ./internal/e2e/
 //
-// and rename the files so the old ones stay: every recorded version must keep replaying.
+// using a new tag, so the old files stay: every recorded version must keep replaying.
 func TestReplayRecordedHistories(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)

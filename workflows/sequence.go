@@ -47,24 +47,39 @@ func SequenceWorkflow(ctx workflow.Context, in SequenceInput) (SequenceResult, e
 	if err := s.register(ctx); err != nil {
 		return SequenceResult{}, err
 	}
+	// Version 1 cancels a wait's timer as soon as a signal or pause wakes
+	// the workflow; histories recorded before it leave the timer pending.
+	s.cancelsTimers = workflow.GetVersion(ctx, changeCancelWaitTimer, workflow.DefaultVersion, 1) >= 1
 	err := s.run(ctx)
-	if temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
+	switch {
+	case temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled):
 		s.exit(models.StatusCancelled, "cancelled by an operator")
-		ctx, _ = workflow.NewDisconnectedContext(ctx)
-	} else if err != nil {
+	case err != nil:
+		// Record the outcome even when the sequence fails, then fail
+		// visibly so operators see the error in the UI.
+		s.exit(models.StatusFailed, "failed: "+err.Error())
+		_, _ = s.finish(ctx)
 		return SequenceResult{}, err
 	}
 	return s.finish(ctx)
 }
 
 type sequence struct {
-	in      SequenceInput
-	loc     *time.Location
-	journey Journey
-	pending []pendingSignal
-	order   string // converting order
-	revenue int64
+	in       SequenceInput
+	loc      *time.Location
+	journey  Journey
+	pending  []pendingSignal
+	wake     workflow.Channel // pause and resume wake a blocked wait
+	order    string           // converting order
+	revenue  int64
+	upserted *time.Time // NextEmailAt as last upserted
+
+	cancelsTimers bool // see changeCancelWaitTimer
 }
+
+// Change IDs for workflow.GetVersion. Every change to what the workflow
+// does gets one, so running sequences replay on new code.
+const changeCancelWaitTimer = "cancel-wait-timer"
 
 type pendingSignal struct {
 	name string
@@ -77,6 +92,7 @@ func (s *sequence) register(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
+	s.wake = workflow.NewBufferedChannel(ctx, 1)
 	for _, u := range []struct {
 		name  string
 		pause bool
@@ -84,6 +100,7 @@ func (s *sequence) register(ctx workflow.Context) error {
 		pause := u.pause
 		err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, func(ctx workflow.Context) (Journey, error) {
 			s.journey.Paused = pause
+			s.wake.SendAsync(true)
 			return s.journey, nil
 		}, workflow.UpdateHandlerOptions{Validator: func() error {
 			if s.journey.Status != models.StatusRunning {
@@ -95,22 +112,6 @@ func (s *sequence) register(ctx workflow.Context) error {
 			return err
 		}
 	}
-	// One coroutine collects every exit signal; the main loop acts on them
-	// between (never during) activities.
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		sel := workflow.NewSelector(ctx)
-		for _, name := range ExitSignals {
-			name := name
-			sel.AddReceive(workflow.GetSignalChannel(ctx, name), func(c workflow.ReceiveChannel, _ bool) {
-				var sig ExitSignal
-				c.Receive(ctx, &sig)
-				s.pending = append(s.pending, pendingSignal{name: name, sig: sig})
-			})
-		}
-		for ctx.Err() == nil {
-			sel.Select(ctx)
-		}
-	})
 	return nil
 }
 
@@ -157,7 +158,7 @@ func (s *sequence) wait(ctx workflow.Context, at time.Time, what string) error {
 		if s.journey.Paused {
 			wasPaused = true
 			s.setWaiting(ctx, nil, "paused by an operator; "+what+" waits for resume")
-			if err := workflow.Await(ctx, func() bool { return len(s.pending) > 0 || !s.journey.Paused }); err != nil {
+			if err := s.block(ctx, nil); err != nil {
 				return err
 			}
 			continue
@@ -173,14 +174,40 @@ func (s *sequence) wait(ctx workflow.Context, at time.Time, what string) error {
 			return nil
 		}
 		s.setWaiting(ctx, &at, what+" due at "+at.UTC().Format(time.RFC3339))
-		_, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-			Timeout:      at.Sub(now),
-			TimerOptions: workflow.TimerOptions{Summary: "wait for " + what},
-		}, func() bool { return len(s.pending) > 0 || s.journey.Paused })
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		timer := workflow.NewTimerWithOptions(timerCtx, at.Sub(now), workflow.TimerOptions{Summary: "wait for " + what})
+		err := s.block(ctx, timer)
+		if s.cancelsTimers {
+			cancelTimer() // a signal or a pause woke us: the timer goes at once
+		}
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// block waits for one thing to happen: an exit signal, a pause or resume,
+// the timer (if any), or cancellation of the workflow.
+func (s *sequence) block(ctx workflow.Context, timer workflow.Future) error {
+	sel := workflow.NewSelector(ctx)
+	for _, name := range ExitSignals {
+		name := name
+		sel.AddReceive(workflow.GetSignalChannel(ctx, name), func(c workflow.ReceiveChannel, _ bool) {
+			var sig ExitSignal
+			c.Receive(ctx, &sig)
+			s.pending = append(s.pending, pendingSignal{name: name, sig: sig})
+		})
+	}
+	sel.AddReceive(s.wake, func(c workflow.ReceiveChannel, _ bool) {
+		var v bool
+		c.Receive(ctx, &v)
+	})
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+	if timer != nil {
+		sel.AddFuture(timer, func(workflow.Future) {})
+	}
+	sel.Select(ctx)
+	return ctx.Err()
 }
 
 func (s *sequence) nextAllowed(now time.Time) time.Time {
@@ -193,14 +220,24 @@ func (s *sequence) nextAllowed(now time.Time) time.Time {
 func (s *sequence) setWaiting(ctx workflow.Context, next *time.Time, why string) {
 	s.journey.Waiting = why
 	s.journey.NextEmailAt = next
-	update := NextEmailAtKey.ValueUnset()
-	if next != nil {
-		update = NextEmailAtKey.ValueSet(*next)
+	if !sameTime(next, s.upserted) {
+		update := NextEmailAtKey.ValueUnset()
+		if next != nil {
+			update = NextEmailAtKey.ValueSet(*next)
+		}
+		_ = workflow.UpsertTypedSearchAttributes(ctx, update)
+		s.upserted = next
 	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, update)
 	if why != "" {
 		workflow.SetCurrentDetails(ctx, why)
 	}
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 func (s *sequence) runStep(ctx workflow.Context, i int) error {
@@ -249,8 +286,8 @@ func (s *sequence) runStep(ctx workflow.Context, i int) error {
 		return s.stepFailed(ctx, st, done, err)
 	}
 	// A signal that arrived while choosing and rendering still wins over
-	// the send.
-	if err := s.handleSignals(ctx); err != nil || s.ended() {
+	// the send, and a pause holds it until resume.
+	if err := s.wait(ctx, workflow.Now(ctx), "send "+st.ID); err != nil || s.ended() {
 		if s.ended() {
 			done(StepNotReached, s.journey.ExitReason)
 		}
@@ -287,8 +324,17 @@ func (s *sequence) recordProgress(ctx workflow.Context, stepID string) error {
 	}, nil)
 }
 
-// handleSignals applies the exit signals received so far.
+// handleSignals applies every exit signal delivered so far, including
+// those that arrived in the same workflow task as a timer.
 func (s *sequence) handleSignals(ctx workflow.Context) error {
+	for _, name := range ExitSignals {
+		ch := workflow.GetSignalChannel(ctx, name)
+		var sig ExitSignal
+		for ch.ReceiveAsync(&sig) {
+			s.pending = append(s.pending, pendingSignal{name: name, sig: sig})
+			sig = ExitSignal{}
+		}
+	}
 	for len(s.pending) > 0 && !s.ended() {
 		p := s.pending[0]
 		s.pending = s.pending[1:]
@@ -354,6 +400,8 @@ func (s *sequence) exit(status, reason string) {
 func (s *sequence) ended() bool { return s.journey.Status != models.StatusRunning }
 
 func (s *sequence) finish(ctx workflow.Context) (SequenceResult, error) {
+	// Recording the outcome must survive a cancellation that arrives now.
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	for i := range s.journey.Steps {
 		if st := &s.journey.Steps[i]; st.Status == StepScheduled || st.Status == StepWaiting {
 			st.Status, st.Reason = StepNotReached, s.journey.ExitReason

@@ -298,3 +298,52 @@ func TestSendWindowUsesTheCustomersClock(t *testing.T) {
 	require.Equal(t, 9, first.Hour(), fmt.Sprint(first))
 	require.Equal(t, 5, first.Day())
 }
+
+func TestSignalDuringAnActivityIsHandledRightAfterIt(t *testing.T) {
+	b := setup(t)
+	// The purchase arrives while the first email is being sent: it is
+	// applied as soon as the send returns, before any further wait.
+	b.send = func(ref activities.MessageRef) (activities.Sent, error) {
+		b.sent = append(b.sent, ref.MessageID[2:])
+		b.at = append(b.at, b.env.Now().Sub(b.start))
+		b.env.SignalWorkflow(workflows.SignalPurchase, workflows.ExitSignal{OrderID: "o-recommended"})
+		return activities.Sent{}, nil
+	}
+	res := b.run(t, input(b.start))
+	require.Equal(t, models.StatusConverted, res.Status)
+	require.Equal(t, "o-recommended", res.ConvertedOrder)
+	require.Equal(t, []string{"complement"}, b.sent)
+	require.Equal(t, 3*day, b.final.EndedAt.Sub(b.start))
+}
+
+func TestPausedSequenceDoesNotSendUntilResumed(t *testing.T) {
+	b := setup(t)
+	// Pause while the first step is being prepared: the send waits.
+	b.prepare = func(ref activities.StepRef) activities.Prepared {
+		if ref.StepID == "complement" {
+			b.env.UpdateWorkflow(workflows.UpdatePause, "p", &testsuite.TestUpdateCallback{
+				OnReject: func(err error) { t.Errorf("pause rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+			})
+		}
+		return activities.Prepared{MessageID: "m-" + ref.StepID, Items: 1}
+	}
+	b.env.RegisterDelayedCallback(func() {
+		b.env.UpdateWorkflow(workflows.UpdateResume, "r", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("resume rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		})
+	}, 4*day)
+	res := b.run(t, input(b.start))
+	require.Equal(t, 3, res.EmailsSent)
+	require.Equal(t, 4*day, b.at[0], "the first email waited for resume")
+}
+
+func TestFailureIsRecordedBeforeTheWorkflowFails(t *testing.T) {
+	b := setup(t)
+	b.prepare = func(activities.StepRef) activities.Prepared { panic("unreachable") }
+	b.env.OnActivity(a.Prepare, mock.Anything, mock.Anything).Return(activities.Prepared{},
+		temporal.NewNonRetryableApplicationError("step missing", "not_found", nil))
+	b.env.ExecuteWorkflow(workflows.SequenceWorkflowName, input(b.start))
+	require.Error(t, b.env.GetWorkflowError())
+	require.NotNil(t, b.final)
+	require.Equal(t, models.StatusFailed, b.final.Status)
+}

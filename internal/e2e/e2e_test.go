@@ -124,11 +124,14 @@ func TestSequenceEndToEnd(t *testing.T) {
 			require.NotContains(t, string(raw), pii, "history must not hold PII, bodies or recommendation lists")
 		}
 		// Record histories for the replay tests in workflows/testdata.
+		// LIFT_RECORD_HISTORY_TAG names the workflow version, e.g. v2.
 		if dir := os.Getenv("LIFT_RECORD_HISTORY_DIR"); dir != "" {
-			require.NoError(t, os.WriteFile(filepath.Join(dir, "sequence_completed_v1.json"), raw, 0o644))
+			tag := os.Getenv("LIFT_RECORD_HISTORY_TAG")
+			require.NotEmpty(t, tag, "set LIFT_RECORD_HISTORY_TAG too")
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "sequence_completed_"+tag+".json"), raw, 0o644))
 			converted, err := protojson.Marshal(history(t, d.Client, "seq/camera-accessories/ada"))
 			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, "sequence_converted_v1.json"), converted, 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "sequence_converted_"+tag+".json"), converted, 0o644))
 		}
 	})
 
