@@ -97,25 +97,30 @@ func (a *Activities) StartEnrollment(ctx context.Context, in StartEnrollmentInpu
 // this campaign's email: the customer exists, has marketing consent and is
 // not suppressed globally or for the campaign.
 func (a *Activities) CheckEligibility(ctx context.Context, ref StepRef) (Eligibility, error) {
-	c, err := a.Store.GetCustomer(ctx, ref.CustomerID)
+	el, _, err := a.eligibility(ctx, ref.CustomerID, ref.CampaignID)
+	return el, err
+}
+
+func (a *Activities) eligibility(ctx context.Context, customerID, campaignID string) (Eligibility, *models.Customer, error) {
+	c, err := a.Store.GetCustomer(ctx, customerID)
 	if errs.Is(err, errs.NotFound) {
-		return Eligibility{Status: models.StatusCancelled, Reason: "customer no longer exists"}, nil
+		return Eligibility{Status: models.StatusCancelled, Reason: "customer no longer exists"}, nil, nil
 	}
 	if err != nil {
-		return Eligibility{}, retryable(err)
+		return Eligibility{}, nil, retryable(err)
 	}
 	if !c.Consent {
-		return Eligibility{Status: models.StatusNoConsent, Reason: "no marketing consent"}, nil
+		return Eligibility{Status: models.StatusNoConsent, Reason: "no marketing consent"}, c, nil
 	}
-	sup, err := a.Store.Suppressed(ctx, c.Email, ref.CampaignID)
+	sup, err := a.Store.Suppressed(ctx, c.Email, campaignID)
 	if err != nil {
-		return Eligibility{}, retryable(err)
+		return Eligibility{}, nil, retryable(err)
 	}
 	if sup != nil {
 		return Eligibility{Status: models.StatusSuppressed,
-			Reason: fmt.Sprintf("address suppressed (%s, %s)", sup.Scope(), sup.Reason)}, nil
+			Reason: fmt.Sprintf("address suppressed (%s, %s)", sup.Scope(), sup.Reason)}, c, nil
 	}
-	return Eligibility{Eligible: true}, nil
+	return Eligibility{Eligible: true}, c, nil
 }
 
 // Prepare creates the step's message, keyed by (enrollment, step), with the
@@ -325,8 +330,10 @@ func withUTM(raw, campaignID, stepID, variant string) string {
 }
 
 // Send hands the rendered message to the mailer, once: a message already
-// marked sent is not sent again. A permanent refusal marks the message
-// failed and the sequence moves on.
+// marked sent is not sent again. Consent and suppression are checked again
+// right before the mailer is called, so an unsubscribe that arrives while
+// a send is being retried still stops it. A permanent refusal marks the
+// message failed and the sequence moves on.
 func (a *Activities) Send(ctx context.Context, ref MessageRef) (Sent, error) {
 	msg, err := a.Store.GetMessage(ctx, ref.MessageID)
 	if err != nil {
@@ -339,9 +346,15 @@ func (a *Activities) Send(ctx context.Context, ref MessageRef) (Sent, error) {
 	default:
 		return Sent{Failed: true, Reason: "message is " + msg.Status + ": " + msg.Error}, nil
 	}
-	cust, err := a.Store.GetCustomer(ctx, msg.CustomerID)
+	el, cust, err := a.eligibility(ctx, msg.CustomerID, msg.CampaignID)
 	if err != nil {
-		return Sent{}, retryable(err)
+		return Sent{}, err
+	}
+	if !el.Eligible {
+		if err := a.Store.MarkMessage(ctx, msg.ID, models.MessageSkipped, el.Reason); err != nil {
+			return Sent{}, retryable(err)
+		}
+		return Sent{Skipped: true, Reason: el.Reason}, nil
 	}
 	id, err := a.Mailer.Send(ctx, Email{
 		MessageID: msg.ID, FromEmail: a.FromEmail, FromName: a.FromName,

@@ -210,6 +210,17 @@ func TestSendFailures(t *testing.T) {
 	require.Contains(t, m.Error, "invalid from address")
 }
 
+func TestSendRechecksSuppressionBeforeMailing(t *testing.T) {
+	b := setup(t)
+	ref := b.rendered(t, b.ref)
+	require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "", "unsubscribe"))
+	sent, err := b.acts.Send(ctx, ref)
+	require.NoError(t, err)
+	require.True(t, sent.Skipped)
+	require.Empty(t, b.mailer.sent)
+	require.Equal(t, models.MessageSkipped, b.message(t, ref).Status)
+}
+
 func TestEligibility(t *testing.T) {
 	b := setup(t)
 	el, err := b.acts.CheckEligibility(ctx, b.ref)

@@ -58,8 +58,11 @@ type Sent struct {
 	ProviderMessageID string `json:"provider_message_id,omitempty"`
 	// Failed is set when the provider refused the message for good; the
 	// sequence moves on to the next step.
-	Failed bool   `json:"failed,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	Failed bool `json:"failed,omitempty"`
+	// Skipped is set when the customer stopped being eligible (consent
+	// withdrawn, suppressed) between preparing and sending.
+	Skipped bool   `json:"skipped,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // ProgressInput records the step an enrollment has reached.

@@ -297,8 +297,12 @@ func (s *sequence) runStep(ctx workflow.Context, i int) error {
 	if err := s.activity(ctx, "send "+st.ID, a.Send, msg, &sent); err != nil {
 		return s.stepFailed(ctx, st, done, err)
 	}
-	if sent.Failed {
+	switch {
+	case sent.Failed:
 		done(StepFailed, sent.Reason)
+		return s.recordProgress(ctx, st.ID)
+	case sent.Skipped:
+		done(StepSkipped, sent.Reason)
 		return s.recordProgress(ctx, st.ID)
 	}
 	s.journey.EmailsSent++
