@@ -92,10 +92,11 @@ type Campaign struct {
 // CampaignVersion is an immutable, published snapshot of a Campaign.
 // A running sequence keeps the version it started with.
 type CampaignVersion struct {
-	CampaignID  string `gorm:"primaryKey;size:64"`
-	Version     int    `gorm:"primaryKey"`
-	Definition  []byte `gorm:"not null"`
-	PublishedAt time.Time
+	CampaignID   string `gorm:"primaryKey;size:64"`
+	Version      int    `gorm:"primaryKey"`
+	TriggerEvent string `gorm:"size:32;not null;index"` // as published; the draft's may differ
+	Definition   []byte `gorm:"not null"`
+	PublishedAt  time.Time
 }
 
 // Enrollment statuses; also the SequenceStatus search attribute's values.

@@ -282,7 +282,8 @@ func (s *Store) PublishCampaign(ctx context.Context, id string) (*CampaignVersio
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&c, "id = ?", id).Error; err != nil {
 			return translate(err, "campaign "+id)
 		}
-		v = CampaignVersion{CampaignID: c.ID, Version: c.LatestVersion + 1, Definition: c.Definition, PublishedAt: time.Now().UTC()}
+		v = CampaignVersion{CampaignID: c.ID, Version: c.LatestVersion + 1, TriggerEvent: c.TriggerEvent,
+			Definition: c.Definition, PublishedAt: time.Now().UTC()}
 		if err := tx.Create(&v).Error; err != nil {
 			return translate(err, "campaign version")
 		}
@@ -315,7 +316,7 @@ func (s *Store) LiveVersions(ctx context.Context, eventType string) ([]CampaignV
 	var vs []CampaignVersion
 	err := s.db.WithContext(ctx).
 		Joins("JOIN campaigns ON campaigns.id = campaign_versions.campaign_id AND campaigns.latest_version = campaign_versions.version").
-		Where("campaigns.status = ? AND campaigns.trigger_event = ?", CampaignPublished, eventType).
+		Where("campaigns.status = ? AND campaign_versions.trigger_event = ?", CampaignPublished, eventType).
 		Order("campaign_versions.campaign_id").Find(&vs).Error
 	return vs, translate(err, "campaign versions")
 }

@@ -93,12 +93,15 @@ func TestPublishedVersionsAreImmutableSnapshots(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 1, v1.Version)
 
-		c.Definition = []byte(`{"v":2}`)
+		c.Definition, c.TriggerEvent = []byte(`{"v":2}`), "usage"
 		require.NoError(t, s.SaveCampaignDraft(ctx, c))
 		live, err = s.LiveVersions(ctx, "purchase")
 		require.NoError(t, err)
 		require.Len(t, live, 1)
 		require.JSONEq(t, `{"v":1}`, string(live[0].Definition), "the draft does not change what is live")
+		live, err = s.LiveVersions(ctx, "usage")
+		require.NoError(t, err)
+		require.Empty(t, live, "nor the trigger it listens to")
 
 		v2, err := s.PublishCampaign(ctx, "cam")
 		require.NoError(t, err)
@@ -106,10 +109,13 @@ func TestPublishedVersionsAreImmutableSnapshots(t *testing.T) {
 		got1, err := s.GetCampaignVersion(ctx, "cam", 1)
 		require.NoError(t, err)
 		require.JSONEq(t, `{"v":1}`, string(got1.Definition))
-		live, err = s.LiveVersions(ctx, "purchase")
+		live, err = s.LiveVersions(ctx, "usage")
 		require.NoError(t, err)
 		require.Len(t, live, 1)
 		require.Equal(t, 2, live[0].Version)
+		live, err = s.LiveVersions(ctx, "purchase")
+		require.NoError(t, err)
+		require.Empty(t, live, "version 2 listens to usage")
 
 		_, err = s.PublishCampaign(ctx, "nope")
 		require.True(t, errs.Is(err, errs.NotFound), "got %v", err)
