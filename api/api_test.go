@@ -85,7 +85,7 @@ func setup(t *testing.T) *bundle {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	store := testdb.SQLite(t)
-	require.NoError(t, store.EnsureAPIKey(context.Background(), "test", key))
+	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
 	seq := &fakeSequences{running: map[string]bool{}}
 	h := api.NewRouter(api.Deps{Store: store, Sequences: seq, MaxBodyBytes: 64 << 10,
 		Now: func() time.Time { return time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC) }})

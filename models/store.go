@@ -78,6 +78,18 @@ func (s *Store) Close() error {
 	return sqlDB.Close()
 }
 
+// CheckSchema reports whether the schema is in place, so the API and the
+// worker can refuse to start against a database `lift migrate` has not set up.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	m := s.db.WithContext(ctx).Migrator()
+	for _, model := range all() {
+		if !m.HasTable(model) {
+			return errs.E(errs.Unavailable, "the database has no %T table: run `lift migrate` first", model)
+		}
+	}
+	return nil
+}
+
 // Migrate creates or updates the schema. It is idempotent.
 func (s *Store) Migrate(ctx context.Context) error {
 	db := s.db.WithContext(ctx)
@@ -512,11 +524,18 @@ func HashAPIKey(key string) []byte {
 	return sum[:]
 }
 
-// EnsureAPIKey stores the hash of key under name if it is not there yet.
-func (s *Store) EnsureAPIKey(ctx context.Context, name, key string) error {
-	k := APIKey{Name: name, Hash: HashAPIKey(key)}
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&k).Error
-	return translate(err, "api key")
+// SetAPIKey makes key the one API key under name: a rotated key replaces
+// the previous one, which stops working.
+func (s *Store) SetAPIKey(ctx context.Context, name, key string) error {
+	h := HashAPIKey(key)
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("name = ? AND hash <> ?", name, h).Delete(&APIKey{}).Error; err != nil {
+			return translate(err, "api key")
+		}
+		k := APIKey{Name: name, Hash: h}
+		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "hash"}}, DoNothing: true}).Create(&k).Error
+		return translate(err, "api key")
+	})
 }
 
 // CheckAPIKey reports whether key is a known API key. The lookup is by hash,

@@ -220,11 +220,23 @@ func TestSuppressions(t *testing.T) {
 	})
 }
 
+func TestCheckSchema(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		require.NoError(t, s.CheckSchema(ctx))
+		require.NoError(t, s.DB().Migrator().DropTable(&models.Message{}))
+		require.ErrorContains(t, s.CheckSchema(ctx), "lift migrate")
+	})
+}
+
 func TestAPIKeysAreStoredHashed(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
-		require.NoError(t, s.EnsureAPIKey(ctx, "ci", "secret-key"))
-		require.NoError(t, s.EnsureAPIKey(ctx, "ci", "secret-key"))
-		ok, err := s.CheckAPIKey(ctx, "secret-key")
+		require.NoError(t, s.SetAPIKey(ctx, "ci", "old-key"))
+		require.NoError(t, s.SetAPIKey(ctx, "ci", "secret-key"))
+		require.NoError(t, s.SetAPIKey(ctx, "ci", "secret-key"), "setting the same key again is a no-op")
+		ok, err := s.CheckAPIKey(ctx, "old-key")
+		require.NoError(t, err)
+		require.False(t, ok, "a rotated key stops working")
+		ok, err = s.CheckAPIKey(ctx, "secret-key")
 		require.NoError(t, err)
 		require.True(t, ok)
 		ok, err = s.CheckAPIKey(ctx, "secret-kez")

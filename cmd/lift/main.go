@@ -110,12 +110,12 @@ Press Ctrl-C to stop; running sequences resume on the next start.
 }
 
 func runAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	store, err := app.OpenStore(ctx, cfg)
+	store, err := app.OpenStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := store.EnsureAPIKey(ctx, "env", cfg.APIKey); err != nil {
+	if err := store.SetAPIKey(ctx, "env", cfg.APIKey); err != nil {
 		return err
 	}
 	c, err := app.Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, logger)
@@ -142,7 +142,7 @@ func runAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 }
 
 func runWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	store, err := app.OpenStore(ctx, cfg)
+	store, err := app.OpenStore(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func runWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) erro
 }
 
 func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	store, err := app.OpenStore(ctx, cfg)
+	store, err := app.OpenStore(ctx, cfg, true)
 	if err != nil {
 		return err
 	}

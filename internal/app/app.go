@@ -60,10 +60,10 @@ func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (d *D
 	if d.APIKey, err = devAPIKey(cfg); err != nil {
 		return nil, err
 	}
-	if d.Store, err = OpenStore(ctx, cfg); err != nil {
+	if d.Store, err = OpenStore(ctx, cfg, true); err != nil {
 		return nil, err
 	}
-	if err := d.Store.EnsureAPIKey(ctx, "dev", d.APIKey); err != nil {
+	if err := d.Store.SetAPIKey(ctx, "dev", d.APIKey); err != nil {
 		return nil, err
 	}
 	d.Temporal, err = devserver.Start(devserver.Options{
@@ -128,13 +128,20 @@ func (d *Dev) Stop(ctx context.Context) {
 	}
 }
 
-// OpenStore opens the app database and brings its schema up to date.
-func OpenStore(ctx context.Context, cfg config.Config) (*models.Store, error) {
+// OpenStore opens the app database. With migrate it brings the schema up
+// to date (lift dev, lift migrate); without, it checks the schema is there
+// (lift api, lift worker), so replicas never race each other migrating.
+func OpenStore(ctx context.Context, cfg config.Config, migrate bool) (*models.Store, error) {
 	s, err := models.Open(cfg.DatabaseDSN())
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Migrate(ctx); err != nil {
+	if migrate {
+		err = s.Migrate(ctx)
+	} else {
+		err = s.CheckSchema(ctx)
+	}
+	if err != nil {
 		_ = s.Close()
 		return nil, err
 	}
