@@ -202,6 +202,11 @@ func TestBadInputIsRefusedWithTheFieldNamed(t *testing.T) {
 		{"campaign bad offset", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"at": "3d-7d"`, `"at": "soon"`, 1), 422, "invalid", "steps[0].at"},
 		{"campaign bad template", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"template": "education"`, `"template": "poster"`, 1), 422, "invalid", "steps[1].template"},
 		{"campaign bad subject", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, `{{.Oops`, 1), 422, "invalid", "steps[1].subject"},
+		{"campaign unknown template field", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, `{{.Customer.Nickname}}`, 1), 422, "invalid", "steps[1].subject"},
+		{"campaign incentive field without incentive", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, `{{.Incentive.Code}}`, 1), 422, "invalid", "steps[1].subject"},
+		{"customer name with NUL", "PUT", "/v1/customers/bob", `{"email":"bob@example.com","name":"Bo\u0000b","marketing_consent":true}`, 422, "invalid", "name"},
+		{"customer name too long", "PUT", "/v1/customers/bob", `{"email":"bob@example.com","name":"` + strings.Repeat("b", 201) + `","marketing_consent":true}`, 422, "invalid", "name"},
+		{"bad occurred_at", "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","occurred_at":"yesterday","properties":{"name":"x"}}`, 422, "invalid", "occurred_at"},
 		{"campaign unknown field", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"kind"`, `"knd": 1, "kind"`, 1), 422, "invalid", "knd"},
 		{"campaign duplicate", "POST", "/v1/campaigns", cameraCampaign, 409, "conflict", ""},
 		{"campaign id mismatch", "PUT", "/v1/campaigns/other", cameraCampaign, 422, "invalid", "id"},
@@ -259,9 +264,22 @@ func TestPurchaseEnrolsMatchingCampaignsOnce(t *testing.T) {
 	require.Len(t, body["already_enrolled"], 1)
 	require.Len(t, b.seq.started, 1)
 
+	// The same order again without an event ID (a retry after a timeout)
+	// is the same purchase: nobody is enrolled twice.
+	st, body = b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`)
+	require.Equal(t, 202, st, "%v", body)
+	require.Equal(t, "ev-1", body["event_id"])
+	require.Len(t, b.seq.started, 1)
+
 	// The same ID for a different event is refused.
 	st, body = b.do(t, "POST", "/v1/events", `{"id":"ev-1","type":"page_view","customer_id":"ada","properties":{"sku":"cam-1"}}`)
 	requireError(t, st, body, 409, "conflict", "id")
+
+	// Another customer's order ID is a conflict, named.
+	st, body = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true}`)
+	require.Equal(t, 200, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"bob","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":1}]}}`)
+	requireError(t, st, body, 409, "conflict", "properties.order_id")
 
 	// A later purchase signals the running sequence so its exit goals are checked.
 	st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-2", "o-2", "lens-1"))
@@ -269,7 +287,8 @@ func TestPurchaseEnrolsMatchingCampaignsOnce(t *testing.T) {
 	require.Empty(t, body["started"], "a lens is not a camera")
 	// The retry signalled too (the workflow ignores its own trigger order);
 	// this purchase is the one that may convert.
-	require.Equal(t, []string{"seq/camera-accessories/ada purchase", "seq/camera-accessories/ada purchase"}, b.seq.signals)
+	require.Equal(t, []string{"seq/camera-accessories/ada purchase", "seq/camera-accessories/ada purchase",
+		"seq/camera-accessories/ada purchase"}, b.seq.signals)
 }
 
 func TestEventsThatMatchNoTriggerStartNothing(t *testing.T) {
@@ -363,5 +382,17 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		require.True(t, ok, "%s is not in openapi.yaml", path)
 		_, ok = ops[strings.ToLower(route.Method)]
 		require.True(t, ok, "%s %s is not in openapi.yaml", route.Method, path)
+	}
+}
+
+func TestDevOutboxAnswersOnlyTheLocalMachine(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	h := api.NewRouter(api.Deps{Store: testdb.SQLite(t), Sequences: &fakeSequences{}, DevOutbox: true})
+	for addr, want := range map[string]int{"127.0.0.1:5000": 200, "[::1]:5000": 200, "192.0.2.7:5000": 404} {
+		req := httptest.NewRequest("GET", "/dev/outbox", nil)
+		req.RemoteAddr = addr
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, want, rec.Code, addr)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -55,3 +57,21 @@ func decodeError(err error) error {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// checkText refuses text a database column cannot hold the same way on
+// PostgreSQL and SQLite: invalid UTF-8, NUL and other control characters,
+// or more than max characters.
+func checkText(field, value string, max int) error {
+	if !utf8.ValidString(value) {
+		return errs.Field(errs.Invalid, field, "must be valid UTF-8")
+	}
+	if utf8.RuneCountInString(value) > max {
+		return errs.Field(errs.Invalid, field, "must be at most %d characters", max)
+	}
+	for _, r := range value {
+		if unicode.IsControl(r) {
+			return errs.Field(errs.Invalid, field, "must not contain control characters")
+		}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/models"
 )
@@ -52,6 +54,13 @@ func readDefinition(c *gin.Context) (*campaign.Definition, []byte, error) {
 			return nil, nil, decodeError(e.Err)
 		}
 		return nil, nil, err
+	}
+	for i, st := range def.Steps {
+		for _, f := range []struct{ name, text string }{{"subject", st.Subject}, {"heading", st.Heading}, {"body", st.Body}} {
+			if err := email.Check(f.text, st.Incentive != nil); err != nil {
+				return nil, nil, errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].%s", i, f.name), "%v", err)
+			}
+		}
 	}
 	canonical, err := json.Marshal(def)
 	return def, canonical, err

@@ -60,6 +60,12 @@ func (h *handlers) putCustomer(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
+	if err := firstErr(checkText("email", req.Email, 320), checkText("name", req.Name, 200),
+		checkText("timezone", req.Timezone, 64), checkText("locale", req.Locale, 35),
+		checkText("consent_source", req.ConsentSource, 200), checkText("tier", req.Tier, 64)); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
 	addr, err := mail.ParseAddress(req.Email)
 	if err != nil || addr.Address != strings.TrimSpace(req.Email) {
 		writeError(c, h.Logger, errs.Field(errs.Invalid, "email", "must be a plain email address like ada@example.com"))

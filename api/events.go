@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,8 +22,10 @@ type EventRequest struct {
 	ID         string         `json:"id"`
 	Type       string         `json:"type"`
 	CustomerID string         `json:"customer_id"`
-	OccurredAt *time.Time     `json:"occurred_at"`
+	OccurredAt string         `json:"occurred_at"` // RFC 3339; default now
 	Properties map[string]any `json:"properties"`
+
+	occurredAt time.Time
 }
 
 // EventResponse says what an event did.
@@ -88,21 +91,23 @@ func (h *handlers) postEvent(c *gin.Context) {
 	if req.ID == "" {
 		req.ID = uuid.NewString()
 	}
-	ev := &models.Event{ID: req.ID, Type: req.Type, CustomerID: req.CustomerID, OccurredAt: *req.OccurredAt, Properties: req.Properties}
+	ev := &models.Event{ID: req.ID, Type: req.Type, CustomerID: req.CustomerID, OccurredAt: req.occurredAt, Properties: req.Properties}
 	if order != nil {
 		order.EventID = ev.ID
 	}
 	if err := h.Store.RecordEvent(ctx, ev, order); errs.Is(err, errs.Conflict) {
-		prev, gerr := h.Store.GetEvent(ctx, req.ID)
-		if gerr != nil {
-			writeError(c, h.Logger, gerr)
+		// A retry (same event ID, or the same order without an ID) is
+		// processed again from the stored event; anything else conflicts.
+		prev, perr := h.storedEvent(ctx, err, ev.ID, order)
+		if perr != nil {
+			writeError(c, h.Logger, perr)
 			return
 		}
-		if prev.Type != req.Type || prev.CustomerID != req.CustomerID {
-			writeError(c, h.Logger, errs.Field(errs.Conflict, "id", "event %q was already recorded with another type or customer", req.ID))
+		if prev == nil || prev.Type != req.Type || prev.CustomerID != req.CustomerID {
+			writeError(c, h.Logger, err)
 			return
 		}
-		ev = prev // a retry: process the stored event again
+		ev = prev
 	} else if err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -118,6 +123,28 @@ func (h *handlers) postEvent(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusAccepted, resp)
+}
+
+// storedEvent finds the stored event a conflicting one repeats: the same
+// event ID, or the same customer's order. It returns nil when there is none.
+func (h *handlers) storedEvent(ctx context.Context, conflict error, eventID string, order *models.Order) (*models.Event, error) {
+	e, _ := errs.As(conflict)
+	switch {
+	case e.Field == "id":
+	case e.Field == "properties.order_id" && order != nil:
+		prevOrder, err := h.Store.GetOrder(ctx, order.ID)
+		if err != nil || prevOrder.CustomerID != order.CustomerID {
+			return nil, err
+		}
+		eventID = prevOrder.EventID
+	default:
+		return nil, nil
+	}
+	prev, err := h.Store.GetEvent(ctx, eventID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	return prev, err
 }
 
 // enroll starts a sequence for every live campaign the event triggers.
@@ -284,10 +311,16 @@ func validateEvent(req *EventRequest, now time.Time) (*models.Order, error) {
 			return nil, err
 		}
 	}
-	if req.OccurredAt == nil {
-		req.OccurredAt = &now
-	} else if req.OccurredAt.After(now.Add(time.Hour)) {
-		return nil, bad("occurred_at", "is in the future")
+	req.occurredAt = now
+	if req.OccurredAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, req.OccurredAt)
+		if err != nil {
+			return nil, bad("occurred_at", "must be an RFC 3339 time like 2026-05-04T10:00:00Z")
+		}
+		if t.After(now.Add(time.Hour)) {
+			return nil, bad("occurred_at", "is in the future")
+		}
+		req.occurredAt = t.UTC()
 	}
 	if req.Properties == nil {
 		req.Properties = map[string]any{}
@@ -377,7 +410,7 @@ func purchaseOrder(req *EventRequest, str func(string, bool) (string, error),
 	if len(items) > 500 {
 		return nil, bad("properties.items", "at most 500 items")
 	}
-	order := &models.Order{ID: orderID, CustomerID: req.CustomerID, Currency: currency, OccurredAt: *req.OccurredAt}
+	order := &models.Order{ID: orderID, CustomerID: req.CustomerID, Currency: currency, OccurredAt: req.occurredAt}
 	var sum int64
 	for i, it := range items {
 		field := fmt.Sprintf("properties.items[%d]", i)

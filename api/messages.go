@@ -2,6 +2,7 @@ package api
 
 import (
 	"html/template"
+	"net"
 	"net/http"
 	"time"
 
@@ -90,15 +91,25 @@ var outboxTmpl = template.Must(template.New("outbox").Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Lift outbox</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem;color:#18181b}table{border-collapse:collapse}
 td,th{padding:.4rem .8rem;border-bottom:1px solid #e4e4e7;text-align:left}</style></head>
-<body><h1>Lift outbox</h1><p>Emails the outbox mailer has stored (development only; refreshes every 5 s).</p>
+<body><h1>Lift outbox</h1><p>Emails the outbox mailer has stored (development only, newest first; refreshes every 5 s).</p>
 <table><tr><th>Created</th><th>Customer</th><th>Campaign</th><th>Step</th><th>Status</th><th>Subject</th></tr>
 {{range .}}<tr><td>{{.CreatedAt.Format "15:04:05"}}</td><td>{{.CustomerID}}</td><td>{{.CampaignID}}</td><td>{{.StepID}}</td>
 <td>{{.Status}}{{if .Error}}: {{.Error}}{{end}}</td><td>{{if .Subject}}<a href="/dev/outbox/{{.ID}}">{{.Subject}}</a>{{end}}</td></tr>
 {{else}}<tr><td colspan="6">No emails yet.</td></tr>{{end}}</table></body></html>`))
 
-// outboxPage lists stored emails for lift dev, newest last.
+// localOnly hides the dev outbox, which needs no key, from anything but
+// the machine it runs on.
+func (h *handlers) localOnly(c *gin.Context) {
+	if ip := net.ParseIP(c.RemoteIP()); ip == nil || !ip.IsLoopback() {
+		writeError(c, h.Logger, errRoute)
+		return
+	}
+	c.Next()
+}
+
+// outboxPage lists the newest stored emails for lift dev.
 func (h *handlers) outboxPage(c *gin.Context) {
-	ms, err := h.Store.ListMessages(c.Request.Context(), models.MessageFilter{Limit: 200})
+	ms, err := h.Store.ListMessages(c.Request.Context(), models.MessageFilter{Limit: 200, NewestFirst: true})
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return

@@ -54,6 +54,10 @@ func (h *handlers) putProduct(c *gin.Context) {
 		req.Currency = "USD"
 	}
 	price, err := toMinor("price", req.Price)
+	if err == nil {
+		err = firstErr(checkText("name", req.Name, 300), checkText("category", req.Category, 128),
+			checkText("url", req.URL, 2048), checkText("image_url", req.ImageURL, 2048))
+	}
 	switch {
 	case err != nil:
 	case strings.TrimSpace(req.Name) == "":

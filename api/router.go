@@ -89,8 +89,9 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/messages/:id/html", h.getMessageHTML)
 
 	if d.DevOutbox {
-		r.GET("/dev/outbox", h.outboxPage)
-		r.GET("/dev/outbox/:id", h.getMessageHTML)
+		dev := r.Group("/dev", h.localOnly)
+		dev.GET("/outbox", h.outboxPage)
+		dev.GET("/outbox/:id", h.getMessageHTML)
 	}
 	return r
 }

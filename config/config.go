@@ -29,7 +29,6 @@ type Config struct {
 	APIKey            string `env:"LIFT_API_KEY"`
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
-	PublicURL         string `env:"LIFT_PUBLIC_URL"` // where recipients reach the API; default http://localhost<HTTP>
 	MaxBodyBytes      int64  `env:"LIFT_MAX_BODY_BYTES" envDefault:"1048576"`
 
 	// email
@@ -73,9 +72,6 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 		if c.Demo {
 			c.Day = DemoDay
 		}
-	}
-	if c.PublicURL == "" {
-		c.PublicURL = "http://localhost" + c.HTTPAddr
 	}
 	return c, c.Validate(role)
 }

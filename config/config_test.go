@@ -14,7 +14,6 @@ func TestFlagsOverrideEnvironmentOverrideDefaults(t *testing.T) {
 	require.Equal(t, "/tmp/x", c.DataDir)
 	require.Equal(t, 7233, c.TemporalPort)
 	require.Equal(t, 24*time.Hour, c.Day)
-	require.Equal(t, "http://localhost:9100", c.PublicURL)
 }
 
 func TestDemoDayDefaultsToFiveSeconds(t *testing.T) {

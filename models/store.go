@@ -223,16 +223,24 @@ func (s *Store) OwnedSKUs(ctx context.Context, customerID string) (map[string]bo
 // --- events and orders ---
 
 // RecordEvent stores an event and, for a purchase, its order, in one
-// transaction: either both are stored or neither is. Recording the same
-// event ID twice is a conflict.
+// transaction: either both are stored or neither is. A repeated event ID is
+// a conflict on field "id", a repeated order ID one on
+// "properties.order_id".
 func (s *Store) RecordEvent(ctx context.Context, e *Event, o *Order) error {
+	conflict := func(err error, field, what string) error {
+		err = translate(err, what)
+		if errs.Is(err, errs.Conflict) {
+			return &errs.Error{Code: errs.Conflict, Field: field, Message: what + " was already recorded", Err: err}
+		}
+		return err
+	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(e).Error; err != nil {
-			return translate(err, "event "+e.ID)
+			return conflict(err, "id", "event "+e.ID)
 		}
 		if o != nil {
 			if err := tx.Create(o).Error; err != nil {
-				return translate(err, "order "+o.ID)
+				return conflict(err, "properties.order_id", "order "+o.ID)
 			}
 		}
 		return nil
@@ -466,9 +474,11 @@ type MessageFilter struct {
 	CampaignID   string
 	EnrollmentID string
 	Limit        int
+	NewestFirst  bool
 }
 
-// ListMessages returns messages without their bodies, oldest first.
+// ListMessages returns messages without their bodies, oldest first unless
+// NewestFirst.
 func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, error) {
 	q := s.db.WithContext(ctx).Omit("html", "text")
 	if f.CustomerID != "" {
@@ -483,8 +493,12 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, e
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 1000
 	}
+	order := "created_at, id"
+	if f.NewestFirst {
+		order = "created_at DESC, id DESC"
+	}
 	var ms []Message
-	err := q.Order("created_at").Order("id").Limit(f.Limit).Find(&ms).Error
+	err := q.Order(order).Limit(f.Limit).Find(&ms).Error
 	return ms, translate(err, "messages")
 }
 

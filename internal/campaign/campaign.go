@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"unicode/utf8"
 
 	"github.com/lift-hq/lift/internal/errs"
 )
@@ -204,8 +205,8 @@ func (d *Definition) Validate() error {
 	if !idRE.MatchString(d.ID) {
 		return bad("id", "must be 1-64 lower-case letters, digits, - or _")
 	}
-	if strings.TrimSpace(d.Name) == "" {
-		return bad("name", "is required")
+	if strings.TrimSpace(d.Name) == "" || utf8.RuneCountInString(d.Name) > 200 {
+		return bad("name", "is required, at most 200 characters")
 	}
 	if d.Kind != CrossSell && d.Kind != Upsell {
 		return bad("kind", "must be %q or %q", CrossSell, Upsell)
@@ -256,7 +257,14 @@ func (d *Definition) Validate() error {
 		if strings.TrimSpace(s.Subject) == "" {
 			return bad(f("subject"), "is required")
 		}
-		for _, tf := range []struct{ name, text string }{{"subject", s.Subject}, {"heading", s.Heading}, {"body", s.Body}} {
+		for _, tf := range []struct {
+			name, text string
+			max        int
+		}{{"subject", s.Subject, 300}, {"preheader", s.Preheader, 300}, {"heading", s.Heading, 300},
+			{"body", s.Body, 10000}, {"cta", s.CTA, 100}} {
+			if utf8.RuneCountInString(tf.text) > tf.max {
+				return bad(f(tf.name), "must be at most %d characters", tf.max)
+			}
 			if _, err := template.New(tf.name).Option("missingkey=error").Parse(tf.text); err != nil {
 				return bad(f(tf.name), "%v", err)
 			}

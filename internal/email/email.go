@@ -176,6 +176,9 @@ func RenderSubject(subject string, d Data) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("subject renders empty")
 	}
+	if len(s) > 998 { // RFC 5322's line limit, and the column's
+		return "", fmt.Errorf("subject renders longer than 998 bytes")
+	}
 	return s, nil
 }
 
@@ -226,4 +229,24 @@ func Paragraphs(s string) []string {
 		}
 	}
 	return out
+}
+
+// Check executes a marketer-written template (subject, heading or body)
+// against sample data, so a field that does not exist is refused when the
+// campaign is saved instead of failing every send. withIncentive says
+// whether the step carries an incentive; without one .Incentive is nil.
+func Check(text string, withIncentive bool) error {
+	d := Data{
+		Customer: Customer{Name: "Ada Lovelace", FirstName: "Ada"},
+		Trigger:  Trigger{ProductName: "X100 Camera", SKU: "cam-x100", Category: "cameras", OrderID: "o-1"},
+		Products: []Product{{SKU: "lens-35", Name: "35mm Lens", Price: "$279.00", URL: "https://example.com/lens"}},
+		Campaign: Campaign{ID: "sample", Name: "Sample"},
+		Step:     Step{ID: "sample"},
+	}
+	d.First = d.Products[0]
+	if withIncentive {
+		d.Incentive = &Incentive{PercentOff: 15, Code: "SAMPLE", Expires: "Monday 11 May"}
+	}
+	_, err := expand("template", text, d)
+	return err
 }
