@@ -17,6 +17,7 @@ import (
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -29,6 +30,10 @@ type Activities struct {
 	FromName      string
 	PostalAddress string
 	Now           func() time.Time
+	// Unsubscribe signs the links and List-Unsubscribe headers; PublicURL
+	// is where they point (the API's /u/{token}).
+	Unsubscribe unsub.Signer
+	PublicURL   string
 
 	mu   sync.Mutex
 	defs map[string]*campaign.Definition // immutable versions, by "id@version"
@@ -256,12 +261,26 @@ func (a *Activities) Render(ctx context.Context, ref MessageRef) error {
 	if err != nil {
 		return retryable(err)
 	}
+	if !a.Unsubscribe.Valid() {
+		return permanent(errs.E(errs.Invalid, "no unsubscribe secret configured: refusing to render an email without unsubscribe links"))
+	}
+	sequence := a.unsubscribeURL(unsub.Scope{CustomerID: cust.ID, CampaignID: def.ID})
+	all := a.unsubscribeURL(unsub.Scope{CustomerID: cust.ID})
+	data.Footer.UnsubscribeURL, data.Footer.UnsubscribeAllURL = sequence, all
 	out, err := a.Renderer.Render(step.Template, step.Subject, data)
 	if err != nil {
 		// A template that cannot render will not render on retry either.
 		return permanent(errs.Wrap(errs.Invalid, err, "render step %s", step.ID))
 	}
-	return retryable(a.Store.SaveRendered(ctx, msg.ID, out.Subject, out.Preheader, out.HTML, out.Text))
+	return retryable(a.Store.SaveRendered(ctx, msg.ID, models.Rendered{
+		Subject: out.Subject, Preheader: out.Preheader, HTML: out.HTML, Text: out.Text,
+		// RFC 8058 one-click: a mailbox provider POSTs
+		// "List-Unsubscribe=One-Click" to the URL; it stops all marketing email.
+		Headers: map[string]string{
+			"List-Unsubscribe":      "<" + all + ">",
+			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+		},
+	}))
 }
 
 func (a *Activities) emailData(ctx context.Context, def *campaign.Definition, step campaign.Step,
@@ -314,6 +333,10 @@ func (a *Activities) emailData(ctx context.Context, def *campaign.Definition, st
 	return d, nil
 }
 
+func (a *Activities) unsubscribeURL(sc unsub.Scope) string {
+	return a.PublicURL + "/u/" + a.Unsubscribe.Token(sc)
+}
+
 // withUTM adds Lift's UTM parameters to a link.
 func withUTM(raw, campaignID, stepID, variant string) string {
 	u, err := url.Parse(raw)
@@ -358,7 +381,7 @@ func (a *Activities) Send(ctx context.Context, ref MessageRef) (Sent, error) {
 	}
 	id, err := a.Mailer.Send(ctx, Email{
 		MessageID: msg.ID, FromEmail: a.FromEmail, FromName: a.FromName,
-		To: cust.Email, ToName: cust.Name, Subject: msg.Subject, HTML: msg.HTML, Text: msg.Text,
+		To: cust.Email, ToName: cust.Name, Subject: msg.Subject, HTML: msg.HTML, Text: msg.Text, Headers: msg.Headers,
 		CustomArgs: map[string]string{
 			"message_id": msg.ID, "enrollment_id": msg.EnrollmentID, "campaign_id": msg.CampaignID,
 			"step_id": msg.StepID, "variant": msg.Variant,

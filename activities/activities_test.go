@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"strings"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/testdb"
+	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -66,7 +68,8 @@ func setup(t *testing.T) *bundle {
 	m := &fakeMailer{}
 	b := &bundle{store: s, mailer: m, acts: &activities.Activities{
 		Store: s, Mailer: m, Renderer: r, FromEmail: "shop@example.com", PostalAddress: "1 Main St",
-		Now: func() time.Time { return time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC) },
+		Now:         func() time.Time { return time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC) },
+		Unsubscribe: testSigner(t), PublicURL: "https://lift.example.com",
 	}}
 	for _, p := range []models.Product{
 		{SKU: "cam", Name: "X100", Category: "cameras", PriceMinor: 89900, Currency: "USD", InStock: true,
@@ -89,6 +92,13 @@ func setup(t *testing.T) *bundle {
 		WorkflowID: "seq/cam/ada", Variant: "A", TriggerEventID: "ev-1", Status: models.StatusRunning, EnrolledAt: time.Now()}))
 	b.ref = activities.StepRef{EnrollmentID: "e-1", CustomerID: "ada", CampaignID: "cam", Version: 1, StepID: "s1", Variant: "A", TriggerEventID: "ev-1"}
 	return b
+}
+
+func testSigner(t *testing.T) unsub.Signer {
+	t.Helper()
+	s, err := unsub.NewSigner(strings.Repeat("s", 32))
+	require.NoError(t, err)
+	return s
 }
 
 func (b *bundle) purchase(t *testing.T, eventID, orderID string, skus ...string) {
@@ -159,6 +169,15 @@ func TestRenderAndSendExactlyOnce(t *testing.T) {
 	require.Contains(t, m.HTML, "utm_content=s1-A")
 	require.Contains(t, m.Text, "35mm Lens")
 	require.Contains(t, m.HTML, "1 Main St")
+	// Both unsubscribe links, signed for this customer, and the RFC 8058 headers.
+	sequenceToken := testSigner(t).Token(unsub.Scope{CustomerID: "ada", CampaignID: "cam"})
+	allToken := testSigner(t).Token(unsub.Scope{CustomerID: "ada"})
+	require.Contains(t, m.HTML, `href="https://lift.example.com/u/`+sequenceToken+`"`)
+	require.Contains(t, m.HTML, `href="https://lift.example.com/u/`+allToken+`"`)
+	require.Equal(t, map[string]string{
+		"List-Unsubscribe":      "<https://lift.example.com/u/" + allToken + ">",
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+	}, m.Headers)
 
 	sent, err := b.acts.Send(ctx, ref)
 	require.NoError(t, err)
@@ -170,6 +189,7 @@ func TestRenderAndSendExactlyOnce(t *testing.T) {
 	require.Len(t, b.mailer.sent, 1)
 	e := b.mailer.sent[0]
 	require.Equal(t, "ada@example.com", e.To)
+	require.Equal(t, m.Headers, e.Headers, "the mailer gets the List-Unsubscribe headers")
 	require.Equal(t, map[string]string{"message_id": ref.MessageID, "enrollment_id": "e-1", "campaign_id": "cam", "step_id": "s1", "variant": "A"}, e.CustomArgs)
 	for _, v := range e.CustomArgs {
 		require.NotContains(t, v, "@", "custom args carry opaque IDs only")

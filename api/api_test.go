@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/lift-hq/lift/api"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/testdb"
+	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
@@ -75,6 +77,13 @@ func (f *fakeSequences) Update(_ context.Context, id, _ string) (workflows.Journ
 
 func (f *fakeSequences) Ping(context.Context) error { return f.pingErr }
 
+func signer(t *testing.T) unsub.Signer {
+	t.Helper()
+	s, err := unsub.NewSigner(strings.Repeat("u", 32))
+	require.NoError(t, err)
+	return s
+}
+
 type bundle struct {
 	h     http.Handler
 	store *models.Store
@@ -87,7 +96,7 @@ func setup(t *testing.T) *bundle {
 	store := testdb.SQLite(t)
 	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
 	seq := &fakeSequences{running: map[string]bool{}}
-	h := api.NewRouter(api.Deps{Store: store, Sequences: seq, MaxBodyBytes: 64 << 10,
+	h := api.NewRouter(api.Deps{Store: store, Sequences: seq, MaxBodyBytes: 64 << 10, Unsubscribe: signer(t),
 		Now: func() time.Time { return time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC) }})
 	return &bundle{h: h, store: store, seq: seq}
 }
@@ -353,7 +362,7 @@ func TestMessageHTMLIsServedWithAStrictCSP(t *testing.T) {
 	m, _, err := b.store.ClaimMessage(ctx, &models.Message{ID: "m-1", EnrollmentID: "e-1", StepID: "s", CustomerID: "ada",
 		CampaignID: "c", Variant: "A", Status: models.MessagePending})
 	require.NoError(t, err)
-	require.NoError(t, b.store.SaveRendered(ctx, m.ID, "Hi", "", "<p>Hello</p>", "Hello"))
+	require.NoError(t, b.store.SaveRendered(ctx, m.ID, models.Rendered{Subject: "Hi", HTML: "<p>Hello</p>", Text: "Hello"}))
 	req := httptest.NewRequest("GET", "/v1/messages/m-1/html", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	rec := httptest.NewRecorder()
@@ -395,4 +404,93 @@ func TestDevOutboxAnswersOnlyTheLocalMachine(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		require.Equal(t, want, rec.Code, addr)
 	}
+}
+
+// post sends a form body with no API key, as a mailbox provider or a
+// browser would.
+func (b *bundle) post(t *testing.T, path, contentType, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest("POST", path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	rec := httptest.NewRecorder()
+	b.h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestOneClickUnsubscribeAsAMailboxProviderSendsIt(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+	require.Equal(t, 202, st)
+	token := signer(t).Token(unsub.Scope{CustomerID: "ada"})
+
+	// A link scanner's GET shows the page and changes nothing.
+	req := httptest.NewRequest("GET", "/u/"+token, nil)
+	rec := httptest.NewRecorder()
+	b.h.ServeHTTP(rec, req)
+	require.Equal(t, 200, rec.Code)
+	require.Contains(t, rec.Body.String(), "Stop all marketing email")
+	sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
+	require.NoError(t, err)
+	require.Nil(t, sup, "GET never unsubscribes")
+	require.Empty(t, b.seq.signals)
+
+	// RFC 8058: POST with exactly this body, no cookie, no key.
+	rec = b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	require.Empty(t, rec.Header().Get("Location"), "no redirect")
+	sup, err = b.store.Suppressed(context.Background(), "ada@example.com", "any-campaign")
+	require.NoError(t, err)
+	require.NotNil(t, sup, "suppressed for all marketing email")
+	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe"}, b.seq.signals, "running sequences end at once")
+
+	// Some providers send multipart; the same request works again (idempotent).
+	rec = b.post(t, "/u/"+token, "multipart/form-data; boundary=X",
+		"--X\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--X--\r\n")
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+}
+
+func TestUnsubscribePageStopsOneSequenceOrEverything(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	token := signer(t).Token(unsub.Scope{CustomerID: "ada", CampaignID: "camera-accessories"})
+	rec := b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "scope=campaign")
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	require.Contains(t, rec.Body.String(), "no more emails from this sequence")
+	ctx := context.Background()
+	sup, err := b.store.Suppressed(ctx, "ada@example.com", "camera-accessories")
+	require.NoError(t, err)
+	require.NotNil(t, sup)
+	sup, err = b.store.Suppressed(ctx, "ada@example.com", "another")
+	require.NoError(t, err)
+	require.Nil(t, sup, "only this sequence")
+
+	rec = b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "scope=all")
+	require.Equal(t, 200, rec.Code)
+	sup, err = b.store.Suppressed(ctx, "ada@example.com", "another")
+	require.NoError(t, err)
+	require.NotNil(t, sup)
+
+	rec = b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "")
+	require.Equal(t, 400, rec.Code, "a POST must say what to stop")
+}
+
+func TestForgedUnsubscribeTokensChangeNothing(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	other, err := unsub.NewSigner(strings.Repeat("z", 32))
+	require.NoError(t, err)
+	good := signer(t).Token(unsub.Scope{CustomerID: "bob"})
+	_, mac, _ := strings.Cut(good, ".")
+	for name, token := range map[string]string{
+		"signed with another key":       other.Token(unsub.Scope{CustomerID: "ada"}),
+		"bob's signature on ada's name": base64.RawURLEncoding.EncodeToString([]byte("ada\x1f")) + "." + mac,
+		"garbage":                       "not-a-token",
+	} {
+		rec := b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+		require.Equal(t, 403, rec.Code, name)
+	}
+	sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
+	require.NoError(t, err)
+	require.Nil(t, sup)
 }

@@ -29,6 +29,8 @@ func statusFor(code errs.Code) int {
 		return http.StatusConflict
 	case errs.Unauthorized:
 		return http.StatusUnauthorized
+	case errs.Forbidden:
+		return http.StatusForbidden
 	case errs.TooLarge:
 		return http.StatusRequestEntityTooLarge
 	case errs.Unavailable:

@@ -210,8 +210,7 @@ func sequenceInput(def *campaign.Definition, version int, cust *models.Customer,
 }
 
 // signal tells the customer's running sequences about the event, so exit
-// goals are checked at once. Every published campaign's workflow ID is
-// tried: a sequence started a moment ago is signalled too.
+// goals are checked at once.
 func (h *handlers) signal(c *gin.Context, ev *models.Event, cust *models.Customer, resp *EventResponse) error {
 	name, ok := signalFor[ev.Type]
 	if !ok {
@@ -222,33 +221,44 @@ func (h *handlers) signal(c *gin.Context, ev *models.Event, cust *models.Custome
 	sig.OrderID, _ = ev.Properties["order_id"].(string)
 	if ev.Type == campaign.EventUnsubscribe {
 		sig.CampaignID, _ = ev.Properties["campaign_id"].(string)
-		if err := h.Store.Suppress(ctx, cust.Email, sig.CampaignID, "unsubscribe"); err != nil {
+		if err := h.Store.Suppress(ctx, cust.Email, sig.CampaignID, models.ReasonUnsubscribe); err != nil {
 			return err
 		}
 	}
-	just := map[string]bool{}
+	skip := map[string]bool{}
 	for _, s := range resp.Started {
-		just[s.WorkflowID] = true
+		skip[s.CampaignID] = true
 	}
+	signalled, err := h.signalRunning(ctx, cust.ID, name, sig, skip)
+	resp.Signalled = append(resp.Signalled, signalled...)
+	return err
+}
+
+// signalRunning sends an exit signal to the customer's running sequence of
+// every published campaign (all of them when sig.CampaignID is empty, else
+// that one), except the campaigns in skip. Every published campaign's
+// workflow ID is tried, so a sequence started a moment ago is reached too.
+func (h *handlers) signalRunning(ctx context.Context, customerID, name string, sig workflows.ExitSignal, skip map[string]bool) ([]SignalledSeq, error) {
 	cs, err := h.Store.ListCampaigns(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []SignalledSeq
 	for _, camp := range cs {
-		id := workflows.SequenceWorkflowID(camp.ID, cust.ID)
-		if camp.Status != models.CampaignPublished || just[id] {
+		if camp.Status != models.CampaignPublished || skip[camp.ID] || (sig.CampaignID != "" && sig.CampaignID != camp.ID) {
 			continue
 		}
+		id := workflows.SequenceWorkflowID(camp.ID, customerID)
 		err := h.Sequences.Signal(ctx, id, name, sig)
 		if errs.Is(err, errs.NotFound) {
 			continue
 		}
 		if err != nil {
-			return err
+			return out, err
 		}
-		resp.Signalled = append(resp.Signalled, SignalledSeq{CampaignID: camp.ID, WorkflowID: id, Signal: name})
+		out = append(out, SignalledSeq{CampaignID: camp.ID, WorkflowID: id, Signal: name})
 	}
-	return nil
+	return out, nil
 }
 
 // facts are what trigger filters match: the properties, plus a purchase's

@@ -33,8 +33,9 @@ type MessageResponse struct {
 // MessageDetail adds the plain-text body.
 type MessageDetail struct {
 	MessageResponse
-	Preheader string `json:"preheader,omitempty"`
-	Text      string `json:"text,omitempty"`
+	Preheader string            `json:"preheader,omitempty"`
+	Text      string            `json:"text,omitempty"`
+	Headers   map[string]string `json:"headers,omitempty"`
 }
 
 func messageResponse(m *models.Message) MessageResponse {
@@ -71,7 +72,7 @@ func (h *handlers) getMessage(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
-	c.JSON(http.StatusOK, MessageDetail{MessageResponse: messageResponse(m), Preheader: m.Preheader, Text: m.Text})
+	c.JSON(http.StatusOK, MessageDetail{MessageResponse: messageResponse(m), Preheader: m.Preheader, Text: m.Text, Headers: m.Headers})
 }
 
 // getMessageHTML serves the email exactly as rendered. The CSP forbids

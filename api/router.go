@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
@@ -30,6 +31,7 @@ type Sequences interface {
 type Deps struct {
 	Store        *models.Store
 	Sequences    Sequences
+	Unsubscribe  unsub.Signer // verifies /u/{token}
 	Logger       *slog.Logger
 	Day          time.Duration // length of a sequence day given to new sequences
 	MaxBodyBytes int64
@@ -69,6 +71,8 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openAPI) })
+	r.GET("/u/:token", h.unsubscribeForm)
+	r.POST("/u/:token", h.unsubscribePost)
 
 	v1 := r.Group("/v1", h.authenticate)
 	v1.PUT("/customers/:id", h.putCustomer)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -30,6 +31,11 @@ type Config struct {
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	MaxBodyBytes      int64  `env:"LIFT_MAX_BODY_BYTES" envDefault:"1048576"`
+	// PublicURL is where recipients reach Lift's unsubscribe pages.
+	PublicURL string `env:"LIFT_PUBLIC_URL"` // default http://localhost<LIFT_HTTP>
+	// UnsubscribeSecret signs unsubscribe links (at least 32 bytes; lift dev
+	// generates one in the data dir). The API and the worker need the same one.
+	UnsubscribeSecret string `env:"LIFT_UNSUBSCRIBE_SECRET"`
 
 	// email
 	FromEmail       string `env:"LIFT_FROM_EMAIL" envDefault:"shop@example.com"`
@@ -73,6 +79,13 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 			c.Day = DemoDay
 		}
 	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://localhost" + c.HTTPAddr
+		if host, port, ok := strings.Cut(c.HTTPAddr, ":"); ok && host != "" {
+			c.PublicURL = "http://" + host + ":" + port
+		}
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return c, c.Validate(role)
 }
 
@@ -103,6 +116,12 @@ func (c Config) Validate(role Role) error {
 	if _, err := url.Parse(c.SendGridBaseURL); err != nil {
 		bad("SENDGRID_BASE_URL: %v", err)
 	}
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https")) {
+		bad("LIFT_PUBLIC_URL must be an absolute http(s) URL, got %q", c.PublicURL)
+	}
+	if c.UnsubscribeSecret != "" && len(c.UnsubscribeSecret) < 32 {
+		bad("LIFT_UNSUBSCRIBE_SECRET must be at least 32 bytes")
+	}
 	if c.SendGridAPIKey != "" && c.PostalAddress == "" {
 		bad("LIFT_POSTAL_ADDRESS is required when sending through SendGrid (CAN-SPAM)")
 	}
@@ -120,6 +139,9 @@ func (c Config) Validate(role Role) error {
 		}
 		if role == RoleAPI && c.APIKey == "" {
 			bad("LIFT_API_KEY is required for lift api")
+		}
+		if (role == RoleAPI || role == RoleWorker) && c.UnsubscribeSecret == "" {
+			bad("LIFT_UNSUBSCRIBE_SECRET is required for lift %s (the same value for api and worker)", role)
 		}
 	}
 	return errors.Join(problems...)

@@ -14,6 +14,7 @@ func TestFlagsOverrideEnvironmentOverrideDefaults(t *testing.T) {
 	require.Equal(t, "/tmp/x", c.DataDir)
 	require.Equal(t, 7233, c.TemporalPort)
 	require.Equal(t, 24*time.Hour, c.Day)
+	require.Equal(t, "http://localhost:9100", c.PublicURL)
 }
 
 func TestDemoDayDefaultsToFiveSeconds(t *testing.T) {
@@ -30,6 +31,11 @@ func TestValidation(t *testing.T) {
 	require.ErrorContains(t, err, "--day")
 	_, err = Load(RoleAPI, nil, nil)
 	require.ErrorContains(t, err, "LIFT_DATABASE_URL")
+	require.ErrorContains(t, err, "LIFT_UNSUBSCRIBE_SECRET")
+	_, err = Load(RoleDev, map[string]string{"LIFT_UNSUBSCRIBE_SECRET": "short"}, nil)
+	require.ErrorContains(t, err, "at least 32 bytes")
+	_, err = Load(RoleDev, map[string]string{"LIFT_PUBLIC_URL": "lift.example.com"}, nil)
+	require.ErrorContains(t, err, "LIFT_PUBLIC_URL")
 	_, err = Load(RoleWorker, map[string]string{"LIFT_DATABASE_URL": "postgres://x", "SENDGRID_API_KEY": "SG.x"}, nil)
 	require.ErrorContains(t, err, "LIFT_POSTAL_ADDRESS")
 	_, err = Load(RoleWorker, map[string]string{"LIFT_DATABASE_URL": "postgres://x"}, []string{"--demo"})

@@ -157,8 +157,9 @@ type Message struct {
 	Recommended       []string `gorm:"serializer:json;type:text"` // SKUs
 	Subject           string   `gorm:"size:998"`
 	Preheader         string   `gorm:"size:300"`
-	HTML              string   `gorm:"type:text"`
-	Text              string   `gorm:"type:text"`
+	HTML              string            `gorm:"type:text"`
+	Text              string            `gorm:"type:text"`
+	Headers           map[string]string `gorm:"serializer:json;type:text"` // e.g. List-Unsubscribe
 	Provider          string   `gorm:"size:32"`
 	ProviderMessageID string   `gorm:"size:200;index"`
 	Error             string   `gorm:"size:1000"`
@@ -174,6 +175,14 @@ func MessageKey(enrollmentID, stepID string) string { return enrollmentID + "/" 
 const (
 	ScopeGlobal   = "global"
 	ScopeCampaign = "campaign"
+)
+
+// Suppression reasons.
+const (
+	ReasonUnsubscribe = "unsubscribe"
+	ReasonComplaint   = "complaint"
+	ReasonSpamReport  = "spam_report"
+	ReasonHardBounce  = "hard_bounce"
 )
 
 // Suppression stops email to an address, everywhere (CampaignID empty) or

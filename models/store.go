@@ -446,10 +446,16 @@ func (s *Store) GetMessage(ctx context.Context, id string) (*Message, error) {
 	return &m, translate(err, "message "+id)
 }
 
+// Rendered is a message's content as the mailer will send it.
+type Rendered struct {
+	Subject, Preheader, HTML, Text string
+	Headers                        map[string]string
+}
+
 // SaveRendered stores the rendered content of a pending message.
-func (s *Store) SaveRendered(ctx context.Context, id, subject, preheader, html, text string) error {
+func (s *Store) SaveRendered(ctx context.Context, id string, r Rendered) error {
 	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status IN ?", id, []string{MessagePending, MessageReady}).
-		Updates(map[string]any{"subject": subject, "preheader": preheader, "html": html, "text": text, "status": MessageReady}).Error
+		Updates(&Message{Subject: r.Subject, Preheader: r.Preheader, HTML: r.HTML, Text: r.Text, Headers: r.Headers, Status: MessageReady}).Error
 	return translate(err, "message "+id)
 }
 

@@ -177,7 +177,7 @@ func TestClaimMessageCreatesOneMessagePerStepUnderRaces(t *testing.T) {
 		}
 		require.Equal(t, 1, n)
 
-		require.NoError(t, s.SaveRendered(ctx, ids[0], "Hi", "pre", "<p>Hi</p>", "Hi"))
+		require.NoError(t, s.SaveRendered(ctx, ids[0], models.Rendered{Subject: "Hi", Preheader: "pre", HTML: "<p>Hi</p>", Text: "Hi"}))
 		moved, err := s.MarkSent(ctx, ids[0], "outbox", "p-1", time.Now())
 		require.NoError(t, err)
 		require.True(t, moved)

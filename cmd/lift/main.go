@@ -23,6 +23,7 @@ import (
 	"github.com/lift-hq/lift/config"
 	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/internal/demo"
+	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/worker"
 	"github.com/lift-hq/lift/workflows"
 )
@@ -123,8 +124,12 @@ func runAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
+	signer, err := unsub.NewSigner(cfg.UnsubscribeSecret)
+	if err != nil {
+		return err
+	}
 	router := api.NewRouter(api.Deps{
-		Store: store, Sequences: workflows.Client{Temporal: c}, Logger: logger,
+		Store: store, Sequences: workflows.Client{Temporal: c}, Unsubscribe: signer, Logger: logger,
 		Day: cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes,
 	})
 	done := make(chan error, 1)

@@ -25,6 +25,7 @@ import (
 	"github.com/lift-hq/lift/config"
 	"github.com/lift-hq/lift/internal/devserver"
 	"github.com/lift-hq/lift/internal/email"
+	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/worker"
 	"github.com/lift-hq/lift/workflows"
@@ -57,9 +58,31 @@ func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (d *D
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, err
 	}
-	if d.APIKey, err = devAPIKey(cfg); err != nil {
+	if d.APIKey, err = devSecret(cfg, cfg.APIKey, "api-key", "lift_dev_"); err != nil {
 		return nil, err
 	}
+	if cfg.UnsubscribeSecret, err = devSecret(cfg, cfg.UnsubscribeSecret, "unsubscribe-secret", ""); err != nil {
+		return nil, err
+	}
+	signer, err := unsub.NewSigner(cfg.UnsubscribeSecret)
+	if err != nil {
+		return nil, err
+	}
+	// Listen first: with --http :0 the port, and so the links in emails,
+	// are known only once bound.
+	listener, apiURL, err := Listen(cfg.HTTPAddr)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = listener.Close()
+		}
+	}()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = apiURL
+	}
+	d.Config, d.APIURL = cfg, apiURL
 	if d.Store, err = OpenStore(ctx, cfg, true); err != nil {
 		return nil, err
 	}
@@ -89,11 +112,11 @@ func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (d *D
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	router := api.NewRouter(api.Deps{
-		Store: d.Store, Sequences: workflows.Client{Temporal: d.Client}, Logger: logger,
+		Store: d.Store, Sequences: workflows.Client{Temporal: d.Client}, Unsubscribe: signer, Logger: logger,
 		Day: cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes, DevOutbox: true,
 	})
-	d.http, d.APIURL, err = Serve(cfg.HTTPAddr, router, d.done)
-	return d, err
+	d.http = ServeOn(listener, router, d.done)
+	return d, nil
 }
 
 // Wait blocks until ctx ends or the HTTP server fails.
@@ -173,6 +196,10 @@ func NewActivities(cfg config.Config, store *models.Store) (*activities.Activiti
 	if err != nil {
 		return nil, err
 	}
+	signer, err := unsub.NewSigner(cfg.UnsubscribeSecret)
+	if err != nil {
+		return nil, err
+	}
 	var mailer activities.Mailer = activities.Outbox{}
 	if cfg.SendGridAPIKey != "" {
 		mailer = activities.SendGrid{APIKey: cfg.SendGridAPIKey, BaseURL: cfg.SendGridBaseURL, Sandbox: cfg.SendGridSandbox}
@@ -180,16 +207,32 @@ func NewActivities(cfg config.Config, store *models.Store) (*activities.Activiti
 	return &activities.Activities{
 		Store: store, Mailer: mailer, Renderer: renderer,
 		FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress,
+		Unsubscribe: signer, PublicURL: cfg.PublicURL,
 	}, nil
 }
 
-// Serve listens on addr and serves h in the background with sane timeouts.
-// The URL it returns names the bound port (useful with ":0").
+// Serve listens on addr and serves h in the background; see ServeOn.
 func Serve(addr string, h http.Handler, done chan<- error) (*http.Server, string, error) {
+	l, url, err := Listen(addr)
+	if err != nil {
+		return nil, "", err
+	}
+	return ServeOn(l, h, done), url, nil
+}
+
+// Listen binds addr and returns the listener and its URL (which names the
+// bound port, useful with ":0").
+func Listen(addr string) (net.Listener, string, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	return l, "http://" + localURLHost(l.Addr().(*net.TCPAddr)), nil
+}
+
+// ServeOn serves h on l in the background with sane timeouts; a failure
+// is sent to done.
+func ServeOn(l net.Listener, h http.Handler, done chan<- error) *http.Server {
 	srv := &http.Server{
 		Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
@@ -199,7 +242,7 @@ func Serve(addr string, h http.Handler, done chan<- error) (*http.Server, string
 			done <- err
 		}
 	}()
-	return srv, "http://" + localURLHost(l.Addr().(*net.TCPAddr)), nil
+	return srv
 }
 
 func localURLHost(a *net.TCPAddr) string {
@@ -209,22 +252,23 @@ func localURLHost(a *net.TCPAddr) string {
 	return a.String()
 }
 
-// devAPIKey is LIFT_API_KEY, or a key generated once and kept in the data
-// dir so that restarts print the same one.
-func devAPIKey(cfg config.Config) (string, error) {
-	if cfg.APIKey != "" {
-		return cfg.APIKey, nil
+// devSecret returns value if set, or else a secret generated once and kept
+// in the data dir (mode 0600) so restarts keep it: the API key lift dev
+// prints, and the key that signs unsubscribe links already sent.
+func devSecret(cfg config.Config, value, file, prefix string) (string, error) {
+	if value != "" {
+		return value, nil
 	}
-	path := filepath.Join(cfg.DataDir, "api-key")
+	path := filepath.Join(cfg.DataDir, file)
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b)), nil
 	}
-	buf := make([]byte, 24)
+	buf := make([]byte, 32)
 	if _, err := rand.Read(buf); err != nil {
 		return "", err
 	}
-	key := "lift_dev_" + base64.RawURLEncoding.EncodeToString(buf)
-	return key, os.WriteFile(path, []byte(key+"\n"), 0o600)
+	secret := prefix + base64.RawURLEncoding.EncodeToString(buf)
+	return secret, os.WriteFile(path, []byte(secret+"\n"), 0o600)
 }
 
 // levelFilter drops records below a level; the SDK logs every poll at info.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,10 +54,10 @@ func startDev(t *testing.T, dataDir, databaseURL string) (*app.Dev, api) {
 func TestSequenceEndToEnd(t *testing.T) {
 	d, a := startDev(t, t.TempDir(), "")
 	defer d.Stop(context.Background())
-	seed(t, a, "ada", "bob")
+	seed(t, a, "ada", "bob", "cy")
 
 	// A purchase enrols each customer.
-	for _, c := range []string{"ada", "bob"} {
+	for _, c := range []string{"ada", "bob", "cy"} {
 		out := a.must(t, "POST", "/v1/events", purchase(c, "o-"+c, "cam"), 202)
 		require.Len(t, out["started"], 1, "%v", out)
 	}
@@ -87,6 +88,20 @@ func TestSequenceEndToEnd(t *testing.T) {
 	require.Contains(t, j.ExitReason, "purchase_of_recommended")
 	require.Equal(t, 1, j.EmailsSent)
 
+	// Cy uses the one-click unsubscribe of her first email, exactly as a
+	// mailbox provider would: her sequence ends at once.
+	eventually(t, 20*time.Second, "cy's first email", func() bool { return len(sentSteps(a.messages(t, "cy"))) == 1 })
+	var detail struct{ Headers map[string]string }
+	decodeInto(t, a.must(t, "GET", "/v1/messages/"+a.messages(t, "cy")[0].ID, nil, 200), &detail)
+	require.Equal(t, "List-Unsubscribe=One-Click", detail.Headers["List-Unsubscribe-Post"])
+	link := strings.Trim(detail.Headers["List-Unsubscribe"], "<>")
+	require.True(t, strings.HasPrefix(link, a.url+"/u/"), link)
+	unsubscribed, err := http.Post(link, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	require.NoError(t, err)
+	unsubscribed.Body.Close()
+	require.Equal(t, 200, unsubscribed.StatusCode)
+	eventually(t, 5*time.Second, "cy unsubscribed", func() bool { return a.journeys(t, "cy")[0].Status == "unsubscribed" })
+
 	// Bob gets every email, in order, then the sequence completes.
 	eventually(t, 30*time.Second, "bob's sequence to complete", func() bool {
 		return a.journeys(t, "bob")[0].Status == "completed"
@@ -96,8 +111,9 @@ func TestSequenceEndToEnd(t *testing.T) {
 	require.True(t, bobs[0].SentAt.Before(bobs[1].SentAt) && bobs[1].SentAt.Before(bobs[2].SentAt))
 	require.Equal(t, "Add 35mm Lens and save 15%", bobs[2].Subject)
 
-	// Ada's sequence sent nothing after her purchase.
+	// Neither Ada's nor Cy's sequence sent anything after they left it.
 	require.Equal(t, []string{"complement"}, sentSteps(a.messages(t, "ada")))
+	require.Equal(t, []string{"complement"}, sentSteps(a.messages(t, "cy")))
 
 	// The rendered email is there to read.
 	html := getHTML(t, a, first.ID)

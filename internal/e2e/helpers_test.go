@@ -178,3 +178,10 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+func decodeInto(t *testing.T, in map[string]any, out any) {
+	t.Helper()
+	data, err := json.Marshal(in)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, out))
+}

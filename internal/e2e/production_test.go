@@ -58,7 +58,8 @@ func TestProductionRoles(t *testing.T) {
 	env := append(os.Environ(),
 		"LIFT_DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+temporal.FrontendAddr, "TEMPORAL_NAMESPACE=default",
 		"LIFT_API_KEY="+apiKey, "LIFT_HTTP=127.0.0.1:"+strconv.Itoa(httpPort), "LIFT_DAY=1s",
-		"SENDGRID_API_KEY=")
+		"SENDGRID_API_KEY=", "LIFT_UNSUBSCRIBE_SECRET=production-test-secret-0123456789abcdef",
+		"LIFT_PUBLIC_URL=http://127.0.0.1:"+strconv.Itoa(httpPort))
 	run := func(role string) *exec.Cmd {
 		cmd := exec.Command(bin, role)
 		cmd.Env = env

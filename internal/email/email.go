@@ -79,8 +79,9 @@ type Incentive struct {
 
 // Footer carries the legal text every marketing email needs.
 type Footer struct {
-	PostalAddress  string
-	UnsubscribeURL string
+	PostalAddress     string
+	UnsubscribeURL    string // stop this sequence
+	UnsubscribeAllURL string // all marketing email
 }
 
 // Rendered is a finished email.

@@ -17,6 +17,7 @@ const (
 	NotFound        Code = "not_found"        // the thing does not exist (404)
 	Conflict        Code = "conflict"         // state forbids it (409)
 	Unauthorized    Code = "unauthorized"     // no or wrong credentials (401)
+	Forbidden       Code = "forbidden"        // a signed token or signature does not verify (403)
 	TooLarge        Code = "too_large"        // request body over the limit (413)
 	Unavailable     Code = "unavailable"      // a dependency is down; retry later (503)
 	Internal        Code = "internal"         // a bug or an unexpected failure (500)
