@@ -2,12 +2,12 @@ package activities_test
 
 import (
 	"context"
-	"strings"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 

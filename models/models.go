@@ -146,23 +146,23 @@ const (
 // "<enrollment>/<step>" and unique: this is what makes a send happen at most
 // once per step.
 type Message struct {
-	ID                string   `gorm:"primaryKey;size:64"`
-	IdempotencyKey    string   `gorm:"size:200;not null;uniqueIndex"`
-	EnrollmentID      string   `gorm:"size:64;not null;index"`
-	StepID            string   `gorm:"size:64;not null"`
-	CustomerID        string   `gorm:"size:128;not null;index"`
-	CampaignID        string   `gorm:"size:64;not null;index"`
-	Variant           string   `gorm:"size:64;not null"`
-	Status            string   `gorm:"size:16;not null"`
-	Recommended       []string `gorm:"serializer:json;type:text"` // SKUs
-	Subject           string   `gorm:"size:998"`
-	Preheader         string   `gorm:"size:300"`
+	ID                string            `gorm:"primaryKey;size:64"`
+	IdempotencyKey    string            `gorm:"size:200;not null;uniqueIndex"`
+	EnrollmentID      string            `gorm:"size:64;not null;index"`
+	StepID            string            `gorm:"size:64;not null"`
+	CustomerID        string            `gorm:"size:128;not null;index"`
+	CampaignID        string            `gorm:"size:64;not null;index"`
+	Variant           string            `gorm:"size:64;not null"`
+	Status            string            `gorm:"size:16;not null"`
+	Recommended       []string          `gorm:"serializer:json;type:text"` // SKUs
+	Subject           string            `gorm:"size:998"`
+	Preheader         string            `gorm:"size:300"`
 	HTML              string            `gorm:"type:text"`
 	Text              string            `gorm:"type:text"`
 	Headers           map[string]string `gorm:"serializer:json;type:text"` // e.g. List-Unsubscribe
-	Provider          string   `gorm:"size:32"`
-	ProviderMessageID string   `gorm:"size:200;index"`
-	Error             string   `gorm:"size:1000"`
+	Provider          string            `gorm:"size:32"`
+	ProviderMessageID string            `gorm:"size:200;index"`
+	Error             string            `gorm:"size:1000"`
 	SentAt            *time.Time
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
