@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,9 @@ type Activities struct {
 	// is where they point (the API's /u/{token}).
 	Unsubscribe unsub.Signer
 	PublicURL   string
+	// Caps are the frequency caps across all of a customer's sequences,
+	// in real days; they scale with a compressed sequence day.
+	Caps []models.Cap
 
 	mu   sync.Mutex
 	defs map[string]*campaign.Definition // immutable versions, by "id@version"
@@ -357,8 +361,8 @@ func withUTM(raw, campaignID, stepID, variant string) string {
 // right before the mailer is called, so an unsubscribe that arrives while
 // a send is being retried still stops it. A permanent refusal marks the
 // message failed and the sequence moves on.
-func (a *Activities) Send(ctx context.Context, ref MessageRef) (Sent, error) {
-	msg, err := a.Store.GetMessage(ctx, ref.MessageID)
+func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
+	msg, err := a.Store.GetMessage(ctx, in.MessageID)
 	if err != nil {
 		return Sent{}, retryable(err)
 	}
@@ -379,6 +383,13 @@ func (a *Activities) Send(ctx context.Context, ref MessageRef) (Sent, error) {
 		}
 		return Sent{Skipped: true, Reason: el.Reason}, nil
 	}
+	ok, retryAt, err := a.Store.ReserveSend(ctx, msg.CustomerID, msg.ID, a.now(), a.scaledCaps(in.Day))
+	if err != nil {
+		return Sent{}, retryable(err)
+	}
+	if !ok {
+		return Sent{Deferred: true, RetryAt: retryAt, Reason: "frequency cap reached (" + a.describeCaps() + ")"}, nil
+	}
 	id, err := a.Mailer.Send(ctx, Email{
 		MessageID: msg.ID, FromEmail: a.FromEmail, FromName: a.FromName,
 		To: cust.Email, ToName: cust.Name, Subject: msg.Subject, HTML: msg.HTML, Text: msg.Text, Headers: msg.Headers,
@@ -392,6 +403,9 @@ func (a *Activities) Send(ctx context.Context, ref MessageRef) (Sent, error) {
 		if err := a.Store.MarkMessage(ctx, msg.ID, models.MessageFailed, err.Error()); err != nil {
 			return Sent{}, retryable(err)
 		}
+		if err := a.Store.ReleaseSend(ctx, msg.ID); err != nil {
+			return Sent{}, retryable(err)
+		}
 		return Sent{Failed: true, Reason: err.Error()}, nil
 	}
 	if err != nil {
@@ -401,6 +415,38 @@ func (a *Activities) Send(ctx context.Context, ref MessageRef) (Sent, error) {
 		return Sent{}, retryable(err)
 	}
 	return Sent{ProviderMessageID: id}, nil
+}
+
+func (a *Activities) scaledCaps(day time.Duration) []models.Cap {
+	if day <= 0 {
+		day = 24 * time.Hour
+	}
+	out := make([]models.Cap, len(a.Caps))
+	for i, c := range a.Caps {
+		// Windows are whole hours; dividing first keeps this from overflowing.
+		out[i] = models.Cap{Window: c.Window / time.Hour * day / 24, Max: c.Max}
+	}
+	return out
+}
+
+func (a *Activities) describeCaps() string {
+	var parts []string
+	for _, c := range a.Caps {
+		if c.Max > 0 {
+			parts = append(parts, fmt.Sprintf("at most %d per %s", c.Max, days(c.Window)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func days(d time.Duration) string {
+	if n := d / (24 * time.Hour); n*24*time.Hour == d {
+		if n == 1 {
+			return "day"
+		}
+		return fmt.Sprintf("%d days", n)
+	}
+	return d.String()
 }
 
 // RecordProgress records the step an enrollment has reached.

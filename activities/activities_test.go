@@ -179,11 +179,11 @@ func TestRenderAndSendExactlyOnce(t *testing.T) {
 		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 	}, m.Headers)
 
-	sent, err := b.acts.Send(ctx, ref)
+	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.Equal(t, "fake-"+ref.MessageID, sent.ProviderMessageID)
 	// A retry after the database recorded the send does not resend.
-	again, err := b.acts.Send(ctx, ref)
+	again, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.Equal(t, sent, again)
 	require.Len(t, b.mailer.sent, 1)
@@ -216,13 +216,13 @@ func TestSendFailures(t *testing.T) {
 	ref := b.rendered(t, b.ref)
 
 	b.mailer.err = errors.New("connection reset")
-	_, err := b.acts.Send(ctx, ref)
+	_, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
 	require.Error(t, err)
 	var appErr *temporal.ApplicationError
 	require.False(t, errors.As(err, &appErr) && appErr.NonRetryable(), "a transient failure is retried")
 
 	b.mailer.err = errs.E(errs.PermanentRemote, "status 400: invalid from address")
-	sent, err := b.acts.Send(ctx, ref)
+	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.True(t, sent.Failed)
 	m := b.message(t, ref)
@@ -234,11 +234,37 @@ func TestSendRechecksSuppressionBeforeMailing(t *testing.T) {
 	b := setup(t)
 	ref := b.rendered(t, b.ref)
 	require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "", "unsubscribe"))
-	sent, err := b.acts.Send(ctx, ref)
+	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.True(t, sent.Skipped)
 	require.Empty(t, b.mailer.sent)
 	require.Equal(t, models.MessageSkipped, b.message(t, ref).Status)
+}
+
+func TestFrequencyCapDefersTheSecondEmailOfTheDay(t *testing.T) {
+	b := setup(t)
+	b.acts.Caps = []models.Cap{{Window: 24 * time.Hour, Max: 1}}
+	first := b.rendered(t, b.ref)
+	second := b.ref
+	second.StepID = "s2"
+	next := b.rendered(t, second)
+
+	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: first.MessageID})
+	require.NoError(t, err)
+	require.False(t, sent.Deferred)
+	sent, err = b.acts.Send(ctx, activities.SendInput{MessageID: next.MessageID})
+	require.NoError(t, err)
+	require.True(t, sent.Deferred)
+	require.Contains(t, sent.Reason, "at most 1 per day")
+	require.True(t, b.acts.Now().Add(24*time.Hour).Equal(sent.RetryAt), "%s", sent.RetryAt)
+	require.Len(t, b.mailer.sent, 1, "the capped email was not handed to the mailer")
+	require.Equal(t, models.MessageReady, b.message(t, next).Status, "it waits, ready to send")
+
+	// With a 1-second sequence day the cap window is 1 second too.
+	sent, err = b.acts.Send(ctx, activities.SendInput{MessageID: next.MessageID, Day: time.Second})
+	require.NoError(t, err)
+	require.True(t, sent.Deferred)
+	require.True(t, b.acts.Now().Add(time.Second).Equal(sent.RetryAt))
 }
 
 func TestEligibility(t *testing.T) {
@@ -280,7 +306,7 @@ func TestEvaluatePurchase(t *testing.T) {
 	}
 	b.purchase(t, "ev-2", "o-2", "lens")
 	require.False(t, eval("o-2", campaign.GoalPurchaseOfRecommended).Converts, "recommended but not yet sent")
-	_, err := b.acts.Send(ctx, ref)
+	_, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	res := eval("o-2", campaign.GoalPurchaseOfRecommended)
 	require.True(t, res.Converts)

@@ -53,6 +53,13 @@ type MessageRef struct {
 	MessageID string `json:"message_id"`
 }
 
+// SendInput asks to send one message. Day is the sequence's day length,
+// which frequency-cap windows scale with (zero means 24h).
+type SendInput struct {
+	MessageID string        `json:"message_id"`
+	Day       time.Duration `json:"day,omitempty"`
+}
+
 // Sent is the outcome of handing a message to the mailer.
 type Sent struct {
 	ProviderMessageID string `json:"provider_message_id,omitempty"`
@@ -61,8 +68,12 @@ type Sent struct {
 	Failed bool `json:"failed,omitempty"`
 	// Skipped is set when the customer stopped being eligible (consent
 	// withdrawn, suppressed) between preparing and sending.
-	Skipped bool   `json:"skipped,omitempty"`
-	Reason  string `json:"reason,omitempty"`
+	Skipped bool `json:"skipped,omitempty"`
+	// Deferred is set when a frequency cap is full: nothing was sent, and
+	// the send should be tried again at RetryAt.
+	Deferred bool      `json:"deferred,omitempty"`
+	RetryAt  time.Time `json:"retry_at,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
 }
 
 // ProgressInput records the step an enrollment has reached.

@@ -37,6 +37,10 @@ type Config struct {
 	// generates one in the data dir). The API and the worker need the same one.
 	UnsubscribeSecret string `env:"LIFT_UNSUBSCRIBE_SECRET"`
 
+	// Frequency caps across all of a customer's sequences (0 turns one off).
+	CapPerDay  int `env:"LIFT_CAP_PER_DAY" envDefault:"1"`
+	CapPerWeek int `env:"LIFT_CAP_PER_WEEK" envDefault:"3"`
+
 	// email
 	FromEmail       string `env:"LIFT_FROM_EMAIL" envDefault:"shop@example.com"`
 	FromName        string `env:"LIFT_FROM_NAME" envDefault:"Lift Demo Shop"`
@@ -109,6 +113,9 @@ func (c Config) Validate(role Role) error {
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
 	if c.Day < time.Second || c.Day > 24*time.Hour {
 		bad("LIFT_DAY/--day must be between 1s and 24h, got %s", c.Day)
+	}
+	if c.CapPerDay < 0 || c.CapPerWeek < 0 {
+		bad("LIFT_CAP_PER_DAY and LIFT_CAP_PER_WEEK must not be negative")
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("LIFT_MAX_BODY_BYTES must be at least 1024")

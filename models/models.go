@@ -212,11 +212,21 @@ type APIKey struct {
 	CreatedAt time.Time
 }
 
+// SendSlot is one marketing email counted against a customer's frequency
+// caps, reserved before the mailer is called. MessageID is unique, so a
+// retried send reuses its slot.
+type SendSlot struct {
+	ID         uint      `gorm:"primaryKey"`
+	CustomerID string    `gorm:"size:128;not null;index:idx_slot_customer_at"`
+	MessageID  string    `gorm:"size:64;not null;uniqueIndex"`
+	At         time.Time `gorm:"not null;index:idx_slot_customer_at"`
+}
+
 // all lists every model, in migration order.
 func all() []any {
 	return []any{
 		&Customer{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
-		&Suppression{}, &APIKey{},
+		&Suppression{}, &APIKey{}, &SendSlot{},
 	}
 }

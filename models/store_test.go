@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -245,5 +246,67 @@ func TestAPIKeysAreStoredHashed(t *testing.T) {
 		var n int64
 		require.NoError(t, s.DB().Model(&models.APIKey{}).Where("hash = ?", []byte("secret-key")).Count(&n).Error)
 		require.Zero(t, n, "the key itself is never stored")
+	})
+}
+
+func TestFrequencyCapsHoldUnderRaces(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		caps := []models.Cap{{Window: 24 * time.Hour, Max: 1}, {Window: 7 * 24 * time.Hour, Max: 3}}
+		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		// Many sequences' sends for one customer, all due at the same
+		// instant, many times over: exactly one passes each round.
+		for round := 0; round < 5; round++ {
+			at := now.Add(time.Duration(round) * 25 * time.Hour)
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			passed := 0
+			for i := 0; i < 8; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ok, _, err := s.ReserveSend(ctx, "c-1", fmt.Sprintf("m-%d-%d", round, i), at, caps)
+					require.NoError(t, err)
+					if ok {
+						mu.Lock()
+						passed++
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			if round < 3 {
+				require.Equal(t, 1, passed, "round %d: at most 1 per 24 h", round)
+			} else {
+				require.Equal(t, 0, passed, "round %d: at most 3 per 7 days", round)
+			}
+		}
+		var slots int64
+		require.NoError(t, s.DB().Model(&models.SendSlot{}).Count(&slots).Error)
+		require.Equal(t, int64(3), slots)
+	})
+}
+
+func TestCappedSendLearnsWhenASlotFrees(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		caps := []models.Cap{{Window: 24 * time.Hour, Max: 1}, {Window: 7 * 24 * time.Hour, Max: 3}}
+		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		ok, _, err := s.ReserveSend(ctx, "c-1", "a", t0, caps)
+		require.NoError(t, err)
+		require.True(t, ok)
+		ok, _, err = s.ReserveSend(ctx, "c-1", "a", t0.Add(time.Hour), caps)
+		require.NoError(t, err)
+		require.True(t, ok, "a retried send keeps its slot")
+		ok, retry, err := s.ReserveSend(ctx, "c-1", "b", t0.Add(time.Hour), caps)
+		require.NoError(t, err)
+		require.False(t, ok)
+		require.True(t, t0.Add(24*time.Hour).Equal(retry), "free again 24 h after the first: %s", retry)
+		ok, _, err = s.ReserveSend(ctx, "c-2", "c", t0.Add(time.Hour), caps)
+		require.NoError(t, err)
+		require.True(t, ok, "caps are per customer")
+
+		require.NoError(t, s.ReleaseSend(ctx, "a"))
+		ok, _, err = s.ReserveSend(ctx, "c-1", "b", t0.Add(time.Hour), caps)
+		require.NoError(t, err)
+		require.True(t, ok, "a released slot is free")
 	})
 }

@@ -210,11 +210,13 @@ func (s *sequence) block(ctx workflow.Context, timer workflow.Future) error {
 	return ctx.Err()
 }
 
-func (s *sequence) nextAllowed(now time.Time) time.Time {
+// nextAllowed is the first moment at or after t inside the customer's send
+// window (with real days).
+func (s *sequence) nextAllowed(t time.Time) time.Time {
 	if s.in.Day != Day {
-		return now
+		return t
 	}
-	return NextInWindow(now, s.loc, s.in.SendWindow)
+	return NextInWindow(t, s.loc, s.in.SendWindow)
 }
 
 func (s *sequence) setWaiting(ctx workflow.Context, next *time.Time, why string) {
@@ -294,8 +296,25 @@ func (s *sequence) runStep(ctx workflow.Context, i int) error {
 		return err
 	}
 	var sent activities.Sent
-	if err := s.activity(ctx, "send "+st.ID, a.Send, msg, &sent); err != nil {
-		return s.stepFailed(ctx, st, done, err)
+	for {
+		sent = activities.Sent{} // decoding into a used value would keep its old fields
+		err := s.activity(ctx, "send "+st.ID, a.Send, activities.SendInput{MessageID: msg.MessageID, Day: in.Day}, &sent)
+		if err != nil {
+			return s.stepFailed(ctx, st, done, err)
+		}
+		if !sent.Deferred {
+			break
+		}
+		// A frequency cap is full: wait for the next allowed moment, never
+		// drop the email. The journey says why it waits.
+		st.Status, st.Reason = StepWaiting, sent.Reason
+		if err := s.wait(ctx, s.nextAllowed(sent.RetryAt), st.ID+" ("+sent.Reason+")"); err != nil || s.ended() {
+			if s.ended() {
+				done(StepNotReached, s.journey.ExitReason)
+			}
+			return err
+		}
+		st.Reason = ""
 	}
 	switch {
 	case sent.Failed:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -37,13 +38,15 @@ type bundle struct {
 	// Hand-written fakes the mocks delegate to; tests replace them.
 	eligibility func(activities.StepRef) activities.Eligibility
 	prepare     func(activities.StepRef) activities.Prepared
-	send        func(activities.MessageRef) (activities.Sent, error)
+	send        func(activities.SendInput) (activities.Sent, error)
 }
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if os.Getenv("WF_DEBUG") == "" {
+		s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	}
 	b := &bundle{env: s.NewTestWorkflowEnvironment()}
 	b.start = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) // a Monday, 10:00 UTC
 	b.env.SetStartTime(b.start)
@@ -54,7 +57,7 @@ func setup(t *testing.T) *bundle {
 	b.prepare = func(ref activities.StepRef) activities.Prepared {
 		return activities.Prepared{MessageID: "m-" + ref.StepID, Items: 2}
 	}
-	b.send = func(ref activities.MessageRef) (activities.Sent, error) {
+	b.send = func(ref activities.SendInput) (activities.Sent, error) {
 		b.sent = append(b.sent, ref.MessageID[2:])
 		b.at = append(b.at, b.env.Now().Sub(b.start))
 		return activities.Sent{ProviderMessageID: "p-" + ref.MessageID}, nil
@@ -69,7 +72,7 @@ func setup(t *testing.T) *bundle {
 		}).Maybe()
 	b.env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(nil).Maybe()
 	b.env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, ref activities.MessageRef) (activities.Sent, error) { return b.send(ref) }).Maybe()
+		func(_ context.Context, ref activities.SendInput) (activities.Sent, error) { return b.send(ref) }).Maybe()
 	b.env.OnActivity(a.RecordProgress, mock.Anything, mock.Anything).Return(nil).Maybe()
 	b.env.OnActivity(a.EvaluatePurchase, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.PurchaseInput) (activities.PurchaseResult, error) {
@@ -272,7 +275,7 @@ func TestHoldoutRunsTheClockButIsNeverEmailed(t *testing.T) {
 func TestPermanentSendFailureMovesOnToTheNextStep(t *testing.T) {
 	b := setup(t)
 	calls := 0
-	b.send = func(ref activities.MessageRef) (activities.Sent, error) {
+	b.send = func(ref activities.SendInput) (activities.Sent, error) {
 		calls++
 		if calls == 1 {
 			return activities.Sent{}, temporal.NewNonRetryableApplicationError("sendgrid refused: 400", "permanent_remote", nil)
@@ -303,7 +306,7 @@ func TestSignalDuringAnActivityIsHandledRightAfterIt(t *testing.T) {
 	b := setup(t)
 	// The purchase arrives while the first email is being sent: it is
 	// applied as soon as the send returns, before any further wait.
-	b.send = func(ref activities.MessageRef) (activities.Sent, error) {
+	b.send = func(ref activities.SendInput) (activities.Sent, error) {
 		b.sent = append(b.sent, ref.MessageID[2:])
 		b.at = append(b.at, b.env.Now().Sub(b.start))
 		b.env.SignalWorkflow(workflows.SignalPurchase, workflows.ExitSignal{OrderID: "o-recommended"})
@@ -346,4 +349,35 @@ func TestFailureIsRecordedBeforeTheWorkflowFails(t *testing.T) {
 	require.Error(t, b.env.GetWorkflowError())
 	require.NotNil(t, b.final)
 	require.Equal(t, models.StatusFailed, b.final.Status)
+}
+
+func TestFrequencyCapDefersTheSendNeverDropsIt(t *testing.T) {
+	b := setup(t)
+	capped := true
+	var journey workflows.Journey
+	b.send = func(ref activities.SendInput) (activities.Sent, error) {
+		if capped {
+			capped = false
+			return activities.Sent{Deferred: true, RetryAt: b.env.Now().Add(30 * time.Hour),
+				Reason: "frequency cap reached (at most 1 per day)"}, nil
+		}
+		b.sent = append(b.sent, ref.MessageID[2:])
+		b.at = append(b.at, b.env.Now().Sub(b.start))
+		return activities.Sent{}, nil
+	}
+	b.env.RegisterDelayedCallback(func() {
+		v, err := b.env.QueryWorkflow(workflows.QueryJourney)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&journey))
+	}, 4*day)
+	in := input(b.start)
+	in.SendWindow = workflows.DefaultSendWindow // 09:00-20:00 UTC
+	res := b.run(t, in)
+	require.Equal(t, 3, res.EmailsSent)
+	require.Equal(t, []string{"complement", "guide", "bundle"}, b.sent)
+	// Due at day 3 10:00, capped until 16:00 the next day: inside the window.
+	require.Equal(t, 3*day+30*time.Hour, b.at[0])
+	require.Contains(t, journey.Waiting, "frequency cap reached")
+	require.Equal(t, workflows.StepWaiting, journey.Steps[0].Status)
+	require.Contains(t, journey.Steps[0].Reason, "frequency cap")
 }

@@ -208,6 +208,7 @@ func NewActivities(cfg config.Config, store *models.Store) (*activities.Activiti
 		Store: store, Mailer: mailer, Renderer: renderer,
 		FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress,
 		Unsubscribe: signer, PublicURL: cfg.PublicURL,
+		Caps: []models.Cap{{Window: 24 * time.Hour, Max: cfg.CapPerDay}, {Window: 7 * 24 * time.Hour, Max: cfg.CapPerWeek}},
 	}, nil
 }
 
