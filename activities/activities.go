@@ -35,6 +35,9 @@ type Activities struct {
 	// is where they point (the API's /u/{token}).
 	Unsubscribe unsub.Signer
 	PublicURL   string
+	// SoftOptIn lists the countries (ISO 3166-1 alpha-2, or "*") where the
+	// soft opt-in is a lawful basis; elsewhere only explicit consent is.
+	SoftOptIn []string
 	// Caps are the frequency caps across all of a customer's sequences,
 	// in real days; they scale with a compressed sequence day.
 	Caps []models.Cap
@@ -120,6 +123,19 @@ func (a *Activities) eligibility(ctx context.Context, customerID, campaignID str
 	}
 	if !c.Consent {
 		return Eligibility{Status: models.StatusNoConsent, Reason: "no marketing consent"}, c, nil
+	}
+	if c.ConsentBasis == models.BasisSoftOptIn {
+		if !a.softOptInAllowed(c.Country) {
+			return Eligibility{Status: models.StatusNoConsent,
+				Reason: fmt.Sprintf("soft opt-in is not a lawful basis in %q; explicit consent is needed", c.Country)}, c, nil
+		}
+		existing, err := a.Store.HasOrders(ctx, c.ID)
+		if err != nil {
+			return Eligibility{}, nil, retryable(err)
+		}
+		if !existing {
+			return Eligibility{Status: models.StatusNoConsent, Reason: "soft opt-in covers existing customers only"}, c, nil
+		}
 	}
 	sup, err := a.Store.Suppressed(ctx, c.Email, campaignID)
 	if err != nil {
@@ -415,6 +431,15 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 		return Sent{}, retryable(err)
 	}
 	return Sent{ProviderMessageID: id}, nil
+}
+
+func (a *Activities) softOptInAllowed(country string) bool {
+	for _, c := range a.SoftOptIn {
+		if c == "*" || (country != "" && strings.EqualFold(c, country)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *Activities) scaledCaps(day time.Duration) []models.Cap {

@@ -288,7 +288,25 @@ func TestEligibility(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, models.StatusNoConsent, el.Status)
 
+	// Soft opt-in: only where the region allows it, only for existing customers.
+	require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "new@example.com", Timezone: "UTC",
+		Locale: "en", Consent: true, ConsentBasis: models.BasisSoftOptIn, Country: "DE"}))
+	el, err = b.acts.CheckEligibility(ctx, b.ref)
+	require.NoError(t, err)
+	require.Equal(t, models.StatusNoConsent, el.Status)
+	require.Contains(t, el.Reason, "soft opt-in is not a lawful basis")
+	b.acts.SoftOptIn = []string{"GB", "DE"}
+	el, err = b.acts.CheckEligibility(ctx, b.ref)
+	require.NoError(t, err)
+	require.True(t, el.Eligible, "ada has ordered before: %s", el.Reason)
+	require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "newbie", Email: "n@example.com", Timezone: "UTC",
+		Locale: "en", Consent: true, ConsentBasis: models.BasisSoftOptIn, Country: "GB"}))
 	ref := b.ref
+	ref.CustomerID = "newbie"
+	el, err = b.acts.CheckEligibility(ctx, ref)
+	require.NoError(t, err)
+	require.Equal(t, "soft opt-in covers existing customers only", el.Reason)
+
 	ref.CustomerID = "deleted"
 	el, err = b.acts.CheckEligibility(ctx, ref)
 	require.NoError(t, err)

@@ -351,9 +351,43 @@ func TestConsentIsARecord(t *testing.T) {
 	require.Equal(t, "2026-05-04T10:00:00Z", body["consent_at"])
 	require.Equal(t, "UTC", body["timezone"])
 	require.Equal(t, "en", body["locale"])
+	require.Equal(t, "explicit", body["consent_basis"])
 	st, body = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","name":"Bob","marketing_consent":true}`)
 	require.Equal(t, 200, st)
 	require.Equal(t, "checkout", body["consent_source"], "updating the profile keeps the consent record")
+
+	st, body = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true,"consent_basis":"soft_opt_in",
+		"country":"GB","consent_source":"checkout-2","consent_wording_version":"v3","consent_ip":"203.0.113.9","consent_user_agent":"Mozilla/5.0"}`)
+	require.Equal(t, 200, st, "%v", body)
+	st, _ = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":false,"consent_source":"preference-centre"}`)
+	require.Equal(t, 200, st)
+	history, err := b.store.ConsentHistory(context.Background(), "bob")
+	require.NoError(t, err)
+	require.Len(t, history, 3, "granted, basis changed, withdrawn")
+	require.Equal(t, models.ConsentRecord{ID: history[1].ID, CustomerID: "bob", Granted: true, Basis: "soft_opt_in", Source: "checkout-2",
+		WordingVersion: "v3", IP: "203.0.113.9", UserAgent: "Mozilla/5.0", At: history[1].At}, history[1])
+	require.False(t, history[2].Granted)
+	require.Equal(t, "preference-centre", history[2].Source)
+
+	for body, field := range map[string]string{
+		`{"email":"bob@example.com","marketing_consent":true,"consent_basis":"implied"}`:   "consent_basis",
+		`{"email":"bob@example.com","marketing_consent":false,"consent_basis":"explicit"}`: "consent_basis",
+		`{"email":"bob@example.com","marketing_consent":true,"country":"Germany"}`:         "country",
+		`{"email":"bob@example.com","marketing_consent":true,"consent_ip":"nope"}`:         "consent_ip",
+	} {
+		st, out := b.do(t, "PUT", "/v1/customers/bob", body)
+		requireError(t, st, out, 422, "invalid", field)
+	}
+}
+
+func TestWithdrawingConsentEndsRunningSequences(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+	require.Equal(t, 202, st)
+	st, body := b.do(t, "PUT", "/v1/customers/ada", `{"email":"ada@example.com","timezone":"Europe/London","marketing_consent":false}`)
+	require.Equal(t, 200, st, "%v", body)
+	require.Equal(t, []string{"seq/camera-accessories/ada consent_withdrawn"}, b.seq.signals)
 }
 
 func TestMessageHTMLIsServedWithAStrictCSP(t *testing.T) {

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"net"
 	"net/http"
 	"net/mail"
+	"regexp"
 	"strings"
 	"time"
 
@@ -11,17 +13,24 @@ import (
 
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
 )
 
-// CustomerRequest is the body of PUT /v1/customers/{id}.
+// CustomerRequest is the body of PUT /v1/customers/{id}. The consent_*
+// fields describe a change of consent and are kept as its record.
 type CustomerRequest struct {
-	Email            string `json:"email"`
-	Name             string `json:"name"`
-	Timezone         string `json:"timezone"`
-	Locale           string `json:"locale"`
-	MarketingConsent *bool  `json:"marketing_consent"`
-	ConsentSource    string `json:"consent_source"`
-	Tier             string `json:"tier"`
+	Email                 string `json:"email"`
+	Name                  string `json:"name"`
+	Timezone              string `json:"timezone"`
+	Locale                string `json:"locale"`
+	Country               string `json:"country"`
+	MarketingConsent      *bool  `json:"marketing_consent"`
+	ConsentBasis          string `json:"consent_basis"`
+	ConsentSource         string `json:"consent_source"`
+	ConsentWordingVersion string `json:"consent_wording_version"`
+	ConsentIP             string `json:"consent_ip"`
+	ConsentUserAgent      string `json:"consent_user_agent"`
+	Tier                  string `json:"tier"`
 }
 
 // CustomerResponse is a customer as the API shows it.
@@ -31,7 +40,9 @@ type CustomerResponse struct {
 	Name             string     `json:"name,omitempty"`
 	Timezone         string     `json:"timezone"`
 	Locale           string     `json:"locale"`
+	Country          string     `json:"country,omitempty"`
 	MarketingConsent bool       `json:"marketing_consent"`
+	ConsentBasis     string     `json:"consent_basis,omitempty"`
 	ConsentAt        *time.Time `json:"consent_at,omitempty"`
 	ConsentSource    string     `json:"consent_source,omitempty"`
 	Tier             string     `json:"tier,omitempty"`
@@ -40,8 +51,8 @@ type CustomerResponse struct {
 
 func customerResponse(c *models.Customer) CustomerResponse {
 	return CustomerResponse{
-		ID: c.ID, Email: c.Email, Name: c.Name, Timezone: c.Timezone, Locale: c.Locale,
-		MarketingConsent: c.Consent, ConsentAt: c.ConsentAt, ConsentSource: c.ConsentSource,
+		ID: c.ID, Email: c.Email, Name: c.Name, Timezone: c.Timezone, Locale: c.Locale, Country: c.Country,
+		MarketingConsent: c.Consent, ConsentBasis: c.ConsentBasis, ConsentAt: c.ConsentAt, ConsentSource: c.ConsentSource,
 		Tier: c.Tier, UpdatedAt: c.UpdatedAt,
 	}
 }
@@ -62,7 +73,9 @@ func (h *handlers) putCustomer(c *gin.Context) {
 	}
 	if err := firstErr(checkText("email", req.Email, 320), checkText("name", req.Name, 200),
 		checkText("timezone", req.Timezone, 64), checkText("locale", req.Locale, 35),
-		checkText("consent_source", req.ConsentSource, 200), checkText("tier", req.Tier, 64)); err != nil {
+		checkText("consent_source", req.ConsentSource, 200), checkText("tier", req.Tier, 64),
+		checkText("consent_wording_version", req.ConsentWordingVersion, 64),
+		checkText("consent_user_agent", req.ConsentUserAgent, 500)); err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
@@ -89,29 +102,48 @@ func (h *handlers) putCustomer(c *gin.Context) {
 		writeError(c, h.Logger, errs.Field(errs.Invalid, "marketing_consent", "is required: true or false"))
 		return
 	}
+	if err := validateConsent(&req); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
 	ctx := c.Request.Context()
 	cust := &models.Customer{
 		ID: id, Email: addr.Address, Name: strings.TrimSpace(req.Name), Timezone: req.Timezone,
-		Locale: req.Locale, Consent: *req.MarketingConsent, Tier: req.Tier,
+		Locale: req.Locale, Country: req.Country, Consent: *req.MarketingConsent, Tier: req.Tier,
 	}
-	// Consent is a record: keep when and where it was given while it stands.
+	if cust.Consent {
+		cust.ConsentBasis = req.ConsentBasis
+	}
+	// Consent is a record: a change is kept with its details; an unchanged
+	// consent keeps when and where it was given.
 	prev, err := h.Store.GetCustomer(ctx, id)
-	switch {
-	case err == nil && prev.Consent == cust.Consent:
-		cust.ConsentAt, cust.ConsentSource = prev.ConsentAt, prev.ConsentSource
-	case err != nil && !errs.Is(err, errs.NotFound):
+	if err != nil && !errs.Is(err, errs.NotFound) {
 		writeError(c, h.Logger, err)
 		return
-	default:
-		now := h.Now().UTC()
-		cust.ConsentAt, cust.ConsentSource = &now, req.ConsentSource
-		if cust.ConsentSource == "" {
-			cust.ConsentSource = "api"
-		}
 	}
-	if err := h.Store.UpsertCustomer(ctx, cust); err != nil {
+	var change *models.ConsentRecord
+	if err == nil && prev.Consent == cust.Consent && prev.ConsentBasis == cust.ConsentBasis {
+		cust.ConsentAt, cust.ConsentSource = prev.ConsentAt, prev.ConsentSource
+	} else {
+		now := h.Now().UTC()
+		source := req.ConsentSource
+		if source == "" {
+			source = "api"
+		}
+		cust.ConsentAt, cust.ConsentSource = &now, source
+		change = &models.ConsentRecord{Granted: cust.Consent, Basis: cust.ConsentBasis, Source: source,
+			WordingVersion: req.ConsentWordingVersion, IP: req.ConsentIP, UserAgent: req.ConsentUserAgent, At: now}
+	}
+	if err := h.Store.SaveCustomer(ctx, cust, change); err != nil {
 		writeError(c, h.Logger, err)
 		return
+	}
+	// Withdrawing consent ends every running sequence at once.
+	if prev != nil && prev.Consent && !cust.Consent {
+		if _, err := h.signalRunning(ctx, id, workflows.SignalConsentWithdrawn, workflows.ExitSignal{}, nil); err != nil {
+			writeError(c, h.Logger, err)
+			return
+		}
 	}
 	saved, err := h.Store.GetCustomer(ctx, id)
 	if err != nil {
@@ -119,6 +151,26 @@ func (h *handlers) putCustomer(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, customerResponse(saved))
+}
+
+var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
+
+func validateConsent(req *CustomerRequest) error {
+	if req.Country != "" && !countryRE.MatchString(req.Country) {
+		return errs.Field(errs.Invalid, "country", "must be an ISO 3166-1 alpha-2 code like DE")
+	}
+	if req.ConsentIP != "" && net.ParseIP(req.ConsentIP) == nil {
+		return errs.Field(errs.Invalid, "consent_ip", "must be an IP address")
+	}
+	switch {
+	case !*req.MarketingConsent && req.ConsentBasis != "":
+		return errs.Field(errs.Invalid, "consent_basis", "only goes with marketing_consent: true")
+	case *req.MarketingConsent && req.ConsentBasis == "":
+		req.ConsentBasis = models.BasisExplicit
+	case *req.MarketingConsent && req.ConsentBasis != models.BasisExplicit && req.ConsentBasis != models.BasisSoftOptIn:
+		return errs.Field(errs.Invalid, "consent_basis", "must be %q or %q", models.BasisExplicit, models.BasisSoftOptIn)
+	}
+	return nil
 }
 
 func (h *handlers) getCustomer(c *gin.Context) {

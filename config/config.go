@@ -41,6 +41,10 @@ type Config struct {
 	CapPerDay  int `env:"LIFT_CAP_PER_DAY" envDefault:"1"`
 	CapPerWeek int `env:"LIFT_CAP_PER_WEEK" envDefault:"3"`
 
+	// SoftOptInCountries are where the soft opt-in (existing customers,
+	// similar products) is a lawful basis: ISO codes, or "*" for everywhere.
+	SoftOptInCountries []string `env:"LIFT_SOFT_OPT_IN_COUNTRIES" envSeparator:","`
+
 	// email
 	FromEmail       string `env:"LIFT_FROM_EMAIL" envDefault:"shop@example.com"`
 	FromName        string `env:"LIFT_FROM_NAME" envDefault:"Lift Demo Shop"`

@@ -15,11 +15,34 @@ type Customer struct {
 	Timezone      string `gorm:"size:64;not null;default:UTC"` // IANA name
 	Locale        string `gorm:"size:35;not null;default:en"`
 	Consent       bool   `gorm:"not null;default:false"` // marketing consent
+	ConsentBasis  string `gorm:"size:16"`                // explicit or soft_opt_in, while Consent
 	ConsentAt     *time.Time
 	ConsentSource string `gorm:"size:200"`
+	Country       string `gorm:"size:2"`  // ISO 3166-1 alpha-2, for consent rules
 	Tier          string `gorm:"size:64"` // current plan tier, for upsell ladders
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+// Consent bases: the lawful basis for marketing email.
+const (
+	BasisExplicit  = "explicit"    // the customer opted in
+	BasisSoftOptIn = "soft_opt_in" // an existing customer, about similar products, where the region allows it
+)
+
+// ConsentRecord is one change of a customer's marketing consent, kept as
+// proof: granted or withdrawn, on what basis, when, where, under which
+// wording, from which IP and user agent.
+type ConsentRecord struct {
+	ID             uint   `gorm:"primaryKey"`
+	CustomerID     string `gorm:"size:128;not null;index"`
+	Granted        bool   `gorm:"not null"`
+	Basis          string `gorm:"size:16"`
+	Source         string `gorm:"size:200"`
+	WordingVersion string `gorm:"size:64"`
+	IP             string `gorm:"size:45"`
+	UserAgent      string `gorm:"size:500"`
+	At             time.Time
 }
 
 // Product is a catalogue entry. Prices are in minor units (cents).
@@ -225,7 +248,7 @@ type SendSlot struct {
 // all lists every model, in migration order.
 func all() []any {
 	return []any{
-		&Customer{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
+		&Customer{}, &ConsentRecord{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
 		&Suppression{}, &APIKey{}, &SendSlot{},
 	}

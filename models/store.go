@@ -153,13 +153,44 @@ func isSQLiteUnique(err error) bool {
 
 // UpsertCustomer creates or replaces a customer's profile.
 func (s *Store) UpsertCustomer(ctx context.Context, c *Customer) error {
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "id"}},
-		DoUpdates: clause.AssignmentColumns([]string{
-			"email", "name", "timezone", "locale", "consent", "consent_at", "consent_source", "tier", "updated_at",
-		}),
-	}).Create(c).Error
-	return translate(err, "customer")
+	return s.SaveCustomer(ctx, c, nil)
+}
+
+// SaveCustomer creates or replaces a customer's profile and, when consent
+// changed, records the change, in one transaction.
+func (s *Store) SaveCustomer(ctx context.Context, c *Customer, change *ConsentRecord) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Clauses(clause.OnConflict{
+			Columns: []clause.Column{{Name: "id"}},
+			DoUpdates: clause.AssignmentColumns([]string{
+				"email", "name", "timezone", "locale", "consent", "consent_basis", "consent_at", "consent_source",
+				"country", "tier", "updated_at",
+			}),
+		}).Create(c).Error
+		if err != nil {
+			return translate(err, "customer")
+		}
+		if change != nil {
+			change.CustomerID = c.ID
+			return translate(tx.Create(change).Error, "consent record")
+		}
+		return nil
+	})
+}
+
+// ConsentHistory returns a customer's consent records, oldest first.
+func (s *Store) ConsentHistory(ctx context.Context, customerID string) ([]ConsentRecord, error) {
+	var rs []ConsentRecord
+	err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Order("at, id").Find(&rs).Error
+	return rs, translate(err, "consent records")
+}
+
+// HasOrders reports whether the customer has bought anything: soft opt-in
+// only covers existing customers.
+func (s *Store) HasOrders(ctx context.Context, customerID string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Order{}).Where("customer_id = ?", customerID).Limit(1).Count(&n).Error
+	return n > 0, translate(err, "orders")
 }
 
 // GetCustomer returns the customer with the given external ID.

@@ -20,6 +20,8 @@ const (
 	SignalUpgrade     = "upgrade"
 	SignalComplaint   = "complaint"
 	SignalUnsubscribe = "unsubscribe"
+	// SignalConsentWithdrawn ends the sequence as no_consent.
+	SignalConsentWithdrawn = "consent_withdrawn"
 
 	UpdatePause  = "pause"
 	UpdateResume = "resume"
@@ -29,7 +31,7 @@ const (
 
 // ExitSignals are the signals that may end a sequence, in the order the
 // workflow listens to them.
-var ExitSignals = []string{SignalPurchase, SignalUpgrade, SignalComplaint, SignalUnsubscribe}
+var ExitSignals = []string{SignalPurchase, SignalUpgrade, SignalComplaint, SignalUnsubscribe, SignalConsentWithdrawn}
 
 // VariantHoldout is the variant of enrollments that run the clock but are
 // never emailed; their conversions measure incremental lift.

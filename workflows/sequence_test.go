@@ -134,6 +134,7 @@ func TestExitSignalsEndTheSequenceAtOnceAtEveryStage(t *testing.T) {
 		{workflows.SignalUpgrade, workflows.ExitSignal{}, models.StatusConverted},
 		{workflows.SignalComplaint, workflows.ExitSignal{}, models.StatusComplained},
 		{workflows.SignalUnsubscribe, workflows.ExitSignal{}, models.StatusUnsubscribed},
+		{workflows.SignalConsentWithdrawn, workflows.ExitSignal{}, models.StatusNoConsent},
 	}
 	// Stages: before the first email, between emails, 29 days into a long
 	// wait, and in the attribution window after the last email.

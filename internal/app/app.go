@@ -207,7 +207,7 @@ func NewActivities(cfg config.Config, store *models.Store) (*activities.Activiti
 	return &activities.Activities{
 		Store: store, Mailer: mailer, Renderer: renderer,
 		FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress,
-		Unsubscribe: signer, PublicURL: cfg.PublicURL,
+		Unsubscribe: signer, PublicURL: cfg.PublicURL, SoftOptIn: cfg.SoftOptInCountries,
 		Caps: []models.Cap{{Window: 24 * time.Hour, Max: cfg.CapPerDay}, {Window: 7 * 24 * time.Hour, Max: cfg.CapPerWeek}},
 	}, nil
 }
