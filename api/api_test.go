@@ -75,6 +75,17 @@ func (f *fakeSequences) Update(_ context.Context, id, _ string) (workflows.Journ
 	return workflows.Journey{Paused: true}, nil
 }
 
+func (f *fakeSequences) Cancel(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.running[id] {
+		return errs.E(errs.NotFound, "not running")
+	}
+	delete(f.running, id)
+	f.signals = append(f.signals, id+" cancel")
+	return nil
+}
+
 func (f *fakeSequences) Ping(context.Context) error { return f.pingErr }
 
 func signer(t *testing.T) unsub.Signer {
@@ -527,4 +538,59 @@ func TestForgedUnsubscribeTokensChangeNothing(t *testing.T) {
 	sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
 	require.NoError(t, err)
 	require.Nil(t, sup)
+}
+
+func TestErasureKeepsOnlyAHashedSuppression(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	ctx := context.Background()
+	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+	require.Equal(t, 202, st)
+	m, _, err := b.store.ClaimMessage(ctx, &models.Message{ID: "m-1", EnrollmentID: "e-1", StepID: "s", CustomerID: "ada",
+		CampaignID: "camera-accessories", Variant: "A", Status: models.MessagePending})
+	require.NoError(t, err)
+	require.NoError(t, b.store.SaveRendered(ctx, m.ID, models.Rendered{Subject: "Hi Ada", HTML: "<p>Hi Ada</p>", Text: "Hi Ada"}))
+
+	st, export := b.do(t, "GET", "/v1/customers/ada/export", "")
+	require.Equal(t, 200, st)
+	require.Equal(t, "ada@example.com", export["customer"].(map[string]any)["email"])
+	require.Len(t, export["events"], 1)
+	require.Len(t, export["orders"], 1)
+	require.Len(t, export["consent_records"], 1)
+	require.Equal(t, "<p>Hi Ada</p>", export["messages"].([]any)[0].(map[string]any)["html"])
+
+	st, body := b.do(t, "DELETE", "/v1/customers/ada", "")
+	require.Equal(t, 200, st, "%v", body)
+	require.Equal(t, []any{"seq/camera-accessories/ada"}, body["cancelled"], "running sequences are cancelled")
+
+	st, body = b.do(t, "GET", "/v1/customers/ada", "")
+	requireError(t, st, body, 404, "not_found", "")
+	msg, err := b.store.GetMessage(ctx, "m-1")
+	require.NoError(t, err)
+	require.Empty(t, msg.Subject+msg.HTML+msg.Text, "no personal data left in messages")
+	_, err = b.store.GetEvent(ctx, "ev-1")
+	require.True(t, errs.Is(err, errs.NotFound))
+	raw, err := json.Marshal(dumpTables(t, b.store))
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), "ada@example.com", "the address is gone from every table")
+
+	// The address is never mailed again, even if the customer comes back.
+	sup, err := b.store.Suppressed(ctx, "ADA@example.com", "any")
+	require.NoError(t, err)
+	require.Equal(t, models.ReasonErased, sup.Reason)
+
+	st, body = b.do(t, "DELETE", "/v1/customers/ada", "")
+	requireError(t, st, body, 404, "not_found", "")
+}
+
+// dumpTables reads every row Lift stores, for checks that no PII is left.
+func dumpTables(t *testing.T, s *models.Store) map[string][]map[string]any {
+	t.Helper()
+	out := map[string][]map[string]any{}
+	for _, table := range []string{"customers", "consent_records", "events", "orders", "order_items", "enrollments", "messages", "suppressions", "send_slots"} {
+		var rows []map[string]any
+		require.NoError(t, s.DB().Table(table).Find(&rows).Error)
+		out[table] = rows
+	}
+	return out
 }

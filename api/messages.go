@@ -51,6 +51,10 @@ func messageResponse(m *models.Message) MessageResponse {
 	}
 }
 
+func messageDetail(m *models.Message) MessageDetail {
+	return MessageDetail{MessageResponse: messageResponse(m), Preheader: m.Preheader, Text: m.Text, Headers: m.Headers}
+}
+
 func (h *handlers) listMessages(c *gin.Context) {
 	ms, err := h.Store.ListMessages(c.Request.Context(), models.MessageFilter{
 		CustomerID: c.Query("customer_id"), CampaignID: c.Query("campaign_id"),
@@ -72,7 +76,7 @@ func (h *handlers) getMessage(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
-	c.JSON(http.StatusOK, MessageDetail{MessageResponse: messageResponse(m), Preheader: m.Preheader, Text: m.Text, Headers: m.Headers})
+	c.JSON(http.StatusOK, messageDetail(m))
 }
 
 // getMessageHTML serves the email exactly as rendered. The CSP forbids

@@ -24,6 +24,7 @@ type Sequences interface {
 	Signal(ctx context.Context, workflowID, name string, sig workflows.ExitSignal) error
 	Journey(ctx context.Context, workflowID string) (workflows.Journey, error)
 	Update(ctx context.Context, workflowID, update string) (workflows.Journey, error)
+	Cancel(ctx context.Context, workflowID string) error
 	Ping(ctx context.Context) error
 }
 
@@ -77,6 +78,8 @@ func NewRouter(d Deps) *gin.Engine {
 	v1 := r.Group("/v1", h.authenticate)
 	v1.PUT("/customers/:id", h.putCustomer)
 	v1.GET("/customers/:id", h.getCustomer)
+	v1.DELETE("/customers/:id", h.eraseCustomer)
+	v1.GET("/customers/:id/export", h.exportCustomer)
 	v1.GET("/customers/:id/journeys", h.listJourneys)
 	v1.POST("/customers/:id/journeys/:campaign/pause", h.pauseJourney)
 	v1.POST("/customers/:id/journeys/:campaign/resume", h.resumeJourney)

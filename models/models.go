@@ -206,13 +206,15 @@ const (
 	ReasonComplaint   = "complaint"
 	ReasonSpamReport  = "spam_report"
 	ReasonHardBounce  = "hard_bounce"
+	ReasonErased      = "erased" // GDPR erasure: never mail the address again
 )
 
 // Suppression stops email to an address, everywhere (CampaignID empty) or
-// for one campaign. Email is stored lower-cased.
+// for one campaign. Only the SHA-256 of the normalised address is kept, so
+// the list can outlive an erased customer without holding their address.
 type Suppression struct {
 	ID         uint   `gorm:"primaryKey"`
-	Email      string `gorm:"size:320;not null;uniqueIndex:idx_suppression"`
+	EmailHash  string `gorm:"size:64;not null;uniqueIndex:idx_suppression"`
 	CampaignID string `gorm:"size:64;not null;default:'';uniqueIndex:idx_suppression"`
 	Reason     string `gorm:"size:32;not null"`
 	CreatedAt  time.Time

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -604,7 +605,7 @@ func (s *Store) ReleaseSend(ctx context.Context, messageID string) error {
 // Suppress adds an address to the suppression list (campaignID empty for
 // every campaign). Suppressing twice keeps the first entry.
 func (s *Store) Suppress(ctx context.Context, email, campaignID, reason string) error {
-	sup := Suppression{Email: NormalizeEmail(email), CampaignID: campaignID, Reason: reason}
+	sup := Suppression{EmailHash: HashEmail(email), CampaignID: campaignID, Reason: reason}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&sup).Error
 	return translate(err, "suppression")
 }
@@ -613,7 +614,7 @@ func (s *Store) Suppress(ctx context.Context, email, campaignID, reason string) 
 // the campaign, if any: a global one first.
 func (s *Store) Suppressed(ctx context.Context, email, campaignID string) (*Suppression, error) {
 	var sups []Suppression
-	err := s.db.WithContext(ctx).Where("email = ? AND campaign_id IN ?", NormalizeEmail(email), []string{"", campaignID}).
+	err := s.db.WithContext(ctx).Where("email_hash = ? AND campaign_id IN ?", HashEmail(email), []string{"", campaignID}).
 		Order("campaign_id").Limit(1).Find(&sups).Error
 	if err != nil {
 		return nil, translate(err, "suppression")
@@ -624,8 +625,83 @@ func (s *Store) Suppressed(ctx context.Context, email, campaignID string) (*Supp
 	return &sups[0], nil
 }
 
-// NormalizeEmail is the form addresses are compared and stored in.
+// NormalizeEmail is the form addresses are compared in.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// HashEmail is how suppressed addresses are stored.
+func HashEmail(email string) string {
+	sum := sha256.Sum256([]byte(NormalizeEmail(email)))
+	return hex.EncodeToString(sum[:])
+}
+
+// --- GDPR ---
+
+// Export is everything Lift holds about one customer.
+type Export struct {
+	Customer       Customer        `json:"customer"`
+	ConsentRecords []ConsentRecord `json:"consent_records"`
+	Events         []Event         `json:"events"`
+	Orders         []Order         `json:"orders"`
+	Enrollments    []Enrollment    `json:"enrollments"`
+	Messages       []Message       `json:"messages"`
+	Suppressions   []Suppression   `json:"suppressions"`
+}
+
+// ExportCustomer gathers everything held about a customer.
+func (s *Store) ExportCustomer(ctx context.Context, id string) (*Export, error) {
+	c, err := s.GetCustomer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	x := &Export{Customer: *c}
+	db := s.db.WithContext(ctx)
+	for _, q := range []struct {
+		dest any
+		db   *gorm.DB
+	}{
+		{&x.ConsentRecords, db.Where("customer_id = ?", id).Order("at, id")},
+		{&x.Events, db.Where("customer_id = ?", id).Order("occurred_at, id")},
+		{&x.Orders, db.Preload("Items").Where("customer_id = ?", id).Order("occurred_at, id")},
+		{&x.Enrollments, db.Where("customer_id = ?", id).Order("enrolled_at, id")},
+		{&x.Messages, db.Where("customer_id = ?", id).Order("created_at, id")},
+		{&x.Suppressions, db.Where("email_hash = ?", HashEmail(c.Email)).Order("id")},
+	} {
+		if err := q.db.Find(q.dest).Error; err != nil {
+			return nil, translate(err, "export")
+		}
+	}
+	return x, nil
+}
+
+// EraseCustomer deletes a customer's personal data in one transaction: the
+// profile, consent records and events, and the subject, bodies and headers
+// of their messages. What stays carries no PII: orders, enrollments and
+// message statuses under the caller's opaque customer ID (for revenue
+// reports), and a hashed global suppression so the address is never
+// mailed again.
+func (s *Store) EraseCustomer(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c Customer
+		if err := tx.First(&c, "id = ?", id).Error; err != nil {
+			return translate(err, "customer "+id)
+		}
+		sup := Suppression{EmailHash: HashEmail(c.Email), Reason: ReasonErased}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&sup).Error; err != nil {
+			return translate(err, "suppression")
+		}
+		if err := tx.Model(&Message{}).Where("customer_id = ?", id).Updates(map[string]any{
+			"subject": "", "preheader": "", "html": "", "text": "", "headers": nil,
+		}).Error; err != nil {
+			return translate(err, "messages")
+		}
+		for _, m := range []any{&ConsentRecord{}, &Event{}} {
+			if err := tx.Where("customer_id = ?", id).Delete(m).Error; err != nil {
+				return translate(err, "erase")
+			}
+		}
+		return translate(tx.Delete(&Customer{}, "id = ?", id).Error, "customer "+id)
+	})
+}
 
 // --- API keys ---
 

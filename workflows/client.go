@@ -83,6 +83,12 @@ func (c Client) Update(ctx context.Context, workflowID, update string) (Journey,
 	return j, nil
 }
 
+// Cancel asks a running sequence to stop; it records its outcome as
+// cancelled. A sequence that has already ended is reported as not found.
+func (c Client) Cancel(ctx context.Context, workflowID string) error {
+	return translate(c.Temporal.CancelWorkflow(ctx, workflowID, ""), "cancel "+workflowID)
+}
+
 // Ping checks that Temporal answers.
 func (c Client) Ping(ctx context.Context) error {
 	_, err := c.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})

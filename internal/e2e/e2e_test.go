@@ -54,10 +54,10 @@ func startDev(t *testing.T, dataDir, databaseURL string) (*app.Dev, api) {
 func TestSequenceEndToEnd(t *testing.T) {
 	d, a := startDev(t, t.TempDir(), "")
 	defer d.Stop(context.Background())
-	seed(t, a, "ada", "bob", "cy")
+	seed(t, a, "ada", "bob", "cy", "dee")
 
 	// A purchase enrols each customer.
-	for _, c := range []string{"ada", "bob", "cy"} {
+	for _, c := range []string{"ada", "bob", "cy", "dee"} {
 		out := a.must(t, "POST", "/v1/events", purchase(c, "o-"+c, "cam"), 202)
 		require.Len(t, out["started"], 1, "%v", out)
 	}
@@ -102,6 +102,15 @@ func TestSequenceEndToEnd(t *testing.T) {
 	require.Equal(t, 200, unsubscribed.StatusCode)
 	eventually(t, 5*time.Second, "cy unsubscribed", func() bool { return a.journeys(t, "cy")[0].Status == "unsubscribed" })
 
+	// Dee asks to be forgotten: her sequence is cancelled and her data erased.
+	out := a.must(t, "DELETE", "/v1/customers/dee", nil, 200)
+	require.Equal(t, []any{"seq/camera-accessories/dee"}, out["cancelled"])
+	eventually(t, 10*time.Second, "dee's sequence to record its cancellation", func() bool {
+		es, err := d.Store.ListEnrollments(context.Background(), "dee")
+		require.NoError(t, err)
+		return len(es) == 1 && es[0].Status == "cancelled"
+	})
+
 	// Bob gets every email, in order, then the sequence completes.
 	eventually(t, 30*time.Second, "bob's sequence to complete", func() bool {
 		return a.journeys(t, "bob")[0].Status == "completed"
@@ -114,6 +123,9 @@ func TestSequenceEndToEnd(t *testing.T) {
 	// Neither Ada's nor Cy's sequence sent anything after they left it.
 	require.Equal(t, []string{"complement"}, sentSteps(a.messages(t, "ada")))
 	require.Equal(t, []string{"complement"}, sentSteps(a.messages(t, "cy")))
+	for _, m := range a.messages(t, "dee") {
+		require.Empty(t, m.Subject, "dee's emails keep no personal data")
+	}
 
 	// The rendered email is there to read.
 	html := getHTML(t, a, first.ID)
