@@ -118,11 +118,14 @@ func (b *bundle) do(t *testing.T, method, path, body string) (int, map[string]an
 	return b.doWith(t, method, path, body, "Bearer "+key)
 }
 
-func (b *bundle) doWith(t *testing.T, method, path, body, auth string) (int, map[string]any) {
+func (b *bundle) doWith(t *testing.T, method, path, body, auth string, headers ...string) (int, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
@@ -431,7 +434,8 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	}
 	require.NoError(t, yaml.Unmarshal(doc, &spec))
 	for _, route := range r.Routes() {
-		path := regexp.MustCompile(`:(\w+)`).ReplaceAllString(route.Path, "{$1}")
+		path := strings.ReplaceAll(route.Path, `\:`, ":") // an escaped, literal colon
+		path = regexp.MustCompile(`/:(\w+)`).ReplaceAllString(path, "/{$1}")
 		ops, ok := spec.Paths[path]
 		require.True(t, ok, "%s is not in openapi.yaml", path)
 		_, ok = ops[strings.ToLower(route.Method)]
@@ -593,4 +597,84 @@ func dumpTables(t *testing.T, s *models.Store) map[string][]map[string]any {
 		out[table] = rows
 	}
 	return out
+}
+
+func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	auth := "Bearer " + key
+	body := `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`
+	st, first := b.doWith(t, "POST", "/v1/events", body, auth, "Idempotency-Key", "k-1")
+	require.Equal(t, 202, st, "%v", first)
+	require.Len(t, first["started"], 1)
+
+	// A retry gets the first response, byte for byte, and enrols nobody twice.
+	st, again := b.doWith(t, "POST", "/v1/events", body, auth, "Idempotency-Key", "k-1")
+	require.Equal(t, 202, st)
+	require.Equal(t, first, again)
+	require.Len(t, b.seq.started, 1)
+
+	// The same key with another body is refused.
+	st, out := b.doWith(t, "POST", "/v1/events", strings.Replace(body, "o-1", "o-2", 1), auth, "Idempotency-Key", "k-1")
+	requireError(t, st, out, 422, "invalid", "Idempotency-Key")
+
+	// Errors are replayed too: a 4xx is the answer to that request.
+	bad := `{"type":"bought","customer_id":"ada"}`
+	st, out = b.doWith(t, "POST", "/v1/events", bad, auth, "Idempotency-Key", "k-2")
+	requireError(t, st, out, 422, "invalid", "type")
+	st, out = b.doWith(t, "POST", "/v1/events", bad, auth, "Idempotency-Key", "k-2")
+	requireError(t, st, out, 422, "invalid", "type")
+
+	// A 5xx is not kept: the retry after the outage runs again.
+	b.seq.startErr = errs.E(errs.Unavailable, "temporal down")
+	body3 := strings.Replace(body, "o-1", "o-3", 1)
+	st, out = b.doWith(t, "POST", "/v1/events", body3, auth, "Idempotency-Key", "k-3")
+	requireError(t, st, out, 503, "unavailable", "")
+	b.seq.startErr = nil
+	delete(b.seq.running, "seq/camera-accessories/ada")
+	st, out = b.doWith(t, "POST", "/v1/events", body3, auth, "Idempotency-Key", "k-3")
+	require.Equal(t, 202, st, "%v", out)
+	require.Len(t, out["started"], 1)
+
+	// Keys belong to the API key that used them.
+	require.NoError(t, b.store.SetAPIKey(context.Background(), "other", "other-key"))
+	st, out = b.doWith(t, "POST", "/v1/events", strings.Replace(body, "o-1", "o-4", 1), "Bearer other-key", "Idempotency-Key", "k-1")
+	require.Equal(t, 202, st, "%v", out)
+}
+
+func TestEventBatchAnswersPerItem(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	batch := `{"events":[
+	  {"id":"ev-1","type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}},
+	  {"type":"bought","customer_id":"ada"},
+	  {"type":"page_view","customer_id":"nobody","properties":{"sku":"cam-1"}},
+	  {"type":"milestone","customer_id":"ada","properties":{"name":"third_order"},"extra":1}
+	]}`
+	st, body := b.do(t, "POST", "/v1/events:batch", batch)
+	require.Equal(t, 200, st, "%v", body)
+	results := body["results"].([]any)
+	require.Len(t, results, 4)
+	status := func(i int) float64 { return results[i].(map[string]any)["status"].(float64) }
+	field := func(i int) any { return results[i].(map[string]any)["error"].(map[string]any)["field"] }
+	require.EqualValues(t, 202, status(0))
+	require.Len(t, results[0].(map[string]any)["result"].(map[string]any)["started"], 1)
+	require.EqualValues(t, 422, status(1))
+	require.Equal(t, "events[1].type", field(1))
+	require.EqualValues(t, 404, status(2))
+	require.Equal(t, "events[2].customer_id", field(2))
+	require.EqualValues(t, 422, status(3))
+	require.Equal(t, "events[3].extra", field(3))
+
+	// A batch may be larger than one request's limit (64 KiB in these tests).
+	big := `{"events":[` + strings.TrimSuffix(strings.Repeat(`{"type":"milestone","customer_id":"ada","properties":{"name":"`+strings.Repeat("x", 200)+`"}},`, 500), ",") + `]}`
+	require.Greater(t, len(big), 64<<10)
+	st, body = b.do(t, "POST", "/v1/events:batch", big)
+	require.Equal(t, 200, st, "%v", body)
+
+	st, body = b.do(t, "POST", "/v1/events:batch", `{"events":[]}`)
+	requireError(t, st, body, 422, "invalid", "events")
+	many := `{"events":[` + strings.TrimSuffix(strings.Repeat(`{"type":"milestone","customer_id":"ada","properties":{"name":"x"}},`, 1001), ",") + `]}`
+	st, body = b.do(t, "POST", "/v1/events:batch", many)
+	requireError(t, st, body, 422, "invalid", "events")
 }

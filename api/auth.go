@@ -1,12 +1,14 @@
 package api
 
 import (
+	"encoding/hex"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/models"
 )
 
 // authenticate requires "Authorization: Bearer <key>" with a known key.
@@ -18,7 +20,8 @@ func (h *handlers) authenticate(c *gin.Context) {
 		writeError(c, h.Logger, errs.E(errs.Unauthorized, "missing API key: send Authorization: Bearer <key>"))
 		return
 	}
-	valid, err := h.Store.CheckAPIKey(c.Request.Context(), strings.TrimSpace(key))
+	key = strings.TrimSpace(key)
+	valid, err := h.Store.CheckAPIKey(c.Request.Context(), key)
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -28,15 +31,24 @@ func (h *handlers) authenticate(c *gin.Context) {
 		writeError(c, h.Logger, errs.E(errs.Unauthorized, "invalid API key"))
 		return
 	}
+	// Idempotency keys are scoped to the API key that used them.
+	c.Set(ctxKeyScope, hex.EncodeToString(models.HashAPIKey(key)))
 	c.Next()
 }
 
+const ctxKeyScope = "lift.api_key_hash"
+
 // limitBody caps every request body; a larger one is answered with 413.
+// A batch of events may be 16 times the limit.
 func (h *handlers) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > h.MaxBodyBytes {
-		writeError(c, h.Logger, errs.E(errs.TooLarge, "request body is larger than %d bytes", h.MaxBodyBytes))
+	limit := h.MaxBodyBytes
+	if c.FullPath() == "/v1/events:batch" {
+		limit *= 16
+	}
+	if c.Request.ContentLength > limit {
+		writeError(c, h.Logger, errs.E(errs.TooLarge, "request body is larger than %d bytes", limit))
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.MaxBodyBytes)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }

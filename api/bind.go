@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,7 +18,16 @@ import (
 // bind decodes a JSON body into dst strictly: unknown fields, trailing data
 // and wrong types are refused with the field named.
 func bind(c *gin.Context, dst any) error {
-	dec := json.NewDecoder(c.Request.Body)
+	return decodeFrom(c.Request.Body, dst)
+}
+
+// decodeStrict decodes one JSON value the way bind does.
+func decodeStrict(raw []byte, dst any) error {
+	return decodeFrom(bytes.NewReader(raw), dst)
+}
+
+func decodeFrom(r io.Reader, dst any) error {
+	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	err := dec.Decode(dst)

@@ -61,33 +61,101 @@ var signalFor = map[string]string{
 	campaign.EventUnsubscribe: workflows.SignalUnsubscribe,
 }
 
-// postEvent records an event, starts every published campaign whose
-// trigger it matches and signals the customer's running sequences. An
-// event ID sent again (a retry) is processed again idempotently: nothing
-// is enrolled twice.
+// postEvent records one event; see ingest.
 func (h *handlers) postEvent(c *gin.Context) {
 	var req EventRequest
 	if err := bind(c, &req); err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
-	normalize(req.Properties)
-	ctx := c.Request.Context()
-	now := h.Now().UTC()
-	order, err := validateEvent(&req, now)
+	resp, err := h.ingest(c.Request.Context(), &req)
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
+	}
+	c.JSON(http.StatusAccepted, resp)
+}
+
+// MaxBatch is the most events POST /v1/events:batch takes.
+const MaxBatch = 1000
+
+// BatchRequest is the body of POST /v1/events:batch.
+type BatchRequest struct {
+	Events []json.RawMessage `json:"events"`
+}
+
+// BatchItem is one event's outcome in a batch: its HTTP status and either
+// the result or the error it would have had on its own.
+type BatchItem struct {
+	Index  int            `json:"index"`
+	Status int            `json:"status"`
+	Result *EventResponse `json:"result,omitempty"`
+	Error  *ErrorDetail   `json:"error,omitempty"`
+}
+
+// postEventBatch records up to MaxBatch events, each on its own: one bad
+// event does not stop the others, and the answer says, per item, what
+// happened.
+func (h *handlers) postEventBatch(c *gin.Context) {
+	var req BatchRequest
+	if err := bind(c, &req); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	if len(req.Events) == 0 || len(req.Events) > MaxBatch {
+		writeError(c, h.Logger, errs.Field(errs.Invalid, "events", "must hold 1 to %d events", MaxBatch))
+		return
+	}
+	items := make([]BatchItem, len(req.Events))
+	for i, raw := range req.Events {
+		items[i].Index = i
+		var ev EventRequest
+		err := decodeStrict(raw, &ev)
+		var resp EventResponse
+		if err == nil {
+			resp, err = h.ingest(c.Request.Context(), &ev)
+		}
+		if err != nil {
+			e, _ := errs.As(err)
+			if e == nil || e.Code == errs.Internal {
+				h.Logger.Error("batch event failed", "index", i, "err", err)
+				e = errs.E(errs.Internal, "internal error")
+			}
+			items[i].Status = statusFor(e.Code)
+			items[i].Error = &ErrorDetail{Code: string(e.Code), Field: prefixField(i, e.Field), Message: e.Message}
+			continue
+		}
+		items[i].Status, items[i].Result = http.StatusAccepted, &resp
+	}
+	c.JSON(http.StatusOK, gin.H{"results": items})
+}
+
+func prefixField(i int, field string) string {
+	if field == "" {
+		return fmt.Sprintf("events[%d]", i)
+	}
+	return fmt.Sprintf("events[%d].%s", i, field)
+}
+
+// ingest records an event, starts every published campaign whose trigger
+// it matches and signals the customer's running sequences. An event ID sent
+// again (a retry) is processed again idempotently: nothing is enrolled
+// twice.
+func (h *handlers) ingest(ctx context.Context, req *EventRequest) (EventResponse, error) {
+	var resp EventResponse
+	normalize(req.Properties)
+	now := h.Now().UTC()
+	order, err := validateEvent(req, now)
+	if err != nil {
+		return resp, err
 	}
 	cust, err := h.Store.GetCustomer(ctx, req.CustomerID)
 	if errs.Is(err, errs.NotFound) {
 		err = errs.Field(errs.NotFound, "customer_id", "customer %q not found: PUT /v1/customers/{id} first", req.CustomerID)
 	}
 	if err != nil {
-		writeError(c, h.Logger, err)
-		return
+		return resp, err
 	}
-
 	if req.ID == "" {
 		req.ID = uuid.NewString()
 	}
@@ -100,29 +168,20 @@ func (h *handlers) postEvent(c *gin.Context) {
 		// processed again from the stored event; anything else conflicts.
 		prev, perr := h.storedEvent(ctx, err, ev.ID, order)
 		if perr != nil {
-			writeError(c, h.Logger, perr)
-			return
+			return resp, perr
 		}
 		if prev == nil || prev.Type != req.Type || prev.CustomerID != req.CustomerID {
-			writeError(c, h.Logger, err)
-			return
+			return resp, err
 		}
 		ev = prev
 	} else if err != nil {
-		writeError(c, h.Logger, err)
-		return
+		return resp, err
 	}
-
-	resp := EventResponse{EventID: ev.ID, Started: []StartedSeq{}, AlreadyEnrolled: []StartedSeq{}, Signalled: []SignalledSeq{}}
-	if err := h.enroll(c, ev, cust, now, &resp); err != nil {
-		writeError(c, h.Logger, err)
-		return
+	resp = EventResponse{EventID: ev.ID, Started: []StartedSeq{}, AlreadyEnrolled: []StartedSeq{}, Signalled: []SignalledSeq{}}
+	if err := h.enroll(ctx, ev, cust, now, &resp); err != nil {
+		return resp, err
 	}
-	if err := h.signal(c, ev, cust, &resp); err != nil {
-		writeError(c, h.Logger, err)
-		return
-	}
-	c.JSON(http.StatusAccepted, resp)
+	return resp, h.signal(ctx, ev, cust, &resp)
 }
 
 // storedEvent finds the stored event a conflicting one repeats: the same
@@ -148,13 +207,12 @@ func (h *handlers) storedEvent(ctx context.Context, conflict error, eventID stri
 }
 
 // enroll starts a sequence for every live campaign the event triggers.
-func (h *handlers) enroll(c *gin.Context, ev *models.Event, cust *models.Customer, now time.Time, resp *EventResponse) error {
-	ctx := c.Request.Context()
+func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Customer, now time.Time, resp *EventResponse) error {
 	versions, err := h.Store.LiveVersions(ctx, ev.Type)
 	if err != nil || len(versions) == 0 {
 		return err
 	}
-	facts, err := h.facts(c, ev)
+	facts, err := h.facts(ctx, ev)
 	if err != nil {
 		return err
 	}
@@ -211,12 +269,11 @@ func sequenceInput(def *campaign.Definition, version int, cust *models.Customer,
 
 // signal tells the customer's running sequences about the event, so exit
 // goals are checked at once.
-func (h *handlers) signal(c *gin.Context, ev *models.Event, cust *models.Customer, resp *EventResponse) error {
+func (h *handlers) signal(ctx context.Context, ev *models.Event, cust *models.Customer, resp *EventResponse) error {
 	name, ok := signalFor[ev.Type]
 	if !ok {
 		return nil
 	}
-	ctx := c.Request.Context()
 	sig := workflows.ExitSignal{EventID: ev.ID}
 	sig.OrderID, _ = ev.Properties["order_id"].(string)
 	if ev.Type == campaign.EventUnsubscribe {
@@ -263,7 +320,7 @@ func (h *handlers) signalRunning(ctx context.Context, customerID, name string, s
 
 // facts are what trigger filters match: the properties, plus a purchase's
 // SKUs and categories and a usage event's ratio.
-func (h *handlers) facts(c *gin.Context, ev *models.Event) (campaign.Facts, error) {
+func (h *handlers) facts(ctx context.Context, ev *models.Event) (campaign.Facts, error) {
 	f := campaign.Facts{}
 	for k, v := range ev.Properties {
 		f[k] = v
@@ -282,7 +339,7 @@ func (h *handlers) facts(c *gin.Context, ev *models.Event) (campaign.Facts, erro
 		skus = append(skus, sku)
 	}
 	if len(skus) > 0 {
-		products, err := h.Store.GetProducts(c.Request.Context(), skus)
+		products, err := h.Store.GetProducts(ctx, skus)
 		if err != nil {
 			return nil, err
 		}

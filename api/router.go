@@ -75,7 +75,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/u/:token", h.unsubscribeForm)
 	r.POST("/u/:token", h.unsubscribePost)
 
-	v1 := r.Group("/v1", h.authenticate)
+	v1 := r.Group("/v1", h.authenticate, h.idempotent)
 	v1.PUT("/customers/:id", h.putCustomer)
 	v1.GET("/customers/:id", h.getCustomer)
 	v1.DELETE("/customers/:id", h.eraseCustomer)
@@ -91,6 +91,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.PUT("/campaigns/:id", h.putCampaign)
 	v1.POST("/campaigns/:id/publish", h.publishCampaign)
 	v1.POST("/events", h.postEvent)
+	v1.POST("/events\\:batch", h.postEventBatch) // a literal colon: /v1/events:batch
 	v1.GET("/messages", h.listMessages)
 	v1.GET("/messages/:id", h.getMessage)
 	v1.GET("/messages/:id/html", h.getMessageHTML)

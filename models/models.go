@@ -247,11 +247,25 @@ type SendSlot struct {
 	At         time.Time `gorm:"not null;index:idx_slot_customer_at"`
 }
 
+// IdempotencyRecord remembers a POST made with an Idempotency-Key: the
+// request's fingerprint and, once answered, the response, so a retry gets
+// the first answer. Keys are scoped to the API key that used them.
+type IdempotencyRecord struct {
+	ID          uint   `gorm:"primaryKey"`
+	Scope       string `gorm:"size:64;not null;uniqueIndex:idx_idempotency"`
+	Key         string `gorm:"column:idem_key;size:255;not null;uniqueIndex:idx_idempotency"`
+	Fingerprint string `gorm:"size:64;not null"`
+	Status      int    `gorm:"not null;default:0"` // 0 while the first request is in flight
+	ContentType string `gorm:"size:100"`
+	Body        []byte
+	CreatedAt   time.Time `gorm:"index"`
+}
+
 // all lists every model, in migration order.
 func all() []any {
 	return []any{
 		&Customer{}, &ConsentRecord{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
-		&Suppression{}, &APIKey{}, &SendSlot{},
+		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{},
 	}
 }
