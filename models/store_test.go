@@ -310,3 +310,28 @@ func TestCappedSendLearnsWhenASlotFrees(t *testing.T) {
 		require.True(t, ok, "a released slot is free")
 	})
 }
+
+func TestIdempotencyKeys(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		rec, fresh, err := s.BeginIdempotent(ctx, "tenant", "k", "fp-1", now)
+		require.NoError(t, err)
+		require.True(t, fresh)
+		prev, fresh, err := s.BeginIdempotent(ctx, "tenant", "k", "fp-1", now)
+		require.NoError(t, err)
+		require.False(t, fresh)
+		require.Zero(t, prev.Status, "still in progress")
+		require.NoError(t, s.FinishIdempotent(ctx, rec.ID, 202, "application/json", []byte(`{"ok":true}`)))
+		prev, _, err = s.BeginIdempotent(ctx, "tenant", "k", "fp-1", now.Add(time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, 202, prev.Status)
+		require.JSONEq(t, `{"ok":true}`, string(prev.Body))
+		_, fresh, err = s.BeginIdempotent(ctx, "other-tenant", "k", "fp-2", now)
+		require.NoError(t, err)
+		require.True(t, fresh, "keys are per tenant")
+		_, fresh, err = s.BeginIdempotent(ctx, "tenant", "k", "fp-3", now.Add(models.IdempotencyTTL+time.Minute))
+		require.NoError(t, err)
+		require.True(t, fresh, "an expired key starts over")
+		require.NoError(t, s.ForgetIdempotent(ctx, rec.ID))
+	})
+}
