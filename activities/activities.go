@@ -38,6 +38,8 @@ type Activities struct {
 	// SoftOptIn lists the countries (ISO 3166-1 alpha-2, or "*") where the
 	// soft opt-in is a lawful basis; elsewhere only explicit consent is.
 	SoftOptIn []string
+	// ReconcileAfter: see reconcileAfter.
+	ReconcileAfter time.Duration
 	// Caps are the frequency caps across all of a customer's sequences,
 	// in real days; they scale with a compressed sequence day.
 	Caps []models.Cap
@@ -386,6 +388,13 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 	case models.MessageSent:
 		return Sent{ProviderMessageID: msg.ProviderMessageID}, nil
 	case models.MessageReady:
+	case models.MessageSending:
+		// An earlier attempt died after calling the mailer: it may have
+		// been accepted. Wait for the provider to confirm it before
+		// sending again.
+		if d, wait := a.awaitReconciliation(msg); wait {
+			return d, nil
+		}
 	default:
 		return Sent{Failed: true, Reason: "message is " + msg.Status + ": " + msg.Error}, nil
 	}
@@ -406,6 +415,11 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 	if !ok {
 		return Sent{Deferred: true, RetryAt: retryAt, Reason: "frequency cap reached (" + a.describeCaps() + ")"}, nil
 	}
+	if msg.Status == models.MessageReady {
+		if err := a.Store.MarkSending(ctx, msg.ID, a.now()); err != nil {
+			return Sent{}, retryable(err)
+		}
+	}
 	id, err := a.Mailer.Send(ctx, Email{
 		MessageID: msg.ID, FromEmail: a.FromEmail, FromName: a.FromName,
 		To: cust.Email, ToName: cust.Name, Subject: msg.Subject, HTML: msg.HTML, Text: msg.Text, Headers: msg.Headers,
@@ -424,13 +438,57 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 		}
 		return Sent{Failed: true, Reason: err.Error()}, nil
 	}
+	if errs.Is(err, errs.Unavailable) {
+		// The provider answered and refused for now (429, 5xx): nothing was
+		// sent, so the retry need not wait for a confirmation.
+		if err := a.Store.MarkReady(ctx, msg.ID); err != nil {
+			return Sent{}, retryable(err)
+		}
+		return Sent{}, withRetryDelay(err)
+	}
 	if err != nil {
-		return Sent{}, err
+		return Sent{}, err // ambiguous (a timeout, a dropped connection): the message stays "sending"
 	}
 	if _, err := a.Store.MarkSent(ctx, msg.ID, a.Mailer.Name(), id, a.now()); err != nil {
 		return Sent{}, retryable(err)
 	}
 	return Sent{ProviderMessageID: id}, nil
+}
+
+// ReconcileAfter is how long Send waits for a provider's confirmation of
+// an ambiguous attempt before it sends again (default 10 minutes).
+func (a *Activities) reconcileAfter() time.Duration {
+	if a.ReconcileAfter > 0 {
+		return a.ReconcileAfter
+	}
+	return 10 * time.Minute
+}
+
+// awaitReconciliation decides what to do with a message found "sending".
+// With a mailer that confirms accepted messages by event (SendGrid's
+// "processed", applied by the webhook), Send waits for that event, polling
+// every tenth of ReconcileAfter (at most 30 s), and sends again only when
+// none came within ReconcileAfter.
+func (a *Activities) awaitReconciliation(msg *models.Message) (Sent, bool) {
+	r, ok := a.Mailer.(Reconciler)
+	if !ok || !r.Reconciles() || msg.SendingAt == nil {
+		return Sent{}, false // resending cannot duplicate anything
+	}
+	deadline := msg.SendingAt.Add(a.reconcileAfter())
+	now := a.now()
+	if !now.Before(deadline) {
+		return Sent{}, false
+	}
+	poll := a.reconcileAfter() / 10
+	if poll > 30*time.Second {
+		poll = 30 * time.Second
+	}
+	next := now.Add(poll)
+	if deadline.Before(next) {
+		next = deadline
+	}
+	return Sent{Deferred: true, RetryAt: next,
+		Reason: "an earlier attempt may have reached " + a.Mailer.Name() + "; waiting for its processed event before sending again"}, true
 }
 
 func (a *Activities) softOptInAllowed(country string) bool {

@@ -27,11 +27,13 @@ var ctx = context.Background()
 
 // fakeMailer records what it is asked to send and fails on demand.
 type fakeMailer struct {
-	sent []activities.Email
-	err  error
+	sent       []activities.Email
+	err        error
+	reconciles bool // behaves like SendGrid: accepted sends are confirmed by event
 }
 
-func (f *fakeMailer) Name() string { return "fake" }
+func (f *fakeMailer) Name() string     { return "fake" }
+func (f *fakeMailer) Reconciles() bool { return f.reconciles }
 func (f *fakeMailer) Send(_ context.Context, e activities.Email) (string, error) {
 	if f.err != nil {
 		return "", f.err
@@ -267,6 +269,76 @@ func TestFrequencyCapDefersTheSecondEmailOfTheDay(t *testing.T) {
 	require.True(t, b.acts.Now().Add(time.Second).Equal(sent.RetryAt))
 }
 
+func TestAmbiguousSendIsReconciledBeforeItIsRepeated(t *testing.T) {
+	b := setup(t)
+	b.mailer.reconciles = true
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	b.acts.Now = func() time.Time { return now }
+	ref := b.rendered(t, b.ref)
+	in := activities.SendInput{MessageID: ref.MessageID}
+
+	// The connection drops after the request went out: did SendGrid accept it?
+	b.mailer.err = errors.New("read tcp: connection reset by peer")
+	_, err := b.acts.Send(ctx, in)
+	require.Error(t, err)
+	require.Equal(t, models.MessageSending, b.message(t, ref).Status)
+
+	// The retry does not resend blindly: it waits for the processed event.
+	b.mailer.err = nil
+	now = now.Add(time.Minute)
+	sent, err := b.acts.Send(ctx, in)
+	require.NoError(t, err)
+	require.True(t, sent.Deferred)
+	require.Contains(t, sent.Reason, "waiting for its processed event")
+	require.Empty(t, b.mailer.sent)
+
+	// The webhook applies SendGrid's processed event: the next retry finds
+	// the message sent and sends nothing.
+	moved, err := b.store.MarkSent(ctx, ref.MessageID, "fake", "sg-1", now)
+	require.NoError(t, err)
+	require.True(t, moved)
+	sent, err = b.acts.Send(ctx, in)
+	require.NoError(t, err)
+	require.Equal(t, "sg-1", sent.ProviderMessageID)
+	require.Empty(t, b.mailer.sent, "exactly one email")
+}
+
+func TestAmbiguousSendWithNoConfirmationIsSentAgainAfterTheWait(t *testing.T) {
+	b := setup(t)
+	b.mailer.reconciles = true
+	b.acts.ReconcileAfter = 10 * time.Minute
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	b.acts.Now = func() time.Time { return now }
+	ref := b.rendered(t, b.ref)
+	in := activities.SendInput{MessageID: ref.MessageID}
+	b.mailer.err = errors.New("timeout")
+	_, err := b.acts.Send(ctx, in)
+	require.Error(t, err)
+	b.mailer.err = nil
+	now = now.Add(11 * time.Minute)
+	sent, err := b.acts.Send(ctx, in)
+	require.NoError(t, err)
+	require.False(t, sent.Deferred)
+	require.Len(t, b.mailer.sent, 1, "no processed event came: the first attempt never reached the provider")
+}
+
+func TestRefusalForNowIsNotAmbiguous(t *testing.T) {
+	b := setup(t)
+	b.mailer.reconciles = true
+	ref := b.rendered(t, b.ref)
+	b.mailer.err = errs.Wrap(errs.Unavailable, &activities.RateLimited{Reset: time.Now().Add(time.Minute)}, "429")
+	_, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "%v", err)
+	require.Equal(t, "rate_limited", appErr.Type())
+	require.Greater(t, appErr.NextRetryDelay(), 30*time.Second, "retries at the reset time")
+	require.Equal(t, models.MessageReady, b.message(t, ref).Status, "a 429 was certainly not sent")
+	b.mailer.err = nil
+	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	require.NoError(t, err)
+	require.False(t, sent.Deferred, "no need to wait for a confirmation")
+}
+
 func TestEligibility(t *testing.T) {
 	b := setup(t)
 	el, err := b.acts.CheckEligibility(ctx, b.ref)
@@ -374,8 +446,12 @@ func TestSendGridMailer(t *testing.T) {
 	for _, s := range []int{http.StatusTooManyRequests, http.StatusInternalServerError} {
 		status = s
 		_, err = sg.Send(ctx, e)
-		require.Error(t, err)
-		require.False(t, errs.Is(err, errs.PermanentRemote), "status %d is retried", s)
+		require.True(t, errs.Is(err, errs.Unavailable), "status %d is retried: %v", s, err)
+	}
+	for _, s := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestEntityTooLarge} {
+		status = s
+		_, err = sg.Send(ctx, e)
+		require.True(t, errs.Is(err, errs.PermanentRemote), "status %d is final: %v", s, err)
 	}
 
 	status = http.StatusOK // sandbox mode

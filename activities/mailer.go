@@ -2,12 +2,16 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sendgrid/sendgrid-go"
 	"github.com/sendgrid/sendgrid-go/helpers/mail"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/lift-hq/lift/internal/errs"
 )
@@ -35,6 +39,36 @@ type Mailer interface {
 	Send(ctx context.Context, e Email) (string, error)
 }
 
+// Reconciler is a Mailer that confirms each accepted message with an event
+// carrying our message ID (SendGrid's "processed"), so a send whose outcome
+// is unknown can be checked before it is repeated.
+type Reconciler interface {
+	Reconciles() bool
+}
+
+// RateLimited is a refusal that says when to try again.
+type RateLimited struct {
+	Reset time.Time
+}
+
+func (r *RateLimited) Error() string {
+	return "rate limited until " + r.Reset.UTC().Format(time.RFC3339)
+}
+
+// withRetryDelay turns a rate limit into a Temporal error that retries at
+// the provider's reset time instead of on the usual backoff.
+func withRetryDelay(err error) error {
+	var rl *RateLimited
+	if !errors.As(err, &rl) {
+		return err
+	}
+	delay := time.Until(rl.Reset)
+	if delay < time.Second {
+		delay = time.Second
+	}
+	return temporal.NewApplicationErrorWithOptions(err.Error(), "rate_limited", temporal.ApplicationErrorOptions{NextRetryDelay: delay, Cause: err})
+}
+
 // Outbox is the default mailer: nothing leaves the machine. The message is
 // already stored with its HTML, so "sending" is marking it sent; read it at
 // GET /v1/messages/{id}/html.
@@ -50,13 +84,19 @@ func (Outbox) Send(_ context.Context, e Email) (string, error) {
 
 // SendGrid sends through SendGrid's v3 mail send API with sendgrid-go.
 type SendGrid struct {
-	APIKey  string
-	BaseURL string // https://api.sendgrid.com, the EU host, or a fake in tests
-	Sandbox bool
+	APIKey   string
+	BaseURL  string // https://api.sendgrid.com, https://api.eu.sendgrid.com, or a fake in tests
+	Sandbox  bool
+	ASMGroup int  // unsubscribe group, 0 for none
+	Tracking bool // open and click tracking
 }
 
 // Name implements Mailer.
 func (SendGrid) Name() string { return "sendgrid" }
+
+// Reconciles implements Reconciler: SendGrid's processed event echoes our
+// custom_args.
+func (SendGrid) Reconciles() bool { return true }
 
 // Send implements Mailer. A client is built per call: a *sendgrid.Client
 // holds the request body and is not safe to share between goroutines.
@@ -78,6 +118,12 @@ func (s SendGrid) Send(ctx context.Context, e Email) (string, error) {
 	if s.Sandbox {
 		m.SetMailSettings(mail.NewMailSettings().SetSandboxMode(mail.NewSetting(true)))
 	}
+	if s.ASMGroup > 0 {
+		m.SetASM(mail.NewASM().SetGroupID(s.ASMGroup))
+	}
+	m.SetTrackingSettings(mail.NewTrackingSettings().
+		SetClickTracking(mail.NewClickTrackingSetting().SetEnable(s.Tracking).SetEnableText(false)).
+		SetOpenTracking(mail.NewOpenTrackingSetting().SetEnable(s.Tracking)))
 
 	req := sendgrid.GetRequest(s.APIKey, "/v3/mail/send", s.BaseURL)
 	req.Method = http.MethodPost
@@ -90,8 +136,14 @@ func (s SendGrid) Send(ctx context.Context, e Email) (string, error) {
 	switch {
 	case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK: // 200 in sandbox mode
 		return header(resp.Headers, "X-Message-Id"), nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return "", fmt.Errorf("sendgrid: status %d, will retry", resp.StatusCode)
+	case resp.StatusCode == http.StatusTooManyRequests:
+		err := errs.E(errs.Unavailable, "sendgrid: 429 rate limited")
+		if reset, perr := strconv.ParseInt(header(resp.Headers, "X-RateLimit-Reset"), 10, 64); perr == nil {
+			err.Err = &RateLimited{Reset: time.Unix(reset, 0)}
+		}
+		return "", err
+	case resp.StatusCode >= 500:
+		return "", errs.E(errs.Unavailable, "sendgrid: status %d, will retry: %s", resp.StatusCode, truncate(resp.Body, 300))
 	default:
 		return "", errs.E(errs.PermanentRemote, "sendgrid refused the message: status %d: %s",
 			resp.StatusCode, truncate(resp.Body, 500))

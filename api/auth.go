@@ -42,7 +42,7 @@ const ctxKeyScope = "lift.api_key_hash"
 // A batch of events may be 16 times the limit.
 func (h *handlers) limitBody(c *gin.Context) {
 	limit := h.MaxBodyBytes
-	if c.FullPath() == "/v1/events:batch" {
+	if p := c.FullPath(); p == "/v1/events:batch" || p == "/v1/webhooks/sendgrid" {
 		limit *= 16
 	}
 	if c.Request.ContentLength > limit {

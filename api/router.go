@@ -32,7 +32,8 @@ type Sequences interface {
 type Deps struct {
 	Store        *models.Store
 	Sequences    Sequences
-	Unsubscribe  unsub.Signer // verifies /u/{token}
+	Unsubscribe  unsub.Signer    // verifies /u/{token}
+	Webhook      SendGridWebhook // verifies POST /v1/webhooks/sendgrid
 	Logger       *slog.Logger
 	Day          time.Duration // length of a sequence day given to new sequences
 	MaxBodyBytes int64
@@ -72,6 +73,8 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openAPI) })
+	// Signed by SendGrid, not by an API key.
+	r.POST("/v1/webhooks/sendgrid", h.sendgridWebhook)
 	r.GET("/u/:token", h.unsubscribeForm)
 	r.POST("/u/:token", h.unsubscribePost)
 

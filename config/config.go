@@ -52,6 +52,26 @@ type Config struct {
 	SendGridAPIKey  string `env:"SENDGRID_API_KEY"`
 	SendGridBaseURL string `env:"SENDGRID_BASE_URL" envDefault:"https://api.sendgrid.com"`
 	SendGridSandbox bool   `env:"SENDGRID_SANDBOX"`
+	SendGridRegion  string `env:"SENDGRID_REGION" envDefault:"global"` // "eu" uses the EU data-residency host
+	SendGridASM     int    `env:"SENDGRID_ASM_GROUP_ID"`
+	SendGridTrack   bool   `env:"SENDGRID_TRACKING" envDefault:"true"` // open and click tracking
+	// SendGridWebhookKey is the Event Webhook's verification key (base64,
+	// as SendGrid shows it); without it POST /v1/webhooks/sendgrid is off.
+	SendGridWebhookKey    string        `env:"SENDGRID_WEBHOOK_PUBLIC_KEY"`
+	SendGridWebhookMaxAge time.Duration `env:"SENDGRID_WEBHOOK_MAX_AGE" envDefault:"5m"`
+	// SendGridReconcileAfter is how long an ambiguous send waits for its
+	// processed event before it is sent again.
+	SendGridReconcileAfter time.Duration `env:"SENDGRID_RECONCILE_AFTER" envDefault:"10m"`
+	// SendGridFake runs the in-repo SendGrid fake (lift dev only, for demos).
+	SendGridFake bool `env:"LIFT_SENDGRID_FAKE"`
+}
+
+// SendGridHost is the API host for the configured region.
+func (c Config) SendGridHost() string {
+	if c.SendGridRegion == "eu" && c.SendGridBaseURL == "https://api.sendgrid.com" {
+		return "https://api.eu.sendgrid.com"
+	}
+	return c.SendGridBaseURL
 }
 
 // Role is the process role being configured.
@@ -109,6 +129,7 @@ func (c *Config) bind(fs *flag.FlagSet, role Role) {
 	fs.IntVar(&c.UIPort, "ui-port", c.UIPort, "Temporal Web UI port (LIFT_UI_PORT)")
 	fs.DurationVar(&c.Day, "day", c.Day, "length of one sequence day, e.g. 2s for a fast demo (LIFT_DAY; default 24h, 5s with --demo)")
 	fs.BoolVar(&c.Demo, "demo", c.Demo, "seed a catalogue, two campaigns, customers and events (LIFT_DEMO)")
+	fs.BoolVar(&c.SendGridFake, "sendgrid-fake", c.SendGridFake, "send through the in-repo SendGrid fake, with signed webhooks (LIFT_SENDGRID_FAKE)")
 }
 
 // Validate checks the settings a role needs.
@@ -132,6 +153,12 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.UnsubscribeSecret != "" && len(c.UnsubscribeSecret) < 32 {
 		bad("LIFT_UNSUBSCRIBE_SECRET must be at least 32 bytes")
+	}
+	if c.SendGridRegion != "global" && c.SendGridRegion != "eu" {
+		bad("SENDGRID_REGION must be global or eu")
+	}
+	if c.SendGridWebhookMaxAge <= 0 || c.SendGridReconcileAfter <= 0 {
+		bad("SENDGRID_WEBHOOK_MAX_AGE and SENDGRID_RECONCILE_AFTER must be positive")
 	}
 	if c.SendGridAPIKey != "" && c.PostalAddress == "" {
 		bad("LIFT_POSTAL_ADDRESS is required when sending through SendGrid (CAN-SPAM)")

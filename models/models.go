@@ -160,6 +160,7 @@ type Enrollment struct {
 const (
 	MessagePending = "pending" // created, recommendations chosen
 	MessageReady   = "ready"   // rendered, not yet handed to the mailer
+	MessageSending = "sending" // handed to the mailer; its answer is not recorded yet
 	MessageSent    = "sent"    // accepted by the mailer
 	MessageSkipped = "skipped" // the step was skipped; Error says why
 	MessageFailed  = "failed"  // permanently refused by the provider
@@ -186,7 +187,11 @@ type Message struct {
 	Provider          string            `gorm:"size:32"`
 	ProviderMessageID string            `gorm:"size:200;index"`
 	Error             string            `gorm:"size:1000"`
+	SendingAt         *time.Time        // when the mailer was first called
 	SentAt            *time.Time
+	Delivery          string     `gorm:"size:16"` // delivered, deferred, bounced, dropped (from SendGrid events)
+	OpenedAt          *time.Time // first human open (machine opens excluded)
+	ClickedAt         *time.Time
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 }
@@ -261,11 +266,22 @@ type IdempotencyRecord struct {
 	CreatedAt   time.Time `gorm:"index"`
 }
 
+// WebhookEvent is a SendGrid event already applied. SendGrid retries
+// failed deliveries for 24 hours, so events arrive twice and out of order:
+// the unique sg_event_id makes applying one idempotent.
+type WebhookEvent struct {
+	SGEventID string `gorm:"column:sg_event_id;primaryKey;size:128"`
+	MessageID string `gorm:"size:64;index"`
+	Type      string `gorm:"size:32;not null"`
+	At        time.Time
+	CreatedAt time.Time
+}
+
 // all lists every model, in migration order.
 func all() []any {
 	return []any{
 		&Customer{}, &ConsentRecord{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
-		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{},
+		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{},
 	}
 }

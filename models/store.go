@@ -491,10 +491,27 @@ func (s *Store) SaveRendered(ctx context.Context, id string, r Rendered) error {
 	return translate(err, "message "+id)
 }
 
+// MarkSending records that the mailer is about to be called for a ready
+// message. After a crash, a message found "sending" may or may not have
+// reached the provider: Send reconciles it before sending again.
+func (s *Store) MarkSending(ctx context.Context, id string, at time.Time) error {
+	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status = ?", id, MessageReady).
+		Updates(map[string]any{"status": MessageSending, "sending_at": at}).Error
+	return translate(err, "message "+id)
+}
+
+// MarkReady returns a "sending" message to ready: the mailer refused it
+// for now, so it was certainly not sent.
+func (s *Store) MarkReady(ctx context.Context, id string) error {
+	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status = ?", id, MessageSending).
+		Update("status", MessageReady).Error
+	return translate(err, "message "+id)
+}
+
 // MarkSent records that the mailer accepted the message. It only moves a
 // message that is not yet sent, and reports whether it did.
 func (s *Store) MarkSent(ctx context.Context, id, provider, providerID string, at time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status = ?", id, MessageReady).
+	res := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status IN ?", id, []string{MessageReady, MessageSending}).
 		Updates(map[string]any{"status": MessageSent, "provider": provider, "provider_message_id": providerID, "sent_at": at})
 	return res.RowsAffected == 1, translate(res.Error, "message "+id)
 }
@@ -504,6 +521,57 @@ func (s *Store) MarkMessage(ctx context.Context, id, status, reason string) erro
 	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status <> ?", id, MessageSent).
 		Updates(map[string]any{"status": status, "error": reason}).Error
 	return translate(err, "message "+id)
+}
+
+// MessageByProviderID finds the message SendGrid calls sgMessageID:
+// "<X-Message-Id>.filter…", whose prefix is the ID recorded at send time.
+func (s *Store) MessageByProviderID(ctx context.Context, sgMessageID string) (*Message, error) {
+	prefix, _, _ := strings.Cut(sgMessageID, ".")
+	var m Message
+	err := s.db.WithContext(ctx).Omit("html", "text").First(&m, "provider_message_id = ?", prefix).Error
+	return &m, translate(err, "message with provider ID "+prefix)
+}
+
+// RecordWebhookEvent stores a SendGrid event's ID; fresh is false when it
+// was already applied.
+func (s *Store) RecordWebhookEvent(ctx context.Context, e *WebhookEvent) (fresh bool, err error) {
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(e)
+	return res.RowsAffected == 1, translate(res.Error, "webhook event")
+}
+
+// ForgetWebhookEvent drops an event ID whose application failed, so the
+// provider's retry applies it.
+func (s *Store) ForgetWebhookEvent(ctx context.Context, sgEventID string) error {
+	return translate(s.db.WithContext(ctx).Delete(&WebhookEvent{}, "sg_event_id = ?", sgEventID).Error, "webhook event")
+}
+
+// UpdateDelivery records a message's delivery status and engagement.
+// Events arrive in any order: "deferred" never overwrites a final status
+// (delivered, bounced, dropped), and engagement times keep the first
+// occurrence.
+func (s *Store) UpdateDelivery(ctx context.Context, id string, delivery string, opened, clicked *time.Time) error {
+	db := s.db.WithContext(ctx).Model(&Message{}).Where("id = ?", id)
+	if delivery == "deferred" {
+		db = db.Where("delivery IN ?", []string{"", "deferred"})
+	}
+	if delivery != "" {
+		if err := db.Update("delivery", delivery).Error; err != nil {
+			return translate(err, "message "+id)
+		}
+	}
+	if opened != nil {
+		err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND opened_at IS NULL", id).Update("opened_at", *opened).Error
+		if err != nil {
+			return translate(err, "message "+id)
+		}
+	}
+	if clicked != nil {
+		err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND clicked_at IS NULL", id).Update("clicked_at", *clicked).Error
+		if err != nil {
+			return translate(err, "message "+id)
+		}
+	}
+	return nil
 }
 
 // MessageFilter selects messages; empty fields match everything.

@@ -20,6 +20,8 @@ const (
 	SignalUpgrade     = "upgrade"
 	SignalComplaint   = "complaint"
 	SignalUnsubscribe = "unsubscribe"
+	// SignalBounce ends the sequence as bounced (a hard bounce).
+	SignalBounce = "bounce"
 	// SignalConsentWithdrawn ends the sequence as no_consent.
 	SignalConsentWithdrawn = "consent_withdrawn"
 
@@ -31,7 +33,7 @@ const (
 
 // ExitSignals are the signals that may end a sequence, in the order the
 // workflow listens to them.
-var ExitSignals = []string{SignalPurchase, SignalUpgrade, SignalComplaint, SignalUnsubscribe, SignalConsentWithdrawn}
+var ExitSignals = []string{SignalPurchase, SignalUpgrade, SignalComplaint, SignalUnsubscribe, SignalConsentWithdrawn, SignalBounce}
 
 // VariantHoldout is the variant of enrollments that run the clock but are
 // never emailed; their conversions measure incremental lift.

@@ -368,6 +368,8 @@ func (s *sequence) handleSignals(ctx workflow.Context) error {
 			}
 		case SignalComplaint:
 			s.exit(models.StatusComplained, "complaint received")
+		case SignalBounce:
+			s.exit(models.StatusBounced, "the address bounced")
 		case SignalConsentWithdrawn:
 			s.exit(models.StatusNoConsent, "marketing consent withdrawn")
 		case SignalUpgrade:

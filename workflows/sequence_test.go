@@ -135,6 +135,7 @@ func TestExitSignalsEndTheSequenceAtOnceAtEveryStage(t *testing.T) {
 		{workflows.SignalComplaint, workflows.ExitSignal{}, models.StatusComplained},
 		{workflows.SignalUnsubscribe, workflows.ExitSignal{}, models.StatusUnsubscribed},
 		{workflows.SignalConsentWithdrawn, workflows.ExitSignal{}, models.StatusNoConsent},
+		{workflows.SignalBounce, workflows.ExitSignal{}, models.StatusBounced},
 	}
 	// Stages: before the first email, between emails, 29 days into a long
 	// wait, and in the attribution window after the last email.

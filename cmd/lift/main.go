@@ -128,8 +128,15 @@ func runAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	webhook, err := app.Webhook(cfg)
+	if err != nil {
+		return err
+	}
+	if webhook.Key == nil {
+		logger.Warn("SENDGRID_WEBHOOK_PUBLIC_KEY is not set: the SendGrid event webhook is off, so bounces, complaints and opens are not seen")
+	}
 	router := api.NewRouter(api.Deps{
-		Store: store, Sequences: workflows.Client{Temporal: c}, Unsubscribe: signer, Logger: logger,
+		Store: store, Sequences: workflows.Client{Temporal: c}, Unsubscribe: signer, Webhook: webhook, Logger: logger,
 		Day: cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes,
 	})
 	done := make(chan error, 1)

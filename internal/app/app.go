@@ -25,6 +25,7 @@ import (
 	"github.com/lift-hq/lift/config"
 	"github.com/lift-hq/lift/internal/devserver"
 	"github.com/lift-hq/lift/internal/email"
+	"github.com/lift-hq/lift/internal/sendgridfake"
 	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/worker"
@@ -43,8 +44,12 @@ type Dev struct {
 
 	worker sdkworker.Worker
 	http   *http.Server
+	fake   *sendgridfake.Server
 	done   chan error
 }
+
+// SendGridFake is the fake SendGrid of `lift dev --sendgrid-fake`, or nil.
+func (d *Dev) SendGridFake() *sendgridfake.Server { return d.fake }
 
 // StartDev starts everything `lift dev` runs and returns when the API
 // answers. Stop it with Stop.
@@ -82,6 +87,19 @@ func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (d *D
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = apiURL
 	}
+	if cfg.SendGridFake {
+		fake, err := sendgridfake.Start()
+		if err != nil {
+			return nil, err
+		}
+		d.fake = fake
+		fake.SetWebhook(apiURL + "/v1/webhooks/sendgrid")
+		cfg.SendGridAPIKey, cfg.SendGridBaseURL, cfg.SendGridWebhookKey = "SG.fake", fake.URL(), fake.PublicKey()
+	}
+	webhook, err := Webhook(cfg)
+	if err != nil {
+		return nil, err
+	}
 	d.Config, d.APIURL = cfg, apiURL
 	if d.Store, err = OpenStore(ctx, cfg, true); err != nil {
 		return nil, err
@@ -112,7 +130,7 @@ func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (d *D
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	router := api.NewRouter(api.Deps{
-		Store: d.Store, Sequences: workflows.Client{Temporal: d.Client}, Unsubscribe: signer, Logger: logger,
+		Store: d.Store, Sequences: workflows.Client{Temporal: d.Client}, Unsubscribe: signer, Webhook: webhook, Logger: logger,
 		Day: cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes, DevOutbox: true,
 	})
 	d.http = ServeOn(listener, router, d.done)
@@ -149,6 +167,21 @@ func (d *Dev) Stop(ctx context.Context) {
 	if d.Store != nil {
 		_ = d.Store.Close()
 	}
+	if d.fake != nil {
+		d.fake.Close()
+	}
+}
+
+// Webhook builds the SendGrid webhook verifier from the config; it is off
+// (nil key) when no key is configured.
+func Webhook(cfg config.Config) (api.SendGridWebhook, error) {
+	w := api.SendGridWebhook{MaxAge: cfg.SendGridWebhookMaxAge}
+	if cfg.SendGridWebhookKey == "" {
+		return w, nil
+	}
+	key, err := api.ParseSendGridKey(cfg.SendGridWebhookKey)
+	w.Key = key
+	return w, err
 }
 
 // OpenStore opens the app database. With migrate it brings the schema up
@@ -202,13 +235,15 @@ func NewActivities(cfg config.Config, store *models.Store) (*activities.Activiti
 	}
 	var mailer activities.Mailer = activities.Outbox{}
 	if cfg.SendGridAPIKey != "" {
-		mailer = activities.SendGrid{APIKey: cfg.SendGridAPIKey, BaseURL: cfg.SendGridBaseURL, Sandbox: cfg.SendGridSandbox}
+		mailer = activities.SendGrid{APIKey: cfg.SendGridAPIKey, BaseURL: cfg.SendGridHost(), Sandbox: cfg.SendGridSandbox,
+			ASMGroup: cfg.SendGridASM, Tracking: cfg.SendGridTrack}
 	}
 	return &activities.Activities{
 		Store: store, Mailer: mailer, Renderer: renderer,
 		FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress,
 		Unsubscribe: signer, PublicURL: cfg.PublicURL, SoftOptIn: cfg.SoftOptInCountries,
-		Caps: []models.Cap{{Window: 24 * time.Hour, Max: cfg.CapPerDay}, {Window: 7 * 24 * time.Hour, Max: cfg.CapPerWeek}},
+		ReconcileAfter: cfg.SendGridReconcileAfter,
+		Caps:           []models.Cap{{Window: 24 * time.Hour, Max: cfg.CapPerDay}, {Window: 7 * 24 * time.Hour, Max: cfg.CapPerWeek}},
 	}, nil
 }
 

@@ -1,0 +1,202 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
+
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
+)
+
+// SendGridWebhook verifies SendGrid's signed Event Webhook.
+type SendGridWebhook struct {
+	Key    *ecdsa.PublicKey
+	MaxAge time.Duration // oldest timestamp accepted (default 5 minutes)
+}
+
+// ParseSendGridKey reads the base64 public key SendGrid shows for a signed
+// Event Webhook.
+func ParseSendGridKey(b64 string) (*ecdsa.PublicKey, error) {
+	der, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, fmt.Errorf("SendGrid webhook key: %w", err)
+	}
+	pub, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("SendGrid webhook key: %w", err)
+	}
+	key, ok := pub.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("SendGrid webhook key is %T, not ECDSA", pub)
+	}
+	return key, nil
+}
+
+// sgEvent is the part of a SendGrid event Lift uses. Our custom_args come
+// back as top-level fields.
+type sgEvent struct {
+	EventID     string `json:"sg_event_id"`
+	Event       string `json:"event"`
+	Timestamp   int64  `json:"timestamp"`
+	SGMessageID string `json:"sg_message_id"`
+	MessageID   string `json:"message_id"` // our custom arg
+	CampaignID  string `json:"campaign_id"`
+	Email       string `json:"email"`
+	Type        string `json:"type"` // bounce: "bounce" (hard) or "blocked"
+	MachineOpen bool   `json:"sg_machine_open"`
+	ASMGroupID  int    `json:"asm_group_id"`
+}
+
+// sendgridWebhook applies a batch of SendGrid events. The signature over
+// the timestamp header followed by the raw body is checked byte for byte,
+// and stale timestamps are refused (sendgrid-go's helper does not check
+// age). Events are deduplicated on sg_event_id; SendGrid retries any
+// non-2xx for 24 hours, so a failure answers 503 and the batch comes again.
+func (h *handlers) sendgridWebhook(c *gin.Context) {
+	if h.Webhook.Key == nil {
+		writeError(c, h.Logger, errs.E(errs.NotFound, "the SendGrid webhook is not configured (SENDGRID_WEBHOOK_PUBLIC_KEY)"))
+		return
+	}
+	sig, ts := c.GetHeader(eventwebhook.VerificationHTTPHeader), c.GetHeader(eventwebhook.TimestampHTTPHeader)
+	if sig == "" || ts == "" {
+		writeError(c, h.Logger, errs.E(errs.Unauthorized, "missing %s or %s", eventwebhook.VerificationHTTPHeader, eventwebhook.TimestampHTTPHeader))
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		writeError(c, h.Logger, decodeError(err))
+		return
+	}
+	sent, err := strconv.ParseInt(ts, 10, 64)
+	maxAge := h.Webhook.MaxAge
+	if maxAge == 0 {
+		maxAge = 5 * time.Minute
+	}
+	if age := h.Now().Sub(time.Unix(sent, 0)); err != nil || age > maxAge || age < -maxAge {
+		writeError(c, h.Logger, errs.E(errs.Forbidden, "stale or malformed webhook timestamp"))
+		return
+	}
+	if ok, err := eventwebhook.VerifySignature(h.Webhook.Key, body, sig, ts); err != nil || !ok {
+		writeError(c, h.Logger, errs.E(errs.Forbidden, "webhook signature does not verify"))
+		return
+	}
+	var events []sgEvent
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&events); err != nil {
+		writeError(c, h.Logger, decodeError(err))
+		return
+	}
+	applied, duplicates := 0, 0
+	for _, ev := range events {
+		fresh, err := h.applySendGridEvent(c.Request.Context(), ev)
+		if err != nil {
+			writeError(c, h.Logger, err)
+			return
+		}
+		if fresh {
+			applied++
+		} else {
+			duplicates++
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"applied": applied, "duplicates": duplicates})
+}
+
+// applySendGridEvent maps one event onto the message's status, the
+// suppression list and the running sequence. It reports false for an event
+// already applied or about a message Lift did not send.
+func (h *handlers) applySendGridEvent(ctx context.Context, ev sgEvent) (bool, error) {
+	if ev.EventID == "" {
+		return false, nil
+	}
+	msg, err := h.findMessage(ctx, ev)
+	if errs.Is(err, errs.NotFound) {
+		return false, nil // not one of ours (another sender on the account)
+	}
+	if err != nil {
+		return false, err
+	}
+	at := time.Unix(ev.Timestamp, 0).UTC()
+	fresh, err := h.Store.RecordWebhookEvent(ctx, &models.WebhookEvent{SGEventID: ev.EventID, MessageID: msg.ID, Type: ev.Event, At: at})
+	if err != nil || !fresh {
+		return false, err
+	}
+	if err := h.applyToMessage(ctx, msg, ev, at); err != nil {
+		// Let SendGrid's retry apply it again.
+		if ferr := h.Store.ForgetWebhookEvent(ctx, ev.EventID); ferr != nil {
+			h.Logger.Error("webhook event not released", "err", ferr)
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+func (h *handlers) findMessage(ctx context.Context, ev sgEvent) (*models.Message, error) {
+	if ev.MessageID != "" {
+		return h.Store.GetMessage(ctx, ev.MessageID)
+	}
+	if ev.SGMessageID != "" {
+		return h.Store.MessageByProviderID(ctx, ev.SGMessageID)
+	}
+	return nil, errs.E(errs.NotFound, "event names no message")
+}
+
+func (h *handlers) applyToMessage(ctx context.Context, msg *models.Message, ev sgEvent, at time.Time) error {
+	store := h.Store
+	exit := func(signal, reason string, campaignOnly bool) error {
+		sig := workflows.ExitSignal{EventID: ev.EventID}
+		if campaignOnly {
+			sig.CampaignID = msg.CampaignID
+		}
+		if err := store.Suppress(ctx, ev.Email, sig.CampaignID, reason); err != nil {
+			return err
+		}
+		_, err := h.signalRunning(ctx, msg.CustomerID, signal, sig, nil)
+		return err
+	}
+	switch ev.Event {
+	case "processed":
+		// The confirmation an ambiguous send waits for.
+		providerID, _, _ := strings.Cut(ev.SGMessageID, ".")
+		_, err := store.MarkSent(ctx, msg.ID, "sendgrid", providerID, at)
+		return err
+	case "delivered", "deferred", "dropped":
+		return store.UpdateDelivery(ctx, msg.ID, ev.Event, nil, nil)
+	case "open":
+		if ev.MachineOpen { // Apple Mail privacy prefetch: not engagement
+			return nil
+		}
+		return store.UpdateDelivery(ctx, msg.ID, "", &at, nil)
+	case "click":
+		return store.UpdateDelivery(ctx, msg.ID, "", nil, &at)
+	case "bounce":
+		if err := store.UpdateDelivery(ctx, msg.ID, "bounced", nil, nil); err != nil {
+			return err
+		}
+		if ev.Type == "blocked" { // a soft bounce: the address may work later
+			return nil
+		}
+		return exit(workflows.SignalBounce, models.ReasonHardBounce, false)
+	case "spamreport":
+		return exit(workflows.SignalComplaint, models.ReasonSpamReport, false)
+	case "unsubscribe":
+		return exit(workflows.SignalUnsubscribe, models.ReasonUnsubscribe, false)
+	case "group_unsubscribe":
+		return exit(workflows.SignalUnsubscribe, models.ReasonUnsubscribe, true)
+	}
+	return nil
+}
