@@ -18,10 +18,12 @@ var a *activities.Activities
 
 // activityOptions retry forever with capped backoff: a database or mail
 // provider outage delays a step, it never loses one. Permanent failures are
-// returned as non-retryable application errors by the activities.
+// returned as non-retryable application errors by the activities. The
+// 30-second timeout is also how long an attempt lost with a crashed worker
+// takes to be retried.
 func activityOptions(summary string) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
+		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,

@@ -54,12 +54,13 @@ func (a api) must(t *testing.T, method, path string, body any, want int) map[str
 }
 
 type message struct {
-	ID          string    `json:"id"`
-	StepID      string    `json:"step_id"`
-	Status      string    `json:"status"`
-	Subject     string    `json:"subject"`
-	Recommended []string  `json:"recommended"`
-	SentAt      time.Time `json:"sent_at"`
+	ID                string    `json:"id"`
+	StepID            string    `json:"step_id"`
+	Status            string    `json:"status"`
+	Subject           string    `json:"subject"`
+	Recommended       []string  `json:"recommended"`
+	SentAt            time.Time `json:"sent_at"`
+	ProviderMessageID string    `json:"provider_message_id"`
 }
 
 func (a api) messages(t *testing.T, customer string) []message {

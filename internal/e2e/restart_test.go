@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lift-hq/lift/internal/sendgridfake"
 )
 
 // TestKill9MidSequenceLosesNothingAndDuplicatesNothing runs the real
@@ -72,4 +75,64 @@ func TestKill9MidSequenceLosesNothingAndDuplicatesNothing(t *testing.T) {
 	require.Len(t, ms, 3, "one message per step, no duplicates")
 	require.Equal(t, []string{"complement", "guide", "bundle"}, sentSteps(ms))
 	require.Equal(t, 3, a.journeys(t, "carol")[0].EmailsSent)
+}
+
+// TestKilledBetweenSendGridAcceptingAndRecordingSendsOnce kills the real
+// binary with SIGKILL while SendGrid has accepted an email but Lift has not
+// recorded it, and holds SendGrid's processed event back until after the
+// restart. The restarted worker does not resend blindly: it waits for the
+// event, and the sequence ends with one email per step, not two.
+func TestKilledBetweenSendGridAcceptingAndRecordingSendsOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: builds and runs the lift binary")
+	}
+	bin := liftBinary(t)
+	fake, err := sendgridfake.Start()
+	require.NoError(t, err)
+	defer fake.Close()
+	dataDir := t.TempDir()
+	httpPort, temporalPort, uiPort := freePort(t), freePort(t), freePort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	fake.SetWebhook(url + "/v1/webhooks/sendgrid")
+	const to = "hank@example.com"
+	fake.InjectFor(to, "complement", sendgridfake.Fault{HangAfterAccept: true, EventDelay: 4 * time.Second})
+
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--day", "1s",
+			"--http", "127.0.0.1:"+strconv.Itoa(httpPort),
+			"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", strconv.Itoa(uiPort))
+		cmd.Env = append(os.Environ(), "LIFT_API_KEY="+apiKey, "SENDGRID_API_KEY=SG.test",
+			"SENDGRID_BASE_URL="+fake.URL(), "SENDGRID_WEBHOOK_PUBLIC_KEY="+fake.PublicKey(),
+			"SENDGRID_RECONCILE_AFTER=20s", "LIFT_POSTAL_ADDRESS=1 Test Street")
+		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+		eventually(t, 60*time.Second, "lift dev to answer", func() bool {
+			resp, err := http.Get(url + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == 200
+		})
+		return cmd
+	}
+	cmd := start()
+	a := api{url: url, key: apiKey}
+	seed(t, a, "hank")
+	a.must(t, "POST", "/v1/events", purchase("hank", "o-hank", "cam"), 202)
+	eventually(t, 20*time.Second, "SendGrid to accept hank's first email", func() bool { return len(fake.AcceptedFor(to)) == 1 })
+	require.NoError(t, cmd.Process.Kill()) // SendGrid has it; Lift never heard back
+	_, _ = cmd.Process.Wait()
+	start()
+
+	eventually(t, 90*time.Second, "hank's sequence to complete after the restart", func() bool {
+		j := a.journeys(t, "hank")
+		return len(j) == 1 && j[0].Status == "completed"
+	})
+	var steps []string
+	for _, acc := range fake.AcceptedFor(to) {
+		steps = append(steps, acc.CustomArgs["step_id"])
+	}
+	require.Equal(t, []string{"complement", "guide", "bundle"}, steps, "one email per step, not two")
 }

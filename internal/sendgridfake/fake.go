@@ -35,6 +35,11 @@ type Fault struct {
 	// processed event is posted) but closes the connection without an
 	// answer: the caller cannot know it was accepted.
 	DropAfterAccept bool
+	// HangAfterAccept accepts the message and then never answers, like a
+	// process that dies before reading SendGrid's 202.
+	HangAfterAccept bool
+	// EventDelay holds the message's webhook events back this long.
+	EventDelay time.Duration
 }
 
 // Accepted is one message the fake accepted.
@@ -225,7 +230,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	hook := s.webhookURL
 	s.mu.Unlock()
 	if hook != "" {
-		go s.postLifecycle(hook, acc)
+		go s.postLifecycle(hook, acc, fault.EventDelay)
+	}
+	if fault.HangAfterAccept {
+		<-r.Context().Done()
+		return
 	}
 	if fault.DropAfterAccept {
 		if hj, ok := w.(http.Hijacker); ok {
@@ -318,10 +327,16 @@ func sgError(w http.ResponseWriter, status int, message, field string) {
 }
 
 // postLifecycle posts "processed" then "delivered" for an accepted message,
-// as SendGrid does, echoing the custom args at the top level.
-func (s *Server) postLifecycle(url string, acc Accepted) {
+// as SendGrid does, echoing the custom args at the top level. Like
+// SendGrid, it retries until the receiver answers 2xx (here for a minute).
+func (s *Server) postLifecycle(url string, acc Accepted, delay time.Duration) {
+	time.Sleep(delay)
 	events := []map[string]any{s.Event(acc, "processed"), s.Event(acc, "delivered")}
-	_, _ = s.PostEvents(context.Background(), url, events)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		if resp, err := s.PostEvents(context.Background(), url, events); err == nil && resp.StatusCode/100 == 2 {
+			return
+		}
+	}
 }
 
 // Event builds a SendGrid event of the given type about an accepted
