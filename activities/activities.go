@@ -227,8 +227,8 @@ func (a *Activities) recommend(ctx context.Context, ref StepRef, step campaign.S
 	return skus, "", nil
 }
 
-// triggerSKUs returns the products of the event that started the sequence:
-// a purchase's items, or another event's "sku" property.
+// triggerSKUs returns the products of the event that started the sequence
+// (see Store.EventSKUs).
 func (a *Activities) triggerSKUs(ctx context.Context, eventID string) ([]string, error) {
 	if eventID == "" {
 		return nil, nil
@@ -240,20 +240,7 @@ func (a *Activities) triggerSKUs(ctx context.Context, eventID string) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	var skus []string
-	if items, ok := ev.Properties["items"].([]any); ok {
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok {
-				if sku, ok := m["sku"].(string); ok && sku != "" {
-					skus = append(skus, sku)
-				}
-			}
-		}
-	}
-	if sku, ok := ev.Properties["sku"].(string); ok && sku != "" {
-		skus = append(skus, sku)
-	}
-	return skus, nil
+	return a.Store.EventSKUs(ctx, ev)
 }
 
 // Render renders the message's subject, HTML and text into the database.

@@ -678,3 +678,35 @@ func TestEventBatchAnswersPerItem(t *testing.T) {
 	st, body = b.do(t, "POST", "/v1/events:batch", many)
 	requireError(t, st, body, 422, "invalid", "events")
 }
+
+func TestDeliveryTriggersOnTheOrdersProducts(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	delivered := strings.NewReplacer(`"id": "camera-accessories"`, `"id": "camera-delivered"`,
+		`"event": "purchase"`, `"event": "delivered"`).Replace(cameraCampaign)
+	st, body := b.do(t, "POST", "/v1/campaigns", delivered)
+	require.Equal(t, 201, st, "%v", body)
+	st, _ = b.do(t, "POST", "/v1/campaigns/camera-delivered/publish", "")
+	require.Equal(t, 201, st)
+
+	st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+	require.Equal(t, 202, st)
+	require.Len(t, body["started"], 1, "the purchase starts only the purchase campaign")
+
+	// The delivery carries only the order ID: the camera comes from the order.
+	st, body = b.do(t, "POST", "/v1/events", `{"type":"delivered","customer_id":"ada","properties":{"order_id":"o-1"}}`)
+	require.Equal(t, 202, st, "%v", body)
+	started := body["started"].([]any)
+	require.Len(t, started, 1)
+	require.Equal(t, "camera-delivered", started[0].(map[string]any)["campaign_id"])
+}
+
+func TestUpgradeRecordsTheTier(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	st, body := b.do(t, "POST", "/v1/events", `{"type":"upgrade","customer_id":"ada","properties":{"tier":"pro"}}`)
+	require.Equal(t, 202, st, "%v", body)
+	st, body = b.do(t, "GET", "/v1/customers/ada", "")
+	require.Equal(t, 200, st)
+	require.Equal(t, "pro", body["tier"])
+}

@@ -177,6 +177,12 @@ func (h *handlers) ingest(ctx context.Context, req *EventRequest) (EventResponse
 	} else if err != nil {
 		return resp, err
 	}
+	if tier, _ := ev.Properties["tier"].(string); tier != "" && (ev.Type == campaign.EventUpgrade || ev.Type == campaign.EventDowngrade) {
+		if err := h.Store.SetTier(ctx, cust.ID, tier); err != nil {
+			return resp, err
+		}
+		cust.Tier = tier
+	}
 	resp = EventResponse{EventID: ev.ID, Started: []StartedSeq{}, AlreadyEnrolled: []StartedSeq{}, Signalled: []SignalledSeq{}}
 	if err := h.enroll(ctx, ev, cust, now, &resp); err != nil {
 		return resp, err
@@ -318,25 +324,17 @@ func (h *handlers) signalRunning(ctx context.Context, customerID, name string, s
 	return out, nil
 }
 
-// facts are what trigger filters match: the properties, plus a purchase's
-// SKUs and categories and a usage event's ratio.
+// facts are what trigger filters match: the properties, plus the SKUs and
+// categories the event is about (a delivery's come from its order) and a
+// usage event's ratio.
 func (h *handlers) facts(ctx context.Context, ev *models.Event) (campaign.Facts, error) {
 	f := campaign.Facts{}
 	for k, v := range ev.Properties {
 		f[k] = v
 	}
-	var skus []string
-	if items, ok := ev.Properties["items"].([]any); ok {
-		for _, it := range items {
-			if m, ok := it.(map[string]any); ok {
-				if sku, ok := m["sku"].(string); ok {
-					skus = append(skus, sku)
-				}
-			}
-		}
-	}
-	if sku, ok := ev.Properties["sku"].(string); ok {
-		skus = append(skus, sku)
+	skus, err := h.Store.EventSKUs(ctx, ev)
+	if err != nil {
+		return nil, err
 	}
 	if len(skus) > 0 {
 		products, err := h.Store.GetProducts(ctx, skus)
@@ -446,6 +444,12 @@ func validateEvent(req *EventRequest, now time.Time) (*models.Order, error) {
 		return nil, err
 	case campaign.EventUnsubscribe:
 		_, err := str("campaign_id", false)
+		return nil, err
+	case campaign.EventUpgrade, campaign.EventDowngrade:
+		tier, err := str("tier", false)
+		if err == nil {
+			err = checkText("properties.tier", tier, 64)
+		}
 		return nil, err
 	}
 	return nil, nil

@@ -194,6 +194,12 @@ func (s *Store) HasOrders(ctx context.Context, customerID string) (bool, error) 
 	return n > 0, translate(err, "orders")
 }
 
+// SetTier records the customer's plan tier (from an upgrade or downgrade).
+func (s *Store) SetTier(ctx context.Context, customerID, tier string) error {
+	err := s.db.WithContext(ctx).Model(&Customer{}).Where("id = ?", customerID).Update("tier", tier).Error
+	return translate(err, "customer "+customerID)
+}
+
 // GetCustomer returns the customer with the given external ID.
 func (s *Store) GetCustomer(ctx context.Context, id string) (*Customer, error) {
 	var c Customer
@@ -277,6 +283,40 @@ func (s *Store) RecordEvent(ctx context.Context, e *Event, o *Order) error {
 		}
 		return nil
 	})
+}
+
+// EventSKUs returns the products an event is about: a purchase's items, a
+// "sku" property, or, for an event that names an order without items (a
+// delivery), that order's items.
+func (s *Store) EventSKUs(ctx context.Context, e *Event) ([]string, error) {
+	var skus []string
+	if items, ok := e.Properties["items"].([]any); ok {
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				if sku, ok := m["sku"].(string); ok && sku != "" {
+					skus = append(skus, sku)
+				}
+			}
+		}
+	}
+	if sku, ok := e.Properties["sku"].(string); ok && sku != "" {
+		skus = append(skus, sku)
+	}
+	if orderID, ok := e.Properties["order_id"].(string); ok && len(skus) == 0 && orderID != "" {
+		o, err := s.GetOrder(ctx, orderID)
+		if errs.Is(err, errs.NotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if o.CustomerID == e.CustomerID {
+			for _, it := range o.Items {
+				skus = append(skus, it.SKU)
+			}
+		}
+	}
+	return skus, nil
 }
 
 // GetEvent returns one stored event.
