@@ -101,7 +101,7 @@ func (a *Activities) definition(ctx context.Context, campaignID string, version 
 func (a *Activities) StartEnrollment(ctx context.Context, in StartEnrollmentInput) error {
 	err := a.Store.EnsureEnrollment(ctx, &models.Enrollment{
 		ID: in.EnrollmentID, CustomerID: in.CustomerID, CampaignID: in.CampaignID, Version: in.Version,
-		WorkflowID: in.WorkflowID, Variant: in.Variant, TriggerEventID: in.TriggerEventID,
+		WorkflowID: in.WorkflowID, Variant: in.Variant, TriggerEventID: in.TriggerEventID, EntryKey: in.EntryKey,
 		Status: models.StatusRunning, EnrolledAt: in.EnrolledAt,
 	})
 	return retryable(err)

@@ -26,6 +26,7 @@ type StartEnrollmentInput struct {
 	WorkflowID     string    `json:"workflow_id"`
 	Variant        string    `json:"variant"`
 	TriggerEventID string    `json:"trigger_event_id,omitempty"`
+	EntryKey       string    `json:"entry_key,omitempty"`
 	EnrolledAt     time.Time `json:"enrolled_at"`
 }
 

@@ -710,3 +710,36 @@ func TestUpgradeRecordsTheTier(t *testing.T) {
 	require.Equal(t, 200, st)
 	require.Equal(t, "pro", body["tier"])
 }
+
+func TestReentryRules(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	upsell := `{"id":"pro-upsell","name":"Pro","kind":"upsell","trigger":{"event":"usage","where":{"ratio_gte":0.8}},
+	  "reentry":{"rule":"once","key":["metric","period"]},"exit_on":["upgrade"],
+	  "steps":[{"id":"a","at":"1d","subject":"You're near your limit","template":"upsell"}]}`
+	st, body := b.do(t, "POST", "/v1/campaigns", upsell)
+	require.Equal(t, 201, st, "%v", body)
+	st, _ = b.do(t, "POST", "/v1/campaigns/pro-upsell/publish", "")
+	require.Equal(t, 201, st)
+	usage := func(used int, period string) map[string]any {
+		st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":%d,"limit":1000,"period":"%s"}}`, used, period))
+		require.Equal(t, 202, st, "%v", body)
+		return body
+	}
+	require.Len(t, usage(850, "2026-05")["started"], 1)
+	// The sequence ends; crossing again in the same billing period does not re-enter.
+	delete(b.seq.running, "seq/pro-upsell/ada")
+	require.NoError(t, b.store.FinishEnrollment(context.Background(), b.seq.started[0].EnrollmentID, models.EnrollmentOutcome{Status: models.StatusCompleted, EndedAt: time.Now()}))
+	again := usage(900, "2026-05")
+	require.Empty(t, again["started"])
+	require.Contains(t, again["skipped"].([]any)[0].(map[string]any)["reason"], "already entered once for orders|2026-05")
+	// The next billing period is a new crossing.
+	require.Len(t, usage(810, "2026-06")["started"], 1)
+
+	bad := strings.Replace(upsell, `"rule":"once"`, `"rule":"twice"`, 1)
+	st, body = b.do(t, "PUT", "/v1/campaigns/pro-upsell", bad)
+	requireError(t, st, body, 422, "invalid", "reentry.rule")
+	bad = strings.Replace(upsell, `"rule":"once"`, `"rule":"once_per"`, 1)
+	st, body = b.do(t, "PUT", "/v1/campaigns/pro-upsell", bad)
+	requireError(t, st, body, 422, "invalid", "reentry.period")
+}

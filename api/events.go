@@ -33,7 +33,15 @@ type EventResponse struct {
 	EventID         string         `json:"event_id"`
 	Started         []StartedSeq   `json:"started"`
 	AlreadyEnrolled []StartedSeq   `json:"already_enrolled"`
+	Skipped         []SkippedSeq   `json:"skipped"`
 	Signalled       []SignalledSeq `json:"signalled"`
+}
+
+// SkippedSeq is a campaign whose trigger matched but which the customer may
+// not enter now, and why.
+type SkippedSeq struct {
+	CampaignID string `json:"campaign_id"`
+	Reason     string `json:"reason"`
 }
 
 // StartedSeq is a sequence an event started (or found running).
@@ -183,7 +191,7 @@ func (h *handlers) ingest(ctx context.Context, req *EventRequest) (EventResponse
 		}
 		cust.Tier = tier
 	}
-	resp = EventResponse{EventID: ev.ID, Started: []StartedSeq{}, AlreadyEnrolled: []StartedSeq{}, Signalled: []SignalledSeq{}}
+	resp = EventResponse{EventID: ev.ID, Started: []StartedSeq{}, AlreadyEnrolled: []StartedSeq{}, Skipped: []SkippedSeq{}, Signalled: []SignalledSeq{}}
 	if err := h.enroll(ctx, ev, cust, now, &resp); err != nil {
 		return resp, err
 	}
@@ -230,7 +238,15 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 		if !campaign.Match(def.Trigger.Where, facts) {
 			continue
 		}
+		entryKey := def.EntryKey(ev.Properties)
+		if why, err := h.reentryBlocked(ctx, &def, cust.ID, entryKey, now); err != nil {
+			return err
+		} else if why != "" {
+			resp.Skipped = append(resp.Skipped, SkippedSeq{CampaignID: def.ID, Reason: why})
+			continue
+		}
 		in := sequenceInput(&def, v.Version, cust, ev.ID, now, h.Day)
+		in.EntryKey = entryKey
 		seq := StartedSeq{CampaignID: def.ID, Version: v.Version, WorkflowID: workflows.SequenceWorkflowID(def.ID, cust.ID)}
 		summary := fmt.Sprintf("%s v%d · customer %s · variant %s", def.Name, v.Version, cust.ID, in.Variant)
 		started, err := h.Sequences.Start(ctx, in, summary)
@@ -245,7 +261,7 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 			// this process dies here.
 			if err := h.Store.EnsureEnrollment(ctx, &models.Enrollment{
 				ID: in.EnrollmentID, CustomerID: cust.ID, CampaignID: def.ID, Version: v.Version,
-				WorkflowID: seq.WorkflowID, Variant: in.Variant, TriggerEventID: ev.ID,
+				WorkflowID: seq.WorkflowID, Variant: in.Variant, TriggerEventID: ev.ID, EntryKey: entryKey,
 				Status: models.StatusRunning, EnrolledAt: in.EnrolledAt,
 			}); err != nil {
 				h.Logger.Warn("enrollment row not recorded; the workflow will record it", "err", err)
@@ -255,6 +271,28 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 		}
 	}
 	return nil
+}
+
+// reentryBlocked applies the campaign's re-entry rule; it returns why the
+// customer may not enter, or "".
+func (h *handlers) reentryBlocked(ctx context.Context, def *campaign.Definition, customerID, entryKey string, now time.Time) (string, error) {
+	r := def.Reentry
+	if r == nil || r.Rule == campaign.ReentryAlways {
+		return "", nil
+	}
+	since, what := time.Time{}, "already entered once"
+	if r.Rule == campaign.ReentryOncePer {
+		period, _ := campaign.ParseOffset(r.Period)
+		since, what = now.Add(-workflows.Scale(period, h.Day)), "already entered in the last "+r.Period
+	}
+	entered, err := h.Store.EnteredSince(ctx, customerID, def.ID, entryKey, since)
+	if err != nil || !entered {
+		return "", err
+	}
+	if entryKey != "" {
+		what += " for " + entryKey
+	}
+	return what + " (re-entry rule " + r.Rule + ")", nil
 }
 
 // sequenceInput turns a published definition into a workflow input.

@@ -145,6 +145,7 @@ type Enrollment struct {
 	WorkflowID     string `gorm:"size:300;not null;index"`
 	Variant        string `gorm:"size:64;not null"`
 	TriggerEventID string `gorm:"size:128"`
+	EntryKey       string `gorm:"size:300"` // the campaign's re-entry key values
 	Status         string `gorm:"size:16;not null;index"`
 	ExitReason     string `gorm:"size:300"`
 	CurrentStep    string `gorm:"size:64"`

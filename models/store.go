@@ -484,6 +484,16 @@ func (s *Store) ListEnrollments(ctx context.Context, customerID string) ([]Enrol
 	return es, translate(err, "enrollments")
 }
 
+// EnteredSince reports whether the customer entered the campaign with this
+// entry key at or after since (the zero time: ever).
+func (s *Store) EnteredSince(ctx context.Context, customerID, campaignID, entryKey string, since time.Time) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Enrollment{}).
+		Where("customer_id = ? AND campaign_id = ? AND entry_key = ? AND enrolled_at >= ?", customerID, campaignID, entryKey, since).
+		Count(&n).Error
+	return n > 0, translate(err, "enrollments")
+}
+
 // RunningEnrollments returns the customer's running enrollments.
 func (s *Store) RunningEnrollments(ctx context.Context, customerID string) ([]Enrollment, error) {
 	var es []Enrollment

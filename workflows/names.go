@@ -71,6 +71,7 @@ type SequenceInput struct {
 	Version        int             `json:"version"`
 	Variant        string          `json:"variant"`
 	TriggerEventID string          `json:"trigger_event_id,omitempty"`
+	EntryKey       string          `json:"entry_key,omitempty"`
 	EnrolledAt     time.Time       `json:"enrolled_at"`
 	Day            time.Duration   `json:"day"` // 24h except in demos and load tests
 	Timezone       string          `json:"timezone"`

@@ -122,7 +122,7 @@ func (s *sequence) run(ctx workflow.Context) error {
 	err := s.activity(ctx, "record enrollment", a.StartEnrollment, activities.StartEnrollmentInput{
 		EnrollmentID: in.EnrollmentID, CustomerID: in.CustomerID, CampaignID: in.CampaignID,
 		Version: in.Version, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Variant: in.Variant,
-		TriggerEventID: in.TriggerEventID, EnrolledAt: in.EnrolledAt,
+		TriggerEventID: in.TriggerEventID, EntryKey: in.EntryKey, EnrolledAt: in.EnrolledAt,
 	}, nil)
 	if err != nil {
 		return err

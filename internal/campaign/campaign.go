@@ -52,6 +52,37 @@ type Definition struct {
 	Steps             []Step   `json:"steps"`
 	SendWindow        string   `json:"send_window,omitempty"`        // "09:00-20:00", customer-local
 	AttributionWindow string   `json:"attribution_window,omitempty"` // "5d"
+	Reentry           *Reentry `json:"reentry,omitempty"`
+}
+
+// Re-entry rules. Whatever the rule, a customer has at most one running
+// sequence per campaign.
+const (
+	ReentryAlways  = "always"   // a new sequence for every matching event (default)
+	ReentryOnce    = "once"     // one sequence ever (per key)
+	ReentryOncePer = "once_per" // one sequence per period (per key)
+)
+
+// Reentry says when a customer may enter the campaign again. Key names
+// event properties that tell entries apart: with "key": ["metric",
+// "period"] and rule "once", a usage upsell starts once per metric per
+// billing period.
+type Reentry struct {
+	Rule   string   `json:"rule"`
+	Period string   `json:"period,omitempty"` // with once_per, e.g. "30d"
+	Key    []string `json:"key,omitempty"`
+}
+
+// EntryKey is the event's value of the re-entry key, "" without one.
+func (d *Definition) EntryKey(props map[string]any) string {
+	if d.Reentry == nil || len(d.Reentry.Key) == 0 {
+		return ""
+	}
+	parts := make([]string, len(d.Reentry.Key))
+	for i, k := range d.Reentry.Key {
+		parts[i] = fmt.Sprint(props[k])
+	}
+	return strings.Join(parts, "|")
 }
 
 // Trigger says which event starts the sequence. Where filters on the
@@ -230,6 +261,23 @@ func (d *Definition) Validate() error {
 	if d.AttributionWindow != "" {
 		if _, err := ParseOffset(d.AttributionWindow); err != nil {
 			return bad("attribution_window", "%v", err)
+		}
+	}
+	if r := d.Reentry; r != nil {
+		switch r.Rule {
+		case ReentryAlways, ReentryOnce:
+			if r.Period != "" {
+				return bad("reentry.period", "only goes with rule %q", ReentryOncePer)
+			}
+		case ReentryOncePer:
+			if _, err := ParseOffset(r.Period); err != nil || r.Period == "" {
+				return bad("reentry.period", "once_per needs a period like 30d")
+			}
+		default:
+			return bad("reentry.rule", "must be %q, %q or %q", ReentryAlways, ReentryOnce, ReentryOncePer)
+		}
+		if len(r.Key) > 5 {
+			return bad("reentry.key", "at most 5 properties")
 		}
 	}
 	if len(d.Steps) == 0 || len(d.Steps) > 20 {
