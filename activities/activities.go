@@ -526,8 +526,10 @@ func (a *Activities) RecordProgress(ctx context.Context, in ProgressInput) error
 	}))
 }
 
-// EvaluatePurchase decides whether an order meets one of the goals. The
-// order that started the sequence never ends it.
+// EvaluatePurchase decides whether an order meets one of the goals and,
+// if it does, records the conversion, credited to the step whose email the
+// customer last opened or clicked before buying, within the campaign's
+// attribution window. The order that started the sequence never ends it.
 func (a *Activities) EvaluatePurchase(ctx context.Context, in PurchaseInput) (PurchaseResult, error) {
 	order, err := a.Store.GetOrder(ctx, in.OrderID)
 	if errs.Is(err, errs.NotFound) {
@@ -539,45 +541,98 @@ func (a *Activities) EvaluatePurchase(ctx context.Context, in PurchaseInput) (Pu
 	if in.TriggerEventID != "" && order.EventID == in.TriggerEventID {
 		return PurchaseResult{}, nil
 	}
+	msgs, err := a.Store.ListMessages(ctx, models.MessageFilter{EnrollmentID: in.EnrollmentID})
+	if err != nil {
+		return PurchaseResult{}, retryable(err)
+	}
+	goal, err := a.purchaseGoal(ctx, in, order, msgs)
+	if err != nil || goal == "" {
+		return PurchaseResult{}, err
+	}
+	enr, err := a.Store.GetEnrollment(ctx, in.EnrollmentID)
+	if err != nil {
+		return PurchaseResult{}, retryable(err)
+	}
+	def, err := a.definition(ctx, enr.CampaignID, enr.Version)
+	if err != nil {
+		return PurchaseResult{}, retryable(err)
+	}
+	day := in.Day
+	if day <= 0 {
+		day = 24 * time.Hour
+	}
+	credited := attribute(msgs, order.OccurredAt, def.Attribution().Scaled(day))
+	conv := &models.Conversion{
+		EnrollmentID: enr.ID, OrderID: order.ID, CustomerID: enr.CustomerID, CampaignID: enr.CampaignID,
+		Variant: enr.Variant, Goal: goal, RevenueMinor: order.RevenueMinor, Currency: order.Currency,
+		OrderedAt: order.OccurredAt,
+	}
+	if credited != nil {
+		conv.StepID, conv.MessageID = credited.StepID, credited.ID
+	}
+	if err := a.Store.RecordConversion(ctx, conv); err != nil {
+		return PurchaseResult{}, retryable(err)
+	}
+	return PurchaseResult{Converts: true, Goal: goal, RevenueMinor: order.RevenueMinor, Step: conv.StepID}, nil
+}
+
+// attribute returns the sent message the customer last opened or clicked
+// at or before t and within window of it, or nil.
+func attribute(msgs []models.Message, t time.Time, window time.Duration) *models.Message {
+	var best *models.Message
+	var bestAt time.Time
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Status != models.MessageSent {
+			continue
+		}
+		for _, at := range []*time.Time{m.OpenedAt, m.ClickedAt} {
+			if at == nil || at.After(t) || t.Sub(*at) > window {
+				continue
+			}
+			if best == nil || at.After(bestAt) {
+				best, bestAt = m, *at
+			}
+		}
+	}
+	return best
+}
+
+// purchaseGoal returns the first goal the order meets, or "".
+func (a *Activities) purchaseGoal(ctx context.Context, in PurchaseInput, order *models.Order, msgs []models.Message) (string, error) {
 	bought := map[string]bool{}
 	var skus []string
 	for _, it := range order.Items {
 		bought[it.SKU] = true
 		skus = append(skus, it.SKU)
 	}
-	converts := PurchaseResult{Converts: true, RevenueMinor: order.RevenueMinor}
 	for _, goal := range in.Goals {
-		converts.Goal = goal
 		switch goal {
 		case campaign.GoalPurchaseAny:
-			return converts, nil
+			return goal, nil
 		case campaign.GoalPurchaseOfRecommended:
-			msgs, err := a.Store.ListMessages(ctx, models.MessageFilter{EnrollmentID: in.EnrollmentID})
-			if err != nil {
-				return PurchaseResult{}, retryable(err)
-			}
 			for _, m := range msgs {
 				if m.Status != models.MessageSent {
 					continue
 				}
 				for _, sku := range m.Recommended {
 					if bought[sku] {
-						return converts, nil
+						return goal, nil
 					}
 				}
 			}
 		case campaign.GoalPurchaseInCategory:
 			enr, err := a.Store.GetEnrollment(ctx, in.EnrollmentID)
 			if err != nil {
-				return PurchaseResult{}, retryable(err)
+				return "", retryable(err)
 			}
 			trigger, err := a.triggerSKUs(ctx, enr.TriggerEventID)
 			if err != nil {
-				return PurchaseResult{}, retryable(err)
+				return "", retryable(err)
 			}
 			ps, err := a.Store.GetProducts(ctx, append(trigger, skus...))
 			if err != nil {
-				return PurchaseResult{}, retryable(err)
+				return "", retryable(err)
 			}
 			cats := map[string]bool{}
 			for _, sku := range trigger {
@@ -587,12 +642,12 @@ func (a *Activities) EvaluatePurchase(ctx context.Context, in PurchaseInput) (Pu
 			}
 			for _, sku := range skus {
 				if cats[ps[sku].Category] {
-					return converts, nil
+					return goal, nil
 				}
 			}
 		}
 	}
-	return PurchaseResult{}, nil
+	return "", nil
 }
 
 // FinishEnrollment records how the enrollment ended.

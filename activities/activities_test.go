@@ -45,8 +45,9 @@ func (f *fakeMailer) Send(_ context.Context, e activities.Email) (string, error)
 type bundle struct {
 	acts   *activities.Activities
 	store  *models.Store
-	mailer *fakeMailer
-	ref    activities.StepRef
+	mailer    *fakeMailer
+	ref       activities.StepRef
+	orderedAt time.Time // when b.purchase's orders happen
 }
 
 var def = campaign.Definition{
@@ -68,7 +69,7 @@ func setup(t *testing.T) *bundle {
 	r, err := email.NewRenderer()
 	require.NoError(t, err)
 	m := &fakeMailer{}
-	b := &bundle{store: s, mailer: m, acts: &activities.Activities{
+	b := &bundle{store: s, mailer: m, orderedAt: time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC), acts: &activities.Activities{
 		Store: s, Mailer: m, Renderer: r, FromEmail: "shop@example.com", PostalAddress: "1 Main St",
 		Now:         func() time.Time { return time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC) },
 		Unsubscribe: testSigner(t), PublicURL: "https://lift.example.com",
@@ -106,7 +107,7 @@ func testSigner(t *testing.T) unsub.Signer {
 func (b *bundle) purchase(t *testing.T, eventID, orderID string, skus ...string) {
 	t.Helper()
 	var items []any
-	o := &models.Order{ID: orderID, CustomerID: "ada", EventID: eventID, Currency: "USD"}
+	o := &models.Order{ID: orderID, CustomerID: "ada", EventID: eventID, Currency: "USD", OccurredAt: b.orderedAt}
 	for _, sku := range skus {
 		items = append(items, map[string]any{"sku": sku, "quantity": 1.0, "price": 1.0})
 		o.Items = append(o.Items, models.OrderItem{SKU: sku, Quantity: 1, PriceMinor: 100})
@@ -411,6 +412,45 @@ func TestEvaluatePurchase(t *testing.T) {
 	require.NoError(t, b.store.UpsertProduct(ctx, &models.Product{SKU: "cam2", Name: "X200", Category: "cameras", Currency: "USD", InStock: true}))
 	b.purchase(t, "ev-4", "o-4", "cam2")
 	require.True(t, eval("o-4", campaign.GoalPurchaseInCategory).Converts)
+}
+
+func TestConversionIsCreditedToTheLastEngagedStep(t *testing.T) {
+	b := setup(t)
+	ref := b.rendered(t, b.ref)
+	_, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	require.NoError(t, err)
+	opened := time.Date(2026, 5, 4, 11, 0, 0, 0, time.UTC)
+	require.NoError(t, b.store.UpdateDelivery(ctx, ref.MessageID, "", &opened, nil))
+
+	b.purchase(t, "ev-2", "o-2", "lens") // at 12:00, an hour after the open
+	res, err := b.acts.EvaluatePurchase(ctx, activities.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-2",
+		Goals: []string{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
+	require.NoError(t, err)
+	require.True(t, res.Converts)
+	require.Equal(t, "s1", res.Step)
+	convs, err := b.store.Conversions(ctx, "e-1")
+	require.NoError(t, err)
+	require.Len(t, convs, 1)
+	require.Equal(t, models.Conversion{ID: convs[0].ID, EnrollmentID: "e-1", OrderID: "o-2", CustomerID: "ada", CampaignID: "cam",
+		Variant: "A", Goal: "purchase_any", RevenueMinor: 100, Currency: "USD", StepID: "s1", MessageID: ref.MessageID,
+		OrderedAt: convs[0].OrderedAt, CreatedAt: convs[0].CreatedAt}, convs[0])
+
+	// Evaluating the same order again records nothing new.
+	_, err = b.acts.EvaluatePurchase(ctx, activities.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-2",
+		Goals: []string{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
+	require.NoError(t, err)
+	convs, err = b.store.Conversions(ctx, "e-1")
+	require.NoError(t, err)
+	require.Len(t, convs, 1)
+
+	// Six days after the open, outside the 5-day window: not credited.
+	b.orderedAt = opened.Add(6 * 24 * time.Hour)
+	b.purchase(t, "ev-3", "o-3", "bag")
+	res, err = b.acts.EvaluatePurchase(ctx, activities.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-3",
+		Goals: []string{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
+	require.NoError(t, err)
+	require.True(t, res.Converts)
+	require.Empty(t, res.Step)
 }
 
 func TestSendGridMailer(t *testing.T) {

@@ -87,17 +87,20 @@ type ProgressInput struct {
 // PurchaseInput asks whether an order meets one of the campaign's purchase
 // goals.
 type PurchaseInput struct {
-	EnrollmentID   string   `json:"enrollment_id"`
-	OrderID        string   `json:"order_id"`
-	Goals          []string `json:"goals"`
-	TriggerEventID string   `json:"trigger_event_id,omitempty"`
+	EnrollmentID   string        `json:"enrollment_id"`
+	OrderID        string        `json:"order_id"`
+	Goals          []string      `json:"goals"`
+	TriggerEventID string        `json:"trigger_event_id,omitempty"`
+	Day            time.Duration `json:"day,omitempty"` // scales the attribution window; zero means 24h
 }
 
-// PurchaseResult says whether the order converts the enrollment.
+// PurchaseResult says whether the order converts the enrollment, and the
+// step it is credited to ("" when no email was engaged with in time).
 type PurchaseResult struct {
 	Converts     bool   `json:"converts"`
 	Goal         string `json:"goal,omitempty"`
 	RevenueMinor int64  `json:"revenue_minor,omitempty"`
+	Step         string `json:"step,omitempty"`
 }
 
 // FinishInput records how an enrollment ended.

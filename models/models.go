@@ -267,6 +267,26 @@ type IdempotencyRecord struct {
 	CreatedAt   time.Time `gorm:"index"`
 }
 
+// Conversion is a purchase (or upgrade) that ended an enrollment as
+// converted, credited to the step whose email the customer last opened or
+// clicked before it within the campaign's attribution window (StepID empty:
+// no email was engaged with in time). Holdout enrollments convert too.
+type Conversion struct {
+	ID           uint   `gorm:"primaryKey"`
+	EnrollmentID string `gorm:"size:64;not null;uniqueIndex:idx_conversion"`
+	OrderID      string `gorm:"size:128;not null;uniqueIndex:idx_conversion"`
+	CustomerID   string `gorm:"size:128;not null;index"`
+	CampaignID   string `gorm:"size:64;not null;index"`
+	Variant      string `gorm:"size:64;not null"`
+	Goal         string `gorm:"size:32;not null"`
+	RevenueMinor int64  `gorm:"not null"`
+	Currency     string `gorm:"size:3"`
+	StepID       string `gorm:"size:64"`
+	MessageID    string `gorm:"size:64"`
+	OrderedAt    time.Time
+	CreatedAt    time.Time
+}
+
 // WebhookEvent is a SendGrid event already applied. SendGrid retries
 // failed deliveries for 24 hours, so events arrive twice and out of order:
 // the unique sg_event_id makes applying one idempotent.
@@ -283,6 +303,6 @@ func all() []any {
 	return []any{
 		&Customer{}, &ConsentRecord{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
-		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{},
+		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{},
 	}
 }

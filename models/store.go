@@ -658,6 +658,19 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, e
 	return ms, translate(err, "messages")
 }
 
+// RecordConversion stores a conversion once per enrollment and order.
+func (s *Store) RecordConversion(ctx context.Context, c *Conversion) error {
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(c).Error
+	return translate(err, "conversion")
+}
+
+// Conversions returns an enrollment's conversions.
+func (s *Store) Conversions(ctx context.Context, enrollmentID string) ([]Conversion, error) {
+	var cs []Conversion
+	err := s.db.WithContext(ctx).Where("enrollment_id = ?", enrollmentID).Order("id").Find(&cs).Error
+	return cs, translate(err, "conversions")
+}
+
 // --- frequency caps ---
 
 // Cap is a frequency cap: at most Max marketing emails per Window.

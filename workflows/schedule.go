@@ -64,9 +64,7 @@ func NextInWindow(t time.Time, loc *time.Location, sw SendWindow) time.Time {
 }
 
 // Scale converts an offset to a duration at a given day length.
-func Scale(o campaign.Offset, day time.Duration) time.Duration {
-	return time.Duration(o.Days)*day + time.Duration(o.Hours)*day/24
-}
+func Scale(o campaign.Offset, day time.Duration) time.Duration { return o.Scaled(day) }
 
 // LoadLocation resolves an IANA zone name (tzdata is embedded in the
 // binary), falling back to UTC for an empty or unknown name.

@@ -386,13 +386,18 @@ func (s *sequence) handleSignals(ctx workflow.Context) error {
 			var res activities.PurchaseResult
 			err := s.activity(ctx, "check purchase", a.EvaluatePurchase, activities.PurchaseInput{
 				EnrollmentID: s.in.EnrollmentID, OrderID: p.sig.OrderID, Goals: goals, TriggerEventID: s.in.TriggerEventID,
+				Day: s.in.Day,
 			}, &res)
 			if err != nil {
 				return err
 			}
 			if res.Converts {
 				s.order, s.revenue = p.sig.OrderID, res.RevenueMinor
-				s.exit(models.StatusConverted, res.Goal+": order "+p.sig.OrderID)
+				reason := res.Goal + ": order " + p.sig.OrderID
+				if res.Step != "" {
+					reason += ", credited to step " + res.Step
+				}
+				s.exit(models.StatusConverted, reason)
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 	"unicode/utf8"
 
 	"github.com/lift-hq/lift/internal/errs"
@@ -126,8 +127,14 @@ type Offset struct {
 	Hours int `json:"hours,omitempty"`
 }
 
-// Hours is the offset's length in hours of nominal 24-hour days.
+// TotalHours is the offset's length in hours of nominal 24-hour days.
 func (o Offset) TotalHours() int { return o.Days*24 + o.Hours }
+
+// Scaled is the offset's length when a day lasts day (24h, or less in
+// demos and tests).
+func (o Offset) Scaled(day time.Duration) time.Duration {
+	return time.Duration(o.Days)*day + time.Duration(o.Hours)*day/24
+}
 
 func (o Offset) String() string {
 	switch {
