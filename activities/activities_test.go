@@ -43,8 +43,8 @@ func (f *fakeMailer) Send(_ context.Context, e activities.Email) (string, error)
 }
 
 type bundle struct {
-	acts   *activities.Activities
-	store  *models.Store
+	acts      *activities.Activities
+	store     *models.Store
 	mailer    *fakeMailer
 	ref       activities.StepRef
 	orderedAt time.Time // when b.purchase's orders happen
