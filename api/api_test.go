@@ -743,3 +743,28 @@ func TestReentryRules(t *testing.T) {
 	st, body = b.do(t, "PUT", "/v1/campaigns/pro-upsell", bad)
 	requireError(t, st, body, 422, "invalid", "reentry.period")
 }
+
+func TestSupportTicketPausesUpsells(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	upsell := `{"id":"pro-upsell","name":"Pro","kind":"upsell","trigger":{"event":"usage","where":{"ratio_gte":0.8}},
+	  "exit_on":["upgrade"],"steps":[{"id":"a","at":"1d","subject":"You're near your limit","template":"upsell"}]}`
+	st, _ := b.do(t, "POST", "/v1/campaigns", upsell)
+	require.Equal(t, 201, st)
+	st, _ = b.do(t, "POST", "/v1/campaigns/pro-upsell/publish", "")
+	require.Equal(t, 201, st)
+	usage := `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":900,"limit":1000}}`
+	st, body := b.do(t, "POST", "/v1/events", usage)
+	require.Equal(t, 202, st)
+	require.Len(t, body["started"], 1)
+
+	st, body = b.do(t, "POST", "/v1/events", `{"type":"support_ticket","customer_id":"ada","properties":{"severity":"high"}}`)
+	require.Equal(t, 202, st, "%v", body)
+	require.Contains(t, b.seq.signals, "seq/pro-upsell/ada support_ticket", "the running upsell is told")
+
+	delete(b.seq.running, "seq/pro-upsell/ada") // it ended
+	st, body = b.do(t, "POST", "/v1/events", usage)
+	require.Equal(t, 202, st)
+	require.Empty(t, body["started"], "no new upsell for 14 days")
+	require.Contains(t, body["skipped"].([]any)[0].(map[string]any)["reason"], "upsells are paused")
+}

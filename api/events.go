@@ -63,10 +63,11 @@ type SignalledSeq struct {
 // signalFor maps event types to the exit signal they send running
 // sequences.
 var signalFor = map[string]string{
-	campaign.EventPurchase:    workflows.SignalPurchase,
-	campaign.EventUpgrade:     workflows.SignalUpgrade,
-	campaign.EventComplaint:   workflows.SignalComplaint,
-	campaign.EventUnsubscribe: workflows.SignalUnsubscribe,
+	campaign.EventPurchase:      workflows.SignalPurchase,
+	campaign.EventUpgrade:       workflows.SignalUpgrade,
+	campaign.EventComplaint:     workflows.SignalComplaint,
+	campaign.EventUnsubscribe:   workflows.SignalUnsubscribe,
+	campaign.EventSupportTicket: workflows.SignalSupportTicket,
 }
 
 // postEvent records one event; see ingest.
@@ -191,6 +192,15 @@ func (h *handlers) ingest(ctx context.Context, req *EventRequest) (EventResponse
 		}
 		cust.Tier = tier
 	}
+	if ev.Type == campaign.EventSupportTicket || ev.Type == campaign.EventComplaint {
+		until := now.Add(h.UpsellPause)
+		if err := h.Store.PauseUpsells(ctx, cust.ID, until); err != nil {
+			return resp, err
+		}
+		if cust.UpsellsPausedUntil == nil || cust.UpsellsPausedUntil.Before(until) {
+			cust.UpsellsPausedUntil = &until
+		}
+	}
 	resp = EventResponse{EventID: ev.ID, Started: []StartedSeq{}, AlreadyEnrolled: []StartedSeq{}, Skipped: []SkippedSeq{}, Signalled: []SignalledSeq{}}
 	if err := h.enroll(ctx, ev, cust, now, &resp); err != nil {
 		return resp, err
@@ -236,6 +246,11 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 			return errs.Wrap(errs.Internal, err, "campaign %s v%d", v.CampaignID, v.Version)
 		}
 		if !campaign.Match(def.Trigger.Where, facts) {
+			continue
+		}
+		if p := cust.UpsellsPausedUntil; def.Kind == campaign.Upsell && p != nil && p.After(now) {
+			resp.Skipped = append(resp.Skipped, SkippedSeq{CampaignID: def.ID,
+				Reason: "upsells are paused after a support ticket or complaint until " + p.UTC().Format(time.RFC3339)})
 			continue
 		}
 		entryKey := def.EntryKey(ev.Properties)
@@ -299,7 +314,7 @@ func (h *handlers) reentryBlocked(ctx context.Context, def *campaign.Definition,
 func sequenceInput(def *campaign.Definition, version int, cust *models.Customer, eventID string, now time.Time, day time.Duration) workflows.SequenceInput {
 	start, end, _ := campaign.ParseSendWindow(def.SendWindow)
 	in := workflows.SequenceInput{
-		EnrollmentID: uuid.NewString(), CustomerID: cust.ID, CampaignID: def.ID, Version: version,
+		EnrollmentID: uuid.NewString(), CustomerID: cust.ID, CampaignID: def.ID, Kind: def.Kind, Version: version,
 		Variant: "A", TriggerEventID: eventID, EnrolledAt: now, Day: day, Timezone: cust.Timezone,
 		SendWindow: workflows.SendWindow{Start: start, End: end}, ExitOn: def.ExitOn,
 		Attribution: def.Attribution(),

@@ -36,6 +36,9 @@ type Deps struct {
 	Webhook      SendGridWebhook // verifies POST /v1/webhooks/sendgrid
 	Logger       *slog.Logger
 	Day          time.Duration // length of a sequence day given to new sequences
+	// UpsellPause is how long a support ticket or complaint keeps upsells
+	// from starting (default 14 sequence days).
+	UpsellPause time.Duration
 	MaxBodyBytes int64
 	// DevOutbox serves an unauthenticated outbox page at /dev/outbox. Only
 	// lift dev turns it on.
@@ -56,6 +59,9 @@ func NewRouter(d Deps) *gin.Engine {
 	}
 	if d.Day == 0 {
 		d.Day = workflows.Day
+	}
+	if d.UpsellPause == 0 {
+		d.UpsellPause = 14 * d.Day
 	}
 	if d.MaxBodyBytes == 0 {
 		d.MaxBodyBytes = 1 << 20

@@ -41,6 +41,10 @@ type Config struct {
 	CapPerDay  int `env:"LIFT_CAP_PER_DAY" envDefault:"1"`
 	CapPerWeek int `env:"LIFT_CAP_PER_WEEK" envDefault:"3"`
 
+	// UpsellPauseDays is how many sequence days a support ticket or a
+	// complaint keeps upsells from starting.
+	UpsellPauseDays int `env:"LIFT_UPSELL_PAUSE_DAYS" envDefault:"14"`
+
 	// SoftOptInCountries are where the soft opt-in (existing customers,
 	// similar products) is a lawful basis: ISO codes, or "*" for everywhere.
 	SoftOptInCountries []string `env:"LIFT_SOFT_OPT_IN_COUNTRIES" envSeparator:","`

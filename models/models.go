@@ -20,8 +20,11 @@ type Customer struct {
 	ConsentSource string `gorm:"size:200"`
 	Country       string `gorm:"size:2"`  // ISO 3166-1 alpha-2, for consent rules
 	Tier          string `gorm:"size:64"` // current plan tier, for upsell ladders
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// UpsellsPausedUntil: no upsell starts before then (a support ticket or
+	// complaint pauses them).
+	UpsellsPausedUntil *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // Consent bases: the lawful basis for marketing email.

@@ -194,6 +194,15 @@ func (s *Store) HasOrders(ctx context.Context, customerID string) (bool, error) 
 	return n > 0, translate(err, "orders")
 }
 
+// PauseUpsells keeps upsells from starting for the customer until the
+// later of until and any pause already in place.
+func (s *Store) PauseUpsells(ctx context.Context, customerID string, until time.Time) error {
+	err := s.db.WithContext(ctx).Model(&Customer{}).
+		Where("id = ? AND (upsells_paused_until IS NULL OR upsells_paused_until < ?)", customerID, until).
+		Update("upsells_paused_until", until).Error
+	return translate(err, "customer "+customerID)
+}
+
 // SetTier records the customer's plan tier (from an upgrade or downgrade).
 func (s *Store) SetTier(ctx context.Context, customerID, tier string) error {
 	err := s.db.WithContext(ctx).Model(&Customer{}).Where("id = ?", customerID).Update("tier", tier).Error

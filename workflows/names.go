@@ -20,6 +20,9 @@ const (
 	SignalUpgrade     = "upgrade"
 	SignalComplaint   = "complaint"
 	SignalUnsubscribe = "unsubscribe"
+	// SignalSupportTicket ends an upsell (or a campaign with the
+	// support_ticket goal) as suppressed.
+	SignalSupportTicket = "support_ticket"
 	// SignalBounce ends the sequence as bounced (a hard bounce).
 	SignalBounce = "bounce"
 	// SignalConsentWithdrawn ends the sequence as no_consent.
@@ -33,7 +36,8 @@ const (
 
 // ExitSignals are the signals that may end a sequence, in the order the
 // workflow listens to them.
-var ExitSignals = []string{SignalPurchase, SignalUpgrade, SignalComplaint, SignalUnsubscribe, SignalConsentWithdrawn, SignalBounce}
+var ExitSignals = []string{SignalPurchase, SignalUpgrade, SignalComplaint, SignalUnsubscribe, SignalConsentWithdrawn, SignalBounce,
+	SignalSupportTicket}
 
 // VariantHoldout is the variant of enrollments that run the clock but are
 // never emailed; their conversions measure incremental lift.
@@ -68,6 +72,7 @@ type SequenceInput struct {
 	EnrollmentID   string          `json:"enrollment_id"`
 	CustomerID     string          `json:"customer_id"`
 	CampaignID     string          `json:"campaign_id"`
+	Kind           string          `json:"kind,omitempty"` // cross_sell or upsell
 	Version        int             `json:"version"`
 	Variant        string          `json:"variant"`
 	TriggerEventID string          `json:"trigger_event_id,omitempty"`

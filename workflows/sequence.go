@@ -370,6 +370,10 @@ func (s *sequence) handleSignals(ctx workflow.Context) error {
 			}
 		case SignalComplaint:
 			s.exit(models.StatusComplained, "complaint received")
+		case SignalSupportTicket:
+			if s.in.Kind == campaign.Upsell || s.hasGoal(campaign.GoalSupportTicket) {
+				s.exit(models.StatusSuppressed, "support ticket opened: upsells paused")
+			}
 		case SignalBounce:
 			s.exit(models.StatusBounced, "the address bounced")
 		case SignalConsentWithdrawn:

@@ -383,3 +383,24 @@ func TestFrequencyCapDefersTheSendNeverDropsIt(t *testing.T) {
 	require.Equal(t, workflows.StepWaiting, journey.Steps[0].Status)
 	require.Contains(t, journey.Steps[0].Reason, "frequency cap")
 }
+
+func TestSupportTicketEndsUpsellsOnly(t *testing.T) {
+	for _, c := range []struct {
+		kind   string
+		goals  []string
+		status string
+	}{
+		{campaign.Upsell, nil, models.StatusSuppressed},
+		{campaign.CrossSell, nil, models.StatusCompleted},
+		{campaign.CrossSell, []string{campaign.GoalSupportTicket}, models.StatusSuppressed},
+	} {
+		b := setup(t)
+		in := input(b.start)
+		in.Kind, in.ExitOn = c.kind, c.goals
+		b.env.RegisterDelayedCallback(func() {
+			b.env.SignalWorkflow(workflows.SignalSupportTicket, workflows.ExitSignal{})
+		}, 4*day)
+		res := b.run(t, in)
+		require.Equal(t, c.status, res.Status, "%s %v", c.kind, c.goals)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 	_ "time/tzdata" // customers' time zones work on hosts without tzdata
 
 	"github.com/gin-gonic/gin"
@@ -137,7 +138,7 @@ func runAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	router := api.NewRouter(api.Deps{
 		Store: store, Sequences: workflows.Client{Temporal: c}, Unsubscribe: signer, Webhook: webhook, Logger: logger,
-		Day: cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes,
+		Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes,
 	})
 	done := make(chan error, 1)
 	srv, url, err := app.Serve(cfg.HTTPAddr, router, done)

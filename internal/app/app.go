@@ -131,7 +131,7 @@ func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (d *D
 	}
 	router := api.NewRouter(api.Deps{
 		Store: d.Store, Sequences: workflows.Client{Temporal: d.Client}, Unsubscribe: signer, Webhook: webhook, Logger: logger,
-		Day: cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes, DevOutbox: true,
+		Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes, DevOutbox: true,
 	})
 	d.http = ServeOn(listener, router, d.done)
 	return d, nil

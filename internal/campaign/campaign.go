@@ -30,11 +30,13 @@ const (
 	GoalUpgrade               = "upgrade"
 	GoalComplaint             = "complaint"
 	GoalUnsubscribe           = "unsubscribe"
+	GoalSupportTicket         = "support_ticket"
+	GoalBounce                = "bounce"
 )
 
 var goals = map[string]bool{
 	GoalPurchaseOfRecommended: true, GoalPurchaseAny: true, GoalPurchaseInCategory: true,
-	GoalUpgrade: true, GoalComplaint: true, GoalUnsubscribe: true,
+	GoalUpgrade: true, GoalComplaint: true, GoalUnsubscribe: true, GoalSupportTicket: true, GoalBounce: true,
 }
 
 // Templates are the email templates a step may name.
