@@ -30,15 +30,15 @@ type Sequences interface {
 
 // Deps are the router's dependencies.
 type Deps struct {
-	Store        *models.Store
-	Sequences    Sequences
-	Unsubscribe  unsub.Signer    // verifies /u/{token}
-	Webhook      SendGridWebhook // verifies POST /v1/webhooks/sendgrid
-	Logger       *slog.Logger
-	Day          time.Duration // length of a sequence day given to new sequences
+	Store       *models.Store
+	Sequences   Sequences
+	Unsubscribe unsub.Signer    // verifies /u/{token}
+	Webhook     SendGridWebhook // verifies POST /v1/webhooks/sendgrid
+	Logger      *slog.Logger
+	Day         time.Duration // length of a sequence day given to new sequences
 	// UpsellPause is how long a support ticket or complaint keeps upsells
 	// from starting (default 14 sequence days).
-	UpsellPause time.Duration
+	UpsellPause  time.Duration
 	MaxBodyBytes int64
 	// DevOutbox serves an unauthenticated outbox page at /dev/outbox. Only
 	// lift dev turns it on.
