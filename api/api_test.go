@@ -768,3 +768,37 @@ func TestSupportTicketPausesUpsells(t *testing.T) {
 	require.Empty(t, body["started"], "no new upsell for 14 days")
 	require.Contains(t, body["skipped"].([]any)[0].(map[string]any)["reason"], "upsells are paused")
 }
+
+func TestBrowseAbandonmentAfterThreeViewsWithoutAPurchase(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	browse := `{"id":"browse","name":"Still thinking?","kind":"cross_sell",
+	  "trigger":{"event":"page_view","where":{"views_gte":3,"owned":false},"within":"7d"},
+	  "reentry":{"rule":"once_per","period":"30d"},"exit_on":["purchase_any"],
+	  "steps":[{"id":"a","at":"1d","subject":"Still thinking about it?","template":"recommendation","recommend":{"strategy":"complements"}}]}`
+	st, body := b.do(t, "POST", "/v1/campaigns", browse)
+	require.Equal(t, 201, st, "%v", body)
+	st, _ = b.do(t, "POST", "/v1/campaigns/browse/publish", "")
+	require.Equal(t, 201, st)
+	view := func(sku string) map[string]any {
+		st, body := b.do(t, "POST", "/v1/events", `{"type":"page_view","customer_id":"ada","properties":{"sku":"`+sku+`"}}`)
+		require.Equal(t, 202, st, "%v", body)
+		return body
+	}
+	require.Empty(t, view("lens-1")["started"])
+	require.Empty(t, view("lens-1")["started"])
+	require.Empty(t, view("cam-1")["started"], "views of another product do not count")
+	started := view("lens-1")["started"].([]any)
+	require.Len(t, started, 1, "the third view of the lens")
+
+	// Somebody who already owns the product is not chased for it.
+	st, _ = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true}`)
+	require.Equal(t, 200, st)
+	st, _ = b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"bob","properties":{"order_id":"o-b","items":[{"sku":"lens-1","quantity":1,"price":279.5}]}}`)
+	require.Equal(t, 202, st)
+	for i := 0; i < 3; i++ {
+		st, body := b.do(t, "POST", "/v1/events", `{"type":"page_view","customer_id":"bob","properties":{"sku":"lens-1"}}`)
+		require.Equal(t, 202, st)
+		require.Empty(t, body["started"])
+	}
+}

@@ -245,7 +245,13 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 		if err := json.Unmarshal(v.Definition, &def); err != nil {
 			return errs.Wrap(errs.Internal, err, "campaign %s v%d", v.CampaignID, v.Version)
 		}
-		if !campaign.Match(def.Trigger.Where, facts) {
+		matchFacts := facts
+		if ev.Type == campaign.EventPageView {
+			if matchFacts, err = h.viewFacts(ctx, ev, cust.ID, def.Trigger, facts, now); err != nil {
+				return err
+			}
+		}
+		if !campaign.Match(def.Trigger.Where, matchFacts) {
 			continue
 		}
 		if p := cust.UpsellsPausedUntil; def.Kind == campaign.Upsell && p != nil && p.After(now) {
@@ -373,6 +379,27 @@ func (h *handlers) signalRunning(ctx context.Context, customerID, name string, s
 			return out, err
 		}
 		out = append(out, SignalledSeq{CampaignID: camp.ID, WorkflowID: id, Signal: name})
+	}
+	return out, nil
+}
+
+// viewFacts adds, for a page view, "views" (views of the product within the
+// trigger's window, this one included) and "owned" (the customer has
+// bought it), for browse-abandonment triggers like
+// {"views_gte": 3, "owned": false}.
+func (h *handlers) viewFacts(ctx context.Context, ev *models.Event, customerID string, tr campaign.Trigger, facts campaign.Facts, now time.Time) (campaign.Facts, error) {
+	sku, _ := ev.Properties["sku"].(string)
+	views, err := h.Store.CountEvents(ctx, customerID, campaign.EventPageView, sku, now.Add(-tr.ViewsWindow().Scaled(h.Day)))
+	if err != nil {
+		return nil, err
+	}
+	owned, err := h.Store.OwnedSKUs(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	out := campaign.Facts{"views": float64(views), "owned": owned[sku]}
+	for k, v := range facts {
+		out[k] = v
 	}
 	return out, nil
 }

@@ -67,8 +67,9 @@ type Product struct {
 // trigger data emails are rendered with.
 type Event struct {
 	ID         string         `gorm:"primaryKey;size:128"`
-	Type       string         `gorm:"size:32;not null"`
-	CustomerID string         `gorm:"size:128;not null;index"`
+	Type       string         `gorm:"size:32;not null;index:idx_event_views"`
+	CustomerID string         `gorm:"size:128;not null;index;index:idx_event_views"`
+	SKU        string         `gorm:"column:sku;size:128;index:idx_event_views"` // the "sku" property, for counting views
 	OccurredAt time.Time      `gorm:"not null"`
 	Properties map[string]any `gorm:"serializer:json;type:text"`
 	CreatedAt  time.Time

@@ -274,6 +274,9 @@ func (s *Store) OwnedSKUs(ctx context.Context, customerID string) (map[string]bo
 // a conflict on field "id", a repeated order ID one on
 // "properties.order_id".
 func (s *Store) RecordEvent(ctx context.Context, e *Event, o *Order) error {
+	if sku, ok := e.Properties["sku"].(string); ok {
+		e.SKU = sku
+	}
 	conflict := func(err error, field, what string) error {
 		err = translate(err, what)
 		if errs.Is(err, errs.Conflict) {
@@ -326,6 +329,16 @@ func (s *Store) EventSKUs(ctx context.Context, e *Event) ([]string, error) {
 		}
 	}
 	return skus, nil
+}
+
+// CountEvents counts the customer's events of a type about a product since
+// a time, e.g. page views of one SKU in the last 7 days.
+func (s *Store) CountEvents(ctx context.Context, customerID, eventType, sku string, since time.Time) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Event{}).
+		Where("customer_id = ? AND type = ? AND sku = ? AND occurred_at >= ?", customerID, eventType, sku, since).
+		Count(&n).Error
+	return n, translate(err, "events")
 }
 
 // GetEvent returns one stored event.

@@ -335,3 +335,19 @@ func TestIdempotencyKeys(t *testing.T) {
 		require.NoError(t, s.ForgetIdempotent(ctx, rec.ID))
 	})
 }
+
+func TestCountEvents(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		for i, at := range []time.Time{t0.Add(-10 * 24 * time.Hour), t0.Add(-time.Hour), t0} {
+			require.NoError(t, s.RecordEvent(ctx, &models.Event{ID: fmt.Sprint("v", i), Type: "page_view", CustomerID: "c-1",
+				OccurredAt: at, Properties: map[string]any{"sku": "lens"}}, nil))
+		}
+		n, err := s.CountEvents(ctx, "c-1", "page_view", "lens", t0.Add(-7*24*time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n)
+		n, err = s.CountEvents(ctx, "c-1", "page_view", "cam", t0.Add(-7*24*time.Hour))
+		require.NoError(t, err)
+		require.Zero(t, n)
+	})
+}

@@ -93,6 +93,17 @@ func (d *Definition) EntryKey(props map[string]any) string {
 type Trigger struct {
 	Event string         `json:"event"`
 	Where map[string]any `json:"where,omitempty"`
+	// Within is the window the "views" fact counts page views of the
+	// product over (default 7d).
+	Within string `json:"within,omitempty"`
+}
+
+// ViewsWindow is the trigger's counting window for page views.
+func (t Trigger) ViewsWindow() Offset {
+	if o, err := ParseOffset(t.Within); err == nil && t.Within != "" {
+		return o
+	}
+	return Offset{Days: 7}
 }
 
 // Step is one email of the sequence.
@@ -253,6 +264,11 @@ func (d *Definition) Validate() error {
 	}
 	if !IsEventType(d.Trigger.Event) {
 		return bad("trigger.event", "unknown event type %q", d.Trigger.Event)
+	}
+	if d.Trigger.Within != "" {
+		if _, err := ParseOffset(d.Trigger.Within); err != nil {
+			return bad("trigger.within", "%v", err)
+		}
 	}
 	for _, k := range sortedKeys(d.Trigger.Where) {
 		if err := checkCondition(k, d.Trigger.Where[k]); err != nil {
