@@ -802,3 +802,26 @@ func TestBrowseAbandonmentAfterThreeViewsWithoutAPurchase(t *testing.T) {
 		require.Empty(t, body["started"])
 	}
 }
+
+func TestTrialEndingCampaignCountsBackFromEndsAt(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	trial := `{"id":"trial-upgrade","name":"Before your trial ends","kind":"upsell","anchor":"ends_at",
+	  "trigger":{"event":"trial_ending"},"exit_on":["upgrade"],
+	  "steps":[{"id":"ten","at":"10d","subject":"10 days left","template":"upsell"},{"id":"three","at":"3d","subject":"3 days left","template":"offer"}]}`
+	st, body := b.do(t, "POST", "/v1/campaigns", trial)
+	require.Equal(t, 201, st, "%v", body)
+	st, _ = b.do(t, "POST", "/v1/campaigns/trial-upgrade/publish", "")
+	require.Equal(t, 201, st)
+
+	st, body = b.do(t, "POST", "/v1/events", `{"type":"trial_ending","customer_id":"ada","properties":{}}`)
+	requireError(t, st, body, 422, "invalid", "properties.ends_at")
+	st, body = b.do(t, "POST", "/v1/events", `{"type":"trial_ending","customer_id":"ada","properties":{"ends_at":"2026-05-18T10:00:00Z"}}`)
+	require.Equal(t, 202, st, "%v", body)
+	require.Len(t, body["started"], 1)
+	require.Equal(t, time.Date(2026, 5, 18, 10, 0, 0, 0, time.UTC), b.seq.started[0].Anchor.UTC())
+
+	bad := strings.Replace(trial, `"at":"3d"`, `"at":"12d"`, 1)
+	st, body = b.do(t, "PUT", "/v1/campaigns/trial-upgrade", bad)
+	requireError(t, st, body, 422, "invalid", "steps[1].at")
+}

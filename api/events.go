@@ -268,6 +268,17 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 		}
 		in := sequenceInput(&def, v.Version, cust, ev.ID, now, h.Day)
 		in.EntryKey = entryKey
+		if def.Anchor != "" {
+			raw, _ := ev.Properties[def.Anchor].(string)
+			anchor, err := time.Parse(time.RFC3339, raw)
+			if err != nil {
+				resp.Skipped = append(resp.Skipped, SkippedSeq{CampaignID: def.ID,
+					Reason: fmt.Sprintf("the event has no %s time (RFC 3339) to count the steps back from", def.Anchor)})
+				continue
+			}
+			scaled := workflows.ScaleAnchor(anchor.UTC(), now, h.Day)
+			in.Anchor = &scaled
+		}
 		seq := StartedSeq{CampaignID: def.ID, Version: v.Version, WorkflowID: workflows.SequenceWorkflowID(def.ID, cust.ID)}
 		summary := fmt.Sprintf("%s v%d · customer %s · variant %s", def.Name, v.Version, cust.ID, in.Variant)
 		started, err := h.Sequences.Start(ctx, in, summary)
@@ -525,6 +536,15 @@ func validateEvent(req *EventRequest, now time.Time) (*models.Order, error) {
 	case campaign.EventUnsubscribe:
 		_, err := str("campaign_id", false)
 		return nil, err
+	case campaign.EventTrialEnding, campaign.EventRenewalDue:
+		at, err := str("ends_at", true)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := time.Parse(time.RFC3339, at); err != nil {
+			return nil, bad("properties.ends_at", "must be an RFC 3339 time like 2026-06-01T00:00:00Z")
+		}
+		return nil, nil
 	case campaign.EventUpgrade, campaign.EventDowngrade:
 		tier, err := str("tier", false)
 		if err == nil {

@@ -69,21 +69,23 @@ type StepPlan struct {
 
 // SequenceInput starts one enrollment's sequence.
 type SequenceInput struct {
-	EnrollmentID   string          `json:"enrollment_id"`
-	CustomerID     string          `json:"customer_id"`
-	CampaignID     string          `json:"campaign_id"`
-	Kind           string          `json:"kind,omitempty"` // cross_sell or upsell
-	Version        int             `json:"version"`
-	Variant        string          `json:"variant"`
-	TriggerEventID string          `json:"trigger_event_id,omitempty"`
-	EntryKey       string          `json:"entry_key,omitempty"`
-	EnrolledAt     time.Time       `json:"enrolled_at"`
-	Day            time.Duration   `json:"day"` // 24h except in demos and load tests
-	Timezone       string          `json:"timezone"`
-	SendWindow     SendWindow      `json:"send_window"`
-	Steps          []StepPlan      `json:"steps"`
-	ExitOn         []string        `json:"exit_on,omitempty"`
-	Attribution    campaign.Offset `json:"attribution"`
+	EnrollmentID   string    `json:"enrollment_id"`
+	CustomerID     string    `json:"customer_id"`
+	CampaignID     string    `json:"campaign_id"`
+	Kind           string    `json:"kind,omitempty"` // cross_sell or upsell
+	Version        int       `json:"version"`
+	Variant        string    `json:"variant"`
+	TriggerEventID string    `json:"trigger_event_id,omitempty"`
+	EntryKey       string    `json:"entry_key,omitempty"`
+	EnrolledAt     time.Time `json:"enrolled_at"`
+	// Anchor, when set, is the time the steps count back from.
+	Anchor      *time.Time      `json:"anchor,omitempty"`
+	Day         time.Duration   `json:"day"` // 24h except in demos and load tests
+	Timezone    string          `json:"timezone"`
+	SendWindow  SendWindow      `json:"send_window"`
+	Steps       []StepPlan      `json:"steps"`
+	ExitOn      []string        `json:"exit_on,omitempty"`
+	Attribution campaign.Offset `json:"attribution"`
 }
 
 // SequenceResult is how a sequence ended.

@@ -42,6 +42,30 @@ func SendTime(enrolledAt time.Time, w campaign.Window, loc *time.Location, sw Se
 	return NextInWindow(earliest, loc, sw).UTC()
 }
 
+// SendTimeBefore is when a step of an anchored campaign is due: offset
+// before the anchor (e.g. 10 days before a trial ends), counted in
+// calendar days in the customer's zone and moved into the send window,
+// like SendTime. With a compressed day the anchor has already been scaled.
+func SendTimeBefore(anchor time.Time, o campaign.Offset, loc *time.Location, sw SendWindow, day time.Duration) time.Time {
+	if day != Day {
+		return anchor.Add(-Scale(o, day))
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	due := anchor.In(loc).AddDate(0, 0, -o.Days).Add(-time.Duration(o.Hours) * time.Hour)
+	return NextInWindow(due, loc, sw).UTC()
+}
+
+// ScaleAnchor maps a real anchor time onto a compressed sequence clock:
+// 14 real days after enrolment become 14 sequence days.
+func ScaleAnchor(anchor, enrolledAt time.Time, day time.Duration) time.Time {
+	if day == Day {
+		return anchor
+	}
+	return enrolledAt.Add(time.Duration(float64(anchor.Sub(enrolledAt)) * float64(day) / float64(Day)))
+}
+
 // NextInWindow returns t if it lies inside the send window in loc, or else
 // the next opening of the window.
 func NextInWindow(t time.Time, loc *time.Location, sw SendWindow) time.Time {

@@ -61,3 +61,17 @@ func TestLoadLocationFallsBackToUTC(t *testing.T) {
 	require.Equal(t, time.UTC, LoadLocation("Mars/Olympus_Mons"))
 	require.Equal(t, "Asia/Kolkata", LoadLocation("Asia/Kolkata").String())
 }
+
+func TestSendTimeBeforeAnAnchor(t *testing.T) {
+	ends := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	got := SendTimeBefore(ends, campaign.Offset{Days: 10}, time.UTC, DefaultSendWindow, Day)
+	require.Equal(t, time.Date(2026, 6, 5, 12, 0, 0, 0, time.UTC), got)
+	// 10 days before midnight is outside the window: the next morning.
+	got = SendTimeBefore(time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC), campaign.Offset{Days: 10}, time.UTC, DefaultSendWindow, Day)
+	require.Equal(t, time.Date(2026, 6, 5, 9, 0, 0, 0, time.UTC), got)
+
+	enrolled := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	scaled := ScaleAnchor(enrolled.Add(14*Day), enrolled, time.Second)
+	require.Equal(t, enrolled.Add(14*time.Second), scaled, "14 real days are 14 sequence days")
+	require.Equal(t, scaled.Add(-10*time.Second), SendTimeBefore(scaled, campaign.Offset{Days: 10}, time.UTC, DefaultSendWindow, time.Second))
+}

@@ -129,6 +129,15 @@ func (s *sequence) run(ctx workflow.Context) error {
 	}
 	for i, step := range in.Steps {
 		due := SendTime(in.EnrolledAt, step.Window, s.loc, in.SendWindow, in.Day)
+		if in.Anchor != nil {
+			due = SendTimeBefore(*in.Anchor, step.Window.Min, s.loc, in.SendWindow, in.Day)
+			if due.Before(in.EnrolledAt) {
+				now := workflow.Now(ctx)
+				s.journey.Steps[i] = StepState{ID: step.ID, Status: StepSkipped, DueAt: &due, DoneAt: &now,
+					Reason: "its time had passed when the customer enrolled"}
+				continue
+			}
+		}
 		s.journey.Steps[i].DueAt = &due
 		s.journey.CurrentStep = step.ID
 		s.journey.Steps[i].Status = StepWaiting

@@ -404,3 +404,23 @@ func TestSupportTicketEndsUpsellsOnly(t *testing.T) {
 		require.Equal(t, c.status, res.Status, "%s %v", c.kind, c.goals)
 	}
 }
+
+func TestAnchoredStepsCountBackFromTheAnchor(t *testing.T) {
+	b := setup(t)
+	in := input(b.start)
+	ends := b.start.Add(14 * day) // the trial ends in 14 days
+	in.Anchor = &ends
+	at := func(days int) campaign.Window { return campaign.Window{Min: campaign.Offset{Days: days}, Max: campaign.Offset{Days: days}} }
+	in.Steps = []workflows.StepPlan{{ID: "early", Window: at(20)}, {ID: "ten", Window: at(10)}, {ID: "three", Window: at(3)}, {ID: "last", Window: at(1)}}
+	var journey workflows.Journey
+	b.env.RegisterDelayedCallback(func() {
+		v, err := b.env.QueryWorkflow(workflows.QueryJourney)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&journey))
+	}, time.Hour)
+	res := b.run(t, in)
+	require.Equal(t, []string{"ten", "three", "last"}, b.sent)
+	require.Equal(t, []time.Duration{4 * day, 11 * day, 13 * day}, b.at)
+	require.Equal(t, 3, res.EmailsSent)
+	require.Equal(t, workflows.StepSkipped, journey.Steps[0].Status, "20 days before a trial that ends in 14 had passed")
+}

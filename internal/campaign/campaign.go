@@ -56,6 +56,10 @@ type Definition struct {
 	SendWindow        string   `json:"send_window,omitempty"`        // "09:00-20:00", customer-local
 	AttributionWindow string   `json:"attribution_window,omitempty"` // "5d"
 	Reentry           *Reentry `json:"reentry,omitempty"`
+	// Anchor names an event property holding a time (e.g. "ends_at" of a
+	// trial_ending event); each step's "at" then counts back from it:
+	// "10d" is ten days before the trial ends.
+	Anchor string `json:"anchor,omitempty"`
 }
 
 // Re-entry rules. Whatever the rule, a customer has at most one running
@@ -305,6 +309,9 @@ func (d *Definition) Validate() error {
 			return bad("reentry.key", "at most 5 properties")
 		}
 	}
+	if d.Anchor != "" && !idRE.MatchString(d.Anchor) {
+		return bad("anchor", "must name an event property, like ends_at")
+	}
 	if len(d.Steps) == 0 || len(d.Steps) > 20 {
 		return bad("steps", "must have 1 to 20 steps")
 	}
@@ -323,7 +330,12 @@ func (d *Definition) Validate() error {
 		if err != nil {
 			return bad(f("at"), "%v", err)
 		}
-		if w.Min.TotalHours() < prev {
+		switch {
+		case d.Anchor != "" && w.Min != w.Max:
+			return bad(f("at"), "with an anchor, give one offset before it, like 10d")
+		case d.Anchor != "" && i > 0 && w.Min.TotalHours() >= prev:
+			return bad(f("at"), "must be closer to the anchor than the previous step")
+		case d.Anchor == "" && w.Min.TotalHours() < prev:
 			return bad(f("at"), "starts before the previous step")
 		}
 		prev = w.Min.TotalHours()
