@@ -410,7 +410,9 @@ func TestAnchoredStepsCountBackFromTheAnchor(t *testing.T) {
 	in := input(b.start)
 	ends := b.start.Add(14 * day) // the trial ends in 14 days
 	in.Anchor = &ends
-	at := func(days int) campaign.Window { return campaign.Window{Min: campaign.Offset{Days: days}, Max: campaign.Offset{Days: days}} }
+	at := func(days int) campaign.Window {
+		return campaign.Window{Min: campaign.Offset{Days: days}, Max: campaign.Offset{Days: days}}
+	}
 	in.Steps = []workflows.StepPlan{{ID: "early", Window: at(20)}, {ID: "ten", Window: at(10)}, {ID: "three", Window: at(3)}, {ID: "last", Window: at(1)}}
 	var journey workflows.Journey
 	b.env.RegisterDelayedCallback(func() {
