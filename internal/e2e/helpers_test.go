@@ -186,3 +186,16 @@ func decodeInto(t *testing.T, in map[string]any, out any) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(data, out))
 }
+
+// waitReady waits until a Lift process at url answers /readyz.
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	eventually(t, 60*time.Second, "lift at "+url+" to be ready", func() bool {
+		resp, err := http.Get(url + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}

@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,14 +87,7 @@ func TestProductionRoles(t *testing.T) {
 		})
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	eventually(t, 30*time.Second, "lift api to be ready", func() bool {
-		resp, err := http.Get(url + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	waitReady(t, url)
 	a := api{url: url, key: apiKey}
 	seed(t, a, "erin")
 	a.must(t, "POST", "/v1/events", purchase("erin", "o-erin", "cam"), 202)

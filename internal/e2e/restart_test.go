@@ -39,14 +39,7 @@ func TestKill9MidSequenceLosesNothingAndDuplicatesNothing(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		require.NoError(t, cmd.Start())
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-		eventually(t, 60*time.Second, "lift dev to answer", func() bool {
-			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort))
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
-		})
+		waitReady(t, fmt.Sprintf("http://127.0.0.1:%d", httpPort))
 		return cmd
 	}
 
@@ -107,14 +100,7 @@ func TestKilledBetweenSendGridAcceptingAndRecordingSendsOnce(t *testing.T) {
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 		require.NoError(t, cmd.Start())
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-		eventually(t, 60*time.Second, "lift dev to answer", func() bool {
-			resp, err := http.Get(url + "/readyz")
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
-		})
+		waitReady(t, url)
 		return cmd
 	}
 	cmd := start()
