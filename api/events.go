@@ -266,7 +266,7 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 			resp.Skipped = append(resp.Skipped, SkippedSeq{CampaignID: def.ID, Reason: why})
 			continue
 		}
-		in := sequenceInput(&def, v.Version, cust, ev.ID, now, h.Day)
+		in := workflows.NewSequenceInput(def.Plan(), v.Version, uuid.NewString(), cust.ID, cust.Timezone, ev.ID, now, h.Day)
 		in.EntryKey = entryKey
 		if def.Anchor != "" {
 			raw, _ := ev.Properties[def.Anchor].(string)
@@ -325,22 +325,6 @@ func (h *handlers) reentryBlocked(ctx context.Context, def *campaign.Definition,
 		what += " for " + entryKey
 	}
 	return what + " (re-entry rule " + r.Rule + ")", nil
-}
-
-// sequenceInput turns a published definition into a workflow input.
-func sequenceInput(def *campaign.Definition, version int, cust *models.Customer, eventID string, now time.Time, day time.Duration) workflows.SequenceInput {
-	start, end, _ := campaign.ParseSendWindow(def.SendWindow)
-	in := workflows.SequenceInput{
-		EnrollmentID: uuid.NewString(), CustomerID: cust.ID, CampaignID: def.ID, Kind: def.Kind, Version: version,
-		Variant: "A", TriggerEventID: eventID, EnrolledAt: now, Day: day, Timezone: cust.Timezone,
-		SendWindow: workflows.SendWindow{Start: start, End: end}, ExitOn: def.ExitOn,
-		Attribution: def.Attribution(),
-	}
-	for _, s := range def.Steps {
-		w, _ := campaign.ParseWindow(s.At)
-		in.Steps = append(in.Steps, workflows.StepPlan{ID: s.ID, Window: w})
-	}
-	return in
 }
 
 // signal tells the customer's running sequences about the event, so exit

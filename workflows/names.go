@@ -88,6 +88,20 @@ type SequenceInput struct {
 	Attribution campaign.Offset `json:"attribution"`
 }
 
+// NewSequenceInput builds a sequence's input from a campaign plan. The
+// variant is "A" until experiments assign one.
+func NewSequenceInput(p campaign.Plan, version int, enrollmentID, customerID, timezone, eventID string, now time.Time, day time.Duration) SequenceInput {
+	in := SequenceInput{
+		EnrollmentID: enrollmentID, CustomerID: customerID, CampaignID: p.ID, Kind: p.Kind, Version: version,
+		Variant: "A", TriggerEventID: eventID, EnrolledAt: now, Day: day, Timezone: timezone,
+		SendWindow: SendWindow{Start: p.WindowStart, End: p.WindowEnd}, ExitOn: p.ExitOn, Attribution: p.Attribution,
+	}
+	for _, st := range p.Steps {
+		in.Steps = append(in.Steps, StepPlan{ID: st.ID, Window: st.Window})
+	}
+	return in
+}
+
 // SequenceResult is how a sequence ended.
 type SequenceResult struct {
 	Status         string `json:"status"`

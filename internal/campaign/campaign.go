@@ -379,6 +379,35 @@ func (d *Definition) Validate() error {
 	return nil
 }
 
+// Plan is a definition's timing and goals only: what a sequence workflow
+// needs, without any content.
+type Plan struct {
+	ID          string     `json:"id"`
+	Kind        string     `json:"kind"`
+	Steps       []PlanStep `json:"steps"`
+	ExitOn      []string   `json:"exit_on,omitempty"`
+	Attribution Offset     `json:"attribution"`
+	WindowStart int        `json:"window_start"` // send window, minutes after local midnight
+	WindowEnd   int        `json:"window_end"`
+}
+
+// PlanStep is one step's timing.
+type PlanStep struct {
+	ID     string `json:"id"`
+	Window Window `json:"window"`
+}
+
+// Plan returns the definition's plan. The definition must be valid.
+func (d *Definition) Plan() Plan {
+	start, end, _ := ParseSendWindow(d.SendWindow)
+	p := Plan{ID: d.ID, Kind: d.Kind, ExitOn: d.ExitOn, Attribution: d.Attribution(), WindowStart: start, WindowEnd: end}
+	for _, s := range d.Steps {
+		w, _ := ParseWindow(s.At)
+		p.Steps = append(p.Steps, PlanStep{ID: s.ID, Window: w})
+	}
+	return p
+}
+
 // UsesRecommendations reports whether any template in the step shows
 // products, so that an empty recommendation list skips it.
 func (s Step) UsesRecommendations() bool { return s.Recommend != nil }
