@@ -650,6 +650,32 @@ func (a *Activities) purchaseGoal(ctx context.Context, in PurchaseInput, order *
 	return "", nil
 }
 
+// LoadInactivityPlans returns the live inactivity campaigns, by campaign
+// ID, with the customer's time zone.
+func (a *Activities) LoadInactivityPlans(ctx context.Context, customerID string) (InactivityPlans, error) {
+	cust, err := a.Store.GetCustomer(ctx, customerID)
+	if errs.Is(err, errs.NotFound) {
+		return InactivityPlans{Gone: true}, nil
+	}
+	if err != nil {
+		return InactivityPlans{}, retryable(err)
+	}
+	versions, err := a.Store.LiveVersions(ctx, campaign.TriggerInactivity)
+	if err != nil {
+		return InactivityPlans{}, retryable(err)
+	}
+	var out InactivityPlans
+	for _, v := range versions {
+		def, err := a.definition(ctx, v.CampaignID, v.Version)
+		if err != nil {
+			return InactivityPlans{}, retryable(err)
+		}
+		after, _ := campaign.ParseOffset(def.Trigger.After)
+		out.Plans = append(out.Plans, InactivityPlan{Version: v.Version, After: after, Plan: def.Plan(), Timezone: cust.Timezone})
+	}
+	return out, nil
+}
+
 // FinishEnrollment records how the enrollment ended.
 func (a *Activities) FinishEnrollment(ctx context.Context, in FinishInput) error {
 	return retryable(a.Store.FinishEnrollment(ctx, in.EnrollmentID, models.EnrollmentOutcome{

@@ -1,6 +1,10 @@
 package activities
 
-import "time"
+import (
+	"time"
+
+	"github.com/lift-hq/lift/internal/campaign"
+)
 
 // The inputs and results of the activities. They carry IDs and small values
 // only: bodies, recommendation lists and PII stay in the database, so
@@ -112,4 +116,20 @@ type FinishInput struct {
 	RevenueMinor   int64     `json:"revenue_minor,omitempty"`
 	EmailsSent     int       `json:"emails_sent"`
 	EndedAt        time.Time `json:"ended_at"`
+}
+
+// InactivityPlans are the re-engagement campaigns live for a customer.
+// Gone is set when the customer no longer exists: the watcher stops.
+type InactivityPlans struct {
+	Plans []InactivityPlan `json:"plans,omitempty"`
+	Gone  bool             `json:"gone,omitempty"`
+}
+
+// InactivityPlan is one live inactivity campaign: after how long without
+// events it starts, and the timing of its steps.
+type InactivityPlan struct {
+	Version  int             `json:"version"`
+	After    campaign.Offset `json:"after"`
+	Plan     campaign.Plan   `json:"plan"`
+	Timezone string          `json:"timezone"`
 }

@@ -86,6 +86,14 @@ func (f *fakeSequences) Cancel(_ context.Context, id string) error {
 	return nil
 }
 
+func (f *fakeSequences) TouchActivity(_ context.Context, customerID string, _ time.Time, _ time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.running[workflows.InactivityWorkflowID(customerID)] = true
+	f.signals = append(f.signals, workflows.InactivityWorkflowID(customerID)+" activity")
+	return nil
+}
+
 func (f *fakeSequences) Ping(context.Context) error { return f.pingErr }
 
 func signer(t *testing.T) unsub.Signer {
@@ -824,4 +832,32 @@ func TestTrialEndingCampaignCountsBackFromEndsAt(t *testing.T) {
 	bad := strings.Replace(trial, `"at":"3d"`, `"at":"12d"`, 1)
 	st, body = b.do(t, "PUT", "/v1/campaigns/trial-upgrade", bad)
 	requireError(t, st, body, 422, "invalid", "steps[1].at")
+}
+
+func TestEventsWakeTheInactivityWatcherOnlyWithAnInactivityCampaign(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	st, _ := b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
+	require.Equal(t, 202, st)
+	require.Empty(t, b.seq.signals, "no inactivity campaign, no watcher")
+
+	winback := `{"id":"winback","name":"We miss you","kind":"cross_sell","trigger":{"event":"inactivity","after":"30d"},
+	  "steps":[{"id":"a","at":"0d","subject":"We miss you","template":"education"}]}`
+	st, body := b.do(t, "POST", "/v1/campaigns", winback)
+	require.Equal(t, 201, st, "%v", body)
+	st, _ = b.do(t, "POST", "/v1/campaigns/winback/publish", "")
+	require.Equal(t, 201, st)
+	st, _ = b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
+	require.Equal(t, 202, st)
+	require.Equal(t, []string{"inactivity/ada activity"}, b.seq.signals)
+
+	st, body = b.do(t, "PUT", "/v1/campaigns/winback", strings.Replace(winback, `,"after":"30d"`, "", 1))
+	requireError(t, st, body, 422, "invalid", "trigger.after")
+	st, body = b.do(t, "POST", "/v1/events", `{"type":"inactivity","customer_id":"ada"}`)
+	requireError(t, st, body, 422, "invalid", "type")
+
+	// Erasure stops the watcher too.
+	st, body = b.do(t, "DELETE", "/v1/customers/ada", "")
+	require.Equal(t, 200, st)
+	require.Contains(t, body["cancelled"], "inactivity/ada")
 }

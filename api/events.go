@@ -205,6 +205,9 @@ func (h *handlers) ingest(ctx context.Context, req *EventRequest) (EventResponse
 	if err := h.enroll(ctx, ev, cust, now, &resp); err != nil {
 		return resp, err
 	}
+	if err := h.touchActivity(ctx, cust.ID, now); err != nil {
+		return resp, err
+	}
 	return resp, h.signal(ctx, ev, cust, &resp)
 }
 
@@ -303,6 +306,16 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 		}
 	}
 	return nil
+}
+
+// touchActivity restarts the customer's quiet spell for re-engagement
+// campaigns, when any is live.
+func (h *handlers) touchActivity(ctx context.Context, customerID string, now time.Time) error {
+	live, err := h.Store.LiveVersions(ctx, campaign.TriggerInactivity)
+	if err != nil || len(live) == 0 {
+		return err
+	}
+	return h.Sequences.TouchActivity(ctx, customerID, now, h.Day)
 }
 
 // reentryBlocked applies the campaign's re-entry rule; it returns why the

@@ -112,4 +112,7 @@ func (noSequences) Update(context.Context, string, string) (workflows.Journey, e
 	return workflows.Journey{}, errNotRunning
 }
 func (noSequences) Cancel(context.Context, string) error { return errNotRunning }
-func (noSequences) Ping(context.Context) error           { return nil }
+func (noSequences) TouchActivity(context.Context, string, time.Time, time.Duration) error {
+	return nil
+}
+func (noSequences) Ping(context.Context) error { return nil }

@@ -33,8 +33,11 @@ func (h *handlers) eraseCustomer(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
+	ids := []string{workflows.InactivityWorkflowID(id)}
 	for _, camp := range camps {
-		wid := workflows.SequenceWorkflowID(camp.ID, id)
+		ids = append(ids, workflows.SequenceWorkflowID(camp.ID, id))
+	}
+	for _, wid := range ids {
 		err := h.Sequences.Cancel(ctx, wid)
 		if errs.Is(err, errs.NotFound) {
 			continue

@@ -25,6 +25,7 @@ type Sequences interface {
 	Journey(ctx context.Context, workflowID string) (workflows.Journey, error)
 	Update(ctx context.Context, workflowID, update string) (workflows.Journey, error)
 	Cancel(ctx context.Context, workflowID string) error
+	TouchActivity(ctx context.Context, customerID string, at time.Time, day time.Duration) error
 	Ping(ctx context.Context) error
 }
 

@@ -28,4 +28,5 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 // RegisterWorkflows adds the workflows only, for a replayer.
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.SequenceWorkflow, workflow.RegisterOptions{Name: workflows.SequenceWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.InactivityWatchWorkflow, workflow.RegisterOptions{Name: workflows.InactivityWorkflowName})
 }

@@ -473,9 +473,13 @@ func (s *sequence) finish(ctx workflow.Context) (SequenceResult, error) {
 	}, nil
 }
 
-// activity runs one activity with the standard options and a summary that
-// shows in the Temporal UI.
 func (s *sequence) activity(ctx workflow.Context, summary string, fn, arg, result any) error {
+	return execActivity(ctx, summary, fn, arg, result)
+}
+
+// execActivity runs one activity with the standard options and a summary
+// that shows in the Temporal UI.
+func execActivity(ctx workflow.Context, summary string, fn, arg, result any) error {
 	ctx = workflow.WithActivityOptions(ctx, activityOptions(summary))
 	f := workflow.ExecuteActivity(ctx, fn, arg)
 	if result == nil {

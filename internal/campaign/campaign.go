@@ -100,6 +100,8 @@ type Trigger struct {
 	// Within is the window the "views" fact counts page views of the
 	// product over (default 7d).
 	Within string `json:"within,omitempty"`
+	// After is how long without any event fires an inactivity trigger.
+	After string `json:"after,omitempty"`
 }
 
 // ViewsWindow is the trigger's counting window for page views.
@@ -266,8 +268,15 @@ func (d *Definition) Validate() error {
 	if d.Kind != CrossSell && d.Kind != Upsell {
 		return bad("kind", "must be %q or %q", CrossSell, Upsell)
 	}
-	if !IsEventType(d.Trigger.Event) {
+	if !IsTrigger(d.Trigger.Event) {
 		return bad("trigger.event", "unknown event type %q", d.Trigger.Event)
+	}
+	if d.Trigger.Event == TriggerInactivity {
+		if o, err := ParseOffset(d.Trigger.After); err != nil || o.TotalHours() == 0 {
+			return bad("trigger.after", "an inactivity trigger needs a time without events, like 30d")
+		}
+	} else if d.Trigger.After != "" {
+		return bad("trigger.after", "only goes with the inactivity trigger")
 	}
 	if d.Trigger.Within != "" {
 		if _, err := ParseOffset(d.Trigger.Within); err != nil {

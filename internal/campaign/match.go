@@ -30,6 +30,14 @@ var EventTypes = []string{
 // IsEventType reports whether t is an accepted event type.
 func IsEventType(t string) bool { return contains(EventTypes, t) }
 
+// TriggerInactivity is the trigger of re-engagement campaigns: no event
+// from the customer for the trigger's "after" (e.g. 30d). Nobody posts it;
+// a per-customer watcher workflow fires it.
+const TriggerInactivity = "inactivity"
+
+// IsTrigger reports whether t can start a campaign.
+func IsTrigger(t string) bool { return IsEventType(t) || t == TriggerInactivity }
+
 // Facts are what a trigger's where clause is matched against: the event's
 // properties plus derived ones (a purchase's skus and categories, a usage
 // event's ratio).
