@@ -349,6 +349,7 @@ func (h *handlers) signal(ctx context.Context, ev *models.Event, cust *models.Cu
 	}
 	sig := workflows.ExitSignal{EventID: ev.ID}
 	sig.OrderID, _ = ev.Properties["order_id"].(string)
+	sig.Tier, _ = ev.Properties["tier"].(string)
 	if ev.Type == campaign.EventUnsubscribe {
 		sig.CampaignID, _ = ev.Properties["campaign_id"].(string)
 		if err := h.Store.Suppress(ctx, cust.Email, sig.CampaignID, models.ReasonUnsubscribe); err != nil {

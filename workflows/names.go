@@ -85,6 +85,7 @@ type SequenceInput struct {
 	SendWindow  SendWindow      `json:"send_window"`
 	Steps       []StepPlan      `json:"steps"`
 	ExitOn      []string        `json:"exit_on,omitempty"`
+	UpgradeTo   []string        `json:"upgrade_to,omitempty"` // tiers that meet the upgrade goal; empty: any
 	Attribution campaign.Offset `json:"attribution"`
 }
 
@@ -94,7 +95,8 @@ func NewSequenceInput(p campaign.Plan, version int, enrollmentID, customerID, ti
 	in := SequenceInput{
 		EnrollmentID: enrollmentID, CustomerID: customerID, CampaignID: p.ID, Kind: p.Kind, Version: version,
 		Variant: "A", TriggerEventID: eventID, EnrolledAt: now, Day: day, Timezone: timezone,
-		SendWindow: SendWindow{Start: p.WindowStart, End: p.WindowEnd}, ExitOn: p.ExitOn, Attribution: p.Attribution,
+		SendWindow: SendWindow{Start: p.WindowStart, End: p.WindowEnd}, ExitOn: p.ExitOn, UpgradeTo: p.UpgradeTo,
+		Attribution: p.Attribution,
 	}
 	for _, st := range p.Steps {
 		in.Steps = append(in.Steps, StepPlan{ID: st.ID, Window: st.Window})
@@ -116,6 +118,8 @@ type ExitSignal struct {
 	OrderID string `json:"order_id,omitempty"`
 	// CampaignID limits an unsubscribe to one campaign; empty means all.
 	CampaignID string `json:"campaign_id,omitempty"`
+	// Tier is the tier an upgrade reached.
+	Tier string `json:"tier,omitempty"`
 }
 
 // Step states in the journey.

@@ -3,6 +3,8 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -388,8 +390,8 @@ func (s *sequence) handleSignals(ctx workflow.Context) error {
 		case SignalConsentWithdrawn:
 			s.exit(models.StatusNoConsent, "marketing consent withdrawn")
 		case SignalUpgrade:
-			if s.hasGoal(campaign.GoalUpgrade) {
-				s.exit(models.StatusConverted, "upgrade")
+			if s.hasGoal(campaign.GoalUpgrade) && (len(s.in.UpgradeTo) == 0 || slices.Contains(s.in.UpgradeTo, p.sig.Tier)) {
+				s.exit(models.StatusConverted, strings.TrimSpace("upgrade "+p.sig.Tier))
 			}
 		case SignalPurchase:
 			goals := s.purchaseGoals()

@@ -426,3 +426,19 @@ func TestAnchoredStepsCountBackFromTheAnchor(t *testing.T) {
 	require.Equal(t, 3, res.EmailsSent)
 	require.Equal(t, workflows.StepSkipped, journey.Steps[0].Status, "20 days before a trial that ends in 14 had passed")
 }
+
+func TestUpgradeGoalCanRequireATargetTier(t *testing.T) {
+	b := setup(t)
+	in := input(b.start)
+	in.UpgradeTo = []string{"pro", "business"}
+	b.env.RegisterDelayedCallback(func() {
+		b.env.SignalWorkflow(workflows.SignalUpgrade, workflows.ExitSignal{Tier: "plus"}) // not enough
+	}, 4*day)
+	b.env.RegisterDelayedCallback(func() {
+		b.env.SignalWorkflow(workflows.SignalUpgrade, workflows.ExitSignal{Tier: "pro"})
+	}, 12*day)
+	res := b.run(t, in)
+	require.Equal(t, models.StatusConverted, res.Status)
+	require.Equal(t, "upgrade pro", res.Reason)
+	require.Equal(t, 12*day, b.final.EndedAt.Sub(b.start))
+}

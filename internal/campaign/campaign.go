@@ -60,6 +60,9 @@ type Definition struct {
 	// trial_ending event); each step's "at" then counts back from it:
 	// "10d" is ten days before the trial ends.
 	Anchor string `json:"anchor,omitempty"`
+	// UpgradeTo lists the tiers an upgrade must reach to meet the upgrade
+	// goal; empty means any upgrade.
+	UpgradeTo []string `json:"upgrade_to,omitempty"`
 }
 
 // Re-entry rules. Whatever the rule, a customer has at most one running
@@ -318,6 +321,9 @@ func (d *Definition) Validate() error {
 			return bad("reentry.key", "at most 5 properties")
 		}
 	}
+	if len(d.UpgradeTo) > 0 && !d.HasGoal(GoalUpgrade) {
+		return bad("upgrade_to", "only goes with the upgrade exit goal")
+	}
 	if d.Anchor != "" && !idRE.MatchString(d.Anchor) {
 		return bad("anchor", "must name an event property, like ends_at")
 	}
@@ -395,6 +401,7 @@ type Plan struct {
 	Kind        string     `json:"kind"`
 	Steps       []PlanStep `json:"steps"`
 	ExitOn      []string   `json:"exit_on,omitempty"`
+	UpgradeTo   []string   `json:"upgrade_to,omitempty"`
 	Attribution Offset     `json:"attribution"`
 	WindowStart int        `json:"window_start"` // send window, minutes after local midnight
 	WindowEnd   int        `json:"window_end"`
@@ -409,7 +416,8 @@ type PlanStep struct {
 // Plan returns the definition's plan. The definition must be valid.
 func (d *Definition) Plan() Plan {
 	start, end, _ := ParseSendWindow(d.SendWindow)
-	p := Plan{ID: d.ID, Kind: d.Kind, ExitOn: d.ExitOn, Attribution: d.Attribution(), WindowStart: start, WindowEnd: end}
+	p := Plan{ID: d.ID, Kind: d.Kind, ExitOn: d.ExitOn, UpgradeTo: d.UpgradeTo, Attribution: d.Attribution(),
+		WindowStart: start, WindowEnd: end}
 	for _, s := range d.Steps {
 		w, _ := ParseWindow(s.At)
 		p.Steps = append(p.Steps, PlanStep{ID: s.ID, Window: w})
