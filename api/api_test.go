@@ -861,3 +861,24 @@ func TestEventsWakeTheInactivityWatcherOnlyWithAnInactivityCampaign(t *testing.T
 	require.Equal(t, 200, st)
 	require.Contains(t, body["cancelled"], "inactivity/ada")
 }
+
+func TestTriggersCanFilterOnCustomerAttributes(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	starter := `{"id":"starter-upsell","name":"Starter to Pro","kind":"upsell",
+	  "trigger":{"event":"usage","where":{"ratio_gte":0.8,"customer.tier":"starter"}},"exit_on":["upgrade"],
+	  "steps":[{"id":"a","at":"1d","subject":"Near your limit","template":"upsell"}]}`
+	st, body := b.do(t, "POST", "/v1/campaigns", starter)
+	require.Equal(t, 201, st, "%v", body)
+	st, _ = b.do(t, "POST", "/v1/campaigns/starter-upsell/publish", "")
+	require.Equal(t, 201, st)
+	usage := `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":900,"limit":1000}}`
+	st, body = b.do(t, "POST", "/v1/events", usage)
+	require.Equal(t, 202, st)
+	require.Empty(t, body["started"], "ada has no tier yet")
+	st, _ = b.do(t, "PUT", "/v1/customers/ada", `{"email":"ada@example.com","timezone":"Europe/London","marketing_consent":true,"tier":"starter"}`)
+	require.Equal(t, 200, st)
+	st, body = b.do(t, "POST", "/v1/events", usage)
+	require.Equal(t, 202, st)
+	require.Len(t, body["started"], 1)
+}

@@ -239,7 +239,7 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 	if err != nil || len(versions) == 0 {
 		return err
 	}
-	facts, err := h.facts(ctx, ev)
+	facts, err := h.facts(ctx, ev, cust)
 	if err != nil {
 		return err
 	}
@@ -413,14 +413,18 @@ func (h *handlers) viewFacts(ctx context.Context, ev *models.Event, customerID s
 	return out, nil
 }
 
-// facts are what trigger filters match: the properties, plus the SKUs and
-// categories the event is about (a delivery's come from its order) and a
-// usage event's ratio.
-func (h *handlers) facts(ctx context.Context, ev *models.Event) (campaign.Facts, error) {
+// facts are what trigger filters match: the properties, the customer's
+// attributes (customer.tier, customer.country, customer.locale,
+// customer.timezone), the SKUs and categories the event is about (a
+// delivery's come from its order) and a usage event's ratio.
+func (h *handlers) facts(ctx context.Context, ev *models.Event, cust *models.Customer) (campaign.Facts, error) {
 	f := campaign.Facts{}
 	for k, v := range ev.Properties {
 		f[k] = v
 	}
+	// Customer attributes, for filters like {"customer.tier": "starter"}.
+	f["customer.tier"], f["customer.country"] = cust.Tier, cust.Country
+	f["customer.locale"], f["customer.timezone"] = cust.Locale, cust.Timezone
 	skus, err := h.Store.EventSKUs(ctx, ev)
 	if err != nil {
 		return nil, err

@@ -100,49 +100,54 @@ func (h *handlers) sendgridWebhook(c *gin.Context) {
 		writeError(c, h.Logger, decodeError(err))
 		return
 	}
-	applied, duplicates := 0, 0
+	counts := map[string]int{outcomeApplied: 0, outcomeDuplicate: 0, outcomeIgnored: 0}
 	for _, ev := range events {
-		fresh, err := h.applySendGridEvent(c.Request.Context(), ev)
+		outcome, err := h.applySendGridEvent(c.Request.Context(), ev)
 		if err != nil {
 			writeError(c, h.Logger, err)
 			return
 		}
-		if fresh {
-			applied++
-		} else {
-			duplicates++
-		}
+		counts[outcome]++
 	}
-	c.JSON(http.StatusOK, gin.H{"applied": applied, "duplicates": duplicates})
+	c.JSON(http.StatusOK, counts)
 }
 
+// What became of a webhook event.
+const (
+	outcomeApplied   = "applied"
+	outcomeDuplicate = "duplicates" // applied before: SendGrid retried
+	outcomeIgnored   = "ignored"    // not about a message Lift sent
+)
+
 // applySendGridEvent maps one event onto the message's status, the
-// suppression list and the running sequence. It reports false for an event
-// already applied or about a message Lift did not send.
-func (h *handlers) applySendGridEvent(ctx context.Context, ev sgEvent) (bool, error) {
+// suppression list and the running sequence, and says what became of it.
+func (h *handlers) applySendGridEvent(ctx context.Context, ev sgEvent) (string, error) {
 	if ev.EventID == "" {
-		return false, nil
+		return outcomeIgnored, nil
 	}
 	msg, err := h.findMessage(ctx, ev)
 	if errs.Is(err, errs.NotFound) {
-		return false, nil // not one of ours (another sender on the account)
+		return outcomeIgnored, nil // not one of ours (another sender on the account)
 	}
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	at := time.Unix(ev.Timestamp, 0).UTC()
 	fresh, err := h.Store.RecordWebhookEvent(ctx, &models.WebhookEvent{SGEventID: ev.EventID, MessageID: msg.ID, Type: ev.Event, At: at})
-	if err != nil || !fresh {
-		return false, err
+	if err != nil {
+		return "", err
+	}
+	if !fresh {
+		return outcomeDuplicate, nil
 	}
 	if err := h.applyToMessage(ctx, msg, ev, at); err != nil {
 		// Let SendGrid's retry apply it again.
 		if ferr := h.Store.ForgetWebhookEvent(ctx, ev.EventID); ferr != nil {
 			h.Logger.Error("webhook event not released", "err", ferr)
 		}
-		return false, err
+		return "", err
 	}
-	return true, nil
+	return outcomeApplied, nil
 }
 
 func (h *handlers) findMessage(ctx context.Context, ev sgEvent) (*models.Message, error) {
@@ -197,6 +202,8 @@ func (h *handlers) applyToMessage(ctx context.Context, msg *models.Message, ev s
 		return exit(workflows.SignalUnsubscribe, models.ReasonUnsubscribe, false)
 	case "group_unsubscribe":
 		return exit(workflows.SignalUnsubscribe, models.ReasonUnsubscribe, true)
+	case "group_resubscribe":
+		return store.Unsuppress(ctx, ev.Email, msg.CampaignID)
 	}
 	return nil
 }

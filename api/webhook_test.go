@@ -103,7 +103,7 @@ func TestWebhookAppliesSignedEventsOnce(t *testing.T) {
 	// SendGrid retries: the same batch again changes nothing.
 	rec = w.postSigned(t, []map[string]any{processed, delivered}, w.now, nil)
 	require.Equal(t, 200, rec.Code)
-	require.JSONEq(t, `{"applied":0,"duplicates":2}`, rec.Body.String())
+	require.JSONEq(t, `{"applied":0,"duplicates":2,"ignored":0}`, rec.Body.String())
 
 	// Out of order: a late "deferred" does not undo "delivered"; a human
 	// open and a click are recorded once.
@@ -118,6 +118,7 @@ func TestWebhookAppliesSignedEventsOnce(t *testing.T) {
 	// Events about messages Lift did not send are ignored, not failed.
 	rec = w.postSigned(t, []map[string]any{{"sg_event_id": "x", "event": "delivered", "sg_message_id": "other.filter"}}, w.now, nil)
 	require.Equal(t, 200, rec.Code)
+	require.JSONEq(t, `{"applied":0,"duplicates":0,"ignored":1}`, rec.Body.String())
 }
 
 func TestWebhookComplaintsBouncesAndUnsubscribesSuppressAndExit(t *testing.T) {
@@ -184,4 +185,40 @@ func TestWebhookRefusesWhatSendGridDidNotSign(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, sup, "nothing changed")
 	require.Empty(t, w.seq.signals)
+}
+
+// TestWebhookTakesSendGridsDocumentedSampleBatch posts a batch shaped like
+// the sample in SendGrid's Event Webhook reference (categories as a string
+// or a list, string attempts, no custom args: matched on the sg_message_id
+// prefix), signed as SendGrid signs it.
+func TestWebhookTakesSendGridsDocumentedSampleBatch(t *testing.T) {
+	w := setupWebhook(t)
+	ctx := context.Background()
+	_, err := w.store.MarkSent(ctx, "m-1", "sendgrid", "14c5d75ce93.dfd.64b469", w.now)
+	require.NoError(t, err)
+	sample := `[
+	 {"email":"ada@example.com","timestamp":1513299569,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","event":"processed","category":"cat facts","sg_event_id":"rbtnWrG1DVDGGGFHFyun0A==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000"},
+	 {"email":"ada@example.com","timestamp":1513299569,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","event":"deferred","category":"cat facts","sg_event_id":"t7LEShmowp86DTdUW8M-GQ==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","response":"400 try again later","attempt":"5"},
+	 {"email":"ada@example.com","timestamp":1513299569,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","event":"delivered","category":["cat facts","dog facts"],"sg_event_id":"rWVYmVk90MjZJ9iohOBa3w==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","response":"250 OK"},
+	 {"email":"ada@example.com","timestamp":1513299569,"event":"open","sg_machine_open":false,"category":"cat facts","sg_event_id":"FOTFFO0ecsBE-zxFXfs6WA==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","useragent":"Mozilla/4.0 (compatible; MSIE 6.1; Windows XP; .NET CLR 1.1.4322; .NET CLR 2.0.50727)","ip":"255.255.255.255"},
+	 {"email":"ada@example.com","timestamp":1513299569,"event":"click","category":"cat facts","sg_event_id":"kCAi1KttyQdEKHhdC-nuEA==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","useragent":"Mozilla/4.0","ip":"255.255.255.255","url":"http://www.sendgrid.com/"},
+	 {"email":"ada@example.com","timestamp":1513299569,"event":"group_unsubscribe","category":"cat facts","sg_event_id":"ahSCB7xYcXFb-hEaawsPRw==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","asm_group_id":10},
+	 {"email":"ada@example.com","timestamp":1513299569,"event":"group_resubscribe","category":"cat facts","sg_event_id":"w_u0vJhLT-OFfprar5N93g==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","asm_group_id":10},
+	 {"email":"ada@example.com","timestamp":1513299569,"event":"bounce","category":"cat facts","sg_event_id":"6g4ZI7SA-xmRDv57GoPIPw==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","reason":"500 unknown recipient","status":"5.0.0","type":"bounce"}
+	]`
+	var events []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(sample), &events))
+	rec := w.postSigned(t, events, w.now, nil)
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	require.JSONEq(t, `{"applied":8,"duplicates":0,"ignored":0}`, rec.Body.String())
+
+	m, err := w.store.GetMessage(ctx, "m-1")
+	require.NoError(t, err)
+	require.Equal(t, "bounced", m.Delivery)
+	require.NotNil(t, m.OpenedAt)
+	require.NotNil(t, m.ClickedAt)
+	sup, err := w.store.Suppressed(ctx, "ada@example.com", "camera-accessories")
+	require.NoError(t, err)
+	require.Equal(t, models.ReasonHardBounce, sup.Reason, "resubscribed to the group, then bounced for good")
+	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe", "seq/camera-accessories/ada bounce"}, w.seq.signals)
 }

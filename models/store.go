@@ -596,12 +596,32 @@ func (s *Store) MarkMessage(ctx context.Context, id, status, reason string) erro
 }
 
 // MessageByProviderID finds the message SendGrid calls sgMessageID:
-// "<X-Message-Id>.filter…", whose prefix is the ID recorded at send time.
+// "<X-Message-Id>.filter…", where the X-Message-Id recorded at send time
+// may itself contain dots. Every dot-separated prefix is a candidate; the
+// longest that matches wins.
 func (s *Store) MessageByProviderID(ctx context.Context, sgMessageID string) (*Message, error) {
-	prefix, _, _ := strings.Cut(sgMessageID, ".")
-	var m Message
-	err := s.db.WithContext(ctx).Omit("html", "text").First(&m, "provider_message_id = ?", prefix).Error
-	return &m, translate(err, "message with provider ID "+prefix)
+	var candidates []string
+	for i := len(sgMessageID) - 1; i > 0; i-- {
+		if sgMessageID[i] == '.' {
+			candidates = append(candidates, sgMessageID[:i])
+		}
+	}
+	candidates = append(candidates, sgMessageID)
+	var ms []Message
+	err := s.db.WithContext(ctx).Omit("html", "text").Where("provider_message_id IN ?", candidates).Find(&ms).Error
+	if err != nil {
+		return nil, translate(err, "message")
+	}
+	var best *Message
+	for i := range ms {
+		if best == nil || len(ms[i].ProviderMessageID) > len(best.ProviderMessageID) {
+			best = &ms[i]
+		}
+	}
+	if best == nil {
+		return nil, errs.E(errs.NotFound, "no message with provider ID %s", sgMessageID)
+	}
+	return best, nil
 }
 
 // RecordWebhookEvent stores a SendGrid event's ID; fresh is false when it
@@ -760,6 +780,16 @@ func (s *Store) ReleaseSend(ctx context.Context, messageID string) error {
 func (s *Store) Suppress(ctx context.Context, email, campaignID, reason string) error {
 	sup := Suppression{EmailHash: HashEmail(email), CampaignID: campaignID, Reason: reason}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&sup).Error
+	return translate(err, "suppression")
+}
+
+// Unsuppress lifts an address's suppression for one campaign (a SendGrid
+// group resubscribe). Global suppressions are never lifted this way.
+func (s *Store) Unsuppress(ctx context.Context, email, campaignID string) error {
+	if campaignID == "" {
+		return nil
+	}
+	err := s.db.WithContext(ctx).Where("email_hash = ? AND campaign_id = ?", HashEmail(email), campaignID).Delete(&Suppression{}).Error
 	return translate(err, "suppression")
 }
 

@@ -351,3 +351,24 @@ func TestCountEvents(t *testing.T) {
 		require.Zero(t, n)
 	})
 }
+
+func TestMessageByProviderIDMatchesTheLongestPrefix(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		for i, pid := range []string{"14c5d75ce93", "14c5d75ce93.dfd.64b469", "W86EgYT6SQKk0lRflfLRsA"} {
+			m, _, err := s.ClaimMessage(ctx, &models.Message{ID: fmt.Sprint("m", i), EnrollmentID: "e", StepID: fmt.Sprint("s", i),
+				CustomerID: "c", CampaignID: "k", Variant: "A", Status: models.MessagePending})
+			require.NoError(t, err)
+			require.NoError(t, s.SaveRendered(ctx, m.ID, models.Rendered{Subject: "x"}))
+			_, err = s.MarkSent(ctx, m.ID, "sendgrid", pid, time.Now())
+			require.NoError(t, err)
+		}
+		m, err := s.MessageByProviderID(ctx, "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0")
+		require.NoError(t, err)
+		require.Equal(t, "m1", m.ID)
+		m, err = s.MessageByProviderID(ctx, "W86EgYT6SQKk0lRflfLRsA.filterdrecv-5645d9c87f-6r4tm-1-64F8A9F1-3.0")
+		require.NoError(t, err)
+		require.Equal(t, "m2", m.ID)
+		_, err = s.MessageByProviderID(ctx, "unknown.filter")
+		require.True(t, errs.Is(err, errs.NotFound))
+	})
+}
