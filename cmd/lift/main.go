@@ -86,8 +86,15 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.
 		return err
 	}
 	defer d.Stop(context.Background())
+	mail := "outbox (set SENDGRID_API_KEY to send for real)"
+	switch {
+	case d.SendGridFake() != nil:
+		mail = "the SendGrid fake at " + d.SendGridFake().URL() + ", which posts signed events back"
+	case d.Config.SendGridAPIKey != "":
+		mail = "SendGrid at " + d.Config.SendGridHost()
+	}
 	fmt.Fprintf(out, `
-Lift is running (one sequence day = %s).
+Lift is running (one sequence day = %s). Mail goes to %s.
 
   API           %s            API key: %s
   Outbox        %s/dev/outbox
@@ -99,7 +106,7 @@ Follow a customer's journey:
   curl -H "Authorization: Bearer %s" %s/v1/customers/ada/journeys
 
 Press Ctrl-C to stop; running sequences resume on the next start.
-`, cfg.Day, d.APIURL, d.APIKey, d.APIURL, d.Temporal.UIURL, cfg.TemporalNamespace,
+`, cfg.Day, mail, d.APIURL, d.APIKey, d.APIURL, d.Temporal.UIURL, cfg.TemporalNamespace,
 		d.Temporal.FrontendAddr, cfg.TemporalNamespace, cfg.DataDir, d.APIKey, d.APIURL)
 	if cfg.Demo {
 		go func() {
