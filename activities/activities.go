@@ -390,7 +390,14 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 		return Sent{}, err
 	}
 	if !el.Eligible {
-		if err := a.Store.MarkMessage(ctx, msg.ID, models.MessageSkipped, el.Reason); err != nil {
+		// A message that may already have reached the provider stays
+		// "sending", so a late processed event can still record it.
+		if msg.Status != models.MessageSending {
+			if err := a.Store.MarkMessage(ctx, msg.ID, models.MessageSkipped, el.Reason); err != nil {
+				return Sent{}, retryable(err)
+			}
+		}
+		if err := a.Store.ReleaseSend(ctx, msg.ID); err != nil {
 			return Sent{}, retryable(err)
 		}
 		return Sent{Skipped: true, Reason: el.Reason}, nil
@@ -402,10 +409,16 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 	if !ok {
 		return Sent{Deferred: true, RetryAt: retryAt, Reason: "frequency cap reached (" + a.describeCaps() + ")"}, nil
 	}
-	if msg.Status == models.MessageReady {
-		if err := a.Store.MarkSending(ctx, msg.ID, a.now()); err != nil {
-			return Sent{}, retryable(err)
-		}
+	// Claim the attempt: exactly one caller moves the message from what it
+	// read (ready, or sending since a given moment) to sending-now. Anyone
+	// who lost the race, or a processed event that marked it sent in the
+	// meantime, makes the claim fail and the retry re-reads.
+	claimed, err := a.Store.ClaimSending(ctx, msg.ID, msg.Status, msg.SendingAt, a.now())
+	if err != nil {
+		return Sent{}, retryable(err)
+	}
+	if !claimed {
+		return Sent{}, fmt.Errorf("message %s changed while it was being sent; re-reading it", msg.ID)
 	}
 	id, err := a.Mailer.Send(ctx, Email{
 		MessageID: msg.ID, FromEmail: a.FromEmail, FromName: a.FromName,
@@ -426,9 +439,13 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 		return Sent{Failed: true, Reason: err.Error()}, nil
 	}
 	if errs.Is(err, errs.Unavailable) {
-		// The provider answered and refused for now (429, 5xx): nothing was
-		// sent, so the retry need not wait for a confirmation.
+		// The provider answered and refused for now (429, 500, 503): nothing
+		// was sent, so the retry need not wait for a confirmation, and the
+		// cap slot is given back until then.
 		if err := a.Store.MarkReady(ctx, msg.ID); err != nil {
+			return Sent{}, retryable(err)
+		}
+		if err := a.Store.ReleaseSend(ctx, msg.ID); err != nil {
 			return Sent{}, retryable(err)
 		}
 		return Sent{}, withRetryDelay(err)

@@ -317,10 +317,38 @@ func TestAmbiguousSendWithNoConfirmationIsSentAgainAfterTheWait(t *testing.T) {
 	require.Error(t, err)
 	b.mailer.err = nil
 	now = now.Add(11 * time.Minute)
+	b.mailer.err = errors.New("timeout again")
+	_, err = b.acts.Send(ctx, in)
+	require.Error(t, err, "no processed event came: sent again, and again the answer is lost")
+
+	// The second ambiguous attempt starts its own wait: no cascade of resends.
+	b.mailer.err = nil
+	now = now.Add(time.Minute)
 	sent, err := b.acts.Send(ctx, in)
 	require.NoError(t, err)
+	require.True(t, sent.Deferred, "waits for the second attempt's processed event")
+	now = now.Add(10 * time.Minute)
+	sent, err = b.acts.Send(ctx, in)
+	require.NoError(t, err)
 	require.False(t, sent.Deferred)
-	require.Len(t, b.mailer.sent, 1, "no processed event came: the first attempt never reached the provider")
+	require.Len(t, b.mailer.sent, 1)
+}
+
+func TestIneligibleWhileAmbiguousStaysSending(t *testing.T) {
+	b := setup(t)
+	b.mailer.reconciles = true
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	b.acts.Now = func() time.Time { return now }
+	ref := b.rendered(t, b.ref)
+	b.mailer.err = errors.New("timeout")
+	_, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	require.Error(t, err)
+	now = now.Add(time.Hour) // no processed event came
+	require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "", "unsubscribe"))
+	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	require.NoError(t, err)
+	require.True(t, sent.Skipped)
+	require.Equal(t, models.MessageSending, b.message(t, ref).Status, "a late processed event can still record it")
 }
 
 func TestRefusalForNowIsNotAmbiguous(t *testing.T) {
@@ -334,6 +362,9 @@ func TestRefusalForNowIsNotAmbiguous(t *testing.T) {
 	require.Equal(t, "rate_limited", appErr.Type())
 	require.Greater(t, appErr.NextRetryDelay(), 30*time.Second, "retries at the reset time")
 	require.Equal(t, models.MessageReady, b.message(t, ref).Status, "a 429 was certainly not sent")
+	var slots int64
+	require.NoError(t, b.store.DB().Model(&models.SendSlot{}).Count(&slots).Error)
+	require.Zero(t, slots, "the cap slot is given back until the retry")
 	b.mailer.err = nil
 	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)

@@ -89,14 +89,18 @@ type SendGrid struct {
 	Sandbox  bool
 	ASMGroup int  // unsubscribe group, 0 for none
 	Tracking bool // open and click tracking
+	// Confirmed says SendGrid's signed event webhook reaches Lift, so an
+	// ambiguous send can wait for its processed event. Without it there
+	// is nothing to wait for.
+	Confirmed bool
 }
 
 // Name implements Mailer.
 func (SendGrid) Name() string { return "sendgrid" }
 
 // Reconciles implements Reconciler: SendGrid's processed event echoes our
-// custom_args.
-func (SendGrid) Reconciles() bool { return true }
+// custom_args, when the webhook is configured.
+func (s SendGrid) Reconciles() bool { return s.Confirmed }
 
 // Send implements Mailer. A client is built per call: a *sendgrid.Client
 // holds the request body and is not safe to share between goroutines.
@@ -142,6 +146,9 @@ func (s SendGrid) Send(ctx context.Context, e Email) (string, error) {
 			err.Err = &RateLimited{Reset: time.Unix(reset, 0)}
 		}
 		return "", err
+	case resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout:
+		// A proxy answered: SendGrid itself may have accepted the message.
+		return "", fmt.Errorf("sendgrid: status %d from a gateway; the outcome is unknown", resp.StatusCode)
 	case resp.StatusCode >= 500:
 		return "", errs.E(errs.Unavailable, "sendgrid: status %d, will retry: %s", resp.StatusCode, truncate(resp.Body, 300))
 	default:

@@ -51,7 +51,9 @@ func setupWebhook(t *testing.T) *webhookBundle {
 		CampaignID: "camera-accessories", Variant: "A", Status: models.MessagePending})
 	require.NoError(t, err)
 	require.NoError(t, store.SaveRendered(ctx, m.ID, models.Rendered{Subject: "Hi", HTML: "<p>Hi</p>", Text: "Hi"}))
-	require.NoError(t, store.MarkSending(ctx, m.ID, time.Now()))
+	claimed, err := store.ClaimSending(ctx, m.ID, models.MessageReady, nil, time.Now())
+	require.NoError(t, err)
+	require.True(t, claimed)
 	w.msg = m
 	return w
 }

@@ -563,13 +563,22 @@ func (s *Store) SaveRendered(ctx context.Context, id string, r Rendered) error {
 	return translate(err, "message "+id)
 }
 
-// MarkSending records that the mailer is about to be called for a ready
-// message. After a crash, a message found "sending" may or may not have
-// reached the provider: Send reconciles it before sending again.
-func (s *Store) MarkSending(ctx context.Context, id string, at time.Time) error {
-	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status = ?", id, MessageReady).
-		Updates(map[string]any{"status": MessageSending, "sending_at": at}).Error
-	return translate(err, "message "+id)
+// ClaimSending records that the mailer is about to be called. It moves the
+// message from the state the caller read (ready, or sending since
+// sendingAt) to sending since at, and reports whether it did: when it did
+// not, someone else sent or claimed it first. After a crash, a message
+// found "sending" may or may not have reached the provider: Send reconciles
+// it before claiming it again.
+func (s *Store) ClaimSending(ctx context.Context, id, status string, sendingAt *time.Time, at time.Time) (bool, error) {
+	q := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status = ?", id, status)
+	switch {
+	case status == MessageSending && sendingAt != nil:
+		q = q.Where("sending_at = ?", *sendingAt)
+	case status != MessageReady:
+		return false, errs.E(errs.Conflict, "message %s is %s", id, status)
+	}
+	res := q.Updates(map[string]any{"status": MessageSending, "sending_at": at})
+	return res.RowsAffected == 1, translate(res.Error, "message "+id)
 }
 
 // MarkReady returns a "sending" message to ready: the mailer refused it
@@ -912,6 +921,12 @@ func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 		sup := Suppression{EmailHash: HashEmail(c.Email), Reason: ReasonErased}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&sup).Error; err != nil {
 			return translate(err, "suppression")
+		}
+		// Messages not yet sent are closed, so a render already under way
+		// cannot write a name back after this transaction.
+		if err := tx.Model(&Message{}).Where("customer_id = ? AND status IN ?", id, []string{MessagePending, MessageReady}).
+			Updates(map[string]any{"status": MessageSkipped, "error": "customer erased"}).Error; err != nil {
+			return translate(err, "messages")
 		}
 		if err := tx.Model(&Message{}).Where("customer_id = ?", id).Updates(map[string]any{
 			"subject": "", "preheader": "", "html": "", "text": "", "headers": nil,

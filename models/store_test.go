@@ -372,3 +372,32 @@ func TestMessageByProviderIDMatchesTheLongestPrefix(t *testing.T) {
 		require.True(t, errs.Is(err, errs.NotFound))
 	})
 }
+
+func TestClaimSendingLetsOneAttemptThrough(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		m, _, err := s.ClaimMessage(ctx, &models.Message{ID: "m", EnrollmentID: "e", StepID: "s", CustomerID: "c",
+			CampaignID: "k", Variant: "A", Status: models.MessagePending})
+		require.NoError(t, err)
+		require.NoError(t, s.SaveRendered(ctx, m.ID, models.Rendered{Subject: "x"}))
+		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		ok, err := s.ClaimSending(ctx, "m", models.MessageReady, nil, t0)
+		require.NoError(t, err)
+		require.True(t, ok)
+		ok, err = s.ClaimSending(ctx, "m", models.MessageReady, nil, t0)
+		require.NoError(t, err)
+		require.False(t, ok, "a second claim from ready loses")
+		stale := t0.Add(-time.Minute)
+		ok, err = s.ClaimSending(ctx, "m", models.MessageSending, &stale, t0.Add(time.Hour))
+		require.NoError(t, err)
+		require.False(t, ok, "a claim on a sending_at that moved loses")
+		ok, err = s.ClaimSending(ctx, "m", models.MessageSending, &t0, t0.Add(time.Hour))
+		require.NoError(t, err)
+		require.True(t, ok)
+		_, err = s.MarkSent(ctx, "m", "sendgrid", "x", t0)
+		require.NoError(t, err)
+		at := t0.Add(time.Hour)
+		ok, err = s.ClaimSending(ctx, "m", models.MessageSending, &at, t0.Add(2*time.Hour))
+		require.NoError(t, err)
+		require.False(t, ok, "a processed event that marked it sent wins")
+	})
+}

@@ -236,7 +236,7 @@ func NewActivities(cfg config.Config, store *models.Store) (*activities.Activiti
 	var mailer activities.Mailer = activities.Outbox{}
 	if cfg.SendGridAPIKey != "" {
 		mailer = activities.SendGrid{APIKey: cfg.SendGridAPIKey, BaseURL: cfg.SendGridHost(), Sandbox: cfg.SendGridSandbox,
-			ASMGroup: cfg.SendGridASM, Tracking: cfg.SendGridTrack}
+			ASMGroup: cfg.SendGridASM, Tracking: cfg.SendGridTrack, Confirmed: cfg.SendGridWebhookKey != ""}
 	}
 	return &activities.Activities{
 		Store: store, Mailer: mailer, Renderer: renderer,
