@@ -132,22 +132,33 @@ func (h *handlers) applySendGridEvent(ctx context.Context, ev sgEvent) (string, 
 	if err != nil {
 		return "", err
 	}
+	seen, err := h.Store.WebhookEventSeen(ctx, ev.EventID)
+	if err != nil || seen {
+		return outcomeDuplicate, err
+	}
+	// Apply, then record: a crash in between makes SendGrid's retry apply
+	// the event again, which every step below tolerates; recording first
+	// would lose it.
 	at := time.Unix(ev.Timestamp, 0).UTC()
-	fresh, err := h.Store.RecordWebhookEvent(ctx, &models.WebhookEvent{SGEventID: ev.EventID, MessageID: msg.ID, Type: ev.Event, At: at})
-	if err != nil {
+	if err := h.applyToMessage(ctx, msg, ev, at); err != nil {
 		return "", err
 	}
-	if !fresh {
-		return outcomeDuplicate, nil
-	}
-	if err := h.applyToMessage(ctx, msg, ev, at); err != nil {
-		// Let SendGrid's retry apply it again.
-		if ferr := h.Store.ForgetWebhookEvent(ctx, ev.EventID); ferr != nil {
-			h.Logger.Error("webhook event not released", "err", ferr)
-		}
+	if _, err := h.Store.RecordWebhookEvent(ctx, &models.WebhookEvent{SGEventID: ev.EventID, MessageID: msg.ID, Type: ev.Event, At: at}); err != nil {
 		return "", err
 	}
 	return outcomeApplied, nil
+}
+
+// providerID is the X-Message-Id inside an sg_message_id
+// ("<X-Message-Id>.filter…" or "….recvd-…"); the ID itself may hold dots.
+func providerID(sgMessageID string) string {
+	for _, marker := range []string{".filter", ".recvd-"} {
+		if i := strings.Index(sgMessageID, marker); i > 0 {
+			return sgMessageID[:i]
+		}
+	}
+	id, _, _ := strings.Cut(sgMessageID, ".")
+	return id
 }
 
 func (h *handlers) findMessage(ctx context.Context, ev sgEvent) (*models.Message, error) {
@@ -176,8 +187,7 @@ func (h *handlers) applyToMessage(ctx context.Context, msg *models.Message, ev s
 	switch ev.Event {
 	case "processed":
 		// The confirmation an ambiguous send waits for.
-		providerID, _, _ := strings.Cut(ev.SGMessageID, ".")
-		_, err := store.MarkSent(ctx, msg.ID, "sendgrid", providerID, at)
+		_, err := store.MarkSent(ctx, msg.ID, "sendgrid", providerID(ev.SGMessageID), at)
 		return err
 	case "delivered", "deferred", "dropped":
 		return store.UpdateDelivery(ctx, msg.ID, ev.Event, nil, nil)
@@ -198,12 +208,14 @@ func (h *handlers) applyToMessage(ctx context.Context, msg *models.Message, ev s
 		return exit(workflows.SignalBounce, models.ReasonHardBounce, false)
 	case "spamreport":
 		return exit(workflows.SignalComplaint, models.ReasonSpamReport, false)
-	case "unsubscribe":
+	case "unsubscribe", "group_unsubscribe":
+		// Lift sends all its mail under one unsubscribe group
+		// (SENDGRID_ASM_GROUP_ID), so leaving the group is leaving all of it.
 		return exit(workflows.SignalUnsubscribe, models.ReasonUnsubscribe, false)
-	case "group_unsubscribe":
-		return exit(workflows.SignalUnsubscribe, models.ReasonUnsubscribe, true)
 	case "group_resubscribe":
-		return store.Unsuppress(ctx, ev.Email, msg.CampaignID)
+		// Not applied: it must not undo an unsubscribe made on Lift's own
+		// page. A customer who wants mail again gives consent again.
+		h.Logger.Info("SendGrid group resubscribe not applied", "message_id", msg.ID)
 	}
 	return nil
 }

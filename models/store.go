@@ -640,10 +640,11 @@ func (s *Store) RecordWebhookEvent(ctx context.Context, e *WebhookEvent) (fresh 
 	return res.RowsAffected == 1, translate(res.Error, "webhook event")
 }
 
-// ForgetWebhookEvent drops an event ID whose application failed, so the
-// provider's retry applies it.
-func (s *Store) ForgetWebhookEvent(ctx context.Context, sgEventID string) error {
-	return translate(s.db.WithContext(ctx).Delete(&WebhookEvent{}, "sg_event_id = ?", sgEventID).Error, "webhook event")
+// WebhookEventSeen reports whether a SendGrid event was already applied.
+func (s *Store) WebhookEventSeen(ctx context.Context, sgEventID string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&WebhookEvent{}).Where("sg_event_id = ?", sgEventID).Count(&n).Error
+	return n > 0, translate(err, "webhook event")
 }
 
 // UpdateDelivery records a message's delivery status and engagement.
@@ -789,16 +790,6 @@ func (s *Store) ReleaseSend(ctx context.Context, messageID string) error {
 func (s *Store) Suppress(ctx context.Context, email, campaignID, reason string) error {
 	sup := Suppression{EmailHash: HashEmail(email), CampaignID: campaignID, Reason: reason}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&sup).Error
-	return translate(err, "suppression")
-}
-
-// Unsuppress lifts an address's suppression for one campaign (a SendGrid
-// group resubscribe). Global suppressions are never lifted this way.
-func (s *Store) Unsuppress(ctx context.Context, email, campaignID string) error {
-	if campaignID == "" {
-		return nil
-	}
-	err := s.db.WithContext(ctx).Where("email_hash = ? AND campaign_id = ?", HashEmail(email), campaignID).Delete(&Suppression{}).Error
 	return translate(err, "suppression")
 }
 
