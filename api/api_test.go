@@ -882,3 +882,21 @@ func TestTriggersCanFilterOnCustomerAttributes(t *testing.T) {
 	require.Equal(t, 202, st)
 	require.Len(t, body["started"], 1)
 }
+
+func TestBatchWithAnOutageIsNotReplayedForItsKey(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	batch := `{"events":[{"id":"ev-1","type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}]}`
+	b.seq.startErr = errs.E(errs.Unavailable, "temporal down")
+	st, body := b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
+	require.Equal(t, 200, st)
+	require.EqualValues(t, 503, body["results"].([]any)[0].(map[string]any)["status"])
+	b.seq.startErr = nil
+	st, body = b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
+	require.Equal(t, 200, st)
+	require.EqualValues(t, 202, body["results"].([]any)[0].(map[string]any)["status"], "the retry ran again")
+	st, again := b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
+	require.Equal(t, 200, st)
+	require.Equal(t, body, again, "a complete answer is replayed")
+	require.Len(t, b.seq.started, 1)
+}

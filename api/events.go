@@ -131,6 +131,9 @@ func (h *handlers) postEventBatch(c *gin.Context) {
 				e = errs.E(errs.Internal, "internal error")
 			}
 			items[i].Status = statusFor(e.Code)
+			if items[i].Status >= 500 {
+				c.Set(ctxKeyNotReplayable, true) // an Idempotency-Key retry must run this item again
+			}
 			items[i].Error = &ErrorDetail{Code: string(e.Code), Field: prefixField(i, e.Field), Message: e.Message}
 			continue
 		}

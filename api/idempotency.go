@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -60,19 +61,32 @@ func (h *handlers) idempotent(c *gin.Context) {
 		return
 	}
 
+	// Settle the key whatever happens below: a client that hung up, or a
+	// panic, must not leave it "in progress" (the context outlives them).
+	settle := context.WithoutCancel(ctx)
 	rw := &recorder{ResponseWriter: c.Writer}
 	c.Writer = rw
-	c.Next()
-	if rw.Status() >= 500 {
-		if err := h.Store.ForgetIdempotent(ctx, rec.ID); err != nil {
-			h.Logger.Error("idempotency key not released", "err", err)
+	defer func() {
+		if p := recover(); p != nil {
+			_ = h.Store.ForgetIdempotent(settle, rec.ID)
+			panic(p)
 		}
-		return
-	}
-	if err := h.Store.FinishIdempotent(ctx, rec.ID, rw.Status(), rw.Header().Get("Content-Type"), rw.body.Bytes()); err != nil {
-		h.Logger.Error("idempotent response not stored", "err", err)
-	}
+		if rw.Status() >= 500 || c.GetBool(ctxKeyNotReplayable) {
+			if err := h.Store.ForgetIdempotent(settle, rec.ID); err != nil {
+				h.Logger.Error("idempotency key not released", "err", err)
+			}
+			return
+		}
+		if err := h.Store.FinishIdempotent(settle, rec.ID, rw.Status(), rw.Header().Get("Content-Type"), rw.body.Bytes()); err != nil {
+			h.Logger.Error("idempotent response not stored", "err", err)
+		}
+	}()
+	c.Next()
 }
+
+// ctxKeyNotReplayable marks a response that must not be replayed for its
+// key, e.g. a batch in which an item met an outage: a retry must run again.
+const ctxKeyNotReplayable = "lift.not_replayable"
 
 // recorder keeps a copy of the response body.
 type recorder struct {

@@ -822,14 +822,19 @@ func HashEmail(email string) string {
 // IdempotencyTTL is how long a key is remembered (at least 24 h, as promised).
 const IdempotencyTTL = 48 * time.Hour
 
+// IdempotencyLease is how long a first request may stay in flight; after
+// that its key is taken over (its process died before answering).
+const IdempotencyLease = time.Minute
+
 // BeginIdempotent claims key for a request. fresh is true when this request
 // is the first with the key (or the key expired); otherwise rec is the
 // first request's record: compare fingerprints, and replay its response
 // once Status is set.
 func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint string, now time.Time) (rec *IdempotencyRecord, fresh bool, err error) {
 	db := s.db.WithContext(ctx)
-	if err := db.Where("scope = ? AND idem_key = ? AND created_at < ?", scope, key, now.Add(-IdempotencyTTL)).
-		Delete(&IdempotencyRecord{}).Error; err != nil {
+	err = db.Where("scope = ? AND idem_key = ? AND (created_at < ? OR (status = 0 AND created_at < ?))",
+		scope, key, now.Add(-IdempotencyTTL), now.Add(-IdempotencyLease)).Delete(&IdempotencyRecord{}).Error
+	if err != nil {
 		return nil, false, translate(err, "idempotency key")
 	}
 	rec = &IdempotencyRecord{Scope: scope, Key: key, Fingerprint: fingerprint, CreatedAt: now}

@@ -333,6 +333,19 @@ func TestIdempotencyKeys(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, fresh, "an expired key starts over")
 		require.NoError(t, s.ForgetIdempotent(ctx, rec.ID))
+
+		// A first request that never answered (its process died) gives its
+		// key up after the lease.
+		_, fresh, err = s.BeginIdempotent(ctx, "tenant", "stuck", "fp", now)
+		require.NoError(t, err)
+		require.True(t, fresh)
+		prev, fresh, err = s.BeginIdempotent(ctx, "tenant", "stuck", "fp", now.Add(30*time.Second))
+		require.NoError(t, err)
+		require.False(t, fresh, "still in flight")
+		require.Zero(t, prev.Status)
+		_, fresh, err = s.BeginIdempotent(ctx, "tenant", "stuck", "fp", now.Add(2*models.IdempotencyLease))
+		require.NoError(t, err)
+		require.True(t, fresh, "taken over after the lease")
 	})
 }
 
