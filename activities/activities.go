@@ -667,9 +667,12 @@ func (a *Activities) purchaseGoal(ctx context.Context, in PurchaseInput, order *
 	return "", nil
 }
 
-// LoadInactivityPlans returns the live inactivity campaigns, by campaign
-// ID, with the customer's time zone.
-func (a *Activities) LoadInactivityPlans(ctx context.Context, customerID string) (InactivityPlans, error) {
+// LoadInactivityPlans returns the live inactivity campaigns the customer
+// may enter, by campaign ID, with the customer's time zone: their where
+// filters (customer attributes), re-entry rules and the upsell pause apply
+// as they do to event triggers.
+func (a *Activities) LoadInactivityPlans(ctx context.Context, in InactivityQuery) (InactivityPlans, error) {
+	customerID := in.CustomerID
 	cust, err := a.Store.GetCustomer(ctx, customerID)
 	if errs.Is(err, errs.NotFound) {
 		return InactivityPlans{Gone: true}, nil
@@ -686,6 +689,24 @@ func (a *Activities) LoadInactivityPlans(ctx context.Context, customerID string)
 		def, err := a.definition(ctx, v.CampaignID, v.Version)
 		if err != nil {
 			return InactivityPlans{}, retryable(err)
+		}
+		facts := campaign.Facts{"customer.tier": cust.Tier, "customer.country": cust.Country,
+			"customer.locale": cust.Locale, "customer.timezone": cust.Timezone}
+		if !campaign.Match(def.Trigger.Where, facts) {
+			continue
+		}
+		now := a.now()
+		if p := cust.UpsellsPausedUntil; def.Kind == campaign.Upsell && p != nil && p.After(now) {
+			continue
+		}
+		if limited, since := def.ReentrySince(now, in.Day); limited {
+			entered, err := a.Store.EnteredSince(ctx, customerID, def.ID, "", since)
+			if err != nil {
+				return InactivityPlans{}, retryable(err)
+			}
+			if entered {
+				continue
+			}
 		}
 		after, _ := campaign.ParseOffset(def.Trigger.After)
 		out.Plans = append(out.Plans, InactivityPlan{Version: v.Version, After: after, Plan: def.Plan(), Timezone: cust.Timezone})

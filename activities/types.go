@@ -118,6 +118,13 @@ type FinishInput struct {
 	EndedAt        time.Time `json:"ended_at"`
 }
 
+// InactivityQuery asks for a customer's inactivity plans; Day scales
+// re-entry periods.
+type InactivityQuery struct {
+	CustomerID string        `json:"customer_id"`
+	Day        time.Duration `json:"day,omitempty"`
+}
+
 // InactivityPlans are the re-engagement campaigns live for a customer.
 // Gone is set when the customer no longer exists: the watcher stops.
 type InactivityPlans struct {

@@ -324,23 +324,22 @@ func (h *handlers) touchActivity(ctx context.Context, customerID string, now tim
 // reentryBlocked applies the campaign's re-entry rule; it returns why the
 // customer may not enter, or "".
 func (h *handlers) reentryBlocked(ctx context.Context, def *campaign.Definition, customerID, entryKey string, now time.Time) (string, error) {
-	r := def.Reentry
-	if r == nil || r.Rule == campaign.ReentryAlways {
+	limited, since := def.ReentrySince(now, h.Day)
+	if !limited {
 		return "", nil
-	}
-	since, what := time.Time{}, "already entered once"
-	if r.Rule == campaign.ReentryOncePer {
-		period, _ := campaign.ParseOffset(r.Period)
-		since, what = now.Add(-workflows.Scale(period, h.Day)), "already entered in the last "+r.Period
 	}
 	entered, err := h.Store.EnteredSince(ctx, customerID, def.ID, entryKey, since)
 	if err != nil || !entered {
 		return "", err
 	}
+	what := "already entered once"
+	if def.Reentry.Rule == campaign.ReentryOncePer {
+		what = "already entered in the last " + def.Reentry.Period
+	}
 	if entryKey != "" {
 		what += " for " + entryKey
 	}
-	return what + " (re-entry rule " + r.Rule + ")", nil
+	return what + " (re-entry rule " + def.Reentry.Rule + ")", nil
 }
 
 // signal tells the customer's running sequences about the event, so exit

@@ -68,9 +68,12 @@ func InactivityWatchWorkflow(ctx workflow.Context, in InactivityInput) error {
 	for {
 		drain()
 		var plans activities.InactivityPlans
-		if err := execActivity(ctx, "load inactivity campaigns", a.LoadInactivityPlans, in.CustomerID, &plans); err != nil {
+		err := execActivity(ctx, "load inactivity campaigns", a.LoadInactivityPlans,
+			activities.InactivityQuery{CustomerID: in.CustomerID, Day: in.Day}, &plans)
+		if err != nil {
 			return err
 		}
+		drain() // activity while the campaigns were read starts a new spell
 		if plans.Gone {
 			return nil // the customer was erased
 		}

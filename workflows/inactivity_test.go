@@ -32,7 +32,7 @@ func TestInactivityWatchStartsReEngagementAfterAQuietSpell(t *testing.T) {
 		Plan: campaign.Plan{ID: "winback", Kind: campaign.CrossSell, Steps: []campaign.PlanStep{{ID: "miss-you"}}}}
 	gone := false
 	env.OnActivity(a.LoadInactivityPlans, mock.Anything, mock.Anything).Return(
-		func(context.Context, string) (activities.InactivityPlans, error) {
+		func(context.Context, activities.InactivityQuery) (activities.InactivityPlans, error) {
 			return activities.InactivityPlans{Plans: []activities.InactivityPlan{plan}, Gone: gone}, nil
 		})
 	var started []time.Duration

@@ -83,6 +83,20 @@ type Reentry struct {
 	Key    []string `json:"key,omitempty"`
 }
 
+// ReentrySince says whether the re-entry rule limits entries and, if so,
+// since when a previous entry keeps the customer out (the zero time: ever).
+func (d *Definition) ReentrySince(now time.Time, day time.Duration) (limited bool, since time.Time) {
+	r := d.Reentry
+	switch {
+	case r == nil || r.Rule == ReentryAlways:
+		return false, time.Time{}
+	case r.Rule == ReentryOncePer:
+		period, _ := ParseOffset(r.Period)
+		return true, now.Add(-period.Scaled(day))
+	}
+	return true, time.Time{}
+}
+
 // EntryKey is the event's value of the re-entry key, "" without one.
 func (d *Definition) EntryKey(props map[string]any) string {
 	if d.Reentry == nil || len(d.Reentry.Key) == 0 {
