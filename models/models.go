@@ -59,8 +59,11 @@ type Product struct {
 	ImageURL    string   `gorm:"size:2048"`
 	InStock     bool     `gorm:"not null"`                  // no default: GORM would skip an explicit false
 	Complements []string `gorm:"serializer:json;type:text"` // manual affinity rules, SKUs
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Regions lists the countries (ISO 3166-1 alpha-2) the product suits;
+	// empty means everywhere. No winter gear to customers in the tropics.
+	Regions   []string `gorm:"serializer:json;type:text"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Event is a customer event as received, kept for audit and for the
@@ -291,6 +294,18 @@ type Conversion struct {
 	CreatedAt    time.Time
 }
 
+// Affinity is how often two products are bought together, computed from
+// order history: Orders is the support (orders holding both), Confidence
+// P(B|A) and Lift Confidence/P(B). Rebuilt as a whole; never written on the
+// send path.
+type Affinity struct {
+	SKUA       string  `gorm:"column:sku_a;primaryKey;size:128"`
+	SKUB       string  `gorm:"column:sku_b;primaryKey;size:128"`
+	Orders     int64   `gorm:"not null"`
+	Confidence float64 `gorm:"not null"`
+	Lift       float64 `gorm:"not null"`
+}
+
 // WebhookEvent is a SendGrid event already applied. SendGrid retries
 // failed deliveries for 24 hours, so events arrive twice and out of order:
 // the unique sg_event_id makes applying one idempotent.
@@ -307,6 +322,6 @@ func all() []any {
 	return []any{
 		&Customer{}, &ConsentRecord{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
-		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{},
+		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{}, &Affinity{},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -221,7 +222,7 @@ func (s *Store) UpsertProduct(ctx context.Context, p *Product) error {
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "sku"}},
 		DoUpdates: clause.AssignmentColumns([]string{
-			"name", "category", "price_minor", "currency", "url", "image_url", "in_stock", "complements", "updated_at",
+			"name", "category", "price_minor", "currency", "url", "image_url", "in_stock", "complements", "regions", "updated_at",
 		}),
 	}).Create(p).Error
 	return translate(err, "product")
@@ -265,6 +266,89 @@ func (s *Store) OwnedSKUs(ctx context.Context, customerID string) (map[string]bo
 		owned[sku] = true
 	}
 	return owned, nil
+}
+
+// SetComplements replaces the complement rules of many products in one
+// transaction; every product must exist.
+func (s *Store) SetComplements(ctx context.Context, rules map[string][]string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, sku := range sortedKeys(rules) {
+			res := tx.Model(&Product{}).Where("sku = ?", sku).Update("complements", rules[sku])
+			if res.Error != nil {
+				return translate(res.Error, "product "+sku)
+			}
+			if res.RowsAffected == 0 {
+				return errs.Field(errs.NotFound, "rules", "product %q not found", sku)
+			}
+		}
+		return nil
+	})
+}
+
+// --- recommendations ---
+
+// CountOrders counts the orders on record: bought_together needs enough
+// history to say anything.
+func (s *Store) CountOrders(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Order{}).Count(&n).Error
+	return n, translate(err, "orders")
+}
+
+// RebuildAffinities recomputes every pair's co-purchase support,
+// confidence and lift from order history, in SQL, keeping pairs bought
+// together in at least minSupport orders, and swaps the table in one
+// transaction. It returns the number of pairs kept.
+func (s *Store) RebuildAffinities(ctx context.Context, minSupport int) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("DELETE FROM affinities").Error; err != nil {
+			return translate(err, "affinities")
+		}
+		res := tx.Exec(`
+WITH basket AS (SELECT DISTINCT order_id, sku FROM order_items),
+total AS (SELECT COUNT(DISTINCT order_id) AS orders FROM basket),
+item AS (SELECT sku, COUNT(*) AS orders FROM basket GROUP BY sku),
+pair AS (
+  SELECT a.sku AS sku_a, b.sku AS sku_b, COUNT(*) AS orders
+  FROM basket a JOIN basket b ON a.order_id = b.order_id AND a.sku <> b.sku
+  GROUP BY a.sku, b.sku HAVING COUNT(*) >= ?)
+INSERT INTO affinities (sku_a, sku_b, orders, confidence, lift)
+SELECT p.sku_a, p.sku_b, p.orders,
+       1.0 * p.orders / ia.orders,
+       (1.0 * p.orders / ia.orders) / (1.0 * ib.orders / t.orders)
+FROM pair p JOIN item ia ON ia.sku = p.sku_a JOIN item ib ON ib.sku = p.sku_b CROSS JOIN total t`, minSupport)
+		n = res.RowsAffected
+		return translate(res.Error, "affinities")
+	})
+	return n, err
+}
+
+// Affinities returns, for products bought with any of skus, the best
+// pairs first (by lift, then support).
+func (s *Store) Affinities(ctx context.Context, skus []string, limit int) ([]Affinity, error) {
+	var as []Affinity
+	if len(skus) == 0 {
+		return as, nil
+	}
+	err := s.db.WithContext(ctx).Where("sku_a IN ?", skus).Order("lift DESC, orders DESC, sku_b").Limit(limit).Find(&as).Error
+	return as, translate(err, "affinities")
+}
+
+// PopularInCategory returns the best-selling SKUs since a time, in the
+// given categories (all categories when none is given), most orders first.
+func (s *Store) PopularInCategory(ctx context.Context, categories []string, since time.Time, limit int) ([]string, error) {
+	q := s.db.WithContext(ctx).Table("order_items").
+		Select("order_items.sku").
+		Joins("JOIN orders ON orders.id = order_items.order_id").
+		Joins("JOIN products ON products.sku = order_items.sku").
+		Where("orders.occurred_at >= ?", since)
+	if len(categories) > 0 {
+		q = q.Where("products.category IN ?", categories)
+	}
+	var skus []string
+	err := q.Group("order_items.sku").Order("COUNT(DISTINCT order_items.order_id) DESC, order_items.sku").Limit(limit).Pluck("order_items.sku", &skus).Error
+	return skus, translate(err, "popular products")
 }
 
 // --- events and orders ---
@@ -969,4 +1053,13 @@ func (s *Store) CheckAPIKey(ctx context.Context, key string) (bool, error) {
 		return false, translate(err, "api key")
 	}
 	return len(ks) == 1 && subtle.ConstantTimeCompare(ks[0].Hash, h) == 1, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }

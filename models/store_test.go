@@ -414,3 +414,50 @@ func TestClaimSendingLetsOneAttemptThrough(t *testing.T) {
 		require.False(t, ok, "a processed event that marked it sent wins")
 	})
 }
+
+func TestAffinitiesFromOrderHistory(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		for _, p := range []models.Product{{SKU: "cam", Category: "cameras"}, {SKU: "lens", Category: "lenses"},
+			{SKU: "card", Category: "storage"}, {SKU: "bag", Category: "bags"}} {
+			p.Name, p.Currency, p.InStock = p.SKU, "USD", true
+			require.NoError(t, s.UpsertProduct(ctx, &p))
+		}
+		baskets := [][]string{{"cam", "lens"}, {"cam", "lens"}, {"cam", "card"}, {"lens"}, {"bag"}}
+		for i, basket := range baskets {
+			o := &models.Order{ID: fmt.Sprint("o", i), CustomerID: fmt.Sprint("c", i), Currency: "USD", OccurredAt: t0}
+			for _, sku := range basket {
+				o.Items = append(o.Items, models.OrderItem{SKU: sku, Quantity: 1, PriceMinor: 100})
+			}
+			require.NoError(t, s.RecordEvent(ctx, &models.Event{ID: fmt.Sprint("e", i), Type: "purchase", CustomerID: o.CustomerID, OccurredAt: t0}, o))
+		}
+		n, err := s.RebuildAffinities(ctx, 2)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n, "cam-lens both ways; cam-card has support 1, below the minimum")
+		as, err := s.Affinities(ctx, []string{"cam"}, 10)
+		require.NoError(t, err)
+		require.Len(t, as, 1)
+		require.Equal(t, "lens", as[0].SKUB)
+		require.Equal(t, int64(2), as[0].Orders)
+		require.InDelta(t, 2.0/3, as[0].Confidence, 1e-9)
+		require.InDelta(t, (2.0/3)/(3.0/5), as[0].Lift, 1e-9)
+
+		// Rebuilding replaces, never accumulates.
+		n, err = s.RebuildAffinities(ctx, 1)
+		require.NoError(t, err)
+		require.Equal(t, int64(4), n)
+
+		orders, err := s.CountOrders(ctx)
+		require.NoError(t, err)
+		require.Equal(t, int64(5), orders)
+		popular, err := s.PopularInCategory(ctx, nil, t0.Add(-time.Hour), 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"cam", "lens", "bag", "card"}, popular)
+		popular, err = s.PopularInCategory(ctx, []string{"lenses", "bags"}, t0.Add(-time.Hour), 10)
+		require.NoError(t, err)
+		require.Equal(t, []string{"lens", "bag"}, popular)
+		popular, err = s.PopularInCategory(ctx, nil, t0.Add(time.Hour), 10)
+		require.NoError(t, err)
+		require.Empty(t, popular, "only recent orders count")
+	})
+}
