@@ -18,6 +18,7 @@ import (
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 )
@@ -38,6 +39,8 @@ type Activities struct {
 	// SoftOptIn lists the countries (ISO 3166-1 alpha-2, or "*") where the
 	// soft opt-in is a lawful basis; elsewhere only explicit consent is.
 	SoftOptIn []string
+	// Recs chooses recommendations (default: a Recommender on Store).
+	Recs *recs.Recommender
 	// ReconcileAfter: see reconcileAfter.
 	ReconcileAfter time.Duration
 	// Caps are the frequency caps across all of a customer's sequences,
@@ -169,13 +172,8 @@ func (a *Activities) Prepare(ctx context.Context, ref StepRef) (Prepared, error)
 		Status: models.MessagePending,
 	}
 	if step.UsesRecommendations() {
-		skus, why, err := a.recommend(ctx, ref, step)
-		if err != nil {
+		if err := a.recommend(ctx, ref, step, msg); err != nil {
 			return Prepared{}, retryable(err)
-		}
-		msg.Recommended = skus
-		if len(skus) == 0 {
-			msg.Status, msg.Error = models.MessageSkipped, why
 		}
 	}
 	msg, _, err = a.Store.ClaimMessage(ctx, msg)
@@ -192,39 +190,51 @@ func (a *Activities) Prepare(ctx context.Context, ref StepRef) (Prepared, error)
 	return p, nil
 }
 
-// recommend applies the step's strategy. Only "complements" exists so far.
-func (a *Activities) recommend(ctx context.Context, ref StepRef, step campaign.Step) ([]string, string, error) {
+// recommend applies the step's strategy (internal/recs) at send time, so
+// what the customer bought since enrolment is left out. With an optional
+// block, a failing recommender means an email without recommendations; an
+// empty result without one skips the step.
+func (a *Activities) recommend(ctx context.Context, ref StepRef, step campaign.Step, msg *models.Message) error {
 	trigger, err := a.triggerSKUs(ctx, ref.TriggerEventID)
 	if err != nil {
-		return nil, "", err
-	}
-	if len(trigger) == 0 {
-		return nil, "nothing to recommend: the trigger event names no product", nil
-	}
-	catalogue, err := a.Store.GetProducts(ctx, trigger)
-	if err != nil {
-		return nil, "", err
-	}
-	var candidates []string
-	for _, sku := range trigger {
-		candidates = append(candidates, catalogue[sku].Complements...)
-	}
-	more, err := a.Store.GetProducts(ctx, candidates)
-	if err != nil {
-		return nil, "", err
-	}
-	for k, v := range more {
-		catalogue[k] = v
+		return err
 	}
 	owned, err := a.Store.OwnedSKUs(ctx, ref.CustomerID)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
-	skus := complements(trigger, catalogue, owned, step.RecommendLimit())
-	if len(skus) == 0 {
-		return nil, "nothing to recommend: every complement is owned, out of stock or unknown", nil
+	var country string
+	if c, err := a.Store.GetCustomer(ctx, ref.CustomerID); err == nil {
+		country = c.Country
 	}
-	return skus, "", nil
+	res, err := a.recommender().Recommend(ctx, recs.Request{Spec: *step.Recommend, Trigger: trigger, Owned: owned, Country: country})
+	switch {
+	case err != nil && step.Recommend.Optional:
+		msg.RecommendNote = "the recommender failed (" + err.Error() + "): sent without recommendations"
+		return nil
+	case err != nil:
+		return err
+	}
+	msg.Recommended, msg.RecommendNote = res.SKUs(), res.Note
+	msg.Reasons = map[string]string{}
+	for _, p := range res.Picks {
+		msg.Reasons[p.SKU] = p.Reason
+	}
+	if len(res.Picks) == 0 && !step.Recommend.Optional {
+		msg.Status = models.MessageSkipped
+		msg.Error = "nothing to recommend: every candidate is owned, out of stock, blocked or unsuited"
+		if len(trigger) == 0 && res.Strategy == campaign.StrategyComplements {
+			msg.Error = "nothing to recommend: the trigger event names no product"
+		}
+	}
+	return nil
+}
+
+func (a *Activities) recommender() *recs.Recommender {
+	if a.Recs != nil {
+		return a.Recs
+	}
+	return &recs.Recommender{Store: a.Store, Now: a.now}
 }
 
 // triggerSKUs returns the products of the event that started the sequence

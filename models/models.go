@@ -178,15 +178,19 @@ const (
 // "<enrollment>/<step>" and unique: this is what makes a send happen at most
 // once per step.
 type Message struct {
-	ID                string            `gorm:"primaryKey;size:64"`
-	IdempotencyKey    string            `gorm:"size:200;not null;uniqueIndex"`
-	EnrollmentID      string            `gorm:"size:64;not null;index"`
-	StepID            string            `gorm:"size:64;not null"`
-	CustomerID        string            `gorm:"size:128;not null;index"`
-	CampaignID        string            `gorm:"size:64;not null;index"`
-	Variant           string            `gorm:"size:64;not null"`
-	Status            string            `gorm:"size:16;not null"`
-	Recommended       []string          `gorm:"serializer:json;type:text"` // SKUs
+	ID             string   `gorm:"primaryKey;size:64"`
+	IdempotencyKey string   `gorm:"size:200;not null;uniqueIndex"`
+	EnrollmentID   string   `gorm:"size:64;not null;index"`
+	StepID         string   `gorm:"size:64;not null"`
+	CustomerID     string   `gorm:"size:128;not null;index"`
+	CampaignID     string   `gorm:"size:64;not null;index"`
+	Variant        string   `gorm:"size:64;not null"`
+	Status         string   `gorm:"size:16;not null"`
+	Recommended    []string `gorm:"serializer:json;type:text"` // SKUs
+	// Reasons says why each recommended product was chosen; RecommendNote
+	// records a fallback (e.g. too little history for bought_together).
+	Reasons           map[string]string `gorm:"serializer:json;type:text"`
+	RecommendNote     string            `gorm:"size:300"`
 	Subject           string            `gorm:"size:998"`
 	Preheader         string            `gorm:"size:300"`
 	HTML              string            `gorm:"type:text"`

@@ -42,8 +42,15 @@ var goals = map[string]bool{
 // Templates are the email templates a step may name.
 var Templates = []string{"recommendation", "education", "offer", "upsell"}
 
+// Recommendation strategies a step may name.
+const (
+	StrategyComplements       = "complements"         // manual rules, for catalogues with little history
+	StrategyBoughtTogether    = "bought_together"     // co-purchase affinity from order history
+	StrategyPopularInCategory = "popular_in_category" // the fallback when nothing else applies
+)
+
 // Strategies are the recommendation strategies a step may name.
-var Strategies = []string{"complements"}
+var Strategies = []string{StrategyComplements, StrategyBoughtTogether, StrategyPopularInCategory}
 
 // Definition is a campaign as marketers write it (POST /v1/campaigns).
 type Definition struct {
@@ -148,6 +155,25 @@ type Step struct {
 type Recommend struct {
 	Strategy string `json:"strategy"`
 	Limit    int    `json:"limit,omitempty"`
+	// Pin always shows these products first (when suitable); Block never
+	// shows these.
+	Pin   []string `json:"pin,omitempty"`
+	Block []string `json:"block,omitempty"`
+	// MaxPriceRatio drops products dearer than this multiple of the
+	// trigger product's price (0: no ceiling).
+	MaxPriceRatio float64 `json:"max_price_ratio,omitempty"`
+	// Optional sends the email without recommendations when there are
+	// none or the recommender fails; otherwise the step is skipped (none)
+	// or waits and retries (failure).
+	Optional bool `json:"optional,omitempty"`
+}
+
+// LimitOrDefault is the number of products to show, 1 to 3 (default 2).
+func (r Recommend) LimitOrDefault() int {
+	if r.Limit == 0 {
+		return 2
+	}
+	return r.Limit
 }
 
 // Incentive is an offer shown in a step.
@@ -393,6 +419,12 @@ func (d *Definition) Validate() error {
 			if s.Recommend.Limit < 0 || s.Recommend.Limit > 3 {
 				return bad(f("recommend.limit"), "must be 1 to 3")
 			}
+			if r := s.Recommend.MaxPriceRatio; r < 0 || (r > 0 && r < 0.1) || r > 100 {
+				return bad(f("recommend.max_price_ratio"), "must be between 0.1 and 100, or 0 for no ceiling")
+			}
+			if len(s.Recommend.Pin) > 3 || len(s.Recommend.Block) > 100 {
+				return bad(f("recommend.pin"), "at most 3 pins and 100 blocks")
+			}
 		}
 		if s.Incentive != nil {
 			if s.Incentive.PercentOff < 1 || s.Incentive.PercentOff > 90 {
@@ -445,10 +477,10 @@ func (s Step) UsesRecommendations() bool { return s.Recommend != nil }
 
 // RecommendLimit is the number of products to show, 1 to 3 (default 2).
 func (s Step) RecommendLimit() int {
-	if s.Recommend == nil || s.Recommend.Limit == 0 {
+	if s.Recommend == nil {
 		return 2
 	}
-	return s.Recommend.Limit
+	return s.Recommend.LimitOrDefault()
 }
 
 // StepByID returns the step with the given ID.

@@ -1,0 +1,250 @@
+// Package recs chooses the products an email recommends. Each strategy
+// produces ranked candidates with the reason each was chosen; one filter
+// pipeline then applies to all of them: pins and blocks, nothing the
+// customer owns, nothing out of stock or unknown, not the trigger product,
+// nothing unsuited to the customer's region, nothing far above the
+// trigger's price. A strategy that cannot apply falls back, and
+// popular_in_category is the last resort.
+package recs
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/models"
+)
+
+// Store is what the recommender reads.
+type Store interface {
+	GetProducts(ctx context.Context, skus []string) (map[string]models.Product, error)
+	CountOrders(ctx context.Context) (int64, error)
+	Affinities(ctx context.Context, skus []string, limit int) ([]models.Affinity, error)
+	PopularInCategory(ctx context.Context, categories []string, since time.Time, limit int) ([]string, error)
+}
+
+// Recommender applies the strategies.
+type Recommender struct {
+	Store Store
+	// MinOrders is the order history bought_together needs (default 500);
+	// with less it falls back to complements.
+	MinOrders int64
+	// PopularWindow is how far back popular_in_category counts (default 90 days).
+	PopularWindow time.Duration
+	Now           func() time.Time
+}
+
+// Request is one step's ask.
+type Request struct {
+	Spec    campaign.Recommend
+	Trigger []string        // the products the sequence is about
+	Owned   map[string]bool // everything the customer has bought, fetched now
+	Country string          // the customer's, for regional products
+}
+
+// Pick is one recommended product and why it was chosen.
+type Pick struct {
+	SKU    string `json:"sku"`
+	Reason string `json:"reason"`
+}
+
+// Result is a recommendation: the picks, the strategy that produced them,
+// and a note when it fell back.
+type Result struct {
+	Picks    []Pick `json:"picks"`
+	Strategy string `json:"strategy"`
+	Note     string `json:"note,omitempty"`
+}
+
+// SKUs lists the picks' SKUs.
+func (r Result) SKUs() []string {
+	out := make([]string, len(r.Picks))
+	for i, p := range r.Picks {
+		out[i] = p.SKU
+	}
+	return out
+}
+
+const candidatePool = 50
+
+// Recommend chooses up to the step's limit of products.
+func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error) {
+	triggers, err := r.Store.GetProducts(ctx, req.Trigger)
+	if err != nil {
+		return Result{}, err
+	}
+	strategy := req.Spec.Strategy
+	var note string
+	if strategy == campaign.StrategyBoughtTogether {
+		n, err := r.Store.CountOrders(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		if min := r.minOrders(); n < min {
+			strategy, note = campaign.StrategyComplements, fmt.Sprintf("bought_together needs %d orders of history, there are %d: used complements", min, n)
+		}
+	}
+	cands, err := r.candidates(ctx, strategy, req, triggers)
+	if err != nil {
+		return Result{}, err
+	}
+	picks, err := r.filter(ctx, req, triggers, cands)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(picks) == 0 && strategy != campaign.StrategyPopularInCategory {
+		note = fmt.Sprintf("%s found nothing suitable: used popular_in_category", strategy)
+		strategy = campaign.StrategyPopularInCategory
+		if cands, err = r.candidates(ctx, strategy, req, triggers); err != nil {
+			return Result{}, err
+		}
+		if picks, err = r.filter(ctx, req, triggers, cands); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Picks: picks, Strategy: strategy, Note: note}, nil
+}
+
+// candidates lists a strategy's ranked candidates with reasons.
+func (r *Recommender) candidates(ctx context.Context, strategy string, req Request, triggers map[string]models.Product) ([]Pick, error) {
+	var out []Pick
+	name := func(sku string) string {
+		if p, ok := triggers[sku]; ok && p.Name != "" {
+			return p.Name
+		}
+		return sku
+	}
+	switch strategy {
+	case campaign.StrategyComplements:
+		for _, t := range req.Trigger {
+			for _, c := range triggers[t].Complements {
+				out = append(out, Pick{SKU: c, Reason: "goes with your " + name(t)})
+			}
+		}
+	case campaign.StrategyBoughtTogether:
+		as, err := r.Store.Affinities(ctx, req.Trigger, candidatePool)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			out = append(out, Pick{SKU: a.SKUB, Reason: fmt.Sprintf("%.0f%% of customers who bought %s also bought it (lift %.1f)",
+				100*a.Confidence, name(a.SKUA), a.Lift)})
+		}
+	case campaign.StrategyPopularInCategory:
+		var cats []string
+		for _, t := range req.Trigger {
+			if c := triggers[t].Category; c != "" {
+				cats = append(cats, c)
+			}
+		}
+		// Best sellers in the trigger's categories first, then anywhere, in
+		// case the category's are all owned or unsuitable.
+		since := r.now().Add(-r.popularWindow())
+		if len(cats) > 0 {
+			skus, err := r.Store.PopularInCategory(ctx, cats, since, candidatePool)
+			if err != nil {
+				return nil, err
+			}
+			for _, sku := range skus {
+				out = append(out, Pick{SKU: sku, Reason: "a best seller in " + strings.Join(cats, ", ")})
+			}
+		}
+		skus, err := r.Store.PopularInCategory(ctx, nil, since, candidatePool)
+		if err != nil {
+			return nil, err
+		}
+		for _, sku := range skus {
+			out = append(out, Pick{SKU: sku, Reason: "a best seller"})
+		}
+	default:
+		return nil, fmt.Errorf("unknown strategy %q", strategy)
+	}
+	return out, nil
+}
+
+// filter applies pins, blocks and the suitability rules, and the limit.
+func (r *Recommender) filter(ctx context.Context, req Request, triggers map[string]models.Product, cands []Pick) ([]Pick, error) {
+	pool := make([]Pick, 0, len(req.Spec.Pin)+len(cands))
+	for _, sku := range req.Spec.Pin {
+		pool = append(pool, Pick{SKU: sku, Reason: "chosen by the marketer"})
+	}
+	pool = append(pool, cands...)
+	skus := make([]string, len(pool))
+	for i, p := range pool {
+		skus[i] = p.SKU
+	}
+	catalogue, err := r.Store.GetProducts(ctx, skus)
+	if err != nil {
+		return nil, err
+	}
+	ceiling := int64(0) // price ceiling from the dearest trigger product
+	if ratio := req.Spec.MaxPriceRatio; ratio > 0 {
+		for _, t := range triggers {
+			if c := int64(float64(t.PriceMinor) * ratio); c > ceiling {
+				ceiling = c
+			}
+		}
+	}
+	blocked := map[string]bool{}
+	for _, sku := range req.Spec.Block {
+		blocked[sku] = true
+	}
+	for _, sku := range req.Trigger {
+		blocked[sku] = true
+	}
+	seen := map[string]bool{}
+	var out []Pick
+	for _, p := range pool {
+		prod, ok := catalogue[p.SKU]
+		switch {
+		case seen[p.SKU], blocked[p.SKU], req.Owned[p.SKU], !ok, !prod.InStock:
+			continue
+		case !suits(prod, req.Country):
+			continue
+		case ceiling > 0 && prod.PriceMinor > ceiling:
+			continue
+		}
+		seen[p.SKU] = true
+		out = append(out, p)
+		if len(out) == req.Spec.LimitOrDefault() {
+			break
+		}
+	}
+	return out, nil
+}
+
+// suits reports whether a product may be recommended in a country.
+func suits(p models.Product, country string) bool {
+	if len(p.Regions) == 0 {
+		return true
+	}
+	for _, r := range p.Regions {
+		if r == country {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Recommender) minOrders() int64 {
+	if r.MinOrders > 0 {
+		return r.MinOrders
+	}
+	return 500
+}
+
+func (r *Recommender) popularWindow() time.Duration {
+	if r.PopularWindow > 0 {
+		return r.PopularWindow
+	}
+	return 90 * 24 * time.Hour
+}
+
+func (r *Recommender) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}

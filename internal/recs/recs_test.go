@@ -1,0 +1,136 @@
+package recs
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/models"
+)
+
+// fakeStore is a hand-made catalogue and history where the right answer
+// is known.
+type fakeStore struct {
+	products   map[string]models.Product
+	orders     int64
+	affinities []models.Affinity
+	popular    map[string][]string // category ("" for all) -> best sellers
+}
+
+func (f *fakeStore) GetProducts(_ context.Context, skus []string) (map[string]models.Product, error) {
+	out := map[string]models.Product{}
+	for _, s := range skus {
+		if p, ok := f.products[s]; ok {
+			out[s] = p
+		}
+	}
+	return out, nil
+}
+func (f *fakeStore) CountOrders(context.Context) (int64, error) { return f.orders, nil }
+func (f *fakeStore) Affinities(_ context.Context, skus []string, limit int) ([]models.Affinity, error) {
+	var out []models.Affinity
+	for _, a := range f.affinities {
+		for _, s := range skus {
+			if a.SKUA == s {
+				out = append(out, a)
+			}
+		}
+	}
+	return out, nil
+}
+func (f *fakeStore) PopularInCategory(_ context.Context, cats []string, _ time.Time, _ int) ([]string, error) {
+	if len(cats) == 0 {
+		return f.popular[""], nil
+	}
+	var out []string
+	for _, c := range cats {
+		out = append(out, f.popular[c]...)
+	}
+	return out, nil
+}
+
+func catalogue() *fakeStore {
+	p := func(sku, cat string, price int64, stock bool, comps ...string) models.Product {
+		return models.Product{SKU: sku, Name: sku, Category: cat, PriceMinor: price, InStock: stock, Complements: comps}
+	}
+	products := map[string]models.Product{}
+	for _, pr := range []models.Product{
+		p("cam", "cameras", 90000, true, "card", "lens", "bag", "tripod"),
+		p("lens", "lenses", 28000, true), p("card", "storage", 5000, false), p("bag", "bags", 9000, true),
+		p("tripod", "tripods", 13000, true), p("drone", "drones", 400000, true), p("parka", "outdoor", 30000, true),
+		p("strap", "bags", 2000, true),
+	} {
+		products[pr.SKU] = pr
+	}
+	parka := products["parka"]
+	parka.Regions = []string{"NO", "SE", "FI"}
+	products["parka"] = parka
+	return &fakeStore{products: products, popular: map[string][]string{
+		"cameras": {"cam"}, "": {"cam", "drone", "strap", "lens"},
+	}}
+}
+
+func recommend(t *testing.T, st *fakeStore, spec campaign.Recommend, owned map[string]bool, country string) Result {
+	t.Helper()
+	r := &Recommender{Store: st, MinOrders: 500}
+	res, err := r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}, Owned: owned, Country: country})
+	require.NoError(t, err)
+	return res
+}
+
+func TestComplementsKeepRuleOrderAndSkipWhatDoesNotFit(t *testing.T) {
+	res := recommend(t, catalogue(), campaign.Recommend{Strategy: "complements", Limit: 2}, map[string]bool{"bag": true}, "US")
+	require.Equal(t, []string{"lens", "tripod"}, res.SKUs(), "card is out of stock, bag is owned")
+	require.Equal(t, "goes with your cam", res.Picks[0].Reason)
+	require.Equal(t, "complements", res.Strategy)
+	require.Empty(t, res.Note)
+}
+
+func TestBoughtTogetherNeedsEnoughHistory(t *testing.T) {
+	st := catalogue()
+	st.affinities = []models.Affinity{
+		{SKUA: "cam", SKUB: "tripod", Orders: 40, Confidence: 0.4, Lift: 3.1},
+		{SKUA: "cam", SKUB: "strap", Orders: 25, Confidence: 0.25, Lift: 2.0},
+	}
+	st.orders = 120
+	res := recommend(t, st, campaign.Recommend{Strategy: "bought_together", Limit: 2}, nil, "US")
+	require.Equal(t, "complements", res.Strategy, "120 orders are too few")
+	require.Contains(t, res.Note, "needs 500 orders of history, there are 120")
+	require.Equal(t, []string{"lens", "bag"}, res.SKUs())
+
+	st.orders = 800
+	res = recommend(t, st, campaign.Recommend{Strategy: "bought_together", Limit: 2}, nil, "US")
+	require.Equal(t, "bought_together", res.Strategy)
+	require.Equal(t, []string{"tripod", "strap"}, res.SKUs())
+	require.Equal(t, "40% of customers who bought cam also bought it (lift 3.1)", res.Picks[0].Reason)
+}
+
+func TestPopularInCategoryIsTheLastResort(t *testing.T) {
+	owned := map[string]bool{"lens": true, "bag": true, "tripod": true}
+	res := recommend(t, catalogue(), campaign.Recommend{Strategy: "complements", Limit: 3}, owned, "US")
+	require.Equal(t, "popular_in_category", res.Strategy)
+	require.Contains(t, res.Note, "complements found nothing suitable")
+	// Cameras' best seller is the trigger itself: the fallback widens to
+	// every category, and never recommends the camera just bought.
+	require.Equal(t, []string{"drone", "strap"}, res.SKUs())
+}
+
+func TestFiltersPinsBlocksRegionsAndPriceBand(t *testing.T) {
+	st := catalogue()
+	cam := st.products["cam"]
+	cam.Complements = []string{"parka", "drone", "lens", "strap"}
+	st.products["cam"] = cam
+
+	res := recommend(t, st, campaign.Recommend{Strategy: "complements", Limit: 3, MaxPriceRatio: 2}, nil, "US")
+	require.Equal(t, []string{"lens", "strap"}, res.SKUs(), "the parka is for the Nordics; the drone is over twice the camera's price")
+
+	res = recommend(t, st, campaign.Recommend{Strategy: "complements", Limit: 3, MaxPriceRatio: 2}, nil, "NO")
+	require.Equal(t, []string{"parka", "lens", "strap"}, res.SKUs())
+
+	res = recommend(t, st, campaign.Recommend{Strategy: "complements", Limit: 2, Pin: []string{"tripod", "card"}, Block: []string{"lens"}}, nil, "US")
+	require.Equal(t, []string{"tripod", "drone"}, res.SKUs(), "the pinned tripod first; the pinned card is out of stock; lens blocked; parka not for the US")
+	require.Equal(t, "chosen by the marketer", res.Picks[0].Reason)
+}
