@@ -724,6 +724,12 @@ func (a *Activities) LoadInactivityPlans(ctx context.Context, in InactivityQuery
 	return out, nil
 }
 
+// RebuildAffinities recomputes bought_together's affinity table.
+func (a *Activities) RebuildAffinities(ctx context.Context, minSupport int) (int64, error) {
+	n, err := a.Store.RebuildAffinities(ctx, minSupport)
+	return n, retryable(err)
+}
+
 // FinishEnrollment records how the enrollment ended.
 func (a *Activities) FinishEnrollment(ctx context.Context, in FinishInput) error {
 	return retryable(a.Store.FinishEnrollment(ctx, in.EnrollmentID, models.EnrollmentOutcome{

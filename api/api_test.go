@@ -900,3 +900,33 @@ func TestBatchWithAnOutageIsNotReplayedForItsKey(t *testing.T) {
 	require.Equal(t, body, again, "a complete answer is replayed")
 	require.Len(t, b.seq.started, 1)
 }
+
+func TestRecommendationRulesAndRebuild(t *testing.T) {
+	b := setup(t)
+	b.seed(t)
+	st, body := b.do(t, "PUT", "/v1/recommendation-rules", `{"rules":[{"sku":"cam-1","complements":["lens-1"]},{"sku":"lens-1","complements":["cam-1"]}]}`)
+	require.Equal(t, 200, st, "%v", body)
+	require.EqualValues(t, 2, body["updated"])
+	st, body = b.do(t, "GET", "/v1/products/lens-1", "")
+	require.Equal(t, 200, st)
+	require.Equal(t, []any{"cam-1"}, body["complements"])
+
+	st, body = b.do(t, "PUT", "/v1/recommendation-rules", `{"rules":[{"sku":"cam-1","complements":["lens-1"]},{"sku":"ghost","complements":[]}]}`)
+	requireError(t, st, body, 404, "not_found", "rules")
+	st, body = b.do(t, "GET", "/v1/products/cam-1", "")
+	require.Equal(t, 200, st)
+	require.Equal(t, []any{"lens-1"}, body["complements"], "all or nothing")
+	st, body = b.do(t, "PUT", "/v1/recommendation-rules", `{"rules":[{"sku":"cam-1","complements":["cam-1"]}]}`)
+	requireError(t, st, body, 422, "invalid", "rules[0].complements[0]")
+	st, body = b.do(t, "PUT", "/v1/products/parka", `{"name":"Parka","regions":["Norway"]}`)
+	requireError(t, st, body, 422, "invalid", "regions[0]")
+
+	for i := 0; i < 3; i++ {
+		st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-%d","items":[{"sku":"cam-1","quantity":1,"price":1},{"sku":"lens-1","quantity":1,"price":1}]}}`, i))
+		require.Equal(t, 202, st)
+	}
+	st, body = b.do(t, "POST", "/v1/recommendations/rebuild", "")
+	require.Equal(t, 200, st, "%v", body)
+	require.EqualValues(t, 2, body["pairs"], "cam-1 and lens-1 in 3 orders, both ways")
+	require.EqualValues(t, 3, body["orders"])
+}

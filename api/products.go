@@ -25,6 +25,7 @@ type ProductRequest struct {
 	ImageURL    string      `json:"image_url"`
 	InStock     *bool       `json:"in_stock"`
 	Complements []string    `json:"complements"`
+	Regions     []string    `json:"regions"`
 }
 
 // ProductResponse is a product as the API shows it.
@@ -38,6 +39,7 @@ type ProductResponse struct {
 	ImageURL    string    `json:"image_url,omitempty"`
 	InStock     bool      `json:"in_stock"`
 	Complements []string  `json:"complements"`
+	Regions     []string  `json:"regions,omitempty"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
@@ -71,6 +73,11 @@ func (h *handlers) putProduct(c *gin.Context) {
 	case len(req.Complements) > 10:
 		err = errs.Field(errs.Invalid, "complements", "at most 10")
 	}
+	for i, r := range req.Regions {
+		if err == nil && !countryRE.MatchString(r) {
+			err = errs.Field(errs.Invalid, "regions["+itoa(i)+"]", "must be an ISO 3166-1 alpha-2 code like NO")
+		}
+	}
 	for i, comp := range req.Complements {
 		if err == nil && (comp == sku || validID("", comp) != nil) {
 			err = errs.Field(errs.Invalid, "complements["+itoa(i)+"]", "must be another product's SKU")
@@ -87,6 +94,7 @@ func (h *handlers) putProduct(c *gin.Context) {
 	p := &models.Product{
 		SKU: sku, Name: strings.TrimSpace(req.Name), Category: req.Category, PriceMinor: price,
 		Currency: req.Currency, URL: req.URL, ImageURL: req.ImageURL, InStock: inStock, Complements: req.Complements,
+		Regions: req.Regions,
 	}
 	ctx := c.Request.Context()
 	if err := h.Store.UpsertProduct(ctx, p); err != nil {
@@ -118,7 +126,7 @@ func productResponse(p *models.Product) ProductResponse {
 	return ProductResponse{
 		SKU: p.SKU, Name: p.Name, Category: p.Category, Price: float64(p.PriceMinor) / 100,
 		Currency: p.Currency, URL: p.URL, ImageURL: p.ImageURL, InStock: p.InStock,
-		Complements: comps, UpdatedAt: p.UpdatedAt,
+		Complements: comps, Regions: p.Regions, UpdatedAt: p.UpdatedAt,
 	}
 }
 
@@ -145,4 +153,75 @@ func validURL(s string) bool {
 	}
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// RulesRequest is the body of PUT /v1/recommendation-rules: complement
+// rules for many products at once.
+type RulesRequest struct {
+	Rules []struct {
+		SKU         string   `json:"sku"`
+		Complements []string `json:"complements"`
+	} `json:"rules"`
+}
+
+// putRules replaces the complement rules of every product named, all or
+// nothing.
+func (h *handlers) putRules(c *gin.Context) {
+	var req RulesRequest
+	if err := bind(c, &req); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	if len(req.Rules) == 0 || len(req.Rules) > 10000 {
+		writeError(c, h.Logger, errs.Field(errs.Invalid, "rules", "must hold 1 to 10000 rules"))
+		return
+	}
+	rules := map[string][]string{}
+	for i, r := range req.Rules {
+		field := "rules[" + itoa(i) + "]"
+		if err := validID(field+".sku", r.SKU); err != nil {
+			writeError(c, h.Logger, err)
+			return
+		}
+		if _, dup := rules[r.SKU]; dup {
+			writeError(c, h.Logger, errs.Field(errs.Invalid, field+".sku", "%q appears twice", r.SKU))
+			return
+		}
+		if len(r.Complements) > 10 {
+			writeError(c, h.Logger, errs.Field(errs.Invalid, field+".complements", "at most 10"))
+			return
+		}
+		for j, comp := range r.Complements {
+			if comp == r.SKU || validID("", comp) != nil {
+				writeError(c, h.Logger, errs.Field(errs.Invalid, field+".complements["+itoa(j)+"]", "must be another product's SKU"))
+				return
+			}
+		}
+		if r.Complements == nil {
+			r.Complements = []string{}
+		}
+		rules[r.SKU] = r.Complements
+	}
+	if err := h.Store.SetComplements(c.Request.Context(), rules); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"updated": len(rules)})
+}
+
+// rebuildAffinities recomputes bought_together's affinities now (a
+// Temporal Schedule also does it daily).
+func (h *handlers) rebuildAffinities(c *gin.Context) {
+	start := time.Now()
+	pairs, err := h.Store.RebuildAffinities(c.Request.Context(), h.MinSupport)
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	orders, err := h.Store.CountOrders(c.Request.Context())
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"pairs": pairs, "orders": orders, "min_support": h.MinSupport, "took_ms": time.Since(start).Milliseconds()})
 }

@@ -37,6 +37,9 @@ type Deps struct {
 	Webhook     SendGridWebhook // verifies POST /v1/webhooks/sendgrid
 	Logger      *slog.Logger
 	Day         time.Duration // length of a sequence day given to new sequences
+	// MinSupport is the fewest orders a pair must share to be recommended
+	// by bought_together (default 3).
+	MinSupport int
 	// UpsellPause is how long a support ticket or complaint keeps upsells
 	// from starting (default 14 sequence days).
 	UpsellPause  time.Duration
@@ -60,6 +63,9 @@ func NewRouter(d Deps) *gin.Engine {
 	}
 	if d.Day == 0 {
 		d.Day = workflows.Day
+	}
+	if d.MinSupport == 0 {
+		d.MinSupport = 3
 	}
 	if d.UpsellPause == 0 {
 		d.UpsellPause = 14 * d.Day
@@ -95,6 +101,8 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/customers/:id/journeys/:campaign/resume", h.resumeJourney)
 	v1.PUT("/products/:sku", h.putProduct)
 	v1.GET("/products/:sku", h.getProduct)
+	v1.PUT("/recommendation-rules", h.putRules)
+	v1.POST("/recommendations/rebuild", h.rebuildAffinities)
 	v1.POST("/campaigns", h.createCampaign)
 	v1.GET("/campaigns", h.listCampaigns)
 	v1.GET("/campaigns/:id", h.getCampaign)

@@ -45,6 +45,13 @@ type Config struct {
 	// complaint keeps upsells from starting.
 	UpsellPauseDays int `env:"LIFT_UPSELL_PAUSE_DAYS" envDefault:"14"`
 
+	// Recommendations: bought_together needs RecsMinOrders of history and
+	// pairs shared by AffinityMinSupport orders; a schedule rebuilds the
+	// affinities every AffinityRebuild.
+	RecsMinOrders      int64         `env:"LIFT_RECS_MIN_ORDERS" envDefault:"500"`
+	AffinityMinSupport int           `env:"LIFT_AFFINITY_MIN_SUPPORT" envDefault:"3"`
+	AffinityRebuild    time.Duration `env:"LIFT_AFFINITY_REBUILD" envDefault:"24h"`
+
 	// SoftOptInCountries are where the soft opt-in (existing customers,
 	// similar products) is a lawful basis: ISO codes, or "*" for everywhere.
 	SoftOptInCountries []string `env:"LIFT_SOFT_OPT_IN_COUNTRIES" envSeparator:","`
@@ -142,6 +149,9 @@ func (c Config) Validate(role Role) error {
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Errorf(format, args...)) }
 	if c.Day < time.Second || c.Day > 24*time.Hour {
 		bad("LIFT_DAY/--day must be between 1s and 24h, got %s", c.Day)
+	}
+	if c.AffinityMinSupport < 1 || c.AffinityRebuild < time.Minute || c.RecsMinOrders < 0 {
+		bad("LIFT_AFFINITY_MIN_SUPPORT must be at least 1, LIFT_AFFINITY_REBUILD at least 1m, LIFT_RECS_MIN_ORDERS not negative")
 	}
 	if c.CapPerDay < 0 || c.CapPerWeek < 0 {
 		bad("LIFT_CAP_PER_DAY and LIFT_CAP_PER_WEEK must not be negative")

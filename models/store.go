@@ -273,7 +273,9 @@ func (s *Store) OwnedSKUs(ctx context.Context, customerID string) (map[string]bo
 func (s *Store) SetComplements(ctx context.Context, rules map[string][]string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, sku := range sortedKeys(rules) {
-			res := tx.Model(&Product{}).Where("sku = ?", sku).Update("complements", rules[sku])
+			// Select + struct so the JSON serializer applies (and an empty
+			// list is written, not skipped).
+			res := tx.Model(&Product{}).Where("sku = ?", sku).Select("complements").Updates(&Product{Complements: rules[sku]})
 			if res.Error != nil {
 				return translate(res.Error, "product "+sku)
 			}

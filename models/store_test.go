@@ -461,3 +461,21 @@ func TestAffinitiesFromOrderHistory(t *testing.T) {
 		require.Empty(t, popular, "only recent orders count")
 	})
 }
+
+func TestSetComplementsIsAllOrNothing(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		for _, sku := range []string{"a", "b"} {
+			require.NoError(t, s.UpsertProduct(ctx, &models.Product{SKU: sku, Name: sku, Currency: "USD", InStock: true, Complements: []string{"x"}}))
+		}
+		require.NoError(t, s.SetComplements(ctx, map[string][]string{"a": {"b"}, "b": {}}))
+		ps, err := s.GetProducts(ctx, []string{"a", "b"})
+		require.NoError(t, err)
+		require.Equal(t, []string{"b"}, ps["a"].Complements)
+		require.Empty(t, ps["b"].Complements)
+		err = s.SetComplements(ctx, map[string][]string{"a": {"z"}, "ghost": {"a"}})
+		require.True(t, errs.Is(err, errs.NotFound), "got %v", err)
+		ps, err = s.GetProducts(ctx, []string{"a"})
+		require.NoError(t, err)
+		require.Equal(t, []string{"b"}, ps["a"].Complements, "rolled back")
+	})
+}

@@ -29,4 +29,5 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.SequenceWorkflow, workflow.RegisterOptions{Name: workflows.SequenceWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.InactivityWatchWorkflow, workflow.RegisterOptions{Name: workflows.InactivityWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.RebuildAffinitiesWorkflow, workflow.RegisterOptions{Name: workflows.RebuildWorkflowName})
 }

@@ -146,6 +146,7 @@ func runAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	router := api.NewRouter(api.Deps{
 		Store: store, Sequences: workflows.Client{Temporal: c}, Unsubscribe: signer, Webhook: webhook, Logger: logger,
 		Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes,
+		MinSupport: cfg.AffinityMinSupport,
 	})
 	done := make(chan error, 1)
 	srv, url, err := app.Serve(cfg.HTTPAddr, router, done)
@@ -200,6 +201,10 @@ func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) err
 		return err
 	}
 	logger.Info("search attributes registered", "namespace", cfg.TemporalNamespace)
+	if err := workflows.EnsureRebuildSchedule(ctx, c, cfg.AffinityRebuild, cfg.AffinityMinSupport); err != nil {
+		return err
+	}
+	logger.Info("affinity rebuild scheduled", "every", cfg.AffinityRebuild)
 	return nil
 }
 

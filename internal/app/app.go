@@ -25,6 +25,7 @@ import (
 	"github.com/lift-hq/lift/config"
 	"github.com/lift-hq/lift/internal/devserver"
 	"github.com/lift-hq/lift/internal/email"
+	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/internal/sendgridfake"
 	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
@@ -53,13 +54,19 @@ func (d *Dev) SendGridFake() *sendgridfake.Server { return d.fake }
 
 // StartDev starts everything `lift dev` runs and returns when the API
 // answers. Stop it with Stop.
-func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (d *Dev, err error) {
-	d = &Dev{Config: cfg, done: make(chan error, 1)}
+func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Dev, err error) {
+	d := &Dev{Config: cfg, done: make(chan error, 1)}
 	defer func() {
-		if err != nil {
+		if err != nil { // undo whatever had started
 			d.Stop(context.Background())
 		}
 	}()
+	if cfg.AffinityRebuild == 0 {
+		cfg.AffinityRebuild = 24 * time.Hour
+	}
+	if cfg.AffinityMinSupport == 0 {
+		cfg.AffinityMinSupport = 3
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -121,6 +128,9 @@ func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (d *D
 	if err := workflows.RegisterSearchAttributes(ctx, d.Client, cfg.TemporalNamespace); err != nil {
 		return nil, err
 	}
+	if err := workflows.EnsureRebuildSchedule(ctx, d.Client, cfg.AffinityRebuild, cfg.AffinityMinSupport); err != nil {
+		return nil, err
+	}
 	acts, err := NewActivities(cfg, d.Store)
 	if err != nil {
 		return nil, err
@@ -132,6 +142,7 @@ func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (d *D
 	router := api.NewRouter(api.Deps{
 		Store: d.Store, Sequences: workflows.Client{Temporal: d.Client}, Unsubscribe: signer, Webhook: webhook, Logger: logger,
 		Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes, DevOutbox: true,
+		MinSupport: cfg.AffinityMinSupport,
 	})
 	d.http = ServeOn(listener, router, d.done)
 	return d, nil
@@ -243,6 +254,7 @@ func NewActivities(cfg config.Config, store *models.Store) (*activities.Activiti
 		FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress,
 		Unsubscribe: signer, PublicURL: cfg.PublicURL, SoftOptIn: cfg.SoftOptInCountries,
 		ReconcileAfter: cfg.SendGridReconcileAfter,
+		Recs:           &recs.Recommender{Store: store, MinOrders: cfg.RecsMinOrders},
 		Caps:           []models.Cap{{Window: 24 * time.Hour, Max: cfg.CapPerDay}, {Window: 7 * 24 * time.Hour, Max: cfg.CapPerWeek}},
 	}, nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/internal/testdb"
 	liftworker "github.com/lift-hq/lift/worker"
+	"github.com/lift-hq/lift/workflows"
 )
 
 const apiKey = "e2e-key"
@@ -139,6 +140,24 @@ func TestSequenceEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, resp.Executions, 1)
 	require.Equal(t, "seq/camera-accessories/bob", resp.Executions[0].Execution.WorkflowId)
+
+	t.Run("the affinity rebuild runs on its Temporal Schedule", func(t *testing.T) {
+		h := d.Client.ScheduleClient().GetHandle(ctx, workflows.RebuildScheduleID)
+		require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
+		var runID string
+		eventually(t, 20*time.Second, "the scheduled rebuild to start", func() bool {
+			desc, err := h.Describe(ctx)
+			require.NoError(t, err)
+			if len(desc.Info.RecentActions) == 0 {
+				return false
+			}
+			runID = desc.Info.RecentActions[0].StartWorkflowResult.WorkflowID
+			return true
+		})
+		var pairs int64
+		require.NoError(t, d.Client.GetWorkflow(ctx, runID, "").Get(ctx, &pairs))
+		require.EqualValues(t, 0, pairs, "no pair shares three orders yet")
+	})
 
 	t.Run("history carries IDs only, within budget", func(t *testing.T) {
 		hist := history(t, d.Client, "seq/camera-accessories/bob")
