@@ -276,12 +276,28 @@ func (a *Activities) Render(ctx context.Context, ref MessageRef) error {
 	if err != nil {
 		return retryable(err)
 	}
-	data, err := a.emailData(ctx, def, step, enr, cust, msg.Recommended)
+	trigger, err := a.triggerSKUs(ctx, enr.TriggerEventID)
 	if err != nil {
 		return retryable(err)
 	}
+	out, err := a.compose(ctx, def, step, cust, enr.Variant, trigger, msg.Recommended)
+	if err != nil {
+		return err
+	}
+	return retryable(a.Store.SaveRendered(ctx, msg.ID, out))
+}
+
+// compose renders one step's email for a customer: the data the templates
+// see, the unsubscribe links and the RFC 8058 headers. Render and Preview
+// both use it.
+func (a *Activities) compose(ctx context.Context, def *campaign.Definition, step campaign.Step, cust *models.Customer,
+	variant string, trigger, recommended []string) (models.Rendered, error) {
+	data, err := a.emailData(ctx, def, step, variant, cust, trigger, recommended)
+	if err != nil {
+		return models.Rendered{}, retryable(err)
+	}
 	if !a.Unsubscribe.Valid() {
-		return permanent(errs.E(errs.Invalid, "no unsubscribe secret configured: refusing to render an email without unsubscribe links"))
+		return models.Rendered{}, permanent(errs.E(errs.Invalid, "no unsubscribe secret configured: refusing to render an email without unsubscribe links"))
 	}
 	sequence := a.unsubscribeURL(unsub.Scope{CustomerID: cust.ID, CampaignID: def.ID})
 	all := a.unsubscribeURL(unsub.Scope{CustomerID: cust.ID})
@@ -289,9 +305,9 @@ func (a *Activities) Render(ctx context.Context, ref MessageRef) error {
 	out, err := a.Renderer.Render(step.Template, step.Subject, data)
 	if err != nil {
 		// A template that cannot render will not render on retry either.
-		return permanent(errs.Wrap(errs.Invalid, err, "render step %s", step.ID))
+		return models.Rendered{}, permanent(errs.Wrap(errs.Invalid, err, "render step %s", step.ID))
 	}
-	return retryable(a.Store.SaveRendered(ctx, msg.ID, models.Rendered{
+	return models.Rendered{
 		Subject: out.Subject, Preheader: out.Preheader, HTML: out.HTML, Text: out.Text,
 		// RFC 8058 one-click: a mailbox provider POSTs
 		// "List-Unsubscribe=One-Click" to the URL; it stops all marketing email.
@@ -299,21 +315,17 @@ func (a *Activities) Render(ctx context.Context, ref MessageRef) error {
 			"List-Unsubscribe":      "<" + all + ">",
 			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 		},
-	}))
+	}, nil
 }
 
 func (a *Activities) emailData(ctx context.Context, def *campaign.Definition, step campaign.Step,
-	enr *models.Enrollment, cust *models.Customer, recommended []string) (email.Data, error) {
+	variant string, cust *models.Customer, trigger, recommended []string) (email.Data, error) {
 	d := email.Data{
 		Customer: email.Customer{Name: cust.Name, FirstName: email.FirstName(cust.Name)},
 		Campaign: email.Campaign{ID: def.ID, Name: def.Name},
 		Step: email.Step{ID: step.ID, Heading: step.Heading, Paragraphs: email.Paragraphs(step.Body),
 			CTA: step.CTA, Preheader: step.Preheader},
 		Footer: email.Footer{PostalAddress: a.PostalAddress},
-	}
-	trigger, err := a.triggerSKUs(ctx, enr.TriggerEventID)
-	if err != nil {
-		return d, err
 	}
 	products, err := a.Store.GetProducts(ctx, append(append([]string{}, trigger...), recommended...))
 	if err != nil {
@@ -324,7 +336,7 @@ func (a *Activities) emailData(ctx context.Context, def *campaign.Definition, st
 			d.Trigger = email.Trigger{ProductName: p.Name, SKU: p.SKU, Category: p.Category}
 		}
 	}
-	utm := func(raw string) string { return withUTM(raw, def.ID, step.ID, enr.Variant) }
+	utm := func(raw string) string { return withUTM(raw, def.ID, step.ID, variant) }
 	for _, sku := range recommended {
 		p, ok := products[sku]
 		if !ok {

@@ -18,7 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/api"
+	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/testdb"
 	"github.com/lift-hq/lift/internal/unsub"
@@ -929,4 +931,37 @@ func TestRecommendationRulesAndRebuild(t *testing.T) {
 	require.Equal(t, 200, st, "%v", body)
 	require.EqualValues(t, 2, body["pairs"], "cam-1 and lens-1 in 3 orders, both ways")
 	require.EqualValues(t, 3, body["orders"])
+}
+
+func TestPreviewRendersTheDraftWithReasons(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	store := testdb.SQLite(t)
+	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	acts := &activities.Activities{Store: store, Renderer: renderer, Unsubscribe: signer(t), PublicURL: "https://lift.example.com"}
+	seq := &fakeSequences{running: map[string]bool{}}
+	b := &bundle{store: store, seq: seq, h: api.NewRouter(api.Deps{Store: store, Sequences: seq, Unsubscribe: signer(t),
+		Previewer: activities.Previewer{A: acts}})}
+	b.seed(t)
+	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+	require.Equal(t, 202, st)
+
+	st, body := b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"ada","step":"complement"}`)
+	require.Equal(t, 200, st, "%v", body)
+	require.Equal(t, "Complete your X100 kit", body["subject"])
+	require.Contains(t, body["html"], "35mm lens")
+	require.Equal(t, "complements", body["strategy"])
+	require.Equal(t, []any{map[string]any{"sku": "lens-1", "reason": "goes with your X100"}}, body["recommendations"])
+	require.Contains(t, body["headers"].(map[string]any)["List-Unsubscribe"], "https://lift.example.com/u/")
+	var n int64
+	require.NoError(t, store.DB().Model(&models.Message{}).Count(&n).Error)
+	require.Zero(t, n, "a preview stores nothing")
+
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"ada","step":"nope"}`)
+	requireError(t, st, body, 404, "not_found", "step")
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"nobody","step":"complement"}`)
+	requireError(t, st, body, 404, "not_found", "customer_id")
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"step":"complement"}`)
+	requireError(t, st, body, 422, "invalid", "customer_id")
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,9 +10,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -133,4 +136,76 @@ func (h *handlers) publishCampaign(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, PublishResponse{CampaignID: v.CampaignID, Version: v.Version, PublishedAt: v.PublishedAt})
+}
+
+// Previewer renders a step for a customer without sending it;
+// activities.Previewer is the real one.
+type Previewer interface {
+	Preview(ctx context.Context, def *campaign.Definition, in activities.PreviewInput) (activities.PreviewResult, error)
+}
+
+// PreviewRequest is the body of POST /v1/campaigns/{id}/preview.
+type PreviewRequest struct {
+	CustomerID  string   `json:"customer_id"`
+	Step        string   `json:"step"`
+	Variant     string   `json:"variant"`
+	TriggerSKUs []string `json:"trigger_skus"`
+}
+
+// PreviewResponse is what the step would send the customer now.
+type PreviewResponse struct {
+	Subject         string            `json:"subject"`
+	Preheader       string            `json:"preheader,omitempty"`
+	HTML            string            `json:"html"`
+	Text            string            `json:"text"`
+	Headers         map[string]string `json:"headers"`
+	Recommendations []recs.Pick       `json:"recommendations"`
+	Strategy        string            `json:"strategy,omitempty"`
+	RecommendNote   string            `json:"recommend_note,omitempty"`
+	Skipped         string            `json:"skipped,omitempty"`
+}
+
+// previewCampaign renders a step of the campaign's current draft for a
+// customer, with the reason each recommendation was chosen. Nothing is
+// sent or stored.
+func (h *handlers) previewCampaign(c *gin.Context) {
+	var req PreviewRequest
+	if err := bind(c, &req); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	if err := firstErr(validID("customer_id", req.CustomerID), validID("step", req.Step)); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	if h.Previewer == nil {
+		writeError(c, h.Logger, errs.E(errs.Unavailable, "previews are not available in this process"))
+		return
+	}
+	m, err := h.Store.GetCampaign(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	var def campaign.Definition
+	if err := json.Unmarshal(m.Definition, &def); err != nil {
+		writeError(c, h.Logger, errs.Wrap(errs.Internal, err, "campaign %s", m.ID))
+		return
+	}
+	res, err := h.Previewer.Preview(c.Request.Context(), &def, activities.PreviewInput{
+		StepID: req.Step, CustomerID: req.CustomerID, Variant: req.Variant, TriggerSKUs: req.TriggerSKUs,
+	})
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	picks := res.Recs.Picks
+	if picks == nil {
+		picks = []recs.Pick{}
+	}
+	c.JSON(http.StatusOK, PreviewResponse{
+		Subject: res.Email.Subject, Preheader: res.Email.Preheader, HTML: res.Email.HTML, Text: res.Email.Text,
+		Headers: res.Email.Headers, Recommendations: picks, Strategy: res.Recs.Strategy,
+		RecommendNote: res.Recs.Note, Skipped: res.Skipped,
+	})
 }

@@ -35,6 +35,7 @@ type Deps struct {
 	Sequences   Sequences
 	Unsubscribe unsub.Signer    // verifies /u/{token}
 	Webhook     SendGridWebhook // verifies POST /v1/webhooks/sendgrid
+	Previewer   Previewer       // renders previews; nil turns them off
 	Logger      *slog.Logger
 	Day         time.Duration // length of a sequence day given to new sequences
 	// MinSupport is the fewest orders a pair must share to be recommended
@@ -108,6 +109,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/campaigns/:id", h.getCampaign)
 	v1.PUT("/campaigns/:id", h.putCampaign)
 	v1.POST("/campaigns/:id/publish", h.publishCampaign)
+	v1.POST("/campaigns/:id/preview", h.previewCampaign)
 	v1.POST("/events", h.postEvent)
 	v1.POST("/events\\:batch", h.postEventBatch) // a literal colon: /v1/events:batch
 	v1.GET("/messages", h.listMessages)

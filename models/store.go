@@ -251,6 +251,21 @@ func (s *Store) GetProducts(ctx context.Context, skus []string) (map[string]Prod
 	return out, nil
 }
 
+// LatestOrderSKUs returns the products of the customer's latest order.
+func (s *Store) LatestOrderSKUs(ctx context.Context, customerID string) ([]string, error) {
+	var o Order
+	err := s.db.WithContext(ctx).Preload("Items").Where("customer_id = ?", customerID).
+		Order("occurred_at DESC, id DESC").Limit(1).Find(&o).Error
+	if err != nil {
+		return nil, translate(err, "orders")
+	}
+	var skus []string
+	for _, it := range o.Items {
+		skus = append(skus, it.SKU)
+	}
+	return skus, nil
+}
+
 // OwnedSKUs returns every SKU the customer has ever ordered.
 func (s *Store) OwnedSKUs(ctx context.Context, customerID string) (map[string]bool, error) {
 	var skus []string

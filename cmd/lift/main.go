@@ -20,6 +20,7 @@ import (
 	"github.com/gin-gonic/gin"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/api"
 	"github.com/lift-hq/lift/config"
 	"github.com/lift-hq/lift/internal/app"
@@ -140,13 +141,17 @@ func runAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	acts, err := app.NewActivities(cfg, store) // for previews; the API sends nothing
+	if err != nil {
+		return err
+	}
 	if webhook.Key == nil {
 		logger.Warn("SENDGRID_WEBHOOK_PUBLIC_KEY is not set: the SendGrid event webhook is off, so bounces, complaints and opens are not seen")
 	}
 	router := api.NewRouter(api.Deps{
 		Store: store, Sequences: workflows.Client{Temporal: c}, Unsubscribe: signer, Webhook: webhook, Logger: logger,
 		Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes,
-		MinSupport: cfg.AffinityMinSupport,
+		MinSupport: cfg.AffinityMinSupport, Previewer: activities.Previewer{A: acts},
 	})
 	done := make(chan error, 1)
 	srv, url, err := app.Serve(cfg.HTTPAddr, router, done)

@@ -142,7 +142,7 @@ func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *D
 	router := api.NewRouter(api.Deps{
 		Store: d.Store, Sequences: workflows.Client{Temporal: d.Client}, Unsubscribe: signer, Webhook: webhook, Logger: logger,
 		Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes, DevOutbox: true,
-		MinSupport: cfg.AffinityMinSupport,
+		MinSupport: cfg.AffinityMinSupport, Previewer: activities.Previewer{A: acts},
 	})
 	d.http = ServeOn(listener, router, d.done)
 	return d, nil
