@@ -171,7 +171,9 @@ func (a *Activities) Prepare(ctx context.Context, ref StepRef) (Prepared, error)
 		CustomerID: ref.CustomerID, CampaignID: ref.CampaignID, Variant: ref.Variant,
 		Status: models.MessagePending,
 	}
-	if step.UsesRecommendations() {
+	if why := a.offerEnded(step); why != "" {
+		msg.Status, msg.Error = models.MessageSkipped, why
+	} else if step.UsesRecommendations() {
 		if err := a.recommend(ctx, ref, step, msg); err != nil {
 			return Prepared{}, retryable(err)
 		}
@@ -188,6 +190,18 @@ func (a *Activities) Prepare(ctx context.Context, ref StepRef) (Prepared, error)
 		p.Skip, p.Reason = true, msg.Error
 	}
 	return p, nil
+}
+
+// offerEnded says why a step must not be sent because its offer has
+// ended, or "".
+func (a *Activities) offerEnded(step campaign.Step) string {
+	if step.Incentive == nil {
+		return ""
+	}
+	if end, ok := step.Incentive.End(); ok && !a.now().Before(end) {
+		return "the offer ended " + end.UTC().Format(time.RFC3339) + ": an expired offer is never sent"
+	}
+	return ""
 }
 
 // recommend applies the step's strategy (internal/recs) at send time, so
@@ -352,13 +366,20 @@ func (a *Activities) emailData(ctx context.Context, def *campaign.Definition, st
 	}
 	if inc := step.Incentive; inc != nil {
 		d.Incentive = &email.Incentive{PercentOff: inc.PercentOff, Code: inc.Code}
+		loc, err := time.LoadLocation(cust.Timezone)
+		if err != nil {
+			loc = time.UTC
+		}
+		var deadline time.Time
 		if inc.ExpiresIn != "" {
 			o, _ := campaign.ParseOffset(inc.ExpiresIn)
-			loc, err := time.LoadLocation(cust.Timezone)
-			if err != nil {
-				loc = time.UTC
-			}
-			d.Incentive.Expires = a.now().In(loc).AddDate(0, 0, o.Days).Add(time.Duration(o.Hours) * time.Hour).Format("Monday 2 January")
+			deadline = a.now().In(loc).AddDate(0, 0, o.Days).Add(time.Duration(o.Hours) * time.Hour)
+		}
+		if end, ok := inc.End(); ok && (deadline.IsZero() || end.Before(deadline)) {
+			deadline = end.In(loc)
+		}
+		if !deadline.IsZero() {
+			d.Incentive.Expires = deadline.Format("Monday 2 January")
 		}
 	}
 	return d, nil
@@ -410,6 +431,15 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 	el, cust, err := a.eligibility(ctx, msg.CustomerID, msg.CampaignID)
 	if err != nil {
 		return Sent{}, err
+	}
+	if el.Eligible {
+		// An offer that ended while the email waited (a cap, a pause) is
+		// never sent.
+		if why, err := a.sendOfferEnded(ctx, msg); err != nil {
+			return Sent{}, retryable(err)
+		} else if why != "" {
+			el = Eligibility{Reason: why}
+		}
 	}
 	if !el.Eligible {
 		// A message that may already have reached the provider stays
@@ -479,6 +509,22 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 		return Sent{}, retryable(err)
 	}
 	return Sent{ProviderMessageID: id}, nil
+}
+
+func (a *Activities) sendOfferEnded(ctx context.Context, msg *models.Message) (string, error) {
+	enr, err := a.Store.GetEnrollment(ctx, msg.EnrollmentID)
+	if errs.Is(err, errs.NotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	def, err := a.definition(ctx, enr.CampaignID, enr.Version)
+	if err != nil {
+		return "", err
+	}
+	step, _ := def.StepByID(msg.StepID)
+	return a.offerEnded(step), nil
 }
 
 // ReconcileAfter is how long Send waits for a provider's confirmation of

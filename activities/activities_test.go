@@ -569,3 +569,40 @@ func TestInactivityPlansApplyFiltersReentryAndThePause(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, plans.Gone)
 }
+
+func TestAnExpiredOfferIsNeverSent(t *testing.T) {
+	b := setup(t)
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	b.acts.Now = func() time.Time { return now }
+	offer := campaign.Definition{ID: "flash", Name: "Flash sale", Kind: campaign.CrossSell,
+		Trigger: campaign.Trigger{Event: "purchase"},
+		Steps: []campaign.Step{{ID: "deal", At: "1d", Subject: "{{.Incentive.PercentOff}}% off until {{.Incentive.Expires}}", Template: "offer",
+			Incentive: &campaign.Incentive{PercentOff: 20, Code: "FLASH", ExpiresIn: "7d", EndsAt: "2026-05-06T18:00:00Z"}}}}
+	raw, _ := json.Marshal(offer)
+	require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: "flash", Name: "Flash", Kind: "cross_sell", TriggerEvent: "purchase", Definition: raw}))
+	_, err := b.store.PublishCampaign(ctx, "flash")
+	require.NoError(t, err)
+	require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-flash", CustomerID: "ada", CampaignID: "flash", Version: 1,
+		WorkflowID: "seq/flash/ada", Variant: "A", TriggerEventID: "ev-1", Status: models.StatusRunning, EnrolledAt: now}))
+	ref := activities.StepRef{EnrollmentID: "e-flash", CustomerID: "ada", CampaignID: "flash", Version: 1, StepID: "deal", Variant: "A", TriggerEventID: "ev-1"}
+
+	// The shown deadline is the offer's end, not seven days after sending.
+	msg := b.rendered(t, ref)
+	require.Equal(t, "20% off until Wednesday 6 May", b.message(t, msg).Subject)
+
+	// The email waited past the end (a cap, a pause): it is not sent.
+	now = time.Date(2026, 5, 6, 18, 0, 0, 0, time.UTC)
+	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: msg.MessageID})
+	require.NoError(t, err)
+	require.True(t, sent.Skipped)
+	require.Contains(t, sent.Reason, "an expired offer is never sent")
+	require.Empty(t, b.mailer.sent)
+
+	// A step prepared after the end is skipped outright.
+	ref.EnrollmentID = "e-flash-2"
+	require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-flash-2", CustomerID: "bob", CampaignID: "flash", Version: 1,
+		WorkflowID: "seq/flash/bob", Variant: "A", Status: models.StatusRunning, EnrolledAt: now}))
+	p, err := b.acts.Prepare(ctx, ref)
+	require.NoError(t, err)
+	require.True(t, p.Skip)
+}

@@ -180,7 +180,17 @@ func (r Recommend) LimitOrDefault() int {
 type Incentive struct {
 	PercentOff int    `json:"percent_off"`
 	Code       string `json:"code,omitempty"`
-	ExpiresIn  string `json:"expires_in,omitempty"`
+	ExpiresIn  string `json:"expires_in,omitempty"` // after the email is sent, e.g. 7d
+	// EndsAt is the offer's hard end (RFC 3339): the deadline shown is
+	// never later, and once it has passed the step is skipped, never sent
+	// with an expired offer.
+	EndsAt string `json:"ends_at,omitempty"`
+}
+
+// End is the offer's hard end, if any.
+func (i Incentive) End() (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339, i.EndsAt)
+	return t, err == nil && i.EndsAt != ""
 }
 
 // Offset is a whole number of days and hours after enrolment.
@@ -434,6 +444,9 @@ func (d *Definition) Validate() error {
 				if _, err := ParseOffset(s.Incentive.ExpiresIn); err != nil {
 					return bad(f("incentive.expires_in"), "%v", err)
 				}
+			}
+			if _, err := time.Parse(time.RFC3339, s.Incentive.EndsAt); s.Incentive.EndsAt != "" && err != nil {
+				return bad(f("incentive.ends_at"), "must be an RFC 3339 time like 2026-12-31T23:59:59Z")
 			}
 		}
 	}
