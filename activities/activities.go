@@ -316,6 +316,7 @@ func (a *Activities) compose(ctx context.Context, def *campaign.Definition, step
 	sequence := a.unsubscribeURL(unsub.Scope{CustomerID: cust.ID, CampaignID: def.ID})
 	all := a.unsubscribeURL(unsub.Scope{CustomerID: cust.ID})
 	data.Footer.UnsubscribeURL, data.Footer.UnsubscribeAllURL = sequence, all
+	step = step.Localized(email.Base(cust.Locale))
 	out, err := a.Renderer.Render(step.Template, step.Subject, data)
 	if err != nil {
 		// A template that cannot render will not render on retry either.
@@ -334,7 +335,9 @@ func (a *Activities) compose(ctx context.Context, def *campaign.Definition, step
 
 func (a *Activities) emailData(ctx context.Context, def *campaign.Definition, step campaign.Step,
 	variant string, cust *models.Customer, trigger, recommended []string) (email.Data, error) {
+	step = step.Localized(email.Base(cust.Locale))
 	d := email.Data{
+		Locale:   cust.Locale,
 		Customer: email.Customer{Name: cust.Name, FirstName: email.FirstName(cust.Name)},
 		Campaign: email.Campaign{ID: def.ID, Name: def.Name},
 		Step: email.Step{ID: step.ID, Heading: step.Heading, Paragraphs: email.Paragraphs(step.Body),
@@ -379,7 +382,7 @@ func (a *Activities) emailData(ctx context.Context, def *campaign.Definition, st
 			deadline = end.In(loc)
 		}
 		if !deadline.IsZero() {
-			d.Incentive.Expires = deadline.Format("Monday 2 January")
+			d.Incentive.Expires = email.FormatDate(deadline, cust.Locale)
 		}
 	}
 	return d, nil

@@ -606,3 +606,30 @@ func TestAnExpiredOfferIsNeverSent(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, p.Skip)
 }
+
+func TestEmailsSpeakTheCustomersLanguage(t *testing.T) {
+	b := setup(t)
+	de := def
+	de.ID = "cam-de"
+	de.Steps = []campaign.Step{{ID: "s1", At: "1d", Subject: "Complete your {{.Trigger.ProductName}} kit", Template: "recommendation",
+		Recommend:    &campaign.Recommend{Strategy: "complements"},
+		Translations: map[string]campaign.StepText{"de": {Subject: "Vervollständigen Sie Ihr {{.Trigger.ProductName}}-Set"}}}}
+	raw, _ := json.Marshal(de)
+	require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: "cam-de", Name: "DE", Kind: "cross_sell", TriggerEvent: "purchase", Definition: raw}))
+	_, err := b.store.PublishCampaign(ctx, "cam-de")
+	require.NoError(t, err)
+	for _, c := range []struct{ locale, subject, greeting string }{
+		{"de-CH", "Vervollständigen Sie Ihr X100-Set", "Hallo Ada,"},
+		{"fr", "Complete your X100 kit", "Hi Ada,"},
+	} {
+		require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "ada@example.com", Name: "Ada Lovelace",
+			Timezone: "Europe/Zurich", Locale: c.locale, Consent: true}))
+		enr := "e-" + c.locale
+		require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
+			WorkflowID: "seq/cam-de/ada", Variant: "A", TriggerEventID: "ev-1", Status: models.StatusCompleted, EnrolledAt: time.Now()}))
+		m := b.message(t, b.rendered(t, activities.StepRef{EnrollmentID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
+			StepID: "s1", Variant: "A", TriggerEventID: "ev-1"}))
+		require.Equal(t, c.subject, m.Subject, c.locale)
+		require.Contains(t, m.HTML, c.greeting, c.locale)
+	}
+}

@@ -965,3 +965,14 @@ func TestPreviewRendersTheDraftWithReasons(t *testing.T) {
 	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"step":"complement"}`)
 	requireError(t, st, body, 422, "invalid", "customer_id")
 }
+
+func TestTranslationsAreCheckedOnSave(t *testing.T) {
+	b := setup(t)
+	withDE := strings.Replace(cameraCampaign, `"template": "education"}`, `"template": "education", "translations": {"de": {"subject": "5 Zubehörteile"}}}`, 1)
+	st, body := b.do(t, "POST", "/v1/campaigns", withDE)
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", strings.Replace(withDE, `"de"`, `"fr"`, 1))
+	requireError(t, st, body, 422, "invalid", "steps[1].translations.fr")
+	st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", strings.Replace(withDE, `5 Zubehörteile`, `{{.Kunde}}`, 1))
+	requireError(t, st, body, 422, "invalid", "steps[1].translations.de.subject")
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -58,10 +60,24 @@ func readDefinition(c *gin.Context) (*campaign.Definition, []byte, error) {
 		}
 		return nil, nil, err
 	}
+	// Every subject, heading and body, in every language, is executed
+	// against sample data now, so a bad field fails here and not at send.
 	for i, st := range def.Steps {
-		for _, f := range []struct{ name, text string }{{"subject", st.Subject}, {"heading", st.Heading}, {"body", st.Body}} {
-			if err := email.Check(f.text, st.Incentive != nil); err != nil {
-				return nil, nil, errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].%s", i, f.name), "%v", err)
+		for _, lang := range sortedLangs(st.Translations) {
+			if !slices.Contains(email.Languages(), lang) {
+				return nil, nil, errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].translations.%s", i, lang),
+					"no layout in %q; shipped: %s", lang, strings.Join(email.Languages(), ", "))
+			}
+		}
+		for _, lang := range append([]string{""}, sortedLangs(st.Translations)...) {
+			prefix, text := "", st
+			if lang != "" {
+				prefix, text = "translations."+lang+".", st.Localized(lang)
+			}
+			for _, f := range []struct{ name, text string }{{"subject", text.Subject}, {"heading", text.Heading}, {"body", text.Body}} {
+				if err := email.Check(f.text, st.Incentive != nil); err != nil {
+					return nil, nil, errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].%s%s", i, prefix, f.name), "%v", err)
+				}
 			}
 		}
 	}
@@ -136,6 +152,15 @@ func (h *handlers) publishCampaign(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, PublishResponse{CampaignID: v.CampaignID, Version: v.Version, PublishedAt: v.PublishedAt})
+}
+
+func sortedLangs(m map[string]campaign.StepText) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Previewer renders a step for a customer without sending it;

@@ -148,6 +148,38 @@ type Step struct {
 	CTA       string     `json:"cta,omitempty"`
 	Recommend *Recommend `json:"recommend,omitempty"`
 	Incentive *Incentive `json:"incentive,omitempty"`
+	// Translations holds the step's copy in other languages, by language
+	// (e.g. "de"); customers whose locale has none get the step's own copy.
+	Translations map[string]StepText `json:"translations,omitempty"`
+}
+
+// StepText is a step's copy in one language.
+type StepText struct {
+	Subject   string `json:"subject,omitempty"`
+	Preheader string `json:"preheader,omitempty"`
+	Heading   string `json:"heading,omitempty"`
+	Body      string `json:"body,omitempty"`
+	CTA       string `json:"cta,omitempty"`
+}
+
+// Localized returns the step with its copy in lang where a translation
+// gives it.
+func (s Step) Localized(lang string) Step {
+	t, ok := s.Translations[lang]
+	if !ok {
+		return s
+	}
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&s.Subject, t.Subject}, {&s.Preheader, t.Preheader}, {&s.Heading, t.Heading}, {&s.Body, t.Body}, {&s.CTA, t.CTA},
+	} {
+		if f.src != "" {
+			*f.dst = f.src
+		}
+	}
+	return s
 }
 
 // Recommend asks for product recommendations in a step. A step that asks
@@ -407,16 +439,28 @@ func (d *Definition) Validate() error {
 		if strings.TrimSpace(s.Subject) == "" {
 			return bad(f("subject"), "is required")
 		}
-		for _, tf := range []struct {
-			name, text string
-			max        int
-		}{{"subject", s.Subject, 300}, {"preheader", s.Preheader, 300}, {"heading", s.Heading, 300},
-			{"body", s.Body, 10000}, {"cta", s.CTA, 100}} {
-			if utf8.RuneCountInString(tf.text) > tf.max {
-				return bad(f(tf.name), "must be at most %d characters", tf.max)
-			}
-			if _, err := template.New(tf.name).Option("missingkey=error").Parse(tf.text); err != nil {
-				return bad(f(tf.name), "%v", err)
+		texts := []struct {
+			field string
+			t     StepText
+		}{{"", StepText{s.Subject, s.Preheader, s.Heading, s.Body, s.CTA}}}
+		for _, lang := range sortedKeys(s.Translations) {
+			texts = append(texts, struct {
+				field string
+				t     StepText
+			}{"translations." + lang + ".", s.Translations[lang]})
+		}
+		for _, x := range texts {
+			for _, tf := range []struct {
+				name, text string
+				max        int
+			}{{"subject", x.t.Subject, 300}, {"preheader", x.t.Preheader, 300}, {"heading", x.t.Heading, 300},
+				{"body", x.t.Body, 10000}, {"cta", x.t.CTA, 100}} {
+				if utf8.RuneCountInString(tf.text) > tf.max {
+					return bad(f(x.field+tf.name), "must be at most %d characters", tf.max)
+				}
+				if _, err := template.New(tf.name).Option("missingkey=error").Parse(tf.text); err != nil {
+					return bad(f(x.field+tf.name), "%v", err)
+				}
 			}
 		}
 		if !contains(Templates, s.Template) {

@@ -38,6 +38,10 @@ type Data struct {
 	Step      Step
 	Incentive *Incentive
 	Footer    Footer
+	// Locale picks the layout's language (de and en ship; en is the
+	// fallback); Render fills Labels from it.
+	Locale string
+	Labels Labels
 }
 
 // Customer is the recipient as the email addresses them.
@@ -103,7 +107,8 @@ var bodyTemplates = []string{"recommendation", "education", "offer", "upsell"}
 
 // NewRenderer compiles the embedded templates once.
 func NewRenderer() (*Renderer, error) {
-	base, err := template.New("").ParseFS(templateFS, "templates/*.html")
+	funcs := template.FuncMap{"greeting": greeting, "view": viewLabel, "percentOff": percentOff}
+	base, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("compile email templates: %w", err)
 	}
@@ -131,6 +136,7 @@ func (r *Renderer) Render(templateName, subject string, d Data) (Rendered, error
 	if len(d.Products) > 0 {
 		d.First = d.Products[0]
 	}
+	d.Labels = LabelsFor(d.Locale)
 	subj, err := RenderSubject(subject, d)
 	if err != nil {
 		return Rendered{}, err

@@ -3,6 +3,7 @@ package email
 import (
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -60,4 +61,27 @@ func TestFormatPrice(t *testing.T) {
 	require.Equal(t, "$ 49.99", FormatPrice(4999, "USD", "en"))
 	require.Contains(t, FormatPrice(4999, "EUR", "de"), "49,99")
 	require.Equal(t, "12.00 XYZ", FormatPrice(1200, "XYZ", "en"))
+}
+
+func TestLocalesWithFallback(t *testing.T) {
+	require.Equal(t, "de", Base("de-CH"))
+	require.Equal(t, "de", Base("de"))
+	require.Equal(t, "en", Base("fr-FR"), "French is not shipped: English")
+	require.Equal(t, "en", Base("not a locale"))
+	day := time.Date(2026, 5, 6, 12, 0, 0, 0, time.UTC)
+	require.Equal(t, "Wednesday 6 May", FormatDate(day, "en-GB"))
+	require.Equal(t, "Mittwoch, 6. Mai", FormatDate(day, "de-AT"))
+
+	r, err := NewRenderer()
+	require.NoError(t, err)
+	d := Data{Locale: "de-DE", Customer: Customer{FirstName: "Jana"},
+		Products:  []Product{{Name: "Objektiv", Price: FormatPrice(27999, "EUR", "de-DE"), URL: "https://shop.example/o"}},
+		Incentive: &Incentive{PercentOff: 15, Code: "KIT15", Expires: FormatDate(day, "de")},
+		Footer:    Footer{UnsubscribeURL: "https://x/u/1", UnsubscribeAllURL: "https://x/u/2", PostalAddress: "Hauptstr. 1, Berlin"}}
+	out, err := r.Render("offer", "Ihr Angebot", d)
+	require.NoError(t, err)
+	for _, want := range []string{`lang="de"`, "Hallo Jana,", "Objektiv ansehen", "15 % Rabatt", "Mit dem Code", "Angebot gültig bis Mittwoch, 6. Mai",
+		"279,99", "Alle Marketing-E-Mails abbestellen", "Kein Interesse? Diese E-Mails abbestellen"} {
+		require.Contains(t, out.HTML, want)
+	}
 }

@@ -1,0 +1,76 @@
+package email
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+)
+
+// Labels are the fixed words of the layout, per language.
+type Labels struct {
+	Lang         string
+	Greeting     string // printf format with the first name
+	Why          string
+	StopSequence string
+	StopAll      string
+	View         string // printf format with the product name
+	PercentOff   string // printf format with the percentage
+	UseCode      string
+	OfferEnds    string
+}
+
+// catalog holds the shipped languages; English is the fallback.
+var catalog = map[string]Labels{
+	"en": {
+		Lang: "en", Greeting: "Hi %s,", View: "View %s", PercentOff: "%d%% off", UseCode: "Use code", OfferEnds: "Offer ends",
+		Why:          "You are receiving this because you bought from us and agreed to hear about related products.",
+		StopSequence: "Not interested? Stop these emails", StopAll: "Unsubscribe from all marketing email",
+	},
+	"de": {
+		Lang: "de", Greeting: "Hallo %s,", View: "%s ansehen", PercentOff: "%d %% Rabatt", UseCode: "Mit dem Code", OfferEnds: "Angebot gültig bis",
+		Why:          "Sie erhalten diese E-Mail, weil Sie bei uns gekauft und zugestimmt haben, von passenden Produkten zu hören.",
+		StopSequence: "Kein Interesse? Diese E-Mails abbestellen", StopAll: "Alle Marketing-E-Mails abbestellen",
+	},
+}
+
+// Languages lists the shipped languages.
+func Languages() []string { return []string{"de", "en"} }
+
+// Base returns the shipped language for a locale: de-CH and de-AT are de;
+// anything unknown falls back to en.
+func Base(locale string) string {
+	tag, err := language.Parse(locale)
+	if err != nil {
+		return "en"
+	}
+	base, _ := tag.Base()
+	if _, ok := catalog[base.String()]; ok {
+		return base.String()
+	}
+	return "en"
+}
+
+// LabelsFor returns the labels for a locale, with the English fallback.
+func LabelsFor(locale string) Labels { return catalog[Base(locale)] }
+
+var (
+	deWeekdays = []string{"Sonntag", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag"}
+	deMonths   = []string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"}
+)
+
+// FormatDate formats a deadline for a locale: "Monday 2 January" or
+// "Montag, 2. Januar".
+func FormatDate(t time.Time, locale string) string {
+	if Base(locale) == "de" {
+		return fmt.Sprintf("%s, %d. %s", deWeekdays[t.Weekday()], t.Day(), deMonths[t.Month()-1])
+	}
+	return t.Format("Monday 2 January")
+}
+
+func greeting(l Labels, name string) string  { return fmt.Sprintf(l.Greeting, name) }
+func viewLabel(l Labels, name string) string { return fmt.Sprintf(l.View, name) }
+func percentOff(l Labels, percent int) string {
+	return strings.TrimSpace(fmt.Sprintf(l.PercentOff, percent))
+}
