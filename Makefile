@@ -8,7 +8,7 @@ export CGO_ENABLED ?= 0
 WORKFLOWCHECK_VERSION := v0.6.0
 GO_PACKAGES := ./...
 
-.PHONY: help run test test-short lint build docker clean
+.PHONY: help run test test-short lint bench build docker clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,6 +26,10 @@ lint: ## go vet, gofmt and workflowcheck
 	go vet $(GO_PACKAGES)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
+
+bench: ## Benchmarks, each against its baseline in the same run (affinity needs TEST_DATABASE_URL)
+	go test -run '^$$' -bench Render -cpu 1 -benchtime 2s ./internal/email/
+	go test -run '^$$' -bench AffinityRebuild -benchtime 3x -timeout 20m ./models/
 
 build: ## Build bin/lift
 	go build -trimpath -o bin/lift ./cmd/lift

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -609,8 +610,12 @@ func purchaseOrder(req *EventRequest, str func(string, bool) (string, error),
 		if err != nil {
 			return nil, err
 		}
-		order.Items = append(order.Items, models.OrderItem{SKU: sku, Quantity: int(qty), PriceMinor: minor})
 		sum += minor * int64(qty)
+		if j := slices.IndexFunc(order.Items, func(it models.OrderItem) bool { return it.SKU == sku }); j >= 0 {
+			order.Items[j].Quantity += int(qty) // one line per SKU
+			continue
+		}
+		order.Items = append(order.Items, models.OrderItem{SKU: sku, Quantity: int(qty), PriceMinor: minor})
 	}
 	order.RevenueMinor = sum
 	if rev, ok, err := num("revenue", 0, false); err != nil {

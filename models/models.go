@@ -93,8 +93,8 @@ type Order struct {
 // OrderItem is one line of an Order.
 type OrderItem struct {
 	ID         uint   `gorm:"primaryKey"`
-	OrderID    string `gorm:"size:128;not null;index"`
-	SKU        string `gorm:"column:sku;size:128;not null;index"`
+	OrderID    string `gorm:"size:128;not null;index;uniqueIndex:idx_order_item"` // one line per SKU
+	SKU        string `gorm:"column:sku;size:128;not null;index;uniqueIndex:idx_order_item"`
 	Quantity   int    `gorm:"not null"`
 	PriceMinor int64  `gorm:"not null"`
 }

@@ -319,22 +319,37 @@ func (s *Store) CountOrders(ctx context.Context) (int64, error) {
 func (s *Store) RebuildAffinities(ctx context.Context, minSupport int) (int64, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.postgres {
+			// The pair aggregation is a large hash: let it stay in memory.
+			// JIT compilation costs more than it saves on this one statement.
+			for _, set := range []string{"SET LOCAL work_mem = '64MB'", "SET LOCAL jit = off"} {
+				if err := tx.Exec(set).Error; err != nil {
+					return translate(err, "affinities")
+				}
+			}
+		}
 		if err := tx.Exec("DELETE FROM affinities").Error; err != nil {
 			return translate(err, "affinities")
 		}
+		// A SKU appears once per order (idx_order_item), so lines count
+		// orders without a DISTINCT pass; each unordered pair is counted
+		// once (a.sku < b.sku) and written both ways.
 		res := tx.Exec(`
-WITH basket AS (SELECT DISTINCT order_id, sku FROM order_items),
-total AS (SELECT COUNT(DISTINCT order_id) AS orders FROM basket),
-item AS (SELECT sku, COUNT(*) AS orders FROM basket GROUP BY sku),
+WITH total AS (SELECT COUNT(*) AS orders FROM (SELECT order_id FROM order_items GROUP BY order_id) o),
+item AS (SELECT sku, COUNT(*) AS orders FROM order_items GROUP BY sku),
 pair AS (
-  SELECT a.sku AS sku_a, b.sku AS sku_b, COUNT(*) AS orders
-  FROM basket a JOIN basket b ON a.order_id = b.order_id AND a.sku <> b.sku
-  GROUP BY a.sku, b.sku HAVING COUNT(*) >= ?)
+  SELECT a.sku AS x, b.sku AS y, COUNT(*) AS orders
+  FROM order_items a JOIN order_items b ON a.order_id = b.order_id AND a.sku < b.sku
+  GROUP BY a.sku, b.sku HAVING COUNT(*) >= ?),
+directed AS (
+  SELECT x AS sku_a, y AS sku_b, orders FROM pair
+  UNION ALL
+  SELECT y AS sku_a, x AS sku_b, orders FROM pair)
 INSERT INTO affinities (sku_a, sku_b, orders, confidence, lift)
 SELECT p.sku_a, p.sku_b, p.orders,
        1.0 * p.orders / ia.orders,
        (1.0 * p.orders / ia.orders) / (1.0 * ib.orders / t.orders)
-FROM pair p JOIN item ia ON ia.sku = p.sku_a JOIN item ib ON ib.sku = p.sku_b CROSS JOIN total t`, minSupport)
+FROM directed p JOIN item ia ON ia.sku = p.sku_a JOIN item ib ON ib.sku = p.sku_b CROSS JOIN total t`, minSupport)
 		n = res.RowsAffected
 		return translate(res.Error, "affinities")
 	})
