@@ -10,6 +10,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 
+	"github.com/aymerick/douceur/inliner"
 	"github.com/inbucket/html2text"
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
@@ -160,11 +161,18 @@ func (r *Renderer) Render(templateName, subject string, d Data) (Rendered, error
 	if err := set.ExecuteTemplate(&buf, "layout", layoutData{Data: d, Subject: subj}); err != nil {
 		return Rendered{}, fmt.Errorf("render %s: %w", templateName, err)
 	}
-	text, err := html2text.FromString(buf.String(), html2text.Options{TextOnly: false})
+	// Mail clients drop <style> blocks: inline the rules into style
+	// attributes; media queries stay in a <style> for the clients that
+	// honour them.
+	html, err := inliner.Inline(buf.String())
+	if err != nil {
+		return Rendered{}, fmt.Errorf("inline CSS: %w", err)
+	}
+	text, err := html2text.FromString(html, html2text.Options{TextOnly: false})
 	if err != nil {
 		return Rendered{}, fmt.Errorf("plain-text alternative: %w", err)
 	}
-	return Rendered{Subject: subj, Preheader: d.Step.Preheader, HTML: buf.String(), Text: text}, nil
+	return Rendered{Subject: subj, Preheader: d.Step.Preheader, HTML: html, Text: text}, nil
 }
 
 type layoutData struct {

@@ -37,12 +37,13 @@ func TestRenderIsResponsiveAndHasAPlainTextAlternative(t *testing.T) {
 			require.Equal(t, "Two picks", out.Preheader)
 			for _, want := range []string{
 				`name="viewport"`, `max-width:600px`, `@media only screen and (max-width: 600px)`,
-				`padding:12px 16px;line-height:20px`, `alt="35mm &lt;Lens&gt;"`, `width="176" height="176"`,
+				`line-height: 20px; padding: 12px 16px;`, // the .btn rule, inlined by the CSS inliner `alt="35mm &lt;Lens&gt;"`, `width="176" height="176"`,
 				`For your X100`, `Hello Ada.`, `1 Main St, Springfield`, `35mm &lt;Lens&gt;`,
 			} {
 				require.Contains(t, out.HTML, want)
 			}
 			require.NotContains(t, out.HTML, "<Lens>", "product names are escaped")
+			require.NotContains(t, out.HTML, "a.btn {", "class rules are inlined, not left for clients that drop <style>")
 			require.Contains(t, out.Text, "35mm <Lens>")
 			require.Contains(t, out.Text, "1 Main St, Springfield")
 			require.NotContains(t, out.Text, "<td")
