@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -251,6 +252,29 @@ func (a *Activities) recommender() *recs.Recommender {
 	return &recs.Recommender{Store: a.Store, Now: a.now}
 }
 
+// usage is the usage summary of a usage trigger event ("You have used 847
+// of 1,000 orders"), or nil for other triggers.
+func (a *Activities) usage(ctx context.Context, eventID, locale string) (*email.Usage, error) {
+	if eventID == "" {
+		return nil, nil
+	}
+	ev, err := a.Store.GetEvent(ctx, eventID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil || ev.Type != campaign.EventUsage {
+		return nil, err
+	}
+	used, _ := ev.Properties["used"].(float64)
+	limit, _ := ev.Properties["limit"].(float64)
+	metric, _ := ev.Properties["metric"].(string)
+	if limit <= 0 {
+		return nil, nil
+	}
+	return &email.Usage{Metric: metric, Used: email.FormatNumber(used, locale), Limit: email.FormatNumber(limit, locale),
+		Percent: int(100 * used / limit)}, nil
+}
+
 // triggerSKUs returns the products of the event that started the sequence
 // (see Store.EventSKUs).
 func (a *Activities) triggerSKUs(ctx context.Context, eventID string) ([]string, error) {
@@ -294,7 +318,11 @@ func (a *Activities) Render(ctx context.Context, ref MessageRef) error {
 	if err != nil {
 		return retryable(err)
 	}
-	out, err := a.compose(ctx, def, step, cust, enr.Variant, trigger, msg.Recommended)
+	usage, err := a.usage(ctx, enr.TriggerEventID, cust.Locale)
+	if err != nil {
+		return retryable(err)
+	}
+	out, err := a.compose(ctx, def, step, cust, enr.Variant, trigger, msg.Recommended, usage)
 	if err != nil {
 		return err
 	}
@@ -305,11 +333,12 @@ func (a *Activities) Render(ctx context.Context, ref MessageRef) error {
 // see, the unsubscribe links and the RFC 8058 headers. Render and Preview
 // both use it.
 func (a *Activities) compose(ctx context.Context, def *campaign.Definition, step campaign.Step, cust *models.Customer,
-	variant string, trigger, recommended []string) (models.Rendered, error) {
+	variant string, trigger, recommended []string, usage *email.Usage) (models.Rendered, error) {
 	data, err := a.emailData(ctx, def, step, variant, cust, trigger, recommended)
 	if err != nil {
 		return models.Rendered{}, retryable(err)
 	}
+	data.Usage = usage
 	if !a.Unsubscribe.Valid() {
 		return models.Rendered{}, permanent(errs.E(errs.Invalid, "no unsubscribe secret configured: refusing to render an email without unsubscribe links"))
 	}
@@ -359,10 +388,14 @@ func (a *Activities) emailData(ctx context.Context, def *campaign.Definition, st
 		if !ok {
 			continue
 		}
-		d.Products = append(d.Products, email.Product{
+		prod := email.Product{
 			SKU: p.SKU, Name: p.Name, Price: email.FormatPrice(p.PriceMinor, p.Currency, cust.Locale),
-			URL: utm(p.URL), ImageURL: p.ImageURL,
-		})
+			URL: utm(p.URL), ImageURL: p.ImageURL, Reviews: p.Reviews, Testimonial: p.Testimonial,
+		}
+		if p.Rating > 0 {
+			prod.Rating = strconv.FormatFloat(p.Rating, 'f', 1, 64)
+		}
+		d.Products = append(d.Products, prod)
 	}
 	if len(d.Products) > 0 && d.Step.CTA != "" {
 		d.Step.CTAURL = d.Products[0].URL

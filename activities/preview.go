@@ -72,6 +72,6 @@ func (p Previewer) Preview(ctx context.Context, def *campaign.Definition, in Pre
 	if in.Variant == "" {
 		in.Variant = "A"
 	}
-	res.Email, err = a.compose(ctx, def, step, cust, in.Variant, trigger, recommended)
+	res.Email, err = a.compose(ctx, def, step, cust, in.Variant, trigger, recommended, nil)
 	return res, err
 }

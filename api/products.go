@@ -26,6 +26,9 @@ type ProductRequest struct {
 	InStock     *bool       `json:"in_stock"`
 	Complements []string    `json:"complements"`
 	Regions     []string    `json:"regions"`
+	Rating      float64     `json:"rating"`
+	Reviews     int         `json:"reviews"`
+	Testimonial string      `json:"testimonial"`
 }
 
 // ProductResponse is a product as the API shows it.
@@ -40,6 +43,9 @@ type ProductResponse struct {
 	InStock     bool      `json:"in_stock"`
 	Complements []string  `json:"complements"`
 	Regions     []string  `json:"regions,omitempty"`
+	Rating      float64   `json:"rating,omitempty"`
+	Reviews     int       `json:"reviews,omitempty"`
+	Testimonial string    `json:"testimonial,omitempty"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
@@ -70,6 +76,12 @@ func (h *handlers) putProduct(c *gin.Context) {
 		err = errs.Field(errs.Invalid, "url", "must be an absolute http(s) URL")
 	case !validURL(req.ImageURL):
 		err = errs.Field(errs.Invalid, "image_url", "must be an absolute http(s) URL")
+	case req.Rating < 0 || req.Rating > 5:
+		err = errs.Field(errs.Invalid, "rating", "must be 0 to 5")
+	case req.Reviews < 0:
+		err = errs.Field(errs.Invalid, "reviews", "must not be negative")
+	case checkText("testimonial", req.Testimonial, 300) != nil:
+		err = checkText("testimonial", req.Testimonial, 300)
 	case len(req.Complements) > 10:
 		err = errs.Field(errs.Invalid, "complements", "at most 10")
 	}
@@ -94,7 +106,7 @@ func (h *handlers) putProduct(c *gin.Context) {
 	p := &models.Product{
 		SKU: sku, Name: strings.TrimSpace(req.Name), Category: req.Category, PriceMinor: price,
 		Currency: req.Currency, URL: req.URL, ImageURL: req.ImageURL, InStock: inStock, Complements: req.Complements,
-		Regions: req.Regions,
+		Regions: req.Regions, Rating: req.Rating, Reviews: req.Reviews, Testimonial: req.Testimonial,
 	}
 	ctx := c.Request.Context()
 	if err := h.Store.UpsertProduct(ctx, p); err != nil {
@@ -126,7 +138,8 @@ func productResponse(p *models.Product) ProductResponse {
 	return ProductResponse{
 		SKU: p.SKU, Name: p.Name, Category: p.Category, Price: float64(p.PriceMinor) / 100,
 		Currency: p.Currency, URL: p.URL, ImageURL: p.ImageURL, InStock: p.InStock,
-		Complements: comps, Regions: p.Regions, UpdatedAt: p.UpdatedAt,
+		Complements: comps, Regions: p.Regions, Rating: p.Rating, Reviews: p.Reviews, Testimonial: p.Testimonial,
+		UpdatedAt: p.UpdatedAt,
 	}
 }
 

@@ -61,9 +61,13 @@ type Product struct {
 	Complements []string `gorm:"serializer:json;type:text"` // manual affinity rules, SKUs
 	// Regions lists the countries (ISO 3166-1 alpha-2) the product suits;
 	// empty means everywhere. No winter gear to customers in the tropics.
-	Regions   []string `gorm:"serializer:json;type:text"`
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Regions []string `gorm:"serializer:json;type:text"`
+	// Social proof shown with the product.
+	Rating      float64 `gorm:"not null;default:0"` // average, 0 to 5; 0: none
+	Reviews     int     `gorm:"not null;default:0"`
+	Testimonial string  `gorm:"size:300"`
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Event is a customer event as received, kept for audit and for the

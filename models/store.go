@@ -222,7 +222,8 @@ func (s *Store) UpsertProduct(ctx context.Context, p *Product) error {
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "sku"}},
 		DoUpdates: clause.AssignmentColumns([]string{
-			"name", "category", "price_minor", "currency", "url", "image_url", "in_stock", "complements", "regions", "updated_at",
+			"name", "category", "price_minor", "currency", "url", "image_url", "in_stock", "complements", "regions",
+			"rating", "reviews", "testimonial", "updated_at",
 		}),
 	}).Create(p).Error
 	return translate(err, "product")

@@ -27,6 +27,18 @@ type Product struct {
 	Price    string // formatted for the customer's locale
 	URL      string
 	ImageURL string
+	// Social proof: a rating ("4.8"), its review count, a short quote.
+	Rating      string
+	Reviews     int
+	Testimonial string
+}
+
+// Usage is what the customer used of a plan limit, from a usage event.
+type Usage struct {
+	Metric  string
+	Used    string // formatted for the locale
+	Limit   string
+	Percent int
 }
 
 // Data is everything a template and a subject line may use.
@@ -38,6 +50,7 @@ type Data struct {
 	Campaign  Campaign
 	Step      Step
 	Incentive *Incentive
+	Usage     *Usage
 	Footer    Footer
 	// Locale picks the layout's language (de and en ship; en is the
 	// fallback); Render fills Labels from it.
@@ -108,7 +121,8 @@ var bodyTemplates = []string{"recommendation", "education", "offer", "upsell"}
 
 // NewRenderer compiles the embedded templates once.
 func NewRenderer() (*Renderer, error) {
-	funcs := template.FuncMap{"greeting": greeting, "view": viewLabel, "percentOff": percentOff}
+	funcs := template.FuncMap{"greeting": greeting, "view": viewLabel, "percentOff": percentOff,
+		"usage": usageLine, "reviews": reviewsLine}
 	base, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("compile email templates: %w", err)

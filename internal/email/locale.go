@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"golang.org/x/text/number"
 )
 
 // Labels are the fixed words of the layout, per language.
@@ -19,17 +21,21 @@ type Labels struct {
 	PercentOff   string // printf format with the percentage
 	UseCode      string
 	OfferEnds    string
+	Usage        string // printf format: used, limit, metric, percent
+	Reviews      string // printf format: rating, count
 }
 
 // catalog holds the shipped languages; English is the fallback.
 var catalog = map[string]Labels{
 	"en": {
 		Lang: "en", Greeting: "Hi %s,", View: "View %s", PercentOff: "%d%% off", UseCode: "Use code", OfferEnds: "Offer ends",
+		Usage: "You have used %s of %s %s (%d%%).", Reviews: "★ %s · %d reviews",
 		Why:          "You are receiving this because you bought from us and agreed to hear about related products.",
 		StopSequence: "Not interested? Stop these emails", StopAll: "Unsubscribe from all marketing email",
 	},
 	"de": {
 		Lang: "de", Greeting: "Hallo %s,", View: "%s ansehen", PercentOff: "%d %% Rabatt", UseCode: "Mit dem Code", OfferEnds: "Angebot gültig bis",
+		Usage: "Sie haben %s von %s %s genutzt (%d %%).", Reviews: "★ %s · %d Bewertungen",
 		Why:          "Sie erhalten diese E-Mail, weil Sie bei uns gekauft und zugestimmt haben, von passenden Produkten zu hören.",
 		StopSequence: "Kein Interesse? Diese E-Mails abbestellen", StopAll: "Alle Marketing-E-Mails abbestellen",
 	},
@@ -73,4 +79,19 @@ func greeting(l Labels, name string) string  { return fmt.Sprintf(l.Greeting, na
 func viewLabel(l Labels, name string) string { return fmt.Sprintf(l.View, name) }
 func percentOff(l Labels, percent int) string {
 	return strings.TrimSpace(fmt.Sprintf(l.PercentOff, percent))
+}
+
+func usageLine(l Labels, u Usage) string {
+	return fmt.Sprintf(l.Usage, u.Used, u.Limit, u.Metric, u.Percent)
+}
+
+func reviewsLine(l Labels, p Product) string { return fmt.Sprintf(l.Reviews, p.Rating, p.Reviews) }
+
+// FormatNumber formats a count for a locale: 1,000 or 1.000.
+func FormatNumber(n float64, locale string) string {
+	tag, err := language.Parse(locale)
+	if err != nil {
+		tag = language.English
+	}
+	return message.NewPrinter(tag).Sprintf("%v", number.Decimal(n))
 }
