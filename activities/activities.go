@@ -218,11 +218,11 @@ func (a *Activities) recommend(ctx context.Context, ref StepRef, step campaign.S
 	if err != nil {
 		return err
 	}
-	var country string
+	var country, tier string
 	if c, err := a.Store.GetCustomer(ctx, ref.CustomerID); err == nil {
-		country = c.Country
+		country, tier = c.Country, c.Tier
 	}
-	res, err := a.recommender().Recommend(ctx, recs.Request{Spec: *step.Recommend, Trigger: trigger, Owned: owned, Country: country})
+	res, err := a.recommender().Recommend(ctx, recs.Request{Spec: *step.Recommend, Trigger: trigger, Owned: owned, Country: country, Tier: tier})
 	switch {
 	case err != nil && step.Recommend.Optional:
 		msg.RecommendNote = "the recommender failed (" + err.Error() + "): sent without recommendations"
@@ -250,6 +250,30 @@ func (a *Activities) recommender() *recs.Recommender {
 		return a.Recs
 	}
 	return &recs.Recommender{Store: a.Store, Now: a.now}
+}
+
+// comparison sets the customer's plan beside the next one up, for the
+// upsell block; nil when the current plan is not known.
+func (a *Activities) comparison(ctx context.Context, cust *models.Customer, trigger []string, next models.Product) (*email.Comparison, error) {
+	if next.TierRank == 0 {
+		return nil, nil
+	}
+	skus := append([]string{cust.Tier}, trigger...)
+	ps, err := a.Store.GetProducts(ctx, skus)
+	if err != nil {
+		return nil, err
+	}
+	for _, sku := range skus {
+		cur, ok := ps[sku]
+		if !ok || cur.TierRank == 0 || cur.Category != next.Category {
+			continue
+		}
+		return &email.Comparison{
+			CurrentName: cur.Name, CurrentPrice: email.FormatPrice(cur.PriceMinor, cur.Currency, cust.Locale), Current: cur.Features,
+			NextName: next.Name, NextPrice: email.FormatPrice(next.PriceMinor, next.Currency, cust.Locale), Next: next.Features,
+		}, nil
+	}
+	return nil, nil
 }
 
 // usage is the usage summary of a usage trigger event ("You have used 847
@@ -396,6 +420,12 @@ func (a *Activities) emailData(ctx context.Context, def *campaign.Definition, st
 			prod.Rating = strconv.FormatFloat(p.Rating, 'f', 1, 64)
 		}
 		d.Products = append(d.Products, prod)
+	}
+	if step.Recommend != nil && step.Recommend.Strategy == campaign.StrategyNextTier && len(recommended) > 0 {
+		d.Comparison, err = a.comparison(ctx, cust, trigger, products[recommended[0]])
+		if err != nil {
+			return d, err
+		}
 	}
 	if len(d.Products) > 0 && d.Step.CTA != "" {
 		d.Step.CTAURL = d.Products[0].URL

@@ -633,3 +633,34 @@ func TestEmailsSpeakTheCustomersLanguage(t *testing.T) {
 		require.Contains(t, m.HTML, c.greeting, c.locale)
 	}
 }
+
+func TestUpsellShowsUsageAndThePlanComparison(t *testing.T) {
+	b := setup(t)
+	for _, p := range []models.Product{
+		{SKU: "plan-starter", Name: "Starter", Category: "plans", PriceMinor: 2900, Currency: "USD", InStock: true, TierRank: 1,
+			Features: []string{"1,000 orders a month", "1 user"}},
+		{SKU: "plan-pro", Name: "Pro", Category: "plans", PriceMinor: 9900, Currency: "USD", InStock: true, TierRank: 2,
+			Features: []string{"10,000 orders a month", "5 users", "Priority support"}, Rating: 4.8, Reviews: 1204},
+	} {
+		require.NoError(t, b.store.UpsertProduct(ctx, &p))
+	}
+	require.NoError(t, b.store.RecordEvent(ctx, &models.Event{ID: "ev-u", Type: "usage", CustomerID: "ada", OccurredAt: time.Now(),
+		Properties: map[string]any{"metric": "orders", "used": 847.0, "limit": 1000.0, "sku": "plan-starter"}}, nil))
+	up := campaign.Definition{ID: "pro", Name: "Pro upsell", Kind: campaign.Upsell, Trigger: campaign.Trigger{Event: "usage"},
+		Steps: []campaign.Step{{ID: "limit", At: "1d", Subject: "You're near your limit", Template: "upsell",
+			Recommend: &campaign.Recommend{Strategy: campaign.StrategyNextTier, Limit: 1}}}}
+	raw, _ := json.Marshal(up)
+	require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: "pro", Name: "Pro", Kind: "upsell", TriggerEvent: "usage", Definition: raw}))
+	_, err := b.store.PublishCampaign(ctx, "pro")
+	require.NoError(t, err)
+	require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-pro", CustomerID: "ada", CampaignID: "pro", Version: 1,
+		WorkflowID: "seq/pro/ada", Variant: "A", TriggerEventID: "ev-u", Status: models.StatusRunning, EnrolledAt: time.Now()}))
+	m := b.message(t, b.rendered(t, activities.StepRef{EnrollmentID: "e-pro", CustomerID: "ada", CampaignID: "pro", Version: 1,
+		StepID: "limit", Variant: "A", TriggerEventID: "ev-u"}))
+	require.Equal(t, []string{"plan-pro"}, m.Recommended)
+	require.Equal(t, "the next plan up from your Starter", m.Reasons["plan-pro"])
+	for _, want := range []string{"You have used 847 of 1,000 orders (84%).", "Your plan: Starter", "Upgrade to: Pro",
+		"$ 99.00", "10,000 orders a month", "Priority support", "★ 4.8 · 1204 reviews"} {
+		require.Contains(t, m.HTML, want)
+	}
+}

@@ -60,7 +60,8 @@ func (p Previewer) Preview(ctx context.Context, def *campaign.Definition, in Pre
 		if err != nil {
 			return PreviewResult{}, err
 		}
-		res.Recs, err = a.recommender().Recommend(ctx, recs.Request{Spec: *step.Recommend, Trigger: trigger, Owned: owned, Country: cust.Country})
+		res.Recs, err = a.recommender().Recommend(ctx, recs.Request{Spec: *step.Recommend, Trigger: trigger, Owned: owned,
+			Country: cust.Country, Tier: cust.Tier})
 		if err != nil {
 			return PreviewResult{}, err
 		}

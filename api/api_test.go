@@ -232,6 +232,8 @@ func TestBadInputIsRefusedWithTheFieldNamed(t *testing.T) {
 		{"negative price", "PUT", "/v1/products/p", `{"name":"P","price":-1}`, 422, "invalid", "price"},
 		{"sub-cent price", "PUT", "/v1/products/p", `{"name":"P","price":1.234}`, 422, "invalid", "price"},
 		{"bad currency", "PUT", "/v1/products/p", `{"name":"P","currency":"usd"}`, 422, "invalid", "currency"},
+		{"negative tier rank", "PUT", "/v1/products/p", `{"name":"P","tier_rank":-1}`, 422, "invalid", "tier_rank"},
+		{"feature with control character", "PUT", "/v1/products/p", `{"name":"P","features":["ok","bad\u0007"]}`, 422, "invalid", "features"},
 		{"campaign bad offset", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"at": "3d-7d"`, `"at": "soon"`, 1), 422, "invalid", "steps[0].at"},
 		{"campaign bad template", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"template": "education"`, `"template": "poster"`, 1), 422, "invalid", "steps[1].template"},
 		{"campaign bad subject", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, `{{.Oops`, 1), 422, "invalid", "steps[1].subject"},

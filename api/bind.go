@@ -85,3 +85,13 @@ func checkText(field, value string, max int) error {
 	}
 	return nil
 }
+
+// checkList applies checkText to every entry of a list of short texts.
+func checkList(field string, values []string, max int) error {
+	for _, v := range values {
+		if err := checkText(field, v, max); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -29,6 +29,8 @@ type ProductRequest struct {
 	Rating      float64     `json:"rating"`
 	Reviews     int         `json:"reviews"`
 	Testimonial string      `json:"testimonial"`
+	TierRank    int         `json:"tier_rank"`
+	Features    []string    `json:"features"`
 }
 
 // ProductResponse is a product as the API shows it.
@@ -46,6 +48,8 @@ type ProductResponse struct {
 	Rating      float64   `json:"rating,omitempty"`
 	Reviews     int       `json:"reviews,omitempty"`
 	Testimonial string    `json:"testimonial,omitempty"`
+	TierRank    int       `json:"tier_rank,omitempty"`
+	Features    []string  `json:"features,omitempty"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
@@ -78,6 +82,12 @@ func (h *handlers) putProduct(c *gin.Context) {
 		err = errs.Field(errs.Invalid, "image_url", "must be an absolute http(s) URL")
 	case req.Rating < 0 || req.Rating > 5:
 		err = errs.Field(errs.Invalid, "rating", "must be 0 to 5")
+	case req.TierRank < 0 || req.TierRank > 100:
+		err = errs.Field(errs.Invalid, "tier_rank", "must be 0 (no ladder) to 100")
+	case len(req.Features) > 20:
+		err = errs.Field(errs.Invalid, "features", "at most 20")
+	case checkList("features", req.Features, 120) != nil:
+		err = checkList("features", req.Features, 120)
 	case req.Reviews < 0:
 		err = errs.Field(errs.Invalid, "reviews", "must not be negative")
 	case checkText("testimonial", req.Testimonial, 300) != nil:
@@ -107,6 +117,7 @@ func (h *handlers) putProduct(c *gin.Context) {
 		SKU: sku, Name: strings.TrimSpace(req.Name), Category: req.Category, PriceMinor: price,
 		Currency: req.Currency, URL: req.URL, ImageURL: req.ImageURL, InStock: inStock, Complements: req.Complements,
 		Regions: req.Regions, Rating: req.Rating, Reviews: req.Reviews, Testimonial: req.Testimonial,
+		TierRank: req.TierRank, Features: req.Features,
 	}
 	ctx := c.Request.Context()
 	if err := h.Store.UpsertProduct(ctx, p); err != nil {
@@ -139,6 +150,7 @@ func productResponse(p *models.Product) ProductResponse {
 		SKU: p.SKU, Name: p.Name, Category: p.Category, Price: float64(p.PriceMinor) / 100,
 		Currency: p.Currency, URL: p.URL, ImageURL: p.ImageURL, InStock: p.InStock,
 		Complements: comps, Regions: p.Regions, Rating: p.Rating, Reviews: p.Reviews, Testimonial: p.Testimonial,
+		TierRank: p.TierRank, Features: p.Features,
 		UpdatedAt: p.UpdatedAt,
 	}
 }

@@ -66,8 +66,12 @@ type Product struct {
 	Rating      float64 `gorm:"not null;default:0"` // average, 0 to 5; 0: none
 	Reviews     int     `gorm:"not null;default:0"`
 	Testimonial string  `gorm:"size:300"`
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Upsell ladders: plans (or editions) of one category carry a rank
+	// (1, 2, 3 …; 0: not on a ladder) and the features a comparison shows.
+	TierRank  int      `gorm:"not null;default:0"`
+	Features  []string `gorm:"serializer:json;type:text"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Event is a customer event as received, kept for audit and for the

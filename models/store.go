@@ -223,7 +223,7 @@ func (s *Store) UpsertProduct(ctx context.Context, p *Product) error {
 		Columns: []clause.Column{{Name: "sku"}},
 		DoUpdates: clause.AssignmentColumns([]string{
 			"name", "category", "price_minor", "currency", "url", "image_url", "in_stock", "complements", "regions",
-			"rating", "reviews", "testimonial", "updated_at",
+			"rating", "reviews", "testimonial", "tier_rank", "features", "updated_at",
 		}),
 	}).Create(p).Error
 	return translate(err, "product")
@@ -304,6 +304,14 @@ func (s *Store) SetComplements(ctx context.Context, rules map[string][]string) e
 }
 
 // --- recommendations ---
+
+// Ladder returns the ranked products (plans) of a category, lowest rank
+// first.
+func (s *Store) Ladder(ctx context.Context, category string) ([]Product, error) {
+	var ps []Product
+	err := s.db.WithContext(ctx).Where("category = ? AND tier_rank > 0", category).Order("tier_rank, sku").Find(&ps).Error
+	return ps, translate(err, "products")
+}
 
 // CountOrders counts the orders on record: bought_together needs enough
 // history to say anything.

@@ -47,10 +47,11 @@ const (
 	StrategyComplements       = "complements"         // manual rules, for catalogues with little history
 	StrategyBoughtTogether    = "bought_together"     // co-purchase affinity from order history
 	StrategyPopularInCategory = "popular_in_category" // the fallback when nothing else applies
+	StrategyNextTier          = "next_tier"           // the next plan up the customer's ladder
 )
 
 // Strategies are the recommendation strategies a step may name.
-var Strategies = []string{StrategyComplements, StrategyBoughtTogether, StrategyPopularInCategory}
+var Strategies = []string{StrategyComplements, StrategyBoughtTogether, StrategyPopularInCategory, StrategyNextTier}
 
 // Definition is a campaign as marketers write it (POST /v1/campaigns).
 type Definition struct {

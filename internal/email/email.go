@@ -33,6 +33,29 @@ type Product struct {
 	Testimonial string
 }
 
+// Comparison sets the customer's plan beside the next one up.
+type Comparison struct {
+	CurrentName, CurrentPrice string
+	Current                   []string // features
+	NextName, NextPrice       string
+	Next                      []string
+}
+
+// Rows pairs the two plans' features line by line.
+func (c Comparison) Rows() [][2]string {
+	n := max(len(c.Current), len(c.Next))
+	rows := make([][2]string, n)
+	for i := range rows {
+		if i < len(c.Current) {
+			rows[i][0] = c.Current[i]
+		}
+		if i < len(c.Next) {
+			rows[i][1] = c.Next[i]
+		}
+	}
+	return rows
+}
+
 // Usage is what the customer used of a plan limit, from a usage event.
 type Usage struct {
 	Metric  string
@@ -43,15 +66,16 @@ type Usage struct {
 
 // Data is everything a template and a subject line may use.
 type Data struct {
-	Customer  Customer
-	Trigger   Trigger
-	Products  []Product
-	First     Product // Products[0], for subject lines
-	Campaign  Campaign
-	Step      Step
-	Incentive *Incentive
-	Usage     *Usage
-	Footer    Footer
+	Customer   Customer
+	Trigger    Trigger
+	Products   []Product
+	First      Product // Products[0], for subject lines
+	Campaign   Campaign
+	Step       Step
+	Incentive  *Incentive
+	Usage      *Usage
+	Comparison *Comparison
+	Footer     Footer
 	// Locale picks the layout's language (de and en ship; en is the
 	// fallback); Render fills Labels from it.
 	Locale string

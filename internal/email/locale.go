@@ -23,19 +23,21 @@ type Labels struct {
 	OfferEnds    string
 	Usage        string // printf format: used, limit, metric, percent
 	Reviews      string // printf format: rating, count
+	YourPlan     string
+	UpgradeTo    string
 }
 
 // catalog holds the shipped languages; English is the fallback.
 var catalog = map[string]Labels{
 	"en": {
 		Lang: "en", Greeting: "Hi %s,", View: "View %s", PercentOff: "%d%% off", UseCode: "Use code", OfferEnds: "Offer ends",
-		Usage: "You have used %s of %s %s (%d%%).", Reviews: "★ %s · %d reviews",
+		Usage: "You have used %s of %s %s (%d%%).", Reviews: "★ %s · %d reviews", YourPlan: "Your plan", UpgradeTo: "Upgrade to",
 		Why:          "You are receiving this because you bought from us and agreed to hear about related products.",
 		StopSequence: "Not interested? Stop these emails", StopAll: "Unsubscribe from all marketing email",
 	},
 	"de": {
 		Lang: "de", Greeting: "Hallo %s,", View: "%s ansehen", PercentOff: "%d %% Rabatt", UseCode: "Mit dem Code", OfferEnds: "Angebot gültig bis",
-		Usage: "Sie haben %s von %s %s genutzt (%d %%).", Reviews: "★ %s · %d Bewertungen",
+		Usage: "Sie haben %s von %s %s genutzt (%d %%).", Reviews: "★ %s · %d Bewertungen", YourPlan: "Ihr Tarif", UpgradeTo: "Upgrade auf",
 		Why:          "Sie erhalten diese E-Mail, weil Sie bei uns gekauft und zugestimmt haben, von passenden Produkten zu hören.",
 		StopSequence: "Kein Interesse? Diese E-Mails abbestellen", StopAll: "Alle Marketing-E-Mails abbestellen",
 	},

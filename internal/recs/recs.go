@@ -23,6 +23,7 @@ type Store interface {
 	CountOrders(ctx context.Context) (int64, error)
 	Affinities(ctx context.Context, skus []string, limit int) ([]models.Affinity, error)
 	PopularInCategory(ctx context.Context, categories []string, since time.Time, limit int) ([]string, error)
+	Ladder(ctx context.Context, category string) ([]models.Product, error)
 }
 
 // Recommender applies the strategies.
@@ -42,6 +43,7 @@ type Request struct {
 	Trigger []string        // the products the sequence is about
 	Owned   map[string]bool // everything the customer has bought, fetched now
 	Country string          // the customer's, for regional products
+	Tier    string          // the customer's current plan (a product SKU), for next_tier
 }
 
 // Pick is one recommended product and why it was chosen.
@@ -93,6 +95,11 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 	picks, err := r.filter(ctx, req, triggers, cands)
 	if err != nil {
 		return Result{}, err
+	}
+	if len(picks) == 0 && strategy == campaign.StrategyNextTier {
+		// Best sellers in a plan category are other plans, lower ones
+		// included: an upsell must never suggest a downgrade.
+		return Result{Strategy: strategy, Note: "no plan above the customer's: nothing to upsell"}, nil
 	}
 	if len(picks) == 0 && strategy != campaign.StrategyPopularInCategory {
 		note = fmt.Sprintf("%s found nothing suitable: used popular_in_category", strategy)
@@ -158,10 +165,47 @@ func (r *Recommender) candidates(ctx context.Context, strategy string, req Reque
 		for _, sku := range skus {
 			out = append(out, Pick{SKU: sku, Reason: "a best seller"})
 		}
+	case campaign.StrategyNextTier:
+		current, ok, err := r.currentTier(ctx, req, triggers)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, nil // not on a ladder: falls back
+		}
+		ladder, err := r.Store.Ladder(ctx, current.Category)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ladder {
+			if p.TierRank > current.TierRank {
+				out = append(out, Pick{SKU: p.SKU, Reason: "the next plan up from your " + current.Name})
+			}
+		}
 	default:
 		return nil, fmt.Errorf("unknown strategy %q", strategy)
 	}
 	return out, nil
+}
+
+// currentTier is the customer's plan: their recorded tier, or else a
+// trigger product on a ladder (the plan a usage event is about).
+func (r *Recommender) currentTier(ctx context.Context, req Request, triggers map[string]models.Product) (models.Product, bool, error) {
+	if req.Tier != "" {
+		ps, err := r.Store.GetProducts(ctx, []string{req.Tier})
+		if err != nil {
+			return models.Product{}, false, err
+		}
+		if p, ok := ps[req.Tier]; ok && p.TierRank > 0 {
+			return p, true, nil
+		}
+	}
+	for _, sku := range req.Trigger {
+		if p := triggers[sku]; p.TierRank > 0 {
+			return p, true, nil
+		}
+	}
+	return models.Product{}, false, nil
 }
 
 // filter applies pins, blocks and the suitability rules, and the limit.

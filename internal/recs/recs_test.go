@@ -2,6 +2,7 @@ package recs
 
 import (
 	"context"
+	"sort"
 	"testing"
 	"time"
 
@@ -49,6 +50,17 @@ func (f *fakeStore) PopularInCategory(_ context.Context, cats []string, _ time.T
 	for _, c := range cats {
 		out = append(out, f.popular[c]...)
 	}
+	return out, nil
+}
+
+func (f *fakeStore) Ladder(_ context.Context, category string) ([]models.Product, error) {
+	var out []models.Product
+	for _, p := range f.products {
+		if p.Category == category && p.TierRank > 0 {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].TierRank < out[j].TierRank })
 	return out, nil
 }
 
@@ -133,4 +145,33 @@ func TestFiltersPinsBlocksRegionsAndPriceBand(t *testing.T) {
 	res = recommend(t, st, campaign.Recommend{Strategy: "complements", Limit: 2, Pin: []string{"tripod", "card"}, Block: []string{"lens"}}, nil, "US")
 	require.Equal(t, []string{"tripod", "drone"}, res.SKUs(), "the pinned tripod first; the pinned card is out of stock; lens blocked; parka not for the US")
 	require.Equal(t, "chosen by the marketer", res.Picks[0].Reason)
+}
+
+func TestNextTierIsTheNextPlanUpTheLadder(t *testing.T) {
+	st := catalogue()
+	for i, name := range []string{"starter", "pro", "business", "enterprise"} {
+		st.products["plan-"+name] = models.Product{SKU: "plan-" + name, Name: name, Category: "plans", TierRank: i + 1, InStock: true}
+	}
+	r := &Recommender{Store: st}
+	spec := campaign.Recommend{Strategy: "next_tier", Limit: 1}
+
+	// The usage event is about the starter plan.
+	res, err := r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"plan-starter"}, Owned: map[string]bool{"plan-starter": true}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"plan-pro"}, res.SKUs())
+	require.Equal(t, "the next plan up from your starter", res.Picks[0].Reason)
+
+	// The customer's recorded tier wins over the trigger.
+	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"plan-starter"}, Tier: "plan-business"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"plan-enterprise"}, res.SKUs())
+
+	// At the top of the ladder there is no next tier, and no fallback to
+	// best sellers either: in a plan category those are lower plans.
+	st.popular["plans"] = []string{"plan-starter", "plan-pro"}
+	res, err = r.Recommend(context.Background(), Request{Spec: spec, Tier: "plan-enterprise", Trigger: []string{"plan-enterprise"}})
+	require.NoError(t, err)
+	require.Empty(t, res.Picks)
+	require.Equal(t, "next_tier", res.Strategy)
+	require.Contains(t, res.Note, "no plan above the customer's")
 }
