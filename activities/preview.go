@@ -2,10 +2,14 @@ package activities
 
 import (
 	"context"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/recs"
+	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -75,4 +79,56 @@ func (p Previewer) Preview(ctx context.Context, def *campaign.Definition, in Pre
 	}
 	res.Email, err = a.compose(ctx, def, step, cust, in.Variant, trigger, recommended, nil)
 	return res, err
+}
+
+// TestSendInput is a preview to deliver to a reviewer's address.
+type TestSendInput struct {
+	PreviewInput
+	To string
+}
+
+// TestSendResult says where the test went.
+type TestSendResult struct {
+	Provider          string
+	ProviderMessageID string
+	Subject           string
+	Preview           PreviewResult
+}
+
+// TestSubjectPrefix marks a test send in the inbox.
+const TestSubjectPrefix = "[Test] "
+
+// TestSend renders a step for a customer, exactly as Preview does, and
+// delivers it to another address through the configured mailer. It is not
+// a campaign message: nothing is stored, no cap or consent is consulted
+// (the recipient is a reviewer, not the customer), and the customer's
+// unsubscribe links are replaced by an inert one so a reviewer clicking
+// around cannot unsubscribe the real customer.
+func (p Previewer) TestSend(ctx context.Context, def *campaign.Definition, in TestSendInput) (TestSendResult, error) {
+	a := p.A
+	res, err := p.Preview(ctx, def, in.PreviewInput)
+	if err != nil {
+		return TestSendResult{}, err
+	}
+	if res.Skipped != "" {
+		return TestSendResult{}, errs.Field(errs.Conflict, "customer_id", "the step would be skipped for this customer, not sent: %s", res.Skipped)
+	}
+	inert := a.PublicURL + "/u/test-send"
+	html, text := res.Email.HTML, res.Email.Text
+	for _, sc := range []unsub.Scope{{CustomerID: in.CustomerID, CampaignID: def.ID}, {CustomerID: in.CustomerID}} {
+		real := a.unsubscribeURL(sc)
+		html, text = strings.ReplaceAll(html, real, inert), strings.ReplaceAll(text, real, inert)
+	}
+	subject := TestSubjectPrefix + res.Email.Subject
+	id, err := a.Mailer.Send(ctx, Email{
+		MessageID: "test-" + uuid.NewString(), FromEmail: a.FromEmail, FromName: a.FromName,
+		To: in.To, Subject: subject, HTML: html, Text: text,
+		// No message_id custom arg: the webhook ignores this message's events.
+		CustomArgs: map[string]string{"test_send": "true", "campaign_id": def.ID, "step_id": in.StepID},
+		Categories: []string{"lift", "test-send"},
+	})
+	if err != nil {
+		return TestSendResult{}, err
+	}
+	return TestSendResult{Provider: a.Mailer.Name(), ProviderMessageID: id, Subject: subject, Preview: res}, nil
 }

@@ -968,6 +968,61 @@ func TestPreviewRendersTheDraftWithReasons(t *testing.T) {
 	requireError(t, st, body, 422, "invalid", "customer_id")
 }
 
+// recordingMailer keeps what it is asked to send.
+type recordingMailer struct{ sent []activities.Email }
+
+func (m *recordingMailer) Name() string { return "recording" }
+func (m *recordingMailer) Send(_ context.Context, e activities.Email) (string, error) {
+	m.sent = append(m.sent, e)
+	return "rec-1", nil
+}
+
+func TestTestSendGoesToTheReviewerWithInertUnsubscribeLinks(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	store := testdb.SQLite(t)
+	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	mailer := &recordingMailer{}
+	unsubscribe := signer(t)
+	acts := &activities.Activities{Store: store, Renderer: renderer, Mailer: mailer, Unsubscribe: unsubscribe,
+		PublicURL: "https://lift.example.com", FromEmail: "shop@example.com"}
+	seq := &fakeSequences{running: map[string]bool{}}
+	b := &bundle{store: store, seq: seq, h: api.NewRouter(api.Deps{Store: store, Sequences: seq, Unsubscribe: unsubscribe,
+		Previewer: activities.Previewer{A: acts}})}
+	b.seed(t)
+	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+	require.Equal(t, 202, st)
+	var before int64
+	require.NoError(t, store.DB().Model(&models.Message{}).Count(&before).Error)
+
+	st, body := b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com"}`)
+	require.Equal(t, 202, st, "%v", body)
+	require.Equal(t, "[Test] Complete your X100 kit", body["subject"])
+	require.Equal(t, "recording", body["provider"])
+	require.Len(t, mailer.sent, 1)
+	sent := mailer.sent[0]
+	require.Equal(t, "review@example.com", sent.To, "the reviewer, never the customer")
+	require.Contains(t, sent.HTML, "35mm lens", "rendered for the customer's data")
+	require.NotContains(t, sent.HTML+sent.Text, unsubscribe.Token(unsub.Scope{CustomerID: "ada"}),
+		"a reviewer clicking around must not unsubscribe the real customer")
+	require.NotContains(t, sent.HTML+sent.Text, unsubscribe.Token(unsub.Scope{CustomerID: "ada", CampaignID: "camera-accessories"}))
+	require.Contains(t, sent.HTML, "https://lift.example.com/u/test-send")
+	require.Empty(t, sent.CustomArgs["message_id"], "webhook events of a test send match no message")
+	var after int64
+	require.NoError(t, store.DB().Model(&models.Message{}).Count(&after).Error)
+	require.Equal(t, before, after, "a test send is not a campaign message")
+
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"not an address"}`)
+	requireError(t, st, body, 422, "invalid", "to")
+	// Ada owns the lens too now: the step would be skipped, so there is nothing to test-send.
+	st, _ = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-2", "o-2", "lens-1"))
+	require.Equal(t, 202, st)
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com","trigger_skus":["cam-1"]}`)
+	requireError(t, st, body, 409, "conflict", "customer_id")
+	require.Len(t, mailer.sent, 1)
+}
+
 func TestTranslationsAreCheckedOnSave(t *testing.T) {
 	b := setup(t)
 	withDE := strings.Replace(cameraCampaign, `"template": "education"}`, `"template": "education", "translations": {"de": {"subject": "5 Zubehörteile"}}}`, 1)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -167,6 +168,7 @@ func sortedLangs(m map[string]campaign.StepText) []string {
 // activities.Previewer is the real one.
 type Previewer interface {
 	Preview(ctx context.Context, def *campaign.Definition, in activities.PreviewInput) (activities.PreviewResult, error)
+	TestSend(ctx context.Context, def *campaign.Definition, in activities.TestSendInput) (activities.TestSendResult, error)
 }
 
 // PreviewRequest is the body of POST /v1/campaigns/{id}/preview.
@@ -199,38 +201,96 @@ func (h *handlers) previewCampaign(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
-	if err := firstErr(validID("customer_id", req.CustomerID), validID("step", req.Step)); err != nil {
+	def, err := h.previewable(c, req)
+	if err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
-	if h.Previewer == nil {
-		writeError(c, h.Logger, errs.E(errs.Unavailable, "previews are not available in this process"))
+	res, err := h.Previewer.Preview(c.Request.Context(), def, req.input())
+	if err != nil {
+		writeError(c, h.Logger, err)
 		return
+	}
+	c.JSON(http.StatusOK, previewResponse(res))
+}
+
+// TestSendRequest is the body of POST /v1/campaigns/{id}/test-send: a
+// preview, delivered to a reviewer's address.
+type TestSendRequest struct {
+	PreviewRequest
+	To string `json:"to"`
+}
+
+// TestSendResponse says what was sent where.
+type TestSendResponse struct {
+	To                string      `json:"to"`
+	Subject           string      `json:"subject"`
+	Provider          string      `json:"provider"`
+	ProviderMessageID string      `json:"provider_message_id"`
+	Recommendations   []recs.Pick `json:"recommendations"`
+}
+
+// testSendCampaign renders a step for a customer as the preview does and
+// sends it to the address in "to" through the configured mailer, marked
+// as a test. It is not a campaign message and counts nowhere.
+func (h *handlers) testSendCampaign(c *gin.Context) {
+	var req TestSendRequest
+	if err := bind(c, &req); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	addr, err := mail.ParseAddress(req.To)
+	if err != nil || addr.Address != strings.TrimSpace(req.To) {
+		writeError(c, h.Logger, errs.Field(errs.Invalid, "to", "must be a plain email address like review@example.com"))
+		return
+	}
+	def, err := h.previewable(c, req.PreviewRequest)
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	res, err := h.Previewer.TestSend(c.Request.Context(), def, activities.TestSendInput{PreviewInput: req.input(), To: addr.Address})
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, TestSendResponse{
+		To: addr.Address, Subject: res.Subject, Provider: res.Provider, ProviderMessageID: res.ProviderMessageID,
+		Recommendations: previewResponse(res.Preview).Recommendations,
+	})
+}
+
+func (r PreviewRequest) input() activities.PreviewInput {
+	return activities.PreviewInput{StepID: r.Step, CustomerID: r.CustomerID, Variant: r.Variant, TriggerSKUs: r.TriggerSKUs}
+}
+
+// previewable checks a preview request and loads the campaign's draft.
+func (h *handlers) previewable(c *gin.Context, req PreviewRequest) (*campaign.Definition, error) {
+	if err := firstErr(validID("customer_id", req.CustomerID), validID("step", req.Step)); err != nil {
+		return nil, err
+	}
+	if h.Previewer == nil {
+		return nil, errs.E(errs.Unavailable, "previews are not available in this process")
 	}
 	m, err := h.Store.GetCampaign(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		writeError(c, h.Logger, err)
-		return
+		return nil, err
 	}
 	var def campaign.Definition
 	if err := json.Unmarshal(m.Definition, &def); err != nil {
-		writeError(c, h.Logger, errs.Wrap(errs.Internal, err, "campaign %s", m.ID))
-		return
+		return nil, errs.Wrap(errs.Internal, err, "campaign %s", m.ID)
 	}
-	res, err := h.Previewer.Preview(c.Request.Context(), &def, activities.PreviewInput{
-		StepID: req.Step, CustomerID: req.CustomerID, Variant: req.Variant, TriggerSKUs: req.TriggerSKUs,
-	})
-	if err != nil {
-		writeError(c, h.Logger, err)
-		return
-	}
+	return &def, nil
+}
+
+func previewResponse(res activities.PreviewResult) PreviewResponse {
 	picks := res.Recs.Picks
 	if picks == nil {
 		picks = []recs.Pick{}
 	}
-	c.JSON(http.StatusOK, PreviewResponse{
+	return PreviewResponse{
 		Subject: res.Email.Subject, Preheader: res.Email.Preheader, HTML: res.Email.HTML, Text: res.Email.Text,
 		Headers: res.Email.Headers, Recommendations: picks, Strategy: res.Recs.Strategy,
 		RecommendNote: res.Recs.Note, Skipped: res.Skipped,
-	})
+	}
 }

@@ -110,6 +110,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.PUT("/campaigns/:id", h.putCampaign)
 	v1.POST("/campaigns/:id/publish", h.publishCampaign)
 	v1.POST("/campaigns/:id/preview", h.previewCampaign)
+	v1.POST("/campaigns/:id/test-send", h.testSendCampaign)
 	v1.POST("/events", h.postEvent)
 	v1.POST("/events\\:batch", h.postEventBatch) // a literal colon: /v1/events:batch
 	v1.GET("/messages", h.listMessages)
