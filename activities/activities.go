@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -417,7 +416,7 @@ func (a *Activities) emailData(ctx context.Context, def *campaign.Definition, st
 			URL: utm(p.URL), ImageURL: p.ImageURL, Reviews: p.Reviews, Testimonial: p.Testimonial,
 		}
 		if p.Rating > 0 {
-			prod.Rating = strconv.FormatFloat(p.Rating, 'f', 1, 64)
+			prod.Rating = email.FormatRating(p.Rating, cust.Locale)
 		}
 		d.Products = append(d.Products, prod)
 	}

@@ -33,27 +33,13 @@ type Product struct {
 	Testimonial string
 }
 
-// Comparison sets the customer's plan beside the next one up.
+// Comparison sets the customer's plan beside the next one up: two
+// columns (stacked on phones), each the plan, its price and its features.
 type Comparison struct {
 	CurrentName, CurrentPrice string
 	Current                   []string // features
 	NextName, NextPrice       string
 	Next                      []string
-}
-
-// Rows pairs the two plans' features line by line.
-func (c Comparison) Rows() [][2]string {
-	n := max(len(c.Current), len(c.Next))
-	rows := make([][2]string, n)
-	for i := range rows {
-		if i < len(c.Current) {
-			rows[i][0] = c.Current[i]
-		}
-		if i < len(c.Next) {
-			rows[i][1] = c.Next[i]
-		}
-	}
-	return rows
 }
 
 // Usage is what the customer used of a plan limit, from a usage event.

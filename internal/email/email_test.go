@@ -62,6 +62,9 @@ func TestFormatPrice(t *testing.T) {
 	require.Equal(t, "$ 49.99", FormatPrice(4999, "USD", "en"))
 	require.Contains(t, FormatPrice(4999, "EUR", "de"), "49,99")
 	require.Equal(t, "12.00 XYZ", FormatPrice(1200, "XYZ", "en"))
+	require.Equal(t, "4.8", FormatRating(4.8, "en-US"))
+	require.Equal(t, "4,8", FormatRating(4.8, "de-DE"))
+	require.Equal(t, "5.0", FormatRating(5, "en"))
 }
 
 func TestLocalesWithFallback(t *testing.T) {

@@ -97,3 +97,13 @@ func FormatNumber(n float64, locale string) string {
 	}
 	return message.NewPrinter(tag).Sprintf("%v", number.Decimal(n))
 }
+
+// FormatRating formats an average rating with one decimal in the
+// locale's style: 4.8 in English, 4,8 in German.
+func FormatRating(r float64, locale string) string {
+	tag, err := language.Parse(locale)
+	if err != nil {
+		tag = language.English
+	}
+	return message.NewPrinter(tag).Sprintf("%v", number.Decimal(r, number.MinFractionDigits(1), number.MaxFractionDigits(1)))
+}
