@@ -1023,6 +1023,32 @@ func TestTestSendGoesToTheReviewerWithInertUnsubscribeLinks(t *testing.T) {
 	require.Len(t, mailer.sent, 1)
 }
 
+func TestEveryStepIsTestRenderedOnSaveAndOnPublish(t *testing.T) {
+	b := setup(t)
+	// Every field resolves, yet the subject renders empty for a step
+	// without an incentive: only rendering the whole email finds it.
+	empty := strings.Replace(cameraCampaign, `5 accessories`, `{{if .Incentive}}Save now{{end}}`, 1)
+	st, body := b.do(t, "POST", "/v1/campaigns", empty)
+	requireError(t, st, body, 422, "invalid", "steps[1].subject")
+	require.Contains(t, body["error"].(map[string]any)["message"], "renders empty")
+
+	// A draft that predates the check (written straight to the store) is
+	// refused at publish, with the field named.
+	st, body = b.do(t, "POST", "/v1/campaigns", cameraCampaign)
+	require.Equal(t, 201, st, "%v", body)
+	def := strings.Replace(cameraCampaign, `5 accessories`, `{{.Customer.Nickname}}`, 1)
+	var canonical map[string]any
+	require.NoError(t, json.Unmarshal([]byte(def), &canonical))
+	raw, err := json.Marshal(canonical)
+	require.NoError(t, err)
+	require.NoError(t, b.store.DB().Model(&models.Campaign{}).Where("id = ?", "camera-accessories").Update("definition", raw).Error)
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+	requireError(t, st, body, 422, "invalid", "steps[1].subject")
+	st, body = b.do(t, "GET", "/v1/campaigns/camera-accessories", "")
+	require.Equal(t, 200, st)
+	require.EqualValues(t, 0, body["latest_version"], "nothing was published")
+}
+
 func TestTranslationsAreCheckedOnSave(t *testing.T) {
 	b := setup(t)
 	withDE := strings.Replace(cameraCampaign, `"template": "education"}`, `"template": "education", "translations": {"de": {"subject": "5 Zubehörteile"}}}`, 1)

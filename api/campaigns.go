@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -61,12 +63,21 @@ func readDefinition(c *gin.Context) (*campaign.Definition, []byte, error) {
 		}
 		return nil, nil, err
 	}
-	// Every subject, heading and body, in every language, is executed
-	// against sample data now, so a bad field fails here and not at send.
+	if err := checkContent(def); err != nil {
+		return nil, nil, err
+	}
+	canonical, err := json.Marshal(def)
+	return def, canonical, err
+}
+
+// checkContent executes every subject, heading and body, in every
+// language, against sample data, then test-renders each whole email, so a
+// bad field fails on save and on publish, not at send.
+func checkContent(def *campaign.Definition) error {
 	for i, st := range def.Steps {
 		for _, lang := range sortedLangs(st.Translations) {
 			if !slices.Contains(email.Languages(), lang) {
-				return nil, nil, errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].translations.%s", i, lang),
+				return errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].translations.%s", i, lang),
 					"no layout in %q; shipped: %s", lang, strings.Join(email.Languages(), ", "))
 			}
 		}
@@ -77,13 +88,35 @@ func readDefinition(c *gin.Context) (*campaign.Definition, []byte, error) {
 			}
 			for _, f := range []struct{ name, text string }{{"subject", text.Subject}, {"heading", text.Heading}, {"body", text.Body}} {
 				if err := email.Check(f.text, st.Incentive != nil); err != nil {
-					return nil, nil, errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].%s%s", i, prefix, f.name), "%v", err)
+					return errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].%s%s", i, prefix, f.name), "%v", err)
 				}
+			}
+			// Then the whole email, every block, in the language's layout.
+			r, err := sampleRenderer()
+			if err != nil {
+				return errs.Wrap(errs.Internal, err, "email templates")
+			}
+			locale := cmp.Or(lang, "en")
+			if err := r.TestRender(st.Template, text.Subject, text.Heading, text.Body, locale, st.Incentive != nil); err != nil {
+				return errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].%s%s", i, prefix, renderedField(err)), "test render (%s): %v", locale, err)
 			}
 		}
 	}
-	canonical, err := json.Marshal(def)
-	return def, canonical, err
+	return nil
+}
+
+// sampleRenderer compiles the email templates once for the save-time
+// test render.
+var sampleRenderer = sync.OnceValues(email.NewRenderer)
+
+// renderedField names the part of a step a test-render error is about.
+func renderedField(err error) string {
+	for _, f := range []string{"subject", "heading", "body"} {
+		if strings.HasPrefix(err.Error(), f) {
+			return f
+		}
+	}
+	return "template"
 }
 
 func (h *handlers) createCampaign(c *gin.Context) {
@@ -147,6 +180,22 @@ func (h *handlers) listCampaigns(c *gin.Context) {
 }
 
 func (h *handlers) publishCampaign(c *gin.Context) {
+	// The draft passed these checks when it was saved; run them again so
+	// a draft saved by an older Lift cannot go live unchecked.
+	m, err := h.Store.GetCampaign(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	var def campaign.Definition
+	if err := json.Unmarshal(m.Definition, &def); err != nil {
+		writeError(c, h.Logger, errs.Wrap(errs.Internal, err, "campaign %s", m.ID))
+		return
+	}
+	if err := checkContent(&def); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
 	v, err := h.Store.PublishCampaign(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		writeError(c, h.Logger, err)

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+	"sync"
 	texttemplate "text/template"
+	"time"
 
 	"github.com/aymerick/douceur/inliner"
 	"github.com/inbucket/html2text"
@@ -227,7 +229,7 @@ func expand(what, text string, d Data) (string, error) {
 	if !strings.Contains(text, "{{") {
 		return text, nil
 	}
-	t, err := texttemplate.New(what).Option("missingkey=error").Parse(text)
+	t, err := compiled.get(text)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
@@ -236,6 +238,47 @@ func expand(what, text string, d Data) (string, error) {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	return b.String(), nil
+}
+
+// compile parses a marketer-written text. Unknown fields are errors, so a
+// typo is refused when the campaign is saved, not sent as "<no value>".
+func compile(text string) (*texttemplate.Template, error) {
+	return texttemplate.New("t").Option("missingkey=error").Parse(text)
+}
+
+// textCache keeps marketer-written texts compiled. A published version's
+// texts never change, so keying by the text is keying by version (and a
+// draft edit is simply a new key); send time only executes. Executing a
+// parsed template is safe from many goroutines.
+type textCache struct {
+	mu sync.RWMutex
+	m  map[string]*texttemplate.Template
+}
+
+// maxCompiled bounds the cache; past it, it starts over (texts of live
+// versions are recompiled on their next send).
+const maxCompiled = 4096
+
+var compiled = &textCache{m: map[string]*texttemplate.Template{}}
+
+func (c *textCache) get(text string) (*texttemplate.Template, error) {
+	c.mu.RLock()
+	t, ok := c.m[text]
+	c.mu.RUnlock()
+	if ok {
+		return t, nil
+	}
+	t, err := compile(text)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxCompiled {
+		c.m = map[string]*texttemplate.Template{}
+	}
+	c.m[text] = t
+	c.mu.Unlock()
+	return t, nil
 }
 
 // FormatPrice formats an amount in minor units for a locale, e.g. $49.99.
@@ -275,17 +318,44 @@ func Paragraphs(s string) []string {
 // campaign is saved instead of failing every send. withIncentive says
 // whether the step carries an incentive; without one .Incentive is nil.
 func Check(text string, withIncentive bool) error {
+	d := SampleData("en", withIncentive)
+	// Usage and the plan comparison exist only for some sends (a usage
+	// event, a customer on a plan ladder); the layout shows them when
+	// present, but copy must not depend on them.
+	d.Usage, d.Comparison = nil, nil
+	_, err := expand("template", text, d)
+	return err
+}
+
+// SampleData is what a campaign is test-rendered with when it is saved:
+// every block filled, in the locale's formats.
+func SampleData(locale string, withIncentive bool) Data {
 	d := Data{
+		Locale:   locale,
 		Customer: Customer{Name: "Ada Lovelace", FirstName: "Ada"},
 		Trigger:  Trigger{ProductName: "X100 Camera", SKU: "cam-x100", Category: "cameras", OrderID: "o-1"},
-		Products: []Product{{SKU: "lens-35", Name: "35mm Lens", Price: "$279.00", URL: "https://example.com/lens"}},
-		Campaign: Campaign{ID: "sample", Name: "Sample"},
-		Step:     Step{ID: "sample"},
+		Products: []Product{{SKU: "lens-35", Name: "35mm Lens", Price: FormatPrice(27900, "USD", locale), URL: "https://example.com/lens",
+			Rating: FormatRating(4.8, locale), Reviews: 120, Testimonial: "Sharp."}},
+		Campaign:   Campaign{ID: "sample", Name: "Sample"},
+		Step:       Step{ID: "sample"},
+		Usage:      &Usage{Metric: "orders", Used: FormatNumber(847, locale), Limit: FormatNumber(1000, locale), Percent: 84},
+		Comparison: &Comparison{CurrentName: "Starter", CurrentPrice: FormatPrice(2900, "USD", locale), NextName: "Pro", NextPrice: FormatPrice(9900, "USD", locale), Next: []string{"More"}},
+		Footer:     Footer{PostalAddress: "1 Main St", UnsubscribeURL: "https://example.com/u/1", UnsubscribeAllURL: "https://example.com/u/2"},
 	}
 	d.First = d.Products[0]
 	if withIncentive {
-		d.Incentive = &Incentive{PercentOff: 15, Code: "SAMPLE", Expires: "Monday 11 May"}
+		d.Incentive = &Incentive{PercentOff: 15, Code: "SAMPLE", Expires: FormatDate(time.Date(2026, 5, 11, 12, 0, 0, 0, time.UTC), locale)}
 	}
-	_, err := expand("template", text, d)
+	return d
+}
+
+// TestRender renders a whole step (its template, subject, heading and
+// body) in a locale against SampleData: what publishing checks for every
+// step and language, so no version goes live with a block that cannot
+// render.
+func (r *Renderer) TestRender(templateName, subject, heading, body, locale string, withIncentive bool) error {
+	d := SampleData(locale, withIncentive)
+	d.Step.Heading, d.Step.Paragraphs = heading, Paragraphs(body)
+	_, err := r.Render(templateName, subject, d)
 	return err
 }
