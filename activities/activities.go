@@ -847,10 +847,18 @@ func (a *Activities) LoadInactivityPlans(ctx context.Context, in InactivityQuery
 	return out, nil
 }
 
-// RebuildAffinities recomputes bought_together's affinity table.
+// RebuildAffinities recomputes bought_together's affinity table and
+// similar_customers' item similarities (both off the send path). It
+// returns the number of affinity pairs.
 func (a *Activities) RebuildAffinities(ctx context.Context, minSupport int) (int64, error) {
 	n, err := a.Store.RebuildAffinities(ctx, minSupport)
-	return n, retryable(err)
+	if err != nil {
+		return 0, retryable(err)
+	}
+	if _, err := a.Store.RebuildSimilarities(ctx, minSupport); err != nil {
+		return 0, retryable(err)
+	}
+	return n, nil
 }
 
 // FinishEnrollment records how the enrollment ended.

@@ -933,6 +933,8 @@ func TestRecommendationRulesAndRebuild(t *testing.T) {
 	require.Equal(t, 200, st, "%v", body)
 	require.EqualValues(t, 2, body["pairs"], "cam-1 and lens-1 in 3 orders, both ways")
 	require.EqualValues(t, 3, body["orders"])
+	require.EqualValues(t, 1, body["customers"])
+	require.EqualValues(t, 0, body["similar_pairs"], "three orders by one customer are one shared customer, below the minimum of 3")
 }
 
 func TestPreviewRendersTheDraftWithReasons(t *testing.T) {

@@ -234,11 +234,17 @@ func (h *handlers) putRules(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"updated": len(rules)})
 }
 
-// rebuildAffinities recomputes bought_together's affinities now (a
-// Temporal Schedule also does it daily).
+// rebuildAffinities recomputes bought_together's affinities and
+// similar_customers' similarities now (a Temporal Schedule also does it
+// daily).
 func (h *handlers) rebuildAffinities(c *gin.Context) {
 	start := time.Now()
 	pairs, err := h.Store.RebuildAffinities(c.Request.Context(), h.MinSupport)
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	similar, err := h.Store.RebuildSimilarities(c.Request.Context(), h.MinSupport)
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -248,5 +254,11 @@ func (h *handlers) rebuildAffinities(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"pairs": pairs, "orders": orders, "min_support": h.MinSupport, "took_ms": time.Since(start).Milliseconds()})
+	buyers, err := h.Store.CountBuyers(c.Request.Context())
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"pairs": pairs, "similar_pairs": similar, "orders": orders, "customers": buyers,
+		"min_support": h.MinSupport, "took_ms": time.Since(start).Milliseconds()})
 }

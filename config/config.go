@@ -46,9 +46,11 @@ type Config struct {
 	UpsellPauseDays int `env:"LIFT_UPSELL_PAUSE_DAYS" envDefault:"14"`
 
 	// Recommendations: bought_together needs RecsMinOrders of history and
-	// pairs shared by AffinityMinSupport orders; a schedule rebuilds the
-	// affinities every AffinityRebuild.
+	// pairs shared by AffinityMinSupport orders; similar_customers needs
+	// RecsMinCustomers buyers and pairs shared by AffinityMinSupport
+	// customers; a schedule rebuilds both every AffinityRebuild.
 	RecsMinOrders      int64         `env:"LIFT_RECS_MIN_ORDERS" envDefault:"500"`
+	RecsMinCustomers   int64         `env:"LIFT_RECS_MIN_CUSTOMERS" envDefault:"10000"`
 	AffinityMinSupport int           `env:"LIFT_AFFINITY_MIN_SUPPORT" envDefault:"3"`
 	AffinityRebuild    time.Duration `env:"LIFT_AFFINITY_REBUILD" envDefault:"24h"`
 
@@ -150,8 +152,8 @@ func (c Config) Validate(role Role) error {
 	if c.Day < time.Second || c.Day > 24*time.Hour {
 		bad("LIFT_DAY/--day must be between 1s and 24h, got %s", c.Day)
 	}
-	if c.AffinityMinSupport < 1 || c.AffinityRebuild < time.Minute || c.RecsMinOrders < 0 {
-		bad("LIFT_AFFINITY_MIN_SUPPORT must be at least 1, LIFT_AFFINITY_REBUILD at least 1m, LIFT_RECS_MIN_ORDERS not negative")
+	if c.AffinityMinSupport < 1 || c.AffinityRebuild < time.Minute || c.RecsMinOrders < 0 || c.RecsMinCustomers < 0 {
+		bad("LIFT_AFFINITY_MIN_SUPPORT must be at least 1, LIFT_AFFINITY_REBUILD at least 1m, LIFT_RECS_MIN_ORDERS and LIFT_RECS_MIN_CUSTOMERS not negative")
 	}
 	if c.CapPerDay < 0 || c.CapPerWeek < 0 {
 		bad("LIFT_CAP_PER_DAY and LIFT_CAP_PER_WEEK must not be negative")

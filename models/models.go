@@ -318,6 +318,18 @@ type Affinity struct {
 	Lift       float64 `gorm:"not null"`
 }
 
+// ItemSimilarity is how alike two products' buyers are, for
+// similar_customers: the cosine of their purchase vectors (one dimension
+// per customer, 1 when the customer bought the product), i.e. customers
+// who bought both over the square root of the product of each one's
+// buyers. Stored both ways.
+type ItemSimilarity struct {
+	SKUA      string  `gorm:"column:sku_a;primaryKey;size:128"`
+	SKUB      string  `gorm:"column:sku_b;primaryKey;size:128"`
+	Customers int64   `gorm:"not null"` // customers who bought both
+	Score     float64 `gorm:"not null"` // cosine similarity, 0 to 1
+}
+
 // WebhookEvent is a SendGrid event already applied. SendGrid retries
 // failed deliveries for 24 hours, so events arrive twice and out of order:
 // the unique sg_event_id makes applying one idempotent.
@@ -334,6 +346,6 @@ func all() []any {
 	return []any{
 		&Customer{}, &ConsentRecord{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
-		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{}, &Affinity{},
+		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{}, &Affinity{}, &ItemSimilarity{},
 	}
 }

@@ -321,6 +321,65 @@ func (s *Store) CountOrders(ctx context.Context) (int64, error) {
 	return n, translate(err, "orders")
 }
 
+// CountBuyers counts the customers with at least one order:
+// similar_customers needs enough of them to say anything.
+func (s *Store) CountBuyers(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Order{}).Distinct("customer_id").Count(&n).Error
+	return n, translate(err, "orders")
+}
+
+// RebuildSimilarities recomputes item-to-item similarity over customers'
+// purchase vectors, in SQL: for each pair of products bought by at least
+// minSupport of the same customers, the cosine of the two products'
+// buyer sets. The table is swapped in one transaction; it returns the
+// number of pairs kept.
+func (s *Store) RebuildSimilarities(ctx context.Context, minSupport int) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.postgres {
+			for _, set := range []string{"SET LOCAL work_mem = '64MB'", "SET LOCAL jit = off"} {
+				if err := tx.Exec(set).Error; err != nil {
+					return translate(err, "item similarities")
+				}
+			}
+		}
+		if err := tx.Exec("DELETE FROM item_similarities").Error; err != nil {
+			return translate(err, "item similarities")
+		}
+		// owned: one row per customer and product however often bought.
+		res := tx.Exec(`
+WITH owned AS (
+  SELECT DISTINCT o.customer_id, i.sku FROM order_items i JOIN orders o ON o.id = i.order_id),
+item AS (SELECT sku, COUNT(*) AS customers FROM owned GROUP BY sku),
+pair AS (
+  SELECT a.sku AS x, b.sku AS y, COUNT(*) AS customers
+  FROM owned a JOIN owned b ON a.customer_id = b.customer_id AND a.sku < b.sku
+  GROUP BY a.sku, b.sku HAVING COUNT(*) >= ?),
+directed AS (
+  SELECT x AS sku_a, y AS sku_b, customers FROM pair
+  UNION ALL
+  SELECT y AS sku_a, x AS sku_b, customers FROM pair)
+INSERT INTO item_similarities (sku_a, sku_b, customers, score)
+SELECT p.sku_a, p.sku_b, p.customers, p.customers / SQRT(1.0 * ia.customers * ib.customers)
+FROM directed p JOIN item ia ON ia.sku = p.sku_a JOIN item ib ON ib.sku = p.sku_b`, minSupport)
+		n = res.RowsAffected
+		return translate(res.Error, "item similarities")
+	})
+	return n, err
+}
+
+// Similar returns, for products whose buyers resemble the buyers of any
+// of skus, the most similar first.
+func (s *Store) Similar(ctx context.Context, skus []string, limit int) ([]ItemSimilarity, error) {
+	var out []ItemSimilarity
+	if len(skus) == 0 {
+		return out, nil
+	}
+	err := s.db.WithContext(ctx).Where("sku_a IN ?", skus).Order("score DESC, customers DESC, sku_b").Limit(limit).Find(&out).Error
+	return out, translate(err, "item similarities")
+}
+
 // RebuildAffinities recomputes every pair's co-purchase support,
 // confidence and lift from order history, in SQL, keeping pairs bought
 // together in at least minSupport orders, and swaps the table in one

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -459,6 +460,54 @@ func TestAffinitiesFromOrderHistory(t *testing.T) {
 		popular, err = s.PopularInCategory(ctx, nil, t0.Add(time.Hour), 10)
 		require.NoError(t, err)
 		require.Empty(t, popular, "only recent orders count")
+	})
+}
+
+func TestItemSimilarityFromCustomersPurchases(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		for _, sku := range []string{"cam", "tripod", "card"} {
+			require.NoError(t, s.UpsertProduct(ctx, &models.Product{SKU: sku, Name: sku, Currency: "USD", InStock: true}))
+		}
+		// Camera and tripod are never in one basket, but the same
+		// customers buy both, weeks apart: only the customer view sees it.
+		orders := []struct {
+			customer string
+			basket   []string
+		}{
+			{"c1", []string{"cam"}}, {"c1", []string{"tripod"}},
+			{"c2", []string{"cam"}}, {"c2", []string{"tripod"}},
+			{"c3", []string{"cam", "card"}},
+			{"c4", []string{"tripod"}},
+			{"c5", []string{"cam"}}, {"c5", []string{"cam"}}, // twice is still one buyer
+		}
+		for i, o := range orders {
+			ord := &models.Order{ID: fmt.Sprint("o", i), CustomerID: o.customer, Currency: "USD", OccurredAt: t0}
+			for _, sku := range o.basket {
+				ord.Items = append(ord.Items, models.OrderItem{SKU: sku, Quantity: 1, PriceMinor: 100})
+			}
+			require.NoError(t, s.RecordEvent(ctx, &models.Event{ID: fmt.Sprint("e", i), Type: "purchase", CustomerID: o.customer, OccurredAt: t0}, ord))
+		}
+		buyers, err := s.CountBuyers(ctx)
+		require.NoError(t, err)
+		require.Equal(t, int64(5), buyers)
+
+		n, err := s.RebuildSimilarities(ctx, 2)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n, "cam-tripod both ways; cam-card shares one customer, below the minimum")
+		sim, err := s.Similar(ctx, []string{"tripod"}, 10)
+		require.NoError(t, err)
+		require.Len(t, sim, 1)
+		require.Equal(t, "cam", sim[0].SKUB)
+		require.Equal(t, int64(2), sim[0].Customers)
+		require.InDelta(t, 2/math.Sqrt(4*3), sim[0].Score, 1e-9, "2 shared buyers over sqrt(4 camera buyers x 3 tripod buyers)")
+
+		n, err = s.RebuildSimilarities(ctx, 1)
+		require.NoError(t, err)
+		require.Equal(t, int64(4), n, "rebuilding replaces, never accumulates")
+		n, err = s.RebuildAffinities(ctx, 1)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n, "in baskets only cam-card was ever bought together")
 	})
 }
 

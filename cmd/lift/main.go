@@ -226,7 +226,7 @@ func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) err
 // against popular_in_category, in one run, on a scratch SQLite store.
 func runRecs(args []string, out io.Writer) error {
 	if len(args) == 0 || args[0] != "evaluate" {
-		return fmt.Errorf("usage: lift recs evaluate [-customers N] [-families N] [-per-family N] [-seed N]")
+		return fmt.Errorf("usage: lift recs evaluate [-customers N] [-families N] [-per-family N] [-seed N] [-min-customers N]")
 	}
 	fs := flag.NewFlagSet("lift recs evaluate", flag.ContinueOnError)
 	customers := fs.Int("customers", 2000, "customers in the generated history")
@@ -235,6 +235,7 @@ func runRecs(args []string, out io.Writer) error {
 	seed := fs.Uint64("seed", 1, "random seed: the same seed, the same history")
 	minSupport := fs.Int("min-support", 3, "orders a pair must share")
 	minOrders := fs.Int64("min-orders", 500, "history bought_together needs")
+	minCustomers := fs.Int64("min-customers", 1000, "buyers similar_customers needs (the service's default, 10000, is above the generated history's size)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -255,7 +256,7 @@ func runRecs(args []string, out io.Writer) error {
 	h := recs.Generate(*customers, *families, *perFamily, *seed)
 	fmt.Fprintf(out, "history: %d customers, %d products, %d training orders; each customer's last order held out\n\n",
 		*customers, len(h.Products), len(h.Orders))
-	scores, err := recs.Evaluate(ctx, store, h, *minOrders, *minSupport)
+	scores, err := recs.Evaluate(ctx, store, h, *minOrders, *minCustomers, *minSupport)
 	if err != nil {
 		return err
 	}

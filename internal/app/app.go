@@ -254,7 +254,7 @@ func NewActivities(cfg config.Config, store *models.Store) (*activities.Activiti
 		FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress,
 		Unsubscribe: signer, PublicURL: cfg.PublicURL, SoftOptIn: cfg.SoftOptInCountries,
 		ReconcileAfter: cfg.SendGridReconcileAfter,
-		Recs:           &recs.Recommender{Store: store, MinOrders: cfg.RecsMinOrders},
+		Recs:           &recs.Recommender{Store: store, MinOrders: cfg.RecsMinOrders, MinCustomers: cfg.RecsMinCustomers},
 		Caps:           []models.Cap{{Window: 24 * time.Hour, Max: cfg.CapPerDay}, {Window: 7 * 24 * time.Hour, Max: cfg.CapPerWeek}},
 	}, nil
 }

@@ -48,10 +48,11 @@ const (
 	StrategyBoughtTogether    = "bought_together"     // co-purchase affinity from order history
 	StrategyPopularInCategory = "popular_in_category" // the fallback when nothing else applies
 	StrategyNextTier          = "next_tier"           // the next plan up the customer's ladder
+	StrategySimilarCustomers  = "similar_customers"   // item-to-item similarity over customers' purchases
 )
 
 // Strategies are the recommendation strategies a step may name.
-var Strategies = []string{StrategyComplements, StrategyBoughtTogether, StrategyPopularInCategory, StrategyNextTier}
+var Strategies = []string{StrategyComplements, StrategyBoughtTogether, StrategySimilarCustomers, StrategyPopularInCategory, StrategyNextTier}
 
 // Definition is a campaign as marketers write it (POST /v1/campaigns).
 type Definition struct {

@@ -80,6 +80,7 @@ type EvalStore interface {
 	UpsertProduct(ctx context.Context, p *models.Product) error
 	RecordEvent(ctx context.Context, e *models.Event, o *models.Order) error
 	RebuildAffinities(ctx context.Context, minSupport int) (int64, error)
+	RebuildSimilarities(ctx context.Context, minSupport int) (int64, error)
 }
 
 // Score is one strategy's result: hit rate at 3 over the held-out orders.
@@ -102,7 +103,7 @@ func (s Score) HitRate() float64 {
 // each strategy, how often one of 3 recommendations (made from the
 // customer's last training order, leaving out what they own) is in their
 // held-out order. popular_in_category is the baseline.
-func Evaluate(ctx context.Context, st EvalStore, h History, minOrders int64, minSupport int) ([]Score, error) {
+func Evaluate(ctx context.Context, st EvalStore, h History, minOrders, minCustomers int64, minSupport int) ([]Score, error) {
 	for i := range h.Products {
 		if err := st.UpsertProduct(ctx, &h.Products[i]); err != nil {
 			return nil, err
@@ -124,15 +125,18 @@ func Evaluate(ctx context.Context, st EvalStore, h History, minOrders int64, min
 	if _, err := st.RebuildAffinities(ctx, minSupport); err != nil {
 		return nil, err
 	}
+	if _, err := st.RebuildSimilarities(ctx, minSupport); err != nil {
+		return nil, err
+	}
 	customers := make([]string, 0, len(h.Holdout))
 	for c := range h.Holdout {
 		customers = append(customers, c)
 	}
 	sort.Strings(customers)
-	r := &Recommender{Store: st, MinOrders: minOrders, PopularWindow: 10 * 365 * 24 * time.Hour,
+	r := &Recommender{Store: st, MinOrders: minOrders, MinCustomers: minCustomers, PopularWindow: 10 * 365 * 24 * time.Hour,
 		Now: func() time.Time { return time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC) }}
 	var scores []Score
-	for _, strategy := range []string{campaign.StrategyPopularInCategory, campaign.StrategyComplements, campaign.StrategyBoughtTogether} {
+	for _, strategy := range []string{campaign.StrategyPopularInCategory, campaign.StrategyComplements, campaign.StrategyBoughtTogether, campaign.StrategySimilarCustomers} {
 		sc := Score{Strategy: strategy}
 		for _, c := range customers {
 			var trigger []string

@@ -16,13 +16,15 @@ import (
 // product, often already owned, need not: the report shows how they do.)
 func TestEvaluationRanksStrategiesOnAKnownHistory(t *testing.T) {
 	h := recs.Generate(400, 20, 6, 7)
-	scores, err := recs.Evaluate(context.Background(), testdb.SQLite(t), h, 100, 3)
+	scores, err := recs.Evaluate(context.Background(), testdb.SQLite(t), h, 100, 100, 3)
 	require.NoError(t, err)
-	require.Len(t, scores, 3)
+	require.Len(t, scores, 4)
 	popular, together := scores[0], scores[2]
 	require.Equal(t, "popular_in_category", popular.Strategy)
 	require.Equal(t, 400, popular.Total)
 	require.Greater(t, together.HitRate(), popular.HitRate(), "co-purchases know the families")
+	require.Equal(t, "similar_customers", scores[3].Strategy)
+	require.Greater(t, scores[3].HitRate(), popular.HitRate(), "so do customers' purchases across orders")
 	var out bytes.Buffer
 	recs.WriteReport(&out, scores)
 	require.Contains(t, out.String(), "hit-rate@3")

@@ -24,6 +24,8 @@ type Store interface {
 	Affinities(ctx context.Context, skus []string, limit int) ([]models.Affinity, error)
 	PopularInCategory(ctx context.Context, categories []string, since time.Time, limit int) ([]string, error)
 	Ladder(ctx context.Context, category string) ([]models.Product, error)
+	CountBuyers(ctx context.Context) (int64, error)
+	Similar(ctx context.Context, skus []string, limit int) ([]models.ItemSimilarity, error)
 }
 
 // Recommender applies the strategies.
@@ -32,6 +34,9 @@ type Recommender struct {
 	// MinOrders is the order history bought_together needs (default 500);
 	// with less it falls back to complements.
 	MinOrders int64
+	// MinCustomers is the number of buyers similar_customers needs
+	// (default 10,000); with fewer it falls back to bought_together.
+	MinCustomers int64
 	// PopularWindow is how far back popular_in_category counts (default 90 days).
 	PopularWindow time.Duration
 	Now           func() time.Time
@@ -79,13 +84,22 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 	}
 	strategy := req.Spec.Strategy
 	var note string
+	if strategy == campaign.StrategySimilarCustomers {
+		n, err := r.Store.CountBuyers(ctx)
+		if err != nil {
+			return Result{}, err
+		}
+		if min := r.minCustomers(); n < min {
+			strategy, note = campaign.StrategyBoughtTogether, fmt.Sprintf("similar_customers needs %d customers with orders, there are %d: used bought_together", min, n)
+		}
+	}
 	if strategy == campaign.StrategyBoughtTogether {
 		n, err := r.Store.CountOrders(ctx)
 		if err != nil {
 			return Result{}, err
 		}
 		if min := r.minOrders(); n < min {
-			strategy, note = campaign.StrategyComplements, fmt.Sprintf("bought_together needs %d orders of history, there are %d: used complements", min, n)
+			strategy, note = campaign.StrategyComplements, joinNote(note, fmt.Sprintf("bought_together needs %d orders of history, there are %d: used complements", min, n))
 		}
 	}
 	cands, err := r.candidates(ctx, strategy, req, triggers)
@@ -102,7 +116,7 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 		return Result{Strategy: strategy, Note: "no plan above the customer's: nothing to upsell"}, nil
 	}
 	if len(picks) == 0 && strategy != campaign.StrategyPopularInCategory {
-		note = fmt.Sprintf("%s found nothing suitable: used popular_in_category", strategy)
+		note = joinNote(note, fmt.Sprintf("%s found nothing suitable: used popular_in_category", strategy))
 		strategy = campaign.StrategyPopularInCategory
 		if cands, err = r.candidates(ctx, strategy, req, triggers); err != nil {
 			return Result{}, err
@@ -138,6 +152,15 @@ func (r *Recommender) candidates(ctx context.Context, strategy string, req Reque
 		for _, a := range as {
 			out = append(out, Pick{SKU: a.SKUB, Reason: fmt.Sprintf("%.0f%% of customers who bought %s also bought it (lift %.1f)",
 				100*a.Confidence, name(a.SKUA), a.Lift)})
+		}
+	case campaign.StrategySimilarCustomers:
+		sims, err := r.Store.Similar(ctx, req.Trigger, candidatePool)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range sims {
+			out = append(out, Pick{SKU: s.SKUB, Reason: fmt.Sprintf("customers who bought %s also bought it (%d of them, similarity %.2f)",
+				name(s.SKUA), s.Customers, s.Score)})
 		}
 	case campaign.StrategyPopularInCategory:
 		var cats []string
@@ -270,6 +293,21 @@ func suits(p models.Product, country string) bool {
 		}
 	}
 	return false
+}
+
+func (r *Recommender) minCustomers() int64 {
+	if r.MinCustomers > 0 {
+		return r.MinCustomers
+	}
+	return 10000
+}
+
+// joinNote chains fallback notes: similar_customers → bought_together → complements.
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 func (r *Recommender) minOrders() int64 {

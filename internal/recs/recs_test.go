@@ -2,6 +2,7 @@ package recs
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -19,6 +20,19 @@ type fakeStore struct {
 	orders     int64
 	affinities []models.Affinity
 	popular    map[string][]string // category ("" for all) -> best sellers
+	buyers     int64
+	similar    []models.ItemSimilarity
+}
+
+func (f *fakeStore) CountBuyers(context.Context) (int64, error) { return f.buyers, nil }
+func (f *fakeStore) Similar(_ context.Context, skus []string, _ int) ([]models.ItemSimilarity, error) {
+	var out []models.ItemSimilarity
+	for _, x := range f.similar {
+		if slices.Contains(skus, x.SKUA) {
+			out = append(out, x)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeStore) GetProducts(_ context.Context, skus []string) (map[string]models.Product, error) {
@@ -174,4 +188,41 @@ func TestNextTierIsTheNextPlanUpTheLadder(t *testing.T) {
 	require.Empty(t, res.Picks)
 	require.Equal(t, "next_tier", res.Strategy)
 	require.Contains(t, res.Note, "no plan above the customer's")
+}
+
+func TestSimilarCustomersNeedsEnoughBuyersThenFallsBackInOrder(t *testing.T) {
+	st := catalogue()
+	st.similar = []models.ItemSimilarity{{SKUA: "cam", SKUB: "tripod", Customers: 420, Score: 0.61}, {SKUA: "cam", SKUB: "bag", Customers: 90, Score: 0.2}}
+	st.affinities = []models.Affinity{{SKUA: "cam", SKUB: "lens", Orders: 40, Confidence: 0.4, Lift: 2}}
+	r := &Recommender{Store: st, MinCustomers: 1000, MinOrders: 500}
+	spec := campaign.Recommend{Strategy: "similar_customers", Limit: 1}
+
+	st.buyers, st.orders = 1000, 5000
+	res, err := r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
+	require.NoError(t, err)
+	require.Equal(t, "similar_customers", res.Strategy)
+	require.Equal(t, []string{"tripod"}, res.SKUs(), "the most similar buyers first")
+	require.Equal(t, "customers who bought cam also bought it (420 of them, similarity 0.61)", res.Picks[0].Reason)
+	require.Empty(t, res.Note)
+
+	// One customer short: bought_together, which has its own threshold.
+	st.buyers = 999
+	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
+	require.NoError(t, err)
+	require.Equal(t, "bought_together", res.Strategy)
+	require.Equal(t, []string{"lens"}, res.SKUs())
+	require.Contains(t, res.Note, "similar_customers needs 1000 customers with orders, there are 999")
+
+	// Little history of any kind: down to the manual complements.
+	st.orders = 10
+	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
+	require.NoError(t, err)
+	require.Equal(t, "complements", res.Strategy)
+	require.Equal(t, "similar_customers needs 1000 customers with orders, there are 999: used bought_together; bought_together needs 500 orders of history, there are 10: used complements", res.Note)
+
+	// The default threshold is 10,000 customers.
+	st.buyers, st.orders = 9999, 5000
+	res, err = (&Recommender{Store: st}).Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
+	require.NoError(t, err)
+	require.Equal(t, "bought_together", res.Strategy)
 }
