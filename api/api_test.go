@@ -232,6 +232,7 @@ func TestBadInputIsRefusedWithTheFieldNamed(t *testing.T) {
 		{"negative price", "PUT", "/v1/products/p", `{"name":"P","price":-1}`, 422, "invalid", "price"},
 		{"sub-cent price", "PUT", "/v1/products/p", `{"name":"P","price":1.234}`, 422, "invalid", "price"},
 		{"bad currency", "PUT", "/v1/products/p", `{"name":"P","currency":"usd"}`, 422, "invalid", "currency"},
+		{"unknown season", "PUT", "/v1/products/p", `{"name":"P","seasons":["winter","monsoon"]}`, 422, "invalid", "seasons[1]"},
 		{"negative tier rank", "PUT", "/v1/products/p", `{"name":"P","tier_rank":-1}`, 422, "invalid", "tier_rank"},
 		{"feature with control character", "PUT", "/v1/products/p", `{"name":"P","features":["ok","bad\u0007"]}`, 422, "invalid", "features"},
 		{"campaign bad offset", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"at": "3d-7d"`, `"at": "soon"`, 1), 422, "invalid", "steps[0].at"},
@@ -924,6 +925,11 @@ func TestRecommendationRulesAndRebuild(t *testing.T) {
 	requireError(t, st, body, 422, "invalid", "rules[0].complements[0]")
 	st, body = b.do(t, "PUT", "/v1/products/parka", `{"name":"Parka","regions":["Norway"]}`)
 	requireError(t, st, body, 422, "invalid", "regions[0]")
+	st, body = b.do(t, "PUT", "/v1/products/coat", `{"name":"Coat","seasons":["autumn","winter"]}`)
+	require.Equal(t, 200, st, "%v", body)
+	st, body = b.do(t, "PUT", "/v1/products/coat", `{"name":"Down coat","seasons":["autumn","winter"]}`)
+	require.Equal(t, 200, st, "%v", body)
+	require.Equal(t, []any{"autumn", "winter"}, body["seasons"], "stored, and kept on update")
 
 	for i := 0; i < 3; i++ {
 		st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-%d","items":[{"sku":"cam-1","quantity":1,"price":1},{"sku":"lens-1","quantity":1,"price":1}]}}`, i))

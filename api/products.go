@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -26,6 +28,7 @@ type ProductRequest struct {
 	InStock     *bool       `json:"in_stock"`
 	Complements []string    `json:"complements"`
 	Regions     []string    `json:"regions"`
+	Seasons     []string    `json:"seasons"`
 	Rating      float64     `json:"rating"`
 	Reviews     int         `json:"reviews"`
 	Testimonial string      `json:"testimonial"`
@@ -45,6 +48,7 @@ type ProductResponse struct {
 	InStock     bool      `json:"in_stock"`
 	Complements []string  `json:"complements"`
 	Regions     []string  `json:"regions,omitempty"`
+	Seasons     []string  `json:"seasons,omitempty"`
 	Rating      float64   `json:"rating,omitempty"`
 	Reviews     int       `json:"reviews,omitempty"`
 	Testimonial string    `json:"testimonial,omitempty"`
@@ -100,6 +104,11 @@ func (h *handlers) putProduct(c *gin.Context) {
 			err = errs.Field(errs.Invalid, "regions["+itoa(i)+"]", "must be an ISO 3166-1 alpha-2 code like NO")
 		}
 	}
+	for i, season := range req.Seasons {
+		if err == nil && !slices.Contains(recs.Seasons, season) {
+			err = errs.Field(errs.Invalid, "seasons["+itoa(i)+"]", "must be one of %s", strings.Join(recs.Seasons, ", "))
+		}
+	}
 	for i, comp := range req.Complements {
 		if err == nil && (comp == sku || validID("", comp) != nil) {
 			err = errs.Field(errs.Invalid, "complements["+itoa(i)+"]", "must be another product's SKU")
@@ -116,7 +125,7 @@ func (h *handlers) putProduct(c *gin.Context) {
 	p := &models.Product{
 		SKU: sku, Name: strings.TrimSpace(req.Name), Category: req.Category, PriceMinor: price,
 		Currency: req.Currency, URL: req.URL, ImageURL: req.ImageURL, InStock: inStock, Complements: req.Complements,
-		Regions: req.Regions, Rating: req.Rating, Reviews: req.Reviews, Testimonial: req.Testimonial,
+		Regions: req.Regions, Seasons: req.Seasons, Rating: req.Rating, Reviews: req.Reviews, Testimonial: req.Testimonial,
 		TierRank: req.TierRank, Features: req.Features,
 	}
 	ctx := c.Request.Context()
@@ -149,7 +158,7 @@ func productResponse(p *models.Product) ProductResponse {
 	return ProductResponse{
 		SKU: p.SKU, Name: p.Name, Category: p.Category, Price: float64(p.PriceMinor) / 100,
 		Currency: p.Currency, URL: p.URL, ImageURL: p.ImageURL, InStock: p.InStock,
-		Complements: comps, Regions: p.Regions, Rating: p.Rating, Reviews: p.Reviews, Testimonial: p.Testimonial,
+		Complements: comps, Regions: p.Regions, Seasons: p.Seasons, Rating: p.Rating, Reviews: p.Reviews, Testimonial: p.Testimonial,
 		TierRank: p.TierRank, Features: p.Features,
 		UpdatedAt: p.UpdatedAt,
 	}

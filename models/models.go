@@ -62,6 +62,9 @@ type Product struct {
 	// Regions lists the countries (ISO 3166-1 alpha-2) the product suits;
 	// empty means everywhere. No winter gear to customers in the tropics.
 	Regions []string `gorm:"serializer:json;type:text"`
+	// Seasons (winter, spring, summer, autumn) the product suits; empty
+	// means all year. Judged where the customer lives, at send time.
+	Seasons []string `gorm:"serializer:json;type:text"`
 	// Social proof shown with the product.
 	Rating      float64 `gorm:"not null;default:0"` // average, 0 to 5; 0: none
 	Reviews     int     `gorm:"not null;default:0"`

@@ -222,7 +222,7 @@ func (s *Store) UpsertProduct(ctx context.Context, p *Product) error {
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "sku"}},
 		DoUpdates: clause.AssignmentColumns([]string{
-			"name", "category", "price_minor", "currency", "url", "image_url", "in_stock", "complements", "regions",
+			"name", "category", "price_minor", "currency", "url", "image_url", "in_stock", "complements", "regions", "seasons",
 			"rating", "reviews", "testimonial", "tier_rank", "features", "updated_at",
 		}),
 	}).Create(p).Error

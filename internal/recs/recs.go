@@ -268,7 +268,7 @@ func (r *Recommender) filter(ctx context.Context, req Request, triggers map[stri
 		switch {
 		case seen[p.SKU], blocked[p.SKU], req.Owned[p.SKU], !ok, !prod.InStock:
 			continue
-		case !suits(prod, req.Country):
+		case !suits(prod, req.Country), !inSeason(prod.Seasons, req.Country, r.now()):
 			continue
 		case ceiling > 0 && prod.PriceMinor > ceiling:
 			continue
