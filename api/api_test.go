@@ -1057,6 +1057,43 @@ func TestEveryStepIsTestRenderedOnSaveAndOnPublish(t *testing.T) {
 	require.EqualValues(t, 0, body["latest_version"], "nothing was published")
 }
 
+func TestHoldoutCustomersAreEnrolledAsHoldout(t *testing.T) {
+	b := setup(t)
+	st, body := b.do(t, "PUT", "/v1/products/cam-1", `{"name":"X100","category":"cameras","price":899}`)
+	require.Equal(t, 200, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 60,`, 1))
+	requireError(t, st, body, 422, "invalid", "holdout")
+	st, body = b.do(t, "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 20,`, 1))
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+	require.Equal(t, 201, st, "%v", body)
+
+	const n = 200
+	for i := 0; i < n; i++ {
+		c := fmt.Sprint("c-", i)
+		st, body = b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"id":"ev-%d","type":"purchase","customer_id":"%s","properties":{"order_id":"o-%d","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, i, c, i))
+		require.Equal(t, 202, st, "%v", body)
+	}
+	held := map[string]bool{}
+	for _, in := range b.seq.started {
+		require.Contains(t, []string{"A", workflows.VariantHoldout}, in.Variant)
+		if in.Variant == workflows.VariantHoldout {
+			held[in.CustomerID] = true
+		}
+	}
+	require.Len(t, b.seq.started, n)
+	require.InDelta(t, 0.20*n, len(held), 0.20*n*0.5, "about a fifth held out")
+	// The enrolment records the variant the workflow runs.
+	var enrolled []models.Enrollment
+	require.NoError(t, b.store.DB().Find(&enrolled).Error)
+	require.Len(t, enrolled, n)
+	for _, e := range enrolled {
+		require.Equal(t, held[e.CustomerID], e.Variant == workflows.VariantHoldout, e.CustomerID)
+	}
+}
+
 func TestTranslationsAreCheckedOnSave(t *testing.T) {
 	b := setup(t)
 	withDE := strings.Replace(cameraCampaign, `"template": "education"}`, `"template": "education", "translations": {"de": {"subject": "5 Zubehörteile"}}}`, 1)

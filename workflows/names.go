@@ -41,7 +41,7 @@ var ExitSignals = []string{SignalPurchase, SignalUpgrade, SignalComplaint, Signa
 
 // VariantHoldout is the variant of enrollments that run the clock but are
 // never emailed; their conversions measure incremental lift.
-const VariantHoldout = "holdout"
+const VariantHoldout = campaign.VariantHoldout
 
 // Typed search attributes. None carries PII: customer and campaign IDs are
 // the caller's opaque identifiers.
@@ -90,11 +90,12 @@ type SequenceInput struct {
 }
 
 // NewSequenceInput builds a sequence's input from a campaign plan. The
-// variant is "A" until experiments assign one.
+// variant is assigned by campaign.Assign: the holdout share of customers
+// is held out, everyone else gets "A" until experiments add variants.
 func NewSequenceInput(p campaign.Plan, version int, enrollmentID, customerID, timezone, eventID string, now time.Time, day time.Duration) SequenceInput {
 	in := SequenceInput{
 		EnrollmentID: enrollmentID, CustomerID: customerID, CampaignID: p.ID, Kind: p.Kind, Version: version,
-		Variant: "A", TriggerEventID: eventID, EnrolledAt: now, Day: day, Timezone: timezone,
+		Variant: campaign.Assign(customerID, p.ID, "", p.Holdout, nil), TriggerEventID: eventID, EnrolledAt: now, Day: day, Timezone: timezone,
 		SendWindow: SendWindow{Start: p.WindowStart, End: p.WindowEnd}, ExitOn: p.ExitOn, UpgradeTo: p.UpgradeTo,
 		Attribution: p.Attribution,
 	}

@@ -72,6 +72,10 @@ type Definition struct {
 	// UpgradeTo lists the tiers an upgrade must reach to meet the upgrade
 	// goal; empty means any upgrade.
 	UpgradeTo []string `json:"upgrade_to,omitempty"`
+	// Holdout is the percentage of enrolments (0 to 50) that run the
+	// sequence but are never emailed, so their conversions measure what
+	// the emails add. Assignment is sticky per customer and campaign.
+	Holdout float64 `json:"holdout,omitempty"`
 }
 
 // Re-entry rules. Whatever the rule, a customer has at most one running
@@ -358,6 +362,9 @@ func (d *Definition) Validate() error {
 	if !IsTrigger(d.Trigger.Event) {
 		return bad("trigger.event", "unknown event type %q", d.Trigger.Event)
 	}
+	if d.Holdout < 0 || d.Holdout > 50 {
+		return bad("holdout", "must be a percentage from 0 to 50")
+	}
 	if d.Trigger.Event == TriggerInactivity {
 		if o, err := ParseOffset(d.Trigger.After); err != nil || o.TotalHours() == 0 {
 			return bad("trigger.after", "an inactivity trigger needs a time without events, like 30d")
@@ -510,6 +517,7 @@ type Plan struct {
 	Attribution Offset     `json:"attribution"`
 	WindowStart int        `json:"window_start"` // send window, minutes after local midnight
 	WindowEnd   int        `json:"window_end"`
+	Holdout     float64    `json:"holdout,omitempty"` // percent never emailed
 }
 
 // PlanStep is one step's timing.
@@ -522,7 +530,7 @@ type PlanStep struct {
 func (d *Definition) Plan() Plan {
 	start, end, _ := ParseSendWindow(d.SendWindow)
 	p := Plan{ID: d.ID, Kind: d.Kind, ExitOn: d.ExitOn, UpgradeTo: d.UpgradeTo, Attribution: d.Attribution(),
-		WindowStart: start, WindowEnd: end}
+		WindowStart: start, WindowEnd: end, Holdout: d.Holdout}
 	for _, s := range d.Steps {
 		w, _ := ParseWindow(s.At)
 		p.Steps = append(p.Steps, PlanStep{ID: s.ID, Window: w})
