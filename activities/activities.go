@@ -357,6 +357,7 @@ func (a *Activities) Render(ctx context.Context, ref MessageRef) error {
 // both use it.
 func (a *Activities) compose(ctx context.Context, def *campaign.Definition, step campaign.Step, cust *models.Customer,
 	variant string, trigger, recommended []string, usage *email.Usage) (models.Rendered, error) {
+	step = def.ForVariant(step, variant)
 	data, err := a.emailData(ctx, def, step, variant, cust, trigger, recommended)
 	if err != nil {
 		return models.Rendered{}, retryable(err)

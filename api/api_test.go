@@ -20,6 +20,7 @@ import (
 
 	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/api"
+	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/testdb"
@@ -1092,6 +1093,61 @@ func TestHoldoutCustomersAreEnrolledAsHoldout(t *testing.T) {
 	for _, e := range enrolled {
 		require.Equal(t, held[e.CustomerID], e.Variant == workflows.VariantHoldout, e.CustomerID)
 	}
+}
+
+func TestExperimentVariantsAreAssignedCheckedAndPreviewed(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	store := testdb.SQLite(t)
+	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	acts := &activities.Activities{Store: store, Renderer: renderer, Unsubscribe: signer(t), PublicURL: "https://lift.example.com"}
+	seq := &fakeSequences{running: map[string]bool{}}
+	b := &bundle{store: store, seq: seq, h: api.NewRouter(api.Deps{Store: store, Sequences: seq, Unsubscribe: signer(t),
+		Previewer: activities.Previewer{A: acts}})}
+	withExperiment := func(subjectB string) string {
+		return strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 10,
+  "experiment": {"id": "subject-1", "variants": [{"id": "A", "weight": 1},
+    {"id": "B", "weight": 1, "steps": {"complement": {"subject": "`+subjectB+`"}}}]},`, 1)
+	}
+	// A variant's copy is checked like the campaign's, with its field named.
+	st, body := b.do(t, "POST", "/v1/campaigns", withExperiment("{{.Customer.Nickname}}"))
+	requireError(t, st, body, 422, "invalid", "experiment.variants[1].steps.complement.subject")
+	st, body = b.do(t, "POST", "/v1/campaigns", withExperiment("Your {{.Trigger.ProductName}} deserves a {{.First.Name}}"))
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+	require.Equal(t, 201, st, "%v", body)
+	for _, p := range []string{`{"name":"X100","category":"cameras","price":899,"complements":["lens-1"]}`, `{"name":"35mm lens","category":"lenses","price":279.5,"url":"https://shop.example/lens"}`} {
+		sku := map[bool]string{true: "cam-1", false: "lens-1"}[strings.Contains(p, "X100")]
+		st, body = b.do(t, "PUT", "/v1/products/"+sku, p)
+		require.Equal(t, 200, st, "%v", body)
+	}
+
+	const n = 400
+	for i := 0; i < n; i++ {
+		c := fmt.Sprint("c-", i)
+		st, body = b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"id":"ev-%d","type":"purchase","customer_id":"%s","properties":{"order_id":"o-%d","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, i, c, i))
+		require.Equal(t, 202, st, "%v", body)
+	}
+	counts := map[string]int{}
+	for _, in := range seq.started {
+		counts[in.Variant]++
+		require.Equal(t, in.Variant, campaign.Assign(in.CustomerID, "camera-accessories", "subject-1", 10, []campaign.Weighted{{ID: "A", Weight: 1}, {ID: "B", Weight: 1}}),
+			"the variant is the deterministic assignment")
+	}
+	require.InDelta(t, 0.10*n, counts[workflows.VariantHoldout], 0.10*n*0.6)
+	require.InDelta(t, 0.45*n, counts["A"], 0.45*n*0.25)
+	require.InDelta(t, 0.45*n, counts["B"], 0.45*n*0.25)
+
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"c-1","step":"complement","variant":"B"}`)
+	require.Equal(t, 200, st, "%v", body)
+	require.Equal(t, "Your X100 deserves a 35mm lens", body["subject"])
+	require.Contains(t, body["html"], "utm_content=complement-B")
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"c-1","step":"complement","variant":"A"}`)
+	require.Equal(t, 200, st, "%v", body)
+	require.Equal(t, "Complete your X100 kit", body["subject"])
 }
 
 func TestTranslationsAreCheckedOnSave(t *testing.T) {

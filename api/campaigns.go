@@ -81,28 +81,64 @@ func checkContent(def *campaign.Definition) error {
 					"no layout in %q; shipped: %s", lang, strings.Join(email.Languages(), ", "))
 			}
 		}
-		for _, lang := range append([]string{""}, sortedLangs(st.Translations)...) {
-			prefix, text := "", st
-			if lang != "" {
-				prefix, text = "translations."+lang+".", st.Localized(lang)
-			}
-			for _, f := range []struct{ name, text string }{{"subject", text.Subject}, {"heading", text.Heading}, {"body", text.Body}} {
-				if err := email.Check(f.text, st.Incentive != nil); err != nil {
-					return errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].%s%s", i, prefix, f.name), "%v", err)
+		if err := checkStep(st, fmt.Sprintf("steps[%d].", i)); err != nil {
+			return err
+		}
+	}
+	if def.Experiment == nil {
+		return nil
+	}
+	// Every variant's emails too, as each variant sends them.
+	for k, v := range def.Experiment.Variants {
+		for _, id := range sortedVariantSteps(v.Steps) {
+			for _, lang := range sortedLangs(v.Steps[id].Translations) {
+				if !slices.Contains(email.Languages(), lang) {
+					return errs.Field(errs.Invalid, fmt.Sprintf("experiment.variants[%d].steps.%s.translations.%s", k, id, lang),
+						"no layout in %q; shipped: %s", lang, strings.Join(email.Languages(), ", "))
 				}
 			}
-			// Then the whole email, every block, in the language's layout.
-			r, err := sampleRenderer()
-			if err != nil {
-				return errs.Wrap(errs.Internal, err, "email templates")
-			}
-			locale := cmp.Or(lang, "en")
-			if err := r.TestRender(st.Template, text.Subject, text.Heading, text.Body, locale, st.Incentive != nil); err != nil {
-				return errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].%s%s", i, prefix, renderedField(err)), "test render (%s): %v", locale, err)
+			st, _ := def.StepByID(id)
+			if err := checkStep(def.ForVariant(st, v.ID), fmt.Sprintf("experiment.variants[%d].steps.%s.", k, id)); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
+}
+
+// checkStep checks one step's copy in its base language and each
+// translation; field prefixes the field names in errors.
+func checkStep(st campaign.Step, field string) error {
+	for _, lang := range append([]string{""}, sortedLangs(st.Translations)...) {
+		prefix, text := "", st
+		if lang != "" {
+			prefix, text = "translations."+lang+".", st.Localized(lang)
+		}
+		for _, f := range []struct{ name, text string }{{"subject", text.Subject}, {"heading", text.Heading}, {"body", text.Body}} {
+			if err := email.Check(f.text, st.Incentive != nil); err != nil {
+				return errs.Field(errs.Invalid, field+prefix+f.name, "%v", err)
+			}
+		}
+		// Then the whole email, every block, in the language's layout.
+		r, err := sampleRenderer()
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "email templates")
+		}
+		locale := cmp.Or(lang, "en")
+		if err := r.TestRender(st.Template, text.Subject, text.Heading, text.Body, locale, st.Incentive != nil); err != nil {
+			return errs.Field(errs.Invalid, field+prefix+renderedField(err), "test render (%s): %v", locale, err)
+		}
+	}
+	return nil
+}
+
+func sortedVariantSteps(m map[string]campaign.VariantStep) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // sampleRenderer compiles the email templates once for the save-time

@@ -91,11 +91,12 @@ type SequenceInput struct {
 
 // NewSequenceInput builds a sequence's input from a campaign plan. The
 // variant is assigned by campaign.Assign: the holdout share of customers
-// is held out, everyone else gets "A" until experiments add variants.
+// is held out, the rest split between the experiment's variants ("A"
+// without one).
 func NewSequenceInput(p campaign.Plan, version int, enrollmentID, customerID, timezone, eventID string, now time.Time, day time.Duration) SequenceInput {
 	in := SequenceInput{
 		EnrollmentID: enrollmentID, CustomerID: customerID, CampaignID: p.ID, Kind: p.Kind, Version: version,
-		Variant: campaign.Assign(customerID, p.ID, "", p.Holdout, nil), TriggerEventID: eventID, EnrolledAt: now, Day: day, Timezone: timezone,
+		Variant: campaign.Assign(customerID, p.ID, p.Experiment, p.Holdout, p.Variants), TriggerEventID: eventID, EnrolledAt: now, Day: day, Timezone: timezone,
 		SendWindow: SendWindow{Start: p.WindowStart, End: p.WindowEnd}, ExitOn: p.ExitOn, UpgradeTo: p.UpgradeTo,
 		Attribution: p.Attribution,
 	}

@@ -3,6 +3,10 @@ package campaign
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
+	"regexp"
+
+	"github.com/lift-hq/lift/internal/errs"
 )
 
 // VariantHoldout is the variant of enrolments that run the sequence's
@@ -54,4 +58,153 @@ func uniform(parts ...string) float64 {
 		h.Write([]byte{0x1f})
 	}
 	return float64(binary.BigEndian.Uint64(h.Sum(nil)[:8])>>11) / (1 << 53)
+}
+
+// Experiment splits a version's enrolments between variants that differ
+// in their copy. Each variant has a weight; its steps map overrides
+// fields of the campaign's steps (subject, preheader, heading, body,
+// cta). The campaign's own copy is what a variant does not override.
+type Experiment struct {
+	ID       string    `json:"id"`
+	Variants []Variant `json:"variants"`
+}
+
+// Variant is one arm of an experiment.
+type Variant struct {
+	ID     string                 `json:"id"`
+	Weight int                    `json:"weight"`
+	Steps  map[string]VariantStep `json:"steps,omitempty"`
+}
+
+// VariantStep is a variant's copy for one step, with its own
+// translations: a language the variant does not translate shows the
+// variant's copy, never the control's translation of a field the
+// variant changed.
+type VariantStep struct {
+	StepText
+	Translations map[string]StepText `json:"translations,omitempty"`
+}
+
+// Weighted lists the experiment's variants for Assign.
+func (e *Experiment) Weighted() []Weighted {
+	if e == nil {
+		return nil
+	}
+	out := make([]Weighted, len(e.Variants))
+	for i, v := range e.Variants {
+		out[i] = Weighted{ID: v.ID, Weight: v.Weight}
+	}
+	return out
+}
+
+// ForVariant returns the step as the variant sends it.
+func (d *Definition) ForVariant(s Step, variant string) Step {
+	if d.Experiment == nil {
+		return s
+	}
+	for _, v := range d.Experiment.Variants {
+		if v.ID != variant {
+			continue
+		}
+		vs, ok := v.Steps[s.ID]
+		if !ok {
+			return s
+		}
+		changed := override(&s.Subject, &s.Preheader, &s.Heading, &s.Body, &s.CTA, vs.StepText)
+		tr := make(map[string]StepText, len(s.Translations)+len(vs.Translations))
+		for lang, t := range s.Translations {
+			// The control's translation of a field the variant changed
+			// would undo the variant for that language.
+			for _, field := range changed {
+				*t.field(field) = ""
+			}
+			tr[lang] = t
+		}
+		for lang, t := range vs.Translations {
+			base := tr[lang]
+			override(&base.Subject, &base.Preheader, &base.Heading, &base.Body, &base.CTA, t)
+			tr[lang] = base
+		}
+		s.Translations = tr
+		return s
+	}
+	return s
+}
+
+// override sets each field that t gives and names the fields it set.
+func override(subject, preheader, heading, body, cta *string, t StepText) []string {
+	var changed []string
+	for _, f := range []struct {
+		name string
+		dst  *string
+		src  string
+	}{{"subject", subject, t.Subject}, {"preheader", preheader, t.Preheader}, {"heading", heading, t.Heading}, {"body", body, t.Body}, {"cta", cta, t.CTA}} {
+		if f.src != "" {
+			*f.dst = f.src
+			changed = append(changed, f.name)
+		}
+	}
+	return changed
+}
+
+func (t *StepText) field(name string) *string {
+	switch name {
+	case "subject":
+		return &t.Subject
+	case "preheader":
+		return &t.Preheader
+	case "heading":
+		return &t.Heading
+	case "body":
+		return &t.Body
+	default:
+		return &t.CTA
+	}
+}
+
+var variantRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,16}$`)
+
+// validateExperiment checks an experiment against the definition's steps.
+func (d *Definition) validateExperiment() error {
+	e := d.Experiment
+	if e == nil {
+		return nil
+	}
+	bad := func(field, format string, args ...any) error {
+		return errs.Field(errs.Invalid, "experiment."+field, format, args...)
+	}
+	if !idRE.MatchString(e.ID) {
+		return bad("id", "must be 1-64 lower-case letters, digits, - or _")
+	}
+	if len(e.Variants) < 2 || len(e.Variants) > 5 {
+		return bad("variants", "must list 2 to 5 variants")
+	}
+	seen := map[string]bool{}
+	for i, v := range e.Variants {
+		f := func(name string) string { return fmt.Sprintf("variants[%d].%s", i, name) }
+		switch {
+		case !variantRE.MatchString(v.ID) || v.ID == VariantHoldout:
+			return bad(f("id"), "must be 1-16 letters, digits, - or _, and not %q", VariantHoldout)
+		case seen[v.ID]:
+			return bad(f("id"), "%q appears twice", v.ID)
+		case v.Weight < 1 || v.Weight > 100:
+			return bad(f("weight"), "must be 1 to 100")
+		}
+		seen[v.ID] = true
+		for _, stepID := range sortedKeys(v.Steps) {
+			if _, ok := d.StepByID(stepID); !ok {
+				return bad(f("steps."+stepID), "no step %q in the campaign", stepID)
+			}
+			vs := v.Steps[stepID]
+			if err := checkText("experiment."+f("steps."+stepID+"."), vs.StepText); err != nil {
+				return err
+			}
+			for _, lang := range sortedKeys(vs.Translations) {
+				if err := checkText("experiment."+f("steps."+stepID+".translations."+lang+"."), vs.Translations[lang]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lift-hq/lift/internal/errs"
 )
 
 func TestAssignmentFollowsTheWeightsOver100000Customers(t *testing.T) {
@@ -42,4 +44,52 @@ func TestAssignmentIsStickyAndHoldoutGrowsOnlyFromTheVariants(t *testing.T) {
 		}
 	}
 	require.Zero(t, held, "no holdout share, nobody held out")
+}
+
+func TestVariantsOverrideTheCopyTheyChange(t *testing.T) {
+	def := &Definition{ID: "camera", Steps: []Step{{ID: "s1", Subject: "Complete your kit", Heading: "For your camera",
+		Translations: map[string]StepText{"de": {Subject: "Vervollständigen Sie Ihr Set", Heading: "Für Ihre Kamera"}}}},
+		Experiment: &Experiment{ID: "subject", Variants: []Variant{{ID: "A", Weight: 1},
+			{ID: "B", Weight: 1, Steps: map[string]VariantStep{"s1": {StepText: StepText{Subject: "Your camera deserves a lens"}}}},
+			{ID: "C", Weight: 1, Steps: map[string]VariantStep{"s1": {StepText: StepText{Subject: "Lenses for you"},
+				Translations: map[string]StepText{"de": {Subject: "Objektive für Sie"}}}}}}}}
+	st := def.Steps[0]
+	require.Equal(t, st, def.ForVariant(st, "A"), "the control is the campaign's own copy")
+	b := def.ForVariant(st, "B")
+	require.Equal(t, "Your camera deserves a lens", b.Subject)
+	require.Equal(t, "For your camera", b.Heading, "what B does not change stays")
+	require.Equal(t, "Your camera deserves a lens", b.Localized("de").Subject, "never the control's German subject in B")
+	require.Equal(t, "Für Ihre Kamera", b.Localized("de").Heading)
+	require.Equal(t, "Objektive für Sie", def.ForVariant(st, "C").Localized("de").Subject)
+	require.Equal(t, "Vervollständigen Sie Ihr Set", st.Localized("de").Subject, "the definition itself is untouched")
+	require.Equal(t, st, def.ForVariant(st, VariantHoldout))
+}
+
+func TestExperimentValidation(t *testing.T) {
+	valid := func() *Definition {
+		d, err := Parse([]byte(`{"id":"c","name":"C","kind":"cross_sell","trigger":{"event":"purchase"},
+			"steps":[{"id":"s1","at":"3d","subject":"Hi","template":"education"}],
+			"experiment":{"id":"subj","variants":[{"id":"A","weight":1},{"id":"B","weight":1,"steps":{"s1":{"subject":"Hello"}}}]}}`))
+		require.NoError(t, err)
+		return d
+	}
+	require.NoError(t, valid().Validate())
+	for field, mutate := range map[string]func(d *Definition){
+		"experiment.variants":               func(d *Definition) { d.Experiment.Variants = d.Experiment.Variants[:1] },
+		"experiment.variants[1].id":         func(d *Definition) { d.Experiment.Variants[1].ID = "A" },
+		"experiment.variants[0].weight":     func(d *Definition) { d.Experiment.Variants[0].Weight = 0 },
+		"experiment.variants[1].steps.nope": func(d *Definition) { d.Experiment.Variants[1].Steps["nope"] = VariantStep{} },
+		"experiment.variants[1].steps.s1.subject": func(d *Definition) {
+			d.Experiment.Variants[1].Steps["s1"] = VariantStep{StepText: StepText{Subject: "{{.Oops"}}
+		},
+		"experiment.id":             func(d *Definition) { d.Experiment.ID = "Bad ID" },
+		"experiment.variants[0].id": func(d *Definition) { d.Experiment.Variants[0].ID = VariantHoldout },
+	} {
+		d := valid()
+		mutate(d)
+		err := d.Validate()
+		e, ok := errs.As(err)
+		require.True(t, ok, "%s: %v", field, err)
+		require.Equal(t, field, e.Field, "%v", err)
+	}
 }

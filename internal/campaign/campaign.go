@@ -76,6 +76,9 @@ type Definition struct {
 	// sequence but are never emailed, so their conversions measure what
 	// the emails add. Assignment is sticky per customer and campaign.
 	Holdout float64 `json:"holdout,omitempty"`
+	// Experiment splits the enrolments that are not held out between
+	// variants with different copy.
+	Experiment *Experiment `json:"experiment,omitempty"`
 }
 
 // Re-entry rules. Whatever the rule, a customer has at most one running
@@ -459,17 +462,8 @@ func (d *Definition) Validate() error {
 			}{"translations." + lang + ".", s.Translations[lang]})
 		}
 		for _, x := range texts {
-			for _, tf := range []struct {
-				name, text string
-				max        int
-			}{{"subject", x.t.Subject, 300}, {"preheader", x.t.Preheader, 300}, {"heading", x.t.Heading, 300},
-				{"body", x.t.Body, 10000}, {"cta", x.t.CTA, 100}} {
-				if utf8.RuneCountInString(tf.text) > tf.max {
-					return bad(f(x.field+tf.name), "must be at most %d characters", tf.max)
-				}
-				if _, err := template.New(tf.name).Option("missingkey=error").Parse(tf.text); err != nil {
-					return bad(f(x.field+tf.name), "%v", err)
-				}
+			if err := checkText(f(x.field), x.t); err != nil {
+				return err
 			}
 		}
 		if !contains(Templates, s.Template) {
@@ -503,7 +497,7 @@ func (d *Definition) Validate() error {
 			}
 		}
 	}
-	return nil
+	return d.validateExperiment()
 }
 
 // Plan is a definition's timing and goals only: what a sequence workflow
@@ -518,6 +512,8 @@ type Plan struct {
 	WindowStart int        `json:"window_start"` // send window, minutes after local midnight
 	WindowEnd   int        `json:"window_end"`
 	Holdout     float64    `json:"holdout,omitempty"` // percent never emailed
+	Experiment  string     `json:"experiment,omitempty"`
+	Variants    []Weighted `json:"variants,omitempty"`
 }
 
 // PlanStep is one step's timing.
@@ -530,7 +526,10 @@ type PlanStep struct {
 func (d *Definition) Plan() Plan {
 	start, end, _ := ParseSendWindow(d.SendWindow)
 	p := Plan{ID: d.ID, Kind: d.Kind, ExitOn: d.ExitOn, UpgradeTo: d.UpgradeTo, Attribution: d.Attribution(),
-		WindowStart: start, WindowEnd: end, Holdout: d.Holdout}
+		WindowStart: start, WindowEnd: end, Holdout: d.Holdout, Variants: d.Experiment.Weighted()}
+	if d.Experiment != nil {
+		p.Experiment = d.Experiment.ID
+	}
 	for _, s := range d.Steps {
 		w, _ := ParseWindow(s.At)
 		p.Steps = append(p.Steps, PlanStep{ID: s.ID, Window: w})
@@ -579,6 +578,24 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// checkText checks a step's copy: lengths, and that each field parses as
+// a template. field prefixes the field names in errors.
+func checkText(field string, t StepText) error {
+	for _, tf := range []struct {
+		name, text string
+		max        int
+	}{{"subject", t.Subject, 300}, {"preheader", t.Preheader, 300}, {"heading", t.Heading, 300},
+		{"body", t.Body, 10000}, {"cta", t.CTA, 100}} {
+		if utf8.RuneCountInString(tf.text) > tf.max {
+			return errs.Field(errs.Invalid, field+tf.name, "must be at most %d characters", tf.max)
+		}
+		if _, err := template.New(tf.name).Option("missingkey=error").Parse(tf.text); err != nil {
+			return errs.Field(errs.Invalid, field+tf.name, "%v", err)
+		}
+	}
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
