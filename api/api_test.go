@@ -188,6 +188,18 @@ func (b *bundle) seed(t *testing.T) {
 	require.EqualValues(t, 1, body["version"])
 }
 
+// camerasBoughtBy has customers c-0 … c-(n-1), each consenting, buy cam-1.
+func (b *bundle) camerasBoughtBy(t *testing.T, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		c := fmt.Sprint("c-", i)
+		st, body := b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"id":"ev-%d","type":"purchase","customer_id":"%s","properties":{"order_id":"o-%d","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, i, c, i))
+		require.Equal(t, 202, st, "%v", body)
+	}
+}
+
 const purchase = `{"id":"%s","type":"purchase","customer_id":"ada","properties":{"order_id":"%s","currency":"USD","items":[{"sku":"%s","quantity":1,"price":899}]}}`
 
 func TestAuthentication(t *testing.T) {
@@ -1070,13 +1082,7 @@ func TestHoldoutCustomersAreEnrolledAsHoldout(t *testing.T) {
 	require.Equal(t, 201, st, "%v", body)
 
 	const n = 200
-	for i := 0; i < n; i++ {
-		c := fmt.Sprint("c-", i)
-		st, body = b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
-		require.Equal(t, 200, st, "%v", body)
-		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"id":"ev-%d","type":"purchase","customer_id":"%s","properties":{"order_id":"o-%d","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, i, c, i))
-		require.Equal(t, 202, st, "%v", body)
-	}
+	b.camerasBoughtBy(t, n)
 	held := map[string]bool{}
 	for _, in := range b.seq.started {
 		require.Contains(t, []string{"A", workflows.VariantHoldout}, in.Variant)
@@ -1124,13 +1130,7 @@ func TestExperimentVariantsAreAssignedCheckedAndPreviewed(t *testing.T) {
 	}
 
 	const n = 400
-	for i := 0; i < n; i++ {
-		c := fmt.Sprint("c-", i)
-		st, body = b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
-		require.Equal(t, 200, st, "%v", body)
-		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"id":"ev-%d","type":"purchase","customer_id":"%s","properties":{"order_id":"o-%d","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, i, c, i))
-		require.Equal(t, 202, st, "%v", body)
-	}
+	b.camerasBoughtBy(t, n)
 	counts := map[string]int{}
 	for _, in := range seq.started {
 		counts[in.Variant]++

@@ -335,20 +335,8 @@ func (s *Store) CountBuyers(ctx context.Context) (int64, error) {
 // buyer sets. The table is swapped in one transaction; it returns the
 // number of pairs kept.
 func (s *Store) RebuildSimilarities(ctx context.Context, minSupport int) (int64, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if s.postgres {
-			for _, set := range []string{"SET LOCAL work_mem = '64MB'", "SET LOCAL jit = off"} {
-				if err := tx.Exec(set).Error; err != nil {
-					return translate(err, "item similarities")
-				}
-			}
-		}
-		if err := tx.Exec("DELETE FROM item_similarities").Error; err != nil {
-			return translate(err, "item similarities")
-		}
-		// owned: one row per customer and product however often bought.
-		res := tx.Exec(`
+	// owned: one row per customer and product however often bought.
+	return s.rebuildPairs(ctx, "item_similarities", `
 WITH owned AS (
   SELECT DISTINCT o.customer_id, i.sku FROM order_items i JOIN orders o ON o.id = i.order_id),
 item AS (SELECT sku, COUNT(*) AS customers FROM owned GROUP BY sku),
@@ -363,10 +351,6 @@ directed AS (
 INSERT INTO item_similarities (sku_a, sku_b, customers, score)
 SELECT p.sku_a, p.sku_b, p.customers, p.customers / SQRT(1.0 * ia.customers * ib.customers)
 FROM directed p JOIN item ia ON ia.sku = p.sku_a JOIN item ib ON ib.sku = p.sku_b`, minSupport)
-		n = res.RowsAffected
-		return translate(res.Error, "item similarities")
-	})
-	return n, err
 }
 
 // Similar returns, for products whose buyers resemble the buyers of any
@@ -385,24 +369,10 @@ func (s *Store) Similar(ctx context.Context, skus []string, limit int) ([]ItemSi
 // together in at least minSupport orders, and swaps the table in one
 // transaction. It returns the number of pairs kept.
 func (s *Store) RebuildAffinities(ctx context.Context, minSupport int) (int64, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if s.postgres {
-			// The pair aggregation is a large hash: let it stay in memory.
-			// JIT compilation costs more than it saves on this one statement.
-			for _, set := range []string{"SET LOCAL work_mem = '64MB'", "SET LOCAL jit = off"} {
-				if err := tx.Exec(set).Error; err != nil {
-					return translate(err, "affinities")
-				}
-			}
-		}
-		if err := tx.Exec("DELETE FROM affinities").Error; err != nil {
-			return translate(err, "affinities")
-		}
-		// A SKU appears once per order (idx_order_item), so lines count
-		// orders without a DISTINCT pass; each unordered pair is counted
-		// once (a.sku < b.sku) and written both ways.
-		res := tx.Exec(`
+	// A SKU appears once per order (idx_order_item), so lines count
+	// orders without a DISTINCT pass; each unordered pair is counted once
+	// (a.sku < b.sku) and written both ways.
+	return s.rebuildPairs(ctx, "affinities", `
 WITH total AS (SELECT COUNT(*) AS orders FROM (SELECT order_id FROM order_items GROUP BY order_id) o),
 item AS (SELECT sku, COUNT(*) AS orders FROM order_items GROUP BY sku),
 pair AS (
@@ -418,8 +388,29 @@ SELECT p.sku_a, p.sku_b, p.orders,
        1.0 * p.orders / ia.orders,
        (1.0 * p.orders / ia.orders) / (1.0 * ib.orders / t.orders)
 FROM directed p JOIN item ia ON ia.sku = p.sku_a JOIN item ib ON ib.sku = p.sku_b CROSS JOIN total t`, minSupport)
+}
+
+// rebuildPairs empties a pair table and fills it with one INSERT …
+// SELECT, in one transaction, so readers see the old pairs or the new,
+// never none. It returns the number of rows inserted.
+func (s *Store) rebuildPairs(ctx context.Context, table, insert string, args ...any) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.postgres {
+			// The pair aggregation is a large hash: let it stay in memory.
+			// JIT compilation costs more than it saves on this one statement.
+			for _, set := range []string{"SET LOCAL work_mem = '64MB'", "SET LOCAL jit = off"} {
+				if err := tx.Exec(set).Error; err != nil {
+					return translate(err, table)
+				}
+			}
+		}
+		if err := tx.Exec("DELETE FROM " + table).Error; err != nil {
+			return translate(err, table)
+		}
+		res := tx.Exec(insert, args...)
 		n = res.RowsAffected
-		return translate(res.Error, "affinities")
+		return translate(res.Error, table)
 	})
 	return n, err
 }
