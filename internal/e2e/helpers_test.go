@@ -74,6 +74,7 @@ func (a api) messages(t *testing.T, customer string) []message {
 }
 
 type journey struct {
+	Variant    string `json:"variant"`
 	Status     string `json:"status"`
 	ExitReason string `json:"exit_reason"`
 	EmailsSent int    `json:"emails_sent"`
