@@ -264,7 +264,7 @@ func (a *Activities) comparison(ctx context.Context, cust *models.Customer, trig
 	}
 	for _, sku := range skus {
 		cur, ok := ps[sku]
-		if !ok || cur.TierRank == 0 || cur.Category != next.Category {
+		if !ok || cur.TierRank == 0 || cur.Category != next.Category || cur.TierRank >= next.TierRank {
 			continue
 		}
 		return &email.Comparison{

@@ -77,6 +77,9 @@ func (p Previewer) Preview(ctx context.Context, def *campaign.Definition, in Pre
 	if in.Variant == "" {
 		in.Variant = "A"
 	}
+	if !def.HasVariant(in.Variant) {
+		return PreviewResult{}, errs.Field(errs.Invalid, "variant", "no variant %q in campaign %s", in.Variant, def.ID)
+	}
 	res.Email, err = a.compose(ctx, def, step, cust, in.Variant, trigger, recommended, nil)
 	return res, err
 }
@@ -106,6 +109,13 @@ const TestSubjectPrefix = "[Test] "
 // around cannot unsubscribe the real customer.
 func (p Previewer) TestSend(ctx context.Context, def *campaign.Definition, in TestSendInput) (TestSendResult, error) {
 	a := p.A
+	// A reviewer's address that asked for no more email (an unsubscribe,
+	// a bounce, a complaint) gets none from a test either.
+	if sup, err := a.Store.Suppressed(ctx, in.To, def.ID); err != nil {
+		return TestSendResult{}, err
+	} else if sup != nil {
+		return TestSendResult{}, errs.Field(errs.Conflict, "to", "the address is on the suppression list (%s)", sup.Reason)
+	}
 	res, err := p.Preview(ctx, def, in.PreviewInput)
 	if err != nil {
 		return TestSendResult{}, err
@@ -118,6 +128,13 @@ func (p Previewer) TestSend(ctx context.Context, def *campaign.Definition, in Te
 	for _, sc := range []unsub.Scope{{CustomerID: in.CustomerID, CampaignID: def.ID}, {CustomerID: in.CustomerID}} {
 		real := a.unsubscribeURL(sc)
 		html, text = strings.ReplaceAll(html, real, inert), strings.ReplaceAll(text, real, inert)
+	}
+	// Fail safe: if the customer's token survived anywhere (copy that
+	// prints .Footer.UnsubscribeURL, an escaped public URL), do not send.
+	for _, sc := range []unsub.Scope{{CustomerID: in.CustomerID, CampaignID: def.ID}, {CustomerID: in.CustomerID}} {
+		if token := a.Unsubscribe.Token(sc); strings.Contains(res.Email.Subject+html+text, token) {
+			return TestSendResult{}, errs.E(errs.Invalid, "the email would carry the customer's own unsubscribe link; not sent")
+		}
 	}
 	subject := TestSubjectPrefix + res.Email.Subject
 	id, err := a.Mailer.Send(ctx, Email{

@@ -1036,6 +1036,12 @@ func TestTestSendGoesToTheReviewerWithInertUnsubscribeLinks(t *testing.T) {
 
 	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"not an address"}`)
 	requireError(t, st, body, 422, "invalid", "to")
+	require.NoError(t, store.Suppress(context.Background(), "gone@example.com", "", "unsubscribed"))
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"gone@example.com"}`)
+	requireError(t, st, body, 409, "conflict", "to")
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com","variant":"holdout"}`)
+	requireError(t, st, body, 422, "invalid", "variant")
+	require.Len(t, mailer.sent, 1)
 	// Ada owns the lens too now: the step would be skipped, so there is nothing to test-send.
 	st, _ = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-2", "o-2", "lens-1"))
 	require.Equal(t, 202, st)
@@ -1148,6 +1154,8 @@ func TestExperimentVariantsAreAssignedCheckedAndPreviewed(t *testing.T) {
 	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"c-1","step":"complement","variant":"A"}`)
 	require.Equal(t, 200, st, "%v", body)
 	require.Equal(t, "Complete your X100 kit", body["subject"])
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"c-1","step":"complement","variant":"b"}`)
+	requireError(t, st, body, 422, "invalid", "variant")
 }
 
 func TestTranslationsAreCheckedOnSave(t *testing.T) {

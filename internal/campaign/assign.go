@@ -97,6 +97,21 @@ func (e *Experiment) Weighted() []Weighted {
 	return out
 }
 
+// HasVariant reports whether a customer can be sent the variant: one of
+// the experiment's, or "A" without an experiment. (The holdout is sent
+// nothing.)
+func (d *Definition) HasVariant(id string) bool {
+	if d.Experiment == nil {
+		return id == "A"
+	}
+	for _, v := range d.Experiment.Variants {
+		if v.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // ForVariant returns the step as the variant sends it.
 func (d *Definition) ForVariant(s Step, variant string) Step {
 	if d.Experiment == nil {

@@ -251,13 +251,15 @@ func compile(text string) (*texttemplate.Template, error) {
 // draft edit is simply a new key); send time only executes. Executing a
 // parsed template is safe from many goroutines.
 type textCache struct {
-	mu sync.RWMutex
-	m  map[string]*texttemplate.Template
+	mu    sync.RWMutex
+	m     map[string]*texttemplate.Template
+	bytes int // total length of the cached texts
 }
 
-// maxCompiled bounds the cache; past it, it starts over (texts of live
-// versions are recompiled on their next send).
-const maxCompiled = 4096
+// maxCompiledBytes bounds the cache by the size of the texts it holds
+// (drafts saved over and over add keys); past it, it starts over, and
+// the texts of live versions are recompiled on their next send.
+const maxCompiledBytes = 8 << 20
 
 var compiled = &textCache{m: map[string]*texttemplate.Template{}}
 
@@ -273,10 +275,13 @@ func (c *textCache) get(text string) (*texttemplate.Template, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	if len(c.m) >= maxCompiled {
-		c.m = map[string]*texttemplate.Template{}
+	if c.bytes+len(text) > maxCompiledBytes {
+		c.m, c.bytes = map[string]*texttemplate.Template{}, 0
 	}
-	c.m[text] = t
+	if _, ok := c.m[text]; !ok {
+		c.m[text] = t
+		c.bytes += len(text)
+	}
 	c.mu.Unlock()
 	return t, nil
 }

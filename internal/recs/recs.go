@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lift-hq/lift/internal/campaign"
@@ -40,6 +41,41 @@ type Recommender struct {
 	// PopularWindow is how far back popular_in_category counts (default 90 days).
 	PopularWindow time.Duration
 	Now           func() time.Time
+
+	// The history sizes that switch strategies are counted at most once
+	// per countTTL, not on every send: they move slowly.
+	mu     sync.Mutex
+	counts map[string]counted
+}
+
+type counted struct {
+	n  int64
+	at time.Time
+}
+
+const countTTL = 10 * time.Minute
+
+// count returns a history size, counting again when the last count is
+// older than countTTL.
+func (r *Recommender) count(ctx context.Context, name string, fn func(context.Context) (int64, error)) (int64, error) {
+	now := r.now()
+	r.mu.Lock()
+	c, ok := r.counts[name]
+	r.mu.Unlock()
+	if ok && now.Sub(c.at) < countTTL {
+		return c.n, nil
+	}
+	n, err := fn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	r.mu.Lock()
+	if r.counts == nil {
+		r.counts = map[string]counted{}
+	}
+	r.counts[name] = counted{n: n, at: now}
+	r.mu.Unlock()
+	return n, nil
 }
 
 // Request is one step's ask.
@@ -85,7 +121,7 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 	strategy := req.Spec.Strategy
 	var note string
 	if strategy == campaign.StrategySimilarCustomers {
-		n, err := r.Store.CountBuyers(ctx)
+		n, err := r.count(ctx, "buyers", r.Store.CountBuyers)
 		if err != nil {
 			return Result{}, err
 		}
@@ -94,7 +130,7 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 		}
 	}
 	if strategy == campaign.StrategyBoughtTogether {
-		n, err := r.Store.CountOrders(ctx)
+		n, err := r.count(ctx, "orders", r.Store.CountOrders)
 		if err != nil {
 			return Result{}, err
 		}
@@ -102,17 +138,29 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 			strategy, note = campaign.StrategyComplements, joinNote(note, fmt.Sprintf("bought_together needs %d orders of history, there are %d: used complements", min, n))
 		}
 	}
+	var allow func(models.Product) bool
+	if strategy == campaign.StrategyNextTier {
+		current, ok, err := r.currentTier(ctx, req, triggers)
+		if err != nil {
+			return Result{}, err
+		}
+		if !ok {
+			return Result{Strategy: strategy, Note: "the customer is on no plan ladder: nothing to upsell"}, nil
+		}
+		// Pins too: an upsell must never suggest a downgrade.
+		allow = func(p models.Product) bool { return p.Category == current.Category && p.TierRank > current.TierRank }
+	}
 	cands, err := r.candidates(ctx, strategy, req, triggers)
 	if err != nil {
 		return Result{}, err
 	}
-	picks, err := r.filter(ctx, req, triggers, cands)
+	picks, err := r.filter(ctx, req, triggers, cands, allow)
 	if err != nil {
 		return Result{}, err
 	}
 	if len(picks) == 0 && strategy == campaign.StrategyNextTier {
-		// Best sellers in a plan category are other plans, lower ones
-		// included: an upsell must never suggest a downgrade.
+		// No fallback: best sellers in a plan category are other plans,
+		// lower ones included.
 		return Result{Strategy: strategy, Note: "no plan above the customer's: nothing to upsell"}, nil
 	}
 	if len(picks) == 0 && strategy != campaign.StrategyPopularInCategory {
@@ -121,7 +169,7 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 		if cands, err = r.candidates(ctx, strategy, req, triggers); err != nil {
 			return Result{}, err
 		}
-		if picks, err = r.filter(ctx, req, triggers, cands); err != nil {
+		if picks, err = r.filter(ctx, req, triggers, cands, nil); err != nil {
 			return Result{}, err
 		}
 	}
@@ -194,7 +242,7 @@ func (r *Recommender) candidates(ctx context.Context, strategy string, req Reque
 			return nil, err
 		}
 		if !ok {
-			return nil, nil // not on a ladder: falls back
+			return nil, nil // not on a ladder (Recommend has said so already)
 		}
 		ladder, err := r.Store.Ladder(ctx, current.Category)
 		if err != nil {
@@ -231,8 +279,9 @@ func (r *Recommender) currentTier(ctx context.Context, req Request, triggers map
 	return models.Product{}, false, nil
 }
 
-// filter applies pins, blocks and the suitability rules, and the limit.
-func (r *Recommender) filter(ctx context.Context, req Request, triggers map[string]models.Product, cands []Pick) ([]Pick, error) {
+// filter applies pins, blocks and the suitability rules, and the limit;
+// allow, when set, is one more rule every product (pins included) must pass.
+func (r *Recommender) filter(ctx context.Context, req Request, triggers map[string]models.Product, cands []Pick, allow func(models.Product) bool) ([]Pick, error) {
 	pool := make([]Pick, 0, len(req.Spec.Pin)+len(cands))
 	for _, sku := range req.Spec.Pin {
 		pool = append(pool, Pick{SKU: sku, Reason: "chosen by the marketer"})
@@ -271,6 +320,8 @@ func (r *Recommender) filter(ctx context.Context, req Request, triggers map[stri
 		case !suits(prod, req.Country), !inSeason(prod.Seasons, req.Country, r.now()):
 			continue
 		case ceiling > 0 && prod.PriceMinor > ceiling:
+			continue
+		case allow != nil && !allow(prod):
 			continue
 		}
 		seen[p.SKU] = true

@@ -188,13 +188,26 @@ func TestNextTierIsTheNextPlanUpTheLadder(t *testing.T) {
 	require.Empty(t, res.Picks)
 	require.Equal(t, "next_tier", res.Strategy)
 	require.Contains(t, res.Note, "no plan above the customer's")
+
+	// A pinned plan is still an upsell only if it is above the customer's.
+	pinned := campaign.Recommend{Strategy: "next_tier", Limit: 2, Pin: []string{"plan-starter", "plan-enterprise"}}
+	res, err = r.Recommend(context.Background(), Request{Spec: pinned, Tier: "plan-pro"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"plan-enterprise", "plan-business"}, res.SKUs(), "never the starter plan to a pro customer")
+
+	// Not on a ladder at all: nothing to upsell, and the note says why.
+	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
+	require.NoError(t, err)
+	require.Empty(t, res.Picks)
+	require.Contains(t, res.Note, "on no plan ladder")
 }
 
 func TestSimilarCustomersNeedsEnoughBuyersThenFallsBackInOrder(t *testing.T) {
 	st := catalogue()
 	st.similar = []models.ItemSimilarity{{SKUA: "cam", SKUB: "tripod", Customers: 420, Score: 0.61}, {SKUA: "cam", SKUB: "bag", Customers: 90, Score: 0.2}}
 	st.affinities = []models.Affinity{{SKUA: "cam", SKUB: "lens", Orders: 40, Confidence: 0.4, Lift: 2}}
-	r := &Recommender{Store: st, MinCustomers: 1000, MinOrders: 500}
+	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	r := &Recommender{Store: st, MinCustomers: 1000, MinOrders: 500, Now: func() time.Time { return now }}
 	spec := campaign.Recommend{Strategy: "similar_customers", Limit: 1}
 
 	st.buyers, st.orders = 1000, 5000
@@ -205,8 +218,14 @@ func TestSimilarCustomersNeedsEnoughBuyersThenFallsBackInOrder(t *testing.T) {
 	require.Equal(t, "customers who bought cam also bought it (420 of them, similarity 0.61)", res.Picks[0].Reason)
 	require.Empty(t, res.Note)
 
-	// One customer short: bought_together, which has its own threshold.
+	// The counts are not taken on every send: a change shows after countTTL.
 	st.buyers = 999
+	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
+	require.NoError(t, err)
+	require.Equal(t, "similar_customers", res.Strategy, "counted a moment ago")
+	now = now.Add(countTTL)
+
+	// One customer short: bought_together, which has its own threshold.
 	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
 	require.NoError(t, err)
 	require.Equal(t, "bought_together", res.Strategy)
@@ -215,6 +234,7 @@ func TestSimilarCustomersNeedsEnoughBuyersThenFallsBackInOrder(t *testing.T) {
 
 	// Little history of any kind: down to the manual complements.
 	st.orders = 10
+	now = now.Add(countTTL)
 	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
 	require.NoError(t, err)
 	require.Equal(t, "complements", res.Strategy)

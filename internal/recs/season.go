@@ -13,7 +13,7 @@ var Seasons = []string{"winter", "spring", "summer", "autumn"}
 // southern lists countries (ISO 3166-1 alpha-2) wholly or mostly in the
 // southern hemisphere outside the tropics, where the seasons are the
 // north's shifted by six months.
-var southern = []string{"AR", "AU", "CL", "FK", "LS", "NZ", "SZ", "UY", "ZA"}
+var southern = []string{"AR", "AU", "BW", "CL", "FK", "LS", "NA", "NZ", "SZ", "UY", "ZA"}
 
 // tropical lists countries wholly or mostly between the tropics: no
 // winter there, whatever the month, so winter gear is never suitable and
@@ -27,8 +27,10 @@ var tropical = []string{
 }
 
 // seasonsNow says which seasons it is for a customer in country at t
-// (meteorological seasons; in the tropics it is always summer). An
-// unknown or empty country gives nil: the season filter does not apply.
+// (meteorological seasons; in the tropics it is always summer; any other
+// country is taken as northern). No country gives nil: the season filter
+// does not apply. The month is UTC's: a few hours at a month's edge do
+// not change what suits the weather.
 func seasonsNow(country string, t time.Time) []string {
 	if country == "" {
 		return nil
