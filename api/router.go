@@ -111,6 +111,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/campaigns/:id/publish", h.publishCampaign)
 	v1.POST("/campaigns/:id/preview", h.previewCampaign)
 	v1.POST("/campaigns/:id/test-send", h.testSendCampaign)
+	v1.GET("/campaigns/:id/report", h.campaignReport)
 	v1.POST("/events", h.postEvent)
 	v1.POST("/events\\:batch", h.postEventBatch) // a literal colon: /v1/events:batch
 	v1.GET("/messages", h.listMessages)

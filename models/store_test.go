@@ -528,3 +528,33 @@ func TestSetComplementsIsAllOrNothing(t *testing.T) {
 		require.Equal(t, []string{"b"}, ps["a"].Complements, "rolled back")
 	})
 }
+
+func TestCampaignReportSumsInSQL(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		db := s.DB()
+		t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+		for _, e := range []struct{ id, variant string }{{"e1", "B"}, {"e2", "B"}, {"e3", "holdout"}} {
+			require.NoError(t, db.Create(&models.Enrollment{ID: e.id, CustomerID: "c-" + e.id, CampaignID: "cam", Version: 1,
+				WorkflowID: "w-" + e.id, Variant: e.variant, Status: models.StatusRunning, EnrolledAt: t0}).Error)
+		}
+		require.NoError(t, db.Create(&models.Message{ID: "m1", IdempotencyKey: "e1/s1", EnrollmentID: "e1", StepID: "s1", CustomerID: "c-e1",
+			CampaignID: "cam", Variant: "B", Status: models.MessageSent, SentAt: &t0, OpenedAt: &t0}).Error)
+		for i, c := range []struct {
+			enr, variant, step string
+			minor              int64
+		}{{"e1", "B", "s1", 1999}, {"e1", "B", "s1", 1}, {"e3", "holdout", "", 500}} {
+			require.NoError(t, db.Create(&models.Conversion{EnrollmentID: c.enr, OrderID: fmt.Sprint("o", i), CustomerID: "c-" + c.enr,
+				CampaignID: "cam", Variant: c.variant, Goal: "purchase", RevenueMinor: c.minor, Currency: "USD", StepID: c.step}).Error)
+		}
+		variants, steps, err := s.CampaignReport(ctx, "cam", t0.Add(-time.Hour), t0.Add(time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, []models.VariantTotals{
+			{Variant: "B", Enrolled: 2, Converted: 1, RevenueMinor: 2000}, // two orders, one converted enrolment
+			{Variant: "holdout", Enrolled: 1, Converted: 1, RevenueMinor: 500},
+		}, variants)
+		require.Equal(t, []models.StepTotals{{Variant: "B", StepID: "s1", Sent: 1, Opens: 1, Conversions: 2, RevenueMinor: 2000}}, steps)
+		variants, _, err = s.CampaignReport(ctx, "cam", t0.Add(time.Hour), t0.Add(2*time.Hour))
+		require.NoError(t, err)
+		require.Empty(t, variants, "enrolled before the period")
+	})
+}
