@@ -6,6 +6,7 @@ package devserver
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -229,7 +230,19 @@ func newLogger(file string) (log.Logger, error) {
 	return log.NewZapLogger(log.BuildZapLogger(log.Config{Level: "warn", OutputFile: file, Format: "json"})), nil
 }
 
+// freePort finds a port for the server to bind. The server binds it
+// later, so the port must not be taken in between: a port from the
+// kernel's ephemeral range (what ":0" gives) can be handed to any
+// outgoing connection meanwhile, such as a database pool's, and the
+// server would then fail to start. So it picks below that range
+// (Linux's default starts at 32768), where only listeners go.
 func freePort() (int, error) {
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		if portFree(port) == nil {
+			return port, nil
+		}
+	}
 	l, err := net.Listen("tcp", host+":0")
 	if err != nil {
 		return 0, err
