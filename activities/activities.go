@@ -852,14 +852,8 @@ func (a *Activities) LoadInactivityPlans(ctx context.Context, in InactivityQuery
 // similar_customers' item similarities (both off the send path). It
 // returns the number of affinity pairs.
 func (a *Activities) RebuildAffinities(ctx context.Context, minSupport int) (int64, error) {
-	n, err := a.Store.RebuildAffinities(ctx, minSupport)
-	if err != nil {
-		return 0, retryable(err)
-	}
-	if _, err := a.Store.RebuildSimilarities(ctx, minSupport); err != nil {
-		return 0, retryable(err)
-	}
-	return n, nil
+	n, _, err := a.Store.RebuildRecommendations(ctx, minSupport)
+	return n, retryable(err)
 }
 
 // FinishEnrollment records how the enrollment ended.

@@ -957,15 +957,8 @@ func TestRecommendationRulesAndRebuild(t *testing.T) {
 }
 
 func TestPreviewRendersTheDraftWithReasons(t *testing.T) {
-	gin.SetMode(gin.TestMode)
-	store := testdb.SQLite(t)
-	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
-	renderer, err := email.NewRenderer()
-	require.NoError(t, err)
-	acts := &activities.Activities{Store: store, Renderer: renderer, Unsubscribe: signer(t), PublicURL: "https://lift.example.com"}
-	seq := &fakeSequences{running: map[string]bool{}}
-	b := &bundle{store: store, seq: seq, h: api.NewRouter(api.Deps{Store: store, Sequences: seq, Unsubscribe: signer(t),
-		Previewer: activities.Previewer{A: acts}})}
+	b := previewBundle(t, nil)
+	store := b.store
 	b.seed(t)
 	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
 	require.Equal(t, 202, st)
@@ -989,6 +982,22 @@ func TestPreviewRendersTheDraftWithReasons(t *testing.T) {
 	requireError(t, st, body, 422, "invalid", "customer_id")
 }
 
+// previewBundle is the real router with previews and test sends rendered
+// by the real activities (and sent through mailer).
+func previewBundle(t *testing.T, mailer activities.Mailer) *bundle {
+	t.Helper()
+	gin.SetMode(gin.TestMode)
+	store := testdb.SQLite(t)
+	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
+	renderer, err := email.NewRenderer()
+	require.NoError(t, err)
+	acts := &activities.Activities{Store: store, Renderer: renderer, Mailer: mailer, Unsubscribe: signer(t),
+		PublicURL: "https://lift.example.com", FromEmail: "shop@example.com"}
+	seq := &fakeSequences{running: map[string]bool{}}
+	return &bundle{store: store, seq: seq, h: api.NewRouter(api.Deps{Store: store, Sequences: seq, Unsubscribe: signer(t),
+		Previewer: activities.Previewer{A: acts}})}
+}
+
 // recordingMailer keeps what it is asked to send.
 type recordingMailer struct{ sent []activities.Email }
 
@@ -999,18 +1008,9 @@ func (m *recordingMailer) Send(_ context.Context, e activities.Email) (string, e
 }
 
 func TestTestSendGoesToTheReviewerWithInertUnsubscribeLinks(t *testing.T) {
-	gin.SetMode(gin.TestMode)
-	store := testdb.SQLite(t)
-	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
-	renderer, err := email.NewRenderer()
-	require.NoError(t, err)
 	mailer := &recordingMailer{}
-	unsubscribe := signer(t)
-	acts := &activities.Activities{Store: store, Renderer: renderer, Mailer: mailer, Unsubscribe: unsubscribe,
-		PublicURL: "https://lift.example.com", FromEmail: "shop@example.com"}
-	seq := &fakeSequences{running: map[string]bool{}}
-	b := &bundle{store: store, seq: seq, h: api.NewRouter(api.Deps{Store: store, Sequences: seq, Unsubscribe: unsubscribe,
-		Previewer: activities.Previewer{A: acts}})}
+	b := previewBundle(t, mailer)
+	store, unsubscribe := b.store, signer(t)
 	b.seed(t)
 	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
 	require.Equal(t, 202, st)
@@ -1108,15 +1108,8 @@ func TestHoldoutCustomersAreEnrolledAsHoldout(t *testing.T) {
 }
 
 func TestExperimentVariantsAreAssignedCheckedAndPreviewed(t *testing.T) {
-	gin.SetMode(gin.TestMode)
-	store := testdb.SQLite(t)
-	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
-	renderer, err := email.NewRenderer()
-	require.NoError(t, err)
-	acts := &activities.Activities{Store: store, Renderer: renderer, Unsubscribe: signer(t), PublicURL: "https://lift.example.com"}
-	seq := &fakeSequences{running: map[string]bool{}}
-	b := &bundle{store: store, seq: seq, h: api.NewRouter(api.Deps{Store: store, Sequences: seq, Unsubscribe: signer(t),
-		Previewer: activities.Previewer{A: acts}})}
+	b := previewBundle(t, nil)
+	seq := b.seq
 	withExperiment := func(subjectB string) string {
 		return strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 10,
   "experiment": {"id": "subject-1", "variants": [{"id": "A", "weight": 1},

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"net/mail"
 	"slices"
 	"strings"
 	"sync"
@@ -75,7 +75,7 @@ func readDefinition(c *gin.Context) (*campaign.Definition, []byte, error) {
 // bad field fails on save and on publish, not at send.
 func checkContent(def *campaign.Definition) error {
 	for i, st := range def.Steps {
-		for _, lang := range sortedLangs(st.Translations) {
+		for _, lang := range slices.Sorted(maps.Keys(st.Translations)) {
 			if !slices.Contains(email.Languages(), lang) {
 				return errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].translations.%s", i, lang),
 					"no layout in %q; shipped: %s", lang, strings.Join(email.Languages(), ", "))
@@ -90,8 +90,8 @@ func checkContent(def *campaign.Definition) error {
 	}
 	// Every variant's emails too, as each variant sends them.
 	for k, v := range def.Experiment.Variants {
-		for _, id := range sortedVariantSteps(v.Steps) {
-			for _, lang := range sortedLangs(v.Steps[id].Translations) {
+		for _, id := range slices.Sorted(maps.Keys(v.Steps)) {
+			for _, lang := range slices.Sorted(maps.Keys(v.Steps[id].Translations)) {
 				if !slices.Contains(email.Languages(), lang) {
 					return errs.Field(errs.Invalid, fmt.Sprintf("experiment.variants[%d].steps.%s.translations.%s", k, id, lang),
 						"no layout in %q; shipped: %s", lang, strings.Join(email.Languages(), ", "))
@@ -109,7 +109,7 @@ func checkContent(def *campaign.Definition) error {
 // checkStep checks one step's copy in its base language and each
 // translation; field prefixes the field names in errors.
 func checkStep(st campaign.Step, field string) error {
-	for _, lang := range append([]string{""}, sortedLangs(st.Translations)...) {
+	for _, lang := range append([]string{""}, slices.Sorted(maps.Keys(st.Translations))...) {
 		prefix, text := "", st
 		if lang != "" {
 			prefix, text = "translations."+lang+".", st.Localized(lang)
@@ -130,15 +130,6 @@ func checkStep(st campaign.Step, field string) error {
 		}
 	}
 	return nil
-}
-
-func sortedVariantSteps(m map[string]campaign.VariantStep) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // sampleRenderer compiles the email templates once for the save-time
@@ -218,17 +209,11 @@ func (h *handlers) listCampaigns(c *gin.Context) {
 func (h *handlers) publishCampaign(c *gin.Context) {
 	// The draft passed these checks when it was saved; run them again so
 	// a draft saved by an older Lift cannot go live unchecked.
-	m, err := h.Store.GetCampaign(c.Request.Context(), c.Param("id"))
+	def, err := h.draft(c)
+	if err == nil {
+		err = checkContent(def)
+	}
 	if err != nil {
-		writeError(c, h.Logger, err)
-		return
-	}
-	var def campaign.Definition
-	if err := json.Unmarshal(m.Definition, &def); err != nil {
-		writeError(c, h.Logger, errs.Wrap(errs.Internal, err, "campaign %s", m.ID))
-		return
-	}
-	if err := checkContent(&def); err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
@@ -238,15 +223,6 @@ func (h *handlers) publishCampaign(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, PublishResponse{CampaignID: v.CampaignID, Version: v.Version, PublishedAt: v.PublishedAt})
-}
-
-func sortedLangs(m map[string]campaign.StepText) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // Previewer renders a step for a customer without sending it;
@@ -324,9 +300,9 @@ func (h *handlers) testSendCampaign(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
-	addr, err := mail.ParseAddress(req.To)
-	if err != nil || addr.Address != strings.TrimSpace(req.To) {
-		writeError(c, h.Logger, errs.Field(errs.Invalid, "to", "must be a plain email address like review@example.com"))
+	to, err := plainEmail("to", req.To)
+	if err != nil {
+		writeError(c, h.Logger, err)
 		return
 	}
 	def, err := h.previewable(c, req.PreviewRequest)
@@ -334,13 +310,13 @@ func (h *handlers) testSendCampaign(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
-	res, err := h.Previewer.TestSend(c.Request.Context(), def, activities.TestSendInput{PreviewInput: req.input(), To: addr.Address})
+	res, err := h.Previewer.TestSend(c.Request.Context(), def, activities.TestSendInput{PreviewInput: req.input(), To: to})
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
 	c.JSON(http.StatusAccepted, TestSendResponse{
-		To: addr.Address, Subject: res.Subject, Provider: res.Provider, ProviderMessageID: res.ProviderMessageID,
+		To: to, Subject: res.Subject, Provider: res.Provider, ProviderMessageID: res.ProviderMessageID,
 		Recommendations: previewResponse(res.Preview).Recommendations,
 	})
 }
@@ -357,6 +333,11 @@ func (h *handlers) previewable(c *gin.Context, req PreviewRequest) (*campaign.De
 	if h.Previewer == nil {
 		return nil, errs.E(errs.Unavailable, "previews are not available in this process")
 	}
+	return h.draft(c)
+}
+
+// draft loads the current draft of the campaign named in the path.
+func (h *handlers) draft(c *gin.Context) (*campaign.Definition, error) {
 	m, err := h.Store.GetCampaign(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		return nil, err

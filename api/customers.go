@@ -57,6 +57,16 @@ func customerResponse(c *models.Customer) CustomerResponse {
 	}
 }
 
+// plainEmail checks that s is a bare address like ada@example.com (no
+// display name, no surrounding space) and returns it.
+func plainEmail(field, s string) (string, error) {
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != strings.TrimSpace(s) {
+		return "", errs.Field(errs.Invalid, field, "must be a plain email address like ada@example.com")
+	}
+	return addr.Address, nil
+}
+
 func validID(field, id string) error {
 	if strings.TrimSpace(id) == "" || len(id) > 128 || strings.ContainsAny(id, "\x00\r\n") {
 		return errs.Field(errs.Invalid, field, "must be 1-128 characters without control characters")
@@ -79,9 +89,9 @@ func (h *handlers) putCustomer(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
-	addr, err := mail.ParseAddress(req.Email)
-	if err != nil || addr.Address != strings.TrimSpace(req.Email) {
-		writeError(c, h.Logger, errs.Field(errs.Invalid, "email", "must be a plain email address like ada@example.com"))
+	address, err := plainEmail("email", req.Email)
+	if err != nil {
+		writeError(c, h.Logger, err)
 		return
 	}
 	if req.Timezone == "" {
@@ -108,7 +118,7 @@ func (h *handlers) putCustomer(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	cust := &models.Customer{
-		ID: id, Email: addr.Address, Name: strings.TrimSpace(req.Name), Timezone: req.Timezone,
+		ID: id, Email: address, Name: strings.TrimSpace(req.Name), Timezone: req.Timezone,
 		Locale: req.Locale, Country: req.Country, Consent: *req.MarketingConsent, Tier: req.Tier,
 	}
 	if cust.Consent {

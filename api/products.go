@@ -248,12 +248,7 @@ func (h *handlers) putRules(c *gin.Context) {
 // daily).
 func (h *handlers) rebuildAffinities(c *gin.Context) {
 	start := time.Now()
-	pairs, err := h.Store.RebuildAffinities(c.Request.Context(), h.MinSupport)
-	if err != nil {
-		writeError(c, h.Logger, err)
-		return
-	}
-	similar, err := h.Store.RebuildSimilarities(c.Request.Context(), h.MinSupport)
+	pairs, similar, err := h.Store.RebuildRecommendations(c.Request.Context(), h.MinSupport)
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return

@@ -7,7 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -288,7 +289,7 @@ func (s *Store) OwnedSKUs(ctx context.Context, customerID string) (map[string]bo
 // transaction; every product must exist.
 func (s *Store) SetComplements(ctx context.Context, rules map[string][]string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, sku := range sortedKeys(rules) {
+		for _, sku := range slices.Sorted(maps.Keys(rules)) {
 			// Select + struct so the JSON serializer applies (and an empty
 			// list is written, not skipped).
 			res := tx.Model(&Product{}).Where("sku = ?", sku).Select("complements").Updates(&Product{Complements: rules[sku]})
@@ -319,6 +320,17 @@ func (s *Store) CountOrders(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Model(&Order{}).Count(&n).Error
 	return n, translate(err, "orders")
+}
+
+// RebuildRecommendations rebuilds everything the history-based strategies
+// read: bought_together's affinities, then similar_customers'
+// similarities. It returns each table's pair count.
+func (s *Store) RebuildRecommendations(ctx context.Context, minSupport int) (affinities, similarities int64, err error) {
+	if affinities, err = s.RebuildAffinities(ctx, minSupport); err != nil {
+		return 0, 0, err
+	}
+	similarities, err = s.RebuildSimilarities(ctx, minSupport)
+	return affinities, similarities, err
 }
 
 // CountBuyers counts the customers with at least one order:
@@ -1144,13 +1156,4 @@ func (s *Store) CheckAPIKey(ctx context.Context, key string) (bool, error) {
 		return false, translate(err, "api key")
 	}
 	return len(ks) == 1 && subtle.ConstantTimeCompare(ks[0].Hash, h) == 1, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 
 	"github.com/lift-hq/lift/internal/errs"
 )
@@ -206,7 +208,7 @@ func (d *Definition) validateExperiment() error {
 			return bad(f("weight"), "must be 1 to 100")
 		}
 		seen[v.ID] = true
-		for _, stepID := range sortedKeys(v.Steps) {
+		for _, stepID := range slices.Sorted(maps.Keys(v.Steps)) {
 			if _, ok := d.StepByID(stepID); !ok {
 				return bad(f("steps."+stepID), "no step %q in the campaign", stepID)
 			}
@@ -214,7 +216,7 @@ func (d *Definition) validateExperiment() error {
 			if err := checkText("experiment."+f("steps."+stepID+"."), vs.StepText); err != nil {
 				return err
 			}
-			for _, lang := range sortedKeys(vs.Translations) {
+			for _, lang := range slices.Sorted(maps.Keys(vs.Translations)) {
 				if err := checkText("experiment."+f("steps."+stepID+".translations."+lang+"."), vs.Translations[lang]); err != nil {
 					return err
 				}

@@ -5,8 +5,9 @@ package campaign
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -380,7 +381,7 @@ func (d *Definition) Validate() error {
 			return bad("trigger.within", "%v", err)
 		}
 	}
-	for _, k := range sortedKeys(d.Trigger.Where) {
+	for _, k := range slices.Sorted(maps.Keys(d.Trigger.Where)) {
 		if err := checkCondition(k, d.Trigger.Where[k]); err != nil {
 			return bad("trigger.where."+k, "%v", err)
 		}
@@ -455,7 +456,7 @@ func (d *Definition) Validate() error {
 			field string
 			t     StepText
 		}{{"", StepText{s.Subject, s.Preheader, s.Heading, s.Body, s.CTA}}}
-		for _, lang := range sortedKeys(s.Translations) {
+		for _, lang := range slices.Sorted(maps.Keys(s.Translations)) {
 			texts = append(texts, struct {
 				field string
 				t     StepText
@@ -596,13 +597,4 @@ func checkText(field string, t StepText) error {
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

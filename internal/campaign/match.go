@@ -2,6 +2,8 @@ package campaign
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -83,7 +85,7 @@ func checkCondition(key string, want any) error {
 // A plain key matches equal values (any of a list on either side);
 // key_gte, key_gt, key_lte and key_lt compare numbers.
 func Match(where map[string]any, facts Facts) bool {
-	for _, k := range sortedKeys(where) {
+	for _, k := range slices.Sorted(maps.Keys(where)) {
 		if !matchOne(k, where[k], facts) {
 			return false
 		}

@@ -79,8 +79,7 @@ type EvalStore interface {
 	Store
 	UpsertProduct(ctx context.Context, p *models.Product) error
 	RecordEvent(ctx context.Context, e *models.Event, o *models.Order) error
-	RebuildAffinities(ctx context.Context, minSupport int) (int64, error)
-	RebuildSimilarities(ctx context.Context, minSupport int) (int64, error)
+	RebuildRecommendations(ctx context.Context, minSupport int) (affinities, similarities int64, err error)
 }
 
 // Score is one strategy's result: hit rate at 3 over the held-out orders.
@@ -122,10 +121,7 @@ func Evaluate(ctx context.Context, st EvalStore, h History, minOrders, minCustom
 			owned[o.CustomerID][it.SKU] = true
 		}
 	}
-	if _, err := st.RebuildAffinities(ctx, minSupport); err != nil {
-		return nil, err
-	}
-	if _, err := st.RebuildSimilarities(ctx, minSupport); err != nil {
+	if _, _, err := st.RebuildRecommendations(ctx, minSupport); err != nil {
 		return nil, err
 	}
 	customers := make([]string, 0, len(h.Holdout))

@@ -139,6 +139,7 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 		}
 	}
 	var allow func(models.Product) bool
+	var cands []Pick
 	if strategy == campaign.StrategyNextTier {
 		current, ok, err := r.currentTier(ctx, req, triggers)
 		if err != nil {
@@ -149,9 +150,10 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 		}
 		// Pins too: an upsell must never suggest a downgrade.
 		allow = func(p models.Product) bool { return p.Category == current.Category && p.TierRank > current.TierRank }
-	}
-	cands, err := r.candidates(ctx, strategy, req, triggers)
-	if err != nil {
+		if cands, err = r.ladderAbove(ctx, current); err != nil {
+			return Result{}, err
+		}
+	} else if cands, err = r.candidates(ctx, strategy, req, triggers); err != nil {
 		return Result{}, err
 	}
 	picks, err := r.filter(ctx, req, triggers, cands, allow)
@@ -236,25 +238,23 @@ func (r *Recommender) candidates(ctx context.Context, strategy string, req Reque
 		for _, sku := range skus {
 			out = append(out, Pick{SKU: sku, Reason: "a best seller"})
 		}
-	case campaign.StrategyNextTier:
-		current, ok, err := r.currentTier(ctx, req, triggers)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, nil // not on a ladder (Recommend has said so already)
-		}
-		ladder, err := r.Store.Ladder(ctx, current.Category)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range ladder {
-			if p.TierRank > current.TierRank {
-				out = append(out, Pick{SKU: p.SKU, Reason: "the next plan up from your " + current.Name})
-			}
-		}
 	default:
 		return nil, fmt.Errorf("unknown strategy %q", strategy)
+	}
+	return out, nil
+}
+
+// ladderAbove lists the plans above current on its ladder, lowest first.
+func (r *Recommender) ladderAbove(ctx context.Context, current models.Product) ([]Pick, error) {
+	ladder, err := r.Store.Ladder(ctx, current.Category)
+	if err != nil {
+		return nil, err
+	}
+	var out []Pick
+	for _, p := range ladder {
+		if p.TierRank > current.TierRank {
+			out = append(out, Pick{SKU: p.SKU, Reason: "the next plan up from your " + current.Name})
+		}
 	}
 	return out, nil
 }
