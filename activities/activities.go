@@ -18,6 +18,7 @@ import (
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/experiment"
 	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
@@ -46,6 +47,8 @@ type Activities struct {
 	// Caps are the frequency caps across all of a customer's sequences,
 	// in real days; they scale with a compressed sequence day.
 	Caps []models.Cap
+	// Switch moves running sequences to a promoted winner (MoveToWinner).
+	Switch Switcher
 
 	mu   sync.Mutex
 	defs map[string]*campaign.Definition // immutable versions, by "id@version"
@@ -166,12 +169,19 @@ func (a *Activities) Prepare(ctx context.Context, ref StepRef) (Prepared, error)
 	if !ok {
 		return Prepared{}, permanent(errs.E(errs.NotFound, "step %s not in %s v%d", ref.StepID, ref.CampaignID, ref.Version))
 	}
+	step = def.ForVariant(step, ref.Variant)
 	msg := &models.Message{
 		ID: uuid.NewString(), EnrollmentID: ref.EnrollmentID, StepID: ref.StepID,
 		CustomerID: ref.CustomerID, CampaignID: ref.CampaignID, Variant: ref.Variant,
 		Status: models.MessagePending,
 	}
-	if why := a.offerEnded(step); why != "" {
+	paused, err := a.guardrailPause(ctx, def, ref)
+	if err != nil {
+		return Prepared{}, retryable(err)
+	}
+	if paused != "" {
+		msg.Status, msg.Error = models.MessageSkipped, paused
+	} else if why := a.offerEnded(step); why != "" {
 		msg.Status, msg.Error = models.MessageSkipped, why
 	} else if step.UsesRecommendations() {
 		if err := a.recommend(ctx, ref, step, msg); err != nil {
@@ -190,6 +200,19 @@ func (a *Activities) Prepare(ctx context.Context, ref StepRef) (Prepared, error)
 		p.Skip, p.Reason = true, msg.Error
 	}
 	return p, nil
+}
+
+// guardrailPause says why the experiment's guardrails hold the
+// variant's step, or "".
+func (a *Activities) guardrailPause(ctx context.Context, def *campaign.Definition, ref StepRef) (string, error) {
+	if def.Experiment == nil {
+		return "", nil
+	}
+	exp, err := a.Store.CurrentExperiment(ctx, ref.CampaignID)
+	if err != nil || exp == nil || exp.ID != def.Experiment.ID {
+		return "", err
+	}
+	return experiment.PausedReason(exp, ref.Variant, ref.StepID), nil
 }
 
 // offerEnded says why a step must not be sent because its offer has
@@ -345,7 +368,7 @@ func (a *Activities) Render(ctx context.Context, ref MessageRef) error {
 	if err != nil {
 		return retryable(err)
 	}
-	out, err := a.compose(ctx, def, step, cust, enr.Variant, trigger, msg.Recommended, usage)
+	out, err := a.compose(ctx, def, step, cust, msg.Variant, trigger, msg.Recommended, usage)
 	if err != nil {
 		return err
 	}
@@ -720,6 +743,10 @@ func (a *Activities) EvaluatePurchase(ctx context.Context, in PurchaseInput) (Pu
 	}
 	if credited != nil {
 		conv.StepID, conv.MessageID = credited.StepID, credited.ID
+		if credited.SentAt != nil {
+			lag := int64(order.OccurredAt.Sub(*credited.SentAt) / time.Second)
+			conv.LagSeconds = &lag
+		}
 	}
 	if err := a.Store.RecordConversion(ctx, conv); err != nil {
 		return PurchaseResult{}, retryable(err)

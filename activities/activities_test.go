@@ -462,9 +462,13 @@ func TestConversionIsCreditedToTheLastEngagedStep(t *testing.T) {
 	convs, err := b.store.Conversions(ctx, "e-1")
 	require.NoError(t, err)
 	require.Len(t, convs, 1)
+	sent, err := b.store.GetMessage(ctx, ref.MessageID)
+	require.NoError(t, err)
+	lag := int64(convs[0].OrderedAt.Sub(*sent.SentAt) / time.Second)
+	require.Positive(t, lag, "the attribution lag runs from the credited email's send to the order")
 	require.Equal(t, models.Conversion{ID: convs[0].ID, EnrollmentID: "e-1", OrderID: "o-2", CustomerID: "ada", CampaignID: "cam",
 		Variant: "A", Goal: "purchase_any", RevenueMinor: 100, Currency: "USD", StepID: "s1", MessageID: ref.MessageID,
-		OrderedAt: convs[0].OrderedAt, CreatedAt: convs[0].CreatedAt}, convs[0])
+		LagSeconds: &lag, OrderedAt: convs[0].OrderedAt, CreatedAt: convs[0].CreatedAt}, convs[0])
 
 	// Evaluating the same order again records nothing new.
 	_, err = b.acts.EvaluatePurchase(ctx, activities.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-2",

@@ -97,6 +97,13 @@ func (f *fakeSequences) TouchActivity(_ context.Context, customerID string, _ ti
 	return nil
 }
 
+func (f *fakeSequences) Promote(_ context.Context, campaignID, experimentID, winner string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, "promote/"+campaignID+"/"+experimentID+" "+winner)
+	return nil
+}
+
 func (f *fakeSequences) Ping(context.Context) error { return f.pingErr }
 
 func signer(t *testing.T) unsub.Signer {
@@ -191,11 +198,18 @@ func (b *bundle) seed(t *testing.T) {
 // camerasBoughtBy has customers c-0 … c-(n-1), each consenting, buy cam-1.
 func (b *bundle) camerasBoughtBy(t *testing.T, n int) {
 	t.Helper()
+	b.camerasBoughtByPrefix(t, "c-", n)
+}
+
+// camerasBoughtByPrefix has n new customers, named prefix0, prefix1, …,
+// buy a camera.
+func (b *bundle) camerasBoughtByPrefix(t *testing.T, prefix string, n int) {
+	t.Helper()
 	for i := 0; i < n; i++ {
-		c := fmt.Sprint("c-", i)
+		c := fmt.Sprint(prefix, i)
 		st, body := b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
 		require.Equal(t, 200, st, "%v", body)
-		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"id":"ev-%d","type":"purchase","customer_id":"%s","properties":{"order_id":"o-%d","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, i, c, i))
+		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"id":"ev-%s","type":"purchase","customer_id":"%s","properties":{"order_id":"o-%s","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, c, c, c))
 		require.Equal(t, 202, st, "%v", body)
 	}
 }
@@ -1128,6 +1142,15 @@ func TestExperimentVariantsAreAssignedCheckedAndPreviewed(t *testing.T) {
 		require.Equal(t, 200, st, "%v", body)
 	}
 
+	// Until the experiment starts, everyone not held out gets the control.
+	b.camerasBoughtByPrefix(t, "early-", 40)
+	for _, in := range seq.started {
+		require.Contains(t, []string{"A", workflows.VariantHoldout}, in.Variant)
+	}
+	seq.started = nil
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/experiments", `{}`)
+	require.Equal(t, 201, st, "%v", body)
+
 	const n = 400
 	b.camerasBoughtBy(t, n)
 	counts := map[string]int{}
@@ -1160,4 +1183,107 @@ func TestTranslationsAreCheckedOnSave(t *testing.T) {
 	requireError(t, st, body, 422, "invalid", "steps[1].translations.fr")
 	st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", strings.Replace(withDE, `5 Zubehörteile`, `{{.Kunde}}`, 1))
 	requireError(t, st, body, 422, "invalid", "steps[1].translations.de.subject")
+}
+
+// The experiment lifecycle through the API: start (checked), read the
+// analysis, stop (control only), and a new run concluded with a winner
+// that takes new enrolments and, when asked, running ones.
+func TestExperimentLifecycle(t *testing.T) {
+	b := previewBundle(t, nil)
+	seq := b.seq
+	def := strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell",
+  "experiment": {"id": "subj-1", "variants": [{"id": "A", "weight": 1},
+    {"id": "B", "weight": 1, "steps": {"complement": {"subject": "Made for your {{.Trigger.ProductName}}", "at": "2d"}}}]},`, 1)
+	st, body := b.do(t, "POST", "/v1/campaigns", def)
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "PUT", "/v1/products/cam-1", `{"name":"X100","category":"cameras","price":899,"complements":["lens-1"]}`)
+	require.Equal(t, 200, st, "%v", body)
+	const start = "/v1/campaigns/camera-accessories/experiments"
+	st, body = b.do(t, "POST", start, `{}`)
+	requireError(t, st, body, 409, "conflict", "")
+	require.Contains(t, body["error"].(map[string]any)["message"], "has not been published")
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+	require.Equal(t, 201, st, "%v", body)
+
+	for _, bad := range []struct{ body, field string }{
+		{`{"metric":"open_rate"}`, "metric"},
+		{`{"min_sends":0}`, "min_sends"},
+		{`{"alpha":0.5}`, "alpha"},
+		{`{"guardrail_min_sends":-1}`, "guardrail_min_sends"},
+		{`{"move_running":true}`, "move_running"},
+		{`{"metrc":"conversion_rate"}`, "metrc"},
+	} {
+		st, body = b.do(t, "POST", start, bad.body)
+		requireError(t, st, body, 422, "invalid", bad.field)
+	}
+	st, body = b.do(t, "POST", start, `{"metric":"revenue_per_recipient","min_sends":50}`)
+	require.Equal(t, 201, st, "%v", body)
+	require.Equal(t, "running", body["status"])
+	require.Equal(t, "subj-1", body["id"])
+	require.Len(t, body["routing"], 2)
+	st, body = b.do(t, "POST", start, `{}`)
+	requireError(t, st, body, 409, "conflict", "")
+
+	b.camerasBoughtByPrefix(t, "r-", 60)
+	var bSteps []workflows.StepPlan
+	for _, in := range seq.started {
+		if in.Variant == "B" {
+			bSteps = in.Steps
+		}
+	}
+	require.NotNil(t, bSteps, "some customers got B")
+	require.Equal(t, 2, bSteps[0].Window.Min.Days, "B's first email goes on day 2: variants can differ in timing")
+
+	st, body = b.do(t, "GET", start+"/subj-1", "")
+	require.Equal(t, 200, st, "%v", body)
+	analysis := body["analysis"].(map[string]any)
+	require.Equal(t, "revenue_per_recipient", analysis["metric"])
+	require.Equal(t, false, analysis["ready"], "nothing sent yet")
+	require.Len(t, analysis["arms"], 2)
+	st, body = b.do(t, "GET", start, "")
+	require.Equal(t, 200, st, "%v", body)
+	require.Len(t, body["experiments"], 1)
+
+	// Concluding without a winner when there is none yet is refused.
+	st, body = b.do(t, "POST", start+"/subj-1/conclude", `{}`)
+	requireError(t, st, body, 409, "conflict", "")
+	st, body = b.do(t, "POST", start+"/subj-1/conclude", `{"winner":"Z"}`)
+	requireError(t, st, body, 422, "invalid", "winner")
+
+	st, body = b.do(t, "POST", start+"/subj-1/stop", "")
+	require.Equal(t, 200, st, "%v", body)
+	require.Equal(t, "stopped", body["status"])
+	require.Equal(t, []any{map[string]any{"id": "A", "weight": float64(1)}}, body["routing"])
+	st, body = b.do(t, "POST", start+"/subj-1/stop", "")
+	requireError(t, st, body, 409, "conflict", "")
+	seq.started = nil
+	b.camerasBoughtByPrefix(t, "s-", 20)
+	for _, in := range seq.started {
+		require.Equal(t, "A", in.Variant, "stopped: everyone gets the control")
+	}
+
+	// A new run needs a new experiment ID.
+	st, body = b.do(t, "POST", start, `{}`)
+	requireError(t, st, body, 409, "conflict", "")
+	st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", strings.Replace(def, `"subj-1"`, `"subj-2"`, 1))
+	require.Equal(t, 200, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "POST", start, `{}`)
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "POST", start+"/subj-2/conclude", `{"winner":"B","move_running":true}`)
+	require.Equal(t, 200, st, "%v", body)
+	require.Equal(t, "concluded", body["status"])
+	require.Equal(t, "B", body["winner"])
+	require.Equal(t, true, body["moving_running_enrolments"])
+	require.Contains(t, seq.signals, "promote/camera-accessories/subj-2 B")
+	seq.started = nil
+	b.camerasBoughtByPrefix(t, "w-", 20)
+	for _, in := range seq.started {
+		require.Equal(t, "B", in.Variant, "concluded: everyone gets the winner")
+	}
+	st, body = b.do(t, "POST", start+"/subj-2/resume", `{"variant":"B"}`)
+	requireError(t, st, body, 404, "not_found", "")
+	st, body = b.do(t, "GET", start+"/nope", "")
+	requireError(t, st, body, 404, "not_found", "")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/experiment"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
@@ -273,7 +274,15 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 			resp.Skipped = append(resp.Skipped, SkippedSeq{CampaignID: def.ID, Reason: why})
 			continue
 		}
-		in := workflows.NewSequenceInput(def.Plan(), v.Version, uuid.NewString(), cust.ID, cust.Timezone, ev.ID, now, h.Day)
+		plan := def.Plan()
+		if def.Experiment != nil {
+			state, err := h.Store.CurrentExperiment(ctx, def.ID)
+			if err != nil {
+				return err
+			}
+			plan.Variants = experiment.Routing(&def, state)
+		}
+		in := workflows.NewSequenceInput(plan, v.Version, uuid.NewString(), cust.ID, cust.Timezone, ev.ID, now, h.Day)
 		in.EntryKey = entryKey
 		if def.Anchor != "" {
 			raw, _ := ev.Properties[def.Anchor].(string)

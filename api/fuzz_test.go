@@ -115,4 +115,5 @@ func (noSequences) Cancel(context.Context, string) error { return errNotRunning 
 func (noSequences) TouchActivity(context.Context, string, time.Time, time.Duration) error {
 	return nil
 }
-func (noSequences) Ping(context.Context) error { return nil }
+func (noSequences) Promote(context.Context, string, string, string) error { return nil }
+func (noSequences) Ping(context.Context) error                            { return nil }

@@ -15,22 +15,25 @@ import (
 // shows it: live from the workflow's journey query while it runs, from the
 // store once it has ended.
 type JourneyResponse struct {
-	EnrollmentID string                `json:"enrollment_id"`
-	CampaignID   string                `json:"campaign_id"`
-	Version      int                   `json:"version"`
-	WorkflowID   string                `json:"workflow_id"`
-	Variant      string                `json:"variant"`
-	Status       string                `json:"status"`
-	ExitReason   string                `json:"exit_reason,omitempty"`
-	CurrentStep  string                `json:"current_step,omitempty"`
-	EmailsSent   int                   `json:"emails_sent"`
-	NextEmailAt  *time.Time            `json:"next_email_at,omitempty"`
-	Waiting      string                `json:"waiting,omitempty"`
-	Paused       bool                  `json:"paused"`
-	Steps        []workflows.StepState `json:"steps,omitempty"`
-	EnrolledAt   time.Time             `json:"enrolled_at"`
-	EndedAt      *time.Time            `json:"ended_at,omitempty"`
-	Source       string                `json:"source"` // "workflow" or "store"
+	EnrollmentID string `json:"enrollment_id"`
+	CampaignID   string `json:"campaign_id"`
+	Version      int    `json:"version"`
+	WorkflowID   string `json:"workflow_id"`
+	Variant      string `json:"variant"` // as assigned at enrolment
+	// PromotedTo is the variant a promoted winner moved the sequence to
+	// for its remaining steps.
+	PromotedTo  string                `json:"promoted_to,omitempty"`
+	Status      string                `json:"status"`
+	ExitReason  string                `json:"exit_reason,omitempty"`
+	CurrentStep string                `json:"current_step,omitempty"`
+	EmailsSent  int                   `json:"emails_sent"`
+	NextEmailAt *time.Time            `json:"next_email_at,omitempty"`
+	Waiting     string                `json:"waiting,omitempty"`
+	Paused      bool                  `json:"paused"`
+	Steps       []workflows.StepState `json:"steps,omitempty"`
+	EnrolledAt  time.Time             `json:"enrolled_at"`
+	EndedAt     *time.Time            `json:"ended_at,omitempty"`
+	Source      string                `json:"source"` // "workflow" or "store"
 }
 
 func (h *handlers) listJourneys(c *gin.Context) {
@@ -59,6 +62,9 @@ func (h *handlers) listJourneys(c *gin.Context) {
 				j.Status, j.ExitReason, j.CurrentStep = live.Status, live.ExitReason, live.CurrentStep
 				j.EmailsSent, j.NextEmailAt, j.Waiting = live.EmailsSent, live.NextEmailAt, live.Waiting
 				j.Paused, j.Steps, j.Source = live.Paused, live.Steps, "workflow"
+				if live.SwitchedFrom != "" {
+					j.PromotedTo = live.Variant
+				}
 			case err != nil && !errs.Is(err, errs.NotFound):
 				h.Logger.Warn("journey query failed; answering from the store", "err", err)
 			}

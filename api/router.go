@@ -26,6 +26,7 @@ type Sequences interface {
 	Update(ctx context.Context, workflowID, update string) (workflows.Journey, error)
 	Cancel(ctx context.Context, workflowID string) error
 	TouchActivity(ctx context.Context, customerID string, at time.Time, day time.Duration) error
+	Promote(ctx context.Context, campaignID, experimentID, winner string) error
 	Ping(ctx context.Context) error
 }
 
@@ -112,6 +113,12 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/campaigns/:id/preview", h.previewCampaign)
 	v1.POST("/campaigns/:id/test-send", h.testSendCampaign)
 	v1.GET("/campaigns/:id/report", h.campaignReport)
+	v1.POST("/campaigns/:id/experiments", h.startExperiment)
+	v1.GET("/campaigns/:id/experiments", h.listExperiments)
+	v1.GET("/campaigns/:id/experiments/:exp", h.getExperiment)
+	v1.POST("/campaigns/:id/experiments/:exp/stop", h.stopExperiment)
+	v1.POST("/campaigns/:id/experiments/:exp/conclude", h.concludeExperiment)
+	v1.POST("/campaigns/:id/experiments/:exp/resume", h.resumeExperimentVariant)
 	v1.POST("/events", h.postEvent)
 	v1.POST("/events\\:batch", h.postEventBatch) // a literal colon: /v1/events:batch
 	v1.GET("/messages", h.listMessages)

@@ -104,6 +104,11 @@ func (h *handlers) unsubscribe(ctx context.Context, sc unsub.Scope) error {
 	if err := h.Store.Suppress(ctx, cust.Email, sc.CampaignID, models.ReasonUnsubscribe); err != nil {
 		return err
 	}
+	// Credit the unsubscribe to the email that prompted it, for the
+	// experiment guardrails: the latest one in the scope left.
+	if err := h.Store.MarkLatestMessage(ctx, cust.ID, sc.CampaignID, "unsubscribed_at", h.Now().UTC()); err != nil {
+		return err
+	}
 	_, err = h.signalRunning(ctx, cust.ID, workflows.SignalUnsubscribe, workflows.ExitSignal{CampaignID: sc.CampaignID}, nil)
 	return err
 }

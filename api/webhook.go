@@ -207,8 +207,14 @@ func (h *handlers) applyToMessage(ctx context.Context, msg *models.Message, ev s
 		}
 		return exit(workflows.SignalBounce, models.ReasonHardBounce, false)
 	case "spamreport":
+		if err := store.MarkMessageOutcome(ctx, msg.ID, "complained_at", at); err != nil {
+			return err
+		}
 		return exit(workflows.SignalComplaint, models.ReasonSpamReport, false)
 	case "unsubscribe", "group_unsubscribe":
+		if err := store.MarkMessageOutcome(ctx, msg.ID, "unsubscribed_at", at); err != nil {
+			return err
+		}
 		// Lift sends all its mail under one unsubscribe group
 		// (SENDGRID_ASM_GROUP_ID), so leaving the group is leaving all of it.
 		return exit(workflows.SignalUnsubscribe, models.ReasonUnsubscribe, false)

@@ -54,6 +54,11 @@ type Config struct {
 	AffinityMinSupport int           `env:"LIFT_AFFINITY_MIN_SUPPORT" envDefault:"3"`
 	AffinityRebuild    time.Duration `env:"LIFT_AFFINITY_REBUILD" envDefault:"24h"`
 
+	// ExperimentCheck is how often running experiments are checked:
+	// guardrails applied, p-values folded in, winners auto-promoted where
+	// asked. Default: once a (sequence) day.
+	ExperimentCheck time.Duration `env:"LIFT_EXPERIMENT_CHECK"`
+
 	// SoftOptInCountries are where the soft opt-in (existing customers,
 	// similar products) is a lawful basis: ISO codes, or "*" for everywhere.
 	SoftOptInCountries []string `env:"LIFT_SOFT_OPT_IN_COUNTRIES" envSeparator:","`
@@ -119,6 +124,9 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 		if c.Demo {
 			c.Day = DemoDay
 		}
+	}
+	if c.ExperimentCheck == 0 {
+		c.ExperimentCheck = c.Day
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://localhost" + c.HTTPAddr

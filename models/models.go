@@ -215,8 +215,14 @@ type Message struct {
 	Delivery          string     `gorm:"size:16"` // delivered, deferred, bounced, dropped (from SendGrid events)
 	OpenedAt          *time.Time // first human open (machine opens excluded)
 	ClickedAt         *time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// UnsubscribedAt and ComplainedAt credit an unsubscribe or a spam
+	// report to the email that prompted it: the message SendGrid's event
+	// names, or the customer's latest email in the scope they left from
+	// Lift's own page. Experiment guardrails count them.
+	UnsubscribedAt *time.Time
+	ComplainedAt   *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // MessageKey is the idempotency key of a step's message.
@@ -305,8 +311,11 @@ type Conversion struct {
 	Currency     string `gorm:"size:3"`
 	StepID       string `gorm:"size:64"`
 	MessageID    string `gorm:"size:64"`
-	OrderedAt    time.Time
-	CreatedAt    time.Time
+	// LagSeconds is the time from the credited email's send to the
+	// order (nil: no email credited).
+	LagSeconds *int64
+	OrderedAt  time.Time
+	CreatedAt  time.Time
 }
 
 // Affinity is how often two products are bought together, computed from
@@ -350,5 +359,55 @@ func all() []any {
 		&Customer{}, &ConsentRecord{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
 		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{}, &Affinity{}, &ItemSimilarity{},
+		&Experiment{},
 	}
+}
+
+// Experiment statuses. An experiment runs from start until it is stopped
+// (new enrolments get the control, the first variant) or concluded
+// (new enrolments get the winner, or the control without one).
+const (
+	ExperimentRunning   = "running"
+	ExperimentStopped   = "stopped"
+	ExperimentConcluded = "concluded"
+)
+
+// Experiment is the state of a campaign version's experiment: whether
+// it splits enrolments, how a winner is judged, which variants and steps
+// its guardrails paused, and the winner once promoted. The variants
+// themselves are in the version's definition.
+type Experiment struct {
+	CampaignID string `gorm:"primaryKey;size:64"`
+	ID         string `gorm:"primaryKey;size:64"`
+	Version    int    `gorm:"not null"`
+	Status     string `gorm:"size:16;not null"`
+	// Metric is conversion_rate or revenue_per_recipient.
+	Metric      string  `gorm:"size:32;not null"`
+	MinSends    int     `gorm:"not null"`
+	Alpha       float64 `gorm:"not null"`
+	AutoPromote bool    `gorm:"not null;default:false"`
+	// MoveRunning moves running enrolments to the winner when it is
+	// promoted (automatically or by hand without saying otherwise).
+	MoveRunning bool `gorm:"not null;default:false"`
+	// GuardrailMinSends is the sends a variant or step needs before its
+	// unsubscribe and complaint rates can pause it.
+	GuardrailMinSends int    `gorm:"not null"`
+	Winner            string `gorm:"size:64"`
+	// PValues is each treatment's always-valid p-value against the
+	// control: the running minimum over the daily checks.
+	PValues map[string]float64 `gorm:"serializer:json;type:text"`
+	// Paused maps "variant" or "variant/step" to why a guardrail paused it.
+	Paused        map[string]string `gorm:"serializer:json;type:text"`
+	StartedAt     time.Time
+	EndedAt       *time.Time
+	LastCheckedAt *time.Time
+	UpdatedAt     time.Time
+}
+
+// PausedKey is the Paused key of a variant (step "") or of one of its steps.
+func PausedKey(variant, step string) string {
+	if step == "" {
+		return variant
+	}
+	return variant + "/" + step
 }

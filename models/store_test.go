@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -538,7 +540,16 @@ func TestCampaignReportSumsInSQL(t *testing.T) {
 				WorkflowID: "w-" + e.id, Variant: e.variant, Status: models.StatusRunning, EnrolledAt: t0}).Error)
 		}
 		require.NoError(t, db.Create(&models.Message{ID: "m1", IdempotencyKey: "e1/s1", EnrollmentID: "e1", StepID: "s1", CustomerID: "c-e1",
-			CampaignID: "cam", Variant: "B", Status: models.MessageSent, SentAt: &t0, OpenedAt: &t0}).Error)
+			CampaignID: "cam", Variant: "B", Status: models.MessageSent, SentAt: &t0, OpenedAt: &t0, Delivery: "delivered"}).Error)
+		require.NoError(t, db.Create(&models.Message{ID: "m2", IdempotencyKey: "e2/s1", EnrollmentID: "e2", StepID: "s1", CustomerID: "c-e2",
+			CampaignID: "cam", Variant: "B", Status: models.MessageSent, SentAt: &t0, Delivery: "bounced"}).Error)
+		require.NoError(t, db.Create(&models.Message{ID: "m3", IdempotencyKey: "e2/s2", EnrollmentID: "e2", StepID: "s2", CustomerID: "c-e2",
+			CampaignID: "cam", Variant: "B", Status: models.MessageSkipped}).Error)
+		// The customer of e2 unsubscribes from Lift's page and then reports
+		// spam: both are credited to their latest email in the campaign.
+		require.NoError(t, s.MarkLatestMessage(ctx, "c-e2", "cam", "unsubscribed_at", t0))
+		require.NoError(t, s.MarkMessageOutcome(ctx, "m2", "complained_at", t0))
+		require.NoError(t, s.MarkMessageOutcome(ctx, "m2", "complained_at", t0.Add(time.Hour)), "a second report changes nothing")
 		for i, c := range []struct {
 			enr, variant, step string
 			minor              int64
@@ -549,10 +560,15 @@ func TestCampaignReportSumsInSQL(t *testing.T) {
 		variants, steps, err := s.CampaignReport(ctx, "cam", t0.Add(-time.Hour), t0.Add(time.Hour))
 		require.NoError(t, err)
 		require.Equal(t, []models.VariantTotals{
-			{Variant: "B", Enrolled: 2, Converted: 1, RevenueMinor: 2000}, // two orders, one converted enrolment
-			{Variant: "holdout", Enrolled: 1, Converted: 1, RevenueMinor: 500},
+			// two orders, one converted enrolment; sum of squares per enrolment: 2000²
+			{Variant: "B", Enrolled: 2, Converted: 1, RevenueMinor: 2000, RevenueSumSq: 4e6, Sent: 2, Unsubscribed: 1, Complained: 1},
+			{Variant: "holdout", Enrolled: 1, Converted: 1, RevenueMinor: 500, RevenueSumSq: 25e4},
 		}, variants)
-		require.Equal(t, []models.StepTotals{{Variant: "B", StepID: "s1", Sent: 1, Opens: 1, Conversions: 2, RevenueMinor: 2000}}, steps)
+		slices.SortFunc(steps, func(a, b models.StepTotals) int { return strings.Compare(a.StepID, b.StepID) })
+		require.Equal(t, []models.StepTotals{
+			{Variant: "B", StepID: "s1", Sent: 2, Delivered: 1, Bounced: 1, Opens: 1, Unsubscribed: 1, Complained: 1, Conversions: 2, RevenueMinor: 2000},
+			{Variant: "B", StepID: "s2"},
+		}, steps)
 		variants, _, err = s.CampaignReport(ctx, "cam", t0.Add(time.Hour), t0.Add(2*time.Hour))
 		require.NoError(t, err)
 		require.Empty(t, variants, "enrolled before the period")

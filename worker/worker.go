@@ -30,4 +30,6 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.SequenceWorkflow, workflow.RegisterOptions{Name: workflows.SequenceWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.InactivityWatchWorkflow, workflow.RegisterOptions{Name: workflows.InactivityWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.RebuildAffinitiesWorkflow, workflow.RegisterOptions{Name: workflows.RebuildWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.CheckExperimentsWorkflow, workflow.RegisterOptions{Name: workflows.CheckExperimentsWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.PromoteWorkflow, workflow.RegisterOptions{Name: workflows.PromoteWorkflowName})
 }

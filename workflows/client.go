@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/lift-hq/lift/activities"
+	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/models"
 )
@@ -53,6 +55,30 @@ func (c Client) Start(ctx context.Context, in SequenceInput, summary string) (st
 func (c Client) Signal(ctx context.Context, workflowID, name string, sig ExitSignal) error {
 	err := c.Temporal.SignalWorkflow(ctx, workflowID, "", name, sig)
 	return translate(err, "signal "+workflowID)
+}
+
+// SwitchVariant tells a running sequence to send the variant's remaining
+// steps from its next step boundary on.
+func (c Client) SwitchVariant(ctx context.Context, workflowID string, plan campaign.Plan, variant string) error {
+	err := c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalSwitchVariant, SwitchTo(plan, variant))
+	return translate(err, "switch "+workflowID)
+}
+
+// Promote starts moving a campaign's running enrolments to a promoted
+// winner, in the background; promoting the same experiment twice moves
+// them once.
+func (c Client) Promote(ctx context.Context, campaignID, experimentID, winner string) error {
+	_, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: "promote/" + campaignID + "/" + experimentID, TaskQueue: TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		StaticSummary:         "move running enrolments of " + campaignID + " to variant " + winner,
+		TypedSearchAttributes: temporal.NewSearchAttributes(CampaignIDKey.ValueSet(campaignID), VariantKey.ValueSet(winner)),
+	}, PromoteWorkflowName, activities.Promotion{CampaignID: campaignID, ExperimentID: experimentID, Winner: winner})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return nil
+	}
+	return unavailable(err, "promote "+campaignID)
 }
 
 // Journey queries a running sequence's journey.

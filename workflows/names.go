@@ -27,6 +27,9 @@ const (
 	SignalBounce = "bounce"
 	// SignalConsentWithdrawn ends the sequence as no_consent.
 	SignalConsentWithdrawn = "consent_withdrawn"
+	// SignalSwitchVariant moves a running sequence to a promoted winner
+	// for its remaining steps, from the next step boundary on.
+	SignalSwitchVariant = "switch_variant"
 
 	UpdatePause  = "pause"
 	UpdateResume = "resume"
@@ -100,10 +103,16 @@ func NewSequenceInput(p campaign.Plan, version int, enrollmentID, customerID, ti
 		SendWindow: SendWindow{Start: p.WindowStart, End: p.WindowEnd}, ExitOn: p.ExitOn, UpgradeTo: p.UpgradeTo,
 		Attribution: p.Attribution,
 	}
-	for _, st := range p.Steps {
-		in.Steps = append(in.Steps, StepPlan{ID: st.ID, Window: st.Window})
-	}
+	in.Steps = stepPlans(p.StepsFor(in.Variant))
 	return in
+}
+
+func stepPlans(steps []campaign.PlanStep) []StepPlan {
+	out := make([]StepPlan, 0, len(steps))
+	for _, st := range steps {
+		out = append(out, StepPlan{ID: st.ID, Window: st.Window})
+	}
+	return out
 }
 
 // SequenceResult is how a sequence ended.
@@ -124,6 +133,18 @@ type ExitSignal struct {
 	Tier string `json:"tier,omitempty"`
 }
 
+// SwitchVariant is the payload of SignalSwitchVariant: the variant to
+// send from now on and its step timing (steps already done keep theirs).
+type SwitchVariant struct {
+	Variant string     `json:"variant"`
+	Steps   []StepPlan `json:"steps"`
+}
+
+// SwitchTo builds the switch to a variant from a campaign plan.
+func SwitchTo(p campaign.Plan, variant string) SwitchVariant {
+	return SwitchVariant{Variant: variant, Steps: stepPlans(p.StepsFor(variant))}
+}
+
 // Step states in the journey.
 const (
 	StepScheduled  = "scheduled"
@@ -138,11 +159,14 @@ const (
 // Journey answers "where is this customer and why did or didn't they get
 // email N?". It is the result of the journey query and of pause/resume.
 type Journey struct {
-	EnrollmentID string      `json:"enrollment_id"`
-	CampaignID   string      `json:"campaign_id"`
-	CustomerID   string      `json:"customer_id"`
-	Version      int         `json:"version"`
-	Variant      string      `json:"variant"`
+	EnrollmentID string `json:"enrollment_id"`
+	CampaignID   string `json:"campaign_id"`
+	CustomerID   string `json:"customer_id"`
+	Version      int    `json:"version"`
+	Variant      string `json:"variant"`
+	// SwitchedFrom is the variant assigned at enrolment when a promoted
+	// winner took over the remaining steps.
+	SwitchedFrom string      `json:"switched_from,omitempty"`
 	Status       string      `json:"status"`
 	ExitReason   string      `json:"exit_reason,omitempty"`
 	Paused       bool        `json:"paused"`

@@ -76,7 +76,9 @@ type sequence struct {
 	wake     workflow.Channel // pause and resume wake a blocked wait
 	order    string           // converting order
 	revenue  int64
-	upserted *time.Time // NextEmailAt as last upserted
+	upserted *time.Time     // NextEmailAt as last upserted
+	switchTo *SwitchVariant // a promoted winner, applied at the next step boundary
+	stepWait bool           // waiting for a step's due time: a switch re-plans it
 
 	cancelsTimers bool // see changeCancelWaitTimer
 }
@@ -129,7 +131,9 @@ func (s *sequence) run(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	for i, step := range in.Steps {
+	for i := 0; i < len(s.in.Steps); i++ {
+		s.applySwitch(ctx, i)
+		step := s.in.Steps[i]
 		due := SendTime(in.EnrolledAt, step.Window, s.loc, in.SendWindow, in.Day)
 		if in.Anchor != nil {
 			due = SendTimeBefore(*in.Anchor, step.Window.Min, s.loc, in.SendWindow, in.Day)
@@ -143,8 +147,15 @@ func (s *sequence) run(ctx workflow.Context) error {
 		s.journey.Steps[i].DueAt = &due
 		s.journey.CurrentStep = step.ID
 		s.journey.Steps[i].Status = StepWaiting
-		if err := s.wait(ctx, due, "step "+step.ID); err != nil || s.ended() {
+		s.stepWait = true
+		err := s.wait(ctx, due, "step "+step.ID)
+		s.stepWait = false
+		if err != nil || s.ended() {
 			return err
+		}
+		if s.switchTo != nil {
+			i-- // a winner was promoted while waiting: plan this step again
+			continue
 		}
 		if err := s.runStep(ctx, i); err != nil || s.ended() {
 			return err
@@ -182,7 +193,7 @@ func (s *sequence) wait(ctx workflow.Context, at time.Time, what string) error {
 			at = s.nextAllowed(now)
 			wasPaused = false
 		}
-		if !now.Before(at) {
+		if !now.Before(at) || (s.stepWait && s.switchTo != nil) {
 			s.setWaiting(ctx, nil, "")
 			return nil
 		}
@@ -211,6 +222,11 @@ func (s *sequence) block(ctx workflow.Context, timer workflow.Future) error {
 			s.pending = append(s.pending, pendingSignal{name: name, sig: sig})
 		})
 	}
+	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalSwitchVariant), func(c workflow.ReceiveChannel, _ bool) {
+		var sw SwitchVariant
+		c.Receive(ctx, &sw)
+		s.switchTo = &sw
+	})
 	sel.AddReceive(s.wake, func(c workflow.ReceiveChannel, _ bool) {
 		var v bool
 		c.Receive(ctx, &v)
@@ -221,6 +237,45 @@ func (s *sequence) block(ctx workflow.Context, timer workflow.Future) error {
 	}
 	sel.Select(ctx)
 	return ctx.Err()
+}
+
+// applySwitch moves the sequence to a promoted winner before step i: the
+// steps already done stay as they were, the rest follow the winner's
+// plan (its timing, without steps it omits or has done). The holdout is
+// never switched: it is the baseline.
+func (s *sequence) applySwitch(ctx workflow.Context, i int) {
+	ch := workflow.GetSignalChannel(ctx, SignalSwitchVariant)
+	for {
+		var sw SwitchVariant
+		if !ch.ReceiveAsync(&sw) {
+			break
+		}
+		s.switchTo = &sw
+	}
+	sw := s.switchTo
+	s.switchTo = nil
+	if sw == nil || sw.Variant == s.in.Variant || s.in.Variant == VariantHoldout || sw.Variant == VariantHoldout {
+		return
+	}
+	done := map[string]bool{}
+	for _, st := range s.in.Steps[:i] {
+		done[st.ID] = true
+	}
+	steps := slices.Clone(s.in.Steps[:i])
+	states := slices.Clone(s.journey.Steps[:i])
+	for _, st := range sw.Steps {
+		if !done[st.ID] {
+			steps = append(steps, st)
+			states = append(states, StepState{ID: st.ID, Status: StepScheduled})
+		}
+	}
+	if s.journey.SwitchedFrom == "" {
+		s.journey.SwitchedFrom = s.in.Variant
+	}
+	s.in.Steps, s.journey.Steps = steps, states
+	s.in.Variant, s.journey.Variant = sw.Variant, sw.Variant
+	_ = workflow.UpsertTypedSearchAttributes(ctx, VariantKey.ValueSet(sw.Variant))
+	workflow.GetLogger(ctx).Info("moved to the promoted variant", "variant", sw.Variant, "from_step", i)
 }
 
 // nextAllowed is the first moment at or after t inside the customer's send

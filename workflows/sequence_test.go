@@ -442,3 +442,48 @@ func TestUpgradeGoalCanRequireATargetTier(t *testing.T) {
 	require.Equal(t, "upgrade pro", res.Reason)
 	require.Equal(t, 12*day, b.final.EndedAt.Sub(b.start))
 }
+
+// A promoted winner takes over at the next step boundary: the step being
+// waited for follows the winner's timing, steps already sent stay sent,
+// and steps the winner omits are dropped.
+func TestSwitchToPromotedWinnerAtNextStepBoundary(t *testing.T) {
+	b := setup(t)
+	w := func(s string) campaign.Window { x, _ := campaign.ParseWindow(s); return x }
+	variants := map[string]string{}
+	b.prepare = func(ref activities.StepRef) activities.Prepared {
+		variants[ref.StepID] = ref.Variant
+		return activities.Prepared{MessageID: "m-" + ref.StepID, Items: 2}
+	}
+	b.env.RegisterDelayedCallback(func() {
+		b.env.SignalWorkflow(workflows.SignalSwitchVariant, workflows.SwitchVariant{Variant: "B", Steps: []workflows.StepPlan{
+			{ID: "complement", Window: w("2d")}, {ID: "guide", Window: w("7d")}}}) // B has no bundle step
+	}, 5*day)
+	var j workflows.Journey
+	b.env.RegisterDelayedCallback(func() {
+		v, err := b.env.QueryWorkflow(workflows.QueryJourney)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&j))
+	}, 8*day)
+	res := b.run(t, input(b.start))
+
+	require.Equal(t, models.StatusCompleted, res.Status)
+	require.Equal(t, []string{"complement", "guide"}, b.sent)
+	require.Equal(t, []time.Duration{3 * day, 7 * day}, b.at, "guide moves from day 10 to B's day 7")
+	require.Equal(t, map[string]string{"complement": "A", "guide": "B"}, variants)
+	require.Equal(t, "B", j.Variant)
+	require.Equal(t, "A", j.SwitchedFrom)
+	require.Len(t, j.Steps, 2)
+	require.Equal(t, workflows.StepSent, j.Steps[0].Status)
+}
+
+func TestHoldoutIsNeverSwitched(t *testing.T) {
+	b := setup(t)
+	in := input(b.start)
+	in.Variant = workflows.VariantHoldout
+	b.env.RegisterDelayedCallback(func() {
+		b.env.SignalWorkflow(workflows.SignalSwitchVariant, workflows.SwitchVariant{Variant: "B", Steps: in.Steps})
+	}, 1*day)
+	res := b.run(t, in)
+	require.Equal(t, 0, res.EmailsSent)
+	require.Empty(t, b.sent)
+}

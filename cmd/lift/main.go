@@ -193,6 +193,7 @@ func runWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) erro
 	if cfg.SendGridAPIKey == "" {
 		logger.Warn("SENDGRID_API_KEY is not set: emails go to the outbox, not to customers")
 	}
+	acts.Switch = workflows.Client{Temporal: c}
 	w := worker.New(c, acts, sdkworker.Options{})
 	logger.Info("lift worker polling", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace)
 	return w.Run(stopOn(ctx))
@@ -218,6 +219,10 @@ func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) err
 		return err
 	}
 	logger.Info("affinity rebuild scheduled", "every", cfg.AffinityRebuild)
+	if err := workflows.EnsureExperimentSchedule(ctx, c, cfg.ExperimentCheck); err != nil {
+		return err
+	}
+	logger.Info("experiment check scheduled", "every", cfg.ExperimentCheck)
 	return nil
 }
 

@@ -131,10 +131,14 @@ func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *D
 	if err := workflows.EnsureRebuildSchedule(ctx, d.Client, cfg.AffinityRebuild, cfg.AffinityMinSupport); err != nil {
 		return nil, err
 	}
+	if err := workflows.EnsureExperimentSchedule(ctx, d.Client, cfg.ExperimentCheck); err != nil {
+		return nil, err
+	}
 	acts, err := NewActivities(cfg, d.Store)
 	if err != nil {
 		return nil, err
 	}
+	acts.Switch = workflows.Client{Temporal: d.Client}
 	d.worker = worker.New(d.Client, acts, sdkworker.Options{})
 	if err := d.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)

@@ -18,8 +18,8 @@ const VariantHoldout = "holdout"
 
 // Weighted is a variant and its relative share of enrolments.
 type Weighted struct {
-	ID     string
-	Weight int
+	ID     string `json:"id"`
+	Weight int    `json:"weight"`
 }
 
 // Assign places a customer in a variant: sticky and deterministic (a hash
@@ -85,7 +85,21 @@ type Variant struct {
 type VariantStep struct {
 	StepText
 	Translations map[string]StepText `json:"translations,omitempty"`
+	// At moves the step ("5d", "3d-7d"); Template swaps its layout.
+	At       string `json:"at,omitempty"`
+	Template string `json:"template,omitempty"`
+	// Incentive gives the step an offer; NoIncentive takes the
+	// campaign's offer away (discount only in later steps, say).
+	Incentive   *Incentive `json:"incentive,omitempty"`
+	NoIncentive bool       `json:"no_incentive,omitempty"`
+	// Omit drops the step from the variant: a shorter sequence. A longer
+	// one is a campaign step the other variants omit.
+	Omit bool `json:"omit,omitempty"`
 }
+
+// retimes reports whether the override changes when or whether the step
+// is sent, which the workflow's plan must know.
+func (vs VariantStep) retimes() bool { return vs.At != "" || vs.Omit }
 
 // Weighted lists the experiment's variants for Assign.
 func (e *Experiment) Weighted() []Weighted {
@@ -127,6 +141,19 @@ func (d *Definition) ForVariant(s Step, variant string) Step {
 		if !ok {
 			return s
 		}
+		if vs.At != "" {
+			s.At = vs.At
+		}
+		if vs.Template != "" {
+			s.Template = vs.Template
+		}
+		switch {
+		case vs.NoIncentive:
+			s.Incentive = nil
+		case vs.Incentive != nil:
+			inc := *vs.Incentive
+			s.Incentive = &inc
+		}
 		changed := override(&s.Subject, &s.Preheader, &s.Heading, &s.Body, &s.CTA, vs.StepText)
 		tr := make(map[string]StepText, len(s.Translations)+len(vs.Translations))
 		for lang, t := range s.Translations {
@@ -146,6 +173,31 @@ func (d *Definition) ForVariant(s Step, variant string) Step {
 		return s
 	}
 	return s
+}
+
+// VariantSteps is the sequence as the variant sends it: each step with
+// the variant's changes, without the steps it omits.
+func (d *Definition) VariantSteps(variant string) []Step {
+	var out []Step
+	for _, s := range d.Steps {
+		if d.omits(variant, s.ID) {
+			continue
+		}
+		out = append(out, d.ForVariant(s, variant))
+	}
+	return out
+}
+
+func (d *Definition) omits(variant, stepID string) bool {
+	if d.Experiment == nil {
+		return false
+	}
+	for _, v := range d.Experiment.Variants {
+		if v.ID == variant {
+			return v.Steps[stepID].Omit
+		}
+	}
+	return false
 }
 
 // override sets each field that t gives and names the fields it set.
@@ -221,6 +273,19 @@ func (d *Definition) validateExperiment() error {
 					return err
 				}
 			}
+			if vs.NoIncentive && vs.Incentive != nil {
+				return bad(f("steps."+stepID+".no_incentive"), "give an incentive or take it away, not both")
+			}
+		}
+		// The variant's own sequence must be a valid campaign: its
+		// timing in order, its templates known, its offers sound.
+		alt := *d
+		alt.Experiment, alt.Holdout, alt.Steps = nil, 0, d.VariantSteps(v.ID)
+		if err := alt.Validate(); err != nil {
+			if len(alt.Steps) == 0 {
+				return bad(f("steps"), "omits every step")
+			}
+			return bad(f("steps"), "the variant's sequence is invalid: %v", err)
 		}
 	}
 	return nil

@@ -82,7 +82,13 @@ func TestExperimentValidation(t *testing.T) {
 		"experiment.variants[1].steps.s1.subject": func(d *Definition) {
 			d.Experiment.Variants[1].Steps["s1"] = VariantStep{StepText: StepText{Subject: "{{.Oops"}}
 		},
-		"experiment.id":             func(d *Definition) { d.Experiment.ID = "Bad ID" },
+		"experiment.id": func(d *Definition) { d.Experiment.ID = "Bad ID" },
+		"experiment.variants[1].steps": func(d *Definition) {
+			d.Experiment.Variants[1].Steps["s1"] = VariantStep{At: "1d", Omit: false, Template: "no-such-template"}
+		},
+		"experiment.variants[1].steps.s1.no_incentive": func(d *Definition) {
+			d.Experiment.Variants[1].Steps["s1"] = VariantStep{NoIncentive: true, Incentive: &Incentive{PercentOff: 10}}
+		},
 		"experiment.variants[0].id": func(d *Definition) { d.Experiment.Variants[0].ID = VariantHoldout },
 	} {
 		d := valid()
@@ -92,4 +98,41 @@ func TestExperimentValidation(t *testing.T) {
 		require.True(t, ok, "%s: %v", field, err)
 		require.Equal(t, field, e.Field, "%v", err)
 	}
+}
+
+// Variants can differ in timing, offer and number of steps: each
+// variant's sequence is the campaign's with its changes, and the plan the
+// workflow runs carries its timing.
+func TestVariantsDifferInTimingOfferAndSteps(t *testing.T) {
+	d, err := Parse([]byte(`{"id":"c","name":"C","kind":"upsell","trigger":{"event":"usage"},
+		"steps":[{"id":"s1","at":"1d-3d","subject":"Hi","template":"education","incentive":{"percent_off":10}},
+		         {"id":"s2","at":"5d-7d","subject":"Again","template":"education"},
+		         {"id":"s3","at":"10d","subject":"Last","template":"education"}],
+		"experiment":{"id":"shape","variants":[{"id":"A","weight":1},
+		  {"id":"late-offer","weight":1,"steps":{"s1":{"no_incentive":true},"s2":{"incentive":{"percent_off":15}}}},
+		  {"id":"short","weight":1,"steps":{"s2":{"at":"4d"},"s3":{"omit":true}}}]}}`))
+	require.NoError(t, err)
+	require.NoError(t, d.Validate())
+	late := d.VariantSteps("late-offer")
+	require.Nil(t, late[0].Incentive, "no discount in the first email")
+	require.Equal(t, 15, late[1].Incentive.PercentOff, "the discount comes later")
+	require.Equal(t, 10, d.Steps[0].Incentive.PercentOff, "the definition itself is untouched")
+	short := d.VariantSteps("short")
+	require.Len(t, short, 2)
+	require.Equal(t, "4d", short[1].At)
+
+	p := d.Plan()
+	require.Len(t, p.StepsFor("A"), 3)
+	require.Len(t, p.StepsFor("late-offer"), 3, "an offer change does not change the timing")
+	require.NotContains(t, p.VariantSteps, "late-offer")
+	require.Equal(t, []PlanStep{{ID: "s1", Window: Window{Min: Offset{Days: 1}, Max: Offset{Days: 3}}},
+		{ID: "s2", Window: Window{Min: Offset{Days: 4}, Max: Offset{Days: 4}}}}, p.StepsFor("short"))
+	require.Len(t, p.StepsFor(VariantHoldout), 3, "the holdout runs the campaign's own clock")
+
+	// A variant whose timing goes backwards is refused with the variant named.
+	d.Experiment.Variants[2].Steps["s2"] = VariantStep{At: "12h"}
+	e, ok := errs.As(d.Validate())
+	require.True(t, ok)
+	require.Equal(t, "experiment.variants[2].steps", e.Field)
+	require.Contains(t, e.Message, "starts before the previous step")
 }

@@ -515,6 +515,16 @@ type Plan struct {
 	Holdout     float64    `json:"holdout,omitempty"` // percent never emailed
 	Experiment  string     `json:"experiment,omitempty"`
 	Variants    []Weighted `json:"variants,omitempty"`
+	// VariantSteps is the timing of variants that move or omit steps.
+	VariantSteps map[string][]PlanStep `json:"variant_steps,omitempty"`
+}
+
+// StepsFor is the variant's step timing.
+func (p Plan) StepsFor(variant string) []PlanStep {
+	if s, ok := p.VariantSteps[variant]; ok {
+		return s
+	}
+	return p.Steps
 }
 
 // PlanStep is one step's timing.
@@ -531,11 +541,27 @@ func (d *Definition) Plan() Plan {
 	if d.Experiment != nil {
 		p.Experiment = d.Experiment.ID
 	}
-	for _, s := range d.Steps {
-		w, _ := ParseWindow(s.At)
-		p.Steps = append(p.Steps, PlanStep{ID: s.ID, Window: w})
+	p.Steps = planSteps(d.Steps)
+	if d.Experiment != nil {
+		for _, v := range d.Experiment.Variants {
+			if slices.ContainsFunc(slices.Collect(maps.Values(v.Steps)), VariantStep.retimes) {
+				if p.VariantSteps == nil {
+					p.VariantSteps = map[string][]PlanStep{}
+				}
+				p.VariantSteps[v.ID] = planSteps(d.VariantSteps(v.ID))
+			}
+		}
 	}
 	return p
+}
+
+func planSteps(steps []Step) []PlanStep {
+	var out []PlanStep
+	for _, s := range steps {
+		w, _ := ParseWindow(s.At)
+		out = append(out, PlanStep{ID: s.ID, Window: w})
+	}
+	return out
 }
 
 // UsesRecommendations reports whether any template in the step shows

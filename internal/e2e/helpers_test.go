@@ -56,6 +56,7 @@ func (a api) must(t *testing.T, method, path string, body any, want int) map[str
 type message struct {
 	ID                string    `json:"id"`
 	StepID            string    `json:"step_id"`
+	Variant           string    `json:"variant"`
 	Status            string    `json:"status"`
 	Subject           string    `json:"subject"`
 	Recommended       []string  `json:"recommended"`
@@ -75,6 +76,7 @@ func (a api) messages(t *testing.T, customer string) []message {
 
 type journey struct {
 	Variant    string `json:"variant"`
+	PromotedTo string `json:"promoted_to"`
 	Status     string `json:"status"`
 	ExitReason string `json:"exit_reason"`
 	EmailsSent int    `json:"emails_sent"`

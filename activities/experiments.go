@@ -1,0 +1,137 @@
+package activities
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/experiment"
+	"github.com/lift-hq/lift/models"
+)
+
+// Switcher tells a running sequence to move to another variant for its
+// remaining steps; workflows.Client is one. A sequence that has ended is
+// an errs.NotFound.
+type Switcher interface {
+	SwitchVariant(ctx context.Context, workflowID string, plan campaign.Plan, variant string) error
+}
+
+// Promotion is a winner to move running enrolments to.
+type Promotion struct {
+	CampaignID   string `json:"campaign_id"`
+	ExperimentID string `json:"experiment_id"`
+	Winner       string `json:"winner"`
+}
+
+// CheckExperiments looks at every running experiment once: it folds the
+// day's evidence into the always-valid p-values, pauses variants and
+// steps whose unsubscribe or complaint rate passed its guardrail, and
+// concludes experiments with automatic promotion whose winner is clear.
+// It returns the promotions that should move running enrolments.
+func (a *Activities) CheckExperiments(ctx context.Context) ([]Promotion, error) {
+	running, err := a.Store.RunningExperiments(ctx)
+	if err != nil {
+		return nil, retryable(err)
+	}
+	logger := activity.GetLogger(ctx)
+	var moves []Promotion
+	for i := range running {
+		e := &running[i]
+		def, err := a.definition(ctx, e.CampaignID, e.Version)
+		if err != nil {
+			return nil, retryable(err)
+		}
+		if def.Experiment == nil || def.Experiment.ID != e.ID {
+			continue
+		}
+		now := a.now()
+		res, err := experiment.Evaluate(ctx, a.Store, def, e, now)
+		if err != nil {
+			return nil, retryable(err)
+		}
+		for key, why := range res.Paused {
+			if _, was := e.Paused[key]; !was {
+				logger.Warn("experiment guardrail paused a variant", "campaign", e.CampaignID, "experiment", e.ID, "paused", key, "why", why)
+			}
+		}
+		e.PValues, e.Paused = res.PValues, res.Paused
+		if err := a.Store.SaveExperimentCheck(ctx, e, now); err != nil {
+			return nil, retryable(err)
+		}
+		if !e.AutoPromote || res.Decision.Winner == "" {
+			continue
+		}
+		if _, err := a.Store.EndExperiment(ctx, e.CampaignID, e.ID, models.ExperimentConcluded, res.Decision.Winner, e.MoveRunning, now); err != nil {
+			return nil, retryable(err)
+		}
+		logger.Info("experiment concluded automatically", "campaign", e.CampaignID, "experiment", e.ID, "winner", res.Decision.Winner)
+		if e.MoveRunning {
+			moves = append(moves, Promotion{CampaignID: e.CampaignID, ExperimentID: e.ID, Winner: res.Decision.Winner})
+		}
+	}
+	return moves, nil
+}
+
+// MoveToWinner signals every running enrolment of the campaign that is
+// neither in the winner nor in the holdout to switch to the winner at its
+// next step boundary. It pages by enrolment ID and heartbeats its
+// position, so a retry resumes where the last attempt stopped. Sequences
+// that ended meanwhile are skipped. It returns how many it signalled.
+func (a *Activities) MoveToWinner(ctx context.Context, p Promotion) (int, error) {
+	if a.Switch == nil {
+		return 0, permanent(errors.New("the worker has no Temporal client to signal sequences with"))
+	}
+	after, moved := "", 0
+	if activity.HasHeartbeatDetails(ctx) {
+		var cursor struct {
+			After string
+			Moved int
+		}
+		if activity.GetHeartbeatDetails(ctx, &cursor) == nil {
+			after, moved = cursor.After, cursor.Moved
+		}
+	}
+	plans := map[int]*campaign.Plan{}
+	for {
+		page, err := a.Store.RunningToMove(ctx, p.CampaignID, []string{p.Winner, campaign.VariantHoldout}, after, 500)
+		if err != nil {
+			return moved, retryable(err)
+		}
+		if len(page) == 0 {
+			return moved, nil
+		}
+		for _, e := range page {
+			plan, ok := plans[e.Version]
+			if !ok {
+				def, err := a.definition(ctx, e.CampaignID, e.Version)
+				if err != nil {
+					return moved, retryable(err)
+				}
+				if def.HasVariant(p.Winner) {
+					pl := def.Plan()
+					plan = &pl
+				}
+				plans[e.Version] = plan
+			}
+			if plan == nil { // a version without the winner keeps its own variants
+				continue
+			}
+			err := a.Switch.SwitchVariant(ctx, e.WorkflowID, *plan, p.Winner)
+			switch {
+			case errs.Is(err, errs.NotFound): // ended meanwhile
+			case err != nil:
+				return moved, err
+			default:
+				moved++
+			}
+		}
+		after = page[len(page)-1].ID
+		activity.RecordHeartbeat(ctx, struct {
+			After string
+			Moved int
+		}{after, moved})
+	}
+}

@@ -1,0 +1,151 @@
+package activities_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/lift-hq/lift/activities"
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/testdb"
+	"github.com/lift-hq/lift/models"
+)
+
+// experimentStore publishes a campaign with an A/B experiment, starts the
+// experiment and enrols n customers per variant (and n/5 in the holdout),
+// each sent step s1; conv[v] of variant v convert and complaints[v] report
+// spam.
+func experimentStore(t *testing.T, autoPromote bool, n int, conv, complaints map[string]int) (*models.Store, *activities.Activities) {
+	t.Helper()
+	s := testdb.SQLite(t)
+	d := def
+	d.ID = "exp"
+	d.Experiment = &campaign.Experiment{ID: "e1", Variants: []campaign.Variant{{ID: "A", Weight: 1}, {ID: "B", Weight: 1,
+		Steps: map[string]campaign.VariantStep{"s2": {At: "5d"}}}}}
+	raw, err := json.Marshal(d)
+	require.NoError(t, err)
+	require.NoError(t, s.CreateCampaign(ctx, &models.Campaign{ID: "exp", Name: "Exp", Kind: "cross_sell", TriggerEvent: "purchase", Definition: raw}))
+	_, err = s.PublishCampaign(ctx, "exp")
+	require.NoError(t, err)
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	require.NoError(t, s.StartExperiment(ctx, &models.Experiment{CampaignID: "exp", ID: "e1", Version: 1, Status: models.ExperimentRunning,
+		Metric: "conversion_rate", MinSends: 200, Alpha: 0.05, AutoPromote: autoPromote, MoveRunning: autoPromote, GuardrailMinSends: 200,
+		StartedAt: t0}))
+	var enrs []models.Enrollment
+	var msgs []models.Message
+	var convs []models.Conversion
+	for _, v := range []string{"A", "B", campaign.VariantHoldout} {
+		count := n
+		if v == campaign.VariantHoldout {
+			count = n / 5
+		}
+		for i := 0; i < count; i++ {
+			id := fmt.Sprintf("%s-%04d", v, i)
+			enrs = append(enrs, models.Enrollment{ID: id, CustomerID: "c" + id, CampaignID: "exp", Version: 1, WorkflowID: "seq/exp/c" + id,
+				Variant: v, Status: models.StatusRunning, EnrolledAt: t0.Add(time.Hour)})
+			if v == campaign.VariantHoldout {
+				continue
+			}
+			m := models.Message{ID: "m" + id, IdempotencyKey: id + "/s1", EnrollmentID: id, StepID: "s1", CustomerID: "c" + id,
+				CampaignID: "exp", Variant: v, Status: models.MessageSent, SentAt: &t0}
+			if i < complaints[v] {
+				m.ComplainedAt = &t0
+			}
+			msgs = append(msgs, m)
+			if i < conv[v] {
+				convs = append(convs, models.Conversion{EnrollmentID: id, OrderID: "o" + id, CustomerID: "c" + id, CampaignID: "exp",
+					Variant: v, Goal: "purchase_any", RevenueMinor: 5000, Currency: "USD"})
+			}
+		}
+	}
+	db := s.DB()
+	require.NoError(t, db.CreateInBatches(enrs, 200).Error)
+	require.NoError(t, db.CreateInBatches(msgs, 200).Error)
+	if len(convs) > 0 {
+		require.NoError(t, db.CreateInBatches(convs, 200).Error)
+	}
+	r := setup(t).acts.Renderer
+	return s, &activities.Activities{Store: s, Renderer: r, Now: func() time.Time { return t0.Add(48 * time.Hour) }}
+}
+
+// run executes an activity the way a worker does, with an activity
+// context (logger, heartbeats).
+func run[T any](t *testing.T, acts *activities.Activities, fn any, args ...any) T {
+	t.Helper()
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	v, err := env.ExecuteActivity(fn, args...)
+	require.NoError(t, err)
+	var out T
+	require.NoError(t, v.Get(&out))
+	return out
+}
+
+func TestCheckExperimentsPausesAVariantPastItsComplaintGuardrail(t *testing.T) {
+	s, acts := experimentStore(t, true, 300, map[string]int{"A": 15, "B": 15}, map[string]int{"B": 1}) // 1/300 = 0.33 % > 0.1 %
+	moves := run[[]activities.Promotion](t, acts, acts.CheckExperiments)
+	require.Empty(t, moves, "no winner: the variants convert alike")
+	e, err := s.GetExperiment(ctx, "exp", "e1")
+	require.NoError(t, err)
+	require.Equal(t, models.ExperimentRunning, e.Status)
+	require.Contains(t, e.Paused["B"], "spam-complaint rate 0.33% over 0.1% after 300 sends")
+	require.Contains(t, e.Paused["B/s1"], "spam-complaint rate")
+	require.NotContains(t, e.Paused, "A")
+	require.NotNil(t, e.LastCheckedAt)
+	require.Contains(t, e.PValues, "B")
+
+	// B's remaining emails are held back, A's go on.
+	p, err := acts.Prepare(ctx, activities.StepRef{EnrollmentID: "B-0001", CustomerID: "cB-0001", CampaignID: "exp", Version: 1, StepID: "s2", Variant: "B"})
+	require.NoError(t, err)
+	require.True(t, p.Skip)
+	require.Contains(t, p.Reason, "guardrail paused variant B")
+}
+
+// fakeSwitcher records switches; sequences named in ended have ended.
+type fakeSwitcher struct {
+	mu       sync.Mutex
+	switched map[string]string
+	ended    map[string]bool
+}
+
+func (f *fakeSwitcher) SwitchVariant(_ context.Context, workflowID string, plan campaign.Plan, variant string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ended[workflowID] {
+		return errs.E(errs.NotFound, "not running")
+	}
+	if len(plan.StepsFor(variant)) != 2 || plan.StepsFor(variant)[1].Window.Min.Days != 5 {
+		return fmt.Errorf("switch to %s without its timing: %+v", variant, plan.StepsFor(variant))
+	}
+	f.switched[workflowID] = variant
+	return nil
+}
+
+func TestAutoPromotionConcludesAndMovesRunningEnrolments(t *testing.T) {
+	s, acts := experimentStore(t, true, 600, map[string]int{"A": 18, "B": 60}, nil) // 3 % vs 10 %
+	sw := &fakeSwitcher{switched: map[string]string{}, ended: map[string]bool{"seq/exp/cA-0007": true}}
+	acts.Switch = sw
+	moves := run[[]activities.Promotion](t, acts, acts.CheckExperiments)
+	require.Equal(t, []activities.Promotion{{CampaignID: "exp", ExperimentID: "e1", Winner: "B"}}, moves)
+	e, err := s.GetExperiment(ctx, "exp", "e1")
+	require.NoError(t, err)
+	require.Equal(t, models.ExperimentConcluded, e.Status)
+	require.Equal(t, "B", e.Winner)
+
+	n := run[int](t, acts, acts.MoveToWinner, moves[0])
+	require.Equal(t, 599, n, "every running A enrolment but the one that ended; never B's or the holdout's")
+	require.Len(t, sw.switched, 599)
+	for id := range sw.switched {
+		require.Contains(t, id, "seq/exp/cA-")
+	}
+	// A second look at a concluded experiment does nothing.
+	require.Empty(t, run[[]activities.Promotion](t, acts, acts.CheckExperiments))
+}

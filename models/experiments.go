@@ -1,0 +1,162 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/lift-hq/lift/internal/errs"
+)
+
+// StartExperiment records an experiment as running. Starting one that
+// already exists is a conflict: an experiment ID names one run, so its
+// results are never mixed with an earlier run's.
+func (s *Store) StartExperiment(ctx context.Context, e *Experiment) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var running int64
+		if err := tx.Model(&Experiment{}).Where("campaign_id = ? AND status = ?", e.CampaignID, ExperimentRunning).
+			Count(&running).Error; err != nil {
+			return translate(err, "experiments")
+		}
+		if running > 0 {
+			return errs.E(errs.Conflict, "campaign %s already has a running experiment: stop or conclude it first", e.CampaignID)
+		}
+		return translate(tx.Create(e).Error, "experiment "+e.ID)
+	})
+}
+
+// GetExperiment returns one experiment.
+func (s *Store) GetExperiment(ctx context.Context, campaignID, id string) (*Experiment, error) {
+	var e Experiment
+	err := s.db.WithContext(ctx).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error
+	return &e, translate(err, "experiment "+id)
+}
+
+// ListExperiments returns a campaign's experiments, newest first.
+func (s *Store) ListExperiments(ctx context.Context, campaignID string) ([]Experiment, error) {
+	var es []Experiment
+	err := s.db.WithContext(ctx).Where("campaign_id = ?", campaignID).Order("started_at DESC, id").Find(&es).Error
+	return es, translate(err, "experiments")
+}
+
+// CurrentExperiment is the experiment that decides a new enrolment's
+// variant: the campaign's most recently started one (nil: none ever
+// started).
+func (s *Store) CurrentExperiment(ctx context.Context, campaignID string) (*Experiment, error) {
+	var es []Experiment
+	err := s.db.WithContext(ctx).Where("campaign_id = ?", campaignID).Order("started_at DESC, id").Limit(1).Find(&es).Error
+	if err != nil || len(es) == 0 {
+		return nil, translate(err, "experiments")
+	}
+	return &es[0], nil
+}
+
+// RunningExperiments lists every running experiment, for the daily check.
+func (s *Store) RunningExperiments(ctx context.Context) ([]Experiment, error) {
+	var es []Experiment
+	err := s.db.WithContext(ctx).Where("status = ?", ExperimentRunning).Order("campaign_id, id").Find(&es).Error
+	return es, translate(err, "experiments")
+}
+
+// EndExperiment stops or concludes a running experiment (winner "" keeps
+// the control). Ending one that has already ended is a conflict.
+func (s *Store) EndExperiment(ctx context.Context, campaignID, id, status, winner string, moveRunning bool, at time.Time) (*Experiment, error) {
+	res := s.db.WithContext(ctx).Model(&Experiment{}).
+		Where("campaign_id = ? AND id = ? AND status = ?", campaignID, id, ExperimentRunning).
+		Updates(map[string]any{"status": status, "winner": winner, "move_running": moveRunning, "ended_at": at})
+	if res.Error != nil {
+		return nil, translate(res.Error, "experiment "+id)
+	}
+	e, err := s.GetExperiment(ctx, campaignID, id)
+	if err != nil {
+		return nil, err
+	}
+	if res.RowsAffected == 0 {
+		return nil, errs.E(errs.Conflict, "experiment %s is %s, not running", id, e.Status)
+	}
+	return e, nil
+}
+
+// SaveExperimentCheck stores what a check found: the running always-valid
+// p-values and the guardrails' pauses. Only a running experiment is
+// updated.
+func (s *Store) SaveExperimentCheck(ctx context.Context, e *Experiment, at time.Time) error {
+	err := s.db.WithContext(ctx).Model(&Experiment{}).
+		Where("campaign_id = ? AND id = ? AND status = ?", e.CampaignID, e.ID, ExperimentRunning).
+		Updates(map[string]any{"p_values": jsonValue(e.PValues), "paused": jsonValue(e.Paused), "last_checked_at": at}).Error
+	return translate(err, "experiment "+e.ID)
+}
+
+// ResumeExperimentVariant lifts a guardrail pause on a variant or step.
+func (s *Store) ResumeExperimentVariant(ctx context.Context, campaignID, id, key string) (*Experiment, error) {
+	var out *Experiment
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var e Experiment
+		if err := tx.Clauses(lockForUpdate(s.postgres)...).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error; err != nil {
+			return translate(err, "experiment "+id)
+		}
+		if _, ok := e.Paused[key]; !ok {
+			return errs.E(errs.NotFound, "%s is not paused", key)
+		}
+		delete(e.Paused, key)
+		if err := tx.Model(&e).Update("paused", jsonValue(e.Paused)).Error; err != nil {
+			return translate(err, "experiment "+id)
+		}
+		out = &e
+		return nil
+	})
+	return out, err
+}
+
+// MarkLatestMessage credits an unsubscribe or complaint made on Lift's
+// own page to the customer's latest sent email in the scope (one
+// campaign, or all). field is "unsubscribed_at" or "complained_at".
+func (s *Store) MarkLatestMessage(ctx context.Context, customerID, campaignID, field string, at time.Time) error {
+	q := s.db.WithContext(ctx).Model(&Message{}).Select("id").
+		Where("customer_id = ? AND sent_at IS NOT NULL", customerID)
+	if campaignID != "" {
+		q = q.Where("campaign_id = ?", campaignID)
+	}
+	var ids []string
+	if err := q.Order("sent_at DESC, id DESC").Limit(1).Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+		return translate(err, "messages")
+	}
+	return s.MarkMessageOutcome(ctx, ids[0], field, at)
+}
+
+// MarkMessageOutcome records the first unsubscribe or complaint an email
+// prompted.
+func (s *Store) MarkMessageOutcome(ctx context.Context, messageID, field string, at time.Time) error {
+	if field != "unsubscribed_at" && field != "complained_at" {
+		return errs.E(errs.Internal, "unknown message outcome %q", field)
+	}
+	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND "+field+" IS NULL", messageID).Update(field, at).Error
+	return translate(err, "message "+messageID)
+}
+
+func lockForUpdate(postgres bool) []clause.Expression {
+	if postgres {
+		return []clause.Expression{clause.Locking{Strength: "UPDATE"}}
+	}
+	return nil
+}
+
+// jsonValue encodes a serializer:json column's value for a map update,
+// which does not run the serializer.
+func jsonValue(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// RunningToMove pages through a campaign's running enrolments whose
+// variant is none of keep, by ID after afterID.
+func (s *Store) RunningToMove(ctx context.Context, campaignID string, keep []string, afterID string, limit int) ([]Enrollment, error) {
+	var es []Enrollment
+	err := s.db.WithContext(ctx).Select("id", "customer_id", "campaign_id", "version", "workflow_id", "variant").
+		Where("campaign_id = ? AND status = ? AND variant NOT IN ? AND id > ?", campaignID, StatusRunning, keep, afterID).
+		Order("id").Limit(limit).Find(&es).Error
+	return es, translate(err, "enrollments")
+}

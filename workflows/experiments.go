@@ -1,0 +1,86 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/lift-hq/lift/activities"
+)
+
+// Names of the experiment workflows: a Temporal Schedule runs the check
+// every day; the API starts a promotion when a marketer promotes a winner
+// and asks to move running enrolments.
+const (
+	CheckExperimentsWorkflowName = "CheckExperiments"
+	CheckExperimentsScheduleID   = "lift-check-experiments"
+	PromoteWorkflowName          = "PromoteWinner"
+)
+
+func experimentActivity(ctx workflow.Context, summary string, timeout time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+		Summary:             summary,
+	})
+}
+
+// CheckExperimentsWorkflow checks every running experiment (guardrails,
+// evidence, automatic promotion) and moves running enrolments to the
+// winners it promoted where the experiment asks for that.
+func CheckExperimentsWorkflow(ctx workflow.Context) (int, error) {
+	var moves []activities.Promotion
+	err := workflow.ExecuteActivity(experimentActivity(ctx, "check running experiments", 10*time.Minute), a.CheckExperiments).Get(ctx, &moves)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, p := range moves {
+		n, err := promote(ctx, p)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// PromoteWorkflow moves a campaign's running enrolments to a promoted
+// winner; see activities.MoveToWinner.
+func PromoteWorkflow(ctx workflow.Context, p activities.Promotion) (int, error) {
+	return promote(ctx, p)
+}
+
+func promote(ctx workflow.Context, p activities.Promotion) (int, error) {
+	var moved int
+	summary := fmt.Sprintf("move %s's running enrolments to %s", p.CampaignID, p.Winner)
+	err := workflow.ExecuteActivity(experimentActivity(ctx, summary, time.Hour), a.MoveToWinner, p).Get(ctx, &moved)
+	return moved, err
+}
+
+// EnsureExperimentSchedule creates the schedule that checks running
+// experiments every interval, if it does not exist yet.
+func EnsureExperimentSchedule(ctx context.Context, c client.Client, every time.Duration) error {
+	every = max(every, time.Second) // Temporal's shortest interval; demos compress the day below it
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:   CheckExperimentsScheduleID,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Action: &client.ScheduleWorkflowAction{
+			ID: "check-experiments", Workflow: CheckExperimentsWorkflowName, TaskQueue: TaskQueue,
+		},
+		Note: "Applies experiment guardrails and promotes clear winners where automatic promotion is on.",
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create schedule %s: %w", CheckExperimentsScheduleID, err)
+	}
+	return nil
+}
