@@ -113,6 +113,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/campaigns/:id/preview", h.previewCampaign)
 	v1.POST("/campaigns/:id/test-send", h.testSendCampaign)
 	v1.GET("/campaigns/:id/report", h.campaignReport)
+	v1.GET("/campaigns/:id/segments/opened-not-converted", h.openedNotConverted)
 	v1.POST("/campaigns/:id/experiments", h.startExperiment)
 	v1.GET("/campaigns/:id/experiments", h.listExperiments)
 	v1.GET("/campaigns/:id/experiments/:exp", h.getExperiment)

@@ -156,21 +156,21 @@ const (
 
 // Enrollment is one customer in one campaign version: one sequence workflow.
 type Enrollment struct {
-	ID             string `gorm:"primaryKey;size:64"`
-	CustomerID     string `gorm:"size:128;not null;index:idx_enrollment_customer"`
-	CampaignID     string `gorm:"size:64;not null;index:idx_enrollment_customer"`
-	Version        int    `gorm:"not null"`
-	WorkflowID     string `gorm:"size:300;not null;index"`
-	Variant        string `gorm:"size:64;not null"`
-	TriggerEventID string `gorm:"size:128"`
-	EntryKey       string `gorm:"size:300"` // the campaign's re-entry key values
-	Status         string `gorm:"size:16;not null;index"`
-	ExitReason     string `gorm:"size:300"`
-	CurrentStep    string `gorm:"size:64"`
-	EmailsSent     int    `gorm:"not null;default:0"`
-	ConvertedOrder string `gorm:"size:128"`
-	RevenueMinor   int64  `gorm:"not null;default:0"`
-	EnrolledAt     time.Time
+	ID             string    `gorm:"primaryKey;size:64"`
+	CustomerID     string    `gorm:"size:128;not null;index:idx_enrollment_customer"`
+	CampaignID     string    `gorm:"size:64;not null;index:idx_enrollment_customer;index:idx_enrollment_campaign,priority:1"`
+	Version        int       `gorm:"not null"`
+	WorkflowID     string    `gorm:"size:300;not null;index"`
+	Variant        string    `gorm:"size:64;not null"`
+	TriggerEventID string    `gorm:"size:128"`
+	EntryKey       string    `gorm:"size:300"` // the campaign's re-entry key values
+	Status         string    `gorm:"size:16;not null;index"`
+	ExitReason     string    `gorm:"size:300"`
+	CurrentStep    string    `gorm:"size:64"`
+	EmailsSent     int       `gorm:"not null;default:0"`
+	ConvertedOrder string    `gorm:"size:128"`
+	RevenueMinor   int64     `gorm:"not null;default:0"`
+	EnrolledAt     time.Time `gorm:"index:idx_enrollment_campaign,priority:2"` // reports read a campaign's enrolments by period
 	EndedAt        *time.Time
 	UpdatedAt      time.Time
 }

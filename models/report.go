@@ -2,6 +2,8 @@ package models
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -40,35 +42,37 @@ type StepTotals struct {
 
 // CampaignReport sums a campaign's enrolments, emails and conversions by
 // variant and by step, for the enrolments that started in [from, to). It
-// runs three aggregate queries; nothing is summed in Go.
+// runs three aggregate queries, each reading its table once; Go only
+// merges their small results. Variant totals count by the variant
+// assigned at enrolment, step totals by the variant that sent the email
+// (they differ only for enrolments moved to a promoted winner).
 func (s *Store) CampaignReport(ctx context.Context, campaignID string, from, to time.Time) ([]VariantTotals, []StepTotals, error) {
 	db := s.db.WithContext(ctx)
 	var variants []VariantTotals
 	err := db.Raw(`
 SELECT e.variant AS variant, COUNT(*) AS enrolled, COUNT(c.enrollment_id) AS converted,
 	CAST(COALESCE(SUM(c.revenue), 0) AS BIGINT) AS revenue_minor,
-	COALESCE(SUM(CAST(c.revenue AS DOUBLE PRECISION) * c.revenue), 0) AS revenue_sum_sq,
-	CAST(COALESCE(SUM(m.sent), 0) AS BIGINT) AS sent, CAST(COALESCE(SUM(m.unsubscribed), 0) AS BIGINT) AS unsubscribed,
-	CAST(COALESCE(SUM(m.complained), 0) AS BIGINT) AS complained
+	COALESCE(SUM(CAST(c.revenue AS DOUBLE PRECISION) * c.revenue), 0) AS revenue_sum_sq
 FROM enrollments e
 LEFT JOIN (SELECT enrollment_id, SUM(revenue_minor) AS revenue FROM conversions WHERE campaign_id = ? GROUP BY enrollment_id) c
 	ON c.enrollment_id = e.id
-LEFT JOIN (SELECT enrollment_id, COUNT(sent_at) AS sent, COUNT(unsubscribed_at) AS unsubscribed, COUNT(complained_at) AS complained
-	FROM messages WHERE campaign_id = ? GROUP BY enrollment_id) m ON m.enrollment_id = e.id
 WHERE e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ?
-GROUP BY e.variant ORDER BY e.variant`, campaignID, campaignID, campaignID, from, to).Scan(&variants).Error
+GROUP BY e.variant ORDER BY e.variant`, campaignID, campaignID, from, to).Scan(&variants).Error
 	if err != nil {
 		return nil, nil, translate(err, "report")
 	}
-	var sends []StepTotals
+	var sends []struct {
+		Assigned string
+		StepTotals
+	}
 	err = db.Raw(`
-SELECT m.variant AS variant, m.step_id AS step_id, COUNT(m.sent_at) AS sent,
+SELECT e.variant AS assigned, m.variant AS variant, m.step_id AS step_id, COUNT(m.sent_at) AS sent,
 	COUNT(CASE WHEN m.delivery = 'delivered' THEN 1 END) AS delivered, COUNT(CASE WHEN m.delivery = 'bounced' THEN 1 END) AS bounced,
 	COUNT(m.opened_at) AS opens, COUNT(m.clicked_at) AS clicks,
 	COUNT(m.unsubscribed_at) AS unsubscribed, COUNT(m.complained_at) AS complained
 FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
-WHERE e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ?
-GROUP BY m.variant, m.step_id`, campaignID, from, to).Scan(&sends).Error
+WHERE m.campaign_id = ? AND e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ?
+GROUP BY e.variant, m.variant, m.step_id`, campaignID, campaignID, from, to).Scan(&sends).Error
 	if err != nil {
 		return nil, nil, translate(err, "report")
 	}
@@ -76,23 +80,172 @@ GROUP BY m.variant, m.step_id`, campaignID, from, to).Scan(&sends).Error
 	err = db.Raw(`
 SELECT c.variant AS variant, c.step_id AS step_id, COUNT(*) AS conversions, CAST(COALESCE(SUM(c.revenue_minor), 0) AS BIGINT) AS revenue_minor
 FROM conversions c JOIN enrollments e ON e.id = c.enrollment_id
-WHERE e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ? AND c.step_id <> ''
-GROUP BY c.variant, c.step_id`, campaignID, from, to).Scan(&earned).Error
+WHERE c.campaign_id = ? AND e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ? AND c.step_id <> ''
+GROUP BY c.variant, c.step_id`, campaignID, campaignID, from, to).Scan(&earned).Error
 	if err != nil {
 		return nil, nil, translate(err, "report")
 	}
+	byVariant := map[string]int{}
+	for i, v := range variants {
+		byVariant[v.Variant] = i
+	}
 	type key struct{ variant, step string }
 	byKey := map[key]int{}
-	for i, st := range sends {
-		byKey[key{st.Variant, st.StepID}] = i
+	var steps []StepTotals
+	for _, row := range sends {
+		if i, ok := byVariant[row.Assigned]; ok {
+			variants[i].Sent += row.Sent
+			variants[i].Unsubscribed += row.Unsubscribed
+			variants[i].Complained += row.Complained
+		}
+		k := key{row.Variant, row.StepID}
+		i, ok := byKey[k]
+		if !ok {
+			steps = append(steps, StepTotals{Variant: row.Variant, StepID: row.StepID})
+			i = len(steps) - 1
+			byKey[k] = i
+		}
+		st := &steps[i]
+		st.Sent += row.Sent
+		st.Delivered += row.Delivered
+		st.Bounced += row.Bounced
+		st.Opens += row.Opens
+		st.Clicks += row.Clicks
+		st.Unsubscribed += row.Unsubscribed
+		st.Complained += row.Complained
 	}
 	for _, e := range earned {
 		i, ok := byKey[key{e.Variant, e.StepID}]
 		if !ok {
-			sends = append(sends, StepTotals{Variant: e.Variant, StepID: e.StepID})
-			i = len(sends) - 1
+			steps = append(steps, StepTotals{Variant: e.Variant, StepID: e.StepID})
+			i = len(steps) - 1
 		}
-		sends[i].Conversions, sends[i].RevenueMinor = e.Conversions, e.RevenueMinor
+		steps[i].Conversions, steps[i].RevenueMinor = e.Conversions, e.RevenueMinor
 	}
-	return variants, sends, nil
+	return variants, steps, nil
+}
+
+// LagBucket counts conversions by the time from the credited email's
+// send to the order.
+type LagBucket struct {
+	Variant     string
+	Bucket      int // index into LagBuckets
+	Conversions int64
+}
+
+// LagBuckets are the attribution-lag buckets' upper bounds in sequence
+// days (the last is open): under an hour, 6 hours, a day, 3 days, 7 days,
+// and later.
+var LagBuckets = []struct {
+	Label string
+	Days  float64
+}{{"<1h", 1.0 / 24}, {"1h-6h", 0.25}, {"6h-1d", 1}, {"1d-3d", 3}, {"3d-7d", 7}, {">=7d", 0}}
+
+// AttributionLag buckets the period's credited conversions by lag. day
+// is the length of a sequence day (24h except in demos).
+func (s *Store) AttributionLag(ctx context.Context, campaignID string, from, to time.Time, day time.Duration) ([]LagBucket, error) {
+	var cases strings.Builder
+	cases.WriteString("CASE")
+	args := []any{}
+	for i, b := range LagBuckets[:len(LagBuckets)-1] {
+		fmt.Fprintf(&cases, " WHEN c.lag_seconds < ? THEN %d", i)
+		args = append(args, int64(b.Days*day.Seconds()))
+	}
+	fmt.Fprintf(&cases, " ELSE %d END", len(LagBuckets)-1)
+	var out []LagBucket
+	err := s.db.WithContext(ctx).Raw(`
+SELECT variant, bucket, COUNT(*) AS conversions FROM (
+	SELECT c.variant AS variant, `+cases.String()+` AS bucket
+	FROM conversions c JOIN enrollments e ON e.id = c.enrollment_id
+	WHERE e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ? AND c.lag_seconds IS NOT NULL) x
+GROUP BY variant, bucket ORDER BY variant, bucket`, append(args, campaignID, from, to)...).Scan(&out).Error
+	return out, translate(err, "report")
+}
+
+// Cohort is the revenue of one group's enrolments (emailed or holdout)
+// from all the customer's orders within a horizon after enrolment, over
+// the enrolments old enough to have lived the whole horizon.
+type Cohort struct {
+	Group        string // "emailed" or "holdout"
+	Enrolments   int64
+	RevenueMinor int64
+	RevenueSumSq float64
+}
+
+// LifetimeValue sums, for the period's enrolments that started at least
+// horizon before now, each customer's order revenue in the horizon after
+// enrolment, for the emailed and the holdout groups.
+func (s *Store) LifetimeValue(ctx context.Context, campaignID string, from, to, now time.Time, horizon time.Duration) ([]Cohort, error) {
+	// SQLite holds times as text in Go's format ("2006-01-02 15:04:05
+	// +0000 UTC", all UTC): its first 19 characters are what datetime()
+	// reads and compare in order.
+	start, at, end := "substr(e.enrolled_at, 1, 19)", "substr(o.occurred_at, 1, 19)", "datetime(substr(e.enrolled_at, 1, 19), '+' || ? || ' seconds')"
+	if s.postgres {
+		start, at, end = "e.enrolled_at", "o.occurred_at", "e.enrolled_at + (? * INTERVAL '1 second')"
+	}
+	if matured := now.Add(-horizon); matured.Before(to) {
+		to = matured
+	}
+	var out []Cohort
+	err := s.db.WithContext(ctx).Raw(`
+SELECT grp AS "group", COUNT(*) AS enrolments, CAST(COALESCE(SUM(r), 0) AS BIGINT) AS revenue_minor,
+	COALESCE(SUM(CAST(r AS DOUBLE PRECISION) * r), 0) AS revenue_sum_sq
+FROM (
+	SELECT e.id, CASE WHEN e.variant = 'holdout' THEN 'holdout' ELSE 'emailed' END AS grp, COALESCE(SUM(o.revenue_minor), 0) AS r
+	FROM enrollments e
+	LEFT JOIN orders o ON o.customer_id = e.customer_id AND `+at+` > `+start+` AND `+at+` <= `+end+`
+	WHERE e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ?
+	GROUP BY e.id, e.variant) x
+GROUP BY grp ORDER BY grp`, int64(horizon.Seconds()), campaignID, from, to).Scan(&out).Error
+	return out, translate(err, "report")
+}
+
+// SegmentRow is a customer who opened a step's email and did not convert.
+type SegmentRow struct {
+	CustomerID string
+	Email      string
+	StepID     string
+	Variant    string
+	OpenedAt   *time.Time // the first human open
+	ClickedAt  *time.Time
+}
+
+// OpenedNotConverted calls fn for each of the period's enrolments that
+// opened (a human open) or clicked a step's email (all steps when step
+// is "") and neither converted nor left (unsubscribed, complained,
+// bounced) — an audience for paid channels. Rows stream in customer
+// order; nothing is held in memory.
+func (s *Store) OpenedNotConverted(ctx context.Context, campaignID, step string, from, to time.Time, fn func(SegmentRow) error) error {
+	q := `
+SELECT m.customer_id AS customer_id, cu.email AS email, m.step_id AS step_id, m.variant AS variant,
+	m.opened_at AS opened_at, m.clicked_at AS clicked_at
+FROM messages m
+JOIN enrollments e ON e.id = m.enrollment_id
+JOIN customers cu ON cu.id = m.customer_id
+WHERE e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ?
+	AND (m.opened_at IS NOT NULL OR m.clicked_at IS NOT NULL)
+	AND NOT EXISTS (SELECT 1 FROM messages left_ WHERE left_.enrollment_id = e.id
+		AND (left_.unsubscribed_at IS NOT NULL OR left_.complained_at IS NOT NULL))
+	AND e.status NOT IN ('converted', 'unsubscribed', 'complained', 'bounced')
+	AND NOT EXISTS (SELECT 1 FROM conversions c WHERE c.enrollment_id = e.id)`
+	args := []any{campaignID, from, to}
+	if step != "" {
+		q += " AND m.step_id = ?"
+		args = append(args, step)
+	}
+	rows, err := s.db.WithContext(ctx).Raw(q+" ORDER BY m.customer_id, m.step_id", args...).Rows()
+	if err != nil {
+		return translate(err, "segment")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r SegmentRow
+		if err := s.db.ScanRows(rows, &r); err != nil {
+			return translate(err, "segment")
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return translate(rows.Err(), "segment")
 }

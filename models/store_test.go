@@ -574,3 +574,66 @@ func TestCampaignReportSumsInSQL(t *testing.T) {
 		require.Empty(t, variants, "enrolled before the period")
 	})
 }
+
+func TestReportLagLifetimeValueAndSegment(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		db := s.DB()
+		t0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+		day := 24 * time.Hour
+		for _, c := range []string{"c1", "c2", "c3", "c4"} {
+			require.NoError(t, s.UpsertCustomer(ctx, &models.Customer{ID: c, Email: c + "@example.com", Timezone: "UTC"}))
+		}
+		for _, e := range []struct{ id, customer, variant, status string }{
+			{"e1", "c1", "A", models.StatusConverted}, {"e2", "c2", "A", models.StatusCompleted},
+			{"e3", "c3", "holdout", models.StatusCompleted}, {"e4", "c4", "A", models.StatusUnsubscribed},
+		} {
+			require.NoError(t, db.Create(&models.Enrollment{ID: e.id, CustomerID: e.customer, CampaignID: "cam", Version: 1,
+				WorkflowID: "w-" + e.id, Variant: e.variant, Status: e.status, EnrolledAt: t0}).Error)
+		}
+		opened := t0.Add(day)
+		for _, m := range []struct{ id, enr, customer, step string }{{"m1", "e1", "c1", "s1"}, {"m2", "e2", "c2", "s1"}, {"m3", "e2", "c2", "s2"}, {"m4", "e4", "c4", "s1"}} {
+			require.NoError(t, db.Create(&models.Message{ID: m.id, IdempotencyKey: m.enr + "/" + m.step, EnrollmentID: m.enr, StepID: m.step,
+				CustomerID: m.customer, CampaignID: "cam", Variant: "A", Status: models.MessageSent, SentAt: &t0, OpenedAt: &opened}).Error)
+		}
+		lag := func(d time.Duration) *int64 { s := int64(d / time.Second); return &s }
+		require.NoError(t, db.Create(&models.Conversion{EnrollmentID: "e1", OrderID: "o1", CustomerID: "c1", CampaignID: "cam", Variant: "A",
+			Goal: "purchase_any", RevenueMinor: 100, StepID: "s1", MessageID: "m1", LagSeconds: lag(2 * time.Hour)}).Error)
+		// Orders: c1 buys 100 at day 10 and 50 at day 120; c3 (holdout) 80 at day 30; c2 before enrolling.
+		for i, o := range []struct {
+			customer string
+			at       time.Time
+			minor    int64
+		}{{"c1", t0.Add(10 * day), 100}, {"c1", t0.Add(120 * day), 50}, {"c3", t0.Add(30 * day), 80}, {"c2", t0.Add(-day), 999}} {
+			require.NoError(t, db.Create(&models.Order{ID: fmt.Sprint("o", i+1), CustomerID: o.customer, Currency: "USD", RevenueMinor: o.minor, OccurredAt: o.at}).Error)
+		}
+
+		buckets, err := s.AttributionLag(ctx, "cam", t0.Add(-day), t0.Add(day), day)
+		require.NoError(t, err)
+		require.Equal(t, []models.LagBucket{{Variant: "A", Bucket: 1, Conversions: 1}}, buckets, "2 hours is in 1h-6h")
+
+		now := t0.Add(400 * day)
+		ltv, err := s.LifetimeValue(ctx, "cam", t0.Add(-day), t0.Add(day), now, 90*day)
+		require.NoError(t, err)
+		require.Equal(t, []models.Cohort{
+			{Group: "emailed", Enrolments: 3, RevenueMinor: 100, RevenueSumSq: 100 * 100},
+			{Group: "holdout", Enrolments: 1, RevenueMinor: 80, RevenueSumSq: 80 * 80},
+		}, ltv, "c1's day-120 order is past 3 months; c2's order was before enrolling")
+		ltv, err = s.LifetimeValue(ctx, "cam", t0.Add(-day), t0.Add(day), now, 180*day)
+		require.NoError(t, err)
+		require.Equal(t, int64(150), ltv[0].RevenueMinor)
+		ltv, err = s.LifetimeValue(ctx, "cam", t0.Add(-day), t0.Add(day), t0.Add(100*day), 180*day)
+		require.NoError(t, err)
+		require.Empty(t, ltv, "no enrolment has lived 6 months yet")
+
+		var rows []models.SegmentRow
+		collect := func(r models.SegmentRow) error { rows = append(rows, r); return nil }
+		require.NoError(t, s.OpenedNotConverted(ctx, "cam", "", t0.Add(-day), t0.Add(day), collect))
+		require.Len(t, rows, 2, "c2 opened two emails; c1 converted and c4 unsubscribed")
+		require.Equal(t, "c2", rows[0].CustomerID)
+		require.Equal(t, "c2@example.com", rows[0].Email)
+		require.Equal(t, []string{"s1", "s2"}, []string{rows[0].StepID, rows[1].StepID})
+		rows = nil
+		require.NoError(t, s.OpenedNotConverted(ctx, "cam", "s2", t0.Add(-day), t0.Add(day), collect))
+		require.Len(t, rows, 1)
+	})
+}
