@@ -50,6 +50,13 @@ type Deps struct {
 	// lift dev turns it on.
 	DevOutbox bool
 	Now       func() time.Time
+	// ConsoleKey signs console sessions (derive it from a secret shared
+	// by every API replica); empty means a random key per process.
+	ConsoleKey []byte
+	// TemporalUI is the Temporal Web UI's base URL for the console's
+	// journey links (none when empty); Namespace is Lift's namespace.
+	TemporalUI string
+	Namespace  string
 }
 
 //go:embed openapi.yaml
@@ -75,7 +82,10 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.MaxBodyBytes == 0 {
 		d.MaxBodyBytes = 1 << 20
 	}
-	h := &handlers{Deps: d}
+	if len(d.ConsoleKey) == 0 {
+		d.ConsoleKey = newConsoleKey()
+	}
+	h := &handlers{Deps: d, consoleKey: d.ConsoleKey}
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -126,6 +136,15 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/messages/:id", h.getMessage)
 	v1.GET("/messages/:id/html", h.getMessageHTML)
 
+	r.GET("/console/login", h.consoleLoginForm)
+	r.POST("/console/login", h.consoleLogin)
+	console := r.Group("/console", h.consoleAuth)
+	console.GET("", h.consoleCampaigns)
+	console.POST("/logout", h.consoleLogout)
+	console.GET("/campaigns/:id", h.consoleCampaign)
+	console.GET("/campaigns/:id/preview", h.consolePreview)
+	console.POST("/campaigns/:id/experiments/:action", h.consoleExperimentAction)
+
 	if d.DevOutbox {
 		dev := r.Group("/dev", h.localOnly)
 		dev.GET("/outbox", h.outboxPage)
@@ -136,6 +155,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 type handlers struct {
 	Deps
+	consoleKey []byte
 }
 
 func (h *handlers) healthz(c *gin.Context) {

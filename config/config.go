@@ -18,11 +18,14 @@ import (
 // Config is every setting Lift reads. The env tag is the variable's name.
 type Config struct {
 	// lift dev
-	DataDir      string        `env:"LIFT_DATA_DIR" envDefault:".lift"`
-	TemporalPort int           `env:"LIFT_TEMPORAL_PORT" envDefault:"7233"`
-	UIPort       int           `env:"LIFT_UI_PORT" envDefault:"8233"`
-	Day          time.Duration `env:"LIFT_DAY"` // default 24h; 5s with --demo
-	Demo         bool          `env:"LIFT_DEMO"`
+	DataDir      string `env:"LIFT_DATA_DIR" envDefault:".lift"`
+	TemporalPort int    `env:"LIFT_TEMPORAL_PORT" envDefault:"7233"`
+	UIPort       int    `env:"LIFT_UI_PORT" envDefault:"8233"`
+	// TemporalUIURL is where operators open the Temporal Web UI; the
+	// console links journeys there (lift dev sets it to its own UI).
+	TemporalUIURL string        `env:"LIFT_TEMPORAL_UI_URL"`
+	Day           time.Duration `env:"LIFT_DAY"` // default 24h; 5s with --demo
+	Demo          bool          `env:"LIFT_DEMO"`
 
 	// every role
 	HTTPAddr          string `env:"LIFT_HTTP" envDefault:":8080"`

@@ -106,6 +106,7 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger, out io.
 Lift is running (one sequence day = %s). Mail goes to %s.
 
   API           %s            API key: %s
+  Console       %s/console (sign in with the API key)
   Outbox        %s/dev/outbox
   Temporal UI   %s/namespaces/%s/workflows
   Temporal      %s (namespace %s)
@@ -115,7 +116,7 @@ Follow a customer's journey:
   curl -H "Authorization: Bearer %s" %s/v1/customers/ada/journeys
 
 Press Ctrl-C to stop; running sequences resume on the next start.
-`, cfg.Day, mail, d.APIURL, d.APIKey, d.APIURL, d.Temporal.UIURL, cfg.TemporalNamespace,
+`, cfg.Day, mail, d.APIURL, d.APIKey, d.APIURL, d.APIURL, d.Temporal.UIURL, cfg.TemporalNamespace,
 		d.Temporal.FrontendAddr, cfg.TemporalNamespace, cfg.DataDir, d.APIKey, d.APIURL)
 	if cfg.Demo {
 		go func() {
@@ -160,6 +161,7 @@ func runAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Store: store, Sequences: workflows.Client{Temporal: c}, Unsubscribe: signer, Webhook: webhook, Logger: logger,
 		Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes,
 		MinSupport: cfg.AffinityMinSupport, Previewer: activities.Previewer{A: acts},
+		ConsoleKey: app.ConsoleKey(cfg), TemporalUI: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace,
 	})
 	done := make(chan error, 1)
 	srv, url, err := app.Serve(cfg.HTTPAddr, router, done)

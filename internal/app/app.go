@@ -4,7 +4,9 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -147,6 +149,7 @@ func StartDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *D
 		Store: d.Store, Sequences: workflows.Client{Temporal: d.Client}, Unsubscribe: signer, Webhook: webhook, Logger: logger,
 		Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MaxBodyBytes: cfg.MaxBodyBytes, DevOutbox: true,
 		MinSupport: cfg.AffinityMinSupport, Previewer: activities.Previewer{A: acts},
+		ConsoleKey: ConsoleKey(cfg), TemporalUI: d.Temporal.UIURL, Namespace: cfg.TemporalNamespace,
 	})
 	d.http = ServeOn(listener, router, d.done)
 	return d, nil
@@ -185,6 +188,18 @@ func (d *Dev) Stop(ctx context.Context) {
 	if d.fake != nil {
 		d.fake.Close()
 	}
+}
+
+// ConsoleKey derives the console's session-signing key from the
+// unsubscribe secret, which every API replica shares, so a session works
+// on any of them.
+func ConsoleKey(cfg config.Config) []byte {
+	if cfg.UnsubscribeSecret == "" {
+		return nil // a random key per process
+	}
+	mac := hmac.New(sha256.New, []byte(cfg.UnsubscribeSecret))
+	mac.Write([]byte("lift console sessions"))
+	return mac.Sum(nil)
 }
 
 // Webhook builds the SendGrid webhook verifier from the config; it is off

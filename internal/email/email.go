@@ -359,8 +359,14 @@ func SampleData(locale string, withIncentive bool) Data {
 // step and language, so no version goes live with a block that cannot
 // render.
 func (r *Renderer) TestRender(templateName, subject, heading, body, locale string, withIncentive bool) error {
+	_, err := r.SampleRender(templateName, subject, heading, body, locale, withIncentive)
+	return err
+}
+
+// SampleRender renders a step's copy for the sample customer and
+// products, as the console previews it.
+func (r *Renderer) SampleRender(templateName, subject, heading, body, locale string, withIncentive bool) (Rendered, error) {
 	d := SampleData(locale, withIncentive)
 	d.Step.Heading, d.Step.Paragraphs = heading, Paragraphs(body)
-	_, err := r.Render(templateName, subject, d)
-	return err
+	return r.Render(templateName, subject, d)
 }

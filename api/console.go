@@ -1,0 +1,476 @@
+package api
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/email"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/experiment"
+	"github.com/lift-hq/lift/models"
+)
+
+// The console is a small server-rendered UI for marketers: campaigns,
+// their experiments and reports, previews, and links into the Temporal
+// Web UI. It is html/template over the same handlers the API uses; no
+// JavaScript build. Sign-in is with an API key: the session cookie names
+// the key by its hash and is signed, so rotating the key ends the
+// session.
+
+//go:embed console/*.html
+var consoleFS embed.FS
+
+var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
+	"pct":   func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + " %" },
+	"money": func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
+	"num":   func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
+	"pval": func(p *float64) string {
+		if p == nil {
+			return "—"
+		}
+		return strconv.FormatFloat(*p, 'g', 3, 64)
+	},
+}).ParseFS(consoleFS, "console/*.html"))
+
+const (
+	sessionCookie = "lift_console"
+	sessionTTL    = 12 * time.Hour
+)
+
+// consoleSession is the signed session cookie's content.
+type consoleSession struct {
+	keyHash []byte
+	expires time.Time
+}
+
+func (h *handlers) sessionToken(keyHash []byte, expires time.Time) string {
+	payload := make([]byte, 0, len(keyHash)+8)
+	payload = append(payload, keyHash...)
+	payload = binary.BigEndian.AppendUint64(payload, uint64(expires.Unix()))
+	mac := hmac.New(sha256.New, h.consoleKey)
+	mac.Write(payload)
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(payload) + "." + enc.EncodeToString(mac.Sum(nil))
+}
+
+func (h *handlers) parseSession(token string) (consoleSession, bool) {
+	p, sig, ok := strings.Cut(token, ".")
+	enc := base64.RawURLEncoding
+	payload, err1 := enc.DecodeString(p)
+	got, err2 := enc.DecodeString(sig)
+	if !ok || err1 != nil || err2 != nil || len(payload) != sha256.Size+8 {
+		return consoleSession{}, false
+	}
+	mac := hmac.New(sha256.New, h.consoleKey)
+	mac.Write(payload)
+	if !hmac.Equal(mac.Sum(nil), got) {
+		return consoleSession{}, false
+	}
+	s := consoleSession{keyHash: payload[:sha256.Size], expires: time.Unix(int64(binary.BigEndian.Uint64(payload[sha256.Size:])), 0)}
+	return s, h.Now().Before(s.expires)
+}
+
+// csrfToken binds a form to the session: SameSite=Strict already keeps
+// other sites' forms out; this is the second lock.
+func (h *handlers) csrfToken(c *gin.Context) string {
+	cookie, _ := c.Cookie(sessionCookie)
+	mac := hmac.New(sha256.New, h.consoleKey)
+	mac.Write([]byte("csrf\x00" + cookie))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// consoleAuth lets signed-in sessions through and sends everyone else to
+// the sign-in page; posted forms must carry the session's CSRF token.
+func (h *handlers) consoleAuth(c *gin.Context) {
+	cookie, err := c.Cookie(sessionCookie)
+	s, ok := h.parseSession(cookie)
+	if err == nil && ok {
+		ok, err = h.Store.CheckAPIKeyHash(c.Request.Context(), s.keyHash)
+	}
+	if err != nil || !ok {
+		c.Redirect(http.StatusSeeOther, "/console/login")
+		c.Abort()
+		return
+	}
+	if c.Request.Method == http.MethodPost && !hmac.Equal([]byte(c.PostForm("csrf")), []byte(h.csrfToken(c))) {
+		h.consolePage(c, http.StatusForbidden, "message", gin.H{"Title": "Forbidden", "Message": "The form has expired: reload the page and try again."})
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+func (h *handlers) consoleLoginForm(c *gin.Context) {
+	h.consolePage(c, http.StatusOK, "login", gin.H{"Title": "Sign in"})
+}
+
+func (h *handlers) consoleLogin(c *gin.Context) {
+	key := strings.TrimSpace(c.PostForm("api_key"))
+	ok, err := h.Store.CheckAPIKey(c.Request.Context(), key)
+	if err != nil || !ok || key == "" {
+		h.consolePage(c, http.StatusUnauthorized, "login", gin.H{"Title": "Sign in", "Error": "That API key is not valid."})
+		return
+	}
+	expires := h.Now().Add(sessionTTL)
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: h.sessionToken(models.HashAPIKey(key), expires),
+		Path: "/console", Expires: expires, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
+	c.Redirect(http.StatusSeeOther, "/console")
+}
+
+func (h *handlers) consoleLogout(c *gin.Context) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode})
+	c.Redirect(http.StatusSeeOther, "/console/login")
+}
+
+// consolePage renders a page in the layout.
+func (h *handlers) consolePage(c *gin.Context, status int, page string, data gin.H) {
+	data["Page"] = page
+	if _, ok := data["CSRF"]; !ok {
+		data["CSRF"] = h.csrfToken(c)
+	}
+	var buf bytes.Buffer
+	if err := consoleTemplates.ExecuteTemplate(&buf, "layout", data); err != nil {
+		h.Logger.Error("console template", "page", page, "err", err)
+		c.String(http.StatusInternalServerError, "the page could not be drawn")
+		return
+	}
+	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'")
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// campaignRow is a line of the campaign list.
+type campaignRow struct {
+	ID, Name, Kind, Status, Experiment string
+	Version                            int
+	Updated                            time.Time
+}
+
+func (h *handlers) consoleCampaigns(c *gin.Context) {
+	ctx := c.Request.Context()
+	cs, err := h.Store.ListCampaigns(ctx)
+	if err != nil {
+		h.consoleError(c, err)
+		return
+	}
+	var rows []campaignRow
+	for _, m := range cs {
+		row := campaignRow{ID: m.ID, Name: m.Name, Kind: m.Kind, Status: m.Status, Version: m.LatestVersion, Updated: m.UpdatedAt}
+		if e, err := h.Store.CurrentExperiment(ctx, m.ID); err == nil && e != nil {
+			row.Experiment = e.ID + " (" + e.Status + ")"
+			if e.Winner != "" {
+				row.Experiment += ", winner " + e.Winner
+			}
+		}
+		rows = append(rows, row)
+	}
+	h.consolePage(c, http.StatusOK, "campaigns", gin.H{"Title": "Campaigns", "Campaigns": rows})
+}
+
+// bar is one conversion-rate bar with its 95 % interval, as percentages
+// of the chart's width.
+type bar struct {
+	Variant                   string
+	Rate, Low, High           float64
+	RateW, LowX, WhiskerW     float64
+	Enrolled, Sent, Converted int64
+	RevenuePerRecipient       float64
+	Lift                      *Interval
+	PValue                    *float64
+	Guardrail, Breached       string
+	UIURL                     string
+}
+
+// previewLink is one email preview: a step as a variant sends it, in a
+// language.
+type previewLink struct {
+	Step, Variant, Lang, Subject, URL string
+}
+
+func (h *handlers) consoleCampaign(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	m, err := h.Store.GetCampaign(ctx, id)
+	if err != nil {
+		h.consoleError(c, err)
+		return
+	}
+	data := gin.H{"Title": m.Name, "Campaign": m, "Flash": c.Query("done")}
+	def, version, err := h.publishedDefinition(ctx, id)
+	if errs.Is(err, errs.Conflict) { // never published: show the draft
+		def, err = h.draft(c)
+	}
+	if err != nil {
+		h.consoleError(c, err)
+		return
+	}
+	data["Version"], data["Def"] = version, def
+	from := time.Time{}
+	exp, err := h.Store.CurrentExperiment(ctx, id)
+	if err != nil {
+		h.consoleError(c, err)
+		return
+	}
+	arms := map[string]experiment.Arm{}
+	guard := map[string]GuardrailState{}
+	if exp != nil {
+		edef, err := h.versionDefinition(ctx, id, exp.Version)
+		if err != nil {
+			h.consoleError(c, err)
+			return
+		}
+		resp, err := h.analyse(ctx, exp, edef)
+		if err != nil {
+			h.consoleError(c, err)
+			return
+		}
+		data["Experiment"] = resp
+		for _, a := range resp.Analysis.Arms {
+			arms[a.Variant] = a
+		}
+		for _, g := range resp.Guardrails {
+			guard[models.PausedKey(g.Variant, g.Step)] = g
+		}
+		from = exp.StartedAt
+	}
+	canStart := def.Experiment != nil && version > 0 && (exp == nil || exp.ID != def.Experiment.ID)
+	data["CanStart"] = canStart
+	r, err := h.report(ctx, id, from, h.Now().UTC().Add(time.Second))
+	if err != nil {
+		h.consoleError(c, err)
+		return
+	}
+	data["Report"], data["From"] = r, from
+	data["Bars"] = h.bars(r, arms, guard, id)
+	data["Previews"] = previews(def, id)
+	if h.TemporalUI != "" {
+		data["CampaignUIURL"] = h.temporalUIURL(fmt.Sprintf("CampaignId=%q", id))
+	}
+	h.consolePage(c, http.StatusOK, "campaign", data)
+}
+
+// bars lays out the conversion-rate chart: every variant on one scale,
+// the bar at the rate and the whisker over the 95 % interval.
+func (h *handlers) bars(r Report, arms map[string]experiment.Arm, guard map[string]GuardrailState, campaignID string) []bar {
+	scale := 0.0
+	for _, v := range r.Variants {
+		scale = math.Max(scale, v.ConversionRateCI.High)
+	}
+	if scale == 0 {
+		scale = 1
+	}
+	w := func(x float64) float64 { return math.Round(1000*math.Max(0, math.Min(1, x/scale))) / 10 }
+	var out []bar
+	for _, v := range r.Variants {
+		b := bar{Variant: v.Variant, Rate: v.ConversionRate, Low: v.ConversionRateCI.Low, High: v.ConversionRateCI.High,
+			RateW: w(v.ConversionRate), LowX: w(v.ConversionRateCI.Low), Enrolled: v.Enrolled, Sent: v.Sent, Converted: v.Converted,
+			RevenuePerRecipient: v.RevenuePerRecipient, Lift: v.LiftVsHoldout}
+		b.WhiskerW = math.Max(0.5, w(v.ConversionRateCI.High)-b.LowX)
+		if a, ok := arms[v.Variant]; ok {
+			b.PValue = a.PValue
+		}
+		if g, ok := guard[v.Variant]; ok {
+			b.Guardrail, b.Breached = g.Paused, g.Breached
+		}
+		if h.TemporalUI != "" {
+			b.UIURL = h.temporalUIURL(fmt.Sprintf("CampaignId=%q AND Variant=%q", campaignID, v.Variant))
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func (h *handlers) temporalUIURL(query string) string {
+	ns := h.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	return strings.TrimRight(h.TemporalUI, "/") + "/namespaces/" + url.PathEscape(ns) + "/workflows?query=" + url.QueryEscape(query)
+}
+
+// previews lists every step of every variant in every language it has.
+func previews(def *campaign.Definition, id string) []previewLink {
+	variants := []string{"A"}
+	if def.Experiment != nil {
+		variants = nil
+		for _, v := range def.Experiment.Variants {
+			variants = append(variants, v.ID)
+		}
+	}
+	var out []previewLink
+	for _, v := range variants {
+		for _, st := range def.VariantSteps(v) {
+			langs := []string{"en"}
+			for lang := range st.Translations {
+				langs = append(langs, lang)
+			}
+			slices.Sort(langs[1:])
+			for _, lang := range langs {
+				q := url.Values{"step": {st.ID}, "variant": {v}, "lang": {lang}}
+				subject, err := email.RenderSubject(st.Localized(lang).Subject, email.SampleData(lang, st.Incentive != nil))
+				if err != nil {
+					subject = st.Localized(lang).Subject
+				}
+				out = append(out, previewLink{Step: st.ID, Variant: v, Lang: lang, Subject: subject,
+					URL: "/console/campaigns/" + url.PathEscape(id) + "/preview?" + q.Encode()})
+			}
+		}
+	}
+	return out
+}
+
+// consolePreview renders one step as a variant sends it, in a language,
+// for the sample customer and products.
+func (h *handlers) consolePreview(c *gin.Context) {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	def, _, err := h.publishedDefinition(ctx, id)
+	if errs.Is(err, errs.Conflict) {
+		def, err = h.draft(c)
+	}
+	if err != nil {
+		h.consoleError(c, err)
+		return
+	}
+	variant := cmp.Or(c.Query("variant"), "A")
+	var step *campaign.Step
+	for _, st := range def.VariantSteps(variant) {
+		if st.ID == c.Query("step") {
+			step = &st
+		}
+	}
+	if step == nil || (def.Experiment != nil && !def.HasVariant(variant)) {
+		h.consoleError(c, errs.E(errs.NotFound, "no step %q in variant %q", c.Query("step"), variant))
+		return
+	}
+	lang := cmp.Or(c.Query("lang"), "en")
+	text := step.Localized(lang)
+	r, err := sampleRenderer()
+	if err == nil {
+		var out email.Rendered
+		out, err = r.SampleRender(step.Template, text.Subject, text.Heading, text.Body, lang, step.Incentive != nil)
+		if err == nil {
+			if c.Query("raw") == "1" {
+				c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:")
+				c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(out.HTML))
+				return
+			}
+			q := c.Request.URL.Query()
+			q.Set("raw", "1")
+			h.consolePage(c, http.StatusOK, "preview", gin.H{"Title": "Preview", "CampaignID": id, "Step": step.ID, "Variant": variant,
+				"Lang": lang, "Email": out, "FrameURL": c.Request.URL.Path + "?" + q.Encode()})
+			return
+		}
+	}
+	h.consoleError(c, err)
+}
+
+// consoleExperimentAction runs start, stop or conclude from the campaign
+// page's buttons through the API's own handlers, then returns to the page.
+func (h *handlers) consoleExperimentAction(c *gin.Context) {
+	ctx := c.Request.Context()
+	id, action := c.Param("id"), c.Param("action")
+	var err error
+	var done string
+	switch action {
+	case "start":
+		done, err = h.consoleStart(ctx, id, c.PostForm("metric"), c.PostForm("min_sends"), c.PostForm("auto_promote") == "on")
+	case "stop", "conclude":
+		e, ferr := h.Store.CurrentExperiment(ctx, id)
+		switch {
+		case ferr != nil:
+			err = ferr
+		case e == nil:
+			err = errs.E(errs.NotFound, "no experiment to %s", action)
+		case action == "stop":
+			_, err = h.Store.EndExperiment(ctx, id, e.ID, models.ExperimentStopped, "", false, h.Now().UTC())
+			done = "Experiment " + e.ID + " stopped: new enrolments get the control."
+		default:
+			winner, move := c.PostForm("winner"), c.PostForm("move_running") == "on"
+			var def *campaign.Definition
+			if def, err = h.versionDefinition(ctx, id, e.Version); err == nil && !def.HasVariant(winner) {
+				err = errs.Field(errs.Invalid, "winner", "no variant %q", winner)
+			}
+			if err == nil {
+				_, err = h.Store.EndExperiment(ctx, id, e.ID, models.ExperimentConcluded, winner, move, h.Now().UTC())
+			}
+			if err == nil && move {
+				err = h.Sequences.Promote(ctx, id, e.ID, winner)
+			}
+			done = "Variant " + winner + " promoted."
+			if move {
+				done += " Running enrolments move to it at their next step."
+			}
+		}
+	default:
+		err = errs.E(errs.NotFound, "no action %q", action)
+	}
+	if err != nil {
+		h.consoleError(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/console/campaigns/"+url.PathEscape(id)+"?done="+url.QueryEscape(done))
+}
+
+func (h *handlers) consoleStart(ctx context.Context, id, metric, minSends string, auto bool) (string, error) {
+	def, version, err := h.publishedDefinition(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if def.Experiment == nil {
+		return "", errs.E(errs.Conflict, "the published version has no experiment")
+	}
+	n, err := strconv.Atoi(cmp.Or(minSends, strconv.Itoa(experiment.DefaultMinSends)))
+	if err != nil || n < 1 {
+		return "", errs.Field(errs.Invalid, "min_sends", "must be a whole number of at least 1")
+	}
+	metric = cmp.Or(metric, experiment.MetricConversionRate)
+	if metric != experiment.MetricConversionRate && metric != experiment.MetricRevenuePerRecipient {
+		return "", errs.Field(errs.Invalid, "metric", "unknown metric %q", metric)
+	}
+	if _, err := h.Store.GetExperiment(ctx, id, def.Experiment.ID); err == nil {
+		return "", errs.E(errs.Conflict, "experiment %s has already run: give the next run a new id", def.Experiment.ID)
+	}
+	err = h.Store.StartExperiment(ctx, &models.Experiment{CampaignID: id, ID: def.Experiment.ID, Version: version,
+		Status: models.ExperimentRunning, Metric: metric, MinSends: n, Alpha: experiment.DefaultAlpha, AutoPromote: auto,
+		GuardrailMinSends: experiment.DefaultGuardrailMinSends, StartedAt: h.Now().UTC(),
+		PValues: map[string]float64{}, Paused: map[string]string{}})
+	return "Experiment " + def.Experiment.ID + " started.", err
+}
+
+func (h *handlers) consoleError(c *gin.Context, err error) {
+	status, msg := http.StatusInternalServerError, "Something went wrong; the log has the details."
+	if e, ok := errs.As(err); ok && e.Code != errs.Internal {
+		status, msg = statusFor(e.Code), e.Message
+	} else {
+		h.Logger.Error("console", "err", err)
+	}
+	h.consolePage(c, status, "message", gin.H{"Title": "Could not do that", "Message": msg})
+}
+
+// newConsoleKey is a per-process session key, for when none is given.
+func newConsoleKey() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return k
+}
