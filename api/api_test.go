@@ -1009,7 +1009,7 @@ func previewBundle(t *testing.T, mailer activities.Mailer) *bundle {
 		PublicURL: "https://lift.example.com", FromEmail: "shop@example.com"}
 	seq := &fakeSequences{running: map[string]bool{}}
 	return &bundle{store: store, seq: seq, h: api.NewRouter(api.Deps{Store: store, Sequences: seq, Unsubscribe: signer(t),
-		Previewer: activities.Previewer{A: acts}})}
+		Previewer: activities.Previewer{A: acts}, TemporalUI: "http://ui.example:8233", Namespace: "shop"})}
 }
 
 // recordingMailer keeps what it is asked to send.

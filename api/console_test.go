@@ -90,6 +90,15 @@ func TestConsoleSignInExperimentButtonsAndPreviews(t *testing.T) {
 	require.Equal(t, 200, st)
 	require.Contains(t, page, "Experiment subj-1 started.")
 	require.Contains(t, page, "Promote B")
+
+	// With enrolments, each variant links to its journeys in the Temporal UI.
+	st, body = b.do(t, "PUT", "/v1/products/cam-1", `{"name":"X100","category":"cameras","price":899}`)
+	require.Equal(t, 200, st, "%v", body)
+	b.camerasBoughtByPrefix(t, "k-", 30)
+	st, page, _ = br.get("/console/campaigns/camera-accessories")
+	require.Equal(t, 200, st)
+	require.Contains(t, page, `http://ui.example:8233/namespaces/shop/workflows?query=CampaignId%3D%22camera-accessories%22`)
+	require.Contains(t, page, `CampaignId%3D%22camera-accessories%22&#43;AND&#43;Variant%3D%22B%22`)
 	st, body = b.do(t, "GET", "/v1/campaigns/camera-accessories/experiments/subj-1", "")
 	require.Equal(t, 200, st)
 	require.EqualValues(t, 50, body["min_sends"])

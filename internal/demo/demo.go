@@ -151,7 +151,10 @@ func Run(ctx context.Context, baseURL, apiKey string, out io.Writer) error {
 		}
 	}
 	fmt.Fprintln(out, "demo: seeded 9 products, 2 campaigns, 4 customers and 4 events; watch the outbox.")
-	return convertGrace(ctx, c, out)
+	if err := convertGrace(ctx, c, out); err != nil {
+		return err
+	}
+	return simulateAndReport(ctx, baseURL, apiKey, out)
 }
 
 // convertGrace waits for grace's first email and buys its first

@@ -2,12 +2,9 @@ package e2e_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,71 +12,29 @@ import (
 	"github.com/stretchr/testify/require"
 
 	camp "github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/demo"
 )
 
-// TestSimulatedPopulationReportAndConsole is the issue's check: a
-// population with known true conversion rates per variant (holdout 10 %,
-// A 20 %, B 40 %) goes through the compressed-day sequence on the real
-// worker; the report must count exactly the simulated buyers, and each
+// TestSimulatedPopulationReportAndConsole is the issue's check: the
+// demo's simulated population with known true conversion rates per
+// variant (holdout 10 %, A 20 %, B 40 %) goes through the compressed-day
+// sequence on the real worker; the report must count exactly the simulated buyers, and each
 // true rate must lie in the report's 95 % interval. Then a marketer reads
 // it in the console in headless Chromium, promotes B with the button, and
 // the screenshots are kept ($LIFT_ARTIFACTS_DIR).
 func TestSimulatedPopulationReportAndConsole(t *testing.T) {
 	d, a := startDev(t, t.TempDir(), "")
 	defer d.Stop(context.Background())
-	a.must(t, "PUT", "/v1/products/widget", `{"name":"Widget","category":"tools","price":40}`, 200)
-	a.must(t, "POST", "/v1/campaigns", `{"id":"pop","name":"Population test","kind":"cross_sell",
-	  "trigger":{"event":"milestone"}, "holdout": 20, "exit_on":["purchase_any"], "attribution_window":"60d",
-	  "experiment":{"id":"pop-1","variants":[{"id":"A","weight":1},
-	    {"id":"B","weight":1,"steps":{"hello":{"subject":"B: {{.Customer.FirstName}}, a tip for you"}}}]},
-	  "steps":[{"id":"hello","at":"0d","subject":"A: welcome, {{.Customer.FirstName}}","template":"education",
-	    "body":"Three ways to get more out of your account."}]}`, 201)
-	a.must(t, "POST", "/v1/campaigns/pop/publish", nil, 201)
-	a.must(t, "POST", "/v1/campaigns/pop/experiments", `{"min_sends":50}`, 201)
-
-	truth := map[string]float64{camp.VariantHoldout: 0.10, "A": 0.20, "B": 0.40}
-	variants := []camp.Weighted{{ID: "A", Weight: 1}, {ID: "B", Weight: 1}}
-	rng := rand.New(rand.NewPCG(2026, 11))
-	const n = 240
-	enrolled, buyers := map[string]int{}, map[string][]string{}
-	var events []string
-	for i := 0; i < n; i++ {
-		c := fmt.Sprintf("pop-%03d", i)
-		v := camp.Assign(c, "pop", "pop-1", 20, variants)
-		enrolled[v]++
-		if rng.Float64() < truth[v] {
-			buyers[v] = append(buyers[v], c)
-		}
-		a.must(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","name":"Pat `+c+`","marketing_consent":true}`, 200)
-		events = append(events, `{"type":"milestone","customer_id":"`+c+`","properties":{"name":"signed_up"}}`)
+	pop, err := demo.Simulate(context.Background(), a.url, a.key, 500, 2026)
+	require.NoError(t, err)
+	truth, enrolled, buyers := demo.TrueRates, pop.Enrolled, pop.Buyers
+	total := 0
+	for _, b := range buyers {
+		total += len(b)
 	}
-	a.must(t, "POST", "/v1/events:batch", `{"events":[`+strings.Join(events, ",")+`]}`, 200)
-	emailed := enrolled["A"] + enrolled["B"]
-	eventually(t, 90*time.Second, "every emailed customer's email", func() bool {
-		_, body := a.do(t, "GET", "/v1/messages?campaign_id=pop&limit=1000", nil)
-		ms, _ := body["messages"].([]any)
-		sent := 0
-		for _, m := range ms {
-			if m.(map[string]any)["status"] == "sent" {
-				sent++
-			}
-		}
-		return sent == emailed
-	})
-
-	// The simulated buyers buy; everyone else does not.
-	events = events[:0]
-	for _, cs := range buyers {
-		for _, c := range cs {
-			events = append(events, `{"type":"purchase","customer_id":"`+c+`","properties":{"order_id":"ord-`+c+
-				`","currency":"USD","items":[{"sku":"widget","quantity":1,"price":40}]}}`)
-		}
-	}
-	a.must(t, "POST", "/v1/events:batch", `{"events":[`+strings.Join(events, ",")+`]}`, 200)
-	total := len(events)
 	var report map[string]any
 	eventually(t, 90*time.Second, "every simulated purchase counted", func() bool {
-		_, report = a.do(t, "GET", "/v1/campaigns/pop/report", nil)
+		_, report = a.do(t, "GET", "/v1/campaigns/welcome-test/report", nil)
 		got := 0
 		for _, v := range report["variants"].([]any) {
 			got += int(v.(map[string]any)["converted"].(float64))
@@ -143,7 +98,7 @@ func consoleInChromium(t *testing.T, a api) {
 	defer cancel()
 	shot := func(name string) {
 		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(artifacts, name), png, 0o644))
 	}
@@ -162,16 +117,16 @@ func consoleInChromium(t *testing.T, a api) {
 	shot("console-login.png")
 	run(chromedp.SendKeys(chromedp.ID("api_key"), a.key), chromedp.Submit(chromedp.ID("api_key")),
 		chromedp.WaitVisible(chromedp.CSS("table")))
-	require.Contains(t, text("main"), "Population test")
-	require.Contains(t, text("main"), "pop-1 (running)")
+	require.Contains(t, text("main"), "Welcome subject-line test")
+	require.Contains(t, text("main"), "subject-1 (running)")
 	shot("console-campaigns.png")
 
-	run(chromedp.Navigate(a.url+"/console/campaigns/pop"), chromedp.WaitVisible(chromedp.ID("variants")))
+	run(chromedp.Navigate(a.url+"/console/campaigns/welcome-test"), chromedp.WaitVisible(chromedp.ID("variants")))
 	variants := text("#variants")
 	for _, v := range []string{"A", "B", "holdout"} {
 		require.Contains(t, variants, v)
 	}
-	require.Contains(t, text("#verdict"), "B beats the control A", "B's 40 %% against A's 20 %% over ~96 each is a clear win")
+	require.Contains(t, text("#verdict"), "B beats the control A", "B's 40 %% against A's 20 %% over about 200 each is a clear win")
 	bars, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#variants .chart .ci').length`))
 	require.NoError(t, err)
 	require.Equal(t, 3, bars, "a conversion-rate bar with its interval per variant")
@@ -185,9 +140,9 @@ func consoleInChromium(t *testing.T, a api) {
 	require.Contains(t, text("main"), "winner B")
 	shot("console-promoted.png")
 
-	run(chromedp.Navigate(a.url+"/console/campaigns/pop/preview?step=hello&variant=B&lang=en"),
+	run(chromedp.Navigate(a.url+"/console/campaigns/welcome-test/preview?step=hello&variant=B&lang=en"),
 		chromedp.WaitVisible(chromedp.CSS("iframe")))
-	require.Contains(t, text("main"), "B: Ada, a tip for you")
+	require.Contains(t, text("main"), "Ada, your kit is one lens away")
 	shot("console-preview.png")
 	t.Logf("console screenshots in %s", artifacts)
 }

@@ -43,9 +43,9 @@ func TestIntervalsKnownAnswers(t *testing.T) {
 
 func TestMSPRTKnownAnswer(t *testing.T) {
 	// 60/1000 vs 40/1000. V = .06*.94/1000 + .04*.96/1000 = 9.48e-5;
-	// pooled p = .05, variance .0475, τ² = .05² × .0475 = 1.1875e-4;
+	// pooled p = .05, variance .0475, τ² = .1² × .0475 = 4.75e-4;
 	// Δ = .02; log Λ = ½ log(V/(V+τ²)) + Δ²τ²/(2V(V+τ²)).
-	v, t2, d := 9.48e-5, 1.1875e-4, 0.02
+	v, t2, d := 9.48e-5, 4.75e-4, 0.02
 	want := math.Exp(0.5*math.Log(v/(v+t2)) + d*d*t2/(2*v*(v+t2)))
 	got := MSPRT(Bernoulli(60, 1000), Bernoulli(40, 1000), TauStandardized)
 	near(t, "Λ", got.Likelihood, want, 1e-9)
