@@ -27,9 +27,10 @@ lint: ## go vet, gofmt and workflowcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
 
-bench: ## Benchmarks, each against its baseline in the same run (affinity needs TEST_DATABASE_URL)
+bench: ## Benchmarks, each against its baseline in the same run (affinity and report need TEST_DATABASE_URL)
 	go test -run '^$$' -bench Render -cpu 1 -benchtime 2s ./internal/email/
 	go test -run '^$$' -bench AffinityRebuild -benchtime 3x -timeout 20m ./models/
+	go test -run '^$$' -bench CampaignReport -benchtime 3x -timeout 20m ./models/
 
 build: ## Build bin/lift
 	go build -trimpath -o bin/lift ./cmd/lift
