@@ -255,7 +255,7 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 	}
 	canStart := def.Experiment != nil && version > 0 && (exp == nil || exp.ID != def.Experiment.ID)
 	data["CanStart"] = canStart
-	r, err := h.report(ctx, id, from, h.Now().UTC().Add(time.Second))
+	r, err := h.report(ctx, id, 0, from, h.Now().UTC().Add(time.Second))
 	if err != nil {
 		h.consoleError(c, err)
 		return

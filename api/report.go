@@ -105,6 +105,7 @@ type CohortReport struct {
 // Report is GET /v1/campaigns/{id}/report.
 type Report struct {
 	CampaignID      string          `json:"campaign_id"`
+	Version         int             `json:"version,omitempty"` // 0: every version
 	From            time.Time       `json:"from"`
 	To              time.Time       `json:"to"`
 	Variants        []VariantReport `json:"variants"`
@@ -127,11 +128,11 @@ var ltvHorizons = []struct {
 func (h *handlers) campaignReport(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
-	from, to, ok := h.period(c)
+	version, from, to, ok := h.period(c)
 	if !ok {
 		return
 	}
-	r, err := h.report(ctx, id, from, to)
+	r, err := h.report(ctx, id, version, from, to)
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -143,12 +144,20 @@ func (h *handlers) campaignReport(c *gin.Context) {
 	c.JSON(http.StatusOK, r)
 }
 
-// period reads from and to (RFC 3339; default: everything until now) and
-// checks the campaign exists.
-func (h *handlers) period(c *gin.Context) (from, to time.Time, ok bool) {
+// period reads version (default: every version), from and to (RFC 3339;
+// default: everything until now) and checks the campaign exists.
+func (h *handlers) period(c *gin.Context) (version int, from, to time.Time, ok bool) {
 	if _, err := h.Store.GetCampaign(c.Request.Context(), c.Param("id")); err != nil {
 		writeError(c, h.Logger, err)
-		return from, to, false
+		return 0, from, to, false
+	}
+	if v := c.Query("version"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(c, h.Logger, errs.Field(errs.Invalid, "version", "must be a published version number, 1 or more"))
+			return 0, from, to, false
+		}
+		version = n
 	}
 	to = h.Now().UTC()
 	for _, p := range []struct {
@@ -159,33 +168,34 @@ func (h *handlers) period(c *gin.Context) (from, to time.Time, ok bool) {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
 				writeError(c, h.Logger, errs.Field(errs.Invalid, p.name, "must be an RFC 3339 time like 2026-11-01T00:00:00Z"))
-				return from, to, false
+				return 0, from, to, false
 			}
 			*p.dst = t
 		}
 	}
 	if !from.Before(to) {
 		writeError(c, h.Logger, errs.Field(errs.Invalid, "from", "must be before to"))
-		return from, to, false
+		return 0, from, to, false
 	}
-	return from, to, true
+	return version, from, to, true
 }
 
 // report reads the totals (aggregate SQL) and derives the rates,
 // intervals and shares.
-func (h *handlers) report(ctx context.Context, id string, from, to time.Time) (Report, error) {
-	variants, steps, err := h.Store.CampaignReport(ctx, id, from, to)
+func (h *handlers) report(ctx context.Context, id string, version int, from, to time.Time) (Report, error) {
+	variants, steps, err := h.Store.CampaignReport(ctx, id, version, from, to)
 	if err != nil {
 		return Report{}, err
 	}
 	r := buildReport(id, from, to, variants, steps)
-	lags, err := h.Store.AttributionLag(ctx, id, from, to, h.Day)
+	r.Version = version
+	lags, err := h.Store.AttributionLag(ctx, id, version, from, to, h.Day)
 	if err != nil {
 		return Report{}, err
 	}
 	r.AttributionLag = lagReport(lags)
 	for _, hz := range ltvHorizons {
-		cohorts, err := h.Store.LifetimeValue(ctx, id, from, to, h.Now().UTC(), time.Duration(hz.days)*h.Day)
+		cohorts, err := h.Store.LifetimeValue(ctx, id, version, from, to, h.Now().UTC(), time.Duration(hz.days)*h.Day)
 		if err != nil {
 			return Report{}, err
 		}
@@ -353,7 +363,7 @@ var stepIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // the trimmed, lower-cased address, the form ad platforms match on, so
 // the export carries no plain PII.
 func (h *handlers) openedNotConverted(c *gin.Context) {
-	from, to, ok := h.period(c)
+	version, from, to, ok := h.period(c)
 	if !ok {
 		return
 	}
@@ -366,7 +376,7 @@ func (h *handlers) openedNotConverted(c *gin.Context) {
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-opened-not-converted.csv"`, c.Param("id")))
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write([]string{"customer_id", "email_sha256", "step", "variant", "engaged_at"})
-	err := h.Store.OpenedNotConverted(c.Request.Context(), c.Param("id"), step, from, to, func(r models.SegmentRow) error {
+	err := h.Store.OpenedNotConverted(c.Request.Context(), c.Param("id"), version, step, from, to, func(r models.SegmentRow) error {
 		at := r.OpenedAt
 		if at == nil {
 			at = r.ClickedAt

@@ -175,6 +175,17 @@ func TestReportMatchesAHandComputedFixture(t *testing.T) {
 	require.Equal(t, []string{"step", "A", "guide"}, rows[4][:3])
 	require.Equal(t, "true", rows[4][18])
 
+	// Per version: every enrolment here is on version 1.
+	st, body = b.do(t, "GET", period+"&version=1", "")
+	require.Equal(t, 200, st, "%v", body)
+	require.Len(t, body["variants"], 2)
+	require.EqualValues(t, 1, body["version"])
+	st, body = b.do(t, "GET", period+"&version=2", "")
+	require.Equal(t, 200, st, "%v", body)
+	require.Empty(t, body["variants"])
+	st, body = b.do(t, "GET", period+"&version=0", "")
+	requireError(t, st, body, 422, "invalid", "version")
+
 	st, body = b.do(t, "GET", "/v1/campaigns/camera-accessories/report?from=yesterday", "")
 	requireError(t, st, body, 422, "invalid", "from")
 	st, body = b.do(t, "GET", "/v1/campaigns/nope/report", "")

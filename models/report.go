@@ -41,12 +41,13 @@ type StepTotals struct {
 }
 
 // CampaignReport sums a campaign's enrolments, emails and conversions by
-// variant and by step, for the enrolments that started in [from, to). It
+// variant and by step, for the enrolments that started in [from, to)
+// (on one version, or every version when version is 0). It
 // runs three aggregate queries, each reading its table once; Go only
 // merges their small results. Variant totals count by the variant
 // assigned at enrolment, step totals by the variant that sent the email
 // (they differ only for enrolments moved to a promoted winner).
-func (s *Store) CampaignReport(ctx context.Context, campaignID string, from, to time.Time) ([]VariantTotals, []StepTotals, error) {
+func (s *Store) CampaignReport(ctx context.Context, campaignID string, version int, from, to time.Time) ([]VariantTotals, []StepTotals, error) {
 	db := s.db.WithContext(ctx)
 	var variants []VariantTotals
 	err := db.Raw(`
@@ -56,8 +57,8 @@ SELECT e.variant AS variant, COUNT(*) AS enrolled, COUNT(c.enrollment_id) AS con
 FROM enrollments e
 LEFT JOIN (SELECT enrollment_id, SUM(revenue_minor) AS revenue FROM conversions WHERE campaign_id = ? GROUP BY enrollment_id) c
 	ON c.enrollment_id = e.id
-WHERE e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ?
-GROUP BY e.variant ORDER BY e.variant`, campaignID, campaignID, from, to).Scan(&variants).Error
+WHERE e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND e.enrolled_at < ?
+GROUP BY e.variant ORDER BY e.variant`, campaignID, campaignID, version, version, from, to).Scan(&variants).Error
 	if err != nil {
 		return nil, nil, translate(err, "report")
 	}
@@ -71,8 +72,8 @@ SELECT e.variant AS assigned, m.variant AS variant, m.step_id AS step_id, COUNT(
 	COUNT(m.opened_at) AS opens, COUNT(m.clicked_at) AS clicks,
 	COUNT(m.unsubscribed_at) AS unsubscribed, COUNT(m.complained_at) AS complained
 FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
-WHERE m.campaign_id = ? AND e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ?
-GROUP BY e.variant, m.variant, m.step_id`, campaignID, campaignID, from, to).Scan(&sends).Error
+WHERE m.campaign_id = ? AND e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND e.enrolled_at < ?
+GROUP BY e.variant, m.variant, m.step_id`, campaignID, campaignID, version, version, from, to).Scan(&sends).Error
 	if err != nil {
 		return nil, nil, translate(err, "report")
 	}
@@ -80,8 +81,8 @@ GROUP BY e.variant, m.variant, m.step_id`, campaignID, campaignID, from, to).Sca
 	err = db.Raw(`
 SELECT c.variant AS variant, c.step_id AS step_id, COUNT(*) AS conversions, CAST(COALESCE(SUM(c.revenue_minor), 0) AS BIGINT) AS revenue_minor
 FROM conversions c JOIN enrollments e ON e.id = c.enrollment_id
-WHERE c.campaign_id = ? AND e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ? AND c.step_id <> ''
-GROUP BY c.variant, c.step_id`, campaignID, campaignID, from, to).Scan(&earned).Error
+WHERE c.campaign_id = ? AND e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND e.enrolled_at < ? AND c.step_id <> ''
+GROUP BY c.variant, c.step_id`, campaignID, campaignID, version, version, from, to).Scan(&earned).Error
 	if err != nil {
 		return nil, nil, translate(err, "report")
 	}
@@ -143,7 +144,7 @@ var LagBuckets = []struct {
 
 // AttributionLag buckets the period's credited conversions by lag. day
 // is the length of a sequence day (24h except in demos).
-func (s *Store) AttributionLag(ctx context.Context, campaignID string, from, to time.Time, day time.Duration) ([]LagBucket, error) {
+func (s *Store) AttributionLag(ctx context.Context, campaignID string, version int, from, to time.Time, day time.Duration) ([]LagBucket, error) {
 	var cases strings.Builder
 	cases.WriteString("CASE")
 	args := []any{}
@@ -157,8 +158,8 @@ func (s *Store) AttributionLag(ctx context.Context, campaignID string, from, to 
 SELECT variant, bucket, COUNT(*) AS conversions FROM (
 	SELECT c.variant AS variant, `+cases.String()+` AS bucket
 	FROM conversions c JOIN enrollments e ON e.id = c.enrollment_id
-	WHERE e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ? AND c.lag_seconds IS NOT NULL) x
-GROUP BY variant, bucket ORDER BY variant, bucket`, append(args, campaignID, from, to)...).Scan(&out).Error
+	WHERE e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND e.enrolled_at < ? AND c.lag_seconds IS NOT NULL) x
+GROUP BY variant, bucket ORDER BY variant, bucket`, append(args, campaignID, version, version, from, to)...).Scan(&out).Error
 	return out, translate(err, "report")
 }
 
@@ -175,7 +176,7 @@ type Cohort struct {
 // LifetimeValue sums, for the period's enrolments that started at least
 // horizon before now, each customer's order revenue in the horizon after
 // enrolment, for the emailed and the holdout groups.
-func (s *Store) LifetimeValue(ctx context.Context, campaignID string, from, to, now time.Time, horizon time.Duration) ([]Cohort, error) {
+func (s *Store) LifetimeValue(ctx context.Context, campaignID string, version int, from, to, now time.Time, horizon time.Duration) ([]Cohort, error) {
 	// SQLite holds times as text in Go's format ("2006-01-02 15:04:05
 	// +0000 UTC", all UTC): its first 19 characters are what datetime()
 	// reads and compare in order.
@@ -194,9 +195,9 @@ FROM (
 	SELECT e.id, CASE WHEN e.variant = 'holdout' THEN 'holdout' ELSE 'emailed' END AS grp, COALESCE(SUM(o.revenue_minor), 0) AS r
 	FROM enrollments e
 	LEFT JOIN orders o ON o.customer_id = e.customer_id AND `+at+` > `+start+` AND `+at+` <= `+end+`
-	WHERE e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ?
+	WHERE e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND e.enrolled_at < ?
 	GROUP BY e.id, e.variant) x
-GROUP BY grp ORDER BY grp`, int64(horizon.Seconds()), campaignID, from, to).Scan(&out).Error
+GROUP BY grp ORDER BY grp`, int64(horizon.Seconds()), campaignID, version, version, from, to).Scan(&out).Error
 	return out, translate(err, "report")
 }
 
@@ -215,20 +216,20 @@ type SegmentRow struct {
 // is "") and neither converted nor left (unsubscribed, complained,
 // bounced) — an audience for paid channels. Rows stream in customer
 // order; nothing is held in memory.
-func (s *Store) OpenedNotConverted(ctx context.Context, campaignID, step string, from, to time.Time, fn func(SegmentRow) error) error {
+func (s *Store) OpenedNotConverted(ctx context.Context, campaignID string, version int, step string, from, to time.Time, fn func(SegmentRow) error) error {
 	q := `
 SELECT m.customer_id AS customer_id, cu.email AS email, m.step_id AS step_id, m.variant AS variant,
 	m.opened_at AS opened_at, m.clicked_at AS clicked_at
 FROM messages m
 JOIN enrollments e ON e.id = m.enrollment_id
 JOIN customers cu ON cu.id = m.customer_id
-WHERE e.campaign_id = ? AND e.enrolled_at >= ? AND e.enrolled_at < ?
+WHERE e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND e.enrolled_at < ?
 	AND (m.opened_at IS NOT NULL OR m.clicked_at IS NOT NULL)
 	AND NOT EXISTS (SELECT 1 FROM messages left_ WHERE left_.enrollment_id = e.id
 		AND (left_.unsubscribed_at IS NOT NULL OR left_.complained_at IS NOT NULL))
 	AND e.status NOT IN ('converted', 'unsubscribed', 'complained', 'bounced')
 	AND NOT EXISTS (SELECT 1 FROM conversions c WHERE c.enrollment_id = e.id)`
-	args := []any{campaignID, from, to}
+	args := []any{campaignID, version, version, from, to}
 	if step != "" {
 		q += " AND m.step_id = ?"
 		args = append(args, step)

@@ -71,7 +71,7 @@ func BenchmarkCampaignReport(b *testing.B) {
 	b.Run("sql", func(b *testing.B) {
 		b.ReportMetric(float64(messages), "messages")
 		for i := 0; i < b.N; i++ {
-			variants, _, err := s.CampaignReport(ctx, "cam", from, to)
+			variants, _, err := s.CampaignReport(ctx, "cam", 0, from, to)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -93,14 +93,14 @@ func BenchmarkCampaignReport(b *testing.B) {
 	}
 	b.Run("full-sql", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, _, err := s.CampaignReport(ctx, "cam", from, to); err != nil {
+			if _, _, err := s.CampaignReport(ctx, "cam", 0, from, to); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := s.AttributionLag(ctx, "cam", from, to, 24*time.Hour); err != nil {
+			if _, err := s.AttributionLag(ctx, "cam", 0, from, to, 24*time.Hour); err != nil {
 				b.Fatal(err)
 			}
 			for _, days := range []int{91, 182, 365} {
-				if _, err := s.LifetimeValue(ctx, "cam", from, to, now, time.Duration(days)*24*time.Hour); err != nil {
+				if _, err := s.LifetimeValue(ctx, "cam", 0, from, to, now, time.Duration(days)*24*time.Hour); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -557,7 +557,7 @@ func TestCampaignReportSumsInSQL(t *testing.T) {
 			require.NoError(t, db.Create(&models.Conversion{EnrollmentID: c.enr, OrderID: fmt.Sprint("o", i), CustomerID: "c-" + c.enr,
 				CampaignID: "cam", Variant: c.variant, Goal: "purchase", RevenueMinor: c.minor, Currency: "USD", StepID: c.step}).Error)
 		}
-		variants, steps, err := s.CampaignReport(ctx, "cam", t0.Add(-time.Hour), t0.Add(time.Hour))
+		variants, steps, err := s.CampaignReport(ctx, "cam", 0, t0.Add(-time.Hour), t0.Add(time.Hour))
 		require.NoError(t, err)
 		require.Equal(t, []models.VariantTotals{
 			// two orders, one converted enrolment; sum of squares per enrolment: 2000²
@@ -569,7 +569,7 @@ func TestCampaignReportSumsInSQL(t *testing.T) {
 			{Variant: "B", StepID: "s1", Sent: 2, Delivered: 1, Bounced: 1, Opens: 1, Unsubscribed: 1, Complained: 1, Conversions: 2, RevenueMinor: 2000},
 			{Variant: "B", StepID: "s2"},
 		}, steps)
-		variants, _, err = s.CampaignReport(ctx, "cam", t0.Add(time.Hour), t0.Add(2*time.Hour))
+		variants, _, err = s.CampaignReport(ctx, "cam", 0, t0.Add(time.Hour), t0.Add(2*time.Hour))
 		require.NoError(t, err)
 		require.Empty(t, variants, "enrolled before the period")
 	})
@@ -607,33 +607,33 @@ func TestReportLagLifetimeValueAndSegment(t *testing.T) {
 			require.NoError(t, db.Create(&models.Order{ID: fmt.Sprint("o", i+1), CustomerID: o.customer, Currency: "USD", RevenueMinor: o.minor, OccurredAt: o.at}).Error)
 		}
 
-		buckets, err := s.AttributionLag(ctx, "cam", t0.Add(-day), t0.Add(day), day)
+		buckets, err := s.AttributionLag(ctx, "cam", 0, t0.Add(-day), t0.Add(day), day)
 		require.NoError(t, err)
 		require.Equal(t, []models.LagBucket{{Variant: "A", Bucket: 1, Conversions: 1}}, buckets, "2 hours is in 1h-6h")
 
 		now := t0.Add(400 * day)
-		ltv, err := s.LifetimeValue(ctx, "cam", t0.Add(-day), t0.Add(day), now, 90*day)
+		ltv, err := s.LifetimeValue(ctx, "cam", 0, t0.Add(-day), t0.Add(day), now, 90*day)
 		require.NoError(t, err)
 		require.Equal(t, []models.Cohort{
 			{Group: "emailed", Enrolments: 3, RevenueMinor: 100, RevenueSumSq: 100 * 100},
 			{Group: "holdout", Enrolments: 1, RevenueMinor: 80, RevenueSumSq: 80 * 80},
 		}, ltv, "c1's day-120 order is past 3 months; c2's order was before enrolling")
-		ltv, err = s.LifetimeValue(ctx, "cam", t0.Add(-day), t0.Add(day), now, 180*day)
+		ltv, err = s.LifetimeValue(ctx, "cam", 0, t0.Add(-day), t0.Add(day), now, 180*day)
 		require.NoError(t, err)
 		require.Equal(t, int64(150), ltv[0].RevenueMinor)
-		ltv, err = s.LifetimeValue(ctx, "cam", t0.Add(-day), t0.Add(day), t0.Add(100*day), 180*day)
+		ltv, err = s.LifetimeValue(ctx, "cam", 0, t0.Add(-day), t0.Add(day), t0.Add(100*day), 180*day)
 		require.NoError(t, err)
 		require.Empty(t, ltv, "no enrolment has lived 6 months yet")
 
 		var rows []models.SegmentRow
 		collect := func(r models.SegmentRow) error { rows = append(rows, r); return nil }
-		require.NoError(t, s.OpenedNotConverted(ctx, "cam", "", t0.Add(-day), t0.Add(day), collect))
+		require.NoError(t, s.OpenedNotConverted(ctx, "cam", 0, "", t0.Add(-day), t0.Add(day), collect))
 		require.Len(t, rows, 2, "c2 opened two emails; c1 converted and c4 unsubscribed")
 		require.Equal(t, "c2", rows[0].CustomerID)
 		require.Equal(t, "c2@example.com", rows[0].Email)
 		require.Equal(t, []string{"s1", "s2"}, []string{rows[0].StepID, rows[1].StepID})
 		rows = nil
-		require.NoError(t, s.OpenedNotConverted(ctx, "cam", "s2", t0.Add(-day), t0.Add(day), collect))
+		require.NoError(t, s.OpenedNotConverted(ctx, "cam", 0, "s2", t0.Add(-day), t0.Add(day), collect))
 		require.Len(t, rows, 1)
 	})
 }

@@ -25,7 +25,7 @@ func Evaluate(ctx context.Context, store *models.Store, def *campaign.Definition
 	if e.EndedAt != nil {
 		to = *e.EndedAt
 	}
-	variants, steps, err := store.CampaignReport(ctx, e.CampaignID, e.StartedAt, to.Add(time.Nanosecond))
+	variants, steps, err := store.CampaignReport(ctx, e.CampaignID, 0, e.StartedAt, to.Add(time.Nanosecond))
 	if err != nil {
 		return Result{}, err
 	}
