@@ -30,15 +30,17 @@ type Promotion struct {
 // day's evidence into the always-valid p-values, pauses variants and
 // steps whose unsubscribe or complaint rate passed its guardrail, and
 // concludes experiments with automatic promotion whose winner is clear.
-// It returns the promotions that should move running enrolments.
+// It returns every promotion whose move of running enrolments is still
+// pending (recorded in the store, so a failed attempt is retried by the
+// next check, never lost).
 func (a *Activities) CheckExperiments(ctx context.Context) ([]Promotion, error) {
 	running, err := a.Store.RunningExperiments(ctx)
 	if err != nil {
 		return nil, retryable(err)
 	}
 	logger := activity.GetLogger(ctx)
-	var moves []Promotion
 	for i := range running {
+		activity.RecordHeartbeat(ctx, i)
 		e := &running[i]
 		def, err := a.definition(ctx, e.CampaignID, e.Version)
 		if err != nil {
@@ -52,25 +54,30 @@ func (a *Activities) CheckExperiments(ctx context.Context) ([]Promotion, error) 
 		if err != nil {
 			return nil, retryable(err)
 		}
-		for key, why := range res.Paused {
+		saved, err := a.Store.SaveExperimentCheck(ctx, e.CampaignID, e.ID, res.PValues, res.Paused, now)
+		if err != nil {
+			return nil, retryable(err)
+		}
+		for key, why := range saved.Paused {
 			if _, was := e.Paused[key]; !was {
 				logger.Warn("experiment guardrail paused a variant", "campaign", e.CampaignID, "experiment", e.ID, "paused", key, "why", why)
 			}
 		}
-		e.PValues, e.Paused = res.PValues, res.Paused
-		if err := a.Store.SaveExperimentCheck(ctx, e, now); err != nil {
-			return nil, retryable(err)
-		}
-		if !e.AutoPromote || res.Decision.Winner == "" {
+		if !e.AutoPromote || res.Decision.Winner == "" || saved.Status != models.ExperimentRunning {
 			continue
 		}
 		if _, err := a.Store.EndExperiment(ctx, e.CampaignID, e.ID, models.ExperimentConcluded, res.Decision.Winner, e.MoveRunning, now); err != nil {
 			return nil, retryable(err)
 		}
 		logger.Info("experiment concluded automatically", "campaign", e.CampaignID, "experiment", e.ID, "winner", res.Decision.Winner)
-		if e.MoveRunning {
-			moves = append(moves, Promotion{CampaignID: e.CampaignID, ExperimentID: e.ID, Winner: res.Decision.Winner})
-		}
+	}
+	pending, err := a.Store.PendingMoves(ctx)
+	if err != nil {
+		return nil, retryable(err)
+	}
+	var moves []Promotion
+	for _, e := range pending {
+		moves = append(moves, Promotion{CampaignID: e.CampaignID, ExperimentID: e.ID, Winner: e.Winner})
 	}
 	return moves, nil
 }
@@ -101,7 +108,7 @@ func (a *Activities) MoveToWinner(ctx context.Context, p Promotion) (int, error)
 			return moved, retryable(err)
 		}
 		if len(page) == 0 {
-			return moved, nil
+			return moved, retryable(a.Store.MoveDone(ctx, p.CampaignID, p.ExperimentID))
 		}
 		for _, e := range page {
 			plan, ok := plans[e.Version]

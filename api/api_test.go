@@ -1277,6 +1277,12 @@ func TestExperimentLifecycle(t *testing.T) {
 	require.Equal(t, "B", body["winner"])
 	require.Equal(t, true, body["moving_running_enrolments"])
 	require.Contains(t, seq.signals, "promote/camera-accessories/subj-2 B")
+	// Asking again (say after a 503) is fine and starts the pending move
+	// again; another winner is a conflict.
+	st, body = b.do(t, "POST", start+"/subj-2/conclude", `{"winner":"B","move_running":true}`)
+	require.Equal(t, 200, st, "%v", body)
+	st, body = b.do(t, "POST", start+"/subj-2/conclude", `{"winner":"A"}`)
+	requireError(t, st, body, 409, "conflict", "")
 	seq.started = nil
 	b.camerasBoughtByPrefix(t, "w-", 20)
 	for _, in := range seq.started {

@@ -131,8 +131,11 @@ func (h *handlers) consoleLogin(c *gin.Context) {
 		return
 	}
 	expires := h.Now().Add(sessionTTL)
+	// Secure whenever the browser speaks HTTPS, directly or through a
+	// proxy that says so.
+	secure := c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https"
 	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: h.sessionToken(models.HashAPIKey(key), expires),
-		Path: "/console", Expires: expires, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
+		Path: "/console", Expires: expires, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure})
 	c.Redirect(http.StatusSeeOther, "/console")
 }
 
@@ -215,7 +218,7 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 		h.consoleError(c, err)
 		return
 	}
-	data := gin.H{"Title": m.Name, "Campaign": m, "Flash": c.Query("done")}
+	data := gin.H{"Title": m.Name, "Campaign": m}
 	def, version, err := h.publishedDefinition(ctx, id)
 	if errs.Is(err, errs.Conflict) { // never published: show the draft
 		def, err = h.draft(c)
@@ -225,12 +228,21 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 		return
 	}
 	data["Version"], data["Def"] = version, def
-	from := time.Time{}
 	exp, err := h.Store.CurrentExperiment(ctx, id)
 	if err != nil {
 		h.consoleError(c, err)
 		return
 	}
+	// The banner is chosen here from a fixed set, never taken from the URL.
+	if exp != nil {
+		data["Flash"] = map[string]string{
+			"started":         "Experiment " + exp.ID + " started.",
+			"stopped":         "Experiment " + exp.ID + " stopped: new enrolments get the control.",
+			"promoted":        "Variant " + exp.Winner + " promoted.",
+			"promoted-moving": "Variant " + exp.Winner + " promoted. Running enrolments move to it at their next step.",
+		}[c.Query("done")]
+	}
+	from := time.Time{}
 	arms := map[string]experiment.Arm{}
 	guard := map[string]GuardrailState{}
 	if exp != nil {
@@ -404,22 +416,23 @@ func (h *handlers) consoleExperimentAction(c *gin.Context) {
 			err = errs.E(errs.NotFound, "no experiment to %s", action)
 		case action == "stop":
 			_, err = h.Store.EndExperiment(ctx, id, e.ID, models.ExperimentStopped, "", false, h.Now().UTC())
-			done = "Experiment " + e.ID + " stopped: new enrolments get the control."
+			done = "stopped"
 		default:
 			winner, move := c.PostForm("winner"), c.PostForm("move_running") == "on"
 			var def *campaign.Definition
 			if def, err = h.versionDefinition(ctx, id, e.Version); err == nil && !def.HasVariant(winner) {
 				err = errs.Field(errs.Invalid, "winner", "no variant %q", winner)
 			}
+			var ended *models.Experiment
 			if err == nil {
-				_, err = h.Store.EndExperiment(ctx, id, e.ID, models.ExperimentConcluded, winner, move, h.Now().UTC())
+				ended, err = h.Store.EndExperiment(ctx, id, e.ID, models.ExperimentConcluded, winner, move, h.Now().UTC())
 			}
-			if err == nil && move {
+			if err == nil && ended.MovePending {
 				err = h.Sequences.Promote(ctx, id, e.ID, winner)
 			}
-			done = "Variant " + winner + " promoted."
+			done = "promoted"
 			if move {
-				done += " Running enrolments move to it at their next step."
+				done = "promoted-moving"
 			}
 		}
 	default:
@@ -429,7 +442,7 @@ func (h *handlers) consoleExperimentAction(c *gin.Context) {
 		h.consoleError(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/console/campaigns/"+url.PathEscape(id)+"?done="+url.QueryEscape(done))
+	c.Redirect(http.StatusSeeOther, "/console/campaigns/"+url.PathEscape(id)+"?done="+done)
 }
 
 func (h *handlers) consoleStart(ctx context.Context, id, metric, minSends string, auto bool) (string, error) {
@@ -455,7 +468,7 @@ func (h *handlers) consoleStart(ctx context.Context, id, metric, minSends string
 		Status: models.ExperimentRunning, Metric: metric, MinSends: n, Alpha: experiment.DefaultAlpha, AutoPromote: auto,
 		GuardrailMinSends: experiment.DefaultGuardrailMinSends, StartedAt: h.Now().UTC(),
 		PValues: map[string]float64{}, Paused: map[string]string{}})
-	return "Experiment " + def.Experiment.ID + " started.", err
+	return "started", err
 }
 
 func (h *handlers) consoleError(c *gin.Context, err error) {

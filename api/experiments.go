@@ -228,6 +228,8 @@ func (h *handlers) stopExperiment(c *gin.Context) {
 
 // concludeExperiment promotes a winner: new enrolments get it and, with
 // move_running, running enrolments switch to it at their next step.
+// Concluding again with the same winner answers 200 (and starts a move
+// still pending), so a client can retry after a 503.
 func (h *handlers) concludeExperiment(c *gin.Context) {
 	ctx := c.Request.Context()
 	var req ConcludeRequest
@@ -262,10 +264,10 @@ func (h *handlers) concludeExperiment(c *gin.Context) {
 		return
 	}
 	resp := experimentResponse(e, def)
-	if req.MoveRunning {
-		if err := h.Sequences.Promote(ctx, e.CampaignID, e.ID, req.Winner); err != nil {
-			// The promotion stands; moving can be asked again once
-			// Temporal answers.
+	if e.MovePending {
+		if err := h.Sequences.Promote(ctx, e.CampaignID, e.ID, e.Winner); err != nil {
+			// The promotion stands and the move is recorded as pending:
+			// the daily check makes it, or ask again once Temporal answers.
 			writeError(c, h.Logger, err)
 			return
 		}
@@ -288,7 +290,7 @@ func (h *handlers) resumeExperimentVariant(c *gin.Context) {
 		writeError(c, h.Logger, errs.Field(errs.Invalid, "variant", "no variant %q in experiment %s", req.Variant, e.ID))
 		return
 	}
-	e, err := h.Store.ResumeExperimentVariant(c.Request.Context(), e.CampaignID, e.ID, models.PausedKey(req.Variant, req.Step))
+	e, err := h.Store.ResumeExperimentVariant(c.Request.Context(), e.CampaignID, e.ID, models.PausedKey(req.Variant, req.Step), h.Now())
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -62,36 +63,93 @@ func (s *Store) RunningExperiments(ctx context.Context) ([]Experiment, error) {
 }
 
 // EndExperiment stops or concludes a running experiment (winner "" keeps
-// the control). Ending one that has already ended is a conflict.
+// the control). Promoting a winner clears the guardrail pauses on it: a
+// person chose it. With moveRunning the move is recorded as pending until
+// MoveDone. Concluding again with the same winner is allowed (it returns
+// the experiment, so a move that failed to start can be asked again);
+// anything else on an ended experiment is a conflict.
 func (s *Store) EndExperiment(ctx context.Context, campaignID, id, status, winner string, moveRunning bool, at time.Time) (*Experiment, error) {
-	res := s.db.WithContext(ctx).Model(&Experiment{}).
-		Where("campaign_id = ? AND id = ? AND status = ?", campaignID, id, ExperimentRunning).
-		Updates(map[string]any{"status": status, "winner": winner, "move_running": moveRunning, "ended_at": at})
-	if res.Error != nil {
-		return nil, translate(res.Error, "experiment "+id)
-	}
-	e, err := s.GetExperiment(ctx, campaignID, id)
-	if err != nil {
-		return nil, err
-	}
-	if res.RowsAffected == 0 {
-		return nil, errs.E(errs.Conflict, "experiment %s is %s, not running", id, e.Status)
-	}
-	return e, nil
+	var out *Experiment
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var e Experiment
+		if err := tx.Clauses(lockForUpdate(s.postgres)...).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error; err != nil {
+			return translate(err, "experiment "+id)
+		}
+		switch {
+		case e.Status == ExperimentConcluded && status == ExperimentConcluded && e.Winner == winner:
+			if moveRunning && !e.MoveRunning {
+				e.MoveRunning, e.MovePending = true, true
+			}
+		case e.Status != ExperimentRunning:
+			return errs.E(errs.Conflict, "experiment %s is %s, not running", id, e.Status)
+		default:
+			e.Status, e.Winner, e.MoveRunning, e.MovePending, e.EndedAt = status, winner, moveRunning, moveRunning && winner != "", &at
+			for key := range e.Paused {
+				if winner != "" && (key == winner || strings.HasPrefix(key, winner+"/")) {
+					delete(e.Paused, key)
+				}
+			}
+		}
+		err := tx.Model(&Experiment{}).Where("campaign_id = ? AND id = ?", campaignID, id).Updates(map[string]any{
+			"status": e.Status, "winner": e.Winner, "move_running": e.MoveRunning, "move_pending": e.MovePending,
+			"ended_at": e.EndedAt, "paused": jsonValue(e.Paused)}).Error
+		out = &e
+		return translate(err, "experiment "+id)
+	})
+	return out, err
 }
 
-// SaveExperimentCheck stores what a check found: the running always-valid
-// p-values and the guardrails' pauses. Only a running experiment is
-// updated.
-func (s *Store) SaveExperimentCheck(ctx context.Context, e *Experiment, at time.Time) error {
-	err := s.db.WithContext(ctx).Model(&Experiment{}).
-		Where("campaign_id = ? AND id = ? AND status = ?", e.CampaignID, e.ID, ExperimentRunning).
-		Updates(map[string]any{"p_values": jsonValue(e.PValues), "paused": jsonValue(e.Paused), "last_checked_at": at}).Error
-	return translate(err, "experiment "+e.ID)
+// PendingMoves lists concluded experiments whose move of running
+// enrolments to the winner has not finished.
+func (s *Store) PendingMoves(ctx context.Context) ([]Experiment, error) {
+	var es []Experiment
+	err := s.db.WithContext(ctx).Where("status = ? AND move_pending", ExperimentConcluded).Order("campaign_id, id").Find(&es).Error
+	return es, translate(err, "experiments")
+}
+
+// MoveDone records that every running enrolment was moved to the winner.
+func (s *Store) MoveDone(ctx context.Context, campaignID, id string) error {
+	err := s.db.WithContext(ctx).Model(&Experiment{}).Where("campaign_id = ? AND id = ?", campaignID, id).
+		Update("move_pending", false).Error
+	return translate(err, "experiment "+id)
+}
+
+// SaveExperimentCheck stores what a check found: the always-valid
+// p-values, and the guardrail pauses it adds. It merges under a row lock,
+// so a pause a person lifted meanwhile (Resumed) stays lifted and no
+// pause is lost. Only a running experiment is updated.
+func (s *Store) SaveExperimentCheck(ctx context.Context, campaignID, id string, pvalues map[string]float64, paused map[string]string, at time.Time) (*Experiment, error) {
+	var out *Experiment
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var e Experiment
+		if err := tx.Clauses(lockForUpdate(s.postgres)...).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error; err != nil {
+			return translate(err, "experiment "+id)
+		}
+		if e.Status != ExperimentRunning {
+			out = &e
+			return nil
+		}
+		if e.Paused == nil {
+			e.Paused = map[string]string{}
+		}
+		for key, why := range paused {
+			if _, resumed := e.Resumed[key]; !resumed {
+				if _, ok := e.Paused[key]; !ok {
+					e.Paused[key] = why
+				}
+			}
+		}
+		e.PValues, e.LastCheckedAt = pvalues, &at
+		out = &e
+		return translate(tx.Model(&Experiment{}).Where("campaign_id = ? AND id = ?", campaignID, id).Updates(map[string]any{
+			"p_values": jsonValue(e.PValues), "paused": jsonValue(e.Paused), "last_checked_at": at}).Error, "experiment "+id)
+	})
+	return out, err
 }
 
 // ResumeExperimentVariant lifts a guardrail pause on a variant or step.
-func (s *Store) ResumeExperimentVariant(ctx context.Context, campaignID, id, key string) (*Experiment, error) {
+// The guardrails leave it alone from then on: a person has looked.
+func (s *Store) ResumeExperimentVariant(ctx context.Context, campaignID, id, key string, at time.Time) (*Experiment, error) {
 	var out *Experiment
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var e Experiment
@@ -102,7 +160,12 @@ func (s *Store) ResumeExperimentVariant(ctx context.Context, campaignID, id, key
 			return errs.E(errs.NotFound, "%s is not paused", key)
 		}
 		delete(e.Paused, key)
-		if err := tx.Model(&e).Update("paused", jsonValue(e.Paused)).Error; err != nil {
+		if e.Resumed == nil {
+			e.Resumed = map[string]string{}
+		}
+		e.Resumed[key] = at.UTC().Format(time.RFC3339)
+		if err := tx.Model(&Experiment{}).Where("campaign_id = ? AND id = ?", campaignID, id).
+			Updates(map[string]any{"paused": jsonValue(e.Paused), "resumed": jsonValue(e.Resumed)}).Error; err != nil {
 			return translate(err, "experiment "+id)
 		}
 		out = &e

@@ -396,8 +396,15 @@ type Experiment struct {
 	// PValues is each treatment's always-valid p-value against the
 	// control: the running minimum over the daily checks.
 	PValues map[string]float64 `gorm:"serializer:json;type:text"`
-	// Paused maps "variant" or "variant/step" to why a guardrail paused it.
-	Paused        map[string]string `gorm:"serializer:json;type:text"`
+	// Paused maps "variant" or "variant/step" to why a guardrail paused it;
+	// Resumed holds the keys a person resumed (with when), which the
+	// guardrails then leave alone.
+	Paused  map[string]string `gorm:"serializer:json;type:text"`
+	Resumed map[string]string `gorm:"serializer:json;type:text"`
+	// MovePending is set when a promotion should move running enrolments
+	// to the winner and has not finished doing so; the daily check
+	// retries it.
+	MovePending   bool `gorm:"not null;default:false"`
 	StartedAt     time.Time
 	EndedAt       *time.Time
 	LastCheckedAt *time.Time

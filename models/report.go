@@ -77,12 +77,17 @@ GROUP BY e.variant, m.variant, m.step_id`, campaignID, campaignID, version, vers
 	if err != nil {
 		return nil, nil, translate(err, "report")
 	}
+	// A conversion is credited to the email's step as that email was sent:
+	// by the message's variant, which differs from the enrolment's after a
+	// promotion moved it.
 	var earned []StepTotals
 	err = db.Raw(`
-SELECT c.variant AS variant, c.step_id AS step_id, COUNT(*) AS conversions, CAST(COALESCE(SUM(c.revenue_minor), 0) AS BIGINT) AS revenue_minor
+SELECT COALESCE(m.variant, c.variant) AS variant, c.step_id AS step_id, COUNT(*) AS conversions,
+	CAST(COALESCE(SUM(c.revenue_minor), 0) AS BIGINT) AS revenue_minor
 FROM conversions c JOIN enrollments e ON e.id = c.enrollment_id
+LEFT JOIN messages m ON m.id = c.message_id
 WHERE c.campaign_id = ? AND e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND e.enrolled_at < ? AND c.step_id <> ''
-GROUP BY c.variant, c.step_id`, campaignID, campaignID, version, version, from, to).Scan(&earned).Error
+GROUP BY COALESCE(m.variant, c.variant), c.step_id`, campaignID, campaignID, version, version, from, to).Scan(&earned).Error
 	if err != nil {
 		return nil, nil, translate(err, "report")
 	}
@@ -214,39 +219,65 @@ type SegmentRow struct {
 // OpenedNotConverted calls fn for each of the period's enrolments that
 // opened (a human open) or clicked a step's email (all steps when step
 // is "") and neither converted nor left (unsubscribed, complained,
-// bounced) — an audience for paid channels. Rows stream in customer
-// order; nothing is held in memory.
+// bounced, suppressed), whose customer gave marketing consent — an
+// audience for paid channels. Rows come in customer order, a page at a
+// time, so a slow reader never holds a connection (SQLite has one).
 func (s *Store) OpenedNotConverted(ctx context.Context, campaignID string, version int, step string, from, to time.Time, fn func(SegmentRow) error) error {
+	const page = 1000
 	q := `
-SELECT m.customer_id AS customer_id, cu.email AS email, m.step_id AS step_id, m.variant AS variant,
+SELECT m.id AS id, m.customer_id AS customer_id, cu.email AS email, m.step_id AS step_id, m.variant AS variant,
 	m.opened_at AS opened_at, m.clicked_at AS clicked_at
 FROM messages m
 JOIN enrollments e ON e.id = m.enrollment_id
 JOIN customers cu ON cu.id = m.customer_id
 WHERE e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND e.enrolled_at < ?
-	AND (m.opened_at IS NOT NULL OR m.clicked_at IS NOT NULL)
+	AND (m.opened_at IS NOT NULL OR m.clicked_at IS NOT NULL) AND cu.consent
 	AND NOT EXISTS (SELECT 1 FROM messages left_ WHERE left_.enrollment_id = e.id
 		AND (left_.unsubscribed_at IS NOT NULL OR left_.complained_at IS NOT NULL))
-	AND e.status NOT IN ('converted', 'unsubscribed', 'complained', 'bounced')
-	AND NOT EXISTS (SELECT 1 FROM conversions c WHERE c.enrollment_id = e.id)`
-	args := []any{campaignID, version, version, from, to}
-	if step != "" {
-		q += " AND m.step_id = ?"
-		args = append(args, step)
-	}
-	rows, err := s.db.WithContext(ctx).Raw(q+" ORDER BY m.customer_id, m.step_id", args...).Rows()
-	if err != nil {
-		return translate(err, "segment")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r SegmentRow
-		if err := s.db.ScanRows(rows, &r); err != nil {
+	AND e.status NOT IN ('converted', 'unsubscribed', 'complained', 'bounced', 'no_consent', 'suppressed')
+	AND NOT EXISTS (SELECT 1 FROM conversions c WHERE c.enrollment_id = e.id)
+	AND (m.customer_id, m.step_id, m.id) > (?, ?, ?)`
+	var after [3]string
+	for {
+		args := []any{campaignID, version, version, from, to, after[0], after[1], after[2]}
+		sql := q
+		if step != "" {
+			sql += " AND m.step_id = ?"
+			args = append(args, step)
+		}
+		var rows []struct {
+			ID string
+			SegmentRow
+		}
+		if err := s.db.WithContext(ctx).Raw(sql+" ORDER BY m.customer_id, m.step_id, m.id LIMIT ?", append(args, page)...).
+			Scan(&rows).Error; err != nil {
 			return translate(err, "segment")
 		}
-		if err := fn(r); err != nil {
-			return err
+		if len(rows) == 0 {
+			return nil
 		}
+		hashes := make([]string, len(rows))
+		for i, r := range rows {
+			hashes[i] = HashEmail(r.Email)
+		}
+		var suppressed []string
+		if err := s.db.WithContext(ctx).Model(&Suppression{}).Where("email_hash IN ? AND campaign_id IN ?", hashes, []string{"", campaignID}).
+			Pluck("email_hash", &suppressed).Error; err != nil {
+			return translate(err, "segment")
+		}
+		skip := make(map[string]bool, len(suppressed))
+		for _, h := range suppressed {
+			skip[h] = true
+		}
+		for i, r := range rows {
+			if skip[hashes[i]] {
+				continue
+			}
+			if err := fn(r.SegmentRow); err != nil {
+				return err
+			}
+		}
+		last := rows[len(rows)-1]
+		after = [3]string{last.CustomerID, last.StepID, last.ID}
 	}
-	return translate(rows.Err(), "segment")
 }

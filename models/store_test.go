@@ -580,18 +580,20 @@ func TestReportLagLifetimeValueAndSegment(t *testing.T) {
 		db := s.DB()
 		t0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
 		day := 24 * time.Hour
-		for _, c := range []string{"c1", "c2", "c3", "c4"} {
-			require.NoError(t, s.UpsertCustomer(ctx, &models.Customer{ID: c, Email: c + "@example.com", Timezone: "UTC"}))
+		for _, c := range []string{"c1", "c2", "c3", "c4", "c5", "c6"} {
+			require.NoError(t, s.UpsertCustomer(ctx, &models.Customer{ID: c, Email: c + "@example.com", Timezone: "UTC", Consent: c != "c6"}))
 		}
 		for _, e := range []struct{ id, customer, variant, status string }{
 			{"e1", "c1", "A", models.StatusConverted}, {"e2", "c2", "A", models.StatusCompleted},
 			{"e3", "c3", "holdout", models.StatusCompleted}, {"e4", "c4", "A", models.StatusUnsubscribed},
+			{"e5", "c5", "A", models.StatusCompleted}, {"e6", "c6", "A", models.StatusCompleted},
 		} {
 			require.NoError(t, db.Create(&models.Enrollment{ID: e.id, CustomerID: e.customer, CampaignID: "cam", Version: 1,
 				WorkflowID: "w-" + e.id, Variant: e.variant, Status: e.status, EnrolledAt: t0}).Error)
 		}
 		opened := t0.Add(day)
-		for _, m := range []struct{ id, enr, customer, step string }{{"m1", "e1", "c1", "s1"}, {"m2", "e2", "c2", "s1"}, {"m3", "e2", "c2", "s2"}, {"m4", "e4", "c4", "s1"}} {
+		for _, m := range []struct{ id, enr, customer, step string }{{"m1", "e1", "c1", "s1"}, {"m2", "e2", "c2", "s1"}, {"m3", "e2", "c2", "s2"}, {"m4", "e4", "c4", "s1"},
+			{"m5", "e5", "c5", "s1"}, {"m6", "e6", "c6", "s1"}} {
 			require.NoError(t, db.Create(&models.Message{ID: m.id, IdempotencyKey: m.enr + "/" + m.step, EnrollmentID: m.enr, StepID: m.step,
 				CustomerID: m.customer, CampaignID: "cam", Variant: "A", Status: models.MessageSent, SentAt: &t0, OpenedAt: &opened}).Error)
 		}
@@ -615,7 +617,7 @@ func TestReportLagLifetimeValueAndSegment(t *testing.T) {
 		ltv, err := s.LifetimeValue(ctx, "cam", 0, t0.Add(-day), t0.Add(day), now, 90*day)
 		require.NoError(t, err)
 		require.Equal(t, []models.Cohort{
-			{Group: "emailed", Enrolments: 3, RevenueMinor: 100, RevenueSumSq: 100 * 100},
+			{Group: "emailed", Enrolments: 5, RevenueMinor: 100, RevenueSumSq: 100 * 100},
 			{Group: "holdout", Enrolments: 1, RevenueMinor: 80, RevenueSumSq: 80 * 80},
 		}, ltv, "c1's day-120 order is past 3 months; c2's order was before enrolling")
 		ltv, err = s.LifetimeValue(ctx, "cam", 0, t0.Add(-day), t0.Add(day), now, 180*day)
@@ -627,8 +629,11 @@ func TestReportLagLifetimeValueAndSegment(t *testing.T) {
 
 		var rows []models.SegmentRow
 		collect := func(r models.SegmentRow) error { rows = append(rows, r); return nil }
+		// c5 unsubscribed from every campaign through another one; c6 never
+		// gave marketing consent.
+		require.NoError(t, s.Suppress(ctx, "C5@example.com ", "", models.ReasonUnsubscribe))
 		require.NoError(t, s.OpenedNotConverted(ctx, "cam", 0, "", t0.Add(-day), t0.Add(day), collect))
-		require.Len(t, rows, 2, "c2 opened two emails; c1 converted and c4 unsubscribed")
+		require.Len(t, rows, 2, "c2 opened two emails; c1 converted, c4 unsubscribed, c5 is suppressed, c6 has no consent")
 		require.Equal(t, "c2", rows[0].CustomerID)
 		require.Equal(t, "c2@example.com", rows[0].Email)
 		require.Equal(t, []string{"s1", "s2"}, []string{rows[0].StepID, rows[1].StepID})

@@ -54,6 +54,10 @@ func SequenceWorkflow(ctx workflow.Context, in SequenceInput) (SequenceResult, e
 	// Version 1 cancels a wait's timer as soon as a signal or pause wakes
 	// the workflow; histories recorded before it leave the timer pending.
 	s.cancelsTimers = workflow.GetVersion(ctx, changeCancelWaitTimer, workflow.DefaultVersion, 1) >= 1
+	// Version 1 listens for a promoted winner (switch_variant); older
+	// histories never did, so a worker on older code that saw the signal
+	// ignored it, and replaying them must ignore it too.
+	s.switches = workflow.GetVersion(ctx, changeSwitchVariant, workflow.DefaultVersion, 1) >= 1
 	err := s.run(ctx)
 	switch {
 	case temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled):
@@ -81,11 +85,15 @@ type sequence struct {
 	stepWait bool           // waiting for a step's due time: a switch re-plans it
 
 	cancelsTimers bool // see changeCancelWaitTimer
+	switches      bool // see changeSwitchVariant
 }
 
 // Change IDs for workflow.GetVersion. Every change to what the workflow
 // does gets one, so running sequences replay on new code.
-const changeCancelWaitTimer = "cancel-wait-timer"
+const (
+	changeCancelWaitTimer = "cancel-wait-timer"
+	changeSwitchVariant   = "switch-variant"
+)
 
 type pendingSignal struct {
 	name string
@@ -222,11 +230,13 @@ func (s *sequence) block(ctx workflow.Context, timer workflow.Future) error {
 			s.pending = append(s.pending, pendingSignal{name: name, sig: sig})
 		})
 	}
-	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalSwitchVariant), func(c workflow.ReceiveChannel, _ bool) {
-		var sw SwitchVariant
-		c.Receive(ctx, &sw)
-		s.switchTo = &sw
-	})
+	if s.switches {
+		sel.AddReceive(workflow.GetSignalChannel(ctx, SignalSwitchVariant), func(c workflow.ReceiveChannel, _ bool) {
+			var sw SwitchVariant
+			c.Receive(ctx, &sw)
+			s.switchTo = &sw
+		})
+	}
 	sel.AddReceive(s.wake, func(c workflow.ReceiveChannel, _ bool) {
 		var v bool
 		c.Receive(ctx, &v)
@@ -244,6 +254,9 @@ func (s *sequence) block(ctx workflow.Context, timer workflow.Future) error {
 // plan (its timing, without steps it omits or has done). The holdout is
 // never switched: it is the baseline.
 func (s *sequence) applySwitch(ctx workflow.Context, i int) {
+	if !s.switches {
+		return
+	}
 	ch := workflow.GetSignalChannel(ctx, SignalSwitchVariant)
 	for {
 		var sw SwitchVariant

@@ -140,7 +140,8 @@ func Analyze(def *campaign.Definition, e *models.Experiment, totals []models.Var
 			p := stats.AlwaysValid(pvals[v.ID], stats.MSPRT(s, control, stats.TauStandardized))
 			pvals[v.ID] = p
 			arm.Effect, arm.PValue = &eff, &p
-			if p < threshold {
+			_, paused := e.Paused[v.ID]
+			if p < threshold && !paused { // a variant its guardrail paused cannot win
 				if eff.Estimate > 0 {
 					better = append(better, arm)
 				} else {
@@ -176,14 +177,16 @@ func sample(metric string, t models.VariantTotals) stats.Sample {
 
 // Guardrails returns what must be paused: variants and variant/step pairs
 // (models.PausedKey) whose unsubscribe or complaint rate passed its limit
-// after minSends emails, with why. Already paused keys are kept.
-func Guardrails(minSends int, variants []models.VariantTotals, steps []models.StepTotals, paused map[string]string) map[string]string {
+// after minSends emails, with why. Already paused keys are kept; keys a
+// person resumed are left alone.
+func Guardrails(minSends int, variants []models.VariantTotals, steps []models.StepTotals, paused, resumed map[string]string) map[string]string {
 	out := maps.Clone(paused)
 	if out == nil {
 		out = map[string]string{}
 	}
 	check := func(key string, sent, unsub, complaints int64) {
-		if _, ok := out[key]; ok || sent < int64(minSends) || sent == 0 {
+		_, done := resumed[key]
+		if _, ok := out[key]; ok || done || sent < int64(minSends) || sent == 0 {
 			return
 		}
 		if r := ratio(complaints, sent); r > ComplaintLimit {

@@ -84,6 +84,12 @@ func TestAnalyzeCallsAWinnerOnlyWithEnoughEvidence(t *testing.T) {
 	dec, p = Analyze(d, e, flat)
 	require.Equal(t, 0.001, p["B"])
 	require.Equal(t, "B", dec.Winner, dec.Verdict)
+
+	// A variant a guardrail paused never wins, however well it converts.
+	e = state(MetricConversionRate)
+	e.Paused = map[string]string{"B": "unsubscribe rate 0.9 %"}
+	dec, _ = Analyze(d, e, big)
+	require.Empty(t, dec.Winner, dec.Verdict)
 }
 
 func TestGuardrailsPauseVariantsAndSteps(t *testing.T) {
@@ -94,11 +100,13 @@ func TestGuardrailsPauseVariantsAndSteps(t *testing.T) {
 		{Variant: "holdout", Sent: 0, Unsubscribed: 0}, // never emailed
 	}
 	steps := []models.StepTotals{{Variant: "A", StepID: "s2", Sent: 400, Complained: 1}} // 0.25 % > 0.1 %
-	got := Guardrails(200, variants, steps, map[string]string{"C/s1": "earlier"})
+	got := Guardrails(200, variants, steps, map[string]string{"C/s1": "earlier"}, nil)
 	require.Len(t, got, 3)
 	require.True(t, strings.HasPrefix(got["B"], "unsubscribe rate 0.60% over 0.5%"), got["B"])
 	require.True(t, strings.HasPrefix(got["A/s2"], "spam-complaint rate 0.25% over 0.1%"), got["A/s2"])
 	require.Equal(t, "earlier", got["C/s1"], "a pause stays until someone lifts it")
+	again := Guardrails(200, variants, steps, nil, map[string]string{"B": "2026-05-01T00:00:00Z"})
+	require.NotContains(t, again, "B", "a person resumed B: its guardrail leaves it alone")
 	e := &models.Experiment{Paused: got}
 	require.Contains(t, PausedReason(e, "B", "s1"), "guardrail paused variant B")
 	require.Contains(t, PausedReason(e, "A", "s2"), "guardrail paused step s2 of variant A")
