@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"cmp"
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -402,38 +401,37 @@ func (h *handlers) consolePreview(c *gin.Context) {
 func (h *handlers) consoleExperimentAction(c *gin.Context) {
 	ctx := c.Request.Context()
 	id, action := c.Param("id"), c.Param("action")
-	var err error
-	var done string
+	done, err := "", error(nil)
 	switch action {
 	case "start":
-		done, err = h.consoleStart(ctx, id, c.PostForm("metric"), c.PostForm("min_sends"), c.PostForm("auto_promote") == "on")
+		req := StartExperimentRequest{Metric: c.PostForm("metric"), AutoPromote: c.PostForm("auto_promote") == "on"}
+		if v := c.PostForm("min_sends"); v != "" {
+			n, perr := strconv.Atoi(v)
+			if perr != nil {
+				n = -1 // refused by start with the field named
+			}
+			req.MinSends = &n
+		}
+		_, _, err = h.start(ctx, id, req)
+		done = "started"
 	case "stop", "conclude":
-		e, ferr := h.Store.CurrentExperiment(ctx, id)
-		switch {
-		case ferr != nil:
-			err = ferr
-		case e == nil:
+		var e *models.Experiment
+		if e, err = h.Store.CurrentExperiment(ctx, id); err == nil && e == nil {
 			err = errs.E(errs.NotFound, "no experiment to %s", action)
-		case action == "stop":
+		}
+		if err != nil {
+			break
+		}
+		if action == "stop" {
 			_, err = h.Store.EndExperiment(ctx, id, e.ID, models.ExperimentStopped, "", false, h.Now().UTC())
 			done = "stopped"
-		default:
-			winner, move := c.PostForm("winner"), c.PostForm("move_running") == "on"
-			var def *campaign.Definition
-			if def, err = h.versionDefinition(ctx, id, e.Version); err == nil && !def.HasVariant(winner) {
-				err = errs.Field(errs.Invalid, "winner", "no variant %q", winner)
-			}
-			var ended *models.Experiment
-			if err == nil {
-				ended, err = h.Store.EndExperiment(ctx, id, e.ID, models.ExperimentConcluded, winner, move, h.Now().UTC())
-			}
-			if err == nil && ended.MovePending {
-				err = h.Sequences.Promote(ctx, id, e.ID, winner)
-			}
-			done = "promoted"
-			if move {
-				done = "promoted-moving"
-			}
+			break
+		}
+		var def *campaign.Definition
+		if def, err = h.versionDefinition(ctx, id, e.Version); err == nil {
+			move := c.PostForm("move_running") == "on"
+			_, err = h.conclude(ctx, e, def, ConcludeRequest{Winner: c.PostForm("winner"), MoveRunning: move})
+			done = map[bool]string{false: "promoted", true: "promoted-moving"}[move]
 		}
 	default:
 		err = errs.E(errs.NotFound, "no action %q", action)
@@ -443,32 +441,6 @@ func (h *handlers) consoleExperimentAction(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/console/campaigns/"+url.PathEscape(id)+"?done="+done)
-}
-
-func (h *handlers) consoleStart(ctx context.Context, id, metric, minSends string, auto bool) (string, error) {
-	def, version, err := h.publishedDefinition(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	if def.Experiment == nil {
-		return "", errs.E(errs.Conflict, "the published version has no experiment")
-	}
-	n, err := strconv.Atoi(cmp.Or(minSends, strconv.Itoa(experiment.DefaultMinSends)))
-	if err != nil || n < 1 {
-		return "", errs.Field(errs.Invalid, "min_sends", "must be a whole number of at least 1")
-	}
-	metric = cmp.Or(metric, experiment.MetricConversionRate)
-	if metric != experiment.MetricConversionRate && metric != experiment.MetricRevenuePerRecipient {
-		return "", errs.Field(errs.Invalid, "metric", "unknown metric %q", metric)
-	}
-	if _, err := h.Store.GetExperiment(ctx, id, def.Experiment.ID); err == nil {
-		return "", errs.E(errs.Conflict, "experiment %s has already run: give the next run a new id", def.Experiment.ID)
-	}
-	err = h.Store.StartExperiment(ctx, &models.Experiment{CampaignID: id, ID: def.Experiment.ID, Version: version,
-		Status: models.ExperimentRunning, Metric: metric, MinSends: n, Alpha: experiment.DefaultAlpha, AutoPromote: auto,
-		GuardrailMinSends: experiment.DefaultGuardrailMinSends, StartedAt: h.Now().UTC(),
-		PValues: map[string]float64{}, Paused: map[string]string{}})
-	return "started", err
 }
 
 func (h *handlers) consoleError(c *gin.Context, err error) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -84,19 +85,26 @@ type GuardrailState struct {
 }
 
 func (h *handlers) startExperiment(c *gin.Context) {
-	ctx := c.Request.Context()
 	var req StartExperimentRequest
 	if err := bind(c, &req); err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
-	e := &models.Experiment{CampaignID: c.Param("id"), Status: models.ExperimentRunning, Metric: req.Metric,
+	e, def, err := h.start(c.Request.Context(), c.Param("id"), req)
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusCreated, experimentResponse(e, def))
+}
+
+// start checks the settings and starts the experiment in the campaign's
+// published version; the API and the console both come here.
+func (h *handlers) start(ctx context.Context, campaignID string, req StartExperimentRequest) (*models.Experiment, *campaign.Definition, error) {
+	e := &models.Experiment{CampaignID: campaignID, Status: models.ExperimentRunning, Metric: cmp.Or(req.Metric, experiment.MetricConversionRate),
 		MinSends: experiment.DefaultMinSends, Alpha: experiment.DefaultAlpha, AutoPromote: req.AutoPromote,
 		MoveRunning: req.MoveRunning, GuardrailMinSends: experiment.DefaultGuardrailMinSends, StartedAt: h.Now().UTC(),
 		PValues: map[string]float64{}, Paused: map[string]string{}}
-	if e.Metric == "" {
-		e.Metric = experiment.MetricConversionRate
-	}
 	if req.MinSends != nil {
 		e.MinSends = *req.MinSends
 	}
@@ -106,43 +114,32 @@ func (h *handlers) startExperiment(c *gin.Context) {
 	if req.GuardrailMinSends != nil {
 		e.GuardrailMinSends = *req.GuardrailMinSends
 	}
-	var err error
 	switch {
 	case e.Metric != experiment.MetricConversionRate && e.Metric != experiment.MetricRevenuePerRecipient:
-		err = errs.Field(errs.Invalid, "metric", "must be %q or %q (opens are not a metric: mailbox providers inflate them)",
+		return nil, nil, errs.Field(errs.Invalid, "metric", "must be %q or %q (opens are not a metric: mailbox providers inflate them)",
 			experiment.MetricConversionRate, experiment.MetricRevenuePerRecipient)
 	case e.MinSends < 1 || e.MinSends > 1_000_000:
-		err = errs.Field(errs.Invalid, "min_sends", "must be 1 to 1000000")
+		return nil, nil, errs.Field(errs.Invalid, "min_sends", "must be 1 to 1000000")
 	case e.Alpha <= 0 || e.Alpha > 0.2:
-		err = errs.Field(errs.Invalid, "alpha", "must be above 0 and at most 0.2")
+		return nil, nil, errs.Field(errs.Invalid, "alpha", "must be above 0 and at most 0.2")
 	case e.GuardrailMinSends < 1 || e.GuardrailMinSends > 1_000_000:
-		err = errs.Field(errs.Invalid, "guardrail_min_sends", "must be 1 to 1000000")
+		return nil, nil, errs.Field(errs.Invalid, "guardrail_min_sends", "must be 1 to 1000000")
 	case req.MoveRunning && !req.AutoPromote:
-		err = errs.Field(errs.Invalid, "move_running", "only goes with auto_promote; a manual promotion says it in conclude")
+		return nil, nil, errs.Field(errs.Invalid, "move_running", "only goes with auto_promote; a manual promotion says it in conclude")
 	}
-	if err != nil {
-		writeError(c, h.Logger, err)
-		return
-	}
-	def, version, err := h.publishedDefinition(ctx, e.CampaignID)
+	def, version, err := h.publishedDefinition(ctx, campaignID)
 	if err == nil && def.Experiment == nil {
-		err = errs.E(errs.Conflict, "campaign %s v%d has no experiment: add one to the definition and publish", e.CampaignID, version)
+		err = errs.E(errs.Conflict, "campaign %s v%d has no experiment: add one to the definition and publish", campaignID, version)
 	}
 	if err != nil {
-		writeError(c, h.Logger, err)
-		return
+		return nil, nil, err
 	}
 	e.ID, e.Version = def.Experiment.ID, version
-	if prev, err := h.Store.GetExperiment(ctx, e.CampaignID, e.ID); err == nil {
-		writeError(c, h.Logger, errs.E(errs.Conflict, "experiment %s was started on %s and is %s: a new run needs a new experiment id",
-			e.ID, prev.StartedAt.Format(time.DateOnly), prev.Status))
-		return
+	if prev, err := h.Store.GetExperiment(ctx, campaignID, e.ID); err == nil {
+		return nil, nil, errs.E(errs.Conflict, "experiment %s was started on %s and is %s: a new run needs a new experiment id",
+			e.ID, prev.StartedAt.Format(time.DateOnly), prev.Status)
 	}
-	if err := h.Store.StartExperiment(ctx, e); err != nil {
-		writeError(c, h.Logger, err)
-		return
-	}
-	c.JSON(http.StatusCreated, experimentResponse(e, def))
+	return e, def, h.Store.StartExperiment(ctx, e)
 }
 
 func (h *handlers) listExperiments(c *gin.Context) {
@@ -231,7 +228,6 @@ func (h *handlers) stopExperiment(c *gin.Context) {
 // Concluding again with the same winner answers 200 (and starts a move
 // still pending), so a client can retry after a 503.
 func (h *handlers) concludeExperiment(c *gin.Context) {
-	ctx := c.Request.Context()
 	var req ConcludeRequest
 	if err := bind(c, &req); err != nil {
 		writeError(c, h.Logger, err)
@@ -241,39 +237,47 @@ func (h *handlers) concludeExperiment(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if req.Winner == "" && e.Status == models.ExperimentRunning {
-		res, err := experiment.Evaluate(ctx, h.Store, def, e, h.Now().UTC())
-		if err != nil {
-			writeError(c, h.Logger, err)
-			return
-		}
-		if res.Decision.Winner == "" {
-			writeError(c, h.Logger, errs.E(errs.Conflict, "no winner yet (%s): name one to promote it anyway, or stop the experiment",
-				res.Decision.Verdict))
-			return
-		}
-		req.Winner = res.Decision.Winner
-	}
-	if !def.HasVariant(req.Winner) {
-		writeError(c, h.Logger, errs.Field(errs.Invalid, "winner", "no variant %q in experiment %s", req.Winner, e.ID))
-		return
-	}
-	e, err := h.Store.EndExperiment(ctx, e.CampaignID, e.ID, models.ExperimentConcluded, req.Winner, req.MoveRunning, h.Now().UTC())
+	e, err := h.conclude(c.Request.Context(), e, def, req)
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
 	resp := experimentResponse(e, def)
-	if e.MovePending {
-		if err := h.Sequences.Promote(ctx, e.CampaignID, e.ID, e.Winner); err != nil {
-			// The promotion stands and the move is recorded as pending:
-			// the daily check makes it, or ask again once Temporal answers.
-			writeError(c, h.Logger, err)
-			return
-		}
-		resp.Moving = true
-	}
+	resp.Moving = e.MovePending
 	c.JSON(http.StatusOK, resp)
+}
+
+// conclude promotes the named winner (or the analysis' winner) and starts
+// moving running enrolments when asked; the API and the console both
+// come here.
+func (h *handlers) conclude(ctx context.Context, e *models.Experiment, def *campaign.Definition, req ConcludeRequest) (*models.Experiment, error) {
+	if req.Winner == "" && e.Status == models.ExperimentRunning {
+		res, err := experiment.Evaluate(ctx, h.Store, def, e, h.Now().UTC())
+		if err != nil {
+			return nil, err
+		}
+		if res.Decision.Winner == "" {
+			return nil, errs.E(errs.Conflict, "no winner yet (%s): name one to promote it anyway, or stop the experiment",
+				res.Decision.Verdict)
+		}
+		req.Winner = res.Decision.Winner
+	}
+	if !def.HasVariant(req.Winner) {
+		return nil, errs.Field(errs.Invalid, "winner", "no variant %q in experiment %s", req.Winner, e.ID)
+	}
+	e, err := h.Store.EndExperiment(ctx, e.CampaignID, e.ID, models.ExperimentConcluded, req.Winner, req.MoveRunning, h.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	if e.MovePending {
+		// The promotion stands and the move is recorded as pending: if
+		// Temporal does not answer now, the daily check makes it, or the
+		// client asks again.
+		if err := h.Sequences.Promote(ctx, e.CampaignID, e.ID, e.Winner); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 func (h *handlers) resumeExperimentVariant(c *gin.Context) {

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -67,20 +66,12 @@ func promote(ctx workflow.Context, p activities.Promotion) (int, error) {
 // EnsureExperimentSchedule creates the schedule that checks running
 // experiments every interval, if it does not exist yet.
 func EnsureExperimentSchedule(ctx context.Context, c client.Client, every time.Duration) error {
-	every = max(every, time.Second) // Temporal's shortest interval; demos compress the day below it
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+	return ensureSchedule(ctx, c, client.ScheduleOptions{
 		ID:   CheckExperimentsScheduleID,
-		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: max(every, time.Second)}}}, // Temporal's shortest; demos compress the day below it
 		Action: &client.ScheduleWorkflowAction{
 			ID: "check-experiments", Workflow: CheckExperimentsWorkflowName, TaskQueue: TaskQueue,
 		},
 		Note: "Applies experiment guardrails and promotes clear winners where automatic promotion is on.",
 	})
-	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("create schedule %s: %w", CheckExperimentsScheduleID, err)
-	}
-	return nil
 }

@@ -38,7 +38,7 @@ func RebuildAffinitiesWorkflow(ctx workflow.Context, in RebuildInput) (int64, er
 // EnsureRebuildSchedule creates the schedule that rebuilds affinities
 // every interval, if it does not exist yet.
 func EnsureRebuildSchedule(ctx context.Context, c client.Client, every time.Duration, minSupport int) error {
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+	return ensureSchedule(ctx, c, client.ScheduleOptions{
 		ID:   RebuildScheduleID,
 		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
 		Action: &client.ScheduleWorkflowAction{
@@ -47,11 +47,18 @@ func EnsureRebuildSchedule(ctx context.Context, c client.Client, every time.Dura
 		},
 		Note: "Recomputes bought_together's co-purchase affinities from order history.",
 	})
+}
+
+// ensureSchedule creates a schedule unless it exists: every start of Lift
+// (and every lift migrate) calls it, and an operator's changes to an
+// existing schedule are kept.
+func ensureSchedule(ctx context.Context, c client.Client, opts client.ScheduleOptions) error {
+	_, err := c.ScheduleClient().Create(ctx, opts)
 	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("create schedule %s: %w", RebuildScheduleID, err)
+		return fmt.Errorf("create schedule %s: %w", opts.ID, err)
 	}
 	return nil
 }
