@@ -194,12 +194,16 @@ func (h *handlers) report(ctx context.Context, id string, version int, from, to 
 		return Report{}, err
 	}
 	r.AttributionLag = lagReport(lags)
-	for _, hz := range ltvHorizons {
-		cohorts, err := h.Store.LifetimeValue(ctx, id, version, from, to, h.Now().UTC(), time.Duration(hz.days)*h.Day)
-		if err != nil {
-			return Report{}, err
-		}
-		r.LifetimeValue = append(r.LifetimeValue, lifetimeValue(hz.label, hz.days, cohorts))
+	horizons := make([]time.Duration, len(ltvHorizons))
+	for i, hz := range ltvHorizons {
+		horizons[i] = time.Duration(hz.days) * h.Day
+	}
+	cohorts, err := h.Store.LifetimeValue(ctx, id, version, from, to, h.Now().UTC(), horizons)
+	if err != nil {
+		return Report{}, err
+	}
+	for i, hz := range ltvHorizons {
+		r.LifetimeValue = append(r.LifetimeValue, lifetimeValue(hz.label, hz.days, cohorts[i]))
 	}
 	return r, nil
 }

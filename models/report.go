@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -178,10 +179,16 @@ type Cohort struct {
 	RevenueSumSq float64
 }
 
-// LifetimeValue sums, for the period's enrolments that started at least
-// horizon before now, each customer's order revenue in the horizon after
-// enrolment, for the emailed and the holdout groups.
-func (s *Store) LifetimeValue(ctx context.Context, campaignID string, version int, from, to, now time.Time, horizon time.Duration) ([]Cohort, error) {
+// LifetimeValue sums, for each horizon, each customer's order revenue in
+// the horizon after enrolment, for the emailed and the holdout groups,
+// over the period's enrolments that started at least that horizon before
+// now. One pass over the enrolments and their orders serves every
+// horizon: the result has one []Cohort per horizon, in order.
+func (s *Store) LifetimeValue(ctx context.Context, campaignID string, version int, from, to, now time.Time, horizons []time.Duration) ([][]Cohort, error) {
+	out := make([][]Cohort, len(horizons))
+	if len(horizons) == 0 {
+		return out, nil
+	}
 	// SQLite holds times as text in Go's format ("2006-01-02 15:04:05
 	// +0000 UTC", all UTC): its first 19 characters are what datetime()
 	// reads and compare in order.
@@ -189,21 +196,50 @@ func (s *Store) LifetimeValue(ctx context.Context, campaignID string, version in
 	if s.postgres {
 		start, at, end = "e.enrolled_at", "o.occurred_at", "e.enrolled_at + (? * INTERVAL '1 second')"
 	}
-	if matured := now.Add(-horizon); matured.Before(to) {
-		to = matured
+	longest, shortest := slices.Max(horizons), slices.Min(horizons)
+	if matured := now.Add(-shortest); matured.Before(to) {
+		to = matured // no enrolment after this has lived any horizon
 	}
-	var out []Cohort
-	err := s.db.WithContext(ctx).Raw(`
-SELECT grp AS "group", COUNT(*) AS enrolments, CAST(COALESCE(SUM(r), 0) AS BIGINT) AS revenue_minor,
-	COALESCE(SUM(CAST(r AS DOUBLE PRECISION) * r), 0) AS revenue_sum_sq
+	var inner, outer strings.Builder
+	var innerArgs []any
+	for i, h := range horizons {
+		fmt.Fprintf(&inner, ", COALESCE(SUM(CASE WHEN %s <= %s THEN o.revenue_minor END), 0) AS r%d", at, end, i)
+		fmt.Fprintf(&inner, ", MAX(CASE WHEN e.enrolled_at < ? THEN 1 ELSE 0 END) AS m%d", i)
+		innerArgs = append(innerArgs, int64(h.Seconds()), now.Add(-h))
+		fmt.Fprintf(&outer, ", SUM(m%[1]d), CAST(COALESCE(SUM(m%[1]d * r%[1]d), 0) AS BIGINT), COALESCE(SUM(m%[1]d * CAST(r%[1]d AS DOUBLE PRECISION) * r%[1]d), 0)", i)
+	}
+	query := `
+SELECT grp` + outer.String() + `
 FROM (
-	SELECT e.id, CASE WHEN e.variant = 'holdout' THEN 'holdout' ELSE 'emailed' END AS grp, COALESCE(SUM(o.revenue_minor), 0) AS r
+	SELECT e.id, CASE WHEN e.variant = 'holdout' THEN 'holdout' ELSE 'emailed' END AS grp` + inner.String() + `
 	FROM enrollments e
-	LEFT JOIN orders o ON o.customer_id = e.customer_id AND `+at+` > `+start+` AND `+at+` <= `+end+`
+	LEFT JOIN orders o ON o.customer_id = e.customer_id AND ` + at + ` > ` + start + ` AND ` + at + ` <= ` + end + `
 	WHERE e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND e.enrolled_at < ?
 	GROUP BY e.id, e.variant) x
-GROUP BY grp ORDER BY grp`, int64(horizon.Seconds()), campaignID, version, version, from, to).Scan(&out).Error
-	return out, translate(err, "report")
+GROUP BY grp ORDER BY grp`
+	args := append(innerArgs, int64(longest.Seconds()), campaignID, version, version, from, to)
+	rows, err := s.db.WithContext(ctx).Raw(query, args...).Rows()
+	if err != nil {
+		return nil, translate(err, "report")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var group string
+		n, sum, sq := make([]int64, len(horizons)), make([]int64, len(horizons)), make([]float64, len(horizons))
+		dst := []any{&group}
+		for i := range horizons {
+			dst = append(dst, &n[i], &sum[i], &sq[i])
+		}
+		if err := rows.Scan(dst...); err != nil {
+			return nil, translate(err, "report")
+		}
+		for i := range horizons {
+			if n[i] > 0 {
+				out[i] = append(out[i], Cohort{Group: group, Enrolments: n[i], RevenueMinor: sum[i], RevenueSumSq: sq[i]})
+			}
+		}
+	}
+	return out, translate(rows.Err(), "report")
 }
 
 // SegmentRow is a customer who opened a step's email and did not convert.

@@ -99,10 +99,8 @@ func BenchmarkCampaignReport(b *testing.B) {
 			if _, err := s.AttributionLag(ctx, "cam", 0, from, to, 24*time.Hour); err != nil {
 				b.Fatal(err)
 			}
-			for _, days := range []int{91, 182, 365} {
-				if _, err := s.LifetimeValue(ctx, "cam", 0, from, to, now, time.Duration(days)*24*time.Hour); err != nil {
-					b.Fatal(err)
-				}
+			if _, err := s.LifetimeValue(ctx, "cam", 0, from, to, now, []time.Duration{91 * 24 * time.Hour, 182 * 24 * time.Hour, 365 * 24 * time.Hour}); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

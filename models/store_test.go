@@ -614,18 +614,18 @@ func TestReportLagLifetimeValueAndSegment(t *testing.T) {
 		require.Equal(t, []models.LagBucket{{Variant: "A", Bucket: 1, Conversions: 1}}, buckets, "2 hours is in 1h-6h")
 
 		now := t0.Add(400 * day)
-		ltv, err := s.LifetimeValue(ctx, "cam", 0, t0.Add(-day), t0.Add(day), now, 90*day)
+		ltv, err := s.LifetimeValue(ctx, "cam", 0, t0.Add(-day), t0.Add(day), now, []time.Duration{90 * day, 180 * day})
 		require.NoError(t, err)
 		require.Equal(t, []models.Cohort{
 			{Group: "emailed", Enrolments: 5, RevenueMinor: 100, RevenueSumSq: 100 * 100},
 			{Group: "holdout", Enrolments: 1, RevenueMinor: 80, RevenueSumSq: 80 * 80},
-		}, ltv, "c1's day-120 order is past 3 months; c2's order was before enrolling")
-		ltv, err = s.LifetimeValue(ctx, "cam", 0, t0.Add(-day), t0.Add(day), now, 180*day)
+		}, ltv[0], "c1's day-120 order is past 3 months; c2's order was before enrolling")
+		require.Equal(t, int64(150), ltv[1][0].RevenueMinor, "6 months include c1's day-120 order")
+		require.Equal(t, 150.0*150, ltv[1][0].RevenueSumSq, "both of c1's orders are one enrolment's revenue")
+		ltv, err = s.LifetimeValue(ctx, "cam", 0, t0.Add(-day), t0.Add(day), t0.Add(100*day), []time.Duration{90 * day, 180 * day})
 		require.NoError(t, err)
-		require.Equal(t, int64(150), ltv[0].RevenueMinor)
-		ltv, err = s.LifetimeValue(ctx, "cam", 0, t0.Add(-day), t0.Add(day), t0.Add(100*day), 180*day)
-		require.NoError(t, err)
-		require.Empty(t, ltv, "no enrolment has lived 6 months yet")
+		require.Len(t, ltv[0], 2, "3 months have passed")
+		require.Empty(t, ltv[1], "no enrolment has lived 6 months yet")
 
 		var rows []models.SegmentRow
 		collect := func(r models.SegmentRow) error { rows = append(rows, r); return nil }
