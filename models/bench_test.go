@@ -17,15 +17,9 @@ import (
 //
 //	TEST_DATABASE_URL=postgres://… go test -run '^$' -bench AffinityRebuild -benchtime 1x ./models/
 func BenchmarkAffinityRebuild(b *testing.B) {
-	s, err := models.Open(testdb.PostgresURL(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := testdb.Postgres(b) // a schema of its own, migrated
 	ctx := context.Background()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	var err error
 	// One million lines, three per order; power(random(), 3) skews towards
 	// a few best sellers, as real catalogues are.
 	err = s.DB().Exec(`INSERT INTO orders (id, customer_id, currency, revenue_minor, occurred_at, created_at)

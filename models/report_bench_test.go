@@ -23,15 +23,9 @@ import (
 //
 //	TEST_DATABASE_URL=postgres://… go test -run '^$' -bench CampaignReport -benchtime 3x ./models/
 func BenchmarkCampaignReport(b *testing.B) {
-	s, err := models.Open(testdb.PostgresURL(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := testdb.Postgres(b) // a schema of its own, migrated
 	ctx := context.Background()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	var err error
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, q := range []string{
 		`INSERT INTO enrollments (id, customer_id, campaign_id, version, workflow_id, variant, status, emails_sent, revenue_minor, enrolled_at, updated_at)

@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	camp "github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/demo"
+	"github.com/lift-hq/lift/internal/testbrowser"
 )
 
 // TestSimulatedPopulationReportAndConsole is the check: the
@@ -68,34 +68,13 @@ func TestSimulatedPopulationReportAndConsole(t *testing.T) {
 		}
 	}
 
-	consoleInChromium(t, a)
+	t.Run("console in Chromium", func(t *testing.T) { consoleInChromium(t, a) })
 }
 
 // consoleInChromium signs in to the console, reads the campaign page,
 // promotes B and keeps screenshots.
 func consoleInChromium(t *testing.T, a api) {
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("LIFT_REQUIRE_CHROMIUM") == "1" {
-			t.Fatal("chromium is not installed but LIFT_REQUIRE_CHROMIUM=1")
-		}
-		t.Log("Chromium not installed (apt-get install chromium): console screenshots skipped")
-		return
-	}
-	artifacts := os.Getenv("LIFT_ARTIFACTS_DIR")
-	if artifacts == "" {
-		artifacts = t.TempDir()
-	}
-	require.NoError(t, os.MkdirAll(artifacts, 0o755))
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1280, 900), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	ctx, artifacts := testbrowser.Start(t, 90*time.Second)
 	shot := func(name string) {
 		t.Helper()
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))

@@ -1,15 +1,15 @@
 package email
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lift-hq/lift/internal/testbrowser"
 )
 
 // TestLayoutInHeadlessChromium renders a sample email in Debian's Chromium
@@ -18,16 +18,6 @@ import (
 // 1200 px the email keeps its 600 px column with the cards side by side.
 // Screenshots go to $LIFT_ARTIFACTS_DIR (CI keeps them) or a temp dir.
 func TestLayoutInHeadlessChromium(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("LIFT_REQUIRE_CHROMIUM") == "1" {
-			t.Fatal("chromium is not installed but LIFT_REQUIRE_CHROMIUM=1")
-		}
-		t.Skip("Chromium not installed (apt-get install chromium): layout test skipped")
-	}
 	r, err := NewRenderer()
 	require.NoError(t, err)
 	d := Data{
@@ -46,21 +36,7 @@ func TestLayoutInHeadlessChromium(t *testing.T) {
 	require.NoError(t, err)
 	page := filepath.Join(t.TempDir(), "email.html")
 	require.NoError(t, os.WriteFile(page, []byte(out.HTML), 0o644))
-	artifacts := os.Getenv("LIFT_ARTIFACTS_DIR")
-	if artifacts == "" {
-		artifacts = t.TempDir()
-	}
-	require.NoError(t, os.MkdirAll(artifacts, 0o755))
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	ctx, artifacts := testbrowser.Start(t, 60*time.Second)
 
 	type box struct{ Left, Top, Right, Bottom, Width, Height float64 }
 	type layout struct {
