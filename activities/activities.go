@@ -240,9 +240,15 @@ func (a *Activities) recommend(ctx context.Context, ref StepRef, step campaign.S
 	if err != nil {
 		return err
 	}
+	// The country and tier filter what may be shown; a database hiccup
+	// must retry, not recommend without them (the choice is kept).
 	var country, tier string
-	if c, err := a.Store.GetCustomer(ctx, ref.CustomerID); err == nil {
+	c, err := a.Store.GetCustomer(ctx, ref.CustomerID)
+	switch {
+	case err == nil:
 		country, tier = c.Country, c.Tier
+	case !errs.Is(err, errs.NotFound):
+		return err
 	}
 	res, err := a.recommender().Recommend(ctx, recs.Request{Spec: *step.Recommend, Trigger: trigger, Owned: owned, Country: country, Tier: tier})
 	switch {

@@ -268,7 +268,7 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 			continue
 		}
 		entryKey := def.EntryKey(ev.Properties)
-		if why, err := h.reentryBlocked(ctx, &def, cust.ID, entryKey, now); err != nil {
+		if why, err := h.reentryBlocked(ctx, &def, cust.ID, entryKey, ev.Properties, now); err != nil {
 			return err
 		} else if why != "" {
 			resp.Skipped = append(resp.Skipped, SkippedSeq{CampaignID: def.ID, Reason: why})
@@ -333,7 +333,7 @@ func (h *handlers) touchActivity(ctx context.Context, customerID string, now tim
 
 // reentryBlocked applies the campaign's re-entry rule; it returns why the
 // customer may not enter, or "".
-func (h *handlers) reentryBlocked(ctx context.Context, def *campaign.Definition, customerID, entryKey string, now time.Time) (string, error) {
+func (h *handlers) reentryBlocked(ctx context.Context, def *campaign.Definition, customerID, entryKey string, props map[string]any, now time.Time) (string, error) {
 	limited, since := def.ReentrySince(now, h.Day)
 	if !limited {
 		return "", nil
@@ -347,7 +347,7 @@ func (h *handlers) reentryBlocked(ctx context.Context, def *campaign.Definition,
 		what = "already entered in the last " + def.Reentry.Period
 	}
 	if entryKey != "" {
-		what += " for " + entryKey
+		what += " for " + def.EntryValues(props) // the caller's own values; only the hash is stored
 	}
 	return what + " (re-entry rule " + def.Reentry.Rule + ")", nil
 }

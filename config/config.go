@@ -190,6 +190,12 @@ func (c Config) Validate(role Role) error {
 	if c.SendGridAPIKey != "" && c.PostalAddress == "" {
 		bad("LIFT_POSTAL_ADDRESS is required when sending through SendGrid (CAN-SPAM)")
 	}
+	if c.SendGridAPIKey != "" && c.SendGridWebhookKey == "" {
+		// Without SendGrid's signed "processed" event a send whose answer
+		// was lost (a crash after the 202, a timeout) cannot be told from
+		// one that never left, and a retry would mail it twice.
+		bad("SENDGRID_WEBHOOK_PUBLIC_KEY is required with SENDGRID_API_KEY: Lift confirms sends, bounces and complaints through SendGrid's signed Event Webhook")
+	}
 	switch role {
 	case RoleDev:
 		if c.DataDir == "" {

@@ -38,6 +38,7 @@ func TestValidation(t *testing.T) {
 	require.ErrorContains(t, err, "LIFT_PUBLIC_URL")
 	_, err = Load(RoleWorker, map[string]string{"LIFT_DATABASE_URL": "postgres://x", "SENDGRID_API_KEY": "SG.x"}, nil)
 	require.ErrorContains(t, err, "LIFT_POSTAL_ADDRESS")
+	require.ErrorContains(t, err, "SENDGRID_WEBHOOK_PUBLIC_KEY", "without the webhook a lost answer could mean a second send")
 	_, err = Load(RoleWorker, map[string]string{"LIFT_DATABASE_URL": "postgres://x"}, []string{"--demo"})
 	require.Error(t, err, "dev-only flags are refused elsewhere")
 	_, err = Load(RoleDev, map[string]string{"LIFT_DAY": "soon"}, nil)

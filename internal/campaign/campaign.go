@@ -3,6 +3,8 @@
 package campaign
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -114,9 +116,22 @@ func (d *Definition) ReentrySince(now time.Time, day time.Duration) (limited boo
 	return true, time.Time{}
 }
 
-// EntryKey is the event's value of the re-entry key, "" without one.
+// EntryKey identifies the event's values of the re-entry key ("" without
+// one). A key may name any event property, an address or a phone number
+// as well as a metric, so only a hash of the values goes into workflow
+// history and the store; equal values still give equal keys.
 func (d *Definition) EntryKey(props map[string]any) string {
 	if d.Reentry == nil || len(d.Reentry.Key) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(d.EntryValues(props)))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// EntryValues is the event's values of the re-entry key, for messages to
+// the caller: "orders|2026-05".
+func (d *Definition) EntryValues(props map[string]any) string {
+	if d.Reentry == nil {
 		return ""
 	}
 	parts := make([]string, len(d.Reentry.Key))
@@ -467,11 +482,11 @@ func (d *Definition) Validate() error {
 				return err
 			}
 		}
-		if !contains(Templates, s.Template) {
+		if !slices.Contains(Templates, s.Template) {
 			return bad(f("template"), "unknown template %q (one of %s)", s.Template, strings.Join(Templates, ", "))
 		}
 		if s.Recommend != nil {
-			if !contains(Strategies, s.Recommend.Strategy) {
+			if !slices.Contains(Strategies, s.Recommend.Strategy) {
 				return bad(f("recommend.strategy"), "unknown strategy %q (one of %s)", s.Recommend.Strategy, strings.Join(Strategies, ", "))
 			}
 			if s.Recommend.Limit < 0 || s.Recommend.Limit > 3 {
@@ -568,14 +583,6 @@ func planSteps(steps []Step) []PlanStep {
 // products, so that an empty recommendation list skips it.
 func (s Step) UsesRecommendations() bool { return s.Recommend != nil }
 
-// RecommendLimit is the number of products to show, 1 to 3 (default 2).
-func (s Step) RecommendLimit() int {
-	if s.Recommend == nil {
-		return 2
-	}
-	return s.Recommend.LimitOrDefault()
-}
-
 // StepByID returns the step with the given ID.
 func (d *Definition) StepByID(id string) (Step, bool) {
 	for _, s := range d.Steps {
@@ -596,16 +603,7 @@ func (d *Definition) Attribution() Offset {
 }
 
 // HasGoal reports whether the campaign exits on goal.
-func (d *Definition) HasGoal(goal string) bool { return contains(d.ExitOn, goal) }
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
+func (d *Definition) HasGoal(goal string) bool { return slices.Contains(d.ExitOn, goal) }
 
 // checkText checks a step's copy: lengths, and that each field parses as
 // a template. field prefixes the field names in errors.

@@ -69,3 +69,15 @@ func TestMatch(t *testing.T) {
 	require.True(t, Match(map[string]any{"ratio_lt": 0.9, "paid": true}, facts))
 	require.False(t, Match(map[string]any{"missing": "x"}, facts))
 }
+
+// A re-entry key may name a personal property; only its hash reaches
+// workflow history and the store, and equal values still match.
+func TestEntryKeyIsAHashOfTheValues(t *testing.T) {
+	d := &Definition{Reentry: &Reentry{Rule: ReentryOnce, Key: []string{"email", "period"}}}
+	a := d.EntryKey(map[string]any{"email": "ada@example.com", "period": "2026-05"})
+	require.NotContains(t, a, "ada")
+	require.Equal(t, a, d.EntryKey(map[string]any{"period": "2026-05", "email": "ada@example.com"}))
+	require.NotEqual(t, a, d.EntryKey(map[string]any{"email": "ada@example.com", "period": "2026-06"}))
+	require.Equal(t, "ada@example.com|2026-05", d.EntryValues(map[string]any{"email": "ada@example.com", "period": "2026-05"}))
+	require.Empty(t, (&Definition{}).EntryKey(map[string]any{"x": 1}))
+}

@@ -30,7 +30,7 @@ var EventTypes = []string{
 }
 
 // IsEventType reports whether t is an accepted event type.
-func IsEventType(t string) bool { return contains(EventTypes, t) }
+func IsEventType(t string) bool { return slices.Contains(EventTypes, t) }
 
 // TriggerInactivity is the trigger of re-engagement campaigns: no event
 // from the customer for the trigger's "after" (e.g. 30d). Nobody posts it;
