@@ -20,8 +20,8 @@ func (h *handlers) authenticate(c *gin.Context) {
 		writeError(c, h.Logger, errs.E(errs.Unauthorized, "missing API key: send Authorization: Bearer <key>"))
 		return
 	}
-	key = strings.TrimSpace(key)
-	valid, err := h.Store.CheckAPIKey(c.Request.Context(), key)
+	hash := models.HashAPIKey(strings.TrimSpace(key))
+	valid, err := h.Store.CheckAPIKeyHash(c.Request.Context(), hash)
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -32,7 +32,7 @@ func (h *handlers) authenticate(c *gin.Context) {
 		return
 	}
 	// Idempotency keys are scoped to the API key that used them.
-	c.Set(ctxKeyScope, hex.EncodeToString(models.HashAPIKey(key)))
+	c.Set(ctxKeyScope, hex.EncodeToString(hash))
 	c.Next()
 }
 

@@ -75,11 +75,8 @@ func readDefinition(c *gin.Context) (*campaign.Definition, []byte, error) {
 // bad field fails on save and on publish, not at send.
 func checkContent(def *campaign.Definition) error {
 	for i, st := range def.Steps {
-		for _, lang := range slices.Sorted(maps.Keys(st.Translations)) {
-			if !slices.Contains(email.Languages(), lang) {
-				return errs.Field(errs.Invalid, fmt.Sprintf("steps[%d].translations.%s", i, lang),
-					"no layout in %q; shipped: %s", lang, strings.Join(email.Languages(), ", "))
-			}
+		if err := checkLanguages(fmt.Sprintf("steps[%d]", i), st.Translations); err != nil {
+			return err
 		}
 		if err := checkStep(st, fmt.Sprintf("steps[%d].", i)); err != nil {
 			return err
@@ -91,16 +88,25 @@ func checkContent(def *campaign.Definition) error {
 	// Every variant's emails too, as each variant sends them.
 	for k, v := range def.Experiment.Variants {
 		for _, id := range slices.Sorted(maps.Keys(v.Steps)) {
-			for _, lang := range slices.Sorted(maps.Keys(v.Steps[id].Translations)) {
-				if !slices.Contains(email.Languages(), lang) {
-					return errs.Field(errs.Invalid, fmt.Sprintf("experiment.variants[%d].steps.%s.translations.%s", k, id, lang),
-						"no layout in %q; shipped: %s", lang, strings.Join(email.Languages(), ", "))
-				}
+			if err := checkLanguages(fmt.Sprintf("experiment.variants[%d].steps.%s", k, id), v.Steps[id].Translations); err != nil {
+				return err
 			}
 			st, _ := def.StepByID(id)
 			if err := checkStep(def.ForVariant(st, v.ID), fmt.Sprintf("experiment.variants[%d].steps.%s.", k, id)); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// checkLanguages refuses translations into a language Lift ships no
+// layout for; field prefixes the field named.
+func checkLanguages(field string, translations map[string]campaign.StepText) error {
+	for _, lang := range slices.Sorted(maps.Keys(translations)) {
+		if !slices.Contains(email.Languages(), lang) {
+			return errs.Field(errs.Invalid, field+".translations."+lang,
+				"no layout in %q; shipped: %s", lang, strings.Join(email.Languages(), ", "))
 		}
 	}
 	return nil

@@ -41,7 +41,6 @@ var consoleFS embed.FS
 var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"pct":   func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + " %" },
 	"money": func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
-	"num":   func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
 	"pval": func(p *float64) string {
 		if p == nil {
 			return "—"
@@ -65,7 +64,7 @@ func (h *handlers) sessionToken(keyHash []byte, expires time.Time) string {
 	payload := make([]byte, 0, len(keyHash)+8)
 	payload = append(payload, keyHash...)
 	payload = binary.BigEndian.AppendUint64(payload, uint64(expires.Unix()))
-	mac := hmac.New(sha256.New, h.consoleKey)
+	mac := hmac.New(sha256.New, h.ConsoleKey)
 	mac.Write(payload)
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString(payload) + "." + enc.EncodeToString(mac.Sum(nil))
@@ -79,7 +78,7 @@ func (h *handlers) parseSession(token string) (consoleSession, bool) {
 	if !ok || err1 != nil || err2 != nil || len(payload) != sha256.Size+8 {
 		return consoleSession{}, false
 	}
-	mac := hmac.New(sha256.New, h.consoleKey)
+	mac := hmac.New(sha256.New, h.ConsoleKey)
 	mac.Write(payload)
 	if !hmac.Equal(mac.Sum(nil), got) {
 		return consoleSession{}, false
@@ -92,7 +91,7 @@ func (h *handlers) parseSession(token string) (consoleSession, bool) {
 // other sites' forms out; this is the second lock.
 func (h *handlers) csrfToken(c *gin.Context) string {
 	cookie, _ := c.Cookie(sessionCookie)
-	mac := hmac.New(sha256.New, h.consoleKey)
+	mac := hmac.New(sha256.New, h.ConsoleKey)
 	mac.Write([]byte("csrf\x00" + cookie))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
@@ -218,10 +217,7 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 		return
 	}
 	data := gin.H{"Title": m.Name, "Campaign": m}
-	def, version, err := h.publishedDefinition(ctx, id)
-	if errs.Is(err, errs.Conflict) { // never published: show the draft
-		def, err = h.draft(c)
-	}
+	def, version, err := h.shownDefinition(c)
 	if err != nil {
 		h.consoleError(c, err)
 		return
@@ -266,11 +262,14 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 	}
 	canStart := def.Experiment != nil && version > 0 && (exp == nil || exp.ID != def.Experiment.ID)
 	data["CanStart"] = canStart
-	r, err := h.report(ctx, id, 0, from, h.Now().UTC().Add(time.Second))
+	// The page shows the variant and step tables only: not the lag and
+	// lifetime-value queries the full report also runs.
+	variants, steps, err := h.Store.CampaignReport(ctx, id, 0, from, h.Now().UTC().Add(time.Second))
 	if err != nil {
 		h.consoleError(c, err)
 		return
 	}
+	r := buildReport(id, from, h.Now().UTC(), variants, steps)
 	data["Report"], data["From"] = r, from
 	data["Bars"] = h.bars(r, arms, guard, id)
 	data["Previews"] = previews(def, id)
@@ -319,6 +318,17 @@ func (h *handlers) temporalUIURL(query string) string {
 	return strings.TrimRight(h.TemporalUI, "/") + "/namespaces/" + url.PathEscape(ns) + "/workflows?query=" + url.QueryEscape(query)
 }
 
+// shownDefinition is the campaign the console shows: its latest published
+// version (with that version's number), or the draft if it was never
+// published (version 0).
+func (h *handlers) shownDefinition(c *gin.Context) (*campaign.Definition, int, error) {
+	def, version, err := h.publishedDefinition(c.Request.Context(), c.Param("id"))
+	if errs.Is(err, errs.Conflict) {
+		def, err = h.draft(c)
+	}
+	return def, version, err
+}
+
 // previews lists every step of every variant in every language it has.
 func previews(def *campaign.Definition, id string) []previewLink {
 	variants := []string{"A"}
@@ -353,12 +363,8 @@ func previews(def *campaign.Definition, id string) []previewLink {
 // consolePreview renders one step as a variant sends it, in a language,
 // for the sample customer and products.
 func (h *handlers) consolePreview(c *gin.Context) {
-	ctx := c.Request.Context()
 	id := c.Param("id")
-	def, _, err := h.publishedDefinition(ctx, id)
-	if errs.Is(err, errs.Conflict) {
-		def, err = h.draft(c)
-	}
+	def, _, err := h.shownDefinition(c)
 	if err != nil {
 		h.consoleError(c, err)
 		return

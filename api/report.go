@@ -3,15 +3,12 @@ package api
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -385,8 +382,7 @@ func (h *handlers) openedNotConverted(c *gin.Context) {
 		if at == nil {
 			at = r.ClickedAt
 		}
-		sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(r.Email))))
-		return w.Write([]string{r.CustomerID, hex.EncodeToString(sum[:]), r.StepID, r.Variant, at.UTC().Format(time.RFC3339)})
+		return w.Write([]string{r.CustomerID, models.HashEmail(r.Email), r.StepID, r.Variant, at.UTC().Format(time.RFC3339)})
 	})
 	if err != nil {
 		// Rows may have gone out already: the status is sent, so end the

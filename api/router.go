@@ -85,7 +85,7 @@ func NewRouter(d Deps) *gin.Engine {
 	if len(d.ConsoleKey) == 0 {
 		d.ConsoleKey = newConsoleKey()
 	}
-	h := &handlers{Deps: d, consoleKey: d.ConsoleKey}
+	h := &handlers{Deps: d}
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -155,7 +155,6 @@ func NewRouter(d Deps) *gin.Engine {
 
 type handlers struct {
 	Deps
-	consoleKey []byte
 }
 
 func (h *handlers) healthz(c *gin.Context) {

@@ -72,7 +72,7 @@ func (s *Store) EndExperiment(ctx context.Context, campaignID, id, status, winne
 	var out *Experiment
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var e Experiment
-		if err := tx.Clauses(lockForUpdate(s.postgres)...).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error; err != nil {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error; err != nil {
 			return translate(err, "experiment "+id)
 		}
 		switch {
@@ -122,7 +122,7 @@ func (s *Store) SaveExperimentCheck(ctx context.Context, campaignID, id string, 
 	var out *Experiment
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var e Experiment
-		if err := tx.Clauses(lockForUpdate(s.postgres)...).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error; err != nil {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error; err != nil {
 			return translate(err, "experiment "+id)
 		}
 		if e.Status != ExperimentRunning {
@@ -153,7 +153,7 @@ func (s *Store) ResumeExperimentVariant(ctx context.Context, campaignID, id, key
 	var out *Experiment
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var e Experiment
-		if err := tx.Clauses(lockForUpdate(s.postgres)...).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error; err != nil {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error; err != nil {
 			return translate(err, "experiment "+id)
 		}
 		if _, ok := e.Paused[key]; !ok {
@@ -198,13 +198,6 @@ func (s *Store) MarkMessageOutcome(ctx context.Context, messageID, field string,
 	}
 	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND "+field+" IS NULL", messageID).Update(field, at).Error
 	return translate(err, "message "+messageID)
-}
-
-func lockForUpdate(postgres bool) []clause.Expression {
-	if postgres {
-		return []clause.Expression{clause.Locking{Strength: "UPDATE"}}
-	}
-	return nil
 }
 
 // jsonValue encodes a serializer:json column's value for a map update,

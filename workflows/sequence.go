@@ -131,7 +131,7 @@ func (s *sequence) register(ctx workflow.Context) error {
 
 func (s *sequence) run(ctx workflow.Context) error {
 	in := s.in
-	err := s.activity(ctx, "record enrollment", a.StartEnrollment, activities.StartEnrollmentInput{
+	err := execActivity(ctx, "record enrollment", a.StartEnrollment, activities.StartEnrollmentInput{
 		EnrollmentID: in.EnrollmentID, CustomerID: in.CustomerID, CampaignID: in.CampaignID,
 		Version: in.Version, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Variant: in.Variant,
 		TriggerEventID: in.TriggerEventID, EntryKey: in.EntryKey, EnrolledAt: in.EnrolledAt,
@@ -340,7 +340,7 @@ func (s *sequence) runStep(ctx workflow.Context, i int) error {
 	}
 
 	var elig activities.Eligibility
-	if err := s.activity(ctx, "eligibility for "+st.ID, a.CheckEligibility, ref, &elig); err != nil {
+	if err := execActivity(ctx, "eligibility for "+st.ID, a.CheckEligibility, ref, &elig); err != nil {
 		return err
 	}
 	if !elig.Eligible {
@@ -350,7 +350,7 @@ func (s *sequence) runStep(ctx workflow.Context, i int) error {
 	}
 
 	var prep activities.Prepared
-	if err := s.activity(ctx, "recommendations for "+st.ID, a.Prepare, ref, &prep); err != nil {
+	if err := execActivity(ctx, "recommendations for "+st.ID, a.Prepare, ref, &prep); err != nil {
 		return err
 	}
 	st.MessageID = prep.MessageID
@@ -365,7 +365,7 @@ func (s *sequence) runStep(ctx workflow.Context, i int) error {
 	}
 
 	msg := activities.MessageRef{MessageID: prep.MessageID}
-	if err := s.activity(ctx, "render "+st.ID, a.Render, msg, nil); err != nil {
+	if err := execActivity(ctx, "render "+st.ID, a.Render, msg, nil); err != nil {
 		return s.stepFailed(ctx, st, done, err)
 	}
 	// A signal that arrived while choosing and rendering still wins over
@@ -379,7 +379,7 @@ func (s *sequence) runStep(ctx workflow.Context, i int) error {
 	var sent activities.Sent
 	for {
 		sent = activities.Sent{} // decoding into a used value would keep its old fields
-		err := s.activity(ctx, "send "+st.ID, a.Send, activities.SendInput{MessageID: msg.MessageID, Day: in.Day}, &sent)
+		err := execActivity(ctx, "send "+st.ID, a.Send, activities.SendInput{MessageID: msg.MessageID, Day: in.Day}, &sent)
 		if err != nil {
 			return s.stepFailed(ctx, st, done, err)
 		}
@@ -423,7 +423,7 @@ func (s *sequence) stepFailed(ctx workflow.Context, st *StepState, done func(str
 }
 
 func (s *sequence) recordProgress(ctx workflow.Context, stepID string) error {
-	return s.activity(ctx, "record progress", a.RecordProgress, activities.ProgressInput{
+	return execActivity(ctx, "record progress", a.RecordProgress, activities.ProgressInput{
 		EnrollmentID: s.in.EnrollmentID, StepID: stepID, EmailsSent: s.journey.EmailsSent,
 	}, nil)
 }
@@ -450,7 +450,7 @@ func (s *sequence) handleSignals(ctx workflow.Context) error {
 		case SignalComplaint:
 			s.exit(models.StatusComplained, "complaint received")
 		case SignalSupportTicket:
-			if s.in.Kind == campaign.Upsell || s.hasGoal(campaign.GoalSupportTicket) {
+			if s.in.Kind == campaign.Upsell || slices.Contains(s.in.ExitOn, campaign.GoalSupportTicket) {
 				s.exit(models.StatusSuppressed, "support ticket opened: upsells paused")
 			}
 		case SignalBounce:
@@ -458,7 +458,7 @@ func (s *sequence) handleSignals(ctx workflow.Context) error {
 		case SignalConsentWithdrawn:
 			s.exit(models.StatusNoConsent, "marketing consent withdrawn")
 		case SignalUpgrade:
-			if s.hasGoal(campaign.GoalUpgrade) && (len(s.in.UpgradeTo) == 0 || slices.Contains(s.in.UpgradeTo, p.sig.Tier)) {
+			if slices.Contains(s.in.ExitOn, campaign.GoalUpgrade) && (len(s.in.UpgradeTo) == 0 || slices.Contains(s.in.UpgradeTo, p.sig.Tier)) {
 				s.exit(models.StatusConverted, strings.TrimSpace("upgrade "+p.sig.Tier))
 			}
 		case SignalPurchase:
@@ -467,7 +467,7 @@ func (s *sequence) handleSignals(ctx workflow.Context) error {
 				continue
 			}
 			var res activities.PurchaseResult
-			err := s.activity(ctx, "check purchase", a.EvaluatePurchase, activities.PurchaseInput{
+			err := execActivity(ctx, "check purchase", a.EvaluatePurchase, activities.PurchaseInput{
 				EnrollmentID: s.in.EnrollmentID, OrderID: p.sig.OrderID, Goals: goals, TriggerEventID: s.in.TriggerEventID,
 				Day: s.in.Day,
 			}, &res)
@@ -498,15 +498,6 @@ func (s *sequence) purchaseGoals() []string {
 	return gs
 }
 
-func (s *sequence) hasGoal(goal string) bool {
-	for _, g := range s.in.ExitOn {
-		if g == goal {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *sequence) exit(status, reason string) {
 	if s.ended() {
 		return
@@ -529,7 +520,7 @@ func (s *sequence) finish(ctx workflow.Context) (SequenceResult, error) {
 		SequenceStatusKey.ValueSet(s.journey.Status), NextEmailAtKey.ValueUnset(),
 		EmailsSentKey.ValueSet(int64(s.journey.EmailsSent)))
 	workflow.SetCurrentDetails(ctx, "ended: "+s.journey.Status+" ("+s.journey.ExitReason+")")
-	err := s.activity(ctx, "record outcome", a.FinishEnrollment, activities.FinishInput{
+	err := execActivity(ctx, "record outcome", a.FinishEnrollment, activities.FinishInput{
 		EnrollmentID: s.in.EnrollmentID, Status: s.journey.Status, Reason: s.journey.ExitReason,
 		ConvertedOrder: s.order, RevenueMinor: s.revenue, EmailsSent: s.journey.EmailsSent,
 		EndedAt: workflow.Now(ctx),
@@ -543,17 +534,9 @@ func (s *sequence) finish(ctx workflow.Context) (SequenceResult, error) {
 	}, nil
 }
 
-func (s *sequence) activity(ctx workflow.Context, summary string, fn, arg, result any) error {
-	return execActivity(ctx, summary, fn, arg, result)
-}
-
 // execActivity runs one activity with the standard options and a summary
 // that shows in the Temporal UI.
 func execActivity(ctx workflow.Context, summary string, fn, arg, result any) error {
 	ctx = workflow.WithActivityOptions(ctx, activityOptions(summary))
-	f := workflow.ExecuteActivity(ctx, fn, arg)
-	if result == nil {
-		return f.Get(ctx, nil)
-	}
-	return f.Get(ctx, result)
+	return workflow.ExecuteActivity(ctx, fn, arg).Get(ctx, result)
 }

@@ -38,6 +38,7 @@ type bundle struct {
 	// Hand-written fakes the mocks delegate to; tests replace them.
 	eligibility func(activities.StepRef) activities.Eligibility
 	prepare     func(activities.StepRef) activities.Prepared
+	prepareErr  error // returned by Prepare when set
 	send        func(activities.SendInput) (activities.Sent, error)
 }
 
@@ -68,6 +69,9 @@ func setup(t *testing.T) *bundle {
 		}).Maybe()
 	b.env.OnActivity(a.Prepare, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ref activities.StepRef) (activities.Prepared, error) {
+			if b.prepareErr != nil {
+				return activities.Prepared{}, b.prepareErr
+			}
 			return b.prepare(ref), nil
 		}).Maybe()
 	b.env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(nil).Maybe()
@@ -344,11 +348,11 @@ func TestPausedSequenceDoesNotSendUntilResumed(t *testing.T) {
 
 func TestFailureIsRecordedBeforeTheWorkflowFails(t *testing.T) {
 	b := setup(t)
-	b.prepare = func(activities.StepRef) activities.Prepared { panic("unreachable") }
-	b.env.OnActivity(a.Prepare, mock.Anything, mock.Anything).Return(activities.Prepared{},
-		temporal.NewNonRetryableApplicationError("step missing", "not_found", nil))
+	// (A second OnActivity for Prepare would never be consulted: testify
+	// uses the first matching expectation, the one setup registered.)
+	b.prepareErr = temporal.NewNonRetryableApplicationError("step missing", "not_found", nil)
 	b.env.ExecuteWorkflow(workflows.SequenceWorkflowName, input(b.start))
-	require.Error(t, b.env.GetWorkflowError())
+	require.ErrorContains(t, b.env.GetWorkflowError(), "step missing")
 	require.NotNil(t, b.final)
 	require.Equal(t, models.StatusFailed, b.final.Status)
 }

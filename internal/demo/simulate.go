@@ -47,7 +47,7 @@ type Population struct {
 // Simulate runs a population of n customers with known conversion rates
 // (TrueRates) through the Experiment campaign: it publishes the campaign
 // and starts the experiment, enrols everyone, waits until each customer
-// outside the holdout has had their email, then makes each customer buy
+// outside the holdout has had their email (by the report's count), then makes each customer buy
 // with their variant's true probability (seeded, so a seed always makes
 // the same buyers). The report then shows how close Lift gets to the
 // truth.
@@ -89,22 +89,20 @@ func Simulate(ctx context.Context, baseURL, apiKey string, n int, seed uint64) (
 		}
 		enrol = append(enrol, map[string]any{"type": "milestone", "customer_id": id, "properties": map[string]any{"name": "first_login"}})
 	}
-	if err := c.do(ctx, http.MethodPost, "/v1/events:batch", map[string]any{"events": enrol}, nil); err != nil {
+	if err := c.postEvents(ctx, enrol); err != nil {
 		return pop, err
 	}
-	emailed := pop.Enrolled["A"] + pop.Enrolled["B"]
+	emailed := int64(pop.Enrolled["A"] + pop.Enrolled["B"])
 	for {
-		var list struct {
-			Messages []struct{ Status string } `json:"messages"`
+		var r struct {
+			Variants []struct{ Sent int64 } `json:"variants"`
 		}
-		if err := c.do(ctx, http.MethodGet, "/v1/messages?campaign_id="+def.ID+"&limit=1000", nil, &list); err != nil {
+		if err := c.do(ctx, http.MethodGet, "/v1/campaigns/"+def.ID+"/report", nil, &r); err != nil {
 			return pop, err
 		}
-		sent := 0
-		for _, m := range list.Messages {
-			if m.Status == "sent" {
-				sent++
-			}
+		var sent int64
+		for _, v := range r.Variants {
+			sent += v.Sent
 		}
 		if sent >= emailed {
 			break
@@ -115,13 +113,40 @@ func Simulate(ctx context.Context, baseURL, apiKey string, n int, seed uint64) (
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	for start := 0; start < len(buy); start += 1000 {
-		batch := buy[start:min(start+1000, len(buy))]
-		if err := c.do(ctx, http.MethodPost, "/v1/events:batch", map[string]any{"events": batch}, nil); err != nil {
-			return pop, err
-		}
+	if err := c.postEvents(ctx, buy); err != nil {
+		return pop, err
 	}
 	return pop, nil
+}
+
+// postEvents sends events through the batch endpoint, 1,000 at a time,
+// and fails if any one of them was refused (the batch itself answers 200).
+func (c *client) postEvents(ctx context.Context, events []any) error {
+	for start := 0; start < len(events); start += 1000 {
+		var out struct {
+			Results []struct {
+				Index  int `json:"index"`
+				Status int `json:"status"`
+				Error  *struct {
+					Message string `json:"message"`
+				} `json:"error"`
+			} `json:"results"`
+		}
+		batch := events[start:min(start+1000, len(events))]
+		if err := c.do(ctx, http.MethodPost, "/v1/events:batch", map[string]any{"events": batch}, &out); err != nil {
+			return err
+		}
+		for _, r := range out.Results {
+			if r.Status >= 300 {
+				msg := ""
+				if r.Error != nil {
+					msg = r.Error.Message
+				}
+				return fmt.Errorf("event %d of the batch was refused (%d): %s", start+r.Index, r.Status, msg)
+			}
+		}
+	}
+	return nil
 }
 
 // simulateAndReport runs the demo's simulation and prints the report

@@ -37,7 +37,8 @@ func TestRenderIsResponsiveAndHasAPlainTextAlternative(t *testing.T) {
 			require.Equal(t, "Two picks", out.Preheader)
 			for _, want := range []string{
 				`name="viewport"`, `max-width:600px`, `@media only screen and (max-width: 600px)`,
-				`line-height: 20px; padding: 12px 16px;`, // the .btn rule, inlined by the CSS inliner `alt="35mm &lt;Lens&gt;"`, `width="176" height="176"`,
+				`line-height: 20px; padding: 12px 16px;`, // the .btn rule, inlined by the CSS inliner
+				`alt="35mm &lt;Lens&gt;"`, `width="176" height="176"`,
 				`For your X100`, `Hello Ada.`, `1 Main St, Springfield`, `35mm &lt;Lens&gt;`,
 			} {
 				require.Contains(t, out.HTML, want)

@@ -102,7 +102,7 @@ type Sequential struct {
 	// differ" against "they are equal".
 	Likelihood float64
 	// PValue is 1/Λ capped at 1: valid at this look. The always-valid
-	// p-value is the running minimum over all looks (see Tracker).
+	// p-value is the running minimum over all looks (see AlwaysValid).
 	PValue float64
 }
 
@@ -134,16 +134,4 @@ func AlwaysValid(previous float64, look Sequential) float64 {
 		previous = 1
 	}
 	return math.Min(previous, look.PValue)
-}
-
-// NaiveZPValue is the fixed-horizon two-sided z-test p-value for the
-// difference of means. It is only valid at a single, planned look; it is
-// here so the A/A simulation can show what daily peeking does to it.
-func NaiveZPValue(b, a Sample) float64 {
-	v := diffVariance(b, a)
-	if v <= 0 {
-		return 1
-	}
-	z := math.Abs(b.Mean()-a.Mean()) / math.Sqrt(v)
-	return 2 * (1 - distuv.UnitNormal.CDF(z))
 }
