@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/log/tag"
 	"go.temporal.io/server/common/membership/static"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/common/primitives"
@@ -227,7 +228,21 @@ func newLogger(file string) (log.Logger, error) {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return nil, err
 	}
-	return log.NewZapLogger(log.BuildZapLogger(log.Config{Level: "warn", OutputFile: file, Format: "json"})), nil
+	return fatalToStderr{log.NewZapLogger(log.BuildZapLogger(log.Config{Level: "warn", OutputFile: file, Format: "json"}))}, nil
+}
+
+// fatalToStderr also writes the server's fatal errors to stderr before
+// the process exits: they otherwise go only to the log file, and a test
+// binary (or lift dev) would die with nothing but "exit status 1".
+type fatalToStderr struct{ log.Logger }
+
+func (l fatalToStderr) Fatal(msg string, tags ...tag.Tag) {
+	fmt.Fprintf(os.Stderr, "embedded Temporal server: fatal: %s", msg)
+	for _, t := range tags {
+		fmt.Fprintf(os.Stderr, " %s=%v", t.Key(), t.Value())
+	}
+	fmt.Fprintln(os.Stderr)
+	l.Logger.Fatal(msg, tags...)
 }
 
 // freePort finds a port for the server to bind. The server binds it
