@@ -16,12 +16,14 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/experiment"
 	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
 )
 
 // Activities carries what the activities need. Build it once per worker.
@@ -104,11 +106,11 @@ func (a *Activities) definition(ctx context.Context, campaignID string, version 
 }
 
 // StartEnrollment records the enrollment. It is idempotent.
-func (a *Activities) StartEnrollment(ctx context.Context, in StartEnrollmentInput) error {
+func (a *Activities) StartEnrollment(ctx context.Context, in workflows.StartEnrollmentInput) error {
 	err := a.Store.EnsureEnrollment(ctx, &models.Enrollment{
 		ID: in.EnrollmentID, CustomerID: in.CustomerID, CampaignID: in.CampaignID, Version: in.Version,
 		WorkflowID: in.WorkflowID, Variant: in.Variant, TriggerEventID: in.TriggerEventID, EntryKey: in.EntryKey,
-		Status: models.StatusRunning, EnrolledAt: in.EnrolledAt,
+		Status: domain.StatusRunning, EnrolledAt: in.EnrolledAt,
 	})
 	return retryable(err)
 }
@@ -116,87 +118,87 @@ func (a *Activities) StartEnrollment(ctx context.Context, in StartEnrollmentInpu
 // CheckEligibility decides, at send time, whether the customer may get
 // this campaign's email: the customer exists, has marketing consent and is
 // not suppressed globally or for the campaign.
-func (a *Activities) CheckEligibility(ctx context.Context, ref StepRef) (Eligibility, error) {
+func (a *Activities) CheckEligibility(ctx context.Context, ref workflows.StepRef) (workflows.Eligibility, error) {
 	el, _, err := a.eligibility(ctx, ref.CustomerID, ref.CampaignID)
 	return el, err
 }
 
-func (a *Activities) eligibility(ctx context.Context, customerID, campaignID string) (Eligibility, *models.Customer, error) {
+func (a *Activities) eligibility(ctx context.Context, customerID, campaignID string) (workflows.Eligibility, *models.Customer, error) {
 	c, err := a.Store.GetCustomer(ctx, customerID)
 	if errs.Is(err, errs.NotFound) {
-		return Eligibility{Status: models.StatusCancelled, Reason: "customer no longer exists"}, nil, nil
+		return workflows.Eligibility{Status: domain.StatusCancelled, Reason: "customer no longer exists"}, nil, nil
 	}
 	if err != nil {
-		return Eligibility{}, nil, retryable(err)
+		return workflows.Eligibility{}, nil, retryable(err)
 	}
 	if !c.Consent {
-		return Eligibility{Status: models.StatusNoConsent, Reason: "no marketing consent"}, c, nil
+		return workflows.Eligibility{Status: domain.StatusNoConsent, Reason: "no marketing consent"}, c, nil
 	}
-	if c.ConsentBasis == models.BasisSoftOptIn {
+	if c.ConsentBasis == domain.BasisSoftOptIn {
 		if !a.softOptInAllowed(c.Country) {
-			return Eligibility{Status: models.StatusNoConsent,
+			return workflows.Eligibility{Status: domain.StatusNoConsent,
 				Reason: fmt.Sprintf("soft opt-in is not a lawful basis in %q; explicit consent is needed", c.Country)}, c, nil
 		}
 		existing, err := a.Store.HasOrders(ctx, c.ID)
 		if err != nil {
-			return Eligibility{}, nil, retryable(err)
+			return workflows.Eligibility{}, nil, retryable(err)
 		}
 		if !existing {
-			return Eligibility{Status: models.StatusNoConsent, Reason: "soft opt-in covers existing customers only"}, c, nil
+			return workflows.Eligibility{Status: domain.StatusNoConsent, Reason: "soft opt-in covers existing customers only"}, c, nil
 		}
 	}
 	sup, err := a.Store.Suppressed(ctx, c.Email, campaignID)
 	if err != nil {
-		return Eligibility{}, nil, retryable(err)
+		return workflows.Eligibility{}, nil, retryable(err)
 	}
 	if sup != nil {
-		return Eligibility{Status: models.StatusSuppressed,
+		return workflows.Eligibility{Status: domain.StatusSuppressed,
 			Reason: fmt.Sprintf("address suppressed (%s, %s)", sup.Scope(), sup.Reason)}, c, nil
 	}
-	return Eligibility{Eligible: true}, c, nil
+	return workflows.Eligibility{Eligible: true}, c, nil
 }
 
 // Prepare creates the step's message, keyed by (enrollment, step), with the
 // recommendations it will show. A step that needs recommendations and has
 // none is skipped, not sent empty. Calling it again returns what the first
 // call decided.
-func (a *Activities) Prepare(ctx context.Context, ref StepRef) (Prepared, error) {
+func (a *Activities) Prepare(ctx context.Context, ref workflows.StepRef) (workflows.Prepared, error) {
 	def, err := a.definition(ctx, ref.CampaignID, ref.Version)
 	if err != nil {
-		return Prepared{}, retryable(err)
+		return workflows.Prepared{}, retryable(err)
 	}
 	step, ok := def.StepByID(ref.StepID)
 	if !ok {
-		return Prepared{}, permanent(errs.E(errs.NotFound, "step %s not in %s v%d", ref.StepID, ref.CampaignID, ref.Version))
+		return workflows.Prepared{}, permanent(errs.E(errs.NotFound, "step %s not in %s v%d", ref.StepID, ref.CampaignID, ref.Version))
 	}
 	step = def.ForVariant(step, ref.Variant)
 	msg := &models.Message{
 		ID: uuid.NewString(), EnrollmentID: ref.EnrollmentID, StepID: ref.StepID,
 		CustomerID: ref.CustomerID, CampaignID: ref.CampaignID, Variant: ref.Variant,
-		Status: models.MessagePending,
+		Status: domain.MessagePending,
 	}
 	paused, err := a.guardrailPause(ctx, def, ref)
 	if err != nil {
-		return Prepared{}, retryable(err)
+		return workflows.Prepared{}, retryable(err)
 	}
 	if paused != "" {
-		msg.Status, msg.Error = models.MessageSkipped, paused
+		msg.Status, msg.Error = domain.MessageSkipped, paused
 	} else if why := a.offerEnded(step); why != "" {
-		msg.Status, msg.Error = models.MessageSkipped, why
+		msg.Status, msg.Error = domain.MessageSkipped, why
 	} else if step.UsesRecommendations() {
 		if err := a.recommend(ctx, ref, step, msg); err != nil {
-			return Prepared{}, retryable(err)
+			return workflows.Prepared{}, retryable(err)
 		}
 	}
 	msg, _, err = a.Store.ClaimMessage(ctx, msg)
 	if err != nil {
-		return Prepared{}, retryable(err)
+		return workflows.Prepared{}, retryable(err)
 	}
-	p := Prepared{MessageID: msg.ID, Items: len(msg.Recommended)}
+	p := workflows.Prepared{MessageID: msg.ID, Items: len(msg.Recommended)}
 	switch msg.Status {
-	case models.MessageSent:
+	case domain.MessageSent:
 		p.AlreadySent = true
-	case models.MessageSkipped, models.MessageFailed:
+	case domain.MessageSkipped, domain.MessageFailed:
 		p.Skip, p.Reason = true, msg.Error
 	}
 	return p, nil
@@ -204,7 +206,7 @@ func (a *Activities) Prepare(ctx context.Context, ref StepRef) (Prepared, error)
 
 // guardrailPause says why the experiment's guardrails hold the
 // variant's step, or "".
-func (a *Activities) guardrailPause(ctx context.Context, def *campaign.Definition, ref StepRef) (string, error) {
+func (a *Activities) guardrailPause(ctx context.Context, def *campaign.Definition, ref workflows.StepRef) (string, error) {
 	if def.Experiment == nil {
 		return "", nil
 	}
@@ -231,7 +233,7 @@ func (a *Activities) offerEnded(step campaign.Step) string {
 // what the customer bought since enrolment is left out. With an optional
 // block, a failing recommender means an email without recommendations; an
 // empty result without one skips the step.
-func (a *Activities) recommend(ctx context.Context, ref StepRef, step campaign.Step, msg *models.Message) error {
+func (a *Activities) recommend(ctx context.Context, ref workflows.StepRef, step campaign.Step, msg *models.Message) error {
 	trigger, err := a.triggerSKUs(ctx, ref.TriggerEventID)
 	if err != nil {
 		return err
@@ -264,7 +266,7 @@ func (a *Activities) recommend(ctx context.Context, ref StepRef, step campaign.S
 		msg.Reasons[p.SKU] = p.Reason
 	}
 	if len(res.Picks) == 0 && !step.Recommend.Optional {
-		msg.Status = models.MessageSkipped
+		msg.Status = domain.MessageSkipped
 		msg.Error = "nothing to recommend: every candidate is owned, out of stock, blocked or unsuited"
 		if len(trigger) == 0 && res.Strategy == campaign.StrategyComplements {
 			msg.Error = "nothing to recommend: the trigger event names no product"
@@ -345,12 +347,12 @@ func (a *Activities) triggerSKUs(ctx context.Context, eventID string) ([]string,
 
 // Render renders the message's subject, HTML and text into the database.
 // Rendering a message that is already sent does nothing.
-func (a *Activities) Render(ctx context.Context, ref MessageRef) error {
+func (a *Activities) Render(ctx context.Context, ref workflows.MessageRef) error {
 	msg, err := a.Store.GetMessage(ctx, ref.MessageID)
 	if err != nil {
 		return retryable(err)
 	}
-	if msg.Status != models.MessagePending && msg.Status != models.MessageReady {
+	if msg.Status != domain.MessagePending && msg.Status != domain.MessageReady {
 		return nil
 	}
 	enr, err := a.Store.GetEnrollment(ctx, msg.EnrollmentID)
@@ -504,16 +506,16 @@ func withUTM(raw, campaignID, stepID, variant string) string {
 // right before the mailer is called, so an unsubscribe that arrives while
 // a send is being retried still stops it. A permanent refusal marks the
 // message failed and the sequence moves on.
-func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
+func (a *Activities) Send(ctx context.Context, in workflows.SendInput) (workflows.Sent, error) {
 	msg, err := a.Store.GetMessage(ctx, in.MessageID)
 	if err != nil {
-		return Sent{}, retryable(err)
+		return workflows.Sent{}, retryable(err)
 	}
 	switch msg.Status {
-	case models.MessageSent:
-		return Sent{ProviderMessageID: msg.ProviderMessageID}, nil
-	case models.MessageReady:
-	case models.MessageSending:
+	case domain.MessageSent:
+		return workflows.Sent{ProviderMessageID: msg.ProviderMessageID}, nil
+	case domain.MessageReady:
+	case domain.MessageSending:
 		// An earlier attempt died after calling the mailer: it may have
 		// been accepted. Wait for the provider to confirm it before
 		// sending again.
@@ -521,40 +523,40 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 			return d, nil
 		}
 	default:
-		return Sent{Failed: true, Reason: "message is " + msg.Status + ": " + msg.Error}, nil
+		return workflows.Sent{Failed: true, Reason: "message is " + string(msg.Status) + ": " + msg.Error}, nil
 	}
 	el, cust, err := a.eligibility(ctx, msg.CustomerID, msg.CampaignID)
 	if err != nil {
-		return Sent{}, err
+		return workflows.Sent{}, err
 	}
 	if el.Eligible {
 		// An offer that ended while the email waited (a cap, a pause) is
 		// never sent.
 		if why, err := a.sendOfferEnded(ctx, msg); err != nil {
-			return Sent{}, retryable(err)
+			return workflows.Sent{}, retryable(err)
 		} else if why != "" {
-			el = Eligibility{Reason: why}
+			el = workflows.Eligibility{Reason: why}
 		}
 	}
 	if !el.Eligible {
 		// A message that may already have reached the provider stays
 		// "sending", so a late processed event can still record it.
-		if msg.Status != models.MessageSending {
-			if err := a.Store.MarkMessage(ctx, msg.ID, models.MessageSkipped, el.Reason); err != nil {
-				return Sent{}, retryable(err)
+		if msg.Status != domain.MessageSending {
+			if err := a.Store.MarkMessage(ctx, msg.ID, domain.MessageSkipped, el.Reason); err != nil {
+				return workflows.Sent{}, retryable(err)
 			}
 		}
 		if err := a.Store.ReleaseSend(ctx, msg.ID); err != nil {
-			return Sent{}, retryable(err)
+			return workflows.Sent{}, retryable(err)
 		}
-		return Sent{Skipped: true, Reason: el.Reason}, nil
+		return workflows.Sent{Skipped: true, Reason: el.Reason}, nil
 	}
 	ok, retryAt, err := a.Store.ReserveSend(ctx, msg.CustomerID, msg.ID, a.now(), a.scaledCaps(in.Day))
 	if err != nil {
-		return Sent{}, retryable(err)
+		return workflows.Sent{}, retryable(err)
 	}
 	if !ok {
-		return Sent{Deferred: true, RetryAt: retryAt, Reason: "frequency cap reached (" + a.describeCaps() + ")"}, nil
+		return workflows.Sent{Deferred: true, RetryAt: retryAt, Reason: "frequency cap reached (" + a.describeCaps() + ")"}, nil
 	}
 	// Claim the attempt: exactly one caller moves the message from what it
 	// read (ready, or sending since a given moment) to sending-now. Anyone
@@ -562,10 +564,10 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 	// meantime, makes the claim fail and the retry re-reads.
 	claimed, err := a.Store.ClaimSending(ctx, msg.ID, msg.Status, msg.SendingAt, a.now())
 	if err != nil {
-		return Sent{}, retryable(err)
+		return workflows.Sent{}, retryable(err)
 	}
 	if !claimed {
-		return Sent{}, fmt.Errorf("message %s changed while it was being sent; re-reading it", msg.ID)
+		return workflows.Sent{}, fmt.Errorf("message %s changed while it was being sent; re-reading it", msg.ID)
 	}
 	id, err := a.Mailer.Send(ctx, Email{
 		MessageID: msg.ID, FromEmail: a.FromEmail, FromName: a.FromName,
@@ -577,33 +579,33 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (Sent, error) {
 		Categories: []string{"lift", "campaign-" + msg.CampaignID},
 	})
 	if errs.Is(err, errs.PermanentRemote) {
-		if err := a.Store.MarkMessage(ctx, msg.ID, models.MessageFailed, err.Error()); err != nil {
-			return Sent{}, retryable(err)
+		if err := a.Store.MarkMessage(ctx, msg.ID, domain.MessageFailed, err.Error()); err != nil {
+			return workflows.Sent{}, retryable(err)
 		}
 		if err := a.Store.ReleaseSend(ctx, msg.ID); err != nil {
-			return Sent{}, retryable(err)
+			return workflows.Sent{}, retryable(err)
 		}
-		return Sent{Failed: true, Reason: err.Error()}, nil
+		return workflows.Sent{Failed: true, Reason: err.Error()}, nil
 	}
 	if errs.Is(err, errs.Unavailable) {
 		// The provider answered and refused for now (429, 500, 503): nothing
 		// was sent, so the retry need not wait for a confirmation, and the
 		// cap slot is given back until then.
 		if err := a.Store.MarkReady(ctx, msg.ID); err != nil {
-			return Sent{}, retryable(err)
+			return workflows.Sent{}, retryable(err)
 		}
 		if err := a.Store.ReleaseSend(ctx, msg.ID); err != nil {
-			return Sent{}, retryable(err)
+			return workflows.Sent{}, retryable(err)
 		}
-		return Sent{}, withRetryDelay(err)
+		return workflows.Sent{}, withRetryDelay(err)
 	}
 	if err != nil {
-		return Sent{}, err // ambiguous (a timeout, a dropped connection): the message stays "sending"
+		return workflows.Sent{}, err // ambiguous (a timeout, a dropped connection): the message stays "sending"
 	}
 	if _, err := a.Store.MarkSent(ctx, msg.ID, a.Mailer.Name(), id, a.now()); err != nil {
-		return Sent{}, retryable(err)
+		return workflows.Sent{}, retryable(err)
 	}
-	return Sent{ProviderMessageID: id}, nil
+	return workflows.Sent{ProviderMessageID: id}, nil
 }
 
 func (a *Activities) sendOfferEnded(ctx context.Context, msg *models.Message) (string, error) {
@@ -636,15 +638,15 @@ func (a *Activities) reconcileAfter() time.Duration {
 // "processed", applied by the webhook), Send waits for that event, polling
 // every tenth of ReconcileAfter (at most 30 s), and sends again only when
 // none came within ReconcileAfter.
-func (a *Activities) awaitReconciliation(msg *models.Message) (Sent, bool) {
+func (a *Activities) awaitReconciliation(msg *models.Message) (workflows.Sent, bool) {
 	r, ok := a.Mailer.(Reconciler)
 	if !ok || !r.Reconciles() || msg.SendingAt == nil {
-		return Sent{}, false // resending cannot duplicate anything
+		return workflows.Sent{}, false // resending cannot duplicate anything
 	}
 	deadline := msg.SendingAt.Add(a.reconcileAfter())
 	now := a.now()
 	if !now.Before(deadline) {
-		return Sent{}, false
+		return workflows.Sent{}, false
 	}
 	poll := a.reconcileAfter() / 10
 	if poll > 30*time.Second {
@@ -654,7 +656,7 @@ func (a *Activities) awaitReconciliation(msg *models.Message) (Sent, bool) {
 	if deadline.Before(next) {
 		next = deadline
 	}
-	return Sent{Deferred: true, RetryAt: next,
+	return workflows.Sent{Deferred: true, RetryAt: next,
 		Reason: "an earlier attempt may have reached " + a.Mailer.Name() + "; waiting for its processed event before sending again"}, true
 }
 
@@ -700,7 +702,7 @@ func days(d time.Duration) string {
 }
 
 // RecordProgress records the step an enrollment has reached.
-func (a *Activities) RecordProgress(ctx context.Context, in ProgressInput) error {
+func (a *Activities) RecordProgress(ctx context.Context, in workflows.ProgressInput) error {
 	return retryable(a.Store.UpdateEnrollmentProgress(ctx, in.EnrollmentID, models.EnrollmentProgress{
 		CurrentStep: in.StepID, EmailsSent: in.EmailsSent,
 	}))
@@ -710,32 +712,32 @@ func (a *Activities) RecordProgress(ctx context.Context, in ProgressInput) error
 // if it does, records the conversion, credited to the step whose email the
 // customer last opened or clicked before buying, within the campaign's
 // attribution window. The order that started the sequence never ends it.
-func (a *Activities) EvaluatePurchase(ctx context.Context, in PurchaseInput) (PurchaseResult, error) {
+func (a *Activities) EvaluatePurchase(ctx context.Context, in workflows.PurchaseInput) (workflows.PurchaseResult, error) {
 	order, err := a.Store.GetOrder(ctx, in.OrderID)
 	if errs.Is(err, errs.NotFound) {
-		return PurchaseResult{}, nil
+		return workflows.PurchaseResult{}, nil
 	}
 	if err != nil {
-		return PurchaseResult{}, retryable(err)
+		return workflows.PurchaseResult{}, retryable(err)
 	}
 	if in.TriggerEventID != "" && order.EventID == in.TriggerEventID {
-		return PurchaseResult{}, nil
+		return workflows.PurchaseResult{}, nil
 	}
 	msgs, err := a.Store.ListMessages(ctx, models.MessageFilter{EnrollmentID: in.EnrollmentID})
 	if err != nil {
-		return PurchaseResult{}, retryable(err)
+		return workflows.PurchaseResult{}, retryable(err)
 	}
 	goal, err := a.purchaseGoal(ctx, in, order, msgs)
 	if err != nil || goal == "" {
-		return PurchaseResult{}, err
+		return workflows.PurchaseResult{}, err
 	}
 	enr, err := a.Store.GetEnrollment(ctx, in.EnrollmentID)
 	if err != nil {
-		return PurchaseResult{}, retryable(err)
+		return workflows.PurchaseResult{}, retryable(err)
 	}
 	def, err := a.definition(ctx, enr.CampaignID, enr.Version)
 	if err != nil {
-		return PurchaseResult{}, retryable(err)
+		return workflows.PurchaseResult{}, retryable(err)
 	}
 	day := in.Day
 	if day <= 0 {
@@ -744,7 +746,7 @@ func (a *Activities) EvaluatePurchase(ctx context.Context, in PurchaseInput) (Pu
 	credited := attribute(msgs, order.OccurredAt, def.Attribution().Scaled(day))
 	conv := &models.Conversion{
 		EnrollmentID: enr.ID, OrderID: order.ID, CustomerID: enr.CustomerID, CampaignID: enr.CampaignID,
-		Variant: enr.Variant, Goal: goal, RevenueMinor: order.RevenueMinor, Currency: order.Currency,
+		Variant: enr.Variant, Goal: string(goal), RevenueMinor: order.RevenueMinor, Currency: order.Currency,
 		OrderedAt: order.OccurredAt,
 	}
 	if credited != nil {
@@ -755,9 +757,9 @@ func (a *Activities) EvaluatePurchase(ctx context.Context, in PurchaseInput) (Pu
 		}
 	}
 	if err := a.Store.RecordConversion(ctx, conv); err != nil {
-		return PurchaseResult{}, retryable(err)
+		return workflows.PurchaseResult{}, retryable(err)
 	}
-	return PurchaseResult{Converts: true, Goal: goal, RevenueMinor: order.RevenueMinor, Step: conv.StepID}, nil
+	return workflows.PurchaseResult{Converts: true, Goal: goal, RevenueMinor: order.RevenueMinor, Step: conv.StepID}, nil
 }
 
 // attribute returns the sent message the customer last opened or clicked
@@ -767,7 +769,7 @@ func attribute(msgs []models.Message, t time.Time, window time.Duration) *models
 	var bestAt time.Time
 	for i := range msgs {
 		m := &msgs[i]
-		if m.Status != models.MessageSent {
+		if m.Status != domain.MessageSent {
 			continue
 		}
 		for _, at := range []*time.Time{m.OpenedAt, m.ClickedAt} {
@@ -783,7 +785,7 @@ func attribute(msgs []models.Message, t time.Time, window time.Duration) *models
 }
 
 // purchaseGoal returns the first goal the order meets, or "".
-func (a *Activities) purchaseGoal(ctx context.Context, in PurchaseInput, order *models.Order, msgs []models.Message) (string, error) {
+func (a *Activities) purchaseGoal(ctx context.Context, in workflows.PurchaseInput, order *models.Order, msgs []models.Message) (campaign.Goal, error) {
 	bought := map[string]bool{}
 	var skus []string
 	for _, it := range order.Items {
@@ -796,7 +798,7 @@ func (a *Activities) purchaseGoal(ctx context.Context, in PurchaseInput, order *
 			return goal, nil
 		case campaign.GoalPurchaseOfRecommended:
 			for _, m := range msgs {
-				if m.Status != models.MessageSent {
+				if m.Status != domain.MessageSent {
 					continue
 				}
 				for _, sku := range m.Recommended {
@@ -838,24 +840,24 @@ func (a *Activities) purchaseGoal(ctx context.Context, in PurchaseInput, order *
 // may enter, by campaign ID, with the customer's time zone: their where
 // filters (customer attributes), re-entry rules and the upsell pause apply
 // as they do to event triggers.
-func (a *Activities) LoadInactivityPlans(ctx context.Context, in InactivityQuery) (InactivityPlans, error) {
+func (a *Activities) LoadInactivityPlans(ctx context.Context, in workflows.InactivityQuery) (workflows.InactivityPlans, error) {
 	customerID := in.CustomerID
 	cust, err := a.Store.GetCustomer(ctx, customerID)
 	if errs.Is(err, errs.NotFound) {
-		return InactivityPlans{Gone: true}, nil
+		return workflows.InactivityPlans{Gone: true}, nil
 	}
 	if err != nil {
-		return InactivityPlans{}, retryable(err)
+		return workflows.InactivityPlans{}, retryable(err)
 	}
 	versions, err := a.Store.LiveVersions(ctx, campaign.TriggerInactivity)
 	if err != nil {
-		return InactivityPlans{}, retryable(err)
+		return workflows.InactivityPlans{}, retryable(err)
 	}
-	var out InactivityPlans
+	var out workflows.InactivityPlans
 	for _, v := range versions {
 		def, err := a.definition(ctx, v.CampaignID, v.Version)
 		if err != nil {
-			return InactivityPlans{}, retryable(err)
+			return workflows.InactivityPlans{}, retryable(err)
 		}
 		facts := campaign.Facts{"customer.tier": cust.Tier, "customer.country": cust.Country,
 			"customer.locale": cust.Locale, "customer.timezone": cust.Timezone}
@@ -869,14 +871,14 @@ func (a *Activities) LoadInactivityPlans(ctx context.Context, in InactivityQuery
 		if limited, since := def.ReentrySince(now, in.Day); limited {
 			entered, err := a.Store.EnteredSince(ctx, customerID, def.ID, "", since)
 			if err != nil {
-				return InactivityPlans{}, retryable(err)
+				return workflows.InactivityPlans{}, retryable(err)
 			}
 			if entered {
 				continue
 			}
 		}
 		after, _ := campaign.ParseOffset(def.Trigger.After)
-		out.Plans = append(out.Plans, InactivityPlan{Version: v.Version, After: after, Plan: def.Plan(), Timezone: cust.Timezone})
+		out.Plans = append(out.Plans, workflows.InactivityPlan{Version: v.Version, After: after, Plan: def.Plan(), Timezone: cust.Timezone})
 	}
 	return out, nil
 }
@@ -890,7 +892,7 @@ func (a *Activities) RebuildAffinities(ctx context.Context, minSupport int) (int
 }
 
 // FinishEnrollment records how the enrollment ended.
-func (a *Activities) FinishEnrollment(ctx context.Context, in FinishInput) error {
+func (a *Activities) FinishEnrollment(ctx context.Context, in workflows.FinishInput) error {
 	return retryable(a.Store.FinishEnrollment(ctx, in.EnrollmentID, models.EnrollmentOutcome{
 		Status: in.Status, ExitReason: in.Reason, ConvertedOrder: in.ConvertedOrder,
 		RevenueMinor: in.RevenueMinor, EmailsSent: in.EmailsSent, EndedAt: in.EndedAt,

@@ -16,11 +16,13 @@ import (
 
 	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/testdb"
 	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
 )
 
 var ctx = context.Background()
@@ -46,14 +48,14 @@ type bundle struct {
 	acts      *activities.Activities
 	store     *models.Store
 	mailer    *fakeMailer
-	ref       activities.StepRef
+	ref       workflows.StepRef
 	orderedAt time.Time // when b.purchase's orders happen
 }
 
 var def = campaign.Definition{
 	ID: "cam", Name: "Camera kit", Kind: campaign.CrossSell,
 	Trigger: campaign.Trigger{Event: "purchase"},
-	ExitOn:  []string{campaign.GoalPurchaseOfRecommended},
+	ExitOn:  []campaign.Goal{campaign.GoalPurchaseOfRecommended},
 	Steps: []campaign.Step{
 		{ID: "s1", At: "3d", Subject: "Complete your {{.Trigger.ProductName}} kit", Template: "recommendation",
 			CTA: "Shop now", Recommend: &campaign.Recommend{Strategy: "complements", Limit: 2}},
@@ -92,8 +94,8 @@ func setup(t *testing.T) *bundle {
 	require.NoError(t, err)
 	b.purchase(t, "ev-1", "o-1", "cam")
 	require.NoError(t, s.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-1", CustomerID: "ada", CampaignID: "cam", Version: 1,
-		WorkflowID: "seq/cam/ada", Variant: "A", TriggerEventID: "ev-1", Status: models.StatusRunning, EnrolledAt: time.Now()}))
-	b.ref = activities.StepRef{EnrollmentID: "e-1", CustomerID: "ada", CampaignID: "cam", Version: 1, StepID: "s1", Variant: "A", TriggerEventID: "ev-1"}
+		WorkflowID: "seq/cam/ada", Variant: "A", TriggerEventID: "ev-1", Status: domain.StatusRunning, EnrolledAt: time.Now()}))
+	b.ref = workflows.StepRef{EnrollmentID: "e-1", CustomerID: "ada", CampaignID: "cam", Version: 1, StepID: "s1", Variant: "A", TriggerEventID: "ev-1"}
 	return b
 }
 
@@ -119,16 +121,16 @@ func (b *bundle) purchase(t *testing.T, eventID, orderID string, skus ...string)
 
 // rendered prepares and renders a step's message, as the workflow does
 // before it sends.
-func (b *bundle) rendered(t *testing.T, ref activities.StepRef) activities.MessageRef {
+func (b *bundle) rendered(t *testing.T, ref workflows.StepRef) workflows.MessageRef {
 	t.Helper()
 	p, err := b.acts.Prepare(ctx, ref)
 	require.NoError(t, err)
-	msg := activities.MessageRef{MessageID: p.MessageID}
+	msg := workflows.MessageRef{MessageID: p.MessageID}
 	require.NoError(t, b.acts.Render(ctx, msg))
 	return msg
 }
 
-func (b *bundle) message(t *testing.T, ref activities.MessageRef) *models.Message {
+func (b *bundle) message(t *testing.T, ref workflows.MessageRef) *models.Message {
 	t.Helper()
 	m, err := b.store.GetMessage(ctx, ref.MessageID)
 	require.NoError(t, err)
@@ -160,7 +162,7 @@ func TestStepWithNothingToRecommendIsSkipped(t *testing.T) {
 	require.Contains(t, p.Reason, "nothing to recommend")
 	m, err := b.store.GetMessage(ctx, p.MessageID)
 	require.NoError(t, err)
-	require.Equal(t, models.MessageSkipped, m.Status)
+	require.Equal(t, domain.MessageSkipped, m.Status)
 }
 
 func TestRenderAndSendExactlyOnce(t *testing.T) {
@@ -182,11 +184,11 @@ func TestRenderAndSendExactlyOnce(t *testing.T) {
 		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 	}, m.Headers)
 
-	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.Equal(t, "fake-"+ref.MessageID, sent.ProviderMessageID)
 	// A retry after the database recorded the send does not resend.
-	again, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	again, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.Equal(t, sent, again)
 	require.Len(t, b.mailer.sent, 1)
@@ -219,17 +221,17 @@ func TestSendFailures(t *testing.T) {
 	ref := b.rendered(t, b.ref)
 
 	b.mailer.err = errors.New("connection reset")
-	_, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.Error(t, err)
 	var appErr *temporal.ApplicationError
 	require.False(t, errors.As(err, &appErr) && appErr.NonRetryable(), "a transient failure is retried")
 
 	b.mailer.err = errs.E(errs.PermanentRemote, "status 400: invalid from address")
-	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.True(t, sent.Failed)
 	m := b.message(t, ref)
-	require.Equal(t, models.MessageFailed, m.Status)
+	require.Equal(t, domain.MessageFailed, m.Status)
 	require.Contains(t, m.Error, "invalid from address")
 }
 
@@ -237,11 +239,11 @@ func TestSendRechecksSuppressionBeforeMailing(t *testing.T) {
 	b := setup(t)
 	ref := b.rendered(t, b.ref)
 	require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "", "unsubscribe"))
-	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.True(t, sent.Skipped)
 	require.Empty(t, b.mailer.sent)
-	require.Equal(t, models.MessageSkipped, b.message(t, ref).Status)
+	require.Equal(t, domain.MessageSkipped, b.message(t, ref).Status)
 }
 
 func TestFrequencyCapDefersTheSecondEmailOfTheDay(t *testing.T) {
@@ -252,19 +254,19 @@ func TestFrequencyCapDefersTheSecondEmailOfTheDay(t *testing.T) {
 	second.StepID = "s2"
 	next := b.rendered(t, second)
 
-	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: first.MessageID})
+	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: first.MessageID})
 	require.NoError(t, err)
 	require.False(t, sent.Deferred)
-	sent, err = b.acts.Send(ctx, activities.SendInput{MessageID: next.MessageID})
+	sent, err = b.acts.Send(ctx, workflows.SendInput{MessageID: next.MessageID})
 	require.NoError(t, err)
 	require.True(t, sent.Deferred)
 	require.Contains(t, sent.Reason, "at most 1 per day")
 	require.True(t, b.acts.Now().Add(24*time.Hour).Equal(sent.RetryAt), "%s", sent.RetryAt)
 	require.Len(t, b.mailer.sent, 1, "the capped email was not handed to the mailer")
-	require.Equal(t, models.MessageReady, b.message(t, next).Status, "it waits, ready to send")
+	require.Equal(t, domain.MessageReady, b.message(t, next).Status, "it waits, ready to send")
 
 	// With a 1-second sequence day the cap window is 1 second too.
-	sent, err = b.acts.Send(ctx, activities.SendInput{MessageID: next.MessageID, Day: time.Second})
+	sent, err = b.acts.Send(ctx, workflows.SendInput{MessageID: next.MessageID, Day: time.Second})
 	require.NoError(t, err)
 	require.True(t, sent.Deferred)
 	require.True(t, b.acts.Now().Add(time.Second).Equal(sent.RetryAt))
@@ -276,13 +278,13 @@ func TestAmbiguousSendIsReconciledBeforeItIsRepeated(t *testing.T) {
 	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 	b.acts.Now = func() time.Time { return now }
 	ref := b.rendered(t, b.ref)
-	in := activities.SendInput{MessageID: ref.MessageID}
+	in := workflows.SendInput{MessageID: ref.MessageID}
 
 	// The connection drops after the request went out: did SendGrid accept it?
 	b.mailer.err = errors.New("read tcp: connection reset by peer")
 	_, err := b.acts.Send(ctx, in)
 	require.Error(t, err)
-	require.Equal(t, models.MessageSending, b.message(t, ref).Status)
+	require.Equal(t, domain.MessageSending, b.message(t, ref).Status)
 
 	// The retry does not resend blindly: it waits for the processed event.
 	b.mailer.err = nil
@@ -311,7 +313,7 @@ func TestAmbiguousSendWithNoConfirmationIsSentAgainAfterTheWait(t *testing.T) {
 	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 	b.acts.Now = func() time.Time { return now }
 	ref := b.rendered(t, b.ref)
-	in := activities.SendInput{MessageID: ref.MessageID}
+	in := workflows.SendInput{MessageID: ref.MessageID}
 	b.mailer.err = errors.New("timeout")
 	_, err := b.acts.Send(ctx, in)
 	require.Error(t, err)
@@ -341,14 +343,14 @@ func TestIneligibleWhileAmbiguousStaysSending(t *testing.T) {
 	b.acts.Now = func() time.Time { return now }
 	ref := b.rendered(t, b.ref)
 	b.mailer.err = errors.New("timeout")
-	_, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.Error(t, err)
 	now = now.Add(time.Hour) // no processed event came
 	require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "", "unsubscribe"))
-	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.True(t, sent.Skipped)
-	require.Equal(t, models.MessageSending, b.message(t, ref).Status, "a late processed event can still record it")
+	require.Equal(t, domain.MessageSending, b.message(t, ref).Status, "a late processed event can still record it")
 }
 
 func TestRefusalForNowIsNotAmbiguous(t *testing.T) {
@@ -356,17 +358,17 @@ func TestRefusalForNowIsNotAmbiguous(t *testing.T) {
 	b.mailer.reconciles = true
 	ref := b.rendered(t, b.ref)
 	b.mailer.err = errs.Wrap(errs.Unavailable, &activities.RateLimited{Reset: time.Now().Add(time.Minute)}, "429")
-	_, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
 	require.Equal(t, "rate_limited", appErr.Type())
 	require.Greater(t, appErr.NextRetryDelay(), 30*time.Second, "retries at the reset time")
-	require.Equal(t, models.MessageReady, b.message(t, ref).Status, "a 429 was certainly not sent")
+	require.Equal(t, domain.MessageReady, b.message(t, ref).Status, "a 429 was certainly not sent")
 	var slots int64
 	require.NoError(t, b.store.DB().Model(&models.SendSlot{}).Count(&slots).Error)
 	require.Zero(t, slots, "the cap slot is given back until the retry")
 	b.mailer.err = nil
-	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.False(t, sent.Deferred, "no need to wait for a confirmation")
 }
@@ -385,26 +387,26 @@ func TestEligibility(t *testing.T) {
 	require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "cam", "unsubscribe"))
 	el, err = b.acts.CheckEligibility(ctx, b.ref)
 	require.NoError(t, err)
-	require.Equal(t, models.StatusSuppressed, el.Status)
+	require.Equal(t, domain.StatusSuppressed, el.Status)
 
 	require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "new@example.com", Timezone: "UTC", Locale: "en", Consent: false}))
 	el, err = b.acts.CheckEligibility(ctx, b.ref)
 	require.NoError(t, err)
-	require.Equal(t, models.StatusNoConsent, el.Status)
+	require.Equal(t, domain.StatusNoConsent, el.Status)
 
 	// Soft opt-in: only where the region allows it, only for existing customers.
 	require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "new@example.com", Timezone: "UTC",
-		Locale: "en", Consent: true, ConsentBasis: models.BasisSoftOptIn, Country: "DE"}))
+		Locale: "en", Consent: true, ConsentBasis: domain.BasisSoftOptIn, Country: "DE"}))
 	el, err = b.acts.CheckEligibility(ctx, b.ref)
 	require.NoError(t, err)
-	require.Equal(t, models.StatusNoConsent, el.Status)
+	require.Equal(t, domain.StatusNoConsent, el.Status)
 	require.Contains(t, el.Reason, "soft opt-in is not a lawful basis")
 	b.acts.SoftOptIn = []string{"GB", "DE"}
 	el, err = b.acts.CheckEligibility(ctx, b.ref)
 	require.NoError(t, err)
 	require.True(t, el.Eligible, "ada has ordered before: %s", el.Reason)
 	require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "newbie", Email: "n@example.com", Timezone: "UTC",
-		Locale: "en", Consent: true, ConsentBasis: models.BasisSoftOptIn, Country: "GB"}))
+		Locale: "en", Consent: true, ConsentBasis: domain.BasisSoftOptIn, Country: "GB"}))
 	ref := b.ref
 	ref.CustomerID = "newbie"
 	el, err = b.acts.CheckEligibility(ctx, ref)
@@ -414,21 +416,21 @@ func TestEligibility(t *testing.T) {
 	ref.CustomerID = "deleted"
 	el, err = b.acts.CheckEligibility(ctx, ref)
 	require.NoError(t, err)
-	require.Equal(t, models.StatusCancelled, el.Status)
+	require.Equal(t, domain.StatusCancelled, el.Status)
 }
 
 func TestEvaluatePurchase(t *testing.T) {
 	b := setup(t)
 	ref := b.rendered(t, b.ref)
 
-	eval := func(orderID string, goals ...string) activities.PurchaseResult {
-		res, err := b.acts.EvaluatePurchase(ctx, activities.PurchaseInput{EnrollmentID: "e-1", OrderID: orderID, Goals: goals, TriggerEventID: "ev-1"})
+	eval := func(orderID string, goals ...campaign.Goal) workflows.PurchaseResult {
+		res, err := b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: orderID, Goals: goals, TriggerEventID: "ev-1"})
 		require.NoError(t, err)
 		return res
 	}
 	b.purchase(t, "ev-2", "o-2", "lens")
 	require.False(t, eval("o-2", campaign.GoalPurchaseOfRecommended).Converts, "recommended but not yet sent")
-	_, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	res := eval("o-2", campaign.GoalPurchaseOfRecommended)
 	require.True(t, res.Converts)
@@ -448,14 +450,14 @@ func TestEvaluatePurchase(t *testing.T) {
 func TestConversionIsCreditedToTheLastEngagedStep(t *testing.T) {
 	b := setup(t)
 	ref := b.rendered(t, b.ref)
-	_, err := b.acts.Send(ctx, activities.SendInput{MessageID: ref.MessageID})
+	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	opened := time.Date(2026, 5, 4, 11, 0, 0, 0, time.UTC)
 	require.NoError(t, b.store.UpdateDelivery(ctx, ref.MessageID, "", &opened, nil))
 
 	b.purchase(t, "ev-2", "o-2", "lens") // at 12:00, an hour after the open
-	res, err := b.acts.EvaluatePurchase(ctx, activities.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-2",
-		Goals: []string{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
+	res, err := b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-2",
+		Goals: []campaign.Goal{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
 	require.NoError(t, err)
 	require.True(t, res.Converts)
 	require.Equal(t, "s1", res.Step)
@@ -471,8 +473,8 @@ func TestConversionIsCreditedToTheLastEngagedStep(t *testing.T) {
 		LagSeconds: &lag, OrderedAt: convs[0].OrderedAt, CreatedAt: convs[0].CreatedAt}, convs[0])
 
 	// Evaluating the same order again records nothing new.
-	_, err = b.acts.EvaluatePurchase(ctx, activities.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-2",
-		Goals: []string{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
+	_, err = b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-2",
+		Goals: []campaign.Goal{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
 	require.NoError(t, err)
 	convs, err = b.store.Conversions(ctx, "e-1")
 	require.NoError(t, err)
@@ -481,8 +483,8 @@ func TestConversionIsCreditedToTheLastEngagedStep(t *testing.T) {
 	// Six days after the open, outside the 5-day window: not credited.
 	b.orderedAt = opened.Add(6 * 24 * time.Hour)
 	b.purchase(t, "ev-3", "o-3", "bag")
-	res, err = b.acts.EvaluatePurchase(ctx, activities.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-3",
-		Goals: []string{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
+	res, err = b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-3",
+		Goals: []campaign.Goal{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
 	require.NoError(t, err)
 	require.True(t, res.Converts)
 	require.Empty(t, res.Step)
@@ -539,7 +541,7 @@ func TestInactivityPlansApplyFiltersReentryAndThePause(t *testing.T) {
 	b := setup(t)
 	publish := func(def campaign.Definition) {
 		raw, _ := json.Marshal(def)
-		require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: def.ID, Name: def.Name, Kind: def.Kind,
+		require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: def.ID, Name: def.Name, Kind: string(def.Kind),
 			TriggerEvent: campaign.TriggerInactivity, Definition: raw}))
 		_, err := b.store.PublishCampaign(ctx, def.ID)
 		require.NoError(t, err)
@@ -555,7 +557,7 @@ func TestInactivityPlansApplyFiltersReentryAndThePause(t *testing.T) {
 		Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "30d"}})
 
 	ids := func() []string {
-		plans, err := b.acts.LoadInactivityPlans(ctx, activities.InactivityQuery{CustomerID: "ada"})
+		plans, err := b.acts.LoadInactivityPlans(ctx, workflows.InactivityQuery{CustomerID: "ada"})
 		require.NoError(t, err)
 		var out []string
 		for _, p := range plans.Plans {
@@ -565,11 +567,11 @@ func TestInactivityPlansApplyFiltersReentryAndThePause(t *testing.T) {
 	}
 	require.Equal(t, []string{"once", "upsell", "winback"}, ids(), "ada is not on the pro tier")
 	require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-once", CustomerID: "ada", CampaignID: "once", Version: 1,
-		WorkflowID: "seq/once/ada", Variant: "A", Status: models.StatusCompleted, EnrolledAt: b.acts.Now()}))
+		WorkflowID: "seq/once/ada", Variant: "A", Status: domain.StatusCompleted, EnrolledAt: b.acts.Now()}))
 	require.NoError(t, b.store.PauseUpsells(ctx, "ada", b.acts.Now().Add(24*time.Hour)))
 	require.Equal(t, []string{"winback"}, ids(), "entered once already; upsells paused")
 
-	plans, err := b.acts.LoadInactivityPlans(ctx, activities.InactivityQuery{CustomerID: "erased"})
+	plans, err := b.acts.LoadInactivityPlans(ctx, workflows.InactivityQuery{CustomerID: "erased"})
 	require.NoError(t, err)
 	require.True(t, plans.Gone)
 }
@@ -587,8 +589,8 @@ func TestAnExpiredOfferIsNeverSent(t *testing.T) {
 	_, err := b.store.PublishCampaign(ctx, "flash")
 	require.NoError(t, err)
 	require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-flash", CustomerID: "ada", CampaignID: "flash", Version: 1,
-		WorkflowID: "seq/flash/ada", Variant: "A", TriggerEventID: "ev-1", Status: models.StatusRunning, EnrolledAt: now}))
-	ref := activities.StepRef{EnrollmentID: "e-flash", CustomerID: "ada", CampaignID: "flash", Version: 1, StepID: "deal", Variant: "A", TriggerEventID: "ev-1"}
+		WorkflowID: "seq/flash/ada", Variant: "A", TriggerEventID: "ev-1", Status: domain.StatusRunning, EnrolledAt: now}))
+	ref := workflows.StepRef{EnrollmentID: "e-flash", CustomerID: "ada", CampaignID: "flash", Version: 1, StepID: "deal", Variant: "A", TriggerEventID: "ev-1"}
 
 	// The shown deadline is the offer's end, not seven days after sending.
 	msg := b.rendered(t, ref)
@@ -596,7 +598,7 @@ func TestAnExpiredOfferIsNeverSent(t *testing.T) {
 
 	// The email waited past the end (a cap, a pause): it is not sent.
 	now = time.Date(2026, 5, 6, 18, 0, 0, 0, time.UTC)
-	sent, err := b.acts.Send(ctx, activities.SendInput{MessageID: msg.MessageID})
+	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: msg.MessageID})
 	require.NoError(t, err)
 	require.True(t, sent.Skipped)
 	require.Contains(t, sent.Reason, "an expired offer is never sent")
@@ -605,7 +607,7 @@ func TestAnExpiredOfferIsNeverSent(t *testing.T) {
 	// A step prepared after the end is skipped outright.
 	ref.EnrollmentID = "e-flash-2"
 	require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-flash-2", CustomerID: "bob", CampaignID: "flash", Version: 1,
-		WorkflowID: "seq/flash/bob", Variant: "A", Status: models.StatusRunning, EnrolledAt: now}))
+		WorkflowID: "seq/flash/bob", Variant: "A", Status: domain.StatusRunning, EnrolledAt: now}))
 	p, err := b.acts.Prepare(ctx, ref)
 	require.NoError(t, err)
 	require.True(t, p.Skip)
@@ -630,8 +632,8 @@ func TestEmailsSpeakTheCustomersLanguage(t *testing.T) {
 			Timezone: "Europe/Zurich", Locale: c.locale, Consent: true}))
 		enr := "e-" + c.locale
 		require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
-			WorkflowID: "seq/cam-de/ada", Variant: "A", TriggerEventID: "ev-1", Status: models.StatusCompleted, EnrolledAt: time.Now()}))
-		m := b.message(t, b.rendered(t, activities.StepRef{EnrollmentID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
+			WorkflowID: "seq/cam-de/ada", Variant: "A", TriggerEventID: "ev-1", Status: domain.StatusCompleted, EnrolledAt: time.Now()}))
+		m := b.message(t, b.rendered(t, workflows.StepRef{EnrollmentID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
 			StepID: "s1", Variant: "A", TriggerEventID: "ev-1"}))
 		require.Equal(t, c.subject, m.Subject, c.locale)
 		require.Contains(t, m.HTML, c.greeting, c.locale)
@@ -658,8 +660,8 @@ func TestUpsellShowsUsageAndThePlanComparison(t *testing.T) {
 	_, err := b.store.PublishCampaign(ctx, "pro")
 	require.NoError(t, err)
 	require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-pro", CustomerID: "ada", CampaignID: "pro", Version: 1,
-		WorkflowID: "seq/pro/ada", Variant: "A", TriggerEventID: "ev-u", Status: models.StatusRunning, EnrolledAt: time.Now()}))
-	m := b.message(t, b.rendered(t, activities.StepRef{EnrollmentID: "e-pro", CustomerID: "ada", CampaignID: "pro", Version: 1,
+		WorkflowID: "seq/pro/ada", Variant: "A", TriggerEventID: "ev-u", Status: domain.StatusRunning, EnrolledAt: time.Now()}))
+	m := b.message(t, b.rendered(t, workflows.StepRef{EnrollmentID: "e-pro", CustomerID: "ada", CampaignID: "pro", Version: 1,
 		StepID: "limit", Variant: "A", TriggerEventID: "ev-u"}))
 	require.Equal(t, []string{"plan-pro"}, m.Recommended)
 	require.Equal(t, "the next plan up from your Starter", m.Reasons["plan-pro"])

@@ -7,9 +7,10 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/experiment"
-	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
 )
 
 // Switcher tells a running sequence to move to another variant for its
@@ -19,13 +20,6 @@ type Switcher interface {
 	SwitchVariant(ctx context.Context, workflowID string, plan campaign.Plan, variant string) error
 }
 
-// Promotion is a winner to move running enrolments to.
-type Promotion struct {
-	CampaignID   string `json:"campaign_id"`
-	ExperimentID string `json:"experiment_id"`
-	Winner       string `json:"winner"`
-}
-
 // CheckExperiments looks at every running experiment once: it folds the
 // day's evidence into the always-valid p-values, pauses variants and
 // steps whose unsubscribe or complaint rate passed its guardrail, and
@@ -33,7 +27,7 @@ type Promotion struct {
 // It returns every promotion whose move of running enrolments is still
 // pending (recorded in the store, so a failed attempt is retried by the
 // next check, never lost).
-func (a *Activities) CheckExperiments(ctx context.Context) ([]Promotion, error) {
+func (a *Activities) CheckExperiments(ctx context.Context) ([]workflows.Promotion, error) {
 	running, err := a.Store.RunningExperiments(ctx)
 	if err != nil {
 		return nil, retryable(err)
@@ -63,10 +57,10 @@ func (a *Activities) CheckExperiments(ctx context.Context) ([]Promotion, error) 
 				logger.Warn("experiment guardrail paused a variant", "campaign", e.CampaignID, "experiment", e.ID, "paused", key, "why", why)
 			}
 		}
-		if !e.AutoPromote || res.Decision.Winner == "" || saved.Status != models.ExperimentRunning {
+		if !e.AutoPromote || res.Decision.Winner == "" || saved.Status != domain.ExperimentRunning {
 			continue
 		}
-		if _, err := a.Store.EndExperiment(ctx, e.CampaignID, e.ID, models.ExperimentConcluded, res.Decision.Winner, e.MoveRunning, now); err != nil {
+		if _, err := a.Store.EndExperiment(ctx, e.CampaignID, e.ID, domain.ExperimentConcluded, res.Decision.Winner, e.MoveRunning, now); err != nil {
 			return nil, retryable(err)
 		}
 		logger.Info("experiment concluded automatically", "campaign", e.CampaignID, "experiment", e.ID, "winner", res.Decision.Winner)
@@ -75,9 +69,9 @@ func (a *Activities) CheckExperiments(ctx context.Context) ([]Promotion, error) 
 	if err != nil {
 		return nil, retryable(err)
 	}
-	var moves []Promotion
+	var moves []workflows.Promotion
 	for _, e := range pending {
-		moves = append(moves, Promotion{CampaignID: e.CampaignID, ExperimentID: e.ID, Winner: e.Winner})
+		moves = append(moves, workflows.Promotion{CampaignID: e.CampaignID, ExperimentID: e.ID, Winner: e.Winner})
 	}
 	return moves, nil
 }
@@ -87,7 +81,7 @@ func (a *Activities) CheckExperiments(ctx context.Context) ([]Promotion, error) 
 // next step boundary. It pages by enrolment ID and heartbeats its
 // position, so a retry resumes where the last attempt stopped. Sequences
 // that ended meanwhile are skipped. It returns how many it signalled.
-func (a *Activities) MoveToWinner(ctx context.Context, p Promotion) (int, error) {
+func (a *Activities) MoveToWinner(ctx context.Context, p workflows.Promotion) (int, error) {
 	if a.Switch == nil {
 		return 0, permanent(errors.New("the worker has no Temporal client to signal sequences with"))
 	}

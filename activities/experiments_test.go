@@ -13,9 +13,11 @@ import (
 
 	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/testdb"
 	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
 )
 
 // experimentStore publishes a campaign with an A/B experiment, starts the
@@ -35,7 +37,7 @@ func experimentStore(t *testing.T, autoPromote bool, n int, conv, complaints map
 	_, err = s.PublishCampaign(ctx, "exp")
 	require.NoError(t, err)
 	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
-	require.NoError(t, s.StartExperiment(ctx, &models.Experiment{CampaignID: "exp", ID: "e1", Version: 1, Status: models.ExperimentRunning,
+	require.NoError(t, s.StartExperiment(ctx, &models.Experiment{CampaignID: "exp", ID: "e1", Version: 1, Status: domain.ExperimentRunning,
 		Metric: "conversion_rate", MinSends: 200, Alpha: 0.05, AutoPromote: autoPromote, MoveRunning: autoPromote, GuardrailMinSends: 200,
 		StartedAt: t0}))
 	var enrs []models.Enrollment
@@ -49,12 +51,12 @@ func experimentStore(t *testing.T, autoPromote bool, n int, conv, complaints map
 		for i := 0; i < count; i++ {
 			id := fmt.Sprintf("%s-%04d", v, i)
 			enrs = append(enrs, models.Enrollment{ID: id, CustomerID: "c" + id, CampaignID: "exp", Version: 1, WorkflowID: "seq/exp/c" + id,
-				Variant: v, Status: models.StatusRunning, EnrolledAt: t0.Add(time.Hour)})
+				Variant: v, Status: domain.StatusRunning, EnrolledAt: t0.Add(time.Hour)})
 			if v == campaign.VariantHoldout {
 				continue
 			}
 			m := models.Message{ID: "m" + id, IdempotencyKey: id + "/s1", EnrollmentID: id, StepID: "s1", CustomerID: "c" + id,
-				CampaignID: "exp", Variant: v, Status: models.MessageSent, SentAt: &t0}
+				CampaignID: "exp", Variant: v, Status: domain.MessageSent, SentAt: &t0}
 			if i < complaints[v] {
 				m.ComplainedAt = &t0
 			}
@@ -91,11 +93,11 @@ func run[T any](t *testing.T, acts *activities.Activities, fn any, args ...any) 
 
 func TestCheckExperimentsPausesAVariantPastItsComplaintGuardrail(t *testing.T) {
 	s, acts := experimentStore(t, true, 300, map[string]int{"A": 15, "B": 15}, map[string]int{"B": 1}) // 1/300 = 0.33 % > 0.1 %
-	moves := run[[]activities.Promotion](t, acts, acts.CheckExperiments)
+	moves := run[[]workflows.Promotion](t, acts, acts.CheckExperiments)
 	require.Empty(t, moves, "no winner: the variants convert alike")
 	e, err := s.GetExperiment(ctx, "exp", "e1")
 	require.NoError(t, err)
-	require.Equal(t, models.ExperimentRunning, e.Status)
+	require.Equal(t, domain.ExperimentRunning, e.Status)
 	require.Contains(t, e.Paused["B"], "spam-complaint rate 0.33% over 0.1% after 300 sends")
 	require.Contains(t, e.Paused["B/s1"], "spam-complaint rate")
 	require.NotContains(t, e.Paused, "A")
@@ -103,7 +105,7 @@ func TestCheckExperimentsPausesAVariantPastItsComplaintGuardrail(t *testing.T) {
 	require.Contains(t, e.PValues, "B")
 
 	// B's remaining emails are held back, A's go on.
-	p, err := acts.Prepare(ctx, activities.StepRef{EnrollmentID: "B-0001", CustomerID: "cB-0001", CampaignID: "exp", Version: 1, StepID: "s2", Variant: "B"})
+	p, err := acts.Prepare(ctx, workflows.StepRef{EnrollmentID: "B-0001", CustomerID: "cB-0001", CampaignID: "exp", Version: 1, StepID: "s2", Variant: "B"})
 	require.NoError(t, err)
 	require.True(t, p.Skip)
 	require.Contains(t, p.Reason, "guardrail paused variant B")
@@ -133,11 +135,11 @@ func TestAutoPromotionConcludesAndMovesRunningEnrolments(t *testing.T) {
 	s, acts := experimentStore(t, true, 600, map[string]int{"A": 18, "B": 60}, nil) // 3 % vs 10 %
 	sw := &fakeSwitcher{switched: map[string]string{}, ended: map[string]bool{"seq/exp/cA-0007": true}}
 	acts.Switch = sw
-	moves := run[[]activities.Promotion](t, acts, acts.CheckExperiments)
-	require.Equal(t, []activities.Promotion{{CampaignID: "exp", ExperimentID: "e1", Winner: "B"}}, moves)
+	moves := run[[]workflows.Promotion](t, acts, acts.CheckExperiments)
+	require.Equal(t, []workflows.Promotion{{CampaignID: "exp", ExperimentID: "e1", Winner: "B"}}, moves)
 	e, err := s.GetExperiment(ctx, "exp", "e1")
 	require.NoError(t, err)
-	require.Equal(t, models.ExperimentConcluded, e.Status)
+	require.Equal(t, domain.ExperimentConcluded, e.Status)
 	require.Equal(t, "B", e.Winner)
 
 	n := run[int](t, acts, acts.MoveToWinner, moves[0])
@@ -147,5 +149,5 @@ func TestAutoPromotionConcludesAndMovesRunningEnrolments(t *testing.T) {
 		require.Contains(t, id, "seq/exp/cA-")
 	}
 	// A second look at a concluded experiment does nothing.
-	require.Empty(t, run[[]activities.Promotion](t, acts, acts.CheckExperiments))
+	require.Empty(t, run[[]workflows.Promotion](t, acts, acts.CheckExperiments))
 }

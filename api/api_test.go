@@ -21,6 +21,7 @@ import (
 	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/api"
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/testdb"
@@ -448,7 +449,7 @@ func TestMessageHTMLIsServedWithAStrictCSP(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	m, _, err := b.store.ClaimMessage(ctx, &models.Message{ID: "m-1", EnrollmentID: "e-1", StepID: "s", CustomerID: "ada",
-		CampaignID: "c", Variant: "A", Status: models.MessagePending})
+		CampaignID: "c", Variant: "A", Status: domain.MessagePending})
 	require.NoError(t, err)
 	require.NoError(t, b.store.SaveRendered(ctx, m.ID, models.Rendered{Subject: "Hi", HTML: "<p>Hello</p>", Text: "Hello"}))
 	req := httptest.NewRequest("GET", "/v1/messages/m-1/html", nil)
@@ -591,7 +592,7 @@ func TestErasureKeepsOnlyAHashedSuppression(t *testing.T) {
 	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
 	require.Equal(t, 202, st)
 	m, _, err := b.store.ClaimMessage(ctx, &models.Message{ID: "m-1", EnrollmentID: "e-1", StepID: "s", CustomerID: "ada",
-		CampaignID: "camera-accessories", Variant: "A", Status: models.MessagePending})
+		CampaignID: "camera-accessories", Variant: "A", Status: domain.MessagePending})
 	require.NoError(t, err)
 	require.NoError(t, b.store.SaveRendered(ctx, m.ID, models.Rendered{Subject: "Hi Ada", HTML: "<p>Hi Ada</p>", Text: "Hi Ada"}))
 
@@ -621,7 +622,7 @@ func TestErasureKeepsOnlyAHashedSuppression(t *testing.T) {
 	// The address is never mailed again, even if the customer comes back.
 	sup, err := b.store.Suppressed(ctx, "ADA@example.com", "any")
 	require.NoError(t, err)
-	require.Equal(t, models.ReasonErased, sup.Reason)
+	require.Equal(t, domain.ReasonErased, sup.Reason)
 
 	st, body = b.do(t, "DELETE", "/v1/customers/ada", "")
 	requireError(t, st, body, 404, "not_found", "")
@@ -769,7 +770,7 @@ func TestReentryRules(t *testing.T) {
 	require.Len(t, usage(850, "2026-05")["started"], 1)
 	// The sequence ends; crossing again in the same billing period does not re-enter.
 	delete(b.seq.running, "seq/pro-upsell/ada")
-	require.NoError(t, b.store.FinishEnrollment(context.Background(), b.seq.started[0].EnrollmentID, models.EnrollmentOutcome{Status: models.StatusCompleted, EndedAt: time.Now()}))
+	require.NoError(t, b.store.FinishEnrollment(context.Background(), b.seq.started[0].EnrollmentID, models.EnrollmentOutcome{Status: domain.StatusCompleted, EndedAt: time.Now()}))
 	again := usage(900, "2026-05")
 	require.Empty(t, again["started"])
 	require.Contains(t, again["skipped"].([]any)[0].(map[string]any)["reason"], "already entered once for orders|2026-05")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/recs"
@@ -25,13 +26,13 @@ import (
 
 // CampaignResponse is a campaign with its current draft.
 type CampaignResponse struct {
-	ID            string              `json:"id"`
-	Name          string              `json:"name"`
-	Kind          string              `json:"kind"`
-	Status        string              `json:"status"`
-	LatestVersion int                 `json:"latest_version"`
-	Definition    campaign.Definition `json:"definition"`
-	UpdatedAt     time.Time           `json:"updated_at"`
+	ID            string                `json:"id"`
+	Name          string                `json:"name"`
+	Kind          string                `json:"kind"`
+	Status        domain.CampaignStatus `json:"status"`
+	LatestVersion int                   `json:"latest_version"`
+	Definition    campaign.Definition   `json:"definition"`
+	UpdatedAt     time.Time             `json:"updated_at"`
 }
 
 // PublishResponse answers POST /v1/campaigns/{id}/publish.
@@ -158,7 +159,7 @@ func (h *handlers) createCampaign(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
-	m := &models.Campaign{ID: def.ID, Name: def.Name, Kind: def.Kind, TriggerEvent: def.Trigger.Event, Definition: raw}
+	m := &models.Campaign{ID: def.ID, Name: def.Name, Kind: string(def.Kind), TriggerEvent: def.Trigger.Event, Definition: raw}
 	if err := h.Store.CreateCampaign(c.Request.Context(), m); err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -178,7 +179,7 @@ func (h *handlers) putCampaign(c *gin.Context) {
 		writeError(c, h.Logger, errs.Field(errs.Invalid, "id", "must match the ID in the path"))
 		return
 	}
-	m := &models.Campaign{ID: def.ID, Name: def.Name, Kind: def.Kind, TriggerEvent: def.Trigger.Event, Definition: raw, Status: models.CampaignDraft}
+	m := &models.Campaign{ID: def.ID, Name: def.Name, Kind: string(def.Kind), TriggerEvent: def.Trigger.Event, Definition: raw, Status: domain.CampaignDraft}
 	if err := h.Store.SaveCampaignDraft(c.Request.Context(), m); err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -254,7 +255,7 @@ type PreviewResponse struct {
 	Text            string            `json:"text"`
 	Headers         map[string]string `json:"headers"`
 	Recommendations []recs.Pick       `json:"recommendations"`
-	Strategy        string            `json:"strategy,omitempty"`
+	Strategy        campaign.Strategy `json:"strategy,omitempty"`
 	RecommendNote   string            `json:"recommend_note,omitempty"`
 	Skipped         string            `json:"skipped,omitempty"`
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/experiment"
@@ -162,9 +163,10 @@ func (h *handlers) consolePage(c *gin.Context, status int, page string, data gin
 
 // campaignRow is a line of the campaign list.
 type campaignRow struct {
-	ID, Name, Kind, Status, Experiment string
-	Version                            int
-	Updated                            time.Time
+	ID, Name, Kind, Experiment string
+	Status                     domain.CampaignStatus
+	Version                    int
+	Updated                    time.Time
 }
 
 func (h *handlers) consoleCampaigns(c *gin.Context) {
@@ -178,7 +180,7 @@ func (h *handlers) consoleCampaigns(c *gin.Context) {
 	for _, m := range cs {
 		row := campaignRow{ID: m.ID, Name: m.Name, Kind: m.Kind, Status: m.Status, Version: m.LatestVersion, Updated: m.UpdatedAt}
 		if e, err := h.Store.CurrentExperiment(ctx, m.ID); err == nil && e != nil {
-			row.Experiment = e.ID + " (" + e.Status + ")"
+			row.Experiment = e.ID + " (" + string(e.Status) + ")"
 			if e.Winner != "" {
 				row.Experiment += ", winner " + e.Winner
 			}
@@ -429,7 +431,7 @@ func (h *handlers) consoleExperimentAction(c *gin.Context) {
 			break
 		}
 		if action == "stop" {
-			_, err = h.Store.EndExperiment(ctx, id, e.ID, models.ExperimentStopped, "", false, h.Now().UTC())
+			_, err = h.Store.EndExperiment(ctx, id, e.ID, domain.ExperimentStopped, "", false, h.Now().UTC())
 			done = "stopped"
 			break
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/text/language"
 
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
@@ -19,34 +20,34 @@ import (
 // CustomerRequest is the body of PUT /v1/customers/{id}. The consent_*
 // fields describe a change of consent and are kept as its record.
 type CustomerRequest struct {
-	Email                 string `json:"email"`
-	Name                  string `json:"name"`
-	Timezone              string `json:"timezone"`
-	Locale                string `json:"locale"`
-	Country               string `json:"country"`
-	MarketingConsent      *bool  `json:"marketing_consent"`
-	ConsentBasis          string `json:"consent_basis"`
-	ConsentSource         string `json:"consent_source"`
-	ConsentWordingVersion string `json:"consent_wording_version"`
-	ConsentIP             string `json:"consent_ip"`
-	ConsentUserAgent      string `json:"consent_user_agent"`
-	Tier                  string `json:"tier"`
+	Email                 string              `json:"email"`
+	Name                  string              `json:"name"`
+	Timezone              string              `json:"timezone"`
+	Locale                string              `json:"locale"`
+	Country               string              `json:"country"`
+	MarketingConsent      *bool               `json:"marketing_consent"`
+	ConsentBasis          domain.ConsentBasis `json:"consent_basis"`
+	ConsentSource         string              `json:"consent_source"`
+	ConsentWordingVersion string              `json:"consent_wording_version"`
+	ConsentIP             string              `json:"consent_ip"`
+	ConsentUserAgent      string              `json:"consent_user_agent"`
+	Tier                  string              `json:"tier"`
 }
 
 // CustomerResponse is a customer as the API shows it.
 type CustomerResponse struct {
-	ID               string     `json:"id"`
-	Email            string     `json:"email"`
-	Name             string     `json:"name,omitempty"`
-	Timezone         string     `json:"timezone"`
-	Locale           string     `json:"locale"`
-	Country          string     `json:"country,omitempty"`
-	MarketingConsent bool       `json:"marketing_consent"`
-	ConsentBasis     string     `json:"consent_basis,omitempty"`
-	ConsentAt        *time.Time `json:"consent_at,omitempty"`
-	ConsentSource    string     `json:"consent_source,omitempty"`
-	Tier             string     `json:"tier,omitempty"`
-	UpdatedAt        time.Time  `json:"updated_at"`
+	ID               string              `json:"id"`
+	Email            string              `json:"email"`
+	Name             string              `json:"name,omitempty"`
+	Timezone         string              `json:"timezone"`
+	Locale           string              `json:"locale"`
+	Country          string              `json:"country,omitempty"`
+	MarketingConsent bool                `json:"marketing_consent"`
+	ConsentBasis     domain.ConsentBasis `json:"consent_basis,omitempty"`
+	ConsentAt        *time.Time          `json:"consent_at,omitempty"`
+	ConsentSource    string              `json:"consent_source,omitempty"`
+	Tier             string              `json:"tier,omitempty"`
+	UpdatedAt        time.Time           `json:"updated_at"`
 }
 
 func customerResponse(c *models.Customer) CustomerResponse {
@@ -176,9 +177,9 @@ func validateConsent(req *CustomerRequest) error {
 	case !*req.MarketingConsent && req.ConsentBasis != "":
 		return errs.Field(errs.Invalid, "consent_basis", "only goes with marketing_consent: true")
 	case *req.MarketingConsent && req.ConsentBasis == "":
-		req.ConsentBasis = models.BasisExplicit
-	case *req.MarketingConsent && req.ConsentBasis != models.BasisExplicit && req.ConsentBasis != models.BasisSoftOptIn:
-		return errs.Field(errs.Invalid, "consent_basis", "must be %q or %q", models.BasisExplicit, models.BasisSoftOptIn)
+		req.ConsentBasis = domain.BasisExplicit
+	case *req.MarketingConsent && req.ConsentBasis != domain.BasisExplicit && req.ConsentBasis != domain.BasisSoftOptIn:
+		return errs.Field(errs.Invalid, "consent_basis", "must be %q or %q", domain.BasisExplicit, domain.BasisSoftOptIn)
 	}
 	return nil
 }

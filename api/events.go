@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/experiment"
 	"github.com/lift-hq/lift/models"
@@ -185,7 +187,11 @@ func (h *handlers) ingest(ctx context.Context, req *EventRequest) (EventResponse
 			return resp, perr
 		}
 		if prev == nil || prev.Type != req.Type || prev.CustomerID != req.CustomerID {
-			return resp, err
+			field := "id"
+			if errors.Is(err, models.ErrOrderRecorded) {
+				field = "properties.order_id"
+			}
+			return resp, errs.Field(errs.Conflict, field, "%s", errs.Message(err))
 		}
 		ev = prev
 	} else if err != nil {
@@ -219,10 +225,9 @@ func (h *handlers) ingest(ctx context.Context, req *EventRequest) (EventResponse
 // storedEvent finds the stored event a conflicting one repeats: the same
 // event ID, or the same customer's order. It returns nil when there is none.
 func (h *handlers) storedEvent(ctx context.Context, conflict error, eventID string, order *models.Order) (*models.Event, error) {
-	e, _ := errs.As(conflict)
 	switch {
-	case e.Field == "id":
-	case e.Field == "properties.order_id" && order != nil:
+	case errors.Is(conflict, models.ErrEventRecorded):
+	case errors.Is(conflict, models.ErrOrderRecorded) && order != nil:
 		prevOrder, err := h.Store.GetOrder(ctx, order.ID)
 		if err != nil || prevOrder.CustomerID != order.CustomerID {
 			return nil, err
@@ -310,7 +315,7 @@ func (h *handlers) enroll(ctx context.Context, ev *models.Event, cust *models.Cu
 			if err := h.Store.EnsureEnrollment(ctx, &models.Enrollment{
 				ID: in.EnrollmentID, CustomerID: cust.ID, CampaignID: def.ID, Version: v.Version,
 				WorkflowID: seq.WorkflowID, Variant: in.Variant, TriggerEventID: ev.ID, EntryKey: entryKey,
-				Status: models.StatusRunning, EnrolledAt: in.EnrolledAt,
+				Status: domain.StatusRunning, EnrolledAt: in.EnrolledAt,
 			}); err != nil {
 				h.Logger.Warn("enrollment row not recorded; the workflow will record it", "err", err)
 			}
@@ -364,7 +369,7 @@ func (h *handlers) signal(ctx context.Context, ev *models.Event, cust *models.Cu
 	sig.Tier, _ = ev.Properties["tier"].(string)
 	if ev.Type == campaign.EventUnsubscribe {
 		sig.CampaignID, _ = ev.Properties["campaign_id"].(string)
-		if err := h.Store.Suppress(ctx, cust.Email, sig.CampaignID, models.ReasonUnsubscribe); err != nil {
+		if err := h.Store.Suppress(ctx, cust.Email, sig.CampaignID, domain.ReasonUnsubscribe); err != nil {
 			return err
 		}
 	}
@@ -388,7 +393,7 @@ func (h *handlers) signalRunning(ctx context.Context, customerID, name string, s
 	}
 	var out []SignalledSeq
 	for _, camp := range cs {
-		if camp.Status != models.CampaignPublished || skip[camp.ID] || (sig.CampaignID != "" && sig.CampaignID != camp.ID) {
+		if camp.Status != domain.CampaignPublished || skip[camp.ID] || (sig.CampaignID != "" && sig.CampaignID != camp.ID) {
 			continue
 		}
 		id := workflows.SequenceWorkflowID(camp.ID, customerID)

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/experiment"
 	"github.com/lift-hq/lift/models"
@@ -46,18 +47,18 @@ type ResumeRequest struct {
 // ExperimentResponse is an experiment's state and, from GET of one
 // experiment, its analysis and guardrails now.
 type ExperimentResponse struct {
-	CampaignID        string              `json:"campaign_id"`
-	ID                string              `json:"id"`
-	Version           int                 `json:"version"`
-	Status            string              `json:"status"`
-	Metric            string              `json:"metric"`
-	MinSends          int                 `json:"min_sends"`
-	Alpha             float64             `json:"alpha"`
-	AutoPromote       bool                `json:"auto_promote"`
-	MoveRunning       bool                `json:"move_running"`
-	GuardrailMinSends int                 `json:"guardrail_min_sends"`
-	Winner            string              `json:"winner,omitempty"`
-	Variants          []campaign.Weighted `json:"variants"`
+	CampaignID        string                  `json:"campaign_id"`
+	ID                string                  `json:"id"`
+	Version           int                     `json:"version"`
+	Status            domain.ExperimentStatus `json:"status"`
+	Metric            string                  `json:"metric"`
+	MinSends          int                     `json:"min_sends"`
+	Alpha             float64                 `json:"alpha"`
+	AutoPromote       bool                    `json:"auto_promote"`
+	MoveRunning       bool                    `json:"move_running"`
+	GuardrailMinSends int                     `json:"guardrail_min_sends"`
+	Winner            string                  `json:"winner,omitempty"`
+	Variants          []campaign.Weighted     `json:"variants"`
 	// Routing is where new enrolments go now (before the holdout share).
 	Routing       []campaign.Weighted  `json:"routing"`
 	Paused        map[string]string    `json:"paused"`
@@ -101,7 +102,7 @@ func (h *handlers) startExperiment(c *gin.Context) {
 // start checks the settings and starts the experiment in the campaign's
 // published version; the API and the console both come here.
 func (h *handlers) start(ctx context.Context, campaignID string, req StartExperimentRequest) (*models.Experiment, *campaign.Definition, error) {
-	e := &models.Experiment{CampaignID: campaignID, Status: models.ExperimentRunning, Metric: cmp.Or(req.Metric, experiment.MetricConversionRate),
+	e := &models.Experiment{CampaignID: campaignID, Status: domain.ExperimentRunning, Metric: cmp.Or(req.Metric, experiment.MetricConversionRate),
 		MinSends: experiment.DefaultMinSends, Alpha: experiment.DefaultAlpha, AutoPromote: req.AutoPromote,
 		MoveRunning: req.MoveRunning, GuardrailMinSends: experiment.DefaultGuardrailMinSends, StartedAt: h.Now().UTC(),
 		PValues: map[string]float64{}, Paused: map[string]string{}}
@@ -215,7 +216,7 @@ func (h *handlers) stopExperiment(c *gin.Context) {
 	if !ok {
 		return
 	}
-	e, err := h.Store.EndExperiment(c.Request.Context(), e.CampaignID, e.ID, models.ExperimentStopped, "", false, h.Now().UTC())
+	e, err := h.Store.EndExperiment(c.Request.Context(), e.CampaignID, e.ID, domain.ExperimentStopped, "", false, h.Now().UTC())
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -251,7 +252,7 @@ func (h *handlers) concludeExperiment(c *gin.Context) {
 // moving running enrolments when asked; the API and the console both
 // come here.
 func (h *handlers) conclude(ctx context.Context, e *models.Experiment, def *campaign.Definition, req ConcludeRequest) (*models.Experiment, error) {
-	if req.Winner == "" && e.Status == models.ExperimentRunning {
+	if req.Winner == "" && e.Status == domain.ExperimentRunning {
 		res, err := experiment.Evaluate(ctx, h.Store, def, e, h.Now().UTC())
 		if err != nil {
 			return nil, err
@@ -265,7 +266,7 @@ func (h *handlers) conclude(ctx context.Context, e *models.Experiment, def *camp
 	if !def.HasVariant(req.Winner) {
 		return nil, errs.Field(errs.Invalid, "winner", "no variant %q in experiment %s", req.Winner, e.ID)
 	}
-	e, err := h.Store.EndExperiment(ctx, e.CampaignID, e.ID, models.ExperimentConcluded, req.Winner, req.MoveRunning, h.Now().UTC())
+	e, err := h.Store.EndExperiment(ctx, e.CampaignID, e.ID, domain.ExperimentConcluded, req.Winner, req.MoveRunning, h.Now().UTC())
 	if err != nil {
 		return nil, err
 	}

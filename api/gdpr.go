@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
-	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
 
@@ -23,7 +23,7 @@ func (h *handlers) eraseCustomer(c *gin.Context) {
 		return
 	}
 	// Suppress first: a send already under way checks it before mailing.
-	if err := h.Store.Suppress(ctx, cust.Email, "", models.ReasonErased); err != nil {
+	if err := h.Store.Suppress(ctx, cust.Email, "", domain.ReasonErased); err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
@@ -68,13 +68,13 @@ type ExportResponse struct {
 
 // ConsentRecordOut is one consent change.
 type ConsentRecordOut struct {
-	Granted        bool      `json:"granted"`
-	Basis          string    `json:"basis,omitempty"`
-	Source         string    `json:"source,omitempty"`
-	WordingVersion string    `json:"wording_version,omitempty"`
-	IP             string    `json:"ip,omitempty"`
-	UserAgent      string    `json:"user_agent,omitempty"`
-	At             time.Time `json:"at"`
+	Granted        bool                `json:"granted"`
+	Basis          domain.ConsentBasis `json:"basis,omitempty"`
+	Source         string              `json:"source,omitempty"`
+	WordingVersion string              `json:"wording_version,omitempty"`
+	IP             string              `json:"ip,omitempty"`
+	UserAgent      string              `json:"user_agent,omitempty"`
+	At             time.Time           `json:"at"`
 }
 
 // EventOut is a stored event.
@@ -103,15 +103,15 @@ type OrderItemOut struct {
 
 // EnrollmentOut is one enrollment.
 type EnrollmentOut struct {
-	ID         string     `json:"id"`
-	CampaignID string     `json:"campaign_id"`
-	Version    int        `json:"version"`
-	Variant    string     `json:"variant"`
-	Status     string     `json:"status"`
-	ExitReason string     `json:"exit_reason,omitempty"`
-	EmailsSent int        `json:"emails_sent"`
-	EnrolledAt time.Time  `json:"enrolled_at"`
-	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	ID         string                `json:"id"`
+	CampaignID string                `json:"campaign_id"`
+	Version    int                   `json:"version"`
+	Variant    string                `json:"variant"`
+	Status     domain.SequenceStatus `json:"status"`
+	ExitReason string                `json:"exit_reason,omitempty"`
+	EmailsSent int                   `json:"emails_sent"`
+	EnrolledAt time.Time             `json:"enrolled_at"`
+	EndedAt    *time.Time            `json:"ended_at,omitempty"`
 }
 
 // MessageExport is a message with every body.
@@ -122,10 +122,10 @@ type MessageExport struct {
 
 // SuppressionOut is a suppression of the customer's address.
 type SuppressionOut struct {
-	Scope      string    `json:"scope"`
-	CampaignID string    `json:"campaign_id,omitempty"`
-	Reason     string    `json:"reason"`
-	CreatedAt  time.Time `json:"created_at"`
+	Scope      string                   `json:"scope"`
+	CampaignID string                   `json:"campaign_id,omitempty"`
+	Reason     domain.SuppressionReason `json:"reason"`
+	CreatedAt  time.Time                `json:"created_at"`
 }
 
 // exportCustomer returns everything held about the customer (GDPR access).

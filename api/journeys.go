@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
-	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
 
@@ -23,7 +23,7 @@ type JourneyResponse struct {
 	// PromotedTo is the variant a promoted winner moved the sequence to
 	// for its remaining steps.
 	PromotedTo  string                `json:"promoted_to,omitempty"`
-	Status      string                `json:"status"`
+	Status      domain.SequenceStatus `json:"status"`
 	ExitReason  string                `json:"exit_reason,omitempty"`
 	CurrentStep string                `json:"current_step,omitempty"`
 	EmailsSent  int                   `json:"emails_sent"`
@@ -55,7 +55,7 @@ func (h *handlers) listJourneys(c *gin.Context) {
 			Variant: e.Variant, Status: e.Status, ExitReason: e.ExitReason, CurrentStep: e.CurrentStep,
 			EmailsSent: e.EmailsSent, EnrolledAt: e.EnrolledAt, EndedAt: e.EndedAt, Source: "store",
 		}
-		if e.Status == models.StatusRunning {
+		if e.Status == domain.StatusRunning {
 			live, err := h.Sequences.Journey(ctx, e.WorkflowID)
 			switch {
 			case err == nil && live.EnrollmentID == e.ID:

@@ -8,28 +8,29 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/models"
 )
 
 // MessageResponse is a message without its bodies.
 type MessageResponse struct {
-	ID                string            `json:"id"`
-	EnrollmentID      string            `json:"enrollment_id"`
-	CustomerID        string            `json:"customer_id"`
-	CampaignID        string            `json:"campaign_id"`
-	StepID            string            `json:"step_id"`
-	Variant           string            `json:"variant"`
-	Status            string            `json:"status"`
-	Subject           string            `json:"subject,omitempty"`
-	Recommended       []string          `json:"recommended"`
-	Reasons           map[string]string `json:"reasons,omitempty"`
-	RecommendNote     string            `json:"recommend_note,omitempty"`
-	Provider          string            `json:"provider,omitempty"`
-	ProviderMessageID string            `json:"provider_message_id,omitempty"`
-	Error             string            `json:"error,omitempty"`
-	SentAt            *time.Time        `json:"sent_at,omitempty"`
-	CreatedAt         time.Time         `json:"created_at"`
-	HTMLURL           string            `json:"html_url"`
+	ID                string               `json:"id"`
+	EnrollmentID      string               `json:"enrollment_id"`
+	CustomerID        string               `json:"customer_id"`
+	CampaignID        string               `json:"campaign_id"`
+	StepID            string               `json:"step_id"`
+	Variant           string               `json:"variant"`
+	Status            domain.MessageStatus `json:"status"`
+	Subject           string               `json:"subject,omitempty"`
+	Recommended       []string             `json:"recommended"`
+	Reasons           map[string]string    `json:"reasons,omitempty"`
+	RecommendNote     string               `json:"recommend_note,omitempty"`
+	Provider          string               `json:"provider,omitempty"`
+	ProviderMessageID string               `json:"provider_message_id,omitempty"`
+	Error             string               `json:"error,omitempty"`
+	SentAt            *time.Time           `json:"sent_at,omitempty"`
+	CreatedAt         time.Time            `json:"created_at"`
+	HTMLURL           string               `json:"html_url"`
 }
 
 // MessageDetail adds the plain-text body.

@@ -236,7 +236,10 @@ func (h *handlers) putRules(c *gin.Context) {
 		}
 		rules[r.SKU] = r.Complements
 	}
-	if err := h.Store.SetComplements(c.Request.Context(), rules); err != nil {
+	if err := h.Store.SetComplements(c.Request.Context(), rules); errs.Is(err, errs.NotFound) {
+		writeError(c, h.Logger, errs.Field(errs.NotFound, "rules", "%s", errs.Message(err)))
+		return
+	} else if err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -26,11 +27,11 @@ func TestReportMatchesAHandComputedFixture(t *testing.T) {
 	t0 := time.Date(2025, 11, 2, 10, 0, 0, 0, time.UTC) // the API's clock reads 2026-05-04: 183 days later
 	enrol := func(id, variant string, at time.Time) {
 		require.NoError(t, db.Create(&models.Enrollment{ID: id, CustomerID: "cust-" + id, CampaignID: "camera-accessories", Version: 1,
-			WorkflowID: "seq/" + id, Variant: variant, Status: models.StatusCompleted, EnrolledAt: at}).Error)
+			WorkflowID: "seq/" + id, Variant: variant, Status: domain.StatusCompleted, EnrolledAt: at}).Error)
 	}
 	send := func(enr, step string, opened, clicked bool) {
 		m := &models.Message{ID: enr + "-" + step, IdempotencyKey: models.MessageKey(enr, step), EnrollmentID: enr, StepID: step,
-			CustomerID: "cust-" + enr, CampaignID: "camera-accessories", Variant: "A", Status: models.MessageSent, SentAt: &t0}
+			CustomerID: "cust-" + enr, CampaignID: "camera-accessories", Variant: "A", Status: domain.MessageSent, SentAt: &t0}
 		if opened {
 			m.OpenedAt = &t0
 		}
@@ -70,8 +71,8 @@ func TestReportMatchesAHandComputedFixture(t *testing.T) {
 	day := 24 * time.Hour
 	require.NoError(t, db.Model(&models.Message{}).Where("id = ?", "a1-complement").Update("delivery", "delivered").Error)
 	require.NoError(t, db.Model(&models.Message{}).Where("id = ?", "a2-complement").Update("delivery", "bounced").Error)
-	require.NoError(t, b.store.MarkMessageOutcome(context.Background(), "a3-complement", "unsubscribed_at", t0))
-	require.NoError(t, b.store.MarkMessageOutcome(context.Background(), "a4-complement", "complained_at", t0))
+	require.NoError(t, b.store.MarkMessageOutcome(context.Background(), "a3-complement", domain.OutcomeUnsubscribed, t0))
+	require.NoError(t, b.store.MarkMessageOutcome(context.Background(), "a4-complement", domain.OutcomeComplained, t0))
 	// Lifetime orders: a1 spends 100.00 on day 10, a2 30.00 on day 100,
 	// h1 80.00 on day 5.
 	order("cust-a1", 10*day, 10000)
@@ -202,15 +203,15 @@ func TestOpenedNotConvertedSegmentExport(t *testing.T) {
 	for i, c := range []struct {
 		id              string
 		opened, convert bool
-		left            string
-	}{{"p1", true, false, ""}, {"p2", true, true, ""}, {"p3", false, false, ""}, {"p4", true, false, "unsubscribed_at"}} {
+		left            domain.MessageOutcome
+	}{{"p1", true, false, 0}, {"p2", true, true, 0}, {"p3", false, false, 0}, {"p4", true, false, domain.OutcomeUnsubscribed}} {
 		st, body := b.do(t, "PUT", "/v1/customers/"+c.id, `{"email":"  `+strings.ToUpper(c.id)+`@Example.com","marketing_consent":true}`)
 		require.Equal(t, 200, st, "%v", body)
 		enr := fmt.Sprint("seg-", i)
 		require.NoError(t, db.Create(&models.Enrollment{ID: enr, CustomerID: c.id, CampaignID: "camera-accessories", Version: 1,
-			WorkflowID: "w-" + enr, Variant: "B", Status: models.StatusCompleted, EnrolledAt: t0}).Error)
+			WorkflowID: "w-" + enr, Variant: "B", Status: domain.StatusCompleted, EnrolledAt: t0}).Error)
 		m := &models.Message{ID: "m-" + enr, IdempotencyKey: enr + "/guide", EnrollmentID: enr, StepID: "guide", CustomerID: c.id,
-			CampaignID: "camera-accessories", Variant: "B", Status: models.MessageSent, SentAt: &t0}
+			CampaignID: "camera-accessories", Variant: "B", Status: domain.MessageSent, SentAt: &t0}
 		if c.opened {
 			m.OpenedAt = &t0
 		}
@@ -219,7 +220,7 @@ func TestOpenedNotConvertedSegmentExport(t *testing.T) {
 			require.NoError(t, db.Create(&models.Conversion{EnrollmentID: enr, OrderID: "o-" + enr, CustomerID: c.id,
 				CampaignID: "camera-accessories", Variant: "B", Goal: "purchase", RevenueMinor: 100, Currency: "USD"}).Error)
 		}
-		if c.left != "" {
+		if c.left != 0 {
 			require.NoError(t, b.store.MarkMessageOutcome(context.Background(), m.ID, c.left, t0))
 		}
 	}

@@ -7,9 +7,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/unsub"
-	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
 
@@ -101,12 +101,12 @@ func (h *handlers) unsubscribe(ctx context.Context, sc unsub.Scope) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Store.Suppress(ctx, cust.Email, sc.CampaignID, models.ReasonUnsubscribe); err != nil {
+	if err := h.Store.Suppress(ctx, cust.Email, sc.CampaignID, domain.ReasonUnsubscribe); err != nil {
 		return err
 	}
 	// Credit the unsubscribe to the email that prompted it, for the
 	// experiment guardrails: the latest one in the scope left.
-	if err := h.Store.MarkLatestMessage(ctx, cust.ID, sc.CampaignID, "unsubscribed_at", h.Now().UTC()); err != nil {
+	if err := h.Store.MarkLatestMessage(ctx, cust.ID, sc.CampaignID, domain.OutcomeUnsubscribed, h.Now().UTC()); err != nil {
 		return err
 	}
 	_, err = h.signalRunning(ctx, cust.ID, workflows.SignalUnsubscribe, workflows.ExitSignal{CampaignID: sc.CampaignID}, nil)

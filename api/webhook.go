@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
 
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
@@ -173,7 +174,7 @@ func (h *handlers) findMessage(ctx context.Context, ev sgEvent) (*models.Message
 
 func (h *handlers) applyToMessage(ctx context.Context, msg *models.Message, ev sgEvent, at time.Time) error {
 	store := h.Store
-	exit := func(signal, reason string, campaignOnly bool) error {
+	exit := func(signal string, reason domain.SuppressionReason, campaignOnly bool) error {
 		sig := workflows.ExitSignal{EventID: ev.EventID}
 		if campaignOnly {
 			sig.CampaignID = msg.CampaignID
@@ -205,19 +206,19 @@ func (h *handlers) applyToMessage(ctx context.Context, msg *models.Message, ev s
 		if ev.Type == "blocked" { // a soft bounce: the address may work later
 			return nil
 		}
-		return exit(workflows.SignalBounce, models.ReasonHardBounce, false)
+		return exit(workflows.SignalBounce, domain.ReasonHardBounce, false)
 	case "spamreport":
-		if err := store.MarkMessageOutcome(ctx, msg.ID, "complained_at", at); err != nil {
+		if err := store.MarkMessageOutcome(ctx, msg.ID, domain.OutcomeComplained, at); err != nil {
 			return err
 		}
-		return exit(workflows.SignalComplaint, models.ReasonSpamReport, false)
+		return exit(workflows.SignalComplaint, domain.ReasonSpamReport, false)
 	case "unsubscribe", "group_unsubscribe":
-		if err := store.MarkMessageOutcome(ctx, msg.ID, "unsubscribed_at", at); err != nil {
+		if err := store.MarkMessageOutcome(ctx, msg.ID, domain.OutcomeUnsubscribed, at); err != nil {
 			return err
 		}
 		// Lift sends all its mail under one unsubscribe group
 		// (SENDGRID_ASM_GROUP_ID), so leaving the group is leaving all of it.
-		return exit(workflows.SignalUnsubscribe, models.ReasonUnsubscribe, false)
+		return exit(workflows.SignalUnsubscribe, domain.ReasonUnsubscribe, false)
 	case "group_resubscribe":
 		// Not applied: it must not undo an unsubscribe made on Lift's own
 		// page. A customer who wants mail again gives consent again.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lift-hq/lift/api"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/sendgridfake"
 	"github.com/lift-hq/lift/internal/testdb"
 	"github.com/lift-hq/lift/models"
@@ -48,10 +49,10 @@ func setupWebhook(t *testing.T) *webhookBundle {
 	require.Equal(t, 202, st)
 	ctx := context.Background()
 	m, _, err := store.ClaimMessage(ctx, &models.Message{ID: "m-1", EnrollmentID: "e-1", StepID: "complement", CustomerID: "ada",
-		CampaignID: "camera-accessories", Variant: "A", Status: models.MessagePending})
+		CampaignID: "camera-accessories", Variant: "A", Status: domain.MessagePending})
 	require.NoError(t, err)
 	require.NoError(t, store.SaveRendered(ctx, m.ID, models.Rendered{Subject: "Hi", HTML: "<p>Hi</p>", Text: "Hi"}))
-	claimed, err := store.ClaimSending(ctx, m.ID, models.MessageReady, nil, time.Now())
+	claimed, err := store.ClaimSending(ctx, m.ID, domain.MessageReady, nil, time.Now())
 	require.NoError(t, err)
 	require.True(t, claimed)
 	w.msg = m
@@ -97,7 +98,7 @@ func TestWebhookAppliesSignedEventsOnce(t *testing.T) {
 
 	m, err := w.store.GetMessage(ctx, "m-1")
 	require.NoError(t, err)
-	require.Equal(t, models.MessageSent, m.Status, "processed confirms an ambiguous send")
+	require.Equal(t, domain.MessageSent, m.Status, "processed confirms an ambiguous send")
 	require.Equal(t, "x-msg-1", m.ProviderMessageID, "the X-Message-Id prefix of sg_message_id")
 	require.Equal(t, "delivered", m.Delivery)
 	require.Nil(t, m.OpenedAt, "machine opens are not engagement")
@@ -126,14 +127,14 @@ func TestWebhookAppliesSignedEventsOnce(t *testing.T) {
 func TestWebhookComplaintsBouncesAndUnsubscribesSuppressAndExit(t *testing.T) {
 	cases := []struct {
 		event  map[string]any
-		reason string
+		reason domain.SuppressionReason
 		signal string
 		scope  string
 	}{
-		{map[string]any{"event": "spamreport"}, models.ReasonSpamReport, "complaint", ""},
-		{map[string]any{"event": "bounce", "type": "bounce"}, models.ReasonHardBounce, "bounce", ""},
-		{map[string]any{"event": "unsubscribe"}, models.ReasonUnsubscribe, "unsubscribe", ""},
-		{map[string]any{"event": "group_unsubscribe", "asm_group_id": 42}, models.ReasonUnsubscribe, "unsubscribe", ""},
+		{map[string]any{"event": "spamreport"}, domain.ReasonSpamReport, "complaint", ""},
+		{map[string]any{"event": "bounce", "type": "bounce"}, domain.ReasonHardBounce, "bounce", ""},
+		{map[string]any{"event": "unsubscribe"}, domain.ReasonUnsubscribe, "unsubscribe", ""},
+		{map[string]any{"event": "group_unsubscribe", "asm_group_id": 42}, domain.ReasonUnsubscribe, "unsubscribe", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.event["event"].(string), func(t *testing.T) {
@@ -221,7 +222,7 @@ func TestWebhookTakesSendGridsDocumentedSampleBatch(t *testing.T) {
 	require.NotNil(t, m.ClickedAt)
 	sup, err := w.store.Suppressed(ctx, "ada@example.com", "camera-accessories")
 	require.NoError(t, err)
-	require.Equal(t, models.ReasonUnsubscribe, sup.Reason, "the group unsubscribe stands: a resubscribe never lifts it")
+	require.Equal(t, domain.ReasonUnsubscribe, sup.Reason, "the group unsubscribe stands: a resubscribe never lifts it")
 	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe", "seq/camera-accessories/ada bounce"}, w.seq.signals)
 	m, err = w.store.GetMessage(ctx, "m-1")
 	require.NoError(t, err)

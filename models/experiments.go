@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 )
 
@@ -18,7 +19,7 @@ import (
 func (s *Store) StartExperiment(ctx context.Context, e *Experiment) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var running int64
-		if err := tx.Model(&Experiment{}).Where("campaign_id = ? AND status = ?", e.CampaignID, ExperimentRunning).
+		if err := tx.Model(&Experiment{}).Where("campaign_id = ? AND status = ?", e.CampaignID, domain.ExperimentRunning).
 			Count(&running).Error; err != nil {
 			return translate(err, "experiments")
 		}
@@ -33,7 +34,7 @@ func (s *Store) StartExperiment(ctx context.Context, e *Experiment) error {
 func (s *Store) GetExperiment(ctx context.Context, campaignID, id string) (*Experiment, error) {
 	var e Experiment
 	err := s.db.WithContext(ctx).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error
-	return &e, translate(err, "experiment "+id)
+	return found(&e, err, "experiment "+id)
 }
 
 // ListExperiments returns a campaign's experiments, newest first.
@@ -58,7 +59,7 @@ func (s *Store) CurrentExperiment(ctx context.Context, campaignID string) (*Expe
 // RunningExperiments lists every running experiment, for the daily check.
 func (s *Store) RunningExperiments(ctx context.Context) ([]Experiment, error) {
 	var es []Experiment
-	err := s.db.WithContext(ctx).Where("status = ?", ExperimentRunning).Order("campaign_id, id").Find(&es).Error
+	err := s.db.WithContext(ctx).Where("status = ?", domain.ExperimentRunning).Order("campaign_id, id").Find(&es).Error
 	return es, translate(err, "experiments")
 }
 
@@ -68,7 +69,7 @@ func (s *Store) RunningExperiments(ctx context.Context) ([]Experiment, error) {
 // MoveDone. Concluding again with the same winner is allowed (it returns
 // the experiment, so a move that failed to start can be asked again);
 // anything else on an ended experiment is a conflict.
-func (s *Store) EndExperiment(ctx context.Context, campaignID, id, status, winner string, moveRunning bool, at time.Time) (*Experiment, error) {
+func (s *Store) EndExperiment(ctx context.Context, campaignID, id string, status domain.ExperimentStatus, winner string, moveRunning bool, at time.Time) (*Experiment, error) {
 	var out *Experiment
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var e Experiment
@@ -76,11 +77,11 @@ func (s *Store) EndExperiment(ctx context.Context, campaignID, id, status, winne
 			return translate(err, "experiment "+id)
 		}
 		switch {
-		case e.Status == ExperimentConcluded && status == ExperimentConcluded && e.Winner == winner:
+		case e.Status == domain.ExperimentConcluded && status == domain.ExperimentConcluded && e.Winner == winner:
 			if moveRunning && !e.MoveRunning {
 				e.MoveRunning, e.MovePending = true, true
 			}
-		case e.Status != ExperimentRunning:
+		case e.Status != domain.ExperimentRunning:
 			return errs.E(errs.Conflict, "experiment %s is %s, not running", id, e.Status)
 		default:
 			e.Status, e.Winner, e.MoveRunning, e.MovePending, e.EndedAt = status, winner, moveRunning, moveRunning && winner != "", &at
@@ -103,7 +104,7 @@ func (s *Store) EndExperiment(ctx context.Context, campaignID, id, status, winne
 // enrolments to the winner has not finished.
 func (s *Store) PendingMoves(ctx context.Context) ([]Experiment, error) {
 	var es []Experiment
-	err := s.db.WithContext(ctx).Where("status = ? AND move_pending", ExperimentConcluded).Order("campaign_id, id").Find(&es).Error
+	err := s.db.WithContext(ctx).Where("status = ? AND move_pending", domain.ExperimentConcluded).Order("campaign_id, id").Find(&es).Error
 	return es, translate(err, "experiments")
 }
 
@@ -125,7 +126,7 @@ func (s *Store) SaveExperimentCheck(ctx context.Context, campaignID, id string, 
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("campaign_id = ? AND id = ?", campaignID, id).First(&e).Error; err != nil {
 			return translate(err, "experiment "+id)
 		}
-		if e.Status != ExperimentRunning {
+		if e.Status != domain.ExperimentRunning {
 			out = &e
 			return nil
 		}
@@ -174,32 +175,6 @@ func (s *Store) ResumeExperimentVariant(ctx context.Context, campaignID, id, key
 	return out, err
 }
 
-// MarkLatestMessage credits an unsubscribe or complaint made on Lift's
-// own page to the customer's latest sent email in the scope (one
-// campaign, or all). field is "unsubscribed_at" or "complained_at".
-func (s *Store) MarkLatestMessage(ctx context.Context, customerID, campaignID, field string, at time.Time) error {
-	q := s.db.WithContext(ctx).Model(&Message{}).Select("id").
-		Where("customer_id = ? AND sent_at IS NOT NULL", customerID)
-	if campaignID != "" {
-		q = q.Where("campaign_id = ?", campaignID)
-	}
-	var ids []string
-	if err := q.Order("sent_at DESC, id DESC").Limit(1).Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
-		return translate(err, "messages")
-	}
-	return s.MarkMessageOutcome(ctx, ids[0], field, at)
-}
-
-// MarkMessageOutcome records the first unsubscribe or complaint an email
-// prompted.
-func (s *Store) MarkMessageOutcome(ctx context.Context, messageID, field string, at time.Time) error {
-	if field != "unsubscribed_at" && field != "complained_at" {
-		return errs.E(errs.Internal, "unknown message outcome %q", field)
-	}
-	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND "+field+" IS NULL", messageID).Update(field, at).Error
-	return translate(err, "message "+messageID)
-}
-
 // jsonValue encodes a serializer:json column's value for a map update,
 // which does not run the serializer.
 func jsonValue(v any) string {
@@ -212,7 +187,7 @@ func jsonValue(v any) string {
 func (s *Store) RunningToMove(ctx context.Context, campaignID string, keep []string, afterID string, limit int) ([]Enrollment, error) {
 	var es []Enrollment
 	err := s.db.WithContext(ctx).Select("id", "customer_id", "campaign_id", "version", "workflow_id", "variant").
-		Where("campaign_id = ? AND status = ? AND variant NOT IN ? AND id > ?", campaignID, StatusRunning, keep, afterID).
+		Where("campaign_id = ? AND status = ? AND variant NOT IN ? AND id > ?", campaignID, domain.StatusRunning, keep, afterID).
 		Order("id").Limit(limit).Find(&es).Error
 	return es, translate(err, "enrollments")
 }

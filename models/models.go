@@ -5,17 +5,19 @@ package models
 
 import (
 	"time"
+
+	"github.com/lift-hq/lift/internal/domain"
 )
 
 // Customer is a person Lift may email. ID is the caller's external ID.
 type Customer struct {
-	ID            string `gorm:"primaryKey;size:128"`
-	Email         string `gorm:"size:320;not null"`
-	Name          string `gorm:"size:200"`
-	Timezone      string `gorm:"size:64;not null;default:UTC"` // IANA name
-	Locale        string `gorm:"size:35;not null;default:en"`
-	Consent       bool   `gorm:"not null;default:false"` // marketing consent
-	ConsentBasis  string `gorm:"size:16"`                // explicit or soft_opt_in, while Consent
+	ID            string              `gorm:"primaryKey;size:128"`
+	Email         string              `gorm:"size:320;not null"`
+	Name          string              `gorm:"size:200"`
+	Timezone      string              `gorm:"size:64;not null;default:UTC"` // IANA name
+	Locale        string              `gorm:"size:35;not null;default:en"`
+	Consent       bool                `gorm:"not null;default:false"` // marketing consent
+	ConsentBasis  domain.ConsentBasis `gorm:"size:16"`                // explicit or soft_opt_in, while Consent
 	ConsentAt     *time.Time
 	ConsentSource string `gorm:"size:200"`
 	Country       string `gorm:"size:2"`  // ISO 3166-1 alpha-2, for consent rules
@@ -27,24 +29,18 @@ type Customer struct {
 	UpdatedAt          time.Time
 }
 
-// Consent bases: the lawful basis for marketing email.
-const (
-	BasisExplicit  = "explicit"    // the customer opted in
-	BasisSoftOptIn = "soft_opt_in" // an existing customer, about similar products, where the region allows it
-)
-
 // ConsentRecord is one change of a customer's marketing consent, kept as
 // proof: granted or withdrawn, on what basis, when, where, under which
 // wording, from which IP and user agent.
 type ConsentRecord struct {
-	ID             uint   `gorm:"primaryKey"`
-	CustomerID     string `gorm:"size:128;not null;index"`
-	Granted        bool   `gorm:"not null"`
-	Basis          string `gorm:"size:16"`
-	Source         string `gorm:"size:200"`
-	WordingVersion string `gorm:"size:64"`
-	IP             string `gorm:"size:45"`
-	UserAgent      string `gorm:"size:500"`
+	ID             uint                `gorm:"primaryKey"`
+	CustomerID     string              `gorm:"size:128;not null;index"`
+	Granted        bool                `gorm:"not null"`
+	Basis          domain.ConsentBasis `gorm:"size:16"`
+	Source         string              `gorm:"size:200"`
+	WordingVersion string              `gorm:"size:64"`
+	IP             string              `gorm:"size:45"`
+	UserAgent      string              `gorm:"size:500"`
 	At             time.Time
 }
 
@@ -110,22 +106,16 @@ type OrderItem struct {
 	PriceMinor int64  `gorm:"not null"`
 }
 
-// Campaign statuses.
-const (
-	CampaignDraft     = "draft"
-	CampaignPublished = "published"
-)
-
 // Campaign is a sequence definition marketers edit. Definition is the
 // current draft as JSON; publishing snapshots it into a CampaignVersion.
 type Campaign struct {
-	ID            string `gorm:"primaryKey;size:64"`
-	Name          string `gorm:"size:200;not null"`
-	Kind          string `gorm:"size:32;not null"`
-	TriggerEvent  string `gorm:"size:32;not null;index"`
-	Definition    []byte `gorm:"not null"`
-	Status        string `gorm:"size:16;not null;default:draft"`
-	LatestVersion int    `gorm:"not null;default:0"`
+	ID            string                `gorm:"primaryKey;size:64"`
+	Name          string                `gorm:"size:200;not null"`
+	Kind          string                `gorm:"size:32;not null"`
+	TriggerEvent  string                `gorm:"size:32;not null;index"`
+	Definition    []byte                `gorm:"not null"`
+	Status        domain.CampaignStatus `gorm:"size:16;not null;default:draft"`
+	LatestVersion int                   `gorm:"not null;default:0"`
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -140,64 +130,40 @@ type CampaignVersion struct {
 	PublishedAt  time.Time
 }
 
-// Enrollment statuses; also the SequenceStatus search attribute's values.
-const (
-	StatusRunning      = "running"
-	StatusCompleted    = "completed"
-	StatusConverted    = "converted"
-	StatusUnsubscribed = "unsubscribed"
-	StatusComplained   = "complained"
-	StatusBounced      = "bounced"
-	StatusSuppressed   = "suppressed"
-	StatusNoConsent    = "no_consent"
-	StatusCancelled    = "cancelled"
-	StatusFailed       = "failed" // the workflow failed; see its history
-)
-
 // Enrollment is one customer in one campaign version: one sequence workflow.
 type Enrollment struct {
-	ID             string    `gorm:"primaryKey;size:64"`
-	CustomerID     string    `gorm:"size:128;not null;index:idx_enrollment_customer"`
-	CampaignID     string    `gorm:"size:64;not null;index:idx_enrollment_customer;index:idx_enrollment_campaign,priority:1"`
-	Version        int       `gorm:"not null"`
-	WorkflowID     string    `gorm:"size:300;not null;index"`
-	Variant        string    `gorm:"size:64;not null"`
-	TriggerEventID string    `gorm:"size:128"`
-	EntryKey       string    `gorm:"size:300"` // the campaign's re-entry key values
-	Status         string    `gorm:"size:16;not null;index"`
-	ExitReason     string    `gorm:"size:300"`
-	CurrentStep    string    `gorm:"size:64"`
-	EmailsSent     int       `gorm:"not null;default:0"`
-	ConvertedOrder string    `gorm:"size:128"`
-	RevenueMinor   int64     `gorm:"not null;default:0"`
-	EnrolledAt     time.Time `gorm:"index:idx_enrollment_campaign,priority:2"` // reports read a campaign's enrolments by period
+	ID             string                `gorm:"primaryKey;size:64"`
+	CustomerID     string                `gorm:"size:128;not null;index:idx_enrollment_customer"`
+	CampaignID     string                `gorm:"size:64;not null;index:idx_enrollment_customer;index:idx_enrollment_campaign,priority:1"`
+	Version        int                   `gorm:"not null"`
+	WorkflowID     string                `gorm:"size:300;not null;index"`
+	Variant        string                `gorm:"size:64;not null"`
+	TriggerEventID string                `gorm:"size:128"`
+	EntryKey       string                `gorm:"size:300"` // the campaign's re-entry key values
+	Status         domain.SequenceStatus `gorm:"size:16;not null;index"`
+	ExitReason     string                `gorm:"size:300"`
+	CurrentStep    string                `gorm:"size:64"`
+	EmailsSent     int                   `gorm:"not null;default:0"`
+	ConvertedOrder string                `gorm:"size:128"`
+	RevenueMinor   int64                 `gorm:"not null;default:0"`
+	EnrolledAt     time.Time             `gorm:"index:idx_enrollment_campaign,priority:2"` // reports read a campaign's enrolments by period
 	EndedAt        *time.Time
 	UpdatedAt      time.Time
 }
-
-// Message statuses.
-const (
-	MessagePending = "pending" // created, recommendations chosen
-	MessageReady   = "ready"   // rendered, not yet handed to the mailer
-	MessageSending = "sending" // handed to the mailer; its answer is not recorded yet
-	MessageSent    = "sent"    // accepted by the mailer
-	MessageSkipped = "skipped" // the step was skipped; Error says why
-	MessageFailed  = "failed"  // permanently refused by the provider
-)
 
 // Message is one email of one step of one enrollment. IdempotencyKey is
 // "<enrollment>/<step>" and unique: this is what makes a send happen at most
 // once per step.
 type Message struct {
-	ID             string   `gorm:"primaryKey;size:64"`
-	IdempotencyKey string   `gorm:"size:200;not null;uniqueIndex"`
-	EnrollmentID   string   `gorm:"size:64;not null;index"`
-	StepID         string   `gorm:"size:64;not null"`
-	CustomerID     string   `gorm:"size:128;not null;index"`
-	CampaignID     string   `gorm:"size:64;not null;index"`
-	Variant        string   `gorm:"size:64;not null"`
-	Status         string   `gorm:"size:16;not null"`
-	Recommended    []string `gorm:"serializer:json;type:text"` // SKUs
+	ID             string               `gorm:"primaryKey;size:64"`
+	IdempotencyKey string               `gorm:"size:200;not null;uniqueIndex"`
+	EnrollmentID   string               `gorm:"size:64;not null;index"`
+	StepID         string               `gorm:"size:64;not null"`
+	CustomerID     string               `gorm:"size:128;not null;index"`
+	CampaignID     string               `gorm:"size:64;not null;index"`
+	Variant        string               `gorm:"size:64;not null"`
+	Status         domain.MessageStatus `gorm:"size:16;not null"`
+	Recommended    []string             `gorm:"serializer:json;type:text"` // SKUs
 	// Reasons says why each recommended product was chosen; RecommendNote
 	// records a fallback (e.g. too little history for bought_together).
 	Reasons           map[string]string `gorm:"serializer:json;type:text"`
@@ -228,38 +194,23 @@ type Message struct {
 // MessageKey is the idempotency key of a step's message.
 func MessageKey(enrollmentID, stepID string) string { return enrollmentID + "/" + stepID }
 
-// Suppression scopes.
-const (
-	ScopeGlobal   = "global"
-	ScopeCampaign = "campaign"
-)
-
-// Suppression reasons.
-const (
-	ReasonUnsubscribe = "unsubscribe"
-	ReasonComplaint   = "complaint"
-	ReasonSpamReport  = "spam_report"
-	ReasonHardBounce  = "hard_bounce"
-	ReasonErased      = "erased" // GDPR erasure: never mail the address again
-)
-
 // Suppression stops email to an address, everywhere (CampaignID empty) or
 // for one campaign. Only the SHA-256 of the normalised address is kept, so
 // the list can outlive an erased customer without holding their address.
 type Suppression struct {
-	ID         uint   `gorm:"primaryKey"`
-	EmailHash  string `gorm:"size:64;not null;uniqueIndex:idx_suppression"`
-	CampaignID string `gorm:"size:64;not null;default:'';uniqueIndex:idx_suppression"`
-	Reason     string `gorm:"size:32;not null"`
+	ID         uint                     `gorm:"primaryKey"`
+	EmailHash  string                   `gorm:"size:64;not null;uniqueIndex:idx_suppression"`
+	CampaignID string                   `gorm:"size:64;not null;default:'';uniqueIndex:idx_suppression"`
+	Reason     domain.SuppressionReason `gorm:"size:32;not null"`
 	CreatedAt  time.Time
 }
 
 // Scope reports the suppression's scope.
 func (s Suppression) Scope() string {
 	if s.CampaignID == "" {
-		return ScopeGlobal
+		return domain.ScopeGlobal
 	}
-	return ScopeCampaign
+	return domain.ScopeCampaign
 }
 
 // APIKey is a credential for the HTTP API. Only the SHA-256 of the key is
@@ -363,24 +314,15 @@ func all() []any {
 	}
 }
 
-// Experiment statuses. An experiment runs from start until it is stopped
-// (new enrolments get the control, the first variant) or concluded
-// (new enrolments get the winner, or the control without one).
-const (
-	ExperimentRunning   = "running"
-	ExperimentStopped   = "stopped"
-	ExperimentConcluded = "concluded"
-)
-
 // Experiment is the state of a campaign version's experiment: whether
 // it splits enrolments, how a winner is judged, which variants and steps
 // its guardrails paused, and the winner once promoted. The variants
 // themselves are in the version's definition.
 type Experiment struct {
-	CampaignID string `gorm:"primaryKey;size:64"`
-	ID         string `gorm:"primaryKey;size:64"`
-	Version    int    `gorm:"not null"`
-	Status     string `gorm:"size:16;not null"`
+	CampaignID string                  `gorm:"primaryKey;size:64"`
+	ID         string                  `gorm:"primaryKey;size:64"`
+	Version    int                     `gorm:"not null"`
+	Status     domain.ExperimentStatus `gorm:"size:16;not null"`
 	// Metric is conversion_rate or revenue_per_recipient.
 	Metric      string  `gorm:"size:32;not null"`
 	MinSends    int     `gorm:"not null"`

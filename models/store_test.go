@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/testdb"
 	"github.com/lift-hq/lift/models"
@@ -131,25 +132,25 @@ func TestOneRunningEnrollmentPerCustomerAndCampaign(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		e := func(id string) *models.Enrollment {
 			return &models.Enrollment{ID: id, CustomerID: "c-1", CampaignID: "cam", Version: 1, WorkflowID: "seq/cam/c-1",
-				Variant: "A", Status: models.StatusRunning, EnrolledAt: time.Now()}
+				Variant: "A", Status: domain.StatusRunning, EnrolledAt: time.Now()}
 		}
 		require.NoError(t, s.EnsureEnrollment(ctx, e("e-1")))
 		require.NoError(t, s.EnsureEnrollment(ctx, e("e-1")), "ensuring twice is a no-op")
 		err := s.DB().Create(e("e-2")).Error
 		require.Error(t, err, "the database refuses a second running enrollment")
 
-		require.NoError(t, s.FinishEnrollment(ctx, "e-1", models.EnrollmentOutcome{Status: models.StatusConverted, ExitReason: "bought", EndedAt: time.Now()}))
-		require.NoError(t, s.FinishEnrollment(ctx, "e-1", models.EnrollmentOutcome{Status: models.StatusCompleted, EndedAt: time.Now()}))
+		require.NoError(t, s.FinishEnrollment(ctx, "e-1", models.EnrollmentOutcome{Status: domain.StatusConverted, ExitReason: "bought", EndedAt: time.Now()}))
+		require.NoError(t, s.FinishEnrollment(ctx, "e-1", models.EnrollmentOutcome{Status: domain.StatusCompleted, EndedAt: time.Now()}))
 		got, err := s.GetEnrollment(ctx, "e-1")
 		require.NoError(t, err)
-		require.Equal(t, models.StatusConverted, got.Status, "the first outcome stands")
+		require.Equal(t, domain.StatusConverted, got.Status, "the first outcome stands")
 
 		require.NoError(t, s.EnsureEnrollment(ctx, e("e-2")), "a new enrollment once the first has ended")
 		// A stale running row (its workflow was terminated) is superseded.
 		require.NoError(t, s.EnsureEnrollment(ctx, e("e-3")))
 		stale, err := s.GetEnrollment(ctx, "e-2")
 		require.NoError(t, err)
-		require.Equal(t, models.StatusCancelled, stale.Status)
+		require.Equal(t, domain.StatusCancelled, stale.Status)
 		running, err := s.RunningEnrollments(ctx, "c-1")
 		require.NoError(t, err)
 		require.Len(t, running, 1)
@@ -168,7 +169,7 @@ func TestClaimMessageCreatesOneMessagePerStepUnderRaces(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				m, c, err := s.ClaimMessage(ctx, &models.Message{ID: "m-" + string(rune('a'+i)), EnrollmentID: "e-1", StepID: "s1",
-					CustomerID: "c-1", CampaignID: "cam", Variant: "A", Status: models.MessagePending, Recommended: []string{"x"}})
+					CustomerID: "c-1", CampaignID: "cam", Variant: "A", Status: domain.MessagePending, Recommended: []string{"x"}})
 				if errors[i] = err; err == nil {
 					ids[i], created[i] = m.ID, c
 				}
@@ -194,10 +195,10 @@ func TestClaimMessageCreatesOneMessagePerStepUnderRaces(t *testing.T) {
 		moved, err = s.MarkSent(ctx, ids[0], "outbox", "p-2", time.Now())
 		require.NoError(t, err)
 		require.False(t, moved, "a sent message is not sent again")
-		require.NoError(t, s.MarkMessage(ctx, ids[0], models.MessageFailed, "late failure"))
+		require.NoError(t, s.MarkMessage(ctx, ids[0], domain.MessageFailed, "late failure"))
 		m, err := s.GetMessage(ctx, ids[0])
 		require.NoError(t, err)
-		require.Equal(t, models.MessageSent, m.Status)
+		require.Equal(t, domain.MessageSent, m.Status)
 		require.Equal(t, "p-1", m.ProviderMessageID)
 
 		list, err := s.ListMessages(ctx, models.MessageFilter{CustomerID: "c-1"})
@@ -217,8 +218,8 @@ func TestSuppressions(t *testing.T) {
 		require.NoError(t, s.Suppress(ctx, "ada@example.com", "cam", "complaint"), "suppressing twice is fine")
 		sup, err = s.Suppressed(ctx, " ADA@example.com", "cam")
 		require.NoError(t, err)
-		require.Equal(t, models.ScopeCampaign, sup.Scope())
-		require.Equal(t, "unsubscribe", sup.Reason)
+		require.Equal(t, domain.ScopeCampaign, sup.Scope())
+		require.Equal(t, domain.ReasonUnsubscribe, sup.Reason)
 		sup, err = s.Suppressed(ctx, "ada@example.com", "other")
 		require.NoError(t, err)
 		require.Nil(t, sup, "a campaign suppression does not stop other campaigns")
@@ -226,7 +227,7 @@ func TestSuppressions(t *testing.T) {
 		require.NoError(t, s.Suppress(ctx, "ada@example.com", "", "hard_bounce"))
 		sup, err = s.Suppressed(ctx, "ada@example.com", "other")
 		require.NoError(t, err)
-		require.Equal(t, models.ScopeGlobal, sup.Scope())
+		require.Equal(t, domain.ScopeGlobal, sup.Scope())
 	})
 }
 
@@ -386,7 +387,7 @@ func TestMessageByProviderIDMatchesTheLongestPrefix(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		for i, pid := range []string{"14c5d75ce93", "14c5d75ce93.dfd.64b469", "W86EgYT6SQKk0lRflfLRsA"} {
 			m, _, err := s.ClaimMessage(ctx, &models.Message{ID: fmt.Sprint("m", i), EnrollmentID: "e", StepID: fmt.Sprint("s", i),
-				CustomerID: "c", CampaignID: "k", Variant: "A", Status: models.MessagePending})
+				CustomerID: "c", CampaignID: "k", Variant: "A", Status: domain.MessagePending})
 			require.NoError(t, err)
 			require.NoError(t, s.SaveRendered(ctx, m.ID, models.Rendered{Subject: "x"}))
 			_, err = s.MarkSent(ctx, m.ID, "sendgrid", pid, time.Now())
@@ -406,27 +407,27 @@ func TestMessageByProviderIDMatchesTheLongestPrefix(t *testing.T) {
 func TestClaimSendingLetsOneAttemptThrough(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		m, _, err := s.ClaimMessage(ctx, &models.Message{ID: "m", EnrollmentID: "e", StepID: "s", CustomerID: "c",
-			CampaignID: "k", Variant: "A", Status: models.MessagePending})
+			CampaignID: "k", Variant: "A", Status: domain.MessagePending})
 		require.NoError(t, err)
 		require.NoError(t, s.SaveRendered(ctx, m.ID, models.Rendered{Subject: "x"}))
 		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-		ok, err := s.ClaimSending(ctx, "m", models.MessageReady, nil, t0)
+		ok, err := s.ClaimSending(ctx, "m", domain.MessageReady, nil, t0)
 		require.NoError(t, err)
 		require.True(t, ok)
-		ok, err = s.ClaimSending(ctx, "m", models.MessageReady, nil, t0)
+		ok, err = s.ClaimSending(ctx, "m", domain.MessageReady, nil, t0)
 		require.NoError(t, err)
 		require.False(t, ok, "a second claim from ready loses")
 		stale := t0.Add(-time.Minute)
-		ok, err = s.ClaimSending(ctx, "m", models.MessageSending, &stale, t0.Add(time.Hour))
+		ok, err = s.ClaimSending(ctx, "m", domain.MessageSending, &stale, t0.Add(time.Hour))
 		require.NoError(t, err)
 		require.False(t, ok, "a claim on a sending_at that moved loses")
-		ok, err = s.ClaimSending(ctx, "m", models.MessageSending, &t0, t0.Add(time.Hour))
+		ok, err = s.ClaimSending(ctx, "m", domain.MessageSending, &t0, t0.Add(time.Hour))
 		require.NoError(t, err)
 		require.True(t, ok)
 		_, err = s.MarkSent(ctx, "m", "sendgrid", "x", t0)
 		require.NoError(t, err)
 		at := t0.Add(time.Hour)
-		ok, err = s.ClaimSending(ctx, "m", models.MessageSending, &at, t0.Add(2*time.Hour))
+		ok, err = s.ClaimSending(ctx, "m", domain.MessageSending, &at, t0.Add(2*time.Hour))
 		require.NoError(t, err)
 		require.False(t, ok, "a processed event that marked it sent wins")
 	})
@@ -551,19 +552,19 @@ func TestCampaignReportSumsInSQL(t *testing.T) {
 		t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 		for _, e := range []struct{ id, variant string }{{"e1", "B"}, {"e2", "B"}, {"e3", "holdout"}} {
 			require.NoError(t, db.Create(&models.Enrollment{ID: e.id, CustomerID: "c-" + e.id, CampaignID: "cam", Version: 1,
-				WorkflowID: "w-" + e.id, Variant: e.variant, Status: models.StatusRunning, EnrolledAt: t0}).Error)
+				WorkflowID: "w-" + e.id, Variant: e.variant, Status: domain.StatusRunning, EnrolledAt: t0}).Error)
 		}
 		require.NoError(t, db.Create(&models.Message{ID: "m1", IdempotencyKey: "e1/s1", EnrollmentID: "e1", StepID: "s1", CustomerID: "c-e1",
-			CampaignID: "cam", Variant: "B", Status: models.MessageSent, SentAt: &t0, OpenedAt: &t0, Delivery: "delivered"}).Error)
+			CampaignID: "cam", Variant: "B", Status: domain.MessageSent, SentAt: &t0, OpenedAt: &t0, Delivery: "delivered"}).Error)
 		require.NoError(t, db.Create(&models.Message{ID: "m2", IdempotencyKey: "e2/s1", EnrollmentID: "e2", StepID: "s1", CustomerID: "c-e2",
-			CampaignID: "cam", Variant: "B", Status: models.MessageSent, SentAt: &t0, Delivery: "bounced"}).Error)
+			CampaignID: "cam", Variant: "B", Status: domain.MessageSent, SentAt: &t0, Delivery: "bounced"}).Error)
 		require.NoError(t, db.Create(&models.Message{ID: "m3", IdempotencyKey: "e2/s2", EnrollmentID: "e2", StepID: "s2", CustomerID: "c-e2",
-			CampaignID: "cam", Variant: "B", Status: models.MessageSkipped}).Error)
+			CampaignID: "cam", Variant: "B", Status: domain.MessageSkipped}).Error)
 		// The customer of e2 unsubscribes from Lift's page and then reports
 		// spam: both are credited to their latest email in the campaign.
-		require.NoError(t, s.MarkLatestMessage(ctx, "c-e2", "cam", "unsubscribed_at", t0))
-		require.NoError(t, s.MarkMessageOutcome(ctx, "m2", "complained_at", t0))
-		require.NoError(t, s.MarkMessageOutcome(ctx, "m2", "complained_at", t0.Add(time.Hour)), "a second report changes nothing")
+		require.NoError(t, s.MarkLatestMessage(ctx, "c-e2", "cam", domain.OutcomeUnsubscribed, t0))
+		require.NoError(t, s.MarkMessageOutcome(ctx, "m2", domain.OutcomeComplained, t0))
+		require.NoError(t, s.MarkMessageOutcome(ctx, "m2", domain.OutcomeComplained, t0.Add(time.Hour)), "a second report changes nothing")
 		for i, c := range []struct {
 			enr, variant, step string
 			minor              int64
@@ -597,10 +598,13 @@ func TestReportLagLifetimeValueAndSegment(t *testing.T) {
 		for _, c := range []string{"c1", "c2", "c3", "c4", "c5", "c6"} {
 			require.NoError(t, s.UpsertCustomer(ctx, &models.Customer{ID: c, Email: c + "@example.com", Timezone: "UTC", Consent: c != "c6"}))
 		}
-		for _, e := range []struct{ id, customer, variant, status string }{
-			{"e1", "c1", "A", models.StatusConverted}, {"e2", "c2", "A", models.StatusCompleted},
-			{"e3", "c3", "holdout", models.StatusCompleted}, {"e4", "c4", "A", models.StatusUnsubscribed},
-			{"e5", "c5", "A", models.StatusCompleted}, {"e6", "c6", "A", models.StatusCompleted},
+		for _, e := range []struct {
+			id, customer, variant string
+			status                domain.SequenceStatus
+		}{
+			{"e1", "c1", "A", domain.StatusConverted}, {"e2", "c2", "A", domain.StatusCompleted},
+			{"e3", "c3", "holdout", domain.StatusCompleted}, {"e4", "c4", "A", domain.StatusUnsubscribed},
+			{"e5", "c5", "A", domain.StatusCompleted}, {"e6", "c6", "A", domain.StatusCompleted},
 		} {
 			require.NoError(t, db.Create(&models.Enrollment{ID: e.id, CustomerID: e.customer, CampaignID: "cam", Version: 1,
 				WorkflowID: "w-" + e.id, Variant: e.variant, Status: e.status, EnrolledAt: t0}).Error)
@@ -609,7 +613,7 @@ func TestReportLagLifetimeValueAndSegment(t *testing.T) {
 		for _, m := range []struct{ id, enr, customer, step string }{{"m1", "e1", "c1", "s1"}, {"m2", "e2", "c2", "s1"}, {"m3", "e2", "c2", "s2"}, {"m4", "e4", "c4", "s1"},
 			{"m5", "e5", "c5", "s1"}, {"m6", "e6", "c6", "s1"}} {
 			require.NoError(t, db.Create(&models.Message{ID: m.id, IdempotencyKey: m.enr + "/" + m.step, EnrollmentID: m.enr, StepID: m.step,
-				CustomerID: m.customer, CampaignID: "cam", Variant: "A", Status: models.MessageSent, SentAt: &t0, OpenedAt: &opened}).Error)
+				CustomerID: m.customer, CampaignID: "cam", Variant: "A", Status: domain.MessageSent, SentAt: &t0, OpenedAt: &opened}).Error)
 		}
 		lag := func(d time.Duration) *int64 { s := int64(d / time.Second); return &s }
 		require.NoError(t, db.Create(&models.Conversion{EnrollmentID: "e1", OrderID: "o1", CustomerID: "c1", CampaignID: "cam", Variant: "A",
@@ -645,7 +649,7 @@ func TestReportLagLifetimeValueAndSegment(t *testing.T) {
 		collect := func(r models.SegmentRow) error { rows = append(rows, r); return nil }
 		// c5 unsubscribed from every campaign through another one; c6 never
 		// gave marketing consent.
-		require.NoError(t, s.Suppress(ctx, "C5@example.com ", "", models.ReasonUnsubscribe))
+		require.NoError(t, s.Suppress(ctx, "C5@example.com ", "", domain.ReasonUnsubscribe))
 		require.NoError(t, s.OpenedNotConverted(ctx, "cam", 0, "", t0.Add(-day), t0.Add(day), collect))
 		require.Len(t, rows, 2, "c2 opened two emails; c1 converted, c4 unsubscribed, c5 is suppressed, c6 has no consent")
 		require.Equal(t, "c2", rows[0].CustomerID)

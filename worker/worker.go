@@ -1,8 +1,9 @@
 // Package worker registers Lift's workflows and activities on the task
-// queue.
+// queue, each under its name constant from package workflows.
 package worker
 
 import (
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -18,18 +19,52 @@ func New(c client.Client, acts *activities.Activities, opts sdkworker.Options) s
 	return w
 }
 
-// Register adds the sequence workflow and every activity to a registry
-// (a worker, a replayer or a test environment).
+// Register adds every workflow and activity to a registry (a worker, a
+// replayer or a test environment).
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	RegisterWorkflows(r)
-	r.RegisterActivity(acts)
+	RegisterActivities(r, acts)
+}
+
+// Workflows maps each workflow name to its function.
+func Workflows() map[string]any {
+	return map[string]any{
+		workflows.SequenceWorkflowName:         workflows.SequenceWorkflow,
+		workflows.InactivityWorkflowName:       workflows.InactivityWatchWorkflow,
+		workflows.RebuildWorkflowName:          workflows.RebuildAffinitiesWorkflow,
+		workflows.CheckExperimentsWorkflowName: workflows.CheckExperimentsWorkflow,
+		workflows.PromoteWorkflowName:          workflows.PromoteWorkflow,
+	}
+}
+
+// Activities maps each activity name to the method that implements it.
+func Activities(a *activities.Activities) map[string]any {
+	return map[string]any{
+		workflows.ActivityStartEnrollment:     a.StartEnrollment,
+		workflows.ActivityCheckEligibility:    a.CheckEligibility,
+		workflows.ActivityPrepare:             a.Prepare,
+		workflows.ActivityRender:              a.Render,
+		workflows.ActivitySend:                a.Send,
+		workflows.ActivityRecordProgress:      a.RecordProgress,
+		workflows.ActivityEvaluatePurchase:    a.EvaluatePurchase,
+		workflows.ActivityFinishEnrollment:    a.FinishEnrollment,
+		workflows.ActivityLoadInactivityPlans: a.LoadInactivityPlans,
+		workflows.ActivityRebuildAffinities:   a.RebuildAffinities,
+		workflows.ActivityCheckExperiments:    a.CheckExperiments,
+		workflows.ActivityMoveToWinner:        a.MoveToWinner,
+	}
 }
 
 // RegisterWorkflows adds the workflows only, for a replayer.
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
-	r.RegisterWorkflowWithOptions(workflows.SequenceWorkflow, workflow.RegisterOptions{Name: workflows.SequenceWorkflowName})
-	r.RegisterWorkflowWithOptions(workflows.InactivityWatchWorkflow, workflow.RegisterOptions{Name: workflows.InactivityWorkflowName})
-	r.RegisterWorkflowWithOptions(workflows.RebuildAffinitiesWorkflow, workflow.RegisterOptions{Name: workflows.RebuildWorkflowName})
-	r.RegisterWorkflowWithOptions(workflows.CheckExperimentsWorkflow, workflow.RegisterOptions{Name: workflows.CheckExperimentsWorkflowName})
-	r.RegisterWorkflowWithOptions(workflows.PromoteWorkflow, workflow.RegisterOptions{Name: workflows.PromoteWorkflowName})
+	for name, fn := range Workflows() {
+		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
+	}
+}
+
+// RegisterActivities adds every activity under its name.
+func RegisterActivities(r sdkworker.ActivityRegistry, acts *activities.Activities) {
+	for name, fn := range Activities(acts) {
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
 }

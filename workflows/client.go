@@ -10,10 +10,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
-	"github.com/lift-hq/lift/models"
 )
 
 // Client starts, signals and queries sequences. It is what the API uses.
@@ -35,7 +34,7 @@ func (c Client) Start(ctx context.Context, in SequenceInput, summary string) (st
 			CustomerIDKey.ValueSet(in.CustomerID),
 			CampaignIDKey.ValueSet(in.CampaignID),
 			VariantKey.ValueSet(in.Variant),
-			SequenceStatusKey.ValueSet(models.StatusRunning),
+			SequenceStatusKey.ValueSet(string(domain.StatusRunning)),
 			EmailsSentKey.ValueSet(0),
 		),
 	}
@@ -73,7 +72,7 @@ func (c Client) Promote(ctx context.Context, campaignID, experimentID, winner st
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		StaticSummary:         "move running enrolments of " + campaignID + " to variant " + winner,
 		TypedSearchAttributes: temporal.NewSearchAttributes(CampaignIDKey.ValueSet(campaignID), VariantKey.ValueSet(winner)),
-	}, PromoteWorkflowName, activities.Promotion{CampaignID: campaignID, ExperimentID: experimentID, Winner: winner})
+	}, PromoteWorkflowName, Promotion{CampaignID: campaignID, ExperimentID: experimentID, Winner: winner})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
 		return nil

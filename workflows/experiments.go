@@ -8,8 +8,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/lift-hq/lift/activities"
 )
 
 // Names of the experiment workflows: a Temporal Schedule runs the check
@@ -34,8 +32,8 @@ func experimentActivity(ctx workflow.Context, summary string, timeout time.Durat
 // evidence, automatic promotion) and moves running enrolments to the
 // winners it promoted where the experiment asks for that.
 func CheckExperimentsWorkflow(ctx workflow.Context) (int, error) {
-	var moves []activities.Promotion
-	err := workflow.ExecuteActivity(experimentActivity(ctx, "check running experiments", 10*time.Minute), a.CheckExperiments).Get(ctx, &moves)
+	var moves []Promotion
+	err := workflow.ExecuteActivity(experimentActivity(ctx, "check running experiments", 10*time.Minute), ActivityCheckExperiments).Get(ctx, &moves)
 	if err != nil {
 		return 0, err
 	}
@@ -52,14 +50,14 @@ func CheckExperimentsWorkflow(ctx workflow.Context) (int, error) {
 
 // PromoteWorkflow moves a campaign's running enrolments to a promoted
 // winner; see activities.MoveToWinner.
-func PromoteWorkflow(ctx workflow.Context, p activities.Promotion) (int, error) {
+func PromoteWorkflow(ctx workflow.Context, p Promotion) (int, error) {
 	return promote(ctx, p)
 }
 
-func promote(ctx workflow.Context, p activities.Promotion) (int, error) {
+func promote(ctx workflow.Context, p Promotion) (int, error) {
 	var moved int
 	summary := fmt.Sprintf("move %s's running enrolments to %s", p.CampaignID, p.Winner)
-	err := workflow.ExecuteActivity(experimentActivity(ctx, summary, time.Hour), a.MoveToWinner, p).Get(ctx, &moved)
+	err := workflow.ExecuteActivity(experimentActivity(ctx, summary, time.Hour), ActivityMoveToWinner, p).Get(ctx, &moved)
 	return moved, err
 }
 

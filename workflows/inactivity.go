@@ -7,12 +7,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/lift-hq/lift/internal/domain"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/lift-hq/lift/activities"
-	"github.com/lift-hq/lift/models"
 )
 
 // Names of the inactivity watcher: one long-running workflow per customer,
@@ -67,9 +65,9 @@ func InactivityWatchWorkflow(ctx workflow.Context, in InactivityInput) error {
 	}
 	for {
 		drain()
-		var plans activities.InactivityPlans
-		err := execActivity(ctx, "load inactivity campaigns", a.LoadInactivityPlans,
-			activities.InactivityQuery{CustomerID: in.CustomerID, Day: in.Day}, &plans)
+		var plans InactivityPlans
+		err := execActivity(ctx, "load inactivity campaigns", ActivityLoadInactivityPlans,
+			InactivityQuery{CustomerID: in.CustomerID, Day: in.Day}, &plans)
 		if err != nil {
 			return err
 		}
@@ -121,7 +119,7 @@ func InactivityWatchWorkflow(ctx workflow.Context, in InactivityInput) error {
 // startInactivitySequence starts a campaign's sequence as a child that
 // outlives the watcher. A sequence of the campaign already running is
 // left alone.
-func startInactivitySequence(ctx workflow.Context, in InactivityInput, p activities.InactivityPlan, now time.Time) error {
+func startInactivitySequence(ctx workflow.Context, in InactivityInput, p InactivityPlan, now time.Time) error {
 	var enrollmentID string
 	if err := workflow.SideEffect(ctx, func(workflow.Context) any { return uuid.NewString() }).Get(&enrollmentID); err != nil {
 		return err
@@ -135,7 +133,7 @@ func startInactivitySequence(ctx workflow.Context, in InactivityInput, p activit
 		StaticSummary:         p.Plan.ID + " v" + strconv.Itoa(p.Version) + " · customer " + in.CustomerID + " · inactivity",
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			CustomerIDKey.ValueSet(in.CustomerID), CampaignIDKey.ValueSet(p.Plan.ID),
-			VariantKey.ValueSet(input.Variant), SequenceStatusKey.ValueSet(models.StatusRunning), EmailsSentKey.ValueSet(0),
+			VariantKey.ValueSet(input.Variant), SequenceStatusKey.ValueSet(string(domain.StatusRunning)), EmailsSentKey.ValueSet(0),
 		),
 	})
 	f := workflow.ExecuteChildWorkflow(childCtx, SequenceWorkflowName, input)

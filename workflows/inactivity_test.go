@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/internal/campaign"
+	liftworker "github.com/lift-hq/lift/worker"
 	"github.com/lift-hq/lift/workflows"
 )
 
@@ -26,14 +26,14 @@ func TestInactivityWatchStartsReEngagementAfterAQuietSpell(t *testing.T) {
 	env.SetStartTime(start)
 	env.RegisterWorkflowWithOptions(workflows.InactivityWatchWorkflow, workflow.RegisterOptions{Name: workflows.InactivityWorkflowName})
 	env.RegisterWorkflowWithOptions(workflows.SequenceWorkflow, workflow.RegisterOptions{Name: workflows.SequenceWorkflowName})
-	env.RegisterActivity(a)
+	liftworker.RegisterActivities(env, nil)
 
-	plan := activities.InactivityPlan{Version: 2, After: campaign.Offset{Days: 30}, Timezone: "Europe/Paris",
+	plan := workflows.InactivityPlan{Version: 2, After: campaign.Offset{Days: 30}, Timezone: "Europe/Paris",
 		Plan: campaign.Plan{ID: "winback", Kind: campaign.CrossSell, Steps: []campaign.PlanStep{{ID: "miss-you"}}}}
 	gone := false
-	env.OnActivity(a.LoadInactivityPlans, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.InactivityQuery) (activities.InactivityPlans, error) {
-			return activities.InactivityPlans{Plans: []activities.InactivityPlan{plan}, Gone: gone}, nil
+	env.OnActivity(workflows.ActivityLoadInactivityPlans, mock.Anything, mock.Anything).Return(
+		func(context.Context, workflows.InactivityQuery) (workflows.InactivityPlans, error) {
+			return workflows.InactivityPlans{Plans: []workflows.InactivityPlan{plan}, Gone: gone}, nil
 		})
 	var started []time.Duration
 	var inputs []workflows.SequenceInput

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 )
 
 // Temporal names. They are part of the contract with running workflows and
@@ -72,22 +73,22 @@ type StepPlan struct {
 
 // SequenceInput starts one enrollment's sequence.
 type SequenceInput struct {
-	EnrollmentID   string    `json:"enrollment_id"`
-	CustomerID     string    `json:"customer_id"`
-	CampaignID     string    `json:"campaign_id"`
-	Kind           string    `json:"kind,omitempty"` // cross_sell or upsell
-	Version        int       `json:"version"`
-	Variant        string    `json:"variant"`
-	TriggerEventID string    `json:"trigger_event_id,omitempty"`
-	EntryKey       string    `json:"entry_key,omitempty"`
-	EnrolledAt     time.Time `json:"enrolled_at"`
+	EnrollmentID   string        `json:"enrollment_id"`
+	CustomerID     string        `json:"customer_id"`
+	CampaignID     string        `json:"campaign_id"`
+	Kind           campaign.Kind `json:"kind,omitempty"` // cross_sell or upsell
+	Version        int           `json:"version"`
+	Variant        string        `json:"variant"`
+	TriggerEventID string        `json:"trigger_event_id,omitempty"`
+	EntryKey       string        `json:"entry_key,omitempty"`
+	EnrolledAt     time.Time     `json:"enrolled_at"`
 	// Anchor, when set, is the time the steps count back from.
 	Anchor      *time.Time      `json:"anchor,omitempty"`
 	Day         time.Duration   `json:"day"` // 24h except in demos and load tests
 	Timezone    string          `json:"timezone"`
 	SendWindow  SendWindow      `json:"send_window"`
 	Steps       []StepPlan      `json:"steps"`
-	ExitOn      []string        `json:"exit_on,omitempty"`
+	ExitOn      []campaign.Goal `json:"exit_on,omitempty"`
 	UpgradeTo   []string        `json:"upgrade_to,omitempty"` // tiers that meet the upgrade goal; empty: any
 	Attribution campaign.Offset `json:"attribution"`
 }
@@ -117,10 +118,10 @@ func stepPlans(steps []campaign.PlanStep) []StepPlan {
 
 // SequenceResult is how a sequence ended.
 type SequenceResult struct {
-	Status         string `json:"status"`
-	Reason         string `json:"reason,omitempty"`
-	EmailsSent     int    `json:"emails_sent"`
-	ConvertedOrder string `json:"converted_order,omitempty"`
+	Status         domain.SequenceStatus `json:"status"`
+	Reason         string                `json:"reason,omitempty"`
+	EmailsSent     int                   `json:"emails_sent"`
+	ConvertedOrder string                `json:"converted_order,omitempty"`
 }
 
 // ExitSignal is the payload of every exit signal.
@@ -166,15 +167,15 @@ type Journey struct {
 	Variant      string `json:"variant"`
 	// SwitchedFrom is the variant assigned at enrolment when a promoted
 	// winner took over the remaining steps.
-	SwitchedFrom string      `json:"switched_from,omitempty"`
-	Status       string      `json:"status"`
-	ExitReason   string      `json:"exit_reason,omitempty"`
-	Paused       bool        `json:"paused"`
-	CurrentStep  string      `json:"current_step,omitempty"`
-	EmailsSent   int         `json:"emails_sent"`
-	NextEmailAt  *time.Time  `json:"next_email_at,omitempty"`
-	Waiting      string      `json:"waiting,omitempty"`
-	Steps        []StepState `json:"steps"`
+	SwitchedFrom string                `json:"switched_from,omitempty"`
+	Status       domain.SequenceStatus `json:"status"`
+	ExitReason   string                `json:"exit_reason,omitempty"`
+	Paused       bool                  `json:"paused"`
+	CurrentStep  string                `json:"current_step,omitempty"`
+	EmailsSent   int                   `json:"emails_sent"`
+	NextEmailAt  *time.Time            `json:"next_email_at,omitempty"`
+	Waiting      string                `json:"waiting,omitempty"`
+	Steps        []StepState           `json:"steps"`
 }
 
 // StepState is one step in the journey.

@@ -31,7 +31,7 @@ func RebuildAffinitiesWorkflow(ctx workflow.Context, in RebuildInput) (int64, er
 		Summary:             "rebuild affinities",
 	})
 	var pairs int64
-	err := workflow.ExecuteActivity(ctx, a.RebuildAffinities, in.MinSupport).Get(ctx, &pairs)
+	err := workflow.ExecuteActivity(ctx, ActivityRebuildAffinities, in.MinSupport).Get(ctx, &pairs)
 	return pairs, err
 }
 

@@ -10,13 +10,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/internal/campaign"
-	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/internal/domain"
 )
-
-// a is only used to name activity methods; it is never called directly.
-var a *activities.Activities
 
 // activityOptions retry forever with capped backoff: a database or mail
 // provider outage delays a step, it never loses one. Permanent failures are
@@ -43,7 +39,7 @@ func SequenceWorkflow(ctx workflow.Context, in SequenceInput) (SequenceResult, e
 	s := &sequence{in: in, loc: LoadLocation(in.Timezone)}
 	s.journey = Journey{
 		EnrollmentID: in.EnrollmentID, CampaignID: in.CampaignID, CustomerID: in.CustomerID,
-		Version: in.Version, Variant: in.Variant, Status: models.StatusRunning,
+		Version: in.Version, Variant: in.Variant, Status: domain.StatusRunning,
 	}
 	for _, st := range in.Steps {
 		s.journey.Steps = append(s.journey.Steps, StepState{ID: st.ID, Status: StepScheduled})
@@ -61,11 +57,11 @@ func SequenceWorkflow(ctx workflow.Context, in SequenceInput) (SequenceResult, e
 	err := s.run(ctx)
 	switch {
 	case temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled):
-		s.exit(models.StatusCancelled, "cancelled by an operator")
+		s.exit(domain.StatusCancelled, "cancelled by an operator")
 	case err != nil:
 		// Record the outcome even when the sequence fails, then fail
 		// visibly so operators see the error in the UI.
-		s.exit(models.StatusFailed, "failed: "+err.Error())
+		s.exit(domain.StatusFailed, "failed: "+err.Error())
 		_, _ = s.finish(ctx)
 		return SequenceResult{}, err
 	}
@@ -117,7 +113,7 @@ func (s *sequence) register(ctx workflow.Context) error {
 			s.wake.SendAsync(true)
 			return s.journey, nil
 		}, workflow.UpdateHandlerOptions{Validator: func() error {
-			if s.journey.Status != models.StatusRunning {
+			if s.journey.Status != domain.StatusRunning {
 				return fmt.Errorf("sequence has already ended (%s)", s.journey.Status)
 			}
 			return nil
@@ -131,7 +127,7 @@ func (s *sequence) register(ctx workflow.Context) error {
 
 func (s *sequence) run(ctx workflow.Context) error {
 	in := s.in
-	err := execActivity(ctx, "record enrollment", a.StartEnrollment, activities.StartEnrollmentInput{
+	err := execActivity(ctx, "record enrollment", ActivityStartEnrollment, StartEnrollmentInput{
 		EnrollmentID: in.EnrollmentID, CustomerID: in.CustomerID, CampaignID: in.CampaignID,
 		Version: in.Version, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Variant: in.Variant,
 		TriggerEventID: in.TriggerEventID, EntryKey: in.EntryKey, EnrolledAt: in.EnrolledAt,
@@ -174,7 +170,7 @@ func (s *sequence) run(ctx workflow.Context) error {
 	if err := s.wait(ctx, end, "attribution window"); err != nil || s.ended() {
 		return err
 	}
-	s.exit(models.StatusCompleted, "all steps done")
+	s.exit(domain.StatusCompleted, "all steps done")
 	return nil
 }
 
@@ -326,7 +322,7 @@ func sameTime(a, b *time.Time) bool {
 func (s *sequence) runStep(ctx workflow.Context, i int) error {
 	in := s.in
 	st := &s.journey.Steps[i]
-	ref := activities.StepRef{
+	ref := StepRef{
 		EnrollmentID: in.EnrollmentID, CustomerID: in.CustomerID, CampaignID: in.CampaignID,
 		Version: in.Version, StepID: st.ID, Variant: in.Variant, TriggerEventID: in.TriggerEventID,
 	}
@@ -339,8 +335,8 @@ func (s *sequence) runStep(ctx workflow.Context, i int) error {
 		return nil
 	}
 
-	var elig activities.Eligibility
-	if err := execActivity(ctx, "eligibility for "+st.ID, a.CheckEligibility, ref, &elig); err != nil {
+	var elig Eligibility
+	if err := execActivity(ctx, "eligibility for "+st.ID, ActivityCheckEligibility, ref, &elig); err != nil {
 		return err
 	}
 	if !elig.Eligible {
@@ -349,8 +345,8 @@ func (s *sequence) runStep(ctx workflow.Context, i int) error {
 		return nil
 	}
 
-	var prep activities.Prepared
-	if err := execActivity(ctx, "recommendations for "+st.ID, a.Prepare, ref, &prep); err != nil {
+	var prep Prepared
+	if err := execActivity(ctx, "recommendations for "+st.ID, ActivityPrepare, ref, &prep); err != nil {
 		return err
 	}
 	st.MessageID = prep.MessageID
@@ -364,8 +360,8 @@ func (s *sequence) runStep(ctx workflow.Context, i int) error {
 		return s.recordProgress(ctx, st.ID)
 	}
 
-	msg := activities.MessageRef{MessageID: prep.MessageID}
-	if err := execActivity(ctx, "render "+st.ID, a.Render, msg, nil); err != nil {
+	msg := MessageRef{MessageID: prep.MessageID}
+	if err := execActivity(ctx, "render "+st.ID, ActivityRender, msg, nil); err != nil {
 		return s.stepFailed(ctx, st, done, err)
 	}
 	// A signal that arrived while choosing and rendering still wins over
@@ -376,10 +372,10 @@ func (s *sequence) runStep(ctx workflow.Context, i int) error {
 		}
 		return err
 	}
-	var sent activities.Sent
+	var sent Sent
 	for {
-		sent = activities.Sent{} // decoding into a used value would keep its old fields
-		err := execActivity(ctx, "send "+st.ID, a.Send, activities.SendInput{MessageID: msg.MessageID, Day: in.Day}, &sent)
+		sent = Sent{} // decoding into a used value would keep its old fields
+		err := execActivity(ctx, "send "+st.ID, ActivitySend, SendInput{MessageID: msg.MessageID, Day: in.Day}, &sent)
 		if err != nil {
 			return s.stepFailed(ctx, st, done, err)
 		}
@@ -423,7 +419,7 @@ func (s *sequence) stepFailed(ctx workflow.Context, st *StepState, done func(str
 }
 
 func (s *sequence) recordProgress(ctx workflow.Context, stepID string) error {
-	return execActivity(ctx, "record progress", a.RecordProgress, activities.ProgressInput{
+	return execActivity(ctx, "record progress", ActivityRecordProgress, ProgressInput{
 		EnrollmentID: s.in.EnrollmentID, StepID: stepID, EmailsSent: s.journey.EmailsSent,
 	}, nil)
 }
@@ -445,29 +441,29 @@ func (s *sequence) handleSignals(ctx workflow.Context) error {
 		switch p.name {
 		case SignalUnsubscribe:
 			if p.sig.CampaignID == "" || p.sig.CampaignID == s.in.CampaignID {
-				s.exit(models.StatusUnsubscribed, "unsubscribed")
+				s.exit(domain.StatusUnsubscribed, "unsubscribed")
 			}
 		case SignalComplaint:
-			s.exit(models.StatusComplained, "complaint received")
+			s.exit(domain.StatusComplained, "complaint received")
 		case SignalSupportTicket:
 			if s.in.Kind == campaign.Upsell || slices.Contains(s.in.ExitOn, campaign.GoalSupportTicket) {
-				s.exit(models.StatusSuppressed, "support ticket opened: upsells paused")
+				s.exit(domain.StatusSuppressed, "support ticket opened: upsells paused")
 			}
 		case SignalBounce:
-			s.exit(models.StatusBounced, "the address bounced")
+			s.exit(domain.StatusBounced, "the address bounced")
 		case SignalConsentWithdrawn:
-			s.exit(models.StatusNoConsent, "marketing consent withdrawn")
+			s.exit(domain.StatusNoConsent, "marketing consent withdrawn")
 		case SignalUpgrade:
 			if slices.Contains(s.in.ExitOn, campaign.GoalUpgrade) && (len(s.in.UpgradeTo) == 0 || slices.Contains(s.in.UpgradeTo, p.sig.Tier)) {
-				s.exit(models.StatusConverted, strings.TrimSpace("upgrade "+p.sig.Tier))
+				s.exit(domain.StatusConverted, strings.TrimSpace("upgrade "+p.sig.Tier))
 			}
 		case SignalPurchase:
 			goals := s.purchaseGoals()
 			if len(goals) == 0 || p.sig.OrderID == "" {
 				continue
 			}
-			var res activities.PurchaseResult
-			err := execActivity(ctx, "check purchase", a.EvaluatePurchase, activities.PurchaseInput{
+			var res PurchaseResult
+			err := execActivity(ctx, "check purchase", ActivityEvaluatePurchase, PurchaseInput{
 				EnrollmentID: s.in.EnrollmentID, OrderID: p.sig.OrderID, Goals: goals, TriggerEventID: s.in.TriggerEventID,
 				Day: s.in.Day,
 			}, &res)
@@ -476,36 +472,35 @@ func (s *sequence) handleSignals(ctx workflow.Context) error {
 			}
 			if res.Converts {
 				s.order, s.revenue = p.sig.OrderID, res.RevenueMinor
-				reason := res.Goal + ": order " + p.sig.OrderID
+				reason := string(res.Goal) + ": order " + p.sig.OrderID
 				if res.Step != "" {
 					reason += ", credited to step " + res.Step
 				}
-				s.exit(models.StatusConverted, reason)
+				s.exit(domain.StatusConverted, reason)
 			}
 		}
 	}
 	return nil
 }
 
-func (s *sequence) purchaseGoals() []string {
-	var gs []string
+func (s *sequence) purchaseGoals() []campaign.Goal {
+	var gs []campaign.Goal
 	for _, g := range s.in.ExitOn {
-		switch g {
-		case campaign.GoalPurchaseOfRecommended, campaign.GoalPurchaseAny, campaign.GoalPurchaseInCategory:
+		if g.IsPurchase() {
 			gs = append(gs, g)
 		}
 	}
 	return gs
 }
 
-func (s *sequence) exit(status, reason string) {
+func (s *sequence) exit(status domain.SequenceStatus, reason string) {
 	if s.ended() {
 		return
 	}
 	s.journey.Status, s.journey.ExitReason = status, reason
 }
 
-func (s *sequence) ended() bool { return s.journey.Status != models.StatusRunning }
+func (s *sequence) ended() bool { return s.journey.Status != domain.StatusRunning }
 
 func (s *sequence) finish(ctx workflow.Context) (SequenceResult, error) {
 	// Recording the outcome must survive a cancellation that arrives now.
@@ -517,10 +512,10 @@ func (s *sequence) finish(ctx workflow.Context) (SequenceResult, error) {
 	}
 	s.journey.CurrentStep, s.journey.Waiting, s.journey.NextEmailAt = "", "", nil
 	_ = workflow.UpsertTypedSearchAttributes(ctx,
-		SequenceStatusKey.ValueSet(s.journey.Status), NextEmailAtKey.ValueUnset(),
+		SequenceStatusKey.ValueSet(string(s.journey.Status)), NextEmailAtKey.ValueUnset(),
 		EmailsSentKey.ValueSet(int64(s.journey.EmailsSent)))
-	workflow.SetCurrentDetails(ctx, "ended: "+s.journey.Status+" ("+s.journey.ExitReason+")")
-	err := execActivity(ctx, "record outcome", a.FinishEnrollment, activities.FinishInput{
+	workflow.SetCurrentDetails(ctx, "ended: "+string(s.journey.Status)+" ("+s.journey.ExitReason+")")
+	err := execActivity(ctx, "record outcome", ActivityFinishEnrollment, FinishInput{
 		EnrollmentID: s.in.EnrollmentID, Status: s.journey.Status, Reason: s.journey.ExitReason,
 		ConvertedOrder: s.order, RevenueMinor: s.revenue, EmailsSent: s.journey.EmailsSent,
 		EndedAt: workflow.Now(ctx),
@@ -536,7 +531,7 @@ func (s *sequence) finish(ctx workflow.Context) (SequenceResult, error) {
 
 // execActivity runs one activity with the standard options and a summary
 // that shows in the Temporal UI.
-func execActivity(ctx workflow.Context, summary string, fn, arg, result any) error {
+func execActivity(ctx workflow.Context, summary, activity string, arg, result any) error {
 	ctx = workflow.WithActivityOptions(ctx, activityOptions(summary))
-	return workflow.ExecuteActivity(ctx, fn, arg).Get(ctx, result)
+	return workflow.ExecuteActivity(ctx, activity, arg).Get(ctx, result)
 }

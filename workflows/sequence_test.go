@@ -16,13 +16,11 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/internal/campaign"
-	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/internal/domain"
+	liftworker "github.com/lift-hq/lift/worker"
 	"github.com/lift-hq/lift/workflows"
 )
-
-var a *activities.Activities
 
 const day = 24 * time.Hour
 
@@ -33,13 +31,13 @@ type bundle struct {
 	start time.Time
 	sent  []string        // step IDs in send order
 	at    []time.Duration // when, after enrolment
-	final *activities.FinishInput
+	final *workflows.FinishInput
 
 	// Hand-written fakes the mocks delegate to; tests replace them.
-	eligibility func(activities.StepRef) activities.Eligibility
-	prepare     func(activities.StepRef) activities.Prepared
+	eligibility func(workflows.StepRef) workflows.Eligibility
+	prepare     func(workflows.StepRef) workflows.Prepared
 	prepareErr  error // returned by Prepare when set
-	send        func(activities.SendInput) (activities.Sent, error)
+	send        func(workflows.SendInput) (workflows.Sent, error)
 }
 
 func setup(t *testing.T) *bundle {
@@ -52,41 +50,41 @@ func setup(t *testing.T) *bundle {
 	b.start = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) // a Monday, 10:00 UTC
 	b.env.SetStartTime(b.start)
 	b.env.RegisterWorkflowWithOptions(workflows.SequenceWorkflow, workflow.RegisterOptions{Name: workflows.SequenceWorkflowName})
-	b.env.RegisterActivity(a)
-	b.env.OnActivity(a.StartEnrollment, mock.Anything, mock.Anything).Return(nil).Maybe()
-	b.eligibility = func(activities.StepRef) activities.Eligibility { return activities.Eligibility{Eligible: true} }
-	b.prepare = func(ref activities.StepRef) activities.Prepared {
-		return activities.Prepared{MessageID: "m-" + ref.StepID, Items: 2}
+	liftworker.RegisterActivities(b.env, nil)
+	b.env.OnActivity(workflows.ActivityStartEnrollment, mock.Anything, mock.Anything).Return(nil).Maybe()
+	b.eligibility = func(workflows.StepRef) workflows.Eligibility { return workflows.Eligibility{Eligible: true} }
+	b.prepare = func(ref workflows.StepRef) workflows.Prepared {
+		return workflows.Prepared{MessageID: "m-" + ref.StepID, Items: 2}
 	}
-	b.send = func(ref activities.SendInput) (activities.Sent, error) {
+	b.send = func(ref workflows.SendInput) (workflows.Sent, error) {
 		b.sent = append(b.sent, ref.MessageID[2:])
 		b.at = append(b.at, b.env.Now().Sub(b.start))
-		return activities.Sent{ProviderMessageID: "p-" + ref.MessageID}, nil
+		return workflows.Sent{ProviderMessageID: "p-" + ref.MessageID}, nil
 	}
-	b.env.OnActivity(a.CheckEligibility, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, ref activities.StepRef) (activities.Eligibility, error) {
+	b.env.OnActivity(workflows.ActivityCheckEligibility, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, ref workflows.StepRef) (workflows.Eligibility, error) {
 			return b.eligibility(ref), nil
 		}).Maybe()
-	b.env.OnActivity(a.Prepare, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, ref activities.StepRef) (activities.Prepared, error) {
+	b.env.OnActivity(workflows.ActivityPrepare, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, ref workflows.StepRef) (workflows.Prepared, error) {
 			if b.prepareErr != nil {
-				return activities.Prepared{}, b.prepareErr
+				return workflows.Prepared{}, b.prepareErr
 			}
 			return b.prepare(ref), nil
 		}).Maybe()
-	b.env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(nil).Maybe()
-	b.env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, ref activities.SendInput) (activities.Sent, error) { return b.send(ref) }).Maybe()
-	b.env.OnActivity(a.RecordProgress, mock.Anything, mock.Anything).Return(nil).Maybe()
-	b.env.OnActivity(a.EvaluatePurchase, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.PurchaseInput) (activities.PurchaseResult, error) {
+	b.env.OnActivity(workflows.ActivityRender, mock.Anything, mock.Anything).Return(nil).Maybe()
+	b.env.OnActivity(workflows.ActivitySend, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, ref workflows.SendInput) (workflows.Sent, error) { return b.send(ref) }).Maybe()
+	b.env.OnActivity(workflows.ActivityRecordProgress, mock.Anything, mock.Anything).Return(nil).Maybe()
+	b.env.OnActivity(workflows.ActivityEvaluatePurchase, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in workflows.PurchaseInput) (workflows.PurchaseResult, error) {
 			if in.OrderID == "o-recommended" {
-				return activities.PurchaseResult{Converts: true, Goal: campaign.GoalPurchaseOfRecommended, RevenueMinor: 4999}, nil
+				return workflows.PurchaseResult{Converts: true, Goal: campaign.GoalPurchaseOfRecommended, RevenueMinor: 4999}, nil
 			}
-			return activities.PurchaseResult{}, nil
+			return workflows.PurchaseResult{}, nil
 		}).Maybe()
-	b.env.OnActivity(a.FinishEnrollment, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.FinishInput) error { b.final = &in; return nil }).Maybe()
+	b.env.OnActivity(workflows.ActivityFinishEnrollment, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in workflows.FinishInput) error { b.final = &in; return nil }).Maybe()
 	return b
 }
 
@@ -99,7 +97,7 @@ func input(start time.Time) workflows.SequenceInput {
 		Steps: []workflows.StepPlan{
 			{ID: "complement", Window: w("3d-7d")}, {ID: "guide", Window: w("10d-14d")}, {ID: "bundle", Window: w("18d-21d")},
 		},
-		ExitOn:      []string{campaign.GoalPurchaseOfRecommended, campaign.GoalUpgrade},
+		ExitOn:      []campaign.Goal{campaign.GoalPurchaseOfRecommended, campaign.GoalUpgrade},
 		Attribution: campaign.Offset{Days: 5},
 	}
 }
@@ -118,12 +116,12 @@ func TestSequenceSendsEveryStepOnScheduleThenCompletes(t *testing.T) {
 	b := setup(t)
 	res := b.run(t, input(b.start))
 
-	require.Equal(t, models.StatusCompleted, res.Status)
+	require.Equal(t, domain.StatusCompleted, res.Status)
 	require.Equal(t, 3, res.EmailsSent)
 	require.Equal(t, []string{"complement", "guide", "bundle"}, b.sent)
 	require.Equal(t, []time.Duration{3 * day, 10 * day, 18 * day}, b.at)
 	require.NotNil(t, b.final)
-	require.Equal(t, models.StatusCompleted, b.final.Status)
+	require.Equal(t, domain.StatusCompleted, b.final.Status)
 	// The attribution window keeps it open five days after the last email.
 	require.Equal(t, 23*day, b.final.EndedAt.Sub(b.start))
 }
@@ -132,14 +130,14 @@ func TestExitSignalsEndTheSequenceAtOnceAtEveryStage(t *testing.T) {
 	signals := []struct {
 		name    string
 		payload workflows.ExitSignal
-		status  string
+		status  domain.SequenceStatus
 	}{
-		{workflows.SignalPurchase, workflows.ExitSignal{OrderID: "o-recommended"}, models.StatusConverted},
-		{workflows.SignalUpgrade, workflows.ExitSignal{}, models.StatusConverted},
-		{workflows.SignalComplaint, workflows.ExitSignal{}, models.StatusComplained},
-		{workflows.SignalUnsubscribe, workflows.ExitSignal{}, models.StatusUnsubscribed},
-		{workflows.SignalConsentWithdrawn, workflows.ExitSignal{}, models.StatusNoConsent},
-		{workflows.SignalBounce, workflows.ExitSignal{}, models.StatusBounced},
+		{workflows.SignalPurchase, workflows.ExitSignal{OrderID: "o-recommended"}, domain.StatusConverted},
+		{workflows.SignalUpgrade, workflows.ExitSignal{}, domain.StatusConverted},
+		{workflows.SignalComplaint, workflows.ExitSignal{}, domain.StatusComplained},
+		{workflows.SignalUnsubscribe, workflows.ExitSignal{}, domain.StatusUnsubscribed},
+		{workflows.SignalConsentWithdrawn, workflows.ExitSignal{}, domain.StatusNoConsent},
+		{workflows.SignalBounce, workflows.ExitSignal{}, domain.StatusBounced},
 	}
 	// Stages: before the first email, between emails, 29 days into a long
 	// wait, and in the attribution window after the last email.
@@ -175,7 +173,7 @@ func TestExitIsImmediateEvenDeepIntoALongWait(t *testing.T) {
 	in.Steps = []workflows.StepPlan{{ID: "late", Window: campaign.Window{Min: campaign.Offset{Days: 30}, Max: campaign.Offset{Days: 30}}}}
 	b.env.RegisterDelayedCallback(func() { b.env.SignalWorkflow(workflows.SignalUnsubscribe, workflows.ExitSignal{}) }, 29*day)
 	res := b.run(t, in)
-	require.Equal(t, models.StatusUnsubscribed, res.Status)
+	require.Equal(t, domain.StatusUnsubscribed, res.Status)
 	require.Empty(t, b.sent)
 	require.Equal(t, 29*day, b.final.EndedAt.Sub(b.start))
 }
@@ -183,14 +181,14 @@ func TestExitIsImmediateEvenDeepIntoALongWait(t *testing.T) {
 func TestSignalsThatMeetNoGoalAreIgnored(t *testing.T) {
 	b := setup(t)
 	in := input(b.start)
-	in.ExitOn = []string{campaign.GoalPurchaseOfRecommended} // no upgrade goal
+	in.ExitOn = []campaign.Goal{campaign.GoalPurchaseOfRecommended} // no upgrade goal
 	b.env.RegisterDelayedCallback(func() {
 		b.env.SignalWorkflow(workflows.SignalPurchase, workflows.ExitSignal{OrderID: "o-unrelated"})
 		b.env.SignalWorkflow(workflows.SignalUpgrade, workflows.ExitSignal{})
 		b.env.SignalWorkflow(workflows.SignalUnsubscribe, workflows.ExitSignal{CampaignID: "another-campaign"})
 	}, 4*day)
 	res := b.run(t, in)
-	require.Equal(t, models.StatusCompleted, res.Status)
+	require.Equal(t, domain.StatusCompleted, res.Status)
 	require.Equal(t, 3, res.EmailsSent)
 }
 
@@ -224,7 +222,7 @@ func TestPauseHoldsTheNextEmailUntilResume(t *testing.T) {
 	}, 8*day)
 	res := b.run(t, input(b.start))
 	require.True(t, paused.Paused)
-	require.Equal(t, models.StatusCompleted, res.Status)
+	require.Equal(t, domain.StatusCompleted, res.Status)
 	require.Equal(t, []string{"complement", "guide", "bundle"}, b.sent)
 	// The overdue first email goes at resume; the others keep their days.
 	require.Equal(t, []time.Duration{8 * day, 10 * day, 18 * day}, b.at)
@@ -232,11 +230,11 @@ func TestPauseHoldsTheNextEmailUntilResume(t *testing.T) {
 
 func TestStepWithNothingToRecommendIsSkippedNotSentEmpty(t *testing.T) {
 	b := setup(t)
-	b.prepare = func(ref activities.StepRef) activities.Prepared {
+	b.prepare = func(ref workflows.StepRef) workflows.Prepared {
 		if ref.StepID == "complement" {
-			return activities.Prepared{MessageID: "m-complement", Skip: true, Reason: "nothing to recommend"}
+			return workflows.Prepared{MessageID: "m-complement", Skip: true, Reason: "nothing to recommend"}
 		}
-		return activities.Prepared{MessageID: "m-" + ref.StepID, Items: 1}
+		return workflows.Prepared{MessageID: "m-" + ref.StepID, Items: 1}
 	}
 	var journey workflows.Journey
 	b.env.RegisterDelayedCallback(func() {
@@ -257,11 +255,11 @@ func TestStepWithNothingToRecommendIsSkippedNotSentEmpty(t *testing.T) {
 
 func TestNoConsentAtSendTimeEndsTheSequenceUnsent(t *testing.T) {
 	b := setup(t)
-	b.eligibility = func(activities.StepRef) activities.Eligibility {
-		return activities.Eligibility{Status: models.StatusNoConsent, Reason: "no marketing consent"}
+	b.eligibility = func(workflows.StepRef) workflows.Eligibility {
+		return workflows.Eligibility{Status: domain.StatusNoConsent, Reason: "no marketing consent"}
 	}
 	res := b.run(t, input(b.start))
-	require.Equal(t, models.StatusNoConsent, res.Status)
+	require.Equal(t, domain.StatusNoConsent, res.Status)
 	require.Empty(t, b.sent)
 	require.Equal(t, 3*day, b.final.EndedAt.Sub(b.start))
 }
@@ -275,19 +273,19 @@ func TestHoldoutRunsTheClockButIsNeverEmailed(t *testing.T) {
 	}, 12*day)
 	res := b.run(t, in)
 	require.Empty(t, b.sent)
-	require.Equal(t, models.StatusConverted, res.Status, "holdout conversions are counted")
+	require.Equal(t, domain.StatusConverted, res.Status, "holdout conversions are counted")
 }
 
 func TestPermanentSendFailureMovesOnToTheNextStep(t *testing.T) {
 	b := setup(t)
 	calls := 0
-	b.send = func(ref activities.SendInput) (activities.Sent, error) {
+	b.send = func(ref workflows.SendInput) (workflows.Sent, error) {
 		calls++
 		if calls == 1 {
-			return activities.Sent{}, temporal.NewNonRetryableApplicationError("sendgrid refused: 400", "permanent_remote", nil)
+			return workflows.Sent{}, temporal.NewNonRetryableApplicationError("sendgrid refused: 400", "permanent_remote", nil)
 		}
 		b.sent = append(b.sent, ref.MessageID[2:])
-		return activities.Sent{}, nil
+		return workflows.Sent{}, nil
 	}
 	res := b.run(t, input(b.start))
 	require.Equal(t, []string{"guide", "bundle"}, b.sent)
@@ -312,14 +310,14 @@ func TestSignalDuringAnActivityIsHandledRightAfterIt(t *testing.T) {
 	b := setup(t)
 	// The purchase arrives while the first email is being sent: it is
 	// applied as soon as the send returns, before any further wait.
-	b.send = func(ref activities.SendInput) (activities.Sent, error) {
+	b.send = func(ref workflows.SendInput) (workflows.Sent, error) {
 		b.sent = append(b.sent, ref.MessageID[2:])
 		b.at = append(b.at, b.env.Now().Sub(b.start))
 		b.env.SignalWorkflow(workflows.SignalPurchase, workflows.ExitSignal{OrderID: "o-recommended"})
-		return activities.Sent{}, nil
+		return workflows.Sent{}, nil
 	}
 	res := b.run(t, input(b.start))
-	require.Equal(t, models.StatusConverted, res.Status)
+	require.Equal(t, domain.StatusConverted, res.Status)
 	require.Equal(t, "o-recommended", res.ConvertedOrder)
 	require.Equal(t, []string{"complement"}, b.sent)
 	require.Equal(t, 3*day, b.final.EndedAt.Sub(b.start))
@@ -328,13 +326,13 @@ func TestSignalDuringAnActivityIsHandledRightAfterIt(t *testing.T) {
 func TestPausedSequenceDoesNotSendUntilResumed(t *testing.T) {
 	b := setup(t)
 	// Pause while the first step is being prepared: the send waits.
-	b.prepare = func(ref activities.StepRef) activities.Prepared {
+	b.prepare = func(ref workflows.StepRef) workflows.Prepared {
 		if ref.StepID == "complement" {
 			b.env.UpdateWorkflow(workflows.UpdatePause, "p", &testsuite.TestUpdateCallback{
 				OnReject: func(err error) { t.Errorf("pause rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
 			})
 		}
-		return activities.Prepared{MessageID: "m-" + ref.StepID, Items: 1}
+		return workflows.Prepared{MessageID: "m-" + ref.StepID, Items: 1}
 	}
 	b.env.RegisterDelayedCallback(func() {
 		b.env.UpdateWorkflow(workflows.UpdateResume, "r", &testsuite.TestUpdateCallback{
@@ -354,22 +352,22 @@ func TestFailureIsRecordedBeforeTheWorkflowFails(t *testing.T) {
 	b.env.ExecuteWorkflow(workflows.SequenceWorkflowName, input(b.start))
 	require.ErrorContains(t, b.env.GetWorkflowError(), "step missing")
 	require.NotNil(t, b.final)
-	require.Equal(t, models.StatusFailed, b.final.Status)
+	require.Equal(t, domain.StatusFailed, b.final.Status)
 }
 
 func TestFrequencyCapDefersTheSendNeverDropsIt(t *testing.T) {
 	b := setup(t)
 	capped := true
 	var journey workflows.Journey
-	b.send = func(ref activities.SendInput) (activities.Sent, error) {
+	b.send = func(ref workflows.SendInput) (workflows.Sent, error) {
 		if capped {
 			capped = false
-			return activities.Sent{Deferred: true, RetryAt: b.env.Now().Add(30 * time.Hour),
+			return workflows.Sent{Deferred: true, RetryAt: b.env.Now().Add(30 * time.Hour),
 				Reason: "frequency cap reached (at most 1 per day)"}, nil
 		}
 		b.sent = append(b.sent, ref.MessageID[2:])
 		b.at = append(b.at, b.env.Now().Sub(b.start))
-		return activities.Sent{}, nil
+		return workflows.Sent{}, nil
 	}
 	b.env.RegisterDelayedCallback(func() {
 		v, err := b.env.QueryWorkflow(workflows.QueryJourney)
@@ -390,13 +388,13 @@ func TestFrequencyCapDefersTheSendNeverDropsIt(t *testing.T) {
 
 func TestSupportTicketEndsUpsellsOnly(t *testing.T) {
 	for _, c := range []struct {
-		kind   string
-		goals  []string
-		status string
+		kind   campaign.Kind
+		goals  []campaign.Goal
+		status domain.SequenceStatus
 	}{
-		{campaign.Upsell, nil, models.StatusSuppressed},
-		{campaign.CrossSell, nil, models.StatusCompleted},
-		{campaign.CrossSell, []string{campaign.GoalSupportTicket}, models.StatusSuppressed},
+		{campaign.Upsell, nil, domain.StatusSuppressed},
+		{campaign.CrossSell, nil, domain.StatusCompleted},
+		{campaign.CrossSell, []campaign.Goal{campaign.GoalSupportTicket}, domain.StatusSuppressed},
 	} {
 		b := setup(t)
 		in := input(b.start)
@@ -442,7 +440,7 @@ func TestUpgradeGoalCanRequireATargetTier(t *testing.T) {
 		b.env.SignalWorkflow(workflows.SignalUpgrade, workflows.ExitSignal{Tier: "pro"})
 	}, 12*day)
 	res := b.run(t, in)
-	require.Equal(t, models.StatusConverted, res.Status)
+	require.Equal(t, domain.StatusConverted, res.Status)
 	require.Equal(t, "upgrade pro", res.Reason)
 	require.Equal(t, 12*day, b.final.EndedAt.Sub(b.start))
 }
@@ -454,9 +452,9 @@ func TestSwitchToPromotedWinnerAtNextStepBoundary(t *testing.T) {
 	b := setup(t)
 	w := func(s string) campaign.Window { x, _ := campaign.ParseWindow(s); return x }
 	variants := map[string]string{}
-	b.prepare = func(ref activities.StepRef) activities.Prepared {
+	b.prepare = func(ref workflows.StepRef) workflows.Prepared {
 		variants[ref.StepID] = ref.Variant
-		return activities.Prepared{MessageID: "m-" + ref.StepID, Items: 2}
+		return workflows.Prepared{MessageID: "m-" + ref.StepID, Items: 2}
 	}
 	b.env.RegisterDelayedCallback(func() {
 		b.env.SignalWorkflow(workflows.SignalSwitchVariant, workflows.SwitchVariant{Variant: "B", Steps: []workflows.StepPlan{
@@ -470,7 +468,7 @@ func TestSwitchToPromotedWinnerAtNextStepBoundary(t *testing.T) {
 	}, 8*day)
 	res := b.run(t, input(b.start))
 
-	require.Equal(t, models.StatusCompleted, res.Status)
+	require.Equal(t, domain.StatusCompleted, res.Status)
 	require.Equal(t, []string{"complement", "guide"}, b.sent)
 	require.Equal(t, []time.Duration{3 * day, 7 * day}, b.at, "guide moves from day 10 to B's day 7")
 	require.Equal(t, map[string]string{"complement": "A", "guide": "B"}, variants)

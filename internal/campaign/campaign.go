@@ -19,25 +19,37 @@ import (
 	"github.com/lift-hq/lift/internal/errs"
 )
 
+// Kind is what a campaign sells: more of the same range, or a higher plan.
+type Kind string
+
 // Kinds of campaign.
 const (
-	CrossSell = "cross_sell"
-	Upsell    = "upsell"
+	CrossSell Kind = "cross_sell"
+	Upsell    Kind = "upsell"
 )
 
-// Exit goals a campaign can name in exit_on.
+// Goal is an exit goal a campaign names in exit_on: what ends a sequence
+// (as converted, or suppressed for a support ticket).
+type Goal string
+
+// Exit goals.
 const (
-	GoalPurchaseOfRecommended = "purchase_of_recommended"
-	GoalPurchaseAny           = "purchase_any"
-	GoalPurchaseInCategory    = "purchase_in_category"
-	GoalUpgrade               = "upgrade"
-	GoalComplaint             = "complaint"
-	GoalUnsubscribe           = "unsubscribe"
-	GoalSupportTicket         = "support_ticket"
-	GoalBounce                = "bounce"
+	GoalPurchaseOfRecommended Goal = "purchase_of_recommended"
+	GoalPurchaseAny           Goal = "purchase_any"
+	GoalPurchaseInCategory    Goal = "purchase_in_category"
+	GoalUpgrade               Goal = "upgrade"
+	GoalComplaint             Goal = "complaint"
+	GoalUnsubscribe           Goal = "unsubscribe"
+	GoalSupportTicket         Goal = "support_ticket"
+	GoalBounce                Goal = "bounce"
 )
 
-var goals = map[string]bool{
+// IsPurchase reports whether the goal is met by an order.
+func (g Goal) IsPurchase() bool {
+	return g == GoalPurchaseOfRecommended || g == GoalPurchaseAny || g == GoalPurchaseInCategory
+}
+
+var goals = map[Goal]bool{
 	GoalPurchaseOfRecommended: true, GoalPurchaseAny: true, GoalPurchaseInCategory: true,
 	GoalUpgrade: true, GoalComplaint: true, GoalUnsubscribe: true, GoalSupportTicket: true, GoalBounce: true,
 }
@@ -45,25 +57,28 @@ var goals = map[string]bool{
 // Templates are the email templates a step may name.
 var Templates = []string{"recommendation", "education", "offer", "upsell"}
 
+// Strategy is how a step chooses the products it recommends.
+type Strategy string
+
 // Recommendation strategies a step may name.
 const (
-	StrategyComplements       = "complements"         // manual rules, for catalogues with little history
-	StrategyBoughtTogether    = "bought_together"     // co-purchase affinity from order history
-	StrategyPopularInCategory = "popular_in_category" // the fallback when nothing else applies
-	StrategyNextTier          = "next_tier"           // the next plan up the customer's ladder
-	StrategySimilarCustomers  = "similar_customers"   // item-to-item similarity over customers' purchases
+	StrategyComplements       Strategy = "complements"         // manual rules, for catalogues with little history
+	StrategyBoughtTogether    Strategy = "bought_together"     // co-purchase affinity from order history
+	StrategyPopularInCategory Strategy = "popular_in_category" // the fallback when nothing else applies
+	StrategyNextTier          Strategy = "next_tier"           // the next plan up the customer's ladder
+	StrategySimilarCustomers  Strategy = "similar_customers"   // item-to-item similarity over customers' purchases
 )
 
 // Strategies are the recommendation strategies a step may name.
-var Strategies = []string{StrategyComplements, StrategyBoughtTogether, StrategySimilarCustomers, StrategyPopularInCategory, StrategyNextTier}
+var Strategies = []Strategy{StrategyComplements, StrategyBoughtTogether, StrategySimilarCustomers, StrategyPopularInCategory, StrategyNextTier}
 
 // Definition is a campaign as marketers write it (POST /v1/campaigns).
 type Definition struct {
 	ID                string   `json:"id"`
 	Name              string   `json:"name"`
-	Kind              string   `json:"kind"`
+	Kind              Kind     `json:"kind"`
 	Trigger           Trigger  `json:"trigger"`
-	ExitOn            []string `json:"exit_on,omitempty"`
+	ExitOn            []Goal   `json:"exit_on,omitempty"`
 	Steps             []Step   `json:"steps"`
 	SendWindow        string   `json:"send_window,omitempty"`        // "09:00-20:00", customer-local
 	AttributionWindow string   `json:"attribution_window,omitempty"` // "5d"
@@ -210,8 +225,8 @@ func (s Step) Localized(lang string) Step {
 // Recommend asks for product recommendations in a step. A step that asks
 // for recommendations and finds none is skipped, not sent empty.
 type Recommend struct {
-	Strategy string `json:"strategy"`
-	Limit    int    `json:"limit,omitempty"`
+	Strategy Strategy `json:"strategy"`
+	Limit    int      `json:"limit,omitempty"`
 	// Pin always shows these products first (when suitable); Block never
 	// shows these.
 	Pin   []string `json:"pin,omitempty"`
@@ -487,7 +502,7 @@ func (d *Definition) Validate() error {
 		}
 		if s.Recommend != nil {
 			if !slices.Contains(Strategies, s.Recommend.Strategy) {
-				return bad(f("recommend.strategy"), "unknown strategy %q (one of %s)", s.Recommend.Strategy, strings.Join(Strategies, ", "))
+				return bad(f("recommend.strategy"), "unknown strategy %q (one of %s)", s.Recommend.Strategy, joinNames(Strategies))
 			}
 			if s.Recommend.Limit < 0 || s.Recommend.Limit > 3 {
 				return bad(f("recommend.limit"), "must be 1 to 3")
@@ -520,9 +535,9 @@ func (d *Definition) Validate() error {
 // needs, without any content.
 type Plan struct {
 	ID          string     `json:"id"`
-	Kind        string     `json:"kind"`
+	Kind        Kind       `json:"kind"`
 	Steps       []PlanStep `json:"steps"`
-	ExitOn      []string   `json:"exit_on,omitempty"`
+	ExitOn      []Goal     `json:"exit_on,omitempty"`
 	UpgradeTo   []string   `json:"upgrade_to,omitempty"`
 	Attribution Offset     `json:"attribution"`
 	WindowStart int        `json:"window_start"` // send window, minutes after local midnight
@@ -603,7 +618,7 @@ func (d *Definition) Attribution() Offset {
 }
 
 // HasGoal reports whether the campaign exits on goal.
-func (d *Definition) HasGoal(goal string) bool { return slices.Contains(d.ExitOn, goal) }
+func (d *Definition) HasGoal(goal Goal) bool { return slices.Contains(d.ExitOn, goal) }
 
 // checkText checks a step's copy: lengths, and that each field parses as
 // a template. field prefixes the field names in errors.
@@ -621,4 +636,13 @@ func checkText(field string, t StepText) error {
 		}
 	}
 	return nil
+}
+
+// joinNames lists named values for an error message.
+func joinNames[T ~string](xs []T) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = string(x)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -84,3 +84,12 @@ func As(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// Message is the message of the first coded error in err's chain, or
+// err's own text.
+func Message(err error) string {
+	if e, ok := As(err); ok {
+		return e.Message
+	}
+	return err.Error()
+}

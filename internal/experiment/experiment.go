@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/stats"
 	"github.com/lift-hq/lift/models"
 )
@@ -52,7 +53,7 @@ func Routing(def *campaign.Definition, state *models.Experiment) []campaign.Weig
 		return control
 	}
 	switch state.Status {
-	case models.ExperimentRunning:
+	case domain.ExperimentRunning:
 		var out []campaign.Weighted
 		for _, v := range def.Experiment.Weighted() {
 			if _, paused := state.Paused[v.ID]; !paused {
@@ -63,7 +64,7 @@ func Routing(def *campaign.Definition, state *models.Experiment) []campaign.Weig
 			return control
 		}
 		return out
-	case models.ExperimentConcluded:
+	case domain.ExperimentConcluded:
 		if state.Winner != "" && def.HasVariant(state.Winner) {
 			return []campaign.Weighted{{ID: state.Winner, Weight: 1}}
 		}

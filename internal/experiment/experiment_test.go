@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -19,15 +20,15 @@ func TestRoutingFollowsTheExperimentsState(t *testing.T) {
 	d := def()
 	control := []campaign.Weighted{{ID: "A", Weight: 1}}
 	require.Equal(t, control, Routing(d, nil), "not started: everyone gets the control")
-	running := &models.Experiment{ID: "subj", Status: models.ExperimentRunning}
+	running := &models.Experiment{ID: "subj", Status: domain.ExperimentRunning}
 	require.Equal(t, d.Experiment.Weighted(), Routing(d, running))
 	running.Paused = map[string]string{"B": "unsubscribes", "C/s1": "complaints"}
 	require.Equal(t, []campaign.Weighted{{ID: "A", Weight: 50}, {ID: "C", Weight: 20}}, Routing(d, running),
 		"a paused variant takes no new enrolments; a paused step does not stop its variant")
-	require.Equal(t, control, Routing(d, &models.Experiment{ID: "subj", Status: models.ExperimentStopped}))
-	require.Equal(t, []campaign.Weighted{{ID: "C", Weight: 1}}, Routing(d, &models.Experiment{ID: "subj", Status: models.ExperimentConcluded, Winner: "C"}))
-	require.Equal(t, control, Routing(d, &models.Experiment{ID: "subj", Status: models.ExperimentConcluded}), "concluded without a winner")
-	require.Equal(t, control, Routing(d, &models.Experiment{ID: "older", Status: models.ExperimentRunning}), "another experiment's state")
+	require.Equal(t, control, Routing(d, &models.Experiment{ID: "subj", Status: domain.ExperimentStopped}))
+	require.Equal(t, []campaign.Weighted{{ID: "C", Weight: 1}}, Routing(d, &models.Experiment{ID: "subj", Status: domain.ExperimentConcluded, Winner: "C"}))
+	require.Equal(t, control, Routing(d, &models.Experiment{ID: "subj", Status: domain.ExperimentConcluded}), "concluded without a winner")
+	require.Equal(t, control, Routing(d, &models.Experiment{ID: "older", Status: domain.ExperimentRunning}), "another experiment's state")
 	require.Nil(t, Routing(&campaign.Definition{ID: "cam"}, running), "no experiment in the version")
 }
 
@@ -42,7 +43,7 @@ func totals(rows ...[4]int64) []models.VariantTotals {
 }
 
 func state(metric string) *models.Experiment {
-	return &models.Experiment{ID: "subj", Metric: metric, MinSends: 200, Alpha: 0.05, Status: models.ExperimentRunning}
+	return &models.Experiment{ID: "subj", Metric: metric, MinSends: 200, Alpha: 0.05, Status: domain.ExperimentRunning}
 }
 
 func TestAnalyzeCallsAWinnerOnlyWithEnoughEvidence(t *testing.T) {

@@ -84,7 +84,7 @@ type EvalStore interface {
 
 // Score is one strategy's result: hit rate at 3 over the held-out orders.
 type Score struct {
-	Strategy string
+	Strategy campaign.Strategy
 	Hits     int
 	Total    int
 	Fallback int // recommendations that fell back to another strategy
@@ -132,7 +132,7 @@ func Evaluate(ctx context.Context, st EvalStore, h History, minOrders, minCustom
 	r := &Recommender{Store: st, MinOrders: minOrders, MinCustomers: minCustomers, PopularWindow: 10 * 365 * 24 * time.Hour,
 		Now: func() time.Time { return time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC) }}
 	var scores []Score
-	for _, strategy := range []string{campaign.StrategyPopularInCategory, campaign.StrategyComplements, campaign.StrategyBoughtTogether, campaign.StrategySimilarCustomers} {
+	for _, strategy := range []campaign.Strategy{campaign.StrategyPopularInCategory, campaign.StrategyComplements, campaign.StrategyBoughtTogether, campaign.StrategySimilarCustomers} {
 		sc := Score{Strategy: strategy}
 		for _, c := range customers {
 			var trigger []string

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/internal/testdb"
 )
@@ -20,10 +21,10 @@ func TestEvaluationRanksStrategiesOnAKnownHistory(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, scores, 4)
 	popular, together := scores[0], scores[2]
-	require.Equal(t, "popular_in_category", popular.Strategy)
+	require.Equal(t, campaign.StrategyPopularInCategory, popular.Strategy)
 	require.Equal(t, 400, popular.Total)
 	require.Greater(t, together.HitRate(), popular.HitRate(), "co-purchases know the families")
-	require.Equal(t, "similar_customers", scores[3].Strategy)
+	require.Equal(t, campaign.StrategySimilarCustomers, scores[3].Strategy)
 	require.Greater(t, scores[3].HitRate(), popular.HitRate(), "so do customers' purchases across orders")
 	var out bytes.Buffer
 	recs.WriteReport(&out, scores)

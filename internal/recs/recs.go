@@ -96,9 +96,9 @@ type Pick struct {
 // Result is a recommendation: the picks, the strategy that produced them,
 // and a note when it fell back.
 type Result struct {
-	Picks    []Pick `json:"picks"`
-	Strategy string `json:"strategy"`
-	Note     string `json:"note,omitempty"`
+	Picks    []Pick            `json:"picks"`
+	Strategy campaign.Strategy `json:"strategy"`
+	Note     string            `json:"note,omitempty"`
 }
 
 // SKUs lists the picks' SKUs.
@@ -179,7 +179,7 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 }
 
 // candidates lists a strategy's ranked candidates with reasons.
-func (r *Recommender) candidates(ctx context.Context, strategy string, req Request, triggers map[string]models.Product) ([]Pick, error) {
+func (r *Recommender) candidates(ctx context.Context, strategy campaign.Strategy, req Request, triggers map[string]models.Product) ([]Pick, error) {
 	var out []Pick
 	name := func(sku string) string {
 		if p, ok := triggers[sku]; ok && p.Name != "" {

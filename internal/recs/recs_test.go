@@ -111,7 +111,7 @@ func TestComplementsKeepRuleOrderAndSkipWhatDoesNotFit(t *testing.T) {
 	res := recommend(t, catalogue(), campaign.Recommend{Strategy: "complements", Limit: 2}, map[string]bool{"bag": true}, "US")
 	require.Equal(t, []string{"lens", "tripod"}, res.SKUs(), "card is out of stock, bag is owned")
 	require.Equal(t, "goes with your cam", res.Picks[0].Reason)
-	require.Equal(t, "complements", res.Strategy)
+	require.Equal(t, campaign.Strategy("complements"), res.Strategy)
 	require.Empty(t, res.Note)
 }
 
@@ -123,13 +123,13 @@ func TestBoughtTogetherNeedsEnoughHistory(t *testing.T) {
 	}
 	st.orders = 120
 	res := recommend(t, st, campaign.Recommend{Strategy: "bought_together", Limit: 2}, nil, "US")
-	require.Equal(t, "complements", res.Strategy, "120 orders are too few")
+	require.Equal(t, campaign.Strategy("complements"), res.Strategy, "120 orders are too few")
 	require.Contains(t, res.Note, "needs 500 orders of history, there are 120")
 	require.Equal(t, []string{"lens", "bag"}, res.SKUs())
 
 	st.orders = 800
 	res = recommend(t, st, campaign.Recommend{Strategy: "bought_together", Limit: 2}, nil, "US")
-	require.Equal(t, "bought_together", res.Strategy)
+	require.Equal(t, campaign.Strategy("bought_together"), res.Strategy)
 	require.Equal(t, []string{"tripod", "strap"}, res.SKUs())
 	require.Equal(t, "40% of customers who bought cam also bought it (lift 3.1)", res.Picks[0].Reason)
 }
@@ -137,7 +137,7 @@ func TestBoughtTogetherNeedsEnoughHistory(t *testing.T) {
 func TestPopularInCategoryIsTheLastResort(t *testing.T) {
 	owned := map[string]bool{"lens": true, "bag": true, "tripod": true}
 	res := recommend(t, catalogue(), campaign.Recommend{Strategy: "complements", Limit: 3}, owned, "US")
-	require.Equal(t, "popular_in_category", res.Strategy)
+	require.Equal(t, campaign.Strategy("popular_in_category"), res.Strategy)
 	require.Contains(t, res.Note, "complements found nothing suitable")
 	// Cameras' best seller is the trigger itself: the fallback widens to
 	// every category, and never recommends the camera just bought.
@@ -186,7 +186,7 @@ func TestNextTierIsTheNextPlanUpTheLadder(t *testing.T) {
 	res, err = r.Recommend(context.Background(), Request{Spec: spec, Tier: "plan-enterprise", Trigger: []string{"plan-enterprise"}})
 	require.NoError(t, err)
 	require.Empty(t, res.Picks)
-	require.Equal(t, "next_tier", res.Strategy)
+	require.Equal(t, campaign.Strategy("next_tier"), res.Strategy)
 	require.Contains(t, res.Note, "no plan above the customer's")
 
 	// A pinned plan is still an upsell only if it is above the customer's.
@@ -213,7 +213,7 @@ func TestSimilarCustomersNeedsEnoughBuyersThenFallsBackInOrder(t *testing.T) {
 	st.buyers, st.orders = 1000, 5000
 	res, err := r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
 	require.NoError(t, err)
-	require.Equal(t, "similar_customers", res.Strategy)
+	require.Equal(t, campaign.Strategy("similar_customers"), res.Strategy)
 	require.Equal(t, []string{"tripod"}, res.SKUs(), "the most similar buyers first")
 	require.Equal(t, "customers who bought cam also bought it (420 of them, similarity 0.61)", res.Picks[0].Reason)
 	require.Empty(t, res.Note)
@@ -222,13 +222,13 @@ func TestSimilarCustomersNeedsEnoughBuyersThenFallsBackInOrder(t *testing.T) {
 	st.buyers = 999
 	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
 	require.NoError(t, err)
-	require.Equal(t, "similar_customers", res.Strategy, "counted a moment ago")
+	require.Equal(t, campaign.Strategy("similar_customers"), res.Strategy, "counted a moment ago")
 	now = now.Add(countTTL)
 
 	// One customer short: bought_together, which has its own threshold.
 	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
 	require.NoError(t, err)
-	require.Equal(t, "bought_together", res.Strategy)
+	require.Equal(t, campaign.Strategy("bought_together"), res.Strategy)
 	require.Equal(t, []string{"lens"}, res.SKUs())
 	require.Contains(t, res.Note, "similar_customers needs 1000 customers with orders, there are 999")
 
@@ -237,12 +237,12 @@ func TestSimilarCustomersNeedsEnoughBuyersThenFallsBackInOrder(t *testing.T) {
 	now = now.Add(countTTL)
 	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
 	require.NoError(t, err)
-	require.Equal(t, "complements", res.Strategy)
+	require.Equal(t, campaign.Strategy("complements"), res.Strategy)
 	require.Equal(t, "similar_customers needs 1000 customers with orders, there are 999: used bought_together; bought_together needs 500 orders of history, there are 10: used complements", res.Note)
 
 	// The default threshold is 10,000 customers.
 	st.buyers, st.orders = 9999, 5000
 	res, err = (&Recommender{Store: st}).Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
 	require.NoError(t, err)
-	require.Equal(t, "bought_together", res.Strategy)
+	require.Equal(t, campaign.Strategy("bought_together"), res.Strategy)
 }

@@ -1,9 +1,29 @@
-package activities
+package workflows
 
 import (
 	"time"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
+)
+
+// Activity names. The workflows call activities by these names and the
+// worker registers each activity under its name, so a renamed method can
+// never silently stop matching the histories of running workflows: they
+// are part of the contract, never rename one.
+const (
+	ActivityStartEnrollment     = "StartEnrollment"
+	ActivityCheckEligibility    = "CheckEligibility"
+	ActivityPrepare             = "Prepare"
+	ActivityRender              = "Render"
+	ActivitySend                = "Send"
+	ActivityRecordProgress      = "RecordProgress"
+	ActivityEvaluatePurchase    = "EvaluatePurchase"
+	ActivityFinishEnrollment    = "FinishEnrollment"
+	ActivityLoadInactivityPlans = "LoadInactivityPlans"
+	ActivityRebuildAffinities   = "RebuildAffinities"
+	ActivityCheckExperiments    = "CheckExperiments"
+	ActivityMoveToWinner        = "MoveToWinner"
 )
 
 // The inputs and results of the activities. They carry IDs and small values
@@ -38,9 +58,9 @@ type StartEnrollmentInput struct {
 // not, Status is the sequence's final status (no_consent, suppressed,
 // cancelled) and Reason says why.
 type Eligibility struct {
-	Eligible bool   `json:"eligible"`
-	Status   string `json:"status,omitempty"`
-	Reason   string `json:"reason,omitempty"`
+	Eligible bool                  `json:"eligible"`
+	Status   domain.SequenceStatus `json:"status,omitempty"`
+	Reason   string                `json:"reason,omitempty"`
 }
 
 // Prepared is the outcome of choosing what a step sends. The message row
@@ -91,31 +111,31 @@ type ProgressInput struct {
 // PurchaseInput asks whether an order meets one of the campaign's purchase
 // goals.
 type PurchaseInput struct {
-	EnrollmentID   string        `json:"enrollment_id"`
-	OrderID        string        `json:"order_id"`
-	Goals          []string      `json:"goals"`
-	TriggerEventID string        `json:"trigger_event_id,omitempty"`
-	Day            time.Duration `json:"day,omitempty"` // scales the attribution window; zero means 24h
+	EnrollmentID   string          `json:"enrollment_id"`
+	OrderID        string          `json:"order_id"`
+	Goals          []campaign.Goal `json:"goals"`
+	TriggerEventID string          `json:"trigger_event_id,omitempty"`
+	Day            time.Duration   `json:"day,omitempty"` // scales the attribution window; zero means 24h
 }
 
 // PurchaseResult says whether the order converts the enrollment, and the
 // step it is credited to ("" when no email was engaged with in time).
 type PurchaseResult struct {
-	Converts     bool   `json:"converts"`
-	Goal         string `json:"goal,omitempty"`
-	RevenueMinor int64  `json:"revenue_minor,omitempty"`
-	Step         string `json:"step,omitempty"`
+	Converts     bool          `json:"converts"`
+	Goal         campaign.Goal `json:"goal,omitempty"`
+	RevenueMinor int64         `json:"revenue_minor,omitempty"`
+	Step         string        `json:"step,omitempty"`
 }
 
 // FinishInput records how an enrollment ended.
 type FinishInput struct {
-	EnrollmentID   string    `json:"enrollment_id"`
-	Status         string    `json:"status"`
-	Reason         string    `json:"reason,omitempty"`
-	ConvertedOrder string    `json:"converted_order,omitempty"`
-	RevenueMinor   int64     `json:"revenue_minor,omitempty"`
-	EmailsSent     int       `json:"emails_sent"`
-	EndedAt        time.Time `json:"ended_at"`
+	EnrollmentID   string                `json:"enrollment_id"`
+	Status         domain.SequenceStatus `json:"status"`
+	Reason         string                `json:"reason,omitempty"`
+	ConvertedOrder string                `json:"converted_order,omitempty"`
+	RevenueMinor   int64                 `json:"revenue_minor,omitempty"`
+	EmailsSent     int                   `json:"emails_sent"`
+	EndedAt        time.Time             `json:"ended_at"`
 }
 
 // InactivityQuery asks for a customer's inactivity plans; Day scales
@@ -139,4 +159,13 @@ type InactivityPlan struct {
 	After    campaign.Offset `json:"after"`
 	Plan     campaign.Plan   `json:"plan"`
 	Timezone string          `json:"timezone"`
+}
+
+// Promotion is a winner to move running enrolments to: the input of
+// PromoteWinner and MoveToWinner, and what CheckExperiments returns for
+// each move still pending.
+type Promotion struct {
+	CampaignID   string `json:"campaign_id"`
+	ExperimentID string `json:"experiment_id"`
+	Winner       string `json:"winner"`
 }

@@ -1,0 +1,105 @@
+// Package domain is Lift's vocabulary: the statuses, reasons and bases
+// that the store keeps, the workflows report and the API shows. It
+// depends on nothing, so workflow code can use it without linking the
+// database drivers.
+package domain
+
+// SequenceStatus is where an enrolment (one sequence workflow) stands;
+// also the SequenceStatus search attribute's values.
+type SequenceStatus string
+
+// Sequence statuses. Every status but running is final.
+const (
+	StatusRunning      SequenceStatus = "running"
+	StatusCompleted    SequenceStatus = "completed"
+	StatusConverted    SequenceStatus = "converted"
+	StatusUnsubscribed SequenceStatus = "unsubscribed"
+	StatusComplained   SequenceStatus = "complained"
+	StatusBounced      SequenceStatus = "bounced"
+	StatusSuppressed   SequenceStatus = "suppressed"
+	StatusNoConsent    SequenceStatus = "no_consent"
+	StatusCancelled    SequenceStatus = "cancelled"
+	StatusFailed       SequenceStatus = "failed" // the workflow failed; see its history
+)
+
+// MessageStatus is where one step's email stands.
+type MessageStatus string
+
+// Message statuses.
+const (
+	MessagePending MessageStatus = "pending" // created, recommendations chosen
+	MessageReady   MessageStatus = "ready"   // rendered, not yet handed to the mailer
+	MessageSending MessageStatus = "sending" // handed to the mailer; its answer is not recorded yet
+	MessageSent    MessageStatus = "sent"    // accepted by the mailer
+	MessageSkipped MessageStatus = "skipped" // the step was skipped; the message's error says why
+	MessageFailed  MessageStatus = "failed"  // permanently refused by the provider
+)
+
+// MessageOutcome is what an email prompted that experiment guardrails
+// count against it. It is not a string, so no column name or free text
+// can stand in for one.
+type MessageOutcome int
+
+// Message outcomes.
+const (
+	OutcomeUnsubscribed MessageOutcome = iota + 1
+	OutcomeComplained
+)
+
+func (o MessageOutcome) String() string {
+	switch o {
+	case OutcomeUnsubscribed:
+		return "unsubscribed"
+	case OutcomeComplained:
+		return "complained"
+	}
+	return "unknown"
+}
+
+// SuppressionReason is why an address gets no more email.
+type SuppressionReason string
+
+// Suppression reasons.
+const (
+	ReasonUnsubscribe SuppressionReason = "unsubscribe"
+	ReasonComplaint   SuppressionReason = "complaint"
+	ReasonSpamReport  SuppressionReason = "spam_report"
+	ReasonHardBounce  SuppressionReason = "hard_bounce"
+	ReasonErased      SuppressionReason = "erased" // GDPR erasure: never mail the address again
+)
+
+// Suppression scopes.
+const (
+	ScopeGlobal   = "global"
+	ScopeCampaign = "campaign"
+)
+
+// ConsentBasis is the lawful basis for marketing email.
+type ConsentBasis string
+
+// Consent bases.
+const (
+	BasisExplicit  ConsentBasis = "explicit"    // the customer opted in
+	BasisSoftOptIn ConsentBasis = "soft_opt_in" // an existing customer, about similar products, where the region allows it
+)
+
+// CampaignStatus says whether a campaign has a published version.
+type CampaignStatus string
+
+// Campaign statuses.
+const (
+	CampaignDraft     CampaignStatus = "draft"
+	CampaignPublished CampaignStatus = "published"
+)
+
+// ExperimentStatus is where an experiment stands. It runs from start
+// until it is stopped (new enrolments get the control, the first variant)
+// or concluded (new enrolments get the winner, or the control without one).
+type ExperimentStatus string
+
+// Experiment statuses.
+const (
+	ExperimentRunning   ExperimentStatus = "running"
+	ExperimentStopped   ExperimentStatus = "stopped"
+	ExperimentConcluded ExperimentStatus = "concluded"
+)

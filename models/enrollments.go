@@ -1,0 +1,98 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/lift-hq/lift/internal/domain"
+)
+
+// EnsureEnrollment creates the enrollment if it does not exist yet; calling
+// it again with the same ID is a no-op, so a retried activity is harmless.
+//
+// Temporal allows one running sequence per customer and campaign, so a row
+// still marked running for another enrollment is stale (its workflow was
+// terminated without recording an outcome): it is closed as cancelled in
+// the same transaction, and idx_one_running_enrollment keeps holding.
+func (s *Store) EnsureEnrollment(ctx context.Context, e *Enrollment) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Model(&Enrollment{}).
+			Where("customer_id = ? AND campaign_id = ? AND status = ? AND id <> ?", e.CustomerID, e.CampaignID, domain.StatusRunning, e.ID).
+			Updates(map[string]any{"status": domain.StatusCancelled, "exit_reason": "superseded: its workflow is no longer running", "ended_at": time.Now().UTC()}).Error
+		if err != nil {
+			return translate(err, "enrollment "+e.ID)
+		}
+		err = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).Create(e).Error
+		return translate(err, "enrollment "+e.ID)
+	})
+}
+
+// GetEnrollment returns one enrollment.
+func (s *Store) GetEnrollment(ctx context.Context, id string) (*Enrollment, error) {
+	var e Enrollment
+	err := s.db.WithContext(ctx).First(&e, "id = ?", id).Error
+	return found(&e, err, "enrollment "+id)
+}
+
+// EnrollmentProgress is what a finished step changes on an enrollment.
+type EnrollmentProgress struct {
+	CurrentStep string
+	EmailsSent  int
+}
+
+// UpdateEnrollmentProgress records the step an enrollment has reached.
+func (s *Store) UpdateEnrollmentProgress(ctx context.Context, id string, p EnrollmentProgress) error {
+	err := s.db.WithContext(ctx).Model(&Enrollment{}).Where("id = ?", id).
+		Updates(map[string]any{"current_step": p.CurrentStep, "emails_sent": p.EmailsSent}).Error
+	return translate(err, "enrollment "+id)
+}
+
+// EnrollmentOutcome is how an enrollment ended.
+type EnrollmentOutcome struct {
+	Status         domain.SequenceStatus
+	ExitReason     string
+	ConvertedOrder string
+	RevenueMinor   int64
+	EmailsSent     int
+	EndedAt        time.Time
+}
+
+// FinishEnrollment records how an enrollment ended. Finishing twice keeps
+// the first outcome.
+func (s *Store) FinishEnrollment(ctx context.Context, id string, o EnrollmentOutcome) error {
+	err := s.db.WithContext(ctx).Model(&Enrollment{}).Where("id = ? AND status = ?", id, domain.StatusRunning).
+		Updates(map[string]any{
+			"status": o.Status, "exit_reason": o.ExitReason, "converted_order": o.ConvertedOrder,
+			"revenue_minor": o.RevenueMinor, "emails_sent": o.EmailsSent, "ended_at": o.EndedAt,
+		}).Error
+	return translate(err, "enrollment "+id)
+}
+
+// ListEnrollments returns a customer's enrollments, newest first.
+func (s *Store) ListEnrollments(ctx context.Context, customerID string) ([]Enrollment, error) {
+	var es []Enrollment
+	err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).
+		Order("enrolled_at DESC").Order("id").Find(&es).Error
+	return es, translate(err, "enrollments")
+}
+
+// EnteredSince reports whether the customer entered the campaign with this
+// entry key at or after since (the zero time: ever).
+func (s *Store) EnteredSince(ctx context.Context, customerID, campaignID, entryKey string, since time.Time) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Enrollment{}).
+		Where("customer_id = ? AND campaign_id = ? AND entry_key = ? AND enrolled_at >= ?", customerID, campaignID, entryKey, since).
+		Count(&n).Error
+	return n > 0, translate(err, "enrollments")
+}
+
+// RunningEnrollments returns the customer's running enrollments.
+func (s *Store) RunningEnrollments(ctx context.Context, customerID string) ([]Enrollment, error) {
+	var es []Enrollment
+	err := s.db.WithContext(ctx).Where("customer_id = ? AND status = ?", customerID, domain.StatusRunning).
+		Order("campaign_id").Find(&es).Error
+	return es, translate(err, "enrollments")
+}

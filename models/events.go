@@ -1,0 +1,104 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/lift-hq/lift/internal/errs"
+)
+
+// Errors RecordEvent wraps in a conflict, to tell which row existed.
+var (
+	ErrEventRecorded = errors.New("an event with this ID was already recorded")
+	ErrOrderRecorded = errors.New("an order with this ID was already recorded")
+)
+
+// RecordEvent stores an event and, for a purchase, its order, in one
+// transaction: either both are stored or neither is. A repeated event ID
+// is a conflict wrapping ErrEventRecorded, a repeated order ID one
+// wrapping ErrOrderRecorded.
+func (s *Store) RecordEvent(ctx context.Context, e *Event, o *Order) error {
+	if sku, ok := e.Properties["sku"].(string); ok {
+		e.SKU = sku
+	}
+	conflict := func(err, which error, what string) error {
+		err = translate(err, what)
+		if errs.Is(err, errs.Conflict) {
+			return errs.Wrap(errs.Conflict, fmt.Errorf("%w: %w", which, err), "%s was already recorded", what)
+		}
+		return err
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(e).Error; err != nil {
+			return conflict(err, ErrEventRecorded, "event "+e.ID)
+		}
+		if o != nil {
+			if err := tx.Create(o).Error; err != nil {
+				return conflict(err, ErrOrderRecorded, "order "+o.ID)
+			}
+		}
+		return nil
+	})
+}
+
+// EventSKUs returns the products an event is about: a purchase's items, a
+// "sku" property, or, for an event that names an order without items (a
+// delivery), that order's items.
+func (s *Store) EventSKUs(ctx context.Context, e *Event) ([]string, error) {
+	var skus []string
+	if items, ok := e.Properties["items"].([]any); ok {
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				if sku, ok := m["sku"].(string); ok && sku != "" {
+					skus = append(skus, sku)
+				}
+			}
+		}
+	}
+	if sku, ok := e.Properties["sku"].(string); ok && sku != "" {
+		skus = append(skus, sku)
+	}
+	if orderID, ok := e.Properties["order_id"].(string); ok && len(skus) == 0 && orderID != "" {
+		o, err := s.GetOrder(ctx, orderID)
+		if errs.Is(err, errs.NotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if o.CustomerID == e.CustomerID {
+			for _, it := range o.Items {
+				skus = append(skus, it.SKU)
+			}
+		}
+	}
+	return skus, nil
+}
+
+// CountEvents counts the customer's events of a type about a product since
+// a time, e.g. page views of one SKU in the last 7 days.
+func (s *Store) CountEvents(ctx context.Context, customerID, eventType, sku string, since time.Time) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Event{}).
+		Where("customer_id = ? AND type = ? AND sku = ? AND occurred_at >= ?", customerID, eventType, sku, since).
+		Count(&n).Error
+	return n, translate(err, "events")
+}
+
+// GetEvent returns one stored event.
+func (s *Store) GetEvent(ctx context.Context, id string) (*Event, error) {
+	var e Event
+	err := s.db.WithContext(ctx).First(&e, "id = ?", id).Error
+	return found(&e, err, "event "+id)
+}
+
+// GetOrder returns an order with its items.
+func (s *Store) GetOrder(ctx context.Context, id string) (*Order, error) {
+	var o Order
+	err := s.db.WithContext(ctx).Preload("Items").First(&o, "id = ?", id).Error
+	return found(&o, err, "order "+id)
+}
