@@ -1,4 +1,5 @@
-# Builds the lift binary: one static executable for every role.
+# Builds the production lift binary (api, worker, migrate): one static
+# executable without the embedded Temporal server of lift dev.
 FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./

@@ -13,8 +13,8 @@ GO_PACKAGES := ./...
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: ## Run everything in one process with the demo (lift dev --demo)
-	go run ./cmd/lift dev --demo $(ARGS)
+run: ## Run everything in one process with the demo (lift dev: cmd/lift-dev --demo)
+	go run ./cmd/lift-dev --demo $(ARGS)
 
 test: ## Run the whole test suite (PostgreSQL tests need TEST_DATABASE_URL)
 	go test -count=1 -timeout 20m $(GO_PACKAGES)
@@ -32,8 +32,9 @@ bench: ## Benchmarks, each against its baseline in the same run (affinity and re
 	go test -run '^$$' -bench AffinityRebuild -benchtime 3x -timeout 20m ./models/
 	go test -run '^$$' -bench CampaignReport -benchtime 3x -timeout 20m ./models/
 
-build: ## Build bin/lift
+build: ## Build bin/lift (production: api, worker, migrate) and bin/lift-dev (lift dev)
 	go build -trimpath -o bin/lift ./cmd/lift
+	go build -trimpath -o bin/lift-dev ./cmd/lift-dev
 
 docker: ## Build the container image (needs a Docker engine)
 	docker build -t lift:dev .

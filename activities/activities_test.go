@@ -4,10 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,9 +11,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/lift-hq/lift/activities"
+	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/apptest"
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/delivery"
 	"github.com/lift-hq/lift/internal/domain"
-	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/testdb"
 	"github.com/lift-hq/lift/internal/unsub"
@@ -27,27 +25,12 @@ import (
 
 var ctx = context.Background()
 
-// fakeMailer records what it is asked to send and fails on demand.
-type fakeMailer struct {
-	sent       []activities.Email
-	err        error
-	reconciles bool // behaves like SendGrid: accepted sends are confirmed by event
-}
-
-func (f *fakeMailer) Name() string     { return "fake" }
-func (f *fakeMailer) Reconciles() bool { return f.reconciles }
-func (f *fakeMailer) Send(_ context.Context, e activities.Email) (string, error) {
-	if f.err != nil {
-		return "", f.err
-	}
-	f.sent = append(f.sent, e)
-	return "fake-" + e.MessageID, nil
-}
-
 type bundle struct {
 	acts      *activities.Activities
+	app       *app.App
+	signer    unsub.Signer
 	store     *models.Store
-	mailer    *fakeMailer
+	mailer    *apptest.Mailer
 	ref       workflows.StepRef
 	orderedAt time.Time // when b.purchase's orders happen
 }
@@ -65,16 +48,16 @@ var def = campaign.Definition{
 	},
 }
 
-func setup(t *testing.T) *bundle {
+// setup is a bundle on SQLite; on builds one on any store: a catalogue,
+// a customer, the published campaign and an enrolment.
+func setup(t *testing.T) *bundle { return on(t, testdb.SQLite(t)) }
+
+func on(t *testing.T, s *models.Store) *bundle {
 	t.Helper()
-	s := testdb.SQLite(t)
-	r, err := email.NewRenderer()
-	require.NoError(t, err)
-	m := &fakeMailer{}
-	b := &bundle{store: s, mailer: m, orderedAt: time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC), acts: &activities.Activities{
-		Store: s, Mailer: m, Renderer: r, FromEmail: "shop@example.com", PostalAddress: "1 Main St",
-		Now:         func() time.Time { return time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC) },
-		Unsubscribe: testSigner(t), PublicURL: "https://lift.example.com",
+	a := apptest.New(t, s)
+	b := &bundle{store: s, app: a.App, signer: a.Signer, mailer: a.Mailer, orderedAt: time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC), acts: &activities.Activities{
+		App: a.App, Store: s, Mailer: a.Mailer, ReconcileAfter: a.Config.SendGridReconcileAfter,
+		Now: func() time.Time { return apptest.Now },
 	}}
 	for _, p := range []models.Product{
 		{SKU: "cam", Name: "X100", Category: "cameras", PriceMinor: 89900, Currency: "USD", InStock: true,
@@ -90,20 +73,13 @@ func setup(t *testing.T) *bundle {
 		Timezone: "Europe/London", Locale: "en", Consent: true}))
 	raw, _ := json.Marshal(def)
 	require.NoError(t, s.CreateCampaign(ctx, &models.Campaign{ID: "cam", Name: "Camera kit", Kind: "cross_sell", TriggerEvent: "purchase", Definition: raw}))
-	_, err = s.PublishCampaign(ctx, "cam")
+	_, err := s.PublishCampaign(ctx, "cam")
 	require.NoError(t, err)
 	b.purchase(t, "ev-1", "o-1", "cam")
 	require.NoError(t, s.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-1", CustomerID: "ada", CampaignID: "cam", Version: 1,
 		WorkflowID: "seq/cam/ada", Variant: "A", TriggerEventID: "ev-1", Status: domain.StatusRunning, EnrolledAt: time.Now()}))
 	b.ref = workflows.StepRef{EnrollmentID: "e-1", CustomerID: "ada", CampaignID: "cam", Version: 1, StepID: "s1", Variant: "A", TriggerEventID: "ev-1"}
 	return b
-}
-
-func testSigner(t *testing.T) unsub.Signer {
-	t.Helper()
-	s, err := unsub.NewSigner(strings.Repeat("s", 32))
-	require.NoError(t, err)
-	return s
 }
 
 func (b *bundle) purchase(t *testing.T, eventID, orderID string, skus ...string) {
@@ -175,8 +151,8 @@ func TestRenderAndSendExactlyOnce(t *testing.T) {
 	require.Contains(t, m.Text, "35mm Lens")
 	require.Contains(t, m.HTML, "1 Main St")
 	// Both unsubscribe links, signed for this customer, and the RFC 8058 headers.
-	sequenceToken := testSigner(t).Token(unsub.Scope{CustomerID: "ada", CampaignID: "cam"})
-	allToken := testSigner(t).Token(unsub.Scope{CustomerID: "ada"})
+	sequenceToken := b.signer.Token(unsub.Scope{CustomerID: "ada", CampaignID: "cam"})
+	allToken := b.signer.Token(unsub.Scope{CustomerID: "ada"})
 	require.Contains(t, m.HTML, `href="https://lift.example.com/u/`+sequenceToken+`"`)
 	require.Contains(t, m.HTML, `href="https://lift.example.com/u/`+allToken+`"`)
 	require.Equal(t, map[string]string{
@@ -191,8 +167,8 @@ func TestRenderAndSendExactlyOnce(t *testing.T) {
 	again, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.Equal(t, sent, again)
-	require.Len(t, b.mailer.sent, 1)
-	e := b.mailer.sent[0]
+	require.Len(t, b.mailer.Sent(), 1)
+	e := b.mailer.Sent()[0]
 	require.Equal(t, "ada@example.com", e.To)
 	require.Equal(t, m.Headers, e.Headers, "the mailer gets the List-Unsubscribe headers")
 	require.Equal(t, map[string]string{"message_id": ref.MessageID, "enrollment_id": "e-1", "campaign_id": "cam", "step_id": "s1", "variant": "A"}, e.CustomArgs)
@@ -220,13 +196,13 @@ func TestSendFailures(t *testing.T) {
 	b := setup(t)
 	ref := b.rendered(t, b.ref)
 
-	b.mailer.err = errors.New("connection reset")
+	b.mailer.Err = errors.New("connection reset")
 	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.Error(t, err)
 	var appErr *temporal.ApplicationError
-	require.False(t, errors.As(err, &appErr) && appErr.NonRetryable(), "a transient failure is retried")
+	require.False(t, errors.As(activities.Classify(err), &appErr) && appErr.NonRetryable(), "a transient failure is retried")
 
-	b.mailer.err = errs.E(errs.PermanentRemote, "status 400: invalid from address")
+	b.mailer.Err = errs.E(errs.PermanentRemote, "status 400: invalid from address")
 	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.True(t, sent.Failed)
@@ -242,7 +218,7 @@ func TestSendRechecksSuppressionBeforeMailing(t *testing.T) {
 	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.True(t, sent.Skipped)
-	require.Empty(t, b.mailer.sent)
+	require.Empty(t, b.mailer.Sent())
 	require.Equal(t, domain.MessageSkipped, b.message(t, ref).Status)
 }
 
@@ -262,7 +238,7 @@ func TestFrequencyCapDefersTheSecondEmailOfTheDay(t *testing.T) {
 	require.True(t, sent.Deferred)
 	require.Contains(t, sent.Reason, "at most 1 per day")
 	require.True(t, b.acts.Now().Add(24*time.Hour).Equal(sent.RetryAt), "%s", sent.RetryAt)
-	require.Len(t, b.mailer.sent, 1, "the capped email was not handed to the mailer")
+	require.Len(t, b.mailer.Sent(), 1, "the capped email was not handed to the mailer")
 	require.Equal(t, domain.MessageReady, b.message(t, next).Status, "it waits, ready to send")
 
 	// With a 1-second sequence day the cap window is 1 second too.
@@ -274,26 +250,26 @@ func TestFrequencyCapDefersTheSecondEmailOfTheDay(t *testing.T) {
 
 func TestAmbiguousSendIsReconciledBeforeItIsRepeated(t *testing.T) {
 	b := setup(t)
-	b.mailer.reconciles = true
+	b.mailer.Reconciler = true
 	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 	b.acts.Now = func() time.Time { return now }
 	ref := b.rendered(t, b.ref)
 	in := workflows.SendInput{MessageID: ref.MessageID}
 
 	// The connection drops after the request went out: did SendGrid accept it?
-	b.mailer.err = errors.New("read tcp: connection reset by peer")
+	b.mailer.Err = errors.New("read tcp: connection reset by peer")
 	_, err := b.acts.Send(ctx, in)
 	require.Error(t, err)
 	require.Equal(t, domain.MessageSending, b.message(t, ref).Status)
 
 	// The retry does not resend blindly: it waits for the processed event.
-	b.mailer.err = nil
+	b.mailer.Err = nil
 	now = now.Add(time.Minute)
 	sent, err := b.acts.Send(ctx, in)
 	require.NoError(t, err)
 	require.True(t, sent.Deferred)
 	require.Contains(t, sent.Reason, "waiting for its processed event")
-	require.Empty(t, b.mailer.sent)
+	require.Empty(t, b.mailer.Sent())
 
 	// The webhook applies SendGrid's processed event: the next retry finds
 	// the message sent and sends nothing.
@@ -303,28 +279,32 @@ func TestAmbiguousSendIsReconciledBeforeItIsRepeated(t *testing.T) {
 	sent, err = b.acts.Send(ctx, in)
 	require.NoError(t, err)
 	require.Equal(t, "sg-1", sent.ProviderMessageID)
-	require.Empty(t, b.mailer.sent, "exactly one email")
+	require.Empty(t, b.mailer.Sent(), "exactly one email")
 }
 
 func TestAmbiguousSendWithNoConfirmationIsSentAgainAfterTheWait(t *testing.T) {
 	b := setup(t)
-	b.mailer.reconciles = true
+	b.mailer.Reconciler = true
 	b.acts.ReconcileAfter = 10 * time.Minute
 	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 	b.acts.Now = func() time.Time { return now }
 	ref := b.rendered(t, b.ref)
 	in := workflows.SendInput{MessageID: ref.MessageID}
-	b.mailer.err = errors.New("timeout")
+	b.mailer.Err = errors.New("timeout")
 	_, err := b.acts.Send(ctx, in)
-	require.Error(t, err)
-	b.mailer.err = nil
+	require.ErrorContains(t, err, "timeout")
+	first := b.message(t, ref).SendingAt
 	now = now.Add(11 * time.Minute)
-	b.mailer.err = errors.New("timeout again")
+	b.mailer.Err = errors.New("timeout again")
 	_, err = b.acts.Send(ctx, in)
-	require.Error(t, err, "no processed event came: sent again, and again the answer is lost")
+	require.ErrorContains(t, err, "timeout again", "no processed event came: sent again, and again the answer is lost")
+	require.Equal(t, 2, b.mailer.Attempts(), "the mailer was called a second time")
+	m := b.message(t, ref)
+	require.Equal(t, domain.MessageSending, m.Status)
+	require.True(t, m.SendingAt.After(*first), "the second attempt is the one awaited now")
 
 	// The second ambiguous attempt starts its own wait: no cascade of resends.
-	b.mailer.err = nil
+	b.mailer.Err = nil
 	now = now.Add(time.Minute)
 	sent, err := b.acts.Send(ctx, in)
 	require.NoError(t, err)
@@ -333,16 +313,16 @@ func TestAmbiguousSendWithNoConfirmationIsSentAgainAfterTheWait(t *testing.T) {
 	sent, err = b.acts.Send(ctx, in)
 	require.NoError(t, err)
 	require.False(t, sent.Deferred)
-	require.Len(t, b.mailer.sent, 1)
+	require.Len(t, b.mailer.Sent(), 1)
 }
 
 func TestIneligibleWhileAmbiguousStaysSending(t *testing.T) {
 	b := setup(t)
-	b.mailer.reconciles = true
+	b.mailer.Reconciler = true
 	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 	b.acts.Now = func() time.Time { return now }
 	ref := b.rendered(t, b.ref)
-	b.mailer.err = errors.New("timeout")
+	b.mailer.Err = errors.New("timeout")
 	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.Error(t, err)
 	now = now.Add(time.Hour) // no processed event came
@@ -355,19 +335,19 @@ func TestIneligibleWhileAmbiguousStaysSending(t *testing.T) {
 
 func TestRefusalForNowIsNotAmbiguous(t *testing.T) {
 	b := setup(t)
-	b.mailer.reconciles = true
+	b.mailer.Reconciler = true
 	ref := b.rendered(t, b.ref)
-	b.mailer.err = errs.Wrap(errs.Unavailable, &activities.RateLimited{Reset: time.Now().Add(time.Minute)}, "429")
+	b.mailer.Err = errs.Wrap(errs.Unavailable, &delivery.RateLimited{Reset: time.Now().Add(time.Minute)}, "429")
 	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr), "%v", err)
+	require.True(t, errors.As(activities.Classify(err), &appErr), "%v", err)
 	require.Equal(t, "rate_limited", appErr.Type())
 	require.Greater(t, appErr.NextRetryDelay(), 30*time.Second, "retries at the reset time")
 	require.Equal(t, domain.MessageReady, b.message(t, ref).Status, "a 429 was certainly not sent")
 	var slots int64
 	require.NoError(t, b.store.DB().Model(&models.SendSlot{}).Count(&slots).Error)
 	require.Zero(t, slots, "the cap slot is given back until the retry")
-	b.mailer.err = nil
+	b.mailer.Err = nil
 	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 	require.NoError(t, err)
 	require.False(t, sent.Deferred, "no need to wait for a confirmation")
@@ -401,7 +381,7 @@ func TestEligibility(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusNoConsent, el.Status)
 	require.Contains(t, el.Reason, "soft opt-in is not a lawful basis")
-	b.acts.SoftOptIn = []string{"GB", "DE"}
+	b.app.Settings.SoftOptIn = []string{"GB", "DE"}
 	el, err = b.acts.CheckEligibility(ctx, b.ref)
 	require.NoError(t, err)
 	require.True(t, el.Eligible, "ada has ordered before: %s", el.Reason)
@@ -490,53 +470,6 @@ func TestConversionIsCreditedToTheLastEngagedStep(t *testing.T) {
 	require.Empty(t, res.Step)
 }
 
-func TestSendGridMailer(t *testing.T) {
-	var got map[string]any
-	status := http.StatusAccepted
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		require.Equal(t, "/v3/mail/send", r.URL.Path)
-		require.Equal(t, "Bearer SG.key", r.Header.Get("Authorization"))
-		body, _ := io.ReadAll(r.Body)
-		require.NoError(t, json.Unmarshal(body, &got))
-		w.Header().Set("X-Message-Id", "sg-123")
-		w.WriteHeader(status)
-		if status >= 400 {
-			_, _ = w.Write([]byte(`{"errors":[{"message":"The from address does not match a verified Sender Identity.","field":"from"}]}`))
-		}
-	}))
-	defer srv.Close()
-	sg := activities.SendGrid{APIKey: "SG.key", BaseURL: srv.URL}
-	e := activities.Email{MessageID: "m-1", FromEmail: "shop@example.com", To: "ada@example.com", Subject: "Hi",
-		HTML: "<p>Hi</p>", Text: "Hi", CustomArgs: map[string]string{"message_id": "m-1"}, Categories: []string{"lift"}}
-
-	id, err := sg.Send(ctx, e)
-	require.NoError(t, err)
-	require.Equal(t, "sg-123", id)
-	require.Equal(t, map[string]any{"message_id": "m-1"}, got["personalizations"].([]any)[0].(map[string]any)["custom_args"])
-	require.Equal(t, []any{"lift"}, got["categories"])
-
-	status = http.StatusBadRequest
-	_, err = sg.Send(ctx, e)
-	require.True(t, errs.Is(err, errs.PermanentRemote), "got %v", err)
-	require.Contains(t, err.Error(), "verified Sender Identity")
-
-	for _, s := range []int{http.StatusTooManyRequests, http.StatusInternalServerError} {
-		status = s
-		_, err = sg.Send(ctx, e)
-		require.True(t, errs.Is(err, errs.Unavailable), "status %d is retried: %v", s, err)
-	}
-	for _, s := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestEntityTooLarge} {
-		status = s
-		_, err = sg.Send(ctx, e)
-		require.True(t, errs.Is(err, errs.PermanentRemote), "status %d is final: %v", s, err)
-	}
-
-	status = http.StatusOK // sandbox mode
-	_, err = activities.SendGrid{APIKey: "SG.key", BaseURL: srv.URL, Sandbox: true}.Send(ctx, e)
-	require.NoError(t, err)
-	require.Equal(t, true, got["mail_settings"].(map[string]any)["sandbox_mode"].(map[string]any)["enable"])
-}
-
 func TestInactivityPlansApplyFiltersReentryAndThePause(t *testing.T) {
 	b := setup(t)
 	publish := func(def campaign.Definition) {
@@ -602,7 +535,7 @@ func TestAnExpiredOfferIsNeverSent(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, sent.Skipped)
 	require.Contains(t, sent.Reason, "an expired offer is never sent")
-	require.Empty(t, b.mailer.sent)
+	require.Empty(t, b.mailer.Sent())
 
 	// A step prepared after the end is skipped outright.
 	ref.EnrollmentID = "e-flash-2"

@@ -1,22 +1,23 @@
 package activities_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/lift-hq/lift/activities"
+	"github.com/lift-hq/lift/internal/apptest"
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
-	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/testdb"
 	"github.com/lift-hq/lift/models"
+	liftworker "github.com/lift-hq/lift/worker"
 	"github.com/lift-hq/lift/workflows"
 )
 
@@ -24,9 +25,8 @@ import (
 // experiment and enrols n customers per variant (and n/5 in the holdout),
 // each sent step s1; conv[v] of variant v convert and complaints[v] report
 // spam.
-func experimentStore(t *testing.T, autoPromote bool, n int, conv, complaints map[string]int) (*models.Store, *activities.Activities) {
+func experimentStore(t *testing.T, s *models.Store, autoPromote bool, n int, conv, complaints map[string]int) (*apptest.Bundle, *activities.Activities) {
 	t.Helper()
-	s := testdb.SQLite(t)
 	d := def
 	d.ID = "exp"
 	d.Experiment = &campaign.Experiment{ID: "e1", Variants: []campaign.Variant{{ID: "A", Weight: 1}, {ID: "B", Weight: 1,
@@ -73,8 +73,9 @@ func experimentStore(t *testing.T, autoPromote bool, n int, conv, complaints map
 	if len(convs) > 0 {
 		require.NoError(t, db.CreateInBatches(convs, 200).Error)
 	}
-	r := setup(t).acts.Renderer
-	return s, &activities.Activities{Store: s, Renderer: r, Now: func() time.Time { return t0.Add(48 * time.Hour) }}
+	b := apptest.New(t, s)
+	b.SetNow(t0.Add(48 * time.Hour))
+	return b, &activities.Activities{App: b.App, Store: s, Now: b.Clock}
 }
 
 // run executes an activity the way a worker does, with an activity
@@ -83,7 +84,8 @@ func run[T any](t *testing.T, acts *activities.Activities, fn any, args ...any) 
 	t.Helper()
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.Interceptor()}})
+	liftworker.RegisterActivities(env, acts)
 	v, err := env.ExecuteActivity(fn, args...)
 	require.NoError(t, err)
 	var out T
@@ -92,7 +94,8 @@ func run[T any](t *testing.T, acts *activities.Activities, fn any, args ...any) 
 }
 
 func TestCheckExperimentsPausesAVariantPastItsComplaintGuardrail(t *testing.T) {
-	s, acts := experimentStore(t, true, 300, map[string]int{"A": 15, "B": 15}, map[string]int{"B": 1}) // 1/300 = 0.33 % > 0.1 %
+	s := testdb.SQLite(t)
+	_, acts := experimentStore(t, s, true, 300, map[string]int{"A": 15, "B": 15}, map[string]int{"B": 1}) // 1/300 = 0.33 % > 0.1 %
 	moves := run[[]workflows.Promotion](t, acts, acts.CheckExperiments)
 	require.Empty(t, moves, "no winner: the variants convert alike")
 	e, err := s.GetExperiment(ctx, "exp", "e1")
@@ -111,30 +114,14 @@ func TestCheckExperimentsPausesAVariantPastItsComplaintGuardrail(t *testing.T) {
 	require.Contains(t, p.Reason, "guardrail paused variant B")
 }
 
-// fakeSwitcher records switches; sequences named in ended have ended.
-type fakeSwitcher struct {
-	mu       sync.Mutex
-	switched map[string]string
-	ended    map[string]bool
-}
-
-func (f *fakeSwitcher) SwitchVariant(_ context.Context, workflowID string, plan campaign.Plan, variant string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.ended[workflowID] {
-		return errs.E(errs.NotFound, "not running")
-	}
-	if len(plan.StepsFor(variant)) != 2 || plan.StepsFor(variant)[1].Window.Min.Days != 5 {
-		return fmt.Errorf("switch to %s without its timing: %+v", variant, plan.StepsFor(variant))
-	}
-	f.switched[workflowID] = variant
-	return nil
-}
-
 func TestAutoPromotionConcludesAndMovesRunningEnrolments(t *testing.T) {
-	s, acts := experimentStore(t, true, 600, map[string]int{"A": 18, "B": 60}, nil) // 3 % vs 10 %
-	sw := &fakeSwitcher{switched: map[string]string{}, ended: map[string]bool{"seq/exp/cA-0007": true}}
-	acts.Switch = sw
+	s := testdb.SQLite(t)
+	b, acts := experimentStore(t, s, true, 600, map[string]int{"A": 18, "B": 60}, nil) // 3 % vs 10 %
+	for i := range 600 {
+		for _, v := range []string{"A", "B"} {
+			b.Sequences.SetRunning(fmt.Sprintf("seq/exp/c%s-%04d", v, i), i != 7 || v != "A") // cA-0007 has ended
+		}
+	}
 	moves := run[[]workflows.Promotion](t, acts, acts.CheckExperiments)
 	require.Equal(t, []workflows.Promotion{{CampaignID: "exp", ExperimentID: "e1", Winner: "B"}}, moves)
 	e, err := s.GetExperiment(ctx, "exp", "e1")
@@ -144,9 +131,12 @@ func TestAutoPromotionConcludesAndMovesRunningEnrolments(t *testing.T) {
 
 	n := run[int](t, acts, acts.MoveToWinner, moves[0])
 	require.Equal(t, 599, n, "every running A enrolment but the one that ended; never B's or the holdout's")
-	require.Len(t, sw.switched, 599)
-	for id := range sw.switched {
+	switched := b.Sequences.Switched()
+	require.Len(t, switched, 599)
+	for id, sw := range switched {
 		require.Contains(t, id, "seq/exp/cA-")
+		require.Equal(t, "B", sw.Variant)
+		require.Equal(t, 5, sw.Steps[1].Window.Min.Days, "the winner's own timing goes with the switch")
 	}
 	// A second look at a concluded experiment does nothing.
 	require.Empty(t, run[[]workflows.Promotion](t, acts, acts.CheckExperiments))

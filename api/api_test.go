@@ -5,12 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,11 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
-	"github.com/lift-hq/lift/activities"
 	"github.com/lift-hq/lift/api"
+	"github.com/lift-hq/lift/internal/apptest"
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
-	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/testdb"
 	"github.com/lift-hq/lift/internal/unsub"
@@ -32,112 +29,45 @@ import (
 
 const key = "test-key"
 
-// fakeSequences is a hand-written fake of Temporal: it records starts and
-// signals and treats every started workflow as running.
-type fakeSequences struct {
-	mu       sync.Mutex
-	started  []workflows.SequenceInput
-	running  map[string]bool
-	signals  []string // "workflowID signal"
-	pingErr  error
-	startErr error
-}
-
-func (f *fakeSequences) Start(_ context.Context, in workflows.SequenceInput, _ string) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.startErr != nil {
-		return false, f.startErr
-	}
-	id := workflows.SequenceWorkflowID(in.CampaignID, in.CustomerID)
-	if f.running[id] {
-		return false, nil
-	}
-	f.running[id] = true
-	f.started = append(f.started, in)
-	return true, nil
-}
-
-func (f *fakeSequences) Signal(_ context.Context, id, name string, _ workflows.ExitSignal) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.running[id] {
-		return errs.E(errs.NotFound, "not running")
-	}
-	f.signals = append(f.signals, id+" "+name)
-	return nil
-}
-
-func (f *fakeSequences) Journey(context.Context, string) (workflows.Journey, error) {
-	return workflows.Journey{}, errs.E(errs.NotFound, "not running")
-}
-
-func (f *fakeSequences) Update(_ context.Context, id, _ string) (workflows.Journey, error) {
-	if !f.running[id] {
-		return workflows.Journey{}, errs.E(errs.NotFound, "not running")
-	}
-	return workflows.Journey{Paused: true}, nil
-}
-
-func (f *fakeSequences) Cancel(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.running[id] {
-		return errs.E(errs.NotFound, "not running")
-	}
-	delete(f.running, id)
-	f.signals = append(f.signals, id+" cancel")
-	return nil
-}
-
-func (f *fakeSequences) TouchActivity(_ context.Context, customerID string, _ time.Time, _ time.Duration) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.running[workflows.InactivityWorkflowID(customerID)] = true
-	f.signals = append(f.signals, workflows.InactivityWorkflowID(customerID)+" activity")
-	return nil
-}
-
-func (f *fakeSequences) Promote(_ context.Context, campaignID, experimentID, winner string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.signals = append(f.signals, "promote/"+campaignID+"/"+experimentID+" "+winner)
-	return nil
-}
-
-func (f *fakeSequences) Ping(context.Context) error { return f.pingErr }
-
 func signer(t *testing.T) unsub.Signer {
 	t.Helper()
-	s, err := unsub.NewSigner(strings.Repeat("u", 32))
+	s, err := unsub.NewSigner(strings.Repeat("u", 32)) // apptest's secret
 	require.NoError(t, err)
 	return s
 }
 
+// bundle is the real router over the real application and a store, with
+// fakes of Temporal and the mailer.
 type bundle struct {
-	h     http.Handler
-	store *models.Store
-	seq   *fakeSequences
+	h      *gin.Engine
+	store  *models.Store
+	seq    *apptest.Sequences
+	mailer *apptest.Mailer
 }
 
-func setup(t *testing.T) *bundle {
+// setup is a bundle on SQLite; on runs one on a given store.
+func setup(t *testing.T) *bundle { return on(t, testdb.SQLite(t)) }
+
+func on(t testing.TB, store *models.Store, opts ...func(*api.Deps)) *bundle {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
-	store := testdb.SQLite(t)
+	a := apptest.New(t, store)
 	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
-	seq := &fakeSequences{running: map[string]bool{}}
-	h := api.NewRouter(api.Deps{Store: store, Sequences: seq, MaxBodyBytes: 64 << 10, Unsubscribe: signer(t),
-		Now: func() time.Time { return time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC) }})
-	return &bundle{h: h, store: store, seq: seq}
+	d := api.Deps{App: a.App, Store: store, MaxBodyBytes: 64 << 10, Now: func() time.Time { return apptest.Now },
+		ConsoleKey: []byte("console-key"), TemporalUI: "http://ui.example:8233", Namespace: "shop"}
+	for _, o := range opts {
+		o(&d)
+	}
+	return &bundle{h: api.NewRouter(d), store: store, seq: a.Sequences, mailer: a.Mailer}
 }
 
 // do sends a request with the test key and returns the status and body.
-func (b *bundle) do(t *testing.T, method, path, body string) (int, map[string]any) {
+func (b *bundle) do(t testing.TB, method, path, body string) (int, map[string]any) {
 	t.Helper()
 	return b.doWith(t, method, path, body, "Bearer "+key)
 }
 
-func (b *bundle) doWith(t *testing.T, method, path, body, auth string, headers ...string) (int, map[string]any) {
+func (b *bundle) doWith(t testing.TB, method, path, body, auth string, headers ...string) (int, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if auth != "" {
@@ -181,7 +111,7 @@ const cameraCampaign = `{
 }`
 
 // seed creates a camera, a customer and the published camera campaign.
-func (b *bundle) seed(t *testing.T) {
+func (b *bundle) seed(t testing.TB) {
 	t.Helper()
 	st, body := b.do(t, "PUT", "/v1/products/cam-1", `{"name":"X100","category":"cameras","price":899,"currency":"USD","complements":["lens-1"]}`)
 	require.Equal(t, 200, st, "%v", body)
@@ -291,7 +221,7 @@ func TestBadInputIsRefusedWithTheFieldNamed(t *testing.T) {
 			var after int64
 			require.NoError(t, b.store.DB().Model(&models.Event{}).Count(&after).Error)
 			require.Equal(t, events, after, "nothing half-written")
-			require.Empty(t, b.seq.started, "nothing enrolled")
+			require.Empty(t, b.seq.Started(), "nothing enrolled")
 		})
 	}
 }
@@ -311,8 +241,8 @@ func TestPurchaseEnrolsMatchingCampaignsOnce(t *testing.T) {
 	require.Len(t, body["started"], 1)
 	started := body["started"].([]any)[0].(map[string]any)
 	require.Equal(t, "seq/camera-accessories/ada", started["workflow_id"])
-	require.Len(t, b.seq.started, 1)
-	in := b.seq.started[0]
+	require.Len(t, b.seq.Started(), 1)
+	in := b.seq.Started()[0]
 	require.Equal(t, "Europe/London", in.Timezone)
 	require.Equal(t, "ev-1", in.TriggerEventID)
 	require.Equal(t, 1, in.Version)
@@ -326,14 +256,14 @@ func TestPurchaseEnrolsMatchingCampaignsOnce(t *testing.T) {
 	require.Equal(t, 202, st, "%v", body)
 	require.Empty(t, body["started"])
 	require.Len(t, body["already_enrolled"], 1)
-	require.Len(t, b.seq.started, 1)
+	require.Len(t, b.seq.Started(), 1)
 
 	// The same order again without an event ID (a retry after a timeout)
 	// is the same purchase: nobody is enrolled twice.
 	st, body = b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`)
 	require.Equal(t, 202, st, "%v", body)
 	require.Equal(t, "ev-1", body["event_id"])
-	require.Len(t, b.seq.started, 1)
+	require.Len(t, b.seq.Started(), 1)
 
 	// The same ID for a different event is refused.
 	st, body = b.do(t, "POST", "/v1/events", `{"id":"ev-1","type":"page_view","customer_id":"ada","properties":{"sku":"cam-1"}}`)
@@ -352,7 +282,7 @@ func TestPurchaseEnrolsMatchingCampaignsOnce(t *testing.T) {
 	// The retry signalled too (the workflow ignores its own trigger order);
 	// this purchase is the one that may convert.
 	require.Equal(t, []string{"seq/camera-accessories/ada purchase", "seq/camera-accessories/ada purchase",
-		"seq/camera-accessories/ada purchase"}, b.seq.signals)
+		"seq/camera-accessories/ada purchase"}, b.seq.Signals())
 }
 
 func TestEventsThatMatchNoTriggerStartNothing(t *testing.T) {
@@ -363,7 +293,7 @@ func TestEventsThatMatchNoTriggerStartNothing(t *testing.T) {
 	require.Empty(t, body["started"])
 	st, _ = b.do(t, "POST", "/v1/events", `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":5,"limit":10}}`)
 	require.Equal(t, 202, st)
-	require.Empty(t, b.seq.started)
+	require.Empty(t, b.seq.Started())
 }
 
 func TestUnsubscribeEventSuppressesAndSignals(t *testing.T) {
@@ -373,7 +303,7 @@ func TestUnsubscribeEventSuppressesAndSignals(t *testing.T) {
 	require.Equal(t, 202, st)
 	st, body := b.do(t, "POST", "/v1/events", `{"type":"unsubscribe","customer_id":"ada"}`)
 	require.Equal(t, 202, st, "%v", body)
-	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe"}, b.seq.signals)
+	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe"}, b.seq.Signals())
 	sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
 	require.NoError(t, err)
 	require.NotNil(t, sup)
@@ -382,16 +312,16 @@ func TestUnsubscribeEventSuppressesAndSignals(t *testing.T) {
 func TestTemporalDownIs503AndReadyzSaysSo(t *testing.T) {
 	b := setup(t)
 	b.seed(t)
-	b.seq.startErr = errs.E(errs.Unavailable, "temporal unreachable")
+	b.seq.StartErr = errs.E(errs.Unavailable, "temporal unreachable")
 	st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
 	requireError(t, st, body, 503, "unavailable", "")
 	// The client retries the same event once Temporal is back: it enrols.
-	b.seq.startErr = nil
+	b.seq.StartErr = nil
 	st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
 	require.Equal(t, 202, st, "%v", body)
 	require.Len(t, body["started"], 1)
 
-	b.seq.pingErr = errs.E(errs.Unavailable, "down")
+	b.seq.PingErr = errs.E(errs.Unavailable, "down")
 	st, body = b.doWith(t, "GET", "/readyz", "", "")
 	require.Equal(t, 503, st)
 	require.Equal(t, "unavailable", body["checks"].(map[string]any)["temporal"])
@@ -442,7 +372,7 @@ func TestWithdrawingConsentEndsRunningSequences(t *testing.T) {
 	require.Equal(t, 202, st)
 	st, body := b.do(t, "PUT", "/v1/customers/ada", `{"email":"ada@example.com","timezone":"Europe/London","marketing_consent":false}`)
 	require.Equal(t, 200, st, "%v", body)
-	require.Equal(t, []string{"seq/camera-accessories/ada consent_withdrawn"}, b.seq.signals)
+	require.Equal(t, []string{"seq/camera-accessories/ada consent_withdrawn"}, b.seq.Signals())
 }
 
 func TestMessageHTMLIsServedWithAStrictCSP(t *testing.T) {
@@ -467,7 +397,7 @@ func TestMessageHTMLIsServedWithAStrictCSP(t *testing.T) {
 // TestOpenAPIDocumentsEveryRoute keeps api/openapi.yaml true to the router.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	gin.SetMode(gin.TestMode)
-	r := api.NewRouter(api.Deps{Store: testdb.SQLite(t), Sequences: &fakeSequences{}, DevOutbox: true})
+	r := on(t, testdb.SQLite(t), func(d *api.Deps) { d.DevOutbox = true }).h
 	doc, err := os.ReadFile("openapi.yaml")
 	require.NoError(t, err)
 	var spec struct {
@@ -486,7 +416,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 
 func TestDevOutboxAnswersOnlyTheLocalMachine(t *testing.T) {
 	gin.SetMode(gin.TestMode)
-	h := api.NewRouter(api.Deps{Store: testdb.SQLite(t), Sequences: &fakeSequences{}, DevOutbox: true})
+	h := on(t, testdb.SQLite(t), func(d *api.Deps) { d.DevOutbox = true }).h
 	for addr, want := range map[string]int{"127.0.0.1:5000": 200, "[::1]:5000": 200, "192.0.2.7:5000": 404} {
 		req := httptest.NewRequest("GET", "/dev/outbox", nil)
 		req.RemoteAddr = addr
@@ -523,7 +453,7 @@ func TestOneClickUnsubscribeAsAMailboxProviderSendsIt(t *testing.T) {
 	sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
 	require.NoError(t, err)
 	require.Nil(t, sup, "GET never unsubscribes")
-	require.Empty(t, b.seq.signals)
+	require.Empty(t, b.seq.Signals())
 
 	// RFC 8058: POST with exactly this body, no cookie, no key.
 	rec = b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
@@ -532,7 +462,7 @@ func TestOneClickUnsubscribeAsAMailboxProviderSendsIt(t *testing.T) {
 	sup, err = b.store.Suppressed(context.Background(), "ada@example.com", "any-campaign")
 	require.NoError(t, err)
 	require.NotNil(t, sup, "suppressed for all marketing email")
-	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe"}, b.seq.signals, "running sequences end at once")
+	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe"}, b.seq.Signals(), "running sequences end at once")
 
 	// Some providers send multipart; the same request works again (idempotent).
 	rec = b.post(t, "/u/"+token, "multipart/form-data; boundary=X",
@@ -653,7 +583,7 @@ func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
 	st, again := b.doWith(t, "POST", "/v1/events", body, auth, "Idempotency-Key", "k-1")
 	require.Equal(t, 202, st)
 	require.Equal(t, first, again)
-	require.Len(t, b.seq.started, 1)
+	require.Len(t, b.seq.Started(), 1)
 
 	// The same key with another body is refused.
 	st, out := b.doWith(t, "POST", "/v1/events", strings.Replace(body, "o-1", "o-2", 1), auth, "Idempotency-Key", "k-1")
@@ -667,12 +597,12 @@ func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
 	requireError(t, st, out, 422, "invalid", "type")
 
 	// A 5xx is not kept: the retry after the outage runs again.
-	b.seq.startErr = errs.E(errs.Unavailable, "temporal down")
+	b.seq.StartErr = errs.E(errs.Unavailable, "temporal down")
 	body3 := strings.Replace(body, "o-1", "o-3", 1)
 	st, out = b.doWith(t, "POST", "/v1/events", body3, auth, "Idempotency-Key", "k-3")
 	requireError(t, st, out, 503, "unavailable", "")
-	b.seq.startErr = nil
-	delete(b.seq.running, "seq/camera-accessories/ada")
+	b.seq.StartErr = nil
+	b.seq.SetRunning("seq/camera-accessories/ada", false)
 	st, out = b.doWith(t, "POST", "/v1/events", body3, auth, "Idempotency-Key", "k-3")
 	require.Equal(t, 202, st, "%v", out)
 	require.Len(t, out["started"], 1)
@@ -769,8 +699,8 @@ func TestReentryRules(t *testing.T) {
 	}
 	require.Len(t, usage(850, "2026-05")["started"], 1)
 	// The sequence ends; crossing again in the same billing period does not re-enter.
-	delete(b.seq.running, "seq/pro-upsell/ada")
-	require.NoError(t, b.store.FinishEnrollment(context.Background(), b.seq.started[0].EnrollmentID, models.EnrollmentOutcome{Status: domain.StatusCompleted, EndedAt: time.Now()}))
+	b.seq.SetRunning("seq/pro-upsell/ada", false)
+	require.NoError(t, b.store.FinishEnrollment(context.Background(), b.seq.Started()[0].EnrollmentID, models.EnrollmentOutcome{Status: domain.StatusCompleted, EndedAt: time.Now()}))
 	again := usage(900, "2026-05")
 	require.Empty(t, again["started"])
 	require.Contains(t, again["skipped"].([]any)[0].(map[string]any)["reason"], "already entered once for orders|2026-05")
@@ -801,9 +731,9 @@ func TestSupportTicketPausesUpsells(t *testing.T) {
 
 	st, body = b.do(t, "POST", "/v1/events", `{"type":"support_ticket","customer_id":"ada","properties":{"severity":"high"}}`)
 	require.Equal(t, 202, st, "%v", body)
-	require.Contains(t, b.seq.signals, "seq/pro-upsell/ada support_ticket", "the running upsell is told")
+	require.Contains(t, b.seq.Signals(), "seq/pro-upsell/ada support_ticket", "the running upsell is told")
 
-	delete(b.seq.running, "seq/pro-upsell/ada") // it ended
+	b.seq.SetRunning("seq/pro-upsell/ada", false) // it ended
 	st, body = b.do(t, "POST", "/v1/events", usage)
 	require.Equal(t, 202, st)
 	require.Empty(t, body["started"], "no new upsell for 14 days")
@@ -860,7 +790,7 @@ func TestTrialEndingCampaignCountsBackFromEndsAt(t *testing.T) {
 	st, body = b.do(t, "POST", "/v1/events", `{"type":"trial_ending","customer_id":"ada","properties":{"ends_at":"2026-05-18T10:00:00Z"}}`)
 	require.Equal(t, 202, st, "%v", body)
 	require.Len(t, body["started"], 1)
-	require.Equal(t, time.Date(2026, 5, 18, 10, 0, 0, 0, time.UTC), b.seq.started[0].Anchor.UTC())
+	require.Equal(t, time.Date(2026, 5, 18, 10, 0, 0, 0, time.UTC), b.seq.Started()[0].Anchor.UTC())
 
 	bad := strings.Replace(trial, `"at":"3d"`, `"at":"12d"`, 1)
 	st, body = b.do(t, "PUT", "/v1/campaigns/trial-upgrade", bad)
@@ -872,7 +802,7 @@ func TestEventsWakeTheInactivityWatcherOnlyWithAnInactivityCampaign(t *testing.T
 	b.seed(t)
 	st, _ := b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
 	require.Equal(t, 202, st)
-	require.Empty(t, b.seq.signals, "no inactivity campaign, no watcher")
+	require.Empty(t, b.seq.Signals(), "no inactivity campaign, no watcher")
 
 	winback := `{"id":"winback","name":"We miss you","kind":"cross_sell","trigger":{"event":"inactivity","after":"30d"},
 	  "steps":[{"id":"a","at":"0d","subject":"We miss you","template":"education"}]}`
@@ -882,7 +812,7 @@ func TestEventsWakeTheInactivityWatcherOnlyWithAnInactivityCampaign(t *testing.T
 	require.Equal(t, 201, st)
 	st, _ = b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
 	require.Equal(t, 202, st)
-	require.Equal(t, []string{"inactivity/ada activity"}, b.seq.signals)
+	require.Equal(t, []string{"inactivity/ada activity"}, b.seq.Signals())
 
 	st, body = b.do(t, "PUT", "/v1/campaigns/winback", strings.Replace(winback, `,"after":"30d"`, "", 1))
 	requireError(t, st, body, 422, "invalid", "trigger.after")
@@ -920,18 +850,18 @@ func TestBatchWithAnOutageIsNotReplayedForItsKey(t *testing.T) {
 	b := setup(t)
 	b.seed(t)
 	batch := `{"events":[{"id":"ev-1","type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}]}`
-	b.seq.startErr = errs.E(errs.Unavailable, "temporal down")
+	b.seq.StartErr = errs.E(errs.Unavailable, "temporal down")
 	st, body := b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
 	require.Equal(t, 200, st)
 	require.EqualValues(t, 503, body["results"].([]any)[0].(map[string]any)["status"])
-	b.seq.startErr = nil
+	b.seq.StartErr = nil
 	st, body = b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
 	require.Equal(t, 200, st)
 	require.EqualValues(t, 202, body["results"].([]any)[0].(map[string]any)["status"], "the retry ran again")
 	st, again := b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
 	require.Equal(t, 200, st)
 	require.Equal(t, body, again, "a complete answer is replayed")
-	require.Len(t, b.seq.started, 1)
+	require.Len(t, b.seq.Started(), 1)
 }
 
 func TestRecommendationRulesAndRebuild(t *testing.T) {
@@ -972,7 +902,7 @@ func TestRecommendationRulesAndRebuild(t *testing.T) {
 }
 
 func TestPreviewRendersTheDraftWithReasons(t *testing.T) {
-	b := previewBundle(t, nil)
+	b := setup(t)
 	store := b.store
 	b.seed(t)
 	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
@@ -997,34 +927,9 @@ func TestPreviewRendersTheDraftWithReasons(t *testing.T) {
 	requireError(t, st, body, 422, "invalid", "customer_id")
 }
 
-// previewBundle is the real router with previews and test sends rendered
-// by the real activities (and sent through mailer).
-func previewBundle(t *testing.T, mailer activities.Mailer) *bundle {
-	t.Helper()
-	gin.SetMode(gin.TestMode)
-	store := testdb.SQLite(t)
-	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
-	renderer, err := email.NewRenderer()
-	require.NoError(t, err)
-	acts := &activities.Activities{Store: store, Renderer: renderer, Mailer: mailer, Unsubscribe: signer(t),
-		PublicURL: "https://lift.example.com", FromEmail: "shop@example.com"}
-	seq := &fakeSequences{running: map[string]bool{}}
-	return &bundle{store: store, seq: seq, h: api.NewRouter(api.Deps{Store: store, Sequences: seq, Unsubscribe: signer(t),
-		Previewer: activities.Previewer{A: acts}, TemporalUI: "http://ui.example:8233", Namespace: "shop"})}
-}
-
-// recordingMailer keeps what it is asked to send.
-type recordingMailer struct{ sent []activities.Email }
-
-func (m *recordingMailer) Name() string { return "recording" }
-func (m *recordingMailer) Send(_ context.Context, e activities.Email) (string, error) {
-	m.sent = append(m.sent, e)
-	return "rec-1", nil
-}
-
 func TestTestSendGoesToTheReviewerWithInertUnsubscribeLinks(t *testing.T) {
-	mailer := &recordingMailer{}
-	b := previewBundle(t, mailer)
+	b := setup(t)
+	mailer := b.mailer
 	store, unsubscribe := b.store, signer(t)
 	b.seed(t)
 	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
@@ -1035,9 +940,9 @@ func TestTestSendGoesToTheReviewerWithInertUnsubscribeLinks(t *testing.T) {
 	st, body := b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com"}`)
 	require.Equal(t, 202, st, "%v", body)
 	require.Equal(t, "[Test] Complete your X100 kit", body["subject"])
-	require.Equal(t, "recording", body["provider"])
-	require.Len(t, mailer.sent, 1)
-	sent := mailer.sent[0]
+	require.Equal(t, "fake", body["provider"])
+	require.Len(t, mailer.Sent(), 1)
+	sent := mailer.Sent()[0]
 	require.Equal(t, "review@example.com", sent.To, "the reviewer, never the customer")
 	require.Contains(t, sent.HTML, "35mm lens", "rendered for the customer's data")
 	require.NotContains(t, sent.HTML+sent.Text, unsubscribe.Token(unsub.Scope{CustomerID: "ada"}),
@@ -1056,13 +961,13 @@ func TestTestSendGoesToTheReviewerWithInertUnsubscribeLinks(t *testing.T) {
 	requireError(t, st, body, 409, "conflict", "to")
 	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com","variant":"holdout"}`)
 	requireError(t, st, body, 422, "invalid", "variant")
-	require.Len(t, mailer.sent, 1)
+	require.Len(t, mailer.Sent(), 1)
 	// Ada owns the lens too now: the step would be skipped, so there is nothing to test-send.
 	st, _ = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-2", "o-2", "lens-1"))
 	require.Equal(t, 202, st)
 	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com","trigger_skus":["cam-1"]}`)
 	requireError(t, st, body, 409, "conflict", "customer_id")
-	require.Len(t, mailer.sent, 1)
+	require.Len(t, mailer.Sent(), 1)
 }
 
 func TestEveryStepIsTestRenderedOnSaveAndOnPublish(t *testing.T) {
@@ -1105,13 +1010,13 @@ func TestHoldoutCustomersAreEnrolledAsHoldout(t *testing.T) {
 	const n = 200
 	b.camerasBoughtBy(t, n)
 	held := map[string]bool{}
-	for _, in := range b.seq.started {
+	for _, in := range b.seq.Started() {
 		require.Contains(t, []string{"A", workflows.VariantHoldout}, in.Variant)
 		if in.Variant == workflows.VariantHoldout {
 			held[in.CustomerID] = true
 		}
 	}
-	require.Len(t, b.seq.started, n)
+	require.Len(t, b.seq.Started(), n)
 	require.InDelta(t, 0.20*n, len(held), 0.20*n*0.5, "about a fifth held out")
 	// The enrolment records the variant the workflow runs.
 	var enrolled []models.Enrollment
@@ -1123,7 +1028,7 @@ func TestHoldoutCustomersAreEnrolledAsHoldout(t *testing.T) {
 }
 
 func TestExperimentVariantsAreAssignedCheckedAndPreviewed(t *testing.T) {
-	b := previewBundle(t, nil)
+	b := setup(t)
 	seq := b.seq
 	withExperiment := func(subjectB string) string {
 		return strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 10,
@@ -1145,17 +1050,17 @@ func TestExperimentVariantsAreAssignedCheckedAndPreviewed(t *testing.T) {
 
 	// Until the experiment starts, everyone not held out gets the control.
 	b.camerasBoughtByPrefix(t, "early-", 40)
-	for _, in := range seq.started {
+	for _, in := range seq.Started() {
 		require.Contains(t, []string{"A", workflows.VariantHoldout}, in.Variant)
 	}
-	seq.started = nil
+	seq.ClearStarted()
 	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/experiments", `{}`)
 	require.Equal(t, 201, st, "%v", body)
 
 	const n = 400
 	b.camerasBoughtBy(t, n)
 	counts := map[string]int{}
-	for _, in := range seq.started {
+	for _, in := range seq.Started() {
 		counts[in.Variant]++
 		require.Equal(t, in.Variant, campaign.Assign(in.CustomerID, "camera-accessories", "subject-1", 10, []campaign.Weighted{{ID: "A", Weight: 1}, {ID: "B", Weight: 1}}),
 			"the variant is the deterministic assignment")
@@ -1190,7 +1095,7 @@ func TestTranslationsAreCheckedOnSave(t *testing.T) {
 // analysis, stop (control only), and a new run concluded with a winner
 // that takes new enrolments and, when asked, running ones.
 func TestExperimentLifecycle(t *testing.T) {
-	b := previewBundle(t, nil)
+	b := setup(t)
 	seq := b.seq
 	def := strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell",
   "experiment": {"id": "subj-1", "variants": [{"id": "A", "weight": 1},
@@ -1227,7 +1132,7 @@ func TestExperimentLifecycle(t *testing.T) {
 
 	b.camerasBoughtByPrefix(t, "r-", 60)
 	var bSteps []workflows.StepPlan
-	for _, in := range seq.started {
+	for _, in := range seq.Started() {
 		if in.Variant == "B" {
 			bSteps = in.Steps
 		}
@@ -1257,9 +1162,9 @@ func TestExperimentLifecycle(t *testing.T) {
 	require.Equal(t, []any{map[string]any{"id": "A", "weight": float64(1)}}, body["routing"])
 	st, body = b.do(t, "POST", start+"/subj-1/stop", "")
 	requireError(t, st, body, 409, "conflict", "")
-	seq.started = nil
+	seq.ClearStarted()
 	b.camerasBoughtByPrefix(t, "s-", 20)
-	for _, in := range seq.started {
+	for _, in := range seq.Started() {
 		require.Equal(t, "A", in.Variant, "stopped: everyone gets the control")
 	}
 
@@ -1277,16 +1182,16 @@ func TestExperimentLifecycle(t *testing.T) {
 	require.Equal(t, "concluded", body["status"])
 	require.Equal(t, "B", body["winner"])
 	require.Equal(t, true, body["moving_running_enrolments"])
-	require.Contains(t, seq.signals, "promote/camera-accessories/subj-2 B")
+	require.Contains(t, seq.Signals(), "promote/camera-accessories/subj-2 B")
 	// Asking again (say after a 503) is fine and starts the pending move
 	// again; another winner is a conflict.
 	st, body = b.do(t, "POST", start+"/subj-2/conclude", `{"winner":"B","move_running":true}`)
 	require.Equal(t, 200, st, "%v", body)
 	st, body = b.do(t, "POST", start+"/subj-2/conclude", `{"winner":"A"}`)
 	requireError(t, st, body, 409, "conflict", "")
-	seq.started = nil
+	seq.ClearStarted()
 	b.camerasBoughtByPrefix(t, "w-", 20)
-	for _, in := range seq.started {
+	for _, in := range seq.Started() {
 		require.Equal(t, "B", in.Variant, "concluded: everyone gets the winner")
 	}
 	st, body = b.do(t, "POST", start+"/subj-2/resume", `{"variant":"B"}`)

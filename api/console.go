@@ -21,11 +21,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/experiment"
+	"github.com/lift-hq/lift/internal/stats"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -124,7 +126,7 @@ func (h *handlers) consoleLoginForm(c *gin.Context) {
 
 func (h *handlers) consoleLogin(c *gin.Context) {
 	key := strings.TrimSpace(c.PostForm("api_key"))
-	ok, err := h.Store.CheckAPIKey(c.Request.Context(), key)
+	ok, err := h.Store.CheckAPIKeyHash(c.Request.Context(), models.HashAPIKey(key))
 	if err != nil || !ok || key == "" {
 		h.consolePage(c, http.StatusUnauthorized, "login", gin.H{"Title": "Sign in", "Error": "That API key is not valid."})
 		return
@@ -171,7 +173,7 @@ type campaignRow struct {
 
 func (h *handlers) consoleCampaigns(c *gin.Context) {
 	ctx := c.Request.Context()
-	cs, err := h.Store.ListCampaigns(ctx)
+	cs, err := h.App.Campaigns(ctx)
 	if err != nil {
 		h.consoleError(c, err)
 		return
@@ -179,7 +181,7 @@ func (h *handlers) consoleCampaigns(c *gin.Context) {
 	var rows []campaignRow
 	for _, m := range cs {
 		row := campaignRow{ID: m.ID, Name: m.Name, Kind: m.Kind, Status: m.Status, Version: m.LatestVersion, Updated: m.UpdatedAt}
-		if e, err := h.Store.CurrentExperiment(ctx, m.ID); err == nil && e != nil {
+		if e, err := h.App.LatestExperiment(ctx, m.ID); err == nil && e != nil {
 			row.Experiment = e.ID + " (" + string(e.Status) + ")"
 			if e.Winner != "" {
 				row.Experiment += ", winner " + e.Winner
@@ -198,7 +200,7 @@ type bar struct {
 	RateW, LowX, WhiskerW     float64
 	Enrolled, Sent, Converted int64
 	RevenuePerRecipient       float64
-	Lift                      *Interval
+	Lift                      *stats.Interval
 	PValue                    *float64
 	Guardrail, Breached       string
 	UIURL                     string
@@ -213,65 +215,51 @@ type previewLink struct {
 func (h *handlers) consoleCampaign(c *gin.Context) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
-	m, err := h.Store.GetCampaign(ctx, id)
+	m, err := h.App.Campaign(ctx, id)
 	if err != nil {
 		h.consoleError(c, err)
 		return
 	}
 	data := gin.H{"Title": m.Name, "Campaign": m}
-	def, version, err := h.shownDefinition(c)
+	def, version, err := h.App.Definitions().Shown(ctx, id)
 	if err != nil {
 		h.consoleError(c, err)
 		return
 	}
 	data["Version"], data["Def"] = version, def
-	exp, err := h.Store.CurrentExperiment(ctx, id)
+	exp, err := h.App.CurrentExperiment(ctx, id)
 	if err != nil {
 		h.consoleError(c, err)
 		return
 	}
-	// The banner is chosen here from a fixed set, never taken from the URL.
+	from := time.Time{}
+	arms := map[string]experiment.Arm{}
+	guard := map[string]app.GuardrailState{}
 	if exp != nil {
+		// The banner is chosen here from a fixed set, never taken from the URL.
 		data["Flash"] = map[string]string{
 			"started":         "Experiment " + exp.ID + " started.",
 			"stopped":         "Experiment " + exp.ID + " stopped: new enrolments get the control.",
 			"promoted":        "Variant " + exp.Winner + " promoted.",
 			"promoted-moving": "Variant " + exp.Winner + " promoted. Running enrolments move to it at their next step.",
 		}[c.Query("done")]
-	}
-	from := time.Time{}
-	arms := map[string]experiment.Arm{}
-	guard := map[string]GuardrailState{}
-	if exp != nil {
-		edef, err := h.versionDefinition(ctx, id, exp.Version)
-		if err != nil {
-			h.consoleError(c, err)
-			return
-		}
-		resp, err := h.analyse(ctx, exp, edef)
-		if err != nil {
-			h.consoleError(c, err)
-			return
-		}
-		data["Experiment"] = resp
-		for _, a := range resp.Analysis.Arms {
+		data["Experiment"] = exp
+		for _, a := range exp.Analysis.Arms {
 			arms[a.Variant] = a
 		}
-		for _, g := range resp.Guardrails {
+		for _, g := range exp.Guardrails {
 			guard[models.PausedKey(g.Variant, g.Step)] = g
 		}
 		from = exp.StartedAt
 	}
-	canStart := def.Experiment != nil && version > 0 && (exp == nil || exp.ID != def.Experiment.ID)
-	data["CanStart"] = canStart
+	data["CanStart"] = def.Experiment != nil && version > 0 && (exp == nil || exp.ID != def.Experiment.ID)
 	// The page shows the variant and step tables only: not the lag and
 	// lifetime-value queries the full report also runs.
-	variants, steps, err := h.Store.CampaignReport(ctx, id, 0, from, h.Now().UTC().Add(time.Second))
+	r, err := h.App.VariantReport(ctx, id, 0, from, h.Now().UTC().Add(time.Second))
 	if err != nil {
 		h.consoleError(c, err)
 		return
 	}
-	r := buildReport(id, from, h.Now().UTC(), variants, steps)
 	data["Report"], data["From"] = r, from
 	data["Bars"] = h.bars(r, arms, guard, id)
 	data["Previews"] = previews(def, id)
@@ -283,7 +271,7 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 
 // bars lays out the conversion-rate chart: every variant on one scale,
 // the bar at the rate and the whisker over the 95 % interval.
-func (h *handlers) bars(r Report, arms map[string]experiment.Arm, guard map[string]GuardrailState, campaignID string) []bar {
+func (h *handlers) bars(r app.Report, arms map[string]experiment.Arm, guard map[string]app.GuardrailState, campaignID string) []bar {
 	scale := 0.0
 	for _, v := range r.Variants {
 		scale = math.Max(scale, v.ConversionRateCI.High)
@@ -320,17 +308,6 @@ func (h *handlers) temporalUIURL(query string) string {
 	return strings.TrimRight(h.TemporalUI, "/") + "/namespaces/" + url.PathEscape(ns) + "/workflows?query=" + url.QueryEscape(query)
 }
 
-// shownDefinition is the campaign the console shows: its latest published
-// version (with that version's number), or the draft if it was never
-// published (version 0).
-func (h *handlers) shownDefinition(c *gin.Context) (*campaign.Definition, int, error) {
-	def, version, err := h.publishedDefinition(c.Request.Context(), c.Param("id"))
-	if errs.Is(err, errs.Conflict) {
-		def, err = h.draft(c)
-	}
-	return def, version, err
-}
-
 // previews lists every step of every variant in every language it has.
 func previews(def *campaign.Definition, id string) []previewLink {
 	variants := []string{"A"}
@@ -365,47 +342,26 @@ func previews(def *campaign.Definition, id string) []previewLink {
 // consolePreview renders one step as a variant sends it, in a language,
 // for the sample customer and products.
 func (h *handlers) consolePreview(c *gin.Context) {
-	id := c.Param("id")
-	def, _, err := h.shownDefinition(c)
+	variant, lang := cmp.Or(c.Query("variant"), "A"), cmp.Or(c.Query("lang"), "en")
+	out, err := h.App.SamplePreview(c.Request.Context(), c.Param("id"), c.Query("step"), variant, lang)
 	if err != nil {
 		h.consoleError(c, err)
 		return
 	}
-	variant := cmp.Or(c.Query("variant"), "A")
-	var step *campaign.Step
-	for _, st := range def.VariantSteps(variant) {
-		if st.ID == c.Query("step") {
-			step = &st
-		}
-	}
-	if step == nil || (def.Experiment != nil && !def.HasVariant(variant)) {
-		h.consoleError(c, errs.E(errs.NotFound, "no step %q in variant %q", c.Query("step"), variant))
+	if c.Query("raw") == "1" {
+		c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:")
+		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(out.HTML))
 		return
 	}
-	lang := cmp.Or(c.Query("lang"), "en")
-	text := step.Localized(lang)
-	r, err := sampleRenderer()
-	if err == nil {
-		var out email.Rendered
-		out, err = r.SampleRender(step.Template, text.Subject, text.Heading, text.Body, lang, step.Incentive != nil)
-		if err == nil {
-			if c.Query("raw") == "1" {
-				c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:")
-				c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(out.HTML))
-				return
-			}
-			q := c.Request.URL.Query()
-			q.Set("raw", "1")
-			h.consolePage(c, http.StatusOK, "preview", gin.H{"Title": "Preview", "CampaignID": id, "Step": step.ID, "Variant": variant,
-				"Lang": lang, "Email": out, "FrameURL": c.Request.URL.Path + "?" + q.Encode()})
-			return
-		}
-	}
-	h.consoleError(c, err)
+	q := c.Request.URL.Query()
+	q.Set("raw", "1")
+	h.consolePage(c, http.StatusOK, "preview", gin.H{"Title": "Preview", "CampaignID": c.Param("id"), "Step": c.Query("step"),
+		"Variant": variant, "Lang": lang, "Email": out, "FrameURL": c.Request.URL.Path + "?" + q.Encode()})
 }
 
 // consoleExperimentAction runs start, stop or conclude from the campaign
-// page's buttons through the API's own handlers, then returns to the page.
+// page's buttons through the same use cases as the API, then returns to
+// the page.
 func (h *handlers) consoleExperimentAction(c *gin.Context) {
 	ctx := c.Request.Context()
 	id, action := c.Param("id"), c.Param("action")
@@ -416,31 +372,28 @@ func (h *handlers) consoleExperimentAction(c *gin.Context) {
 		if v := c.PostForm("min_sends"); v != "" {
 			n, perr := strconv.Atoi(v)
 			if perr != nil {
-				n = -1 // refused by start with the field named
+				n = -1 // refused by StartExperiment with the field named
 			}
 			req.MinSends = &n
 		}
-		_, _, err = h.start(ctx, id, req)
+		_, err = h.App.StartExperiment(ctx, id, req)
 		done = "started"
 	case "stop", "conclude":
 		var e *models.Experiment
-		if e, err = h.Store.CurrentExperiment(ctx, id); err == nil && e == nil {
+		if e, err = h.App.LatestExperiment(ctx, id); err == nil && e == nil {
 			err = errs.E(errs.NotFound, "no experiment to %s", action)
 		}
 		if err != nil {
 			break
 		}
 		if action == "stop" {
-			_, err = h.Store.EndExperiment(ctx, id, e.ID, domain.ExperimentStopped, "", false, h.Now().UTC())
+			_, err = h.App.StopExperiment(ctx, id, e.ID)
 			done = "stopped"
 			break
 		}
-		var def *campaign.Definition
-		if def, err = h.versionDefinition(ctx, id, e.Version); err == nil {
-			move := c.PostForm("move_running") == "on"
-			_, err = h.conclude(ctx, e, def, ConcludeRequest{Winner: c.PostForm("winner"), MoveRunning: move})
-			done = map[bool]string{false: "promoted", true: "promoted-moving"}[move]
-		}
+		move := c.PostForm("move_running") == "on"
+		_, err = h.App.ConcludeExperiment(ctx, id, e.ID, ConcludeRequest{Winner: c.PostForm("winner"), MoveRunning: move})
+		done = map[bool]string{false: "promoted", true: "promoted-moving"}[move]
 	default:
 		err = errs.E(errs.NotFound, "no action %q", action)
 	}

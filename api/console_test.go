@@ -46,7 +46,7 @@ func (br *browser) send(req *http.Request) (int, string, http.Header) {
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func TestConsoleSignInExperimentButtonsAndPreviews(t *testing.T) {
-	b := previewBundle(t, nil)
+	b := setup(t)
 	def := strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 10,
   "experiment": {"id": "subj-1", "variants": [{"id": "A", "weight": 1},
     {"id": "B", "weight": 1, "steps": {"complement": {"subject": "Made for your {{.Trigger.ProductName}}"}}}]},`, 1)
@@ -106,7 +106,7 @@ func TestConsoleSignInExperimentButtonsAndPreviews(t *testing.T) {
 	st, _, _ = br.post("/console/campaigns/camera-accessories/experiments/conclude",
 		url.Values{"csrf": {csrf}, "winner": {"B"}, "move_running": {"on"}})
 	require.Equal(t, 303, st)
-	require.Contains(t, b.seq.signals, "promote/camera-accessories/subj-1 B")
+	require.Contains(t, b.seq.Signals(), "promote/camera-accessories/subj-1 B")
 	st, body = b.do(t, "GET", "/v1/campaigns/camera-accessories/experiments/subj-1", "")
 	require.Equal(t, 200, st)
 	require.Equal(t, "concluded", body["status"])

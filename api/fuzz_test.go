@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"context"
@@ -9,111 +9,102 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/sendgrid/sendgrid-go/helpers/eventwebhook"
 
-	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/api"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/sendgridfake"
 	"github.com/lift-hq/lift/internal/testdb"
-	"github.com/lift-hq/lift/workflows"
+	"github.com/lift-hq/lift/models"
 )
 
-// FuzzEventParsing feeds arbitrary bodies through the event decoder and
-// validator: they must never panic, and an accepted purchase must carry a
-// consistent order.
-func FuzzEventParsing(f *testing.F) {
-	for _, seed := range []string{
-		`{"type":"purchase","customer_id":"c","properties":{"order_id":"o","items":[{"sku":"a","quantity":2,"price":9.99}],"revenue":19.98}}`,
-		`{"type":"usage","customer_id":"c","properties":{"metric":"orders","used":847,"limit":1000}}`,
-		`{"type":"purchase","customer_id":"c","properties":{"order_id":"o","items":[{"sku":"a","quantity":1e308,"price":-0}]}}`,
-		`{"type":"milestone","customer_id":"c","occurred_at":"2026-01-02T03:04:05Z","properties":{"name":"x"}}`,
-		`{"type":"page_view","customer_id":"c","properties":{"sku":null}}`,
-		`{"id":"\u0000","type":"unsubscribe","customer_id":"c","properties":{"campaign_id":7}}`,
-		`[]`, `{}`, `null`, `{"type":"purchase","customer_id":"c","properties":{"items":[1,"x",{}]}}`,
-	} {
-		f.Add([]byte(seed))
-	}
-	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var req EventRequest
-		if err := decodeStrict(body, &req); err != nil {
-			return
-		}
-		normalize(req.Properties)
-		order, err := validateEvent(&req, now)
-		if err != nil || order == nil {
-			return
-		}
-		if len(order.Items) == 0 || order.RevenueMinor < 0 {
-			t.Fatalf("accepted an inconsistent order: %+v", order)
-		}
-		for _, it := range order.Items {
-			if it.Quantity < 1 || it.PriceMinor < 0 || it.SKU == "" {
-				t.Fatalf("accepted a bad item: %+v", it)
-			}
-		}
-	})
-}
-
 // FuzzSendGridWebhook posts arbitrary, correctly signed bodies to the
-// webhook: it must answer 2xx or 4xx, never fail or panic.
+// webhook over a store holding real sent messages, so the bodies that
+// name them run the event-applying paths (delivery, engagement,
+// suppression, exit signals): the answer must be 2xx or 4xx, never a
+// failure or a panic, and every applied event must apply once.
 func FuzzSendGridWebhook(f *testing.F) {
 	for _, seed := range []string{
-		`[{"sg_event_id":"e1","event":"processed","message_id":"m-1","sg_message_id":"x.filter","timestamp":1700000000}]`,
-		`[{"sg_event_id":"e2","event":"bounce","type":"bounce","email":"a@example.com","message_id":"m-1"}]`,
-		`[{"sg_event_id":"e3","event":"open","sg_machine_open":true,"sg_message_id":"x.y"}]`,
+		`[{"sg_event_id":"e1","event":"processed","message_id":"m-1","sg_message_id":"sg-1.filter0001","timestamp":1700000000}]`,
+		`[{"sg_event_id":"e2","event":"bounce","type":"bounce","email":"ada@example.com","message_id":"m-1"}]`,
+		`[{"sg_event_id":"e3","event":"bounce","type":"blocked","sg_message_id":"sg-2.recvd-x"}]`,
+		`[{"sg_event_id":"e4","event":"open","sg_machine_open":true,"sg_message_id":"sg-1.x"}]`,
+		`[{"sg_event_id":"e5","event":"open","message_id":"m-2","timestamp":1700000100}]`,
+		`[{"sg_event_id":"e6","event":"click","message_id":"m-2","timestamp":1700000200}]`,
+		`[{"sg_event_id":"e7","event":"spamreport","message_id":"m-1","email":"ada@example.com"}]`,
+		`[{"sg_event_id":"e8","event":"group_unsubscribe","asm_group_id":4,"message_id":"m-2","email":"ada@example.com"}]`,
+		`[{"sg_event_id":"e9","event":"delivered","message_id":"m-1"},{"sg_event_id":"e9","event":"delivered","message_id":"m-1"}]`,
+		`[{"sg_event_id":"e10","event":"deferred","message_id":"m-2"},{"sg_event_id":"e11","event":"dropped","message_id":"m-2"}]`,
+		`[{"sg_event_id":"e12","event":"group_resubscribe","message_id":"m-1"}]`,
 		`[{"event":"click"}]`, `[]`, `{}`, `[1,2]`, `[{"timestamp":"soon"}]`, `[{"sg_event_id":null,"event":7}]`,
 	} {
 		f.Add([]byte(seed))
 	}
-	gin.SetMode(gin.TestMode)
 	fake, err := sendgridfake.Start()
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(fake.Close)
-	key, err := ParseSendGridKey(fake.PublicKey())
+	key, err := api.ParseSendGridKey(fake.PublicKey())
 	if err != nil {
 		f.Fatal(err)
 	}
 	store := testdb.SQLite(f)
-	h := NewRouter(Deps{Store: store, Sequences: noSequences{}, Webhook: SendGridWebhook{Key: key}})
+	b := on(f, store, func(d *api.Deps) { d.Webhook = api.SendGridWebhook{Key: key, MaxAge: time.Hour}; d.Now = time.Now })
+	seedSentMessages(f, b)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		req := httptest.NewRequest("POST", "/v1/webhooks/sendgrid", strings.NewReader(string(body)))
-		req.Header.Set(eventwebhook.TimestampHTTPHeader, ts)
-		req.Header.Set(eventwebhook.VerificationHTTPHeader, fake.Sign(ts, body))
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code >= 500 {
-			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body.String())
+		post := func() (int, map[string]any) {
+			ts := strconv.FormatInt(time.Now().Unix(), 10)
+			req := httptest.NewRequest("POST", "/v1/webhooks/sendgrid", strings.NewReader(string(body)))
+			req.Header.Set(eventwebhook.TimestampHTTPHeader, ts)
+			req.Header.Set(eventwebhook.VerificationHTTPHeader, fake.Sign(ts, body))
+			rec := httptest.NewRecorder()
+			b.h.ServeHTTP(rec, req)
+			var out map[string]any
+			_ = json.Unmarshal(rec.Body.Bytes(), &out)
+			if rec.Code >= 500 {
+				t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body.String())
+			}
+			if rec.Code == 200 && !json.Valid(rec.Body.Bytes()) {
+				t.Fatalf("invalid JSON answer")
+			}
+			return rec.Code, out
 		}
-		if rec.Code == 200 && !json.Valid(rec.Body.Bytes()) {
-			t.Fatalf("invalid JSON answer")
+		if st, _ := post(); st != 200 {
+			return
+		}
+		// SendGrid retries a batch it got no 2xx for: nothing applies twice.
+		if st, again := post(); st != 200 || again["applied"] != 0.0 {
+			t.Fatalf("a repeated batch applied events again: %d %v", st, again)
 		}
 	})
 }
 
-// noSequences is a Temporal stand-in with nothing running.
-type noSequences struct{}
-
-var errNotRunning = errs.E(errs.NotFound, "not running")
-
-func (noSequences) Start(context.Context, workflows.SequenceInput, string) (bool, error) {
-	return false, errNotRunning
+// seedSentMessages stores a customer with a running enrolment and two
+// sent messages, m-1 and m-2 (provider IDs sg-1 and sg-2), for the
+// webhook's events to be about.
+func seedSentMessages(t testing.TB, b *bundle) {
+	t.Helper()
+	ctx := context.Background()
+	b.seed(t)
+	now := time.Now().UTC()
+	e := &models.Enrollment{ID: "e-1", CustomerID: "ada", CampaignID: "camera-accessories", Version: 1,
+		WorkflowID: "seq/camera-accessories/ada", Variant: "A", Status: domain.StatusRunning, EnrolledAt: now}
+	if err := b.store.EnsureEnrollment(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	b.seq.SetRunning(e.WorkflowID, true)
+	for i, id := range []string{"m-1", "m-2"} {
+		m := &models.Message{ID: id, EnrollmentID: e.ID, StepID: []string{"complement", "guide"}[i], CustomerID: "ada",
+			CampaignID: e.CampaignID, Variant: "A", Status: domain.MessagePending}
+		if _, _, err := b.store.ClaimMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.store.SaveRendered(ctx, id, models.Rendered{Subject: "Hi", HTML: "<p>Hi</p>", Text: "Hi"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.store.MarkSent(ctx, id, "sendgrid", []string{"sg-1", "sg-2"}[i], now); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
-func (noSequences) Signal(context.Context, string, string, workflows.ExitSignal) error {
-	return errNotRunning
-}
-func (noSequences) Journey(context.Context, string) (workflows.Journey, error) {
-	return workflows.Journey{}, errNotRunning
-}
-func (noSequences) Update(context.Context, string, string) (workflows.Journey, error) {
-	return workflows.Journey{}, errNotRunning
-}
-func (noSequences) Cancel(context.Context, string) error { return errNotRunning }
-func (noSequences) TouchActivity(context.Context, string, time.Time, time.Duration) error {
-	return nil
-}
-func (noSequences) Promote(context.Context, string, string, string) error { return nil }
-func (noSequences) Ping(context.Context) error                            { return nil }

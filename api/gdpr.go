@@ -7,48 +7,14 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/internal/domain"
-	"github.com/lift-hq/lift/internal/errs"
-	"github.com/lift-hq/lift/workflows"
+	"github.com/lift-hq/lift/internal/money"
 )
 
-// eraseCustomer is GDPR erasure: it suppresses the address (hashed, so it
-// is never mailed again), cancels the customer's running sequences, and
-// deletes their personal data.
+// eraseCustomer is GDPR erasure; see app.EraseCustomer.
 func (h *handlers) eraseCustomer(c *gin.Context) {
-	ctx := c.Request.Context()
 	id := c.Param("id")
-	cust, err := h.Store.GetCustomer(ctx, id)
+	cancelled, err := h.App.EraseCustomer(c.Request.Context(), id)
 	if err != nil {
-		writeError(c, h.Logger, err)
-		return
-	}
-	// Suppress first: a send already under way checks it before mailing.
-	if err := h.Store.Suppress(ctx, cust.Email, "", domain.ReasonErased); err != nil {
-		writeError(c, h.Logger, err)
-		return
-	}
-	cancelled := []string{}
-	camps, err := h.Store.ListCampaigns(ctx)
-	if err != nil {
-		writeError(c, h.Logger, err)
-		return
-	}
-	ids := []string{workflows.InactivityWorkflowID(id)}
-	for _, camp := range camps {
-		ids = append(ids, workflows.SequenceWorkflowID(camp.ID, id))
-	}
-	for _, wid := range ids {
-		err := h.Sequences.Cancel(ctx, wid)
-		if errs.Is(err, errs.NotFound) {
-			continue
-		}
-		if err != nil {
-			writeError(c, h.Logger, err)
-			return
-		}
-		cancelled = append(cancelled, wid)
-	}
-	if err := h.Store.EraseCustomer(ctx, id); err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
@@ -130,7 +96,7 @@ type SuppressionOut struct {
 
 // exportCustomer returns everything held about the customer (GDPR access).
 func (h *handlers) exportCustomer(c *gin.Context) {
-	x, err := h.Store.ExportCustomer(c.Request.Context(), c.Param("id"))
+	x, err := h.App.ExportCustomer(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -146,9 +112,9 @@ func (h *handlers) exportCustomer(c *gin.Context) {
 		out.Events = append(out.Events, EventOut{ID: e.ID, Type: e.Type, OccurredAt: e.OccurredAt, Properties: e.Properties})
 	}
 	for _, o := range x.Orders {
-		oo := OrderOut{ID: o.ID, Revenue: float64(o.RevenueMinor) / 100, Currency: o.Currency, OccurredAt: o.OccurredAt, Items: []OrderItemOut{}}
+		oo := OrderOut{ID: o.ID, Revenue: money.ToMajor(o.RevenueMinor, o.Currency), Currency: o.Currency, OccurredAt: o.OccurredAt, Items: []OrderItemOut{}}
 		for _, it := range o.Items {
-			oo.Items = append(oo.Items, OrderItemOut{SKU: it.SKU, Quantity: it.Quantity, Price: float64(it.PriceMinor) / 100})
+			oo.Items = append(oo.Items, OrderItemOut{SKU: it.SKU, Quantity: it.Quantity, Price: money.ToMajor(it.PriceMinor, o.Currency)})
 		}
 		out.Orders = append(out.Orders, oo)
 	}

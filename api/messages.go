@@ -60,7 +60,7 @@ func messageDetail(m *models.Message) MessageDetail {
 }
 
 func (h *handlers) listMessages(c *gin.Context) {
-	ms, err := h.Store.ListMessages(c.Request.Context(), models.MessageFilter{
+	ms, err := h.App.Messages(c.Request.Context(), models.MessageFilter{
 		CustomerID: c.Query("customer_id"), CampaignID: c.Query("campaign_id"),
 	})
 	if err != nil {
@@ -75,7 +75,7 @@ func (h *handlers) listMessages(c *gin.Context) {
 }
 
 func (h *handlers) getMessage(c *gin.Context) {
-	m, err := h.Store.GetMessage(c.Request.Context(), c.Param("id"))
+	m, err := h.App.Message(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -86,7 +86,7 @@ func (h *handlers) getMessage(c *gin.Context) {
 // getMessageHTML serves the email exactly as rendered. The CSP forbids
 // scripts: this is customer-facing content shown in an operator's browser.
 func (h *handlers) getMessageHTML(c *gin.Context) {
-	m, err := h.Store.GetMessage(c.Request.Context(), c.Param("id"))
+	m, err := h.App.Message(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -118,7 +118,7 @@ func (h *handlers) localOnly(c *gin.Context) {
 
 // outboxPage lists the newest stored emails for lift dev.
 func (h *handlers) outboxPage(c *gin.Context) {
-	ms, err := h.Store.ListMessages(c.Request.Context(), models.MessageFilter{Limit: 200, NewestFirst: true})
+	ms, err := h.App.Messages(c.Request.Context(), models.MessageFilter{Limit: 200, NewestFirst: true})
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return

@@ -12,44 +12,33 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/lift-hq/lift/internal/unsub"
+	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/models"
-	"github.com/lift-hq/lift/workflows"
 )
 
-// Sequences is what the API needs from Temporal; workflows.Client is the
-// real one.
-type Sequences interface {
-	Start(ctx context.Context, in workflows.SequenceInput, summary string) (started bool, err error)
-	Signal(ctx context.Context, workflowID, name string, sig workflows.ExitSignal) error
-	Journey(ctx context.Context, workflowID string) (workflows.Journey, error)
-	Update(ctx context.Context, workflowID, update string) (workflows.Journey, error)
-	Cancel(ctx context.Context, workflowID string) error
-	TouchActivity(ctx context.Context, customerID string, at time.Time, day time.Duration) error
-	Promote(ctx context.Context, campaignID, experimentID, winner string) error
-	Ping(ctx context.Context) error
+// Store is the part of the store the HTTP layer itself needs: API keys
+// and Idempotency-Key records. *models.Store is one.
+type Store interface {
+	CheckAPIKeyHash(ctx context.Context, hash []byte) (bool, error)
+	BeginIdempotent(ctx context.Context, scope, key, fingerprint string, now time.Time) (*models.IdempotencyRecord, bool, error)
+	FinishIdempotent(ctx context.Context, id uint, status int, contentType string, body []byte) error
+	ForgetIdempotent(ctx context.Context, id uint) error
 }
 
-// Deps are the router's dependencies.
+// Deps are the router's dependencies. Every use case is the App's; the
+// handlers decode, call it and encode.
 type Deps struct {
-	Store       *models.Store
-	Sequences   Sequences
-	Unsubscribe unsub.Signer    // verifies /u/{token}
-	Webhook     SendGridWebhook // verifies POST /v1/webhooks/sendgrid
-	Previewer   Previewer       // renders previews; nil turns them off
-	Logger      *slog.Logger
-	Day         time.Duration // length of a sequence day given to new sequences
-	// MinSupport is the fewest orders a pair must share to be recommended
-	// by bought_together (default 3).
-	MinSupport int
-	// UpsellPause is how long a support ticket or complaint keeps upsells
-	// from starting (default 14 sequence days).
-	UpsellPause  time.Duration
+	App     *app.App
+	Store   Store
+	Webhook SendGridWebhook // verifies POST /v1/webhooks/sendgrid
+	Logger  *slog.Logger
+	// MaxBodyBytes bounds every request body (a batch of events and a
+	// SendGrid webhook may be 16 times larger).
 	MaxBodyBytes int64
 	// DevOutbox serves an unauthenticated outbox page at /dev/outbox. Only
 	// lift dev turns it on.
 	DevOutbox bool
-	Now       func() time.Time
+	Now       func() time.Time // default time.Now
 	// ConsoleKey signs console sessions (derive it from a secret shared
 	// by every API replica); empty means a random key per process.
 	ConsoleKey []byte
@@ -69,18 +58,6 @@ func NewRouter(d Deps) *gin.Engine {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
-	}
-	if d.Day == 0 {
-		d.Day = workflows.Day
-	}
-	if d.MinSupport == 0 {
-		d.MinSupport = 3
-	}
-	if d.UpsellPause == 0 {
-		d.UpsellPause = 14 * d.Day
-	}
-	if d.MaxBodyBytes == 0 {
-		d.MaxBodyBytes = 1 << 20
 	}
 	if len(d.ConsoleKey) == 0 {
 		d.ConsoleKey = newConsoleKey()
@@ -167,10 +144,11 @@ func (h *handlers) readyz(c *gin.Context) {
 	defer cancel()
 	checks := gin.H{"database": "ok", "temporal": "ok"}
 	status := http.StatusOK
-	if err := h.Store.Ping(ctx); err != nil {
+	database, temporal := h.App.Ping(ctx)
+	if database != nil {
 		checks["database"], status = "unavailable", http.StatusServiceUnavailable
 	}
-	if err := h.Sequences.Ping(ctx); err != nil {
+	if temporal != nil {
 		checks["temporal"], status = "unavailable", http.StatusServiceUnavailable
 	}
 	c.JSON(status, gin.H{"status": map[bool]string{true: "ok", false: "unavailable"}[status == http.StatusOK], "checks": checks})

@@ -1,16 +1,13 @@
 package api
 
 import (
-	"context"
 	"html/template"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/unsub"
-	"github.com/lift-hq/lift/workflows"
 )
 
 // The unsubscribe endpoints need no login: the signed token is the
@@ -36,9 +33,9 @@ type unsubscribeView struct {
 }
 
 func (h *handlers) parseToken(c *gin.Context) (unsub.Scope, bool) {
-	sc, err := h.Unsubscribe.Parse(c.Param("token"))
+	sc, err := h.App.VerifyUnsubscribe(c.Param("token"))
 	if err != nil {
-		writeError(c, h.Logger, errs.E(errs.Forbidden, "this unsubscribe link is not valid"))
+		writeError(c, h.Logger, err)
 		return sc, false
 	}
 	return sc, true
@@ -74,7 +71,7 @@ func (h *handlers) unsubscribePost(c *gin.Context) {
 		writeError(c, h.Logger, errs.Field(errs.Malformed, "scope", `send List-Unsubscribe=One-Click, or scope=campaign or scope=all`))
 		return
 	}
-	if err := h.unsubscribe(c.Request.Context(), sc); err != nil {
+	if err := h.App.Unsubscribe(c.Request.Context(), sc); err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
@@ -88,27 +85,4 @@ func (h *handlers) unsubscribePost(c *gin.Context) {
 	}
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	_ = unsubscribePage.Execute(c.Writer, unsubscribeView{Done: done})
-}
-
-// unsubscribe suppresses the address (for one campaign or all) and ends the
-// customer's running sequences in that scope at once. Unsubscribing twice,
-// or after the customer was erased, is not an error.
-func (h *handlers) unsubscribe(ctx context.Context, sc unsub.Scope) error {
-	cust, err := h.Store.GetCustomer(ctx, sc.CustomerID)
-	if errs.Is(err, errs.NotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := h.Store.Suppress(ctx, cust.Email, sc.CampaignID, domain.ReasonUnsubscribe); err != nil {
-		return err
-	}
-	// Credit the unsubscribe to the email that prompted it, for the
-	// experiment guardrails: the latest one in the scope left.
-	if err := h.Store.MarkLatestMessage(ctx, cust.ID, sc.CampaignID, domain.OutcomeUnsubscribed, h.Now().UTC()); err != nil {
-		return err
-	}
-	_, err = h.signalRunning(ctx, cust.ID, workflows.SignalUnsubscribe, workflows.ExitSignal{CampaignID: sc.CampaignID}, nil)
-	return err
 }

@@ -38,12 +38,11 @@ func setupWebhook(t *testing.T) *webhookBundle {
 	key, err := api.ParseSendGridKey(fake.PublicKey())
 	require.NoError(t, err)
 	store := testdb.SQLite(t)
-	require.NoError(t, store.SetAPIKey(context.Background(), "test", "test-key"))
-	seq := &fakeSequences{running: map[string]bool{}}
 	w := &webhookBundle{fake: fake, now: time.Now()}
-	h := api.NewRouter(api.Deps{Store: store, Sequences: seq, Unsubscribe: signer(t),
-		Webhook: api.SendGridWebhook{Key: key, MaxAge: 5 * time.Minute}, Now: func() time.Time { return w.now }})
-	w.bundle = &bundle{h: h, store: store, seq: seq}
+	w.bundle = on(t, store, func(d *api.Deps) {
+		d.Webhook = api.SendGridWebhook{Key: key, MaxAge: 5 * time.Minute}
+		d.Now = func() time.Time { return w.now }
+	})
 	w.seed(t)
 	st, _ := w.do(t, "POST", "/v1/events", `{"id":"ev-1","type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`)
 	require.Equal(t, 202, st)
@@ -151,7 +150,7 @@ func TestWebhookComplaintsBouncesAndUnsubscribesSuppressAndExit(t *testing.T) {
 			} else {
 				require.Nil(t, sup)
 			}
-			require.Equal(t, []string{"seq/camera-accessories/ada " + c.signal}, w.seq.signals, "the running sequence is told at once")
+			require.Equal(t, []string{"seq/camera-accessories/ada " + c.signal}, w.seq.Signals(), "the running sequence is told at once")
 		})
 	}
 	t.Run("soft bounce", func(t *testing.T) {
@@ -187,7 +186,7 @@ func TestWebhookRefusesWhatSendGridDidNotSign(t *testing.T) {
 	sup, err := w.store.Suppressed(context.Background(), "ada@example.com", "x")
 	require.NoError(t, err)
 	require.Nil(t, sup, "nothing changed")
-	require.Empty(t, w.seq.signals)
+	require.Empty(t, w.seq.Signals())
 }
 
 // TestWebhookTakesSendGridsDocumentedSampleBatch posts a batch shaped like
@@ -223,7 +222,7 @@ func TestWebhookTakesSendGridsDocumentedSampleBatch(t *testing.T) {
 	sup, err := w.store.Suppressed(ctx, "ada@example.com", "camera-accessories")
 	require.NoError(t, err)
 	require.Equal(t, domain.ReasonUnsubscribe, sup.Reason, "the group unsubscribe stands: a resubscribe never lifts it")
-	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe", "seq/camera-accessories/ada bounce"}, w.seq.signals)
+	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe", "seq/camera-accessories/ada bounce"}, w.seq.Signals())
 	m, err = w.store.GetMessage(ctx, "m-1")
 	require.NoError(t, err)
 	require.Equal(t, "14c5d75ce93.dfd.64b469", m.ProviderMessageID)

@@ -8,7 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
@@ -19,8 +21,8 @@ import (
 type Config struct {
 	// lift dev
 	DataDir      string `env:"LIFT_DATA_DIR" envDefault:".lift"`
-	TemporalPort int    `env:"LIFT_TEMPORAL_PORT" envDefault:"7233"`
-	UIPort       int    `env:"LIFT_UI_PORT" envDefault:"8233"`
+	TemporalPort int    `env:"LIFT_TEMPORAL_PORT" envDefault:"7233"` // 0: any free port
+	UIPort       int    `env:"LIFT_UI_PORT" envDefault:"8233"`       // 0: no Web UI
 	// TemporalUIURL is where operators open the Temporal Web UI; the
 	// console links journeys there (lift dev sets it to its own UI).
 	TemporalUIURL string        `env:"LIFT_TEMPORAL_UI_URL"`
@@ -115,7 +117,7 @@ const DemoDay = 5 * time.Second
 func Load(role Role, environ map[string]string, args []string) (Config, error) {
 	var c Config
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
-		return c, fmt.Errorf("environment: %w", err)
+		return c, namedEnvError(err)
 	}
 	fs := flag.NewFlagSet("lift "+string(role), flag.ContinueOnError)
 	c.bind(fs, role)
@@ -131,7 +133,7 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 	if c.ExperimentCheck == 0 {
 		c.ExperimentCheck = c.Day
 	}
-	if c.PublicURL == "" {
+	if c.PublicURL == "" && role != RoleDev { // lift dev uses the address it is bound to
 		c.PublicURL = "http://localhost" + c.HTTPAddr
 		if host, port, ok := strings.Cut(c.HTTPAddr, ":"); ok && host != "" {
 			c.PublicURL = "http://" + host + ":" + port
@@ -201,8 +203,8 @@ func (c Config) Validate(role Role) error {
 		if c.DataDir == "" {
 			bad("--data-dir must not be empty")
 		}
-		if c.TemporalPort <= 0 || c.UIPort <= 0 || c.TemporalPort == c.UIPort {
-			bad("--temporal-port and --ui-port must be distinct ports")
+		if c.TemporalPort < 0 || c.UIPort < 0 || (c.TemporalPort != 0 && c.TemporalPort == c.UIPort) {
+			bad("--temporal-port and --ui-port must be distinct ports (0: any free port; no UI)")
 		}
 	case RoleAPI, RoleWorker, RoleMigrate:
 		if c.DatabaseURL == "" {
@@ -225,4 +227,36 @@ func (c Config) DatabaseDSN() string {
 		return c.DatabaseURL
 	}
 	return filepath.Join(c.DataDir, "lift.db")
+}
+
+// Environ is the process environment as Load takes it.
+func Environ() map[string]string {
+	m := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// namedEnvError names the variable a value could not be read from: the
+// env library names the struct field.
+func namedEnvError(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return fmt.Errorf("environment: %w", err)
+	}
+	var out []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if f, ok := reflect.TypeOf(Config{}).FieldByName(pe.Name); ok {
+				out = append(out, fmt.Errorf("%s: %w", f.Tag.Get("env"), pe.Err))
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }

@@ -8,16 +8,42 @@ import (
 )
 
 func TestFlagsOverrideEnvironmentOverrideDefaults(t *testing.T) {
+	t.Parallel()
 	c, err := Load(RoleDev, map[string]string{"LIFT_HTTP": ":9000", "LIFT_DATA_DIR": "/tmp/x"}, []string{"--http", ":9100"})
 	require.NoError(t, err)
 	require.Equal(t, ":9100", c.HTTPAddr)
 	require.Equal(t, "/tmp/x", c.DataDir)
 	require.Equal(t, 7233, c.TemporalPort)
 	require.Equal(t, 24*time.Hour, c.Day)
-	require.Equal(t, "http://localhost:9100", c.PublicURL)
+	require.Equal(t, c.Day, c.ExperimentCheck, "the experiment check runs once a sequence day")
+	require.Empty(t, c.PublicURL, "lift dev links to the address it binds")
+
+	c, err = Load(RoleAPI, map[string]string{"LIFT_DATABASE_URL": "postgres://x", "LIFT_API_KEY": "k",
+		"LIFT_UNSUBSCRIBE_SECRET": "0123456789abcdef0123456789abcdef"}, []string{"--http", "127.0.0.1:9100"})
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:9100", c.PublicURL)
+}
+
+// TestDefaultsLiveHere pins the defaults every role gets: no other package
+// keeps a fallback of its own.
+func TestDefaultsLiveHere(t *testing.T) {
+	t.Parallel()
+	c, err := Load(RoleDev, nil, nil)
+	require.NoError(t, err)
+	require.EqualValues(t, 500, c.RecsMinOrders)
+	require.EqualValues(t, 10000, c.RecsMinCustomers)
+	require.Equal(t, 3, c.AffinityMinSupport)
+	require.Equal(t, 24*time.Hour, c.AffinityRebuild)
+	require.Equal(t, 14, c.UpsellPauseDays)
+	require.EqualValues(t, 1<<20, c.MaxBodyBytes)
+	require.Equal(t, 5*time.Minute, c.SendGridWebhookMaxAge)
+	require.Equal(t, 10*time.Minute, c.SendGridReconcileAfter)
+	require.Equal(t, 1, c.CapPerDay)
+	require.Equal(t, 3, c.CapPerWeek)
 }
 
 func TestDemoDayDefaultsToFiveSeconds(t *testing.T) {
+	t.Parallel()
 	c, err := Load(RoleDev, nil, []string{"--demo"})
 	require.NoError(t, err)
 	require.Equal(t, 5*time.Second, c.Day)
@@ -27,20 +53,46 @@ func TestDemoDayDefaultsToFiveSeconds(t *testing.T) {
 }
 
 func TestValidation(t *testing.T) {
-	_, err := Load(RoleDev, nil, []string{"--day", "10ms"})
-	require.ErrorContains(t, err, "--day")
-	_, err = Load(RoleAPI, nil, nil)
-	require.ErrorContains(t, err, "LIFT_DATABASE_URL")
-	require.ErrorContains(t, err, "LIFT_UNSUBSCRIBE_SECRET")
-	_, err = Load(RoleDev, map[string]string{"LIFT_UNSUBSCRIBE_SECRET": "short"}, nil)
-	require.ErrorContains(t, err, "at least 32 bytes")
-	_, err = Load(RoleDev, map[string]string{"LIFT_PUBLIC_URL": "lift.example.com"}, nil)
-	require.ErrorContains(t, err, "LIFT_PUBLIC_URL")
-	_, err = Load(RoleWorker, map[string]string{"LIFT_DATABASE_URL": "postgres://x", "SENDGRID_API_KEY": "SG.x"}, nil)
-	require.ErrorContains(t, err, "LIFT_POSTAL_ADDRESS")
-	require.ErrorContains(t, err, "SENDGRID_WEBHOOK_PUBLIC_KEY", "without the webhook a lost answer could mean a second send")
-	_, err = Load(RoleWorker, map[string]string{"LIFT_DATABASE_URL": "postgres://x"}, []string{"--demo"})
-	require.Error(t, err, "dev-only flags are refused elsewhere")
-	_, err = Load(RoleDev, map[string]string{"LIFT_DAY": "soon"}, nil)
-	require.Error(t, err)
+	t.Parallel()
+	production := map[string]string{"LIFT_DATABASE_URL": "postgres://x", "LIFT_UNSUBSCRIBE_SECRET": "0123456789abcdef0123456789abcdef"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range production {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name string
+		role Role
+		env  map[string]string
+		args []string
+		want []string // every one must be in the error
+	}{
+		{"a day too short", RoleDev, nil, []string{"--day", "10ms"}, []string{"--day"}},
+		{"the api without its settings", RoleAPI, nil, nil, []string{"LIFT_DATABASE_URL", "LIFT_UNSUBSCRIBE_SECRET", "LIFT_API_KEY"}},
+		{"a short unsubscribe secret", RoleDev, map[string]string{"LIFT_UNSUBSCRIBE_SECRET": "short"}, nil, []string{"at least 32 bytes"}},
+		{"a relative public URL", RoleDev, map[string]string{"LIFT_PUBLIC_URL": "lift.example.com"}, nil, []string{"LIFT_PUBLIC_URL"}},
+		{"SendGrid without its address and webhook", RoleWorker, with(map[string]string{"SENDGRID_API_KEY": "SG.x"}), nil,
+			// Without the webhook a lost answer could mean a second send.
+			[]string{"LIFT_POSTAL_ADDRESS", "SENDGRID_WEBHOOK_PUBLIC_KEY"}},
+		{"a dev-only flag elsewhere", RoleWorker, production, []string{"--demo"}, []string{"flag provided but not defined: -demo"}},
+		{"a day that is not a duration", RoleDev, map[string]string{"LIFT_DAY": "soon"}, nil, []string{"LIFT_DAY"}},
+		{"one port for Temporal and its UI", RoleDev, map[string]string{"LIFT_TEMPORAL_PORT": "7000", "LIFT_UI_PORT": "7000"}, nil, []string{"distinct ports"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(tc.role, tc.env, tc.args)
+			require.Error(t, err)
+			for _, w := range tc.want {
+				require.ErrorContains(t, err, w)
+			}
+		})
+	}
+	t.Run("the production roles with their settings", func(t *testing.T) {
+		_, err := Load(RoleWorker, production, nil)
+		require.NoError(t, err, "the cases above fail for their own reason, not for a missing setting")
+	})
 }

@@ -40,7 +40,7 @@ func (s *Store) GetExperiment(ctx context.Context, campaignID, id string) (*Expe
 // ListExperiments returns a campaign's experiments, newest first.
 func (s *Store) ListExperiments(ctx context.Context, campaignID string) ([]Experiment, error) {
 	var es []Experiment
-	err := s.db.WithContext(ctx).Where("campaign_id = ?", campaignID).Order("started_at DESC, id").Find(&es).Error
+	err := s.db.WithContext(ctx).Where("campaign_id = ?", campaignID).Order("started_at DESC, version DESC, id DESC").Find(&es).Error
 	return es, translate(err, "experiments")
 }
 
@@ -49,7 +49,7 @@ func (s *Store) ListExperiments(ctx context.Context, campaignID string) ([]Exper
 // started).
 func (s *Store) CurrentExperiment(ctx context.Context, campaignID string) (*Experiment, error) {
 	var es []Experiment
-	err := s.db.WithContext(ctx).Where("campaign_id = ?", campaignID).Order("started_at DESC, id").Limit(1).Find(&es).Error
+	err := s.db.WithContext(ctx).Where("campaign_id = ?", campaignID).Order("started_at DESC, version DESC, id DESC").Limit(1).Find(&es).Error
 	if err != nil || len(es) == 0 {
 		return nil, translate(err, "experiments")
 	}

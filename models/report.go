@@ -317,3 +317,11 @@ WHERE e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND 
 		after = [3]string{last.CustomerID, last.StepID, last.ID}
 	}
 }
+
+// Currencies lists the currencies a campaign's conversions were paid in.
+func (s *Store) Currencies(ctx context.Context, campaignID string) ([]string, error) {
+	var out []string
+	err := s.db.WithContext(ctx).Model(&Conversion{}).Where("campaign_id = ?", campaignID).
+		Distinct().Order("currency").Pluck("currency", &out)
+	return out, translate(err.Error, "conversions")
+}

@@ -13,7 +13,9 @@ import (
 )
 
 // New returns a worker for the sequence task queue, not yet started.
+// Every activity error passes through activities.Classify.
 func New(c client.Client, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
+	opts.Interceptors = append(opts.Interceptors, activities.Interceptor())
 	w := sdkworker.New(c, workflows.TaskQueue, opts)
 	Register(w, acts)
 	return w

@@ -370,7 +370,7 @@ func Parse(data []byte) (*Definition, error) {
 	dec.DisallowUnknownFields()
 	var d Definition
 	if err := dec.Decode(&d); err != nil {
-		return nil, errs.Wrap(errs.Malformed, err, "campaign definition is not valid JSON for a campaign")
+		return nil, errs.FromJSON(err)
 	}
 	if err := d.Validate(); err != nil {
 		return nil, err

@@ -119,10 +119,16 @@ func Simulate(ctx context.Context, baseURL, apiKey string, n int, seed uint64) (
 	return pop, nil
 }
 
-// postEvents sends events through the batch endpoint, 1,000 at a time,
-// and fails if any one of them was refused (the batch itself answers 200).
+// simulateBatch is how many events postEvents sends per request: each
+// one that enrols starts a workflow inside the request, so a batch is
+// kept well inside the API's 30 s write timeout even on a busy machine.
+const simulateBatch = 100
+
+// postEvents sends events through the batch endpoint, simulateBatch at a
+// time, and fails if any one of them was refused (the batch itself
+// answers 200).
 func (c *client) postEvents(ctx context.Context, events []any) error {
-	for start := 0; start < len(events); start += 1000 {
+	for start := 0; start < len(events); start += simulateBatch {
 		var out struct {
 			Results []struct {
 				Index  int `json:"index"`
@@ -132,7 +138,7 @@ func (c *client) postEvents(ctx context.Context, events []any) error {
 				} `json:"error"`
 			} `json:"results"`
 		}
-		batch := events[start:min(start+1000, len(events))]
+		batch := events[start:min(start+simulateBatch, len(events))]
 		if err := c.do(ctx, http.MethodPost, "/v1/events:batch", map[string]any{"events": batch}, &out); err != nil {
 			return err
 		}

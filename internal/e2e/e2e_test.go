@@ -27,7 +27,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/lift-hq/lift/config"
-	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/devstack"
 	"github.com/lift-hq/lift/internal/testdb"
 	liftworker "github.com/lift-hq/lift/worker"
 	"github.com/lift-hq/lift/workflows"
@@ -35,19 +35,30 @@ import (
 
 const apiKey = "e2e-key"
 
-func startDev(t *testing.T, dataDir, databaseURL string) (*app.Dev, api) {
+func startDev(t *testing.T, dataDir, databaseURL string) (*devstack.Dev, api) {
+	t.Helper()
+	return startDevWith(t, map[string]string{"LIFT_DATA_DIR": dataDir, "LIFT_DATABASE_URL": databaseURL})
+}
+
+// startDevWith starts lift dev on any free ports, without the Web UI,
+// with one-second sequence days and no frequency caps, plus env.
+func startDevWith(t *testing.T, env map[string]string) (*devstack.Dev, api) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test: runs an embedded Temporal server")
 	}
 	gin.SetMode(gin.TestMode)
-	cfg := config.Config{
-		DataDir: dataDir, HTTPAddr: "127.0.0.1:0", TemporalNamespace: "default",
-		Day: time.Second, APIKey: apiKey, MaxBodyBytes: 1 << 20, FromEmail: "shop@example.com",
-		PostalAddress: "1 Test Street, Testville", DatabaseURL: databaseURL,
+	vars := map[string]string{
+		"LIFT_DATA_DIR": t.TempDir(), "LIFT_HTTP": "127.0.0.1:0", "LIFT_TEMPORAL_PORT": "0", "LIFT_UI_PORT": "0",
+		"LIFT_DAY": "1s", "LIFT_API_KEY": apiKey, "LIFT_POSTAL_ADDRESS": "1 Test Street, Testville",
+		"LIFT_CAP_PER_DAY": "0", "LIFT_CAP_PER_WEEK": "0",
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := app.StartDev(context.Background(), cfg, logger)
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(config.RoleDev, vars, nil)
+	require.NoError(t, err)
+	d, err := devstack.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	return d, api{url: d.APIURL, key: apiKey}
 }
@@ -136,13 +147,13 @@ func TestSequenceEndToEnd(t *testing.T) {
 
 	// Operators find the journey by customer in Temporal.
 	ctx := context.Background()
-	resp, err := d.Client.ListWorkflow(ctx, listRequest(`CustomerId = "bob" AND CampaignId = "camera-accessories"`))
+	resp, err := d.Temporal.ListWorkflow(ctx, listRequest(`CustomerId = "bob" AND CampaignId = "camera-accessories"`))
 	require.NoError(t, err)
 	require.Len(t, resp.Executions, 1)
 	require.Equal(t, "seq/camera-accessories/bob", resp.Executions[0].Execution.WorkflowId)
 
 	t.Run("the affinity rebuild runs on its Temporal Schedule", func(t *testing.T) {
-		h := d.Client.ScheduleClient().GetHandle(ctx, workflows.RebuildScheduleID)
+		h := d.Temporal.ScheduleClient().GetHandle(ctx, workflows.RebuildScheduleID)
 		require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
 		var runID string
 		eventually(t, 20*time.Second, "the scheduled rebuild to start", func() bool {
@@ -155,12 +166,12 @@ func TestSequenceEndToEnd(t *testing.T) {
 			return true
 		})
 		var pairs int64
-		require.NoError(t, d.Client.GetWorkflow(ctx, runID, "").Get(ctx, &pairs))
+		require.NoError(t, d.Temporal.GetWorkflow(ctx, runID, "").Get(ctx, &pairs))
 		require.EqualValues(t, 0, pairs, "no pair shares three orders yet")
 	})
 
 	t.Run("history carries IDs only, within budget", func(t *testing.T) {
-		hist := history(t, d.Client, "seq/camera-accessories/bob")
+		hist := history(t, d.Temporal, "seq/camera-accessories/bob")
 		payload := payloadBytes(hist)
 		perStep := payload / 3
 		t.Logf("history: %d events, %d payload bytes, %d per step", len(hist.Events), payload, perStep)
@@ -176,7 +187,7 @@ func TestSequenceEndToEnd(t *testing.T) {
 			tag := os.Getenv("LIFT_RECORD_HISTORY_TAG")
 			require.NotEmpty(t, tag, "set LIFT_RECORD_HISTORY_TAG too")
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "sequence_completed_"+tag+".json"), raw, 0o644))
-			converted, err := protojson.Marshal(history(t, d.Client, "seq/camera-accessories/ada"))
+			converted, err := protojson.Marshal(history(t, d.Temporal, "seq/camera-accessories/ada"))
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "sequence_converted_"+tag+".json"), converted, 0o644))
 		}
@@ -186,7 +197,7 @@ func TestSequenceEndToEnd(t *testing.T) {
 		for _, id := range []string{"seq/camera-accessories/bob", "seq/camera-accessories/ada"} {
 			r := worker.NewWorkflowReplayer()
 			liftworker.RegisterWorkflows(r)
-			require.NoError(t, r.ReplayWorkflowHistory(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)), history(t, d.Client, id)), id)
+			require.NoError(t, r.ReplayWorkflowHistory(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)), history(t, d.Temporal, id)), id)
 		}
 	})
 }

@@ -90,12 +90,21 @@ func TestExperimentVariantsAndHoldoutThroughTheRealWorker(t *testing.T) {
 		}
 	}
 
+	// The promotion replays, and is kept for the replay tests.
+	promote := "promote/welcome-ab/subject-1"
+	require.NoError(t, d.Temporal.GetWorkflow(context.Background(), promote, "").Get(context.Background(), nil))
+	promoted := history(t, d.Temporal, promote)
+	r := worker.NewWorkflowReplayer()
+	liftworker.RegisterWorkflows(r)
+	require.NoError(t, r.ReplayWorkflowHistory(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)), promoted))
+	recordHistory(t, "promote_winner", promoted)
+
 	// The switch replays, and is kept for the replay tests.
 	for c, v := range want {
 		if v != "A" {
 			continue
 		}
-		hist := history(t, d.Client, "seq/welcome-ab/"+c)
+		hist := history(t, d.Temporal, "seq/welcome-ab/"+c)
 		r := worker.NewWorkflowReplayer()
 		liftworker.RegisterWorkflows(r)
 		require.NoError(t, r.ReplayWorkflowHistory(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)), hist), c)

@@ -17,27 +17,30 @@ import (
 )
 
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	buildMu  sync.Mutex
+	binDir   string
+	binaries = map[string]string{}
 )
 
-// liftBinary builds cmd/lift once per test run.
-func liftBinary(t *testing.T) string {
+// binary builds a command of cmd/ (lift, lift-dev) once per test run.
+func binary(t *testing.T, name string) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if path, ok := binaries[name]; ok {
+		return path
+	}
+	if binDir == "" {
 		dir, err := os.MkdirTemp("", "lift-e2e-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "lift")
-		cmd := exec.Command("go", "build", "-o", binPath, "../../cmd/lift")
-		cmd.Stderr = os.Stderr
-		buildErr = cmd.Run()
-	})
-	require.NoError(t, buildErr)
-	return binPath
+		require.NoError(t, err)
+		binDir = dir
+	}
+	path := filepath.Join(binDir, name)
+	cmd := exec.Command("go", "build", "-o", path, "../../cmd/"+name)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Run(), "go build ./cmd/%s", name)
+	binaries[name] = path
+	return path
 }
 
 // TestProductionRoles runs `lift migrate`, `lift worker` and `lift api` as
@@ -47,7 +50,7 @@ func TestProductionRoles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: builds and runs the lift binary")
 	}
-	bin := liftBinary(t)
+	bin := binary(t, "lift")
 	dbURL := testdb.PostgresURL(t)
 	temporal, err := devserver.Start(devserver.Options{DatabaseFile: filepath.Join(t.TempDir(), "temporal.db")})
 	require.NoError(t, err)

@@ -24,7 +24,7 @@ func TestKill9MidSequenceLosesNothingAndDuplicatesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: builds and runs the lift binary")
 	}
-	bin := liftBinary(t)
+	bin := binary(t, "lift-dev")
 
 	dataDir := t.TempDir()
 	httpPort, temporalPort, uiPort := freePort(t), freePort(t), freePort(t)
@@ -32,7 +32,7 @@ func TestKill9MidSequenceLosesNothingAndDuplicatesNothing(t *testing.T) {
 	require.NoError(t, err)
 	defer logFile.Close()
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--day", "1s",
+		cmd := exec.Command(bin, "--data-dir", dataDir, "--day", "1s",
 			"--http", "127.0.0.1:"+strconv.Itoa(httpPort),
 			"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", strconv.Itoa(uiPort))
 		cmd.Env = append(os.Environ(), "LIFT_API_KEY="+apiKey)
@@ -79,7 +79,7 @@ func TestKilledBetweenSendGridAcceptingAndRecordingSendsOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: builds and runs the lift binary")
 	}
-	bin := liftBinary(t)
+	bin := binary(t, "lift-dev")
 	fake, err := sendgridfake.Start()
 	require.NoError(t, err)
 	defer fake.Close()
@@ -91,7 +91,7 @@ func TestKilledBetweenSendGridAcceptingAndRecordingSendsOnce(t *testing.T) {
 	fake.InjectFor(to, "complement", sendgridfake.Fault{HangAfterAccept: true, EventDelay: 4 * time.Second})
 
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "dev", "--data-dir", dataDir, "--day", "1s",
+		cmd := exec.Command(bin, "--data-dir", dataDir, "--day", "1s",
 			"--http", "127.0.0.1:"+strconv.Itoa(httpPort),
 			"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", strconv.Itoa(uiPort))
 		cmd.Env = append(os.Environ(), "LIFT_API_KEY="+apiKey, "SENDGRID_API_KEY=SG.test",

@@ -2,18 +2,13 @@ package e2e_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"sort"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 
-	"github.com/lift-hq/lift/config"
-	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/internal/sendgridfake"
 )
 
@@ -28,15 +23,8 @@ func TestSendGridFaultMatrixEndsWithExactlyOneEmailPerStep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: runs an embedded Temporal server")
 	}
-	gin.SetMode(gin.TestMode)
-	cfg := config.Config{
-		DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:0", TemporalNamespace: "default", Day: time.Second,
-		APIKey: apiKey, MaxBodyBytes: 1 << 20, FromEmail: "shop@example.com", PostalAddress: "1 Test Street",
-		SendGridFake: true, SendGridReconcileAfter: 3 * time.Second,
-		CapPerDay: 1, CapPerWeek: 3,
-	}
-	d, err := app.StartDev(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	require.NoError(t, err)
+	d, _ := startDevWith(t, map[string]string{"LIFT_SENDGRID_FAKE": "true", "SENDGRID_RECONCILE_AFTER": "3s",
+		"LIFT_CAP_PER_DAY": "1", "LIFT_CAP_PER_WEEK": "3"})
 	defer d.Stop(context.Background())
 	a := api{url: d.APIURL, key: apiKey}
 	fake := d.SendGridFake()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aymerick/douceur/inliner"
 	"github.com/inbucket/html2text"
+	"github.com/lift-hq/lift/internal/money"
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -290,13 +291,13 @@ func (c *textCache) get(text string) (*texttemplate.Template, error) {
 func FormatPrice(minor int64, code, locale string) string {
 	unit, err := currency.ParseISO(code)
 	if err != nil {
-		return fmt.Sprintf("%.2f %s", float64(minor)/100, code)
+		return fmt.Sprintf("%.2f %s", money.ToMajor(minor, code), code)
 	}
 	tag, err := language.Parse(locale)
 	if err != nil {
 		tag = language.English
 	}
-	return message.NewPrinter(tag).Sprint(currency.Symbol(unit.Amount(float64(minor) / 100)))
+	return message.NewPrinter(tag).Sprint(currency.Symbol(unit.Amount(money.ToMajor(minor, code))))
 }
 
 // FirstName is the first word of a name.

@@ -3,8 +3,11 @@
 package errs
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 )
 
 // Code classifies an error by what the caller can do about it.
@@ -92,4 +95,29 @@ func Message(err error) string {
 		return e.Message
 	}
 	return err.Error()
+}
+
+// FromJSON maps an encoding/json decoding error onto the vocabulary: a
+// wrong type or an unknown field is invalid with the field named;
+// anything else is malformed.
+func FromJSON(err error) error {
+	var (
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return E(Malformed, "request body is empty; send a JSON object")
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return Wrap(Malformed, err, "request body is not valid JSON")
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return E(Malformed, "request body must be a JSON object")
+		}
+		return Field(Invalid, typ.Field, "must be a %s, not %s", typ.Type.String(), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return Field(Invalid, field, "unknown field")
+	}
+	return Wrap(Malformed, err, "request body is not valid JSON")
 }

@@ -32,11 +32,11 @@ type Store interface {
 // Recommender applies the strategies.
 type Recommender struct {
 	Store Store
-	// MinOrders is the order history bought_together needs (default 500);
-	// with less it falls back to complements.
+	// MinOrders is the order history bought_together needs; with less it
+	// falls back to complements (LIFT_RECS_MIN_ORDERS).
 	MinOrders int64
-	// MinCustomers is the number of buyers similar_customers needs
-	// (default 10,000); with fewer it falls back to bought_together.
+	// MinCustomers is the number of buyers similar_customers needs; with
+	// fewer it falls back to bought_together (LIFT_RECS_MIN_CUSTOMERS).
 	MinCustomers int64
 	// PopularWindow is how far back popular_in_category counts (default 90 days).
 	PopularWindow time.Duration
@@ -125,7 +125,7 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 		if err != nil {
 			return Result{}, err
 		}
-		if min := r.minCustomers(); n < min {
+		if min := r.MinCustomers; n < min {
 			strategy, note = campaign.StrategyBoughtTogether, fmt.Sprintf("similar_customers needs %d customers with orders, there are %d: used bought_together", min, n)
 		}
 	}
@@ -134,7 +134,7 @@ func (r *Recommender) Recommend(ctx context.Context, req Request) (Result, error
 		if err != nil {
 			return Result{}, err
 		}
-		if min := r.minOrders(); n < min {
+		if min := r.MinOrders; n < min {
 			strategy, note = campaign.StrategyComplements, joinNote(note, fmt.Sprintf("bought_together needs %d orders of history, there are %d: used complements", min, n))
 		}
 	}
@@ -346,26 +346,12 @@ func suits(p models.Product, country string) bool {
 	return false
 }
 
-func (r *Recommender) minCustomers() int64 {
-	if r.MinCustomers > 0 {
-		return r.MinCustomers
-	}
-	return 10000
-}
-
 // joinNote chains fallback notes: similar_customers → bought_together → complements.
 func joinNote(a, b string) string {
 	if a == "" {
 		return b
 	}
 	return a + "; " + b
-}
-
-func (r *Recommender) minOrders() int64 {
-	if r.MinOrders > 0 {
-		return r.MinOrders
-	}
-	return 500
 }
 
 func (r *Recommender) popularWindow() time.Duration {

@@ -1,4 +1,4 @@
-package activities
+package app
 
 import (
 	"context"
@@ -7,17 +7,48 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/delivery"
+	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 )
 
-// Previewer renders what a step would send a customer right now, without
-// sending or storing anything. It is not an activity: the API calls it for
-// POST /v1/campaigns/{id}/preview.
-type Previewer struct {
-	A *Activities
+// Preview renders what a step of the campaign's current draft would send
+// a customer right now, with the reason each recommendation was chosen,
+// without sending or storing anything.
+func (a *App) Preview(ctx context.Context, campaignID string, in PreviewInput) (PreviewResult, error) {
+	def, err := a.previewable(ctx, campaignID, in)
+	if err != nil {
+		return PreviewResult{}, err
+	}
+	return a.preview(ctx, def, in)
+}
+
+// TestSend renders a step of the draft for a customer, exactly as Preview
+// does, and delivers it to a reviewer's address through the configured
+// mailer; see testSend.
+func (a *App) TestSend(ctx context.Context, campaignID string, in TestSendInput) (TestSendResult, error) {
+	to, err := PlainEmail("to", in.To)
+	if err != nil {
+		return TestSendResult{}, err
+	}
+	in.To = to
+	def, err := a.previewable(ctx, campaignID, in.PreviewInput)
+	if err != nil {
+		return TestSendResult{}, err
+	}
+	return a.testSend(ctx, def, in)
+}
+
+// previewable checks a preview request and loads the campaign's draft.
+func (a *App) previewable(ctx context.Context, campaignID string, in PreviewInput) (*campaign.Definition, error) {
+	if err := firstErr(validID("customer_id", in.CustomerID), validID("step", in.StepID)); err != nil {
+		return nil, err
+	}
+	_, def, err := a.defs.Draft(ctx, campaignID)
+	return def, err
 }
 
 // PreviewInput names the step, the customer and, optionally, the products
@@ -37,9 +68,8 @@ type PreviewResult struct {
 	Skipped string
 }
 
-// Preview renders a step of def for a customer.
-func (p Previewer) Preview(ctx context.Context, def *campaign.Definition, in PreviewInput) (PreviewResult, error) {
-	a := p.A
+// preview renders a step of def for a customer, as a send would now.
+func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewInput) (PreviewResult, error) {
 	step, ok := def.StepByID(in.StepID)
 	if !ok {
 		return PreviewResult{}, errs.Field(errs.NotFound, "step", "no step %q in campaign %s", in.StepID, def.ID)
@@ -64,7 +94,7 @@ func (p Previewer) Preview(ctx context.Context, def *campaign.Definition, in Pre
 		if err != nil {
 			return PreviewResult{}, err
 		}
-		res.Recs, err = a.recommender().Recommend(ctx, recs.Request{Spec: *step.Recommend, Trigger: trigger, Owned: owned,
+		res.Recs, err = a.Recommender.Recommend(ctx, recs.Request{Spec: *step.Recommend, Trigger: trigger, Owned: owned,
 			Country: cust.Country, Tier: cust.Tier})
 		if err != nil {
 			return PreviewResult{}, err
@@ -80,7 +110,7 @@ func (p Previewer) Preview(ctx context.Context, def *campaign.Definition, in Pre
 	if !def.HasVariant(in.Variant) {
 		return PreviewResult{}, errs.Field(errs.Invalid, "variant", "no variant %q in campaign %s", in.Variant, def.ID)
 	}
-	res.Email, err = a.compose(ctx, def, step, cust, in.Variant, trigger, recommended, nil)
+	res.Email, err = a.Compose(ctx, def, step, cust, in.Variant, trigger, recommended, nil)
 	return res, err
 }
 
@@ -92,6 +122,7 @@ type TestSendInput struct {
 
 // TestSendResult says where the test went.
 type TestSendResult struct {
+	To                string // the reviewer's address, as checked
 	Provider          string
 	ProviderMessageID string
 	Subject           string
@@ -107,8 +138,7 @@ const TestSubjectPrefix = "[Test] "
 // (the recipient is a reviewer, not the customer), and the customer's
 // unsubscribe links are replaced by an inert one so a reviewer clicking
 // around cannot unsubscribe the real customer.
-func (p Previewer) TestSend(ctx context.Context, def *campaign.Definition, in TestSendInput) (TestSendResult, error) {
-	a := p.A
+func (a *App) testSend(ctx context.Context, def *campaign.Definition, in TestSendInput) (TestSendResult, error) {
 	// A reviewer's address that asked for no more email (an unsubscribe,
 	// a bounce, a complaint) gets none from a test either.
 	if sup, err := a.Store.Suppressed(ctx, in.To, def.ID); err != nil {
@@ -116,27 +146,27 @@ func (p Previewer) TestSend(ctx context.Context, def *campaign.Definition, in Te
 	} else if sup != nil {
 		return TestSendResult{}, errs.Field(errs.Conflict, "to", "the address is on the suppression list (%s)", sup.Reason)
 	}
-	res, err := p.Preview(ctx, def, in.PreviewInput)
+	res, err := a.preview(ctx, def, in.PreviewInput)
 	if err != nil {
 		return TestSendResult{}, err
 	}
 	if res.Skipped != "" {
 		return TestSendResult{}, errs.Field(errs.Conflict, "customer_id", "the step would be skipped for this customer, not sent: %s", res.Skipped)
 	}
-	inert := a.PublicURL + "/u/test-send"
+	inert := a.Settings.PublicURL + "/u/test-send"
 	html, text := res.Email.HTML, res.Email.Text
 	for _, sc := range []unsub.Scope{{CustomerID: in.CustomerID, CampaignID: def.ID}, {CustomerID: in.CustomerID}} {
 		real := a.unsubscribeURL(sc)
 		html, text = strings.ReplaceAll(html, real, inert), strings.ReplaceAll(text, real, inert)
 		// Fail safe: if the customer's token survived anywhere (copy that
 		// prints .Footer.UnsubscribeURL, an escaped public URL), do not send.
-		if strings.Contains(res.Email.Subject+html+text, a.Unsubscribe.Token(sc)) {
+		if strings.Contains(res.Email.Subject+html+text, a.Signer.Token(sc)) {
 			return TestSendResult{}, errs.E(errs.Invalid, "the email would carry the customer's own unsubscribe link; not sent")
 		}
 	}
 	subject := TestSubjectPrefix + res.Email.Subject
-	id, err := a.Mailer.Send(ctx, Email{
-		MessageID: "test-" + uuid.NewString(), FromEmail: a.FromEmail, FromName: a.FromName,
+	id, err := a.Mailer.Send(ctx, delivery.Email{
+		MessageID: "test-" + uuid.NewString(), FromEmail: a.Settings.FromEmail, FromName: a.Settings.FromName,
 		To: in.To, Subject: subject, HTML: html, Text: text,
 		// No message_id custom arg: the webhook ignores this message's events.
 		CustomArgs: map[string]string{"test_send": "true", "campaign_id": def.ID, "step_id": in.StepID},
@@ -145,5 +175,27 @@ func (p Previewer) TestSend(ctx context.Context, def *campaign.Definition, in Te
 	if err != nil {
 		return TestSendResult{}, err
 	}
-	return TestSendResult{Provider: a.Mailer.Name(), ProviderMessageID: id, Subject: subject, Preview: res}, nil
+	return TestSendResult{To: in.To, Provider: a.Mailer.Name(), ProviderMessageID: id, Subject: subject, Preview: res}, nil
+}
+
+// SamplePreview renders a step of the campaign's shown definition (the
+// latest published version, or the draft) as a variant sends it, in a
+// language, for the sample customer and products: the console's email
+// previews.
+func (a *App) SamplePreview(ctx context.Context, campaignID, stepID, variant, lang string) (email.Rendered, error) {
+	def, _, err := a.defs.Shown(ctx, campaignID)
+	if err != nil {
+		return email.Rendered{}, err
+	}
+	var step *campaign.Step
+	for _, st := range def.VariantSteps(variant) {
+		if st.ID == stepID {
+			step = &st
+		}
+	}
+	if step == nil || (def.Experiment != nil && !def.HasVariant(variant)) {
+		return email.Rendered{}, errs.E(errs.NotFound, "no step %q in variant %q", stepID, variant)
+	}
+	text := step.Localized(lang)
+	return a.Renderer.SampleRender(step.Template, text.Subject, text.Heading, text.Body, lang, step.Incentive != nil)
 }

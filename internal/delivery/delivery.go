@@ -1,8 +1,11 @@
-package activities
+// Package delivery hands rendered messages to the systems that deliver
+// them: SendGrid in production, an outbox that keeps them in the database
+// for development. A new channel (SMS, push, a webhook) is a new provider
+// here behind its own small interface.
+package delivery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,7 +14,6 @@ import (
 
 	"github.com/sendgrid/sendgrid-go"
 	"github.com/sendgrid/sendgrid-go/helpers/mail"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/lift-hq/lift/internal/errs"
 )
@@ -53,20 +55,6 @@ type RateLimited struct {
 
 func (r *RateLimited) Error() string {
 	return "rate limited until " + r.Reset.UTC().Format(time.RFC3339)
-}
-
-// withRetryDelay turns a rate limit into a Temporal error that retries at
-// the provider's reset time instead of on the usual backoff.
-func withRetryDelay(err error) error {
-	var rl *RateLimited
-	if !errors.As(err, &rl) {
-		return err
-	}
-	delay := time.Until(rl.Reset)
-	if delay < time.Second {
-		delay = time.Second
-	}
-	return temporal.NewApplicationErrorWithOptions(err.Error(), "rate_limited", temporal.ApplicationErrorOptions{NextRetryDelay: delay, Cause: err})
 }
 
 // Outbox is the default mailer: nothing leaves the machine. The message is

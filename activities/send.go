@@ -1,0 +1,196 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lift-hq/lift/internal/delivery"
+	"github.com/lift-hq/lift/internal/domain"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
+)
+
+// Send hands the rendered message to the mailer, once: a message already
+// marked sent is not sent again. Consent and suppression are checked again
+// right before the mailer is called, so an unsubscribe that arrives while
+// a send is being retried still stops it. A permanent refusal marks the
+// message failed and the sequence moves on.
+func (a *Activities) Send(ctx context.Context, in workflows.SendInput) (workflows.Sent, error) {
+	msg, err := a.Store.GetMessage(ctx, in.MessageID)
+	if err != nil {
+		return workflows.Sent{}, err
+	}
+	switch msg.Status {
+	case domain.MessageSent:
+		return workflows.Sent{ProviderMessageID: msg.ProviderMessageID}, nil
+	case domain.MessageReady:
+	case domain.MessageSending:
+		// An earlier attempt died after calling the mailer: it may have
+		// been accepted. Wait for the provider to confirm it before
+		// sending again.
+		if d, wait := a.awaitReconciliation(msg); wait {
+			return d, nil
+		}
+	default:
+		return workflows.Sent{Failed: true, Reason: "message is " + string(msg.Status) + ": " + msg.Error}, nil
+	}
+	el, cust, err := a.App.Eligibility(ctx, msg.CustomerID, msg.CampaignID)
+	if err != nil {
+		return workflows.Sent{}, err
+	}
+	if el.Eligible {
+		// An offer that ended while the email waited (a cap, a pause) is
+		// never sent.
+		if why, err := a.sendOfferEnded(ctx, msg); err != nil {
+			return workflows.Sent{}, err
+		} else if why != "" {
+			el = workflows.Eligibility{Reason: why}
+		}
+	}
+	if !el.Eligible {
+		// A message that may already have reached the provider stays
+		// "sending", so a late processed event can still record it.
+		if msg.Status != domain.MessageSending {
+			if err := a.Store.MarkMessage(ctx, msg.ID, domain.MessageSkipped, el.Reason); err != nil {
+				return workflows.Sent{}, err
+			}
+		}
+		if err := a.Store.ReleaseSend(ctx, msg.ID); err != nil {
+			return workflows.Sent{}, err
+		}
+		return workflows.Sent{Skipped: true, Reason: el.Reason}, nil
+	}
+	ok, retryAt, err := a.Store.ReserveSend(ctx, msg.CustomerID, msg.ID, a.now(), a.scaledCaps(in.Day))
+	if err != nil {
+		return workflows.Sent{}, err
+	}
+	if !ok {
+		return workflows.Sent{Deferred: true, RetryAt: retryAt, Reason: "frequency cap reached (" + a.describeCaps() + ")"}, nil
+	}
+	// Claim the attempt: exactly one caller moves the message from what it
+	// read (ready, or sending since a given moment) to sending-now. Anyone
+	// who lost the race, or a processed event that marked it sent in the
+	// meantime, makes the claim fail and the retry re-reads.
+	claimed, err := a.Store.ClaimSending(ctx, msg.ID, msg.Status, msg.SendingAt, a.now())
+	if err != nil {
+		return workflows.Sent{}, err
+	}
+	if !claimed {
+		return workflows.Sent{}, fmt.Errorf("message %s changed while it was being sent; re-reading it", msg.ID)
+	}
+	id, err := a.Mailer.Send(ctx, delivery.Email{
+		MessageID: msg.ID, FromEmail: a.App.Settings.FromEmail, FromName: a.App.Settings.FromName,
+		To: cust.Email, ToName: cust.Name, Subject: msg.Subject, HTML: msg.HTML, Text: msg.Text, Headers: msg.Headers,
+		CustomArgs: map[string]string{
+			"message_id": msg.ID, "enrollment_id": msg.EnrollmentID, "campaign_id": msg.CampaignID,
+			"step_id": msg.StepID, "variant": msg.Variant,
+		},
+		Categories: []string{"lift", "campaign-" + msg.CampaignID},
+	})
+	if errs.Is(err, errs.PermanentRemote) {
+		if err := a.Store.MarkMessage(ctx, msg.ID, domain.MessageFailed, err.Error()); err != nil {
+			return workflows.Sent{}, err
+		}
+		if err := a.Store.ReleaseSend(ctx, msg.ID); err != nil {
+			return workflows.Sent{}, err
+		}
+		return workflows.Sent{Failed: true, Reason: err.Error()}, nil
+	}
+	if errs.Is(err, errs.Unavailable) {
+		// The provider answered and refused for now (429, 500, 503): nothing
+		// was sent, so the retry need not wait for a confirmation, and the
+		// cap slot is given back until then.
+		if err := a.Store.MarkReady(ctx, msg.ID); err != nil {
+			return workflows.Sent{}, err
+		}
+		if err := a.Store.ReleaseSend(ctx, msg.ID); err != nil {
+			return workflows.Sent{}, err
+		}
+		return workflows.Sent{}, err // a rate limit is retried at its reset time (Classify)
+	}
+	if err != nil {
+		return workflows.Sent{}, err // ambiguous (a timeout, a dropped connection): the message stays "sending"
+	}
+	if _, err := a.Store.MarkSent(ctx, msg.ID, a.Mailer.Name(), id, a.now()); err != nil {
+		return workflows.Sent{}, err
+	}
+	return workflows.Sent{ProviderMessageID: id}, nil
+}
+
+func (a *Activities) sendOfferEnded(ctx context.Context, msg *models.Message) (string, error) {
+	enr, err := a.Store.GetEnrollment(ctx, msg.EnrollmentID)
+	if errs.Is(err, errs.NotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	def, err := a.App.Definitions().Version(ctx, enr.CampaignID, enr.Version)
+	if err != nil {
+		return "", err
+	}
+	step, _ := def.StepByID(msg.StepID)
+	return a.offerEnded(step), nil
+}
+
+// awaitReconciliation decides what to do with a message found "sending".
+// With a mailer that confirms accepted messages by event (SendGrid's
+// "processed", applied by the webhook), Send waits for that event, polling
+// every tenth of ReconcileAfter (at most 30 s), and sends again only when
+// none came within ReconcileAfter.
+func (a *Activities) awaitReconciliation(msg *models.Message) (workflows.Sent, bool) {
+	r, ok := a.Mailer.(delivery.Reconciler)
+	if !ok || !r.Reconciles() || msg.SendingAt == nil {
+		return workflows.Sent{}, false // resending cannot duplicate anything
+	}
+	deadline := msg.SendingAt.Add(a.ReconcileAfter)
+	now := a.now()
+	if !now.Before(deadline) {
+		return workflows.Sent{}, false
+	}
+	poll := a.ReconcileAfter / 10
+	if poll > 30*time.Second {
+		poll = 30 * time.Second
+	}
+	next := now.Add(poll)
+	if deadline.Before(next) {
+		next = deadline
+	}
+	return workflows.Sent{Deferred: true, RetryAt: next,
+		Reason: "an earlier attempt may have reached " + a.Mailer.Name() + "; waiting for its processed event before sending again"}, true
+}
+
+func (a *Activities) scaledCaps(day time.Duration) []models.Cap {
+	if day <= 0 {
+		day = 24 * time.Hour
+	}
+	out := make([]models.Cap, len(a.Caps))
+	for i, c := range a.Caps {
+		// Windows are whole hours; dividing first keeps this from overflowing.
+		out[i] = models.Cap{Window: c.Window / time.Hour * day / 24, Max: c.Max}
+	}
+	return out
+}
+
+func (a *Activities) describeCaps() string {
+	var parts []string
+	for _, c := range a.Caps {
+		if c.Max > 0 {
+			parts = append(parts, fmt.Sprintf("at most %d per %s", c.Max, days(c.Window)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func days(d time.Duration) string {
+	if n := d / (24 * time.Hour); n*24*time.Hour == d {
+		if n == 1 {
+			return "day"
+		}
+		return fmt.Sprintf("%d days", n)
+	}
+	return d.String()
+}

@@ -1,0 +1,83 @@
+// Command lift-dev is `lift dev`: everything in one process on the
+// embedded default (an in-process Temporal server with its Web UI, SQLite,
+// the outbox mailer), optionally with the demo. It is the development
+// build; the production binary is cmd/lift, which carries no embedded
+// server or fake.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // customers' time zones work on hosts without tzdata
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/lift-hq/lift/config"
+	"github.com/lift-hq/lift/internal/demo"
+	"github.com/lift-hq/lift/internal/devstack"
+)
+
+func main() {
+	gin.SetMode(gin.ReleaseMode)
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "lift dev:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	cfg, err := config.Load(config.RoleDev, config.Environ(), args)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Requests are logged at warn and above so the demo output stays readable.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	d, err := devstack.Start(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer d.Stop(context.Background())
+	cfg = d.Config
+	mail := "outbox (set SENDGRID_API_KEY to send for real)"
+	switch {
+	case d.SendGridFake() != nil:
+		mail = "the SendGrid fake at " + d.SendGridFake().URL() + ", which posts signed events back"
+	case cfg.SendGridAPIKey != "":
+		mail = "SendGrid at " + cfg.SendGridHost()
+	}
+	fmt.Fprintf(out, `
+Lift is running (one sequence day = %s). Mail goes to %s.
+
+  API           %s            API key: %s
+  Console       %s/console (sign in with the API key)
+  Outbox        %s/dev/outbox
+  Temporal UI   %s/namespaces/%s/workflows
+  Temporal      %s (namespace %s)
+  Data          %s
+
+Follow a customer's journey:
+  curl -H "Authorization: Bearer %s" %s/v1/customers/ada/journeys
+
+Press Ctrl-C to stop; running sequences resume on the next start.
+`, cfg.Day, mail, d.APIURL, d.APIKey, d.APIURL, d.APIURL, d.Server.UIURL, cfg.TemporalNamespace,
+		d.Server.FrontendAddr, cfg.TemporalNamespace, cfg.DataDir, d.APIKey, d.APIURL)
+	if cfg.Demo {
+		go func() {
+			if err := demo.Run(ctx, d.APIURL, d.APIKey, out); err != nil && ctx.Err() == nil {
+				logger.Error("demo", "err", err)
+			}
+		}()
+	}
+	return d.Wait(ctx)
+}

@@ -1,0 +1,183 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
+	"github.com/lift-hq/lift/internal/email"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/models"
+)
+
+// Campaign is a campaign with its current draft definition.
+type Campaign struct {
+	models.Campaign
+	Draft *campaign.Definition
+}
+
+// CreateCampaign stores a new campaign draft from its definition (JSON);
+// an existing ID is a conflict.
+func (a *App) CreateCampaign(ctx context.Context, body []byte) (*Campaign, error) {
+	def, raw, err := a.parseDefinition(body)
+	if err != nil {
+		return nil, err
+	}
+	m := &models.Campaign{ID: def.ID, Name: def.Name, Kind: string(def.Kind), TriggerEvent: def.Trigger.Event, Definition: raw}
+	if err := a.Store.CreateCampaign(ctx, m); err != nil {
+		return nil, err
+	}
+	return a.Campaign(ctx, def.ID)
+}
+
+// SaveDraft creates or replaces a campaign's draft; published versions,
+// and the sequences running on them, are untouched.
+func (a *App) SaveDraft(ctx context.Context, id string, body []byte) (*Campaign, error) {
+	def, raw, err := a.parseDefinition(body)
+	if err != nil {
+		return nil, err
+	}
+	if def.ID != id {
+		return nil, errs.Field(errs.Invalid, "id", "must match the ID in the path")
+	}
+	m := &models.Campaign{ID: def.ID, Name: def.Name, Kind: string(def.Kind), TriggerEvent: def.Trigger.Event, Definition: raw,
+		Status: domain.CampaignDraft}
+	if err := a.Store.SaveCampaignDraft(ctx, m); err != nil {
+		return nil, err
+	}
+	return a.Campaign(ctx, def.ID)
+}
+
+// Campaign returns a campaign with its draft.
+func (a *App) Campaign(ctx context.Context, id string) (*Campaign, error) {
+	m, def, err := a.defs.Draft(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &Campaign{Campaign: *m, Draft: def}, nil
+}
+
+// Campaigns lists every campaign with its draft, by ID.
+func (a *App) Campaigns(ctx context.Context) ([]Campaign, error) {
+	ms, err := a.Store.ListCampaigns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Campaign, 0, len(ms))
+	for _, m := range ms {
+		def, err := decode(m.Definition, m.ID+" (draft)")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Campaign{Campaign: m, Draft: def})
+	}
+	return out, nil
+}
+
+// Publish snapshots the draft as the next immutable version. The draft
+// passed the content checks when it was saved; they run again so a draft
+// saved by an older Lift cannot go live unchecked.
+func (a *App) Publish(ctx context.Context, id string) (*models.CampaignVersion, error) {
+	_, def, err := a.defs.Draft(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.checkContent(def); err != nil {
+		return nil, err
+	}
+	return a.Store.PublishCampaign(ctx, id)
+}
+
+// parseDefinition validates a definition body and returns it with its
+// canonical JSON, as stored.
+func (a *App) parseDefinition(body []byte) (*campaign.Definition, []byte, error) {
+	def, err := campaign.Parse(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.checkContent(def); err != nil {
+		return nil, nil, err
+	}
+	canonical, err := json.Marshal(def)
+	return def, canonical, err
+}
+
+// checkContent executes every subject, heading and body, in every
+// language, against sample data, then test-renders each whole email, so a
+// bad field fails on save and on publish, not at send. Every variant's
+// emails are checked as that variant sends them.
+func (a *App) checkContent(def *campaign.Definition) error {
+	for i, st := range def.Steps {
+		if err := checkLanguages(fmt.Sprintf("steps[%d]", i), st.Translations); err != nil {
+			return err
+		}
+		if err := a.checkStep(st, fmt.Sprintf("steps[%d].", i)); err != nil {
+			return err
+		}
+	}
+	if def.Experiment == nil {
+		return nil
+	}
+	for k, v := range def.Experiment.Variants {
+		for _, id := range slices.Sorted(maps.Keys(v.Steps)) {
+			if err := checkLanguages(fmt.Sprintf("experiment.variants[%d].steps.%s", k, id), v.Steps[id].Translations); err != nil {
+				return err
+			}
+			st, _ := def.StepByID(id)
+			if err := a.checkStep(def.ForVariant(st, v.ID), fmt.Sprintf("experiment.variants[%d].steps.%s.", k, id)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkLanguages refuses translations into a language Lift ships no
+// layout for; field prefixes the field named.
+func checkLanguages(field string, translations map[string]campaign.StepText) error {
+	for _, lang := range slices.Sorted(maps.Keys(translations)) {
+		if !slices.Contains(email.Languages(), lang) {
+			return errs.Field(errs.Invalid, field+".translations."+lang,
+				"no layout in %q; shipped: %s", lang, strings.Join(email.Languages(), ", "))
+		}
+	}
+	return nil
+}
+
+// checkStep checks one step's copy in its base language and each
+// translation; field prefixes the field names in errors.
+func (a *App) checkStep(st campaign.Step, field string) error {
+	for _, lang := range append([]string{""}, slices.Sorted(maps.Keys(st.Translations))...) {
+		prefix, text := "", st
+		if lang != "" {
+			prefix, text = "translations."+lang+".", st.Localized(lang)
+		}
+		for _, f := range []struct{ name, text string }{{"subject", text.Subject}, {"heading", text.Heading}, {"body", text.Body}} {
+			if err := email.Check(f.text, st.Incentive != nil); err != nil {
+				return errs.Field(errs.Invalid, field+prefix+f.name, "%v", err)
+			}
+		}
+		// Then the whole email, every block, in the language's layout.
+		locale := cmp.Or(lang, "en")
+		if err := a.Renderer.TestRender(st.Template, text.Subject, text.Heading, text.Body, locale, st.Incentive != nil); err != nil {
+			return errs.Field(errs.Invalid, field+prefix+renderedField(err), "test render (%s): %v", locale, err)
+		}
+	}
+	return nil
+}
+
+// renderedField names the part of a step a test-render error is about.
+func renderedField(err error) string {
+	for _, f := range []string{"subject", "heading", "body"} {
+		if strings.HasPrefix(err.Error(), f) {
+			return f
+		}
+	}
+	return "template"
+}

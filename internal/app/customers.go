@@ -1,0 +1,173 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"net"
+	"net/mail"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"github.com/lift-hq/lift/internal/domain"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
+)
+
+// CustomerInput is a customer's profile as a caller sends it. The
+// consent_* fields describe a change of consent and are kept as its
+// record.
+type CustomerInput struct {
+	Email                 string              `json:"email"`
+	Name                  string              `json:"name"`
+	Timezone              string              `json:"timezone"`
+	Locale                string              `json:"locale"`
+	Country               string              `json:"country"`
+	MarketingConsent      *bool               `json:"marketing_consent"`
+	ConsentBasis          domain.ConsentBasis `json:"consent_basis"`
+	ConsentSource         string              `json:"consent_source"`
+	ConsentWordingVersion string              `json:"consent_wording_version"`
+	ConsentIP             string              `json:"consent_ip"`
+	ConsentUserAgent      string              `json:"consent_user_agent"`
+	Tier                  string              `json:"tier"`
+}
+
+// SaveCustomer creates or replaces a customer's profile. Consent is a
+// record: a change is stored with its details in the same transaction; an
+// unchanged consent keeps when and where it was given. Withdrawing consent
+// ends every running sequence at once.
+func (a *App) SaveCustomer(ctx context.Context, id string, in CustomerInput) (*models.Customer, error) {
+	if err := validID("id", id); err != nil {
+		return nil, err
+	}
+	if err := firstErr(checkText("email", in.Email, 320), checkText("name", in.Name, 200),
+		checkText("timezone", in.Timezone, 64), checkText("locale", in.Locale, 35),
+		checkText("consent_source", in.ConsentSource, 200), checkText("tier", in.Tier, 64),
+		checkText("consent_wording_version", in.ConsentWordingVersion, 64),
+		checkText("consent_user_agent", in.ConsentUserAgent, 500)); err != nil {
+		return nil, err
+	}
+	address, err := PlainEmail("email", in.Email)
+	if err != nil {
+		return nil, err
+	}
+	in.Timezone = cmp.Or(in.Timezone, "UTC")
+	if _, err := time.LoadLocation(in.Timezone); err != nil || in.Timezone == "Local" {
+		return nil, errs.Field(errs.Invalid, "timezone", "must be an IANA time zone like Europe/Paris")
+	}
+	in.Locale = cmp.Or(in.Locale, "en")
+	if _, err := language.Parse(in.Locale); err != nil {
+		return nil, errs.Field(errs.Invalid, "locale", "must be a BCP 47 tag like en or de-CH")
+	}
+	if in.MarketingConsent == nil {
+		return nil, errs.Field(errs.Invalid, "marketing_consent", "is required: true or false")
+	}
+	if err := validateConsent(&in); err != nil {
+		return nil, err
+	}
+	cust := &models.Customer{
+		ID: id, Email: address, Name: strings.TrimSpace(in.Name), Timezone: in.Timezone,
+		Locale: in.Locale, Country: in.Country, Consent: *in.MarketingConsent, Tier: in.Tier,
+	}
+	if cust.Consent {
+		cust.ConsentBasis = in.ConsentBasis
+	}
+	prev, err := a.Store.GetCustomer(ctx, id)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return nil, err
+	}
+	var change *models.ConsentRecord
+	if prev != nil && prev.Consent == cust.Consent && prev.ConsentBasis == cust.ConsentBasis {
+		cust.ConsentAt, cust.ConsentSource = prev.ConsentAt, prev.ConsentSource
+	} else {
+		now := a.now()
+		source := cmp.Or(in.ConsentSource, "api")
+		cust.ConsentAt, cust.ConsentSource = &now, source
+		change = &models.ConsentRecord{Granted: cust.Consent, Basis: cust.ConsentBasis, Source: source,
+			WordingVersion: in.ConsentWordingVersion, IP: in.ConsentIP, UserAgent: in.ConsentUserAgent, At: now}
+	}
+	if err := a.Store.SaveCustomer(ctx, cust, change); err != nil {
+		return nil, err
+	}
+	if prev != nil && prev.Consent && !cust.Consent {
+		if _, err := a.signalRunning(ctx, id, workflows.SignalConsentWithdrawn, workflows.ExitSignal{}, nil); err != nil {
+			return nil, err
+		}
+	}
+	return a.Store.GetCustomer(ctx, id)
+}
+
+func validateConsent(in *CustomerInput) error {
+	if in.Country != "" && !countryRE.MatchString(in.Country) {
+		return errs.Field(errs.Invalid, "country", "must be an ISO 3166-1 alpha-2 code like DE")
+	}
+	if in.ConsentIP != "" && net.ParseIP(in.ConsentIP) == nil {
+		return errs.Field(errs.Invalid, "consent_ip", "must be an IP address")
+	}
+	switch {
+	case !*in.MarketingConsent && in.ConsentBasis != "":
+		return errs.Field(errs.Invalid, "consent_basis", "only goes with marketing_consent: true")
+	case *in.MarketingConsent && in.ConsentBasis == "":
+		in.ConsentBasis = domain.BasisExplicit
+	case *in.MarketingConsent && in.ConsentBasis != domain.BasisExplicit && in.ConsentBasis != domain.BasisSoftOptIn:
+		return errs.Field(errs.Invalid, "consent_basis", "must be %q or %q", domain.BasisExplicit, domain.BasisSoftOptIn)
+	}
+	return nil
+}
+
+// PlainEmail checks that s is a bare address like ada@example.com (no
+// display name, no surrounding space) and returns it.
+func PlainEmail(field, s string) (string, error) {
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != strings.TrimSpace(s) {
+		return "", errs.Field(errs.Invalid, field, "must be a plain email address like ada@example.com")
+	}
+	return addr.Address, nil
+}
+
+// Customer returns one customer.
+func (a *App) Customer(ctx context.Context, id string) (*models.Customer, error) {
+	return a.Store.GetCustomer(ctx, id)
+}
+
+// ExportCustomer gathers everything held about a customer (GDPR access).
+func (a *App) ExportCustomer(ctx context.Context, id string) (*models.Export, error) {
+	return a.Store.ExportCustomer(ctx, id)
+}
+
+// EraseCustomer is GDPR erasure: it suppresses the address (hashed, so it
+// is never mailed again), cancels the customer's running sequences and
+// inactivity watcher, and deletes their personal data. It returns the
+// workflows it cancelled.
+func (a *App) EraseCustomer(ctx context.Context, id string) ([]string, error) {
+	cust, err := a.Store.GetCustomer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	// Suppress first: a send already under way checks it before mailing.
+	if err := a.Store.Suppress(ctx, cust.Email, "", domain.ReasonErased); err != nil {
+		return nil, err
+	}
+	camps, err := a.Store.ListCampaigns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := []string{workflows.InactivityWorkflowID(id)}
+	for _, camp := range camps {
+		ids = append(ids, workflows.SequenceWorkflowID(camp.ID, id))
+	}
+	cancelled := []string{}
+	for _, wid := range ids {
+		err := a.Sequences.Cancel(ctx, wid)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		cancelled = append(cancelled, wid)
+	}
+	return cancelled, a.Store.EraseCustomer(ctx, id)
+}

@@ -1,0 +1,565 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/experiment"
+	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
+)
+
+// Event is a customer event as a caller sends it.
+type Event struct {
+	ID         string         `json:"id"`
+	Type       string         `json:"type"`
+	CustomerID string         `json:"customer_id"`
+	OccurredAt string         `json:"occurred_at"` // RFC 3339; default now
+	Properties map[string]any `json:"properties"`
+
+	occurredAt time.Time
+}
+
+// EventResult says what an event did.
+type EventResult struct {
+	EventID         string         `json:"event_id"`
+	Started         []StartedSeq   `json:"started"`
+	AlreadyEnrolled []StartedSeq   `json:"already_enrolled"`
+	Skipped         []SkippedSeq   `json:"skipped"`
+	Signalled       []SignalledSeq `json:"signalled"`
+}
+
+// SkippedSeq is a campaign whose trigger matched but which the customer may
+// not enter now, and why.
+type SkippedSeq struct {
+	CampaignID string `json:"campaign_id"`
+	Reason     string `json:"reason"`
+}
+
+// StartedSeq is a sequence an event started (or found running).
+type StartedSeq struct {
+	CampaignID   string `json:"campaign_id"`
+	Version      int    `json:"version"`
+	WorkflowID   string `json:"workflow_id"`
+	EnrollmentID string `json:"enrollment_id,omitempty"`
+	Variant      string `json:"variant,omitempty"`
+}
+
+// SignalledSeq is a running sequence an event signalled.
+type SignalledSeq struct {
+	CampaignID string `json:"campaign_id"`
+	WorkflowID string `json:"workflow_id"`
+	Signal     string `json:"signal"`
+}
+
+// signalFor maps event types to the exit signal they send running
+// sequences.
+var signalFor = map[string]string{
+	campaign.EventPurchase:      workflows.SignalPurchase,
+	campaign.EventUpgrade:       workflows.SignalUpgrade,
+	campaign.EventComplaint:     workflows.SignalComplaint,
+	campaign.EventUnsubscribe:   workflows.SignalUnsubscribe,
+	campaign.EventSupportTicket: workflows.SignalSupportTicket,
+}
+
+// Ingest records an event, starts every published campaign whose trigger
+// it matches and whose gate lets the customer in, and signals the
+// customer's running sequences. An event ID sent again (a retry) is
+// processed again idempotently: nothing is enrolled twice.
+func (a *App) Ingest(ctx context.Context, in Event) (EventResult, error) {
+	var res EventResult
+	normalize(in.Properties)
+	now := a.now()
+	order, err := validateEvent(&in, now)
+	if err != nil {
+		return res, err
+	}
+	cust, err := a.Store.GetCustomer(ctx, in.CustomerID)
+	if errs.Is(err, errs.NotFound) {
+		err = errs.Field(errs.NotFound, "customer_id", "customer %q not found: PUT /v1/customers/{id} first", in.CustomerID)
+	}
+	if err != nil {
+		return res, err
+	}
+	if in.ID == "" {
+		in.ID = uuid.NewString()
+	}
+	ev := &models.Event{ID: in.ID, Type: in.Type, CustomerID: in.CustomerID, OccurredAt: in.occurredAt, Properties: in.Properties}
+	if order != nil {
+		order.EventID = ev.ID
+	}
+	if err := a.Store.RecordEvent(ctx, ev, order); errs.Is(err, errs.Conflict) {
+		// A retry (same event ID, or the same order without an ID) is
+		// processed again from the stored event; anything else conflicts.
+		prev, perr := a.storedEvent(ctx, err, ev.ID, order)
+		if perr != nil {
+			return res, perr
+		}
+		if prev == nil || prev.Type != in.Type || prev.CustomerID != in.CustomerID {
+			field := "id"
+			if errors.Is(err, models.ErrOrderRecorded) {
+				field = "properties.order_id"
+			}
+			return res, errs.Field(errs.Conflict, field, "%s", errs.Message(err))
+		}
+		ev = prev
+	} else if err != nil {
+		return res, err
+	}
+	if tier, _ := ev.Properties["tier"].(string); tier != "" && (ev.Type == campaign.EventUpgrade || ev.Type == campaign.EventDowngrade) {
+		if err := a.Store.SetTier(ctx, cust.ID, tier); err != nil {
+			return res, err
+		}
+		cust.Tier = tier
+	}
+	if ev.Type == campaign.EventSupportTicket || ev.Type == campaign.EventComplaint {
+		until := now.Add(a.Settings.UpsellPause)
+		if err := a.Store.PauseUpsells(ctx, cust.ID, until); err != nil {
+			return res, err
+		}
+		if cust.UpsellsPausedUntil == nil || cust.UpsellsPausedUntil.Before(until) {
+			cust.UpsellsPausedUntil = &until
+		}
+	}
+	res = EventResult{EventID: ev.ID, Started: []StartedSeq{}, AlreadyEnrolled: []StartedSeq{}, Skipped: []SkippedSeq{}, Signalled: []SignalledSeq{}}
+	if err := a.enrol(ctx, ev, cust, now, &res); err != nil {
+		return res, err
+	}
+	if err := a.touchActivity(ctx, cust.ID, now); err != nil {
+		return res, err
+	}
+	return res, a.signal(ctx, ev, cust, &res)
+}
+
+// storedEvent finds the stored event a conflicting one repeats: the same
+// event ID, or the same customer's order. It returns nil when there is none.
+func (a *App) storedEvent(ctx context.Context, conflict error, eventID string, order *models.Order) (*models.Event, error) {
+	switch {
+	case errors.Is(conflict, models.ErrEventRecorded):
+	case errors.Is(conflict, models.ErrOrderRecorded) && order != nil:
+		prevOrder, err := a.Store.GetOrder(ctx, order.ID)
+		if err != nil || prevOrder.CustomerID != order.CustomerID {
+			return nil, err
+		}
+		eventID = prevOrder.EventID
+	default:
+		return nil, nil
+	}
+	prev, err := a.Store.GetEvent(ctx, eventID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	return prev, err
+}
+
+// enrol starts a sequence for every live campaign the event triggers and
+// the gate lets the customer into.
+func (a *App) enrol(ctx context.Context, ev *models.Event, cust *models.Customer, now time.Time, res *EventResult) error {
+	live, err := a.defs.Live(ctx, ev.Type)
+	if err != nil || len(live) == 0 {
+		return err
+	}
+	facts, err := a.facts(ctx, ev, cust)
+	if err != nil {
+		return err
+	}
+	for _, lv := range live {
+		def := lv.Definition
+		matchFacts := facts
+		if ev.Type == campaign.EventPageView {
+			if matchFacts, err = a.viewFacts(ctx, ev, cust.ID, def.Trigger, facts, now); err != nil {
+				return err
+			}
+		}
+		v, err := a.gate(ctx, entry{def: def, customer: cust, facts: matchFacts, props: ev.Properties, now: now, day: a.Settings.Day})
+		if err != nil {
+			return err
+		}
+		if !v.matched {
+			continue
+		}
+		if v.blocked != "" {
+			res.Skipped = append(res.Skipped, SkippedSeq{CampaignID: def.ID, Reason: v.blocked})
+			continue
+		}
+		in, err := a.sequenceInput(ctx, def, lv.Version, cust, ev.ID, now)
+		if err != nil {
+			return err
+		}
+		in.EntryKey = v.entryKey
+		if def.Anchor != "" {
+			raw, _ := ev.Properties[def.Anchor].(string)
+			anchor, err := time.Parse(time.RFC3339, raw)
+			if err != nil {
+				res.Skipped = append(res.Skipped, SkippedSeq{CampaignID: def.ID,
+					Reason: fmt.Sprintf("the event has no %s time (RFC 3339) to count the steps back from", def.Anchor)})
+				continue
+			}
+			scaled := workflows.ScaleAnchor(anchor.UTC(), now, a.Settings.Day)
+			in.Anchor = &scaled
+		}
+		seq := StartedSeq{CampaignID: def.ID, Version: lv.Version, WorkflowID: workflows.SequenceWorkflowID(def.ID, cust.ID)}
+		summary := fmt.Sprintf("%s v%d · customer %s · variant %s", def.Name, lv.Version, cust.ID, in.Variant)
+		started, err := a.Sequences.Start(ctx, in, summary)
+		if err != nil {
+			return err
+		}
+		if !started {
+			res.AlreadyEnrolled = append(res.AlreadyEnrolled, seq)
+			continue
+		}
+		seq.EnrollmentID, seq.Variant = in.EnrollmentID, in.Variant
+		res.Started = append(res.Started, seq)
+		// Record the enrollment now so the caller reads its own write; the
+		// workflow's first activity does the same, idempotently, in case
+		// this process dies here.
+		if err := a.Store.EnsureEnrollment(ctx, &models.Enrollment{
+			ID: in.EnrollmentID, CustomerID: cust.ID, CampaignID: def.ID, Version: lv.Version,
+			WorkflowID: seq.WorkflowID, Variant: in.Variant, TriggerEventID: ev.ID, EntryKey: in.EntryKey,
+			Status: domain.StatusRunning, EnrolledAt: in.EnrolledAt,
+		}); err != nil {
+			a.Logger.Warn("enrollment row not recorded; the workflow will record it", "err", err)
+		}
+	}
+	return nil
+}
+
+// sequenceInput builds a new enrolment's workflow input: the version's
+// plan, with the variants the campaign's experiment routes to now.
+func (a *App) sequenceInput(ctx context.Context, def *campaign.Definition, version int, cust *models.Customer, eventID string, now time.Time) (workflows.SequenceInput, error) {
+	plan := def.Plan()
+	if def.Experiment != nil {
+		state, err := a.Store.CurrentExperiment(ctx, def.ID)
+		if err != nil {
+			return workflows.SequenceInput{}, err
+		}
+		plan.Variants = experiment.Routing(def, state)
+	}
+	return workflows.NewSequenceInput(plan, version, uuid.NewString(), cust.ID, cust.Timezone, eventID, now, a.Settings.Day), nil
+}
+
+// touchActivity restarts the customer's quiet spell for re-engagement
+// campaigns, when any is live.
+func (a *App) touchActivity(ctx context.Context, customerID string, now time.Time) error {
+	live, err := a.Store.LiveVersions(ctx, campaign.TriggerInactivity)
+	if err != nil || len(live) == 0 {
+		return err
+	}
+	return a.Sequences.TouchActivity(ctx, customerID, now, a.Settings.Day)
+}
+
+// signal tells the customer's running sequences about the event, so exit
+// goals are checked at once.
+func (a *App) signal(ctx context.Context, ev *models.Event, cust *models.Customer, res *EventResult) error {
+	name, ok := signalFor[ev.Type]
+	if !ok {
+		return nil
+	}
+	sig := workflows.ExitSignal{EventID: ev.ID}
+	sig.OrderID, _ = ev.Properties["order_id"].(string)
+	sig.Tier, _ = ev.Properties["tier"].(string)
+	if ev.Type == campaign.EventUnsubscribe {
+		sig.CampaignID, _ = ev.Properties["campaign_id"].(string)
+		if err := a.Store.Suppress(ctx, cust.Email, sig.CampaignID, domain.ReasonUnsubscribe); err != nil {
+			return err
+		}
+	}
+	skip := map[string]bool{}
+	for _, s := range res.Started {
+		skip[s.CampaignID] = true
+	}
+	signalled, err := a.signalRunning(ctx, cust.ID, name, sig, skip)
+	res.Signalled = append(res.Signalled, signalled...)
+	return err
+}
+
+// signalRunning sends an exit signal to the customer's running sequence of
+// every published campaign (all of them when sig.CampaignID is empty, else
+// that one), except the campaigns in skip. Every published campaign's
+// workflow ID is tried, so a sequence started a moment ago is reached too.
+func (a *App) signalRunning(ctx context.Context, customerID, name string, sig workflows.ExitSignal, skip map[string]bool) ([]SignalledSeq, error) {
+	cs, err := a.Store.ListCampaigns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []SignalledSeq
+	for _, camp := range cs {
+		if camp.Status != domain.CampaignPublished || skip[camp.ID] || (sig.CampaignID != "" && sig.CampaignID != camp.ID) {
+			continue
+		}
+		id := workflows.SequenceWorkflowID(camp.ID, customerID)
+		err := a.Sequences.Signal(ctx, id, name, sig)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, SignalledSeq{CampaignID: camp.ID, WorkflowID: id, Signal: name})
+	}
+	return out, nil
+}
+
+// viewFacts adds, for a page view, "views" (views of the product within the
+// trigger's window, this one included) and "owned" (the customer has
+// bought it), for browse-abandonment triggers like
+// {"views_gte": 3, "owned": false}.
+func (a *App) viewFacts(ctx context.Context, ev *models.Event, customerID string, tr campaign.Trigger, facts campaign.Facts, now time.Time) (campaign.Facts, error) {
+	sku, _ := ev.Properties["sku"].(string)
+	views, err := a.Store.CountEvents(ctx, customerID, campaign.EventPageView, sku, now.Add(-tr.ViewsWindow().Scaled(a.Settings.Day)))
+	if err != nil {
+		return nil, err
+	}
+	owned, err := a.Store.OwnedSKUs(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	out := campaign.Facts{"views": float64(views), "owned": owned[sku]}
+	for k, v := range facts {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// facts are what trigger filters match: the properties, the customer's
+// attributes (customer.tier, customer.country, customer.locale,
+// customer.timezone), the SKUs and categories the event is about (a
+// delivery's come from its order) and a usage event's ratio.
+func (a *App) facts(ctx context.Context, ev *models.Event, cust *models.Customer) (campaign.Facts, error) {
+	f := campaign.Facts{}
+	for k, v := range ev.Properties {
+		f[k] = v
+	}
+	for k, v := range customerFacts(cust) { // filters like {"customer.tier": "starter"}
+		f[k] = v
+	}
+	skus, err := a.Store.EventSKUs(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	if len(skus) > 0 {
+		products, err := a.Store.GetProducts(ctx, skus)
+		if err != nil {
+			return nil, err
+		}
+		var cats []string
+		for _, sku := range skus {
+			if p, ok := products[sku]; ok && p.Category != "" {
+				cats = append(cats, p.Category)
+			}
+		}
+		f["sku"], f["category"] = skus, cats
+	}
+	if used, ok := ev.Properties["used"].(float64); ok {
+		if limit, ok := ev.Properties["limit"].(float64); ok && limit > 0 {
+			f["ratio"] = used / limit
+		}
+	}
+	return f, nil
+}
+
+// validateEvent checks an event and, for a purchase, builds its order.
+func validateEvent(req *Event, now time.Time) (*models.Order, error) {
+	bad := func(field, format string, args ...any) error {
+		return errs.Field(errs.Invalid, field, format, args...)
+	}
+	if req.Type == "" {
+		return nil, bad("type", "is required (one of %s)", strings.Join(campaign.EventTypes, ", "))
+	}
+	if !campaign.IsEventType(req.Type) {
+		return nil, bad("type", "unknown event type %q (one of %s)", req.Type, strings.Join(campaign.EventTypes, ", "))
+	}
+	if err := validID("customer_id", req.CustomerID); err != nil {
+		return nil, bad("customer_id", "is required")
+	}
+	if req.ID != "" {
+		if err := validID("id", req.ID); err != nil {
+			return nil, err
+		}
+	}
+	req.occurredAt = now
+	if req.OccurredAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, req.OccurredAt)
+		if err != nil {
+			return nil, bad("occurred_at", "must be an RFC 3339 time like 2026-05-04T10:00:00Z")
+		}
+		if t.After(now.Add(time.Hour)) {
+			return nil, bad("occurred_at", "is in the future")
+		}
+		req.occurredAt = t.UTC()
+	}
+	if req.Properties == nil {
+		req.Properties = map[string]any{}
+	}
+	p := req.Properties
+	str := func(key string, required bool) (string, error) {
+		v, ok := p[key]
+		if !ok {
+			if required {
+				return "", bad("properties."+key, "is required for a %s event", req.Type)
+			}
+			return "", nil
+		}
+		s, ok := v.(string)
+		if !ok || (required && strings.TrimSpace(s) == "") {
+			return "", bad("properties."+key, "must be a non-empty string")
+		}
+		return s, nil
+	}
+	num := func(key string, min float64, strict bool) (float64, bool, error) {
+		v, ok := p[key]
+		if !ok {
+			return 0, false, nil
+		}
+		n, ok := v.(float64)
+		if !ok || n < min || (strict && n == min) {
+			cmp := "at least"
+			if strict {
+				cmp = "greater than"
+			}
+			return 0, false, bad("properties."+key, "must be a number %s %g", cmp, min)
+		}
+		return n, true, nil
+	}
+	switch req.Type {
+	case campaign.EventPurchase:
+		return purchaseOrder(req, str, num)
+	case campaign.EventDelivered:
+		_, err := str("order_id", true)
+		return nil, err
+	case campaign.EventUsage:
+		if _, err := str("metric", true); err != nil {
+			return nil, err
+		}
+		if _, ok, err := num("used", 0, false); err != nil || !ok {
+			return nil, firstErr(err, bad("properties.used", "is required for a usage event"))
+		}
+		if _, ok, err := num("limit", 0, true); err != nil || !ok {
+			return nil, firstErr(err, bad("properties.limit", "is required for a usage event"))
+		}
+	case campaign.EventMilestone:
+		_, err := str("name", true)
+		return nil, err
+	case campaign.EventPageView:
+		_, err := str("sku", true)
+		return nil, err
+	case campaign.EventUnsubscribe:
+		_, err := str("campaign_id", false)
+		return nil, err
+	case campaign.EventTrialEnding, campaign.EventRenewalDue:
+		at, err := str("ends_at", true)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := time.Parse(time.RFC3339, at); err != nil {
+			return nil, bad("properties.ends_at", "must be an RFC 3339 time like 2026-06-01T00:00:00Z")
+		}
+		return nil, nil
+	case campaign.EventUpgrade, campaign.EventDowngrade:
+		tier, err := str("tier", false)
+		if err == nil {
+			err = checkText("properties.tier", tier, 64)
+		}
+		return nil, err
+	}
+	return nil, nil
+}
+
+func purchaseOrder(req *Event, str func(string, bool) (string, error),
+	num func(string, float64, bool) (float64, bool, error)) (*models.Order, error) {
+	bad := func(field, format string, args ...any) error {
+		return errs.Field(errs.Invalid, field, format, args...)
+	}
+	orderID, err := str("order_id", true)
+	if err != nil {
+		return nil, err
+	}
+	currency, err := str("currency", false)
+	if err != nil {
+		return nil, err
+	}
+	if currency == "" {
+		currency = "USD"
+	}
+	if err := checkCurrency("properties.currency", currency); err != nil {
+		return nil, err
+	}
+	items, ok := req.Properties["items"].([]any)
+	if !ok || len(items) == 0 {
+		return nil, bad("properties.items", "must list at least one item")
+	}
+	if len(items) > 500 {
+		return nil, bad("properties.items", "at most 500 items")
+	}
+	order := &models.Order{ID: orderID, CustomerID: req.CustomerID, Currency: currency, OccurredAt: req.occurredAt}
+	var sum int64
+	for i, it := range items {
+		field := fmt.Sprintf("properties.items[%d]", i)
+		m, ok := it.(map[string]any)
+		if !ok {
+			return nil, bad(field, "must be an object with sku, quantity and price")
+		}
+		sku, _ := m["sku"].(string)
+		if validID("", sku) != nil {
+			return nil, bad(field+".sku", "is required")
+		}
+		qty, ok := m["quantity"].(float64)
+		if !ok || qty < 1 || qty != float64(int(qty)) {
+			return nil, bad(field+".quantity", "must be a whole number of at least 1")
+		}
+		price, _ := m["price"].(float64)
+		if _, isNum := m["price"].(float64); m["price"] != nil && !isNum || price < 0 {
+			return nil, bad(field+".price", "must be a non-negative amount")
+		}
+		minor, err := toMinor(field+".price", json.Number(fmt.Sprint(price)), currency)
+		if err != nil {
+			return nil, err
+		}
+		sum += minor * int64(qty)
+		if j := slices.IndexFunc(order.Items, func(it models.OrderItem) bool { return it.SKU == sku }); j >= 0 {
+			order.Items[j].Quantity += int(qty) // one line per SKU
+			continue
+		}
+		order.Items = append(order.Items, models.OrderItem{SKU: sku, Quantity: int(qty), PriceMinor: minor})
+	}
+	order.RevenueMinor = sum
+	if rev, ok, err := num("revenue", 0, false); err != nil {
+		return nil, err
+	} else if ok {
+		minor, err := toMinor("properties.revenue", json.Number(fmt.Sprint(rev)), currency)
+		if err != nil {
+			return nil, err
+		}
+		order.RevenueMinor = minor
+	}
+	return order, nil
+}
+
+// normalize turns json.Number values into float64 so properties store and
+// match as plain JSON numbers.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normalize(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = normalize(e)
+		}
+	case json.Number:
+		f, _ := x.Float64()
+		return f
+	}
+	return v
+}

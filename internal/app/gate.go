@@ -1,0 +1,72 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/models"
+)
+
+// entry is a customer knocking on a campaign's door: the facts its
+// trigger's where filter is matched against and, for an event, the
+// properties its re-entry key is read from.
+type entry struct {
+	def      *campaign.Definition
+	customer *models.Customer
+	facts    campaign.Facts
+	props    map[string]any // nil for the inactivity watcher
+	now      time.Time
+	day      time.Duration // scales re-entry periods
+}
+
+// verdict is the gate's answer. matched is false when the trigger's
+// filter does not match (the campaign is not about this customer, and
+// says nothing); otherwise blocked says why the customer may not enter
+// now ("" to enter), and entryKey identifies the entry for re-entry rules.
+type verdict struct {
+	matched  bool
+	blocked  string
+	entryKey string
+}
+
+// gate is the enrolment rule, the one both event ingestion and the
+// inactivity watcher ask: the trigger's where filter, the upsell pause
+// after a support ticket or complaint, and the campaign's re-entry rule.
+func (a *App) gate(ctx context.Context, e entry) (verdict, error) {
+	if !campaign.Match(e.def.Trigger.Where, e.facts) {
+		return verdict{}, nil
+	}
+	v := verdict{matched: true}
+	if e.props != nil { // an inactivity entry has no event to key on
+		v.entryKey = e.def.EntryKey(e.props)
+	}
+	if p := e.customer.UpsellsPausedUntil; e.def.Kind == campaign.Upsell && p != nil && p.After(e.now) {
+		v.blocked = "upsells are paused after a support ticket or complaint until " + p.UTC().Format(time.RFC3339)
+		return v, nil
+	}
+	limited, since := e.def.ReentrySince(e.now, e.day)
+	if !limited {
+		return v, nil
+	}
+	entered, err := a.Store.EnteredSince(ctx, e.customer.ID, e.def.ID, v.entryKey, since)
+	if err != nil || !entered {
+		return v, err
+	}
+	what := "already entered once"
+	if e.def.Reentry.Rule == campaign.ReentryOncePer {
+		what = "already entered in the last " + e.def.Reentry.Period
+	}
+	if v.entryKey != "" {
+		what += " for " + e.def.EntryValues(e.props) // the caller's own values; only the hash is stored
+	}
+	v.blocked = what + " (re-entry rule " + e.def.Reentry.Rule + ")"
+	return v, nil
+}
+
+// customerFacts are the customer attributes trigger filters may name
+// (customer.tier, customer.country, customer.locale, customer.timezone).
+func customerFacts(c *models.Customer) campaign.Facts {
+	return campaign.Facts{"customer.tier": c.Tier, "customer.country": c.Country,
+		"customer.locale": c.Locale, "customer.timezone": c.Timezone}
+}

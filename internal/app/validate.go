@@ -1,0 +1,77 @@
+package app
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/money"
+)
+
+// validID checks a caller's identifier (customer, product, event).
+func validID(field, id string) error {
+	if strings.TrimSpace(id) == "" || len(id) > 128 || strings.ContainsAny(id, "\x00\r\n") {
+		return errs.Field(errs.Invalid, field, "must be 1-128 characters without control characters")
+	}
+	return nil
+}
+
+// checkText refuses text a database column cannot hold the same way on
+// PostgreSQL and SQLite: invalid UTF-8, NUL and other control characters,
+// or more than max characters.
+func checkText(field, value string, max int) error {
+	if !utf8.ValidString(value) {
+		return errs.Field(errs.Invalid, field, "must be valid UTF-8")
+	}
+	if utf8.RuneCountInString(value) > max {
+		return errs.Field(errs.Invalid, field, "must be at most %d characters", max)
+	}
+	for _, r := range value {
+		if unicode.IsControl(r) {
+			return errs.Field(errs.Invalid, field, "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// checkList applies checkText to every entry of a list of short texts.
+func checkList(field string, values []string, max int) error {
+	for _, v := range values {
+		if err := checkText(field, v, max); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func firstErr(errors ...error) error {
+	for _, err := range errors {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkCurrency requires an ISO 4217 code like USD.
+func checkCurrency(field, code string) error {
+	if !money.Valid(code) {
+		return errs.Field(errs.Invalid, field, "must be an ISO 4217 code like USD")
+	}
+	return nil
+}
+
+// toMinor converts an amount in major units into the currency's minor
+// units (49.99 USD is 4999, 1500 JPY is 1500).
+func toMinor(field string, amount json.Number, currency string) (int64, error) {
+	minor, err := money.ToMinor(amount, currency)
+	if err != nil {
+		return 0, errs.Field(errs.Invalid, field, "%v", err)
+	}
+	return minor, nil
+}
+
+var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)

@@ -1,0 +1,251 @@
+// Package boot is Lift's composition root: the one place that builds the
+// store, the Temporal client, the mailer, the application, the activities
+// and the router from the configuration, for every role, and the one place
+// that bootstraps what a Temporal namespace needs (search attributes and
+// schedules). It links no embedded server and no fake: `lift dev` adds
+// those around it (internal/devstack).
+package boot
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/lift-hq/lift/activities"
+	"github.com/lift-hq/lift/api"
+	"github.com/lift-hq/lift/config"
+	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/delivery"
+	"github.com/lift-hq/lift/internal/email"
+	"github.com/lift-hq/lift/internal/recs"
+	"github.com/lift-hq/lift/internal/unsub"
+	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/worker"
+	"github.com/lift-hq/lift/workflows"
+)
+
+// Lift is one process's components, built from the configuration.
+type Lift struct {
+	Config     config.Config
+	Logger     *slog.Logger
+	Store      *models.Store
+	Temporal   client.Client
+	Mailer     delivery.Mailer
+	App        *app.App
+	Activities *activities.Activities
+}
+
+// Build opens the store (bringing the schema up to date when migrate is
+// set, else checking that `lift migrate` did), connects to Temporal and
+// assembles the application. Close it when done.
+func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate bool) (_ *Lift, err error) {
+	l := &Lift{Config: cfg, Logger: logger}
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
+	if l.Store, err = OpenStore(ctx, cfg, migrate); err != nil {
+		return nil, err
+	}
+	if l.Temporal, err = Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, logger); err != nil {
+		return nil, err
+	}
+	renderer, err := email.NewRenderer()
+	if err != nil {
+		return nil, err
+	}
+	signer, err := unsub.NewSigner(cfg.UnsubscribeSecret)
+	if err != nil {
+		return nil, err
+	}
+	l.Mailer = Mailer(cfg)
+	l.App = app.New(app.Deps{
+		Store: l.Store, Sequences: workflows.Client{Temporal: l.Temporal}, Mailer: l.Mailer, Renderer: renderer,
+		Signer: signer, Logger: logger,
+		Recommender: &recs.Recommender{Store: l.Store, MinOrders: cfg.RecsMinOrders, MinCustomers: cfg.RecsMinCustomers},
+		Settings: app.Settings{
+			Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MinSupport: cfg.AffinityMinSupport,
+			SoftOptIn: cfg.SoftOptInCountries, PublicURL: cfg.PublicURL,
+			FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress,
+		},
+	})
+	l.Activities = &activities.Activities{
+		App: l.App, Store: l.Store, Mailer: l.Mailer, ReconcileAfter: cfg.SendGridReconcileAfter,
+		Caps: []models.Cap{{Window: 24 * time.Hour, Max: cfg.CapPerDay}, {Window: 7 * 24 * time.Hour, Max: cfg.CapPerWeek}},
+	}
+	return l, nil
+}
+
+// Close releases the Temporal connection and the store.
+func (l *Lift) Close() {
+	if l.Temporal != nil {
+		l.Temporal.Close()
+	}
+	if l.Store != nil {
+		_ = l.Store.Close()
+	}
+}
+
+// Mailer is the configured mailer: SendGrid with an API key, else the
+// outbox, which keeps emails in the database and sends nothing.
+func Mailer(cfg config.Config) delivery.Mailer {
+	if cfg.SendGridAPIKey == "" {
+		return delivery.Outbox{}
+	}
+	return delivery.SendGrid{APIKey: cfg.SendGridAPIKey, BaseURL: cfg.SendGridHost(), Sandbox: cfg.SendGridSandbox,
+		ASMGroup: cfg.SendGridASM, Tracking: cfg.SendGridTrack, Confirmed: cfg.SendGridWebhookKey != ""}
+}
+
+// Router builds the HTTP API. devOutbox serves the unauthenticated outbox
+// page (lift dev only); temporalUI is where the console links journeys.
+func (l *Lift) Router(devOutbox bool, temporalUI string) (http.Handler, error) {
+	webhook := api.SendGridWebhook{MaxAge: l.Config.SendGridWebhookMaxAge}
+	if l.Config.SendGridWebhookKey != "" {
+		key, err := api.ParseSendGridKey(l.Config.SendGridWebhookKey)
+		if err != nil {
+			return nil, err
+		}
+		webhook.Key = key
+	} else {
+		l.Logger.Warn("SENDGRID_WEBHOOK_PUBLIC_KEY is not set: the SendGrid event webhook is off, so bounces, complaints and opens are not seen")
+	}
+	return api.NewRouter(api.Deps{
+		App: l.App, Store: l.Store, Webhook: webhook, Logger: l.Logger, MaxBodyBytes: l.Config.MaxBodyBytes,
+		DevOutbox: devOutbox, ConsoleKey: consoleKey(l.Config), TemporalUI: temporalUI, Namespace: l.Config.TemporalNamespace,
+	}), nil
+}
+
+// Worker builds the worker for Lift's task queue, not yet started: every
+// workflow and activity under its name, activity errors classified by
+// activities.Classify.
+func (l *Lift) Worker() sdkworker.Worker {
+	return worker.New(l.Temporal, l.Activities, sdkworker.Options{})
+}
+
+// Bootstrap registers Lift's search attributes and creates its schedules
+// (the affinity rebuild, the experiment check) where missing. It is
+// idempotent: lift migrate and every lift dev start call it.
+func (l *Lift) Bootstrap(ctx context.Context) error {
+	cfg := l.Config
+	if err := workflows.RegisterSearchAttributes(ctx, l.Temporal, cfg.TemporalNamespace); err != nil {
+		return err
+	}
+	l.Logger.Info("search attributes registered", "namespace", cfg.TemporalNamespace)
+	if err := workflows.EnsureRebuildSchedule(ctx, l.Temporal, cfg.AffinityRebuild, cfg.AffinityMinSupport); err != nil {
+		return err
+	}
+	if err := workflows.EnsureExperimentSchedule(ctx, l.Temporal, cfg.ExperimentCheck); err != nil {
+		return err
+	}
+	l.Logger.Info("schedules in place", "affinity_rebuild", cfg.AffinityRebuild, "experiment_check", cfg.ExperimentCheck)
+	return nil
+}
+
+// consoleKey derives the console's session-signing key from the
+// unsubscribe secret, which every API replica shares, so a session works
+// on any of them.
+func consoleKey(cfg config.Config) []byte {
+	mac := hmac.New(sha256.New, []byte(cfg.UnsubscribeSecret))
+	mac.Write([]byte("lift console sessions"))
+	return mac.Sum(nil)
+}
+
+// OpenStore opens the app database. With migrate it brings the schema up
+// to date (lift dev, lift migrate); without, it checks the schema is there
+// (lift api, lift worker), so replicas never race each other migrating.
+func OpenStore(ctx context.Context, cfg config.Config, migrate bool) (*models.Store, error) {
+	s, err := models.Open(cfg.DatabaseDSN())
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		err = s.Migrate(ctx)
+	} else {
+		err = s.CheckSchema(ctx)
+	}
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dial connects to Temporal, waiting up to a minute for it to answer.
+func Dial(ctx context.Context, addr, namespace string, logger *slog.Logger) (client.Client, error) {
+	opts := client.Options{
+		HostPort: addr, Namespace: namespace,
+		Logger: sdklog.NewStructuredLogger(slog.New(levelFilter{logger.Handler(), slog.LevelWarn})),
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("connect to Temporal at %s: %w", addr, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// Listen binds addr and returns the listener and its URL (which names the
+// bound port, useful with ":0").
+func Listen(addr string) (net.Listener, string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return l, "http://" + localURLHost(l.Addr().(*net.TCPAddr)), nil
+}
+
+// ServeOn serves h on l in the background with sane timeouts; a failure
+// is sent to done.
+func ServeOn(l net.Listener, h http.Handler, done chan<- error) *http.Server {
+	srv := &http.Server{
+		Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+	}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			done <- err
+		}
+	}()
+	return srv
+}
+
+func localURLHost(a *net.TCPAddr) string {
+	if a.IP.IsUnspecified() || a.IP.IsLoopback() {
+		return fmt.Sprintf("localhost:%d", a.Port)
+	}
+	return a.String()
+}
+
+// levelFilter drops records below a level; the SDK logs every poll at info.
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+func (f levelFilter) WithAttrs(as []slog.Attr) slog.Handler {
+	return levelFilter{f.Handler.WithAttrs(as), f.min}
+}
+
+func (f levelFilter) WithGroup(name string) slog.Handler {
+	return levelFilter{f.Handler.WithGroup(name), f.min}
+}
