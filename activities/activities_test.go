@@ -48,9 +48,15 @@ var def = campaign.Definition{
 	},
 }
 
-// setup is a bundle on SQLite; on builds one on any store: a catalogue,
+// eachStore runs a test against a bundle on SQLite and one on
+// PostgreSQL, in parallel; on builds a bundle on any store: a catalogue,
 // a customer, the published campaign and an enrolment.
-func setup(t *testing.T) *bundle { return on(t, testdb.SQLite(t)) }
+func eachStore(t *testing.T, test func(t *testing.T, b *bundle)) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		t.Parallel()
+		test(t, on(t, s))
+	})
+}
 
 func on(t *testing.T, s *models.Store) *bundle {
 	t.Helper()
@@ -114,492 +120,528 @@ func (b *bundle) message(t *testing.T, ref workflows.MessageRef) *models.Message
 }
 
 func TestPrepareRecommendsComplementsThatAreInStockAndNotOwned(t *testing.T) {
-	b := setup(t)
-	b.purchase(t, "ev-0", "o-0", "bag") // she already has the bag
-	p, err := b.acts.Prepare(ctx, b.ref)
-	require.NoError(t, err)
-	require.False(t, p.Skip)
-	require.Equal(t, 2, p.Items)
-	m, err := b.store.GetMessage(ctx, p.MessageID)
-	require.NoError(t, err)
-	require.Equal(t, []string{"lens", "tripod"}, m.Recommended, "card is out of stock, bag is owned, rule order kept")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.purchase(t, "ev-0", "o-0", "bag") // she already has the bag
+		p, err := b.acts.Prepare(ctx, b.ref)
+		require.NoError(t, err)
+		require.False(t, p.Skip)
+		require.Equal(t, 2, p.Items)
+		m, err := b.store.GetMessage(ctx, p.MessageID)
+		require.NoError(t, err)
+		require.Equal(t, []string{"lens", "tripod"}, m.Recommended, "card is out of stock, bag is owned, rule order kept")
 
-	again, err := b.acts.Prepare(ctx, b.ref)
-	require.NoError(t, err)
-	require.Equal(t, p.MessageID, again.MessageID, "a retried Prepare returns the same message")
+		again, err := b.acts.Prepare(ctx, b.ref)
+		require.NoError(t, err)
+		require.Equal(t, p.MessageID, again.MessageID, "a retried Prepare returns the same message")
+	})
 }
 
 func TestStepWithNothingToRecommendIsSkipped(t *testing.T) {
-	b := setup(t)
-	b.purchase(t, "ev-0", "o-0", "lens", "bag", "tripod")
-	p, err := b.acts.Prepare(ctx, b.ref)
-	require.NoError(t, err)
-	require.True(t, p.Skip)
-	require.Contains(t, p.Reason, "nothing to recommend")
-	m, err := b.store.GetMessage(ctx, p.MessageID)
-	require.NoError(t, err)
-	require.Equal(t, domain.MessageSkipped, m.Status)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.purchase(t, "ev-0", "o-0", "lens", "bag", "tripod")
+		p, err := b.acts.Prepare(ctx, b.ref)
+		require.NoError(t, err)
+		require.True(t, p.Skip)
+		require.Contains(t, p.Reason, "nothing to recommend")
+		m, err := b.store.GetMessage(ctx, p.MessageID)
+		require.NoError(t, err)
+		require.Equal(t, domain.MessageSkipped, m.Status)
+	})
 }
 
 func TestRenderAndSendExactlyOnce(t *testing.T) {
-	b := setup(t)
-	ref := b.rendered(t, b.ref)
-	m := b.message(t, ref)
-	require.Equal(t, "Complete your X100 kit", m.Subject)
-	require.Contains(t, m.HTML, "35mm Lens")
-	require.Contains(t, m.HTML, "utm_content=s1-A")
-	require.Contains(t, m.Text, "35mm Lens")
-	require.Contains(t, m.HTML, "1 Main St")
-	// Both unsubscribe links, signed for this customer, and the RFC 8058 headers.
-	sequenceToken := b.signer.Token(unsub.Scope{CustomerID: "ada", CampaignID: "cam"})
-	allToken := b.signer.Token(unsub.Scope{CustomerID: "ada"})
-	require.Contains(t, m.HTML, `href="https://lift.example.com/u/`+sequenceToken+`"`)
-	require.Contains(t, m.HTML, `href="https://lift.example.com/u/`+allToken+`"`)
-	require.Equal(t, map[string]string{
-		"List-Unsubscribe":      "<https://lift.example.com/u/" + allToken + ">",
-		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-	}, m.Headers)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ref := b.rendered(t, b.ref)
+		m := b.message(t, ref)
+		require.Equal(t, "Complete your X100 kit", m.Subject)
+		require.Contains(t, m.HTML, "35mm Lens")
+		require.Contains(t, m.HTML, "utm_content=s1-A")
+		require.Contains(t, m.Text, "35mm Lens")
+		require.Contains(t, m.HTML, "1 Main St")
+		// Both unsubscribe links, signed for this customer, and the RFC 8058 headers.
+		sequenceToken := b.signer.Token(unsub.Scope{CustomerID: "ada", CampaignID: "cam"})
+		allToken := b.signer.Token(unsub.Scope{CustomerID: "ada"})
+		require.Contains(t, m.HTML, `href="https://lift.example.com/u/`+sequenceToken+`"`)
+		require.Contains(t, m.HTML, `href="https://lift.example.com/u/`+allToken+`"`)
+		require.Equal(t, map[string]string{
+			"List-Unsubscribe":      "<https://lift.example.com/u/" + allToken + ">",
+			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+		}, m.Headers)
 
-	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
-	require.NoError(t, err)
-	require.Equal(t, "fake-"+ref.MessageID, sent.ProviderMessageID)
-	// A retry after the database recorded the send does not resend.
-	again, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
-	require.NoError(t, err)
-	require.Equal(t, sent, again)
-	require.Len(t, b.mailer.Sent(), 1)
-	e := b.mailer.Sent()[0]
-	require.Equal(t, "ada@example.com", e.To)
-	require.Equal(t, m.Headers, e.Headers, "the mailer gets the List-Unsubscribe headers")
-	require.Equal(t, map[string]string{"message_id": ref.MessageID, "enrollment_id": "e-1", "campaign_id": "cam", "step_id": "s1", "variant": "A"}, e.CustomArgs)
-	for _, v := range e.CustomArgs {
-		require.NotContains(t, v, "@", "custom args carry opaque IDs only")
-	}
+		sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
+		require.NoError(t, err)
+		require.Equal(t, "fake-"+ref.MessageID, sent.ProviderMessageID)
+		// A retry after the database recorded the send does not resend.
+		again, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
+		require.NoError(t, err)
+		require.Equal(t, sent, again)
+		require.Len(t, b.mailer.Sent(), 1)
+		e := b.mailer.Sent()[0]
+		require.Equal(t, "ada@example.com", e.To)
+		require.Equal(t, m.Headers, e.Headers, "the mailer gets the List-Unsubscribe headers")
+		require.Equal(t, map[string]string{"message_id": ref.MessageID, "enrollment_id": "e-1", "campaign_id": "cam", "step_id": "s1", "variant": "A"}, e.CustomArgs)
+		for _, v := range e.CustomArgs {
+			require.NotContains(t, v, "@", "custom args carry opaque IDs only")
+		}
 
-	p2, err := b.acts.Prepare(ctx, b.ref)
-	require.NoError(t, err)
-	require.True(t, p2.AlreadySent)
-	require.NoError(t, b.acts.Render(ctx, ref), "rendering a sent message changes nothing")
+		p2, err := b.acts.Prepare(ctx, b.ref)
+		require.NoError(t, err)
+		require.True(t, p2.AlreadySent)
+		require.NoError(t, b.acts.Render(ctx, ref), "rendering a sent message changes nothing")
+	})
 }
 
 func TestOfferShowsTheIncentiveAndItsDeadline(t *testing.T) {
-	b := setup(t)
-	step := b.ref
-	step.StepID = "s2"
-	m := b.message(t, b.rendered(t, step))
-	require.Equal(t, "Save 15% on 35mm Lens", m.Subject)
-	require.Contains(t, m.HTML, "KIT15")
-	require.Contains(t, m.HTML, "Offer ends Monday 11 May")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		step := b.ref
+		step.StepID = "s2"
+		m := b.message(t, b.rendered(t, step))
+		require.Equal(t, "Save 15% on 35mm Lens", m.Subject)
+		require.Contains(t, m.HTML, "KIT15")
+		require.Contains(t, m.HTML, "Offer ends Monday 11 May")
+	})
 }
 
 func TestSendFailures(t *testing.T) {
-	b := setup(t)
-	ref := b.rendered(t, b.ref)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ref := b.rendered(t, b.ref)
 
-	b.mailer.Err = errors.New("connection reset")
-	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
-	require.Error(t, err)
-	var appErr *temporal.ApplicationError
-	require.False(t, errors.As(activities.Classify(err), &appErr) && appErr.NonRetryable(), "a transient failure is retried")
+		b.mailer.Err = errors.New("connection reset")
+		_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
+		require.Error(t, err)
+		var appErr *temporal.ApplicationError
+		require.False(t, errors.As(activities.Classify(err), &appErr) && appErr.NonRetryable(), "a transient failure is retried")
 
-	b.mailer.Err = errs.E(errs.PermanentRemote, "status 400: invalid from address")
-	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
-	require.NoError(t, err)
-	require.True(t, sent.Failed)
-	m := b.message(t, ref)
-	require.Equal(t, domain.MessageFailed, m.Status)
-	require.Contains(t, m.Error, "invalid from address")
+		b.mailer.Err = errs.E(errs.PermanentRemote, "status 400: invalid from address")
+		sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
+		require.NoError(t, err)
+		require.True(t, sent.Failed)
+		m := b.message(t, ref)
+		require.Equal(t, domain.MessageFailed, m.Status)
+		require.Contains(t, m.Error, "invalid from address")
+	})
 }
 
 func TestSendRechecksSuppressionBeforeMailing(t *testing.T) {
-	b := setup(t)
-	ref := b.rendered(t, b.ref)
-	require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "", "unsubscribe"))
-	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
-	require.NoError(t, err)
-	require.True(t, sent.Skipped)
-	require.Empty(t, b.mailer.Sent())
-	require.Equal(t, domain.MessageSkipped, b.message(t, ref).Status)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ref := b.rendered(t, b.ref)
+		require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "", "unsubscribe"))
+		sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
+		require.NoError(t, err)
+		require.True(t, sent.Skipped)
+		require.Empty(t, b.mailer.Sent())
+		require.Equal(t, domain.MessageSkipped, b.message(t, ref).Status)
+	})
 }
 
 func TestFrequencyCapDefersTheSecondEmailOfTheDay(t *testing.T) {
-	b := setup(t)
-	b.acts.Caps = []models.Cap{{Window: 24 * time.Hour, Max: 1}}
-	first := b.rendered(t, b.ref)
-	second := b.ref
-	second.StepID = "s2"
-	next := b.rendered(t, second)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.acts.Caps = []models.Cap{{Window: 24 * time.Hour, Max: 1}}
+		first := b.rendered(t, b.ref)
+		second := b.ref
+		second.StepID = "s2"
+		next := b.rendered(t, second)
 
-	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: first.MessageID})
-	require.NoError(t, err)
-	require.False(t, sent.Deferred)
-	sent, err = b.acts.Send(ctx, workflows.SendInput{MessageID: next.MessageID})
-	require.NoError(t, err)
-	require.True(t, sent.Deferred)
-	require.Contains(t, sent.Reason, "at most 1 per day")
-	require.True(t, b.acts.Now().Add(24*time.Hour).Equal(sent.RetryAt), "%s", sent.RetryAt)
-	require.Len(t, b.mailer.Sent(), 1, "the capped email was not handed to the mailer")
-	require.Equal(t, domain.MessageReady, b.message(t, next).Status, "it waits, ready to send")
+		sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: first.MessageID})
+		require.NoError(t, err)
+		require.False(t, sent.Deferred)
+		sent, err = b.acts.Send(ctx, workflows.SendInput{MessageID: next.MessageID})
+		require.NoError(t, err)
+		require.True(t, sent.Deferred)
+		require.Contains(t, sent.Reason, "at most 1 per day")
+		require.True(t, b.acts.Now().Add(24*time.Hour).Equal(sent.RetryAt), "%s", sent.RetryAt)
+		require.Len(t, b.mailer.Sent(), 1, "the capped email was not handed to the mailer")
+		require.Equal(t, domain.MessageReady, b.message(t, next).Status, "it waits, ready to send")
 
-	// With a 1-second sequence day the cap window is 1 second too.
-	sent, err = b.acts.Send(ctx, workflows.SendInput{MessageID: next.MessageID, Day: time.Second})
-	require.NoError(t, err)
-	require.True(t, sent.Deferred)
-	require.True(t, b.acts.Now().Add(time.Second).Equal(sent.RetryAt))
+		// With a 1-second sequence day the cap window is 1 second too.
+		sent, err = b.acts.Send(ctx, workflows.SendInput{MessageID: next.MessageID, Day: time.Second})
+		require.NoError(t, err)
+		require.True(t, sent.Deferred)
+		require.True(t, b.acts.Now().Add(time.Second).Equal(sent.RetryAt))
+	})
 }
 
 func TestAmbiguousSendIsReconciledBeforeItIsRepeated(t *testing.T) {
-	b := setup(t)
-	b.mailer.Reconciler = true
-	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-	b.acts.Now = func() time.Time { return now }
-	ref := b.rendered(t, b.ref)
-	in := workflows.SendInput{MessageID: ref.MessageID}
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.mailer.Reconciler = true
+		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		b.acts.Now = func() time.Time { return now }
+		ref := b.rendered(t, b.ref)
+		in := workflows.SendInput{MessageID: ref.MessageID}
 
-	// The connection drops after the request went out: did SendGrid accept it?
-	b.mailer.Err = errors.New("read tcp: connection reset by peer")
-	_, err := b.acts.Send(ctx, in)
-	require.Error(t, err)
-	require.Equal(t, domain.MessageSending, b.message(t, ref).Status)
+		// The connection drops after the request went out: did SendGrid accept it?
+		b.mailer.Err = errors.New("read tcp: connection reset by peer")
+		_, err := b.acts.Send(ctx, in)
+		require.Error(t, err)
+		require.Equal(t, domain.MessageSending, b.message(t, ref).Status)
 
-	// The retry does not resend blindly: it waits for the processed event.
-	b.mailer.Err = nil
-	now = now.Add(time.Minute)
-	sent, err := b.acts.Send(ctx, in)
-	require.NoError(t, err)
-	require.True(t, sent.Deferred)
-	require.Contains(t, sent.Reason, "waiting for its processed event")
-	require.Empty(t, b.mailer.Sent())
+		// The retry does not resend blindly: it waits for the processed event.
+		b.mailer.Err = nil
+		now = now.Add(time.Minute)
+		sent, err := b.acts.Send(ctx, in)
+		require.NoError(t, err)
+		require.True(t, sent.Deferred)
+		require.Contains(t, sent.Reason, "waiting for its processed event")
+		require.Empty(t, b.mailer.Sent())
 
-	// The webhook applies SendGrid's processed event: the next retry finds
-	// the message sent and sends nothing.
-	moved, err := b.store.MarkSent(ctx, ref.MessageID, "fake", "sg-1", now)
-	require.NoError(t, err)
-	require.True(t, moved)
-	sent, err = b.acts.Send(ctx, in)
-	require.NoError(t, err)
-	require.Equal(t, "sg-1", sent.ProviderMessageID)
-	require.Empty(t, b.mailer.Sent(), "exactly one email")
+		// The webhook applies SendGrid's processed event: the next retry finds
+		// the message sent and sends nothing.
+		moved, err := b.store.MarkSent(ctx, ref.MessageID, "fake", "sg-1", now)
+		require.NoError(t, err)
+		require.True(t, moved)
+		sent, err = b.acts.Send(ctx, in)
+		require.NoError(t, err)
+		require.Equal(t, "sg-1", sent.ProviderMessageID)
+		require.Empty(t, b.mailer.Sent(), "exactly one email")
+	})
 }
 
 func TestAmbiguousSendWithNoConfirmationIsSentAgainAfterTheWait(t *testing.T) {
-	b := setup(t)
-	b.mailer.Reconciler = true
-	b.acts.ReconcileAfter = 10 * time.Minute
-	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-	b.acts.Now = func() time.Time { return now }
-	ref := b.rendered(t, b.ref)
-	in := workflows.SendInput{MessageID: ref.MessageID}
-	b.mailer.Err = errors.New("timeout")
-	_, err := b.acts.Send(ctx, in)
-	require.ErrorContains(t, err, "timeout")
-	first := b.message(t, ref).SendingAt
-	now = now.Add(11 * time.Minute)
-	b.mailer.Err = errors.New("timeout again")
-	_, err = b.acts.Send(ctx, in)
-	require.ErrorContains(t, err, "timeout again", "no processed event came: sent again, and again the answer is lost")
-	require.Equal(t, 2, b.mailer.Attempts(), "the mailer was called a second time")
-	m := b.message(t, ref)
-	require.Equal(t, domain.MessageSending, m.Status)
-	require.True(t, m.SendingAt.After(*first), "the second attempt is the one awaited now")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.mailer.Reconciler = true
+		b.acts.ReconcileAfter = 10 * time.Minute
+		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		b.acts.Now = func() time.Time { return now }
+		ref := b.rendered(t, b.ref)
+		in := workflows.SendInput{MessageID: ref.MessageID}
+		b.mailer.Err = errors.New("timeout")
+		_, err := b.acts.Send(ctx, in)
+		require.ErrorContains(t, err, "timeout")
+		first := b.message(t, ref).SendingAt
+		now = now.Add(11 * time.Minute)
+		b.mailer.Err = errors.New("timeout again")
+		_, err = b.acts.Send(ctx, in)
+		require.ErrorContains(t, err, "timeout again", "no processed event came: sent again, and again the answer is lost")
+		require.Equal(t, 2, b.mailer.Attempts(), "the mailer was called a second time")
+		m := b.message(t, ref)
+		require.Equal(t, domain.MessageSending, m.Status)
+		require.True(t, m.SendingAt.After(*first), "the second attempt is the one awaited now")
 
-	// The second ambiguous attempt starts its own wait: no cascade of resends.
-	b.mailer.Err = nil
-	now = now.Add(time.Minute)
-	sent, err := b.acts.Send(ctx, in)
-	require.NoError(t, err)
-	require.True(t, sent.Deferred, "waits for the second attempt's processed event")
-	now = now.Add(10 * time.Minute)
-	sent, err = b.acts.Send(ctx, in)
-	require.NoError(t, err)
-	require.False(t, sent.Deferred)
-	require.Len(t, b.mailer.Sent(), 1)
+		// The second ambiguous attempt starts its own wait: no cascade of resends.
+		b.mailer.Err = nil
+		now = now.Add(time.Minute)
+		sent, err := b.acts.Send(ctx, in)
+		require.NoError(t, err)
+		require.True(t, sent.Deferred, "waits for the second attempt's processed event")
+		now = now.Add(10 * time.Minute)
+		sent, err = b.acts.Send(ctx, in)
+		require.NoError(t, err)
+		require.False(t, sent.Deferred)
+		require.Len(t, b.mailer.Sent(), 1)
+	})
 }
 
 func TestIneligibleWhileAmbiguousStaysSending(t *testing.T) {
-	b := setup(t)
-	b.mailer.Reconciler = true
-	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-	b.acts.Now = func() time.Time { return now }
-	ref := b.rendered(t, b.ref)
-	b.mailer.Err = errors.New("timeout")
-	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
-	require.Error(t, err)
-	now = now.Add(time.Hour) // no processed event came
-	require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "", "unsubscribe"))
-	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
-	require.NoError(t, err)
-	require.True(t, sent.Skipped)
-	require.Equal(t, domain.MessageSending, b.message(t, ref).Status, "a late processed event can still record it")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.mailer.Reconciler = true
+		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		b.acts.Now = func() time.Time { return now }
+		ref := b.rendered(t, b.ref)
+		b.mailer.Err = errors.New("timeout")
+		_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
+		require.Error(t, err)
+		now = now.Add(time.Hour) // no processed event came
+		require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "", "unsubscribe"))
+		sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
+		require.NoError(t, err)
+		require.True(t, sent.Skipped)
+		require.Equal(t, domain.MessageSending, b.message(t, ref).Status, "a late processed event can still record it")
+	})
 }
 
 func TestRefusalForNowIsNotAmbiguous(t *testing.T) {
-	b := setup(t)
-	b.mailer.Reconciler = true
-	ref := b.rendered(t, b.ref)
-	b.mailer.Err = errs.Wrap(errs.Unavailable, &delivery.RateLimited{Reset: time.Now().Add(time.Minute)}, "429")
-	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(activities.Classify(err), &appErr), "%v", err)
-	require.Equal(t, "rate_limited", appErr.Type())
-	require.Greater(t, appErr.NextRetryDelay(), 30*time.Second, "retries at the reset time")
-	require.Equal(t, domain.MessageReady, b.message(t, ref).Status, "a 429 was certainly not sent")
-	var slots int64
-	require.NoError(t, b.store.DB().Model(&models.SendSlot{}).Count(&slots).Error)
-	require.Zero(t, slots, "the cap slot is given back until the retry")
-	b.mailer.Err = nil
-	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
-	require.NoError(t, err)
-	require.False(t, sent.Deferred, "no need to wait for a confirmation")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.mailer.Reconciler = true
+		ref := b.rendered(t, b.ref)
+		b.mailer.Err = errs.Wrap(errs.Unavailable, &delivery.RateLimited{Reset: time.Now().Add(time.Minute)}, "429")
+		_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
+		var appErr *temporal.ApplicationError
+		require.True(t, errors.As(activities.Classify(err), &appErr), "%v", err)
+		require.Equal(t, "rate_limited", appErr.Type())
+		require.Greater(t, appErr.NextRetryDelay(), 30*time.Second, "retries at the reset time")
+		require.Equal(t, domain.MessageReady, b.message(t, ref).Status, "a 429 was certainly not sent")
+		var slots int64
+		require.NoError(t, b.store.DB().Model(&models.SendSlot{}).Count(&slots).Error)
+		require.Zero(t, slots, "the cap slot is given back until the retry")
+		b.mailer.Err = nil
+		sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
+		require.NoError(t, err)
+		require.False(t, sent.Deferred, "no need to wait for a confirmation")
+	})
 }
 
 func TestEligibility(t *testing.T) {
-	b := setup(t)
-	el, err := b.acts.CheckEligibility(ctx, b.ref)
-	require.NoError(t, err)
-	require.True(t, el.Eligible)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		el, err := b.acts.CheckEligibility(ctx, b.ref)
+		require.NoError(t, err)
+		require.True(t, el.Eligible)
 
-	require.NoError(t, b.store.Suppress(ctx, "ADA@example.com", "other-campaign", "unsubscribe"))
-	el, err = b.acts.CheckEligibility(ctx, b.ref)
-	require.NoError(t, err)
-	require.True(t, el.Eligible, "another campaign's suppression does not apply")
+		require.NoError(t, b.store.Suppress(ctx, "ADA@example.com", "other-campaign", "unsubscribe"))
+		el, err = b.acts.CheckEligibility(ctx, b.ref)
+		require.NoError(t, err)
+		require.True(t, el.Eligible, "another campaign's suppression does not apply")
 
-	require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "cam", "unsubscribe"))
-	el, err = b.acts.CheckEligibility(ctx, b.ref)
-	require.NoError(t, err)
-	require.Equal(t, domain.StatusSuppressed, el.Status)
+		require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "cam", "unsubscribe"))
+		el, err = b.acts.CheckEligibility(ctx, b.ref)
+		require.NoError(t, err)
+		require.Equal(t, domain.StatusSuppressed, el.Status)
 
-	require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "new@example.com", Timezone: "UTC", Locale: "en", Consent: false}))
-	el, err = b.acts.CheckEligibility(ctx, b.ref)
-	require.NoError(t, err)
-	require.Equal(t, domain.StatusNoConsent, el.Status)
+		require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "new@example.com", Timezone: "UTC", Locale: "en", Consent: false}))
+		el, err = b.acts.CheckEligibility(ctx, b.ref)
+		require.NoError(t, err)
+		require.Equal(t, domain.StatusNoConsent, el.Status)
 
-	// Soft opt-in: only where the region allows it, only for existing customers.
-	require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "new@example.com", Timezone: "UTC",
-		Locale: "en", Consent: true, ConsentBasis: domain.BasisSoftOptIn, Country: "DE"}))
-	el, err = b.acts.CheckEligibility(ctx, b.ref)
-	require.NoError(t, err)
-	require.Equal(t, domain.StatusNoConsent, el.Status)
-	require.Contains(t, el.Reason, "soft opt-in is not a lawful basis")
-	b.app.Settings.SoftOptIn = []string{"GB", "DE"}
-	el, err = b.acts.CheckEligibility(ctx, b.ref)
-	require.NoError(t, err)
-	require.True(t, el.Eligible, "ada has ordered before: %s", el.Reason)
-	require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "newbie", Email: "n@example.com", Timezone: "UTC",
-		Locale: "en", Consent: true, ConsentBasis: domain.BasisSoftOptIn, Country: "GB"}))
-	ref := b.ref
-	ref.CustomerID = "newbie"
-	el, err = b.acts.CheckEligibility(ctx, ref)
-	require.NoError(t, err)
-	require.Equal(t, "soft opt-in covers existing customers only", el.Reason)
+		// Soft opt-in: only where the region allows it, only for existing customers.
+		require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "new@example.com", Timezone: "UTC",
+			Locale: "en", Consent: true, ConsentBasis: domain.BasisSoftOptIn, Country: "DE"}))
+		el, err = b.acts.CheckEligibility(ctx, b.ref)
+		require.NoError(t, err)
+		require.Equal(t, domain.StatusNoConsent, el.Status)
+		require.Contains(t, el.Reason, "soft opt-in is not a lawful basis")
+		b.app.Settings.SoftOptIn = []string{"GB", "DE"}
+		el, err = b.acts.CheckEligibility(ctx, b.ref)
+		require.NoError(t, err)
+		require.True(t, el.Eligible, "ada has ordered before: %s", el.Reason)
+		require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "newbie", Email: "n@example.com", Timezone: "UTC",
+			Locale: "en", Consent: true, ConsentBasis: domain.BasisSoftOptIn, Country: "GB"}))
+		ref := b.ref
+		ref.CustomerID = "newbie"
+		el, err = b.acts.CheckEligibility(ctx, ref)
+		require.NoError(t, err)
+		require.Equal(t, "soft opt-in covers existing customers only", el.Reason)
 
-	ref.CustomerID = "deleted"
-	el, err = b.acts.CheckEligibility(ctx, ref)
-	require.NoError(t, err)
-	require.Equal(t, domain.StatusCancelled, el.Status)
+		ref.CustomerID = "deleted"
+		el, err = b.acts.CheckEligibility(ctx, ref)
+		require.NoError(t, err)
+		require.Equal(t, domain.StatusCancelled, el.Status)
+	})
 }
 
 func TestEvaluatePurchase(t *testing.T) {
-	b := setup(t)
-	ref := b.rendered(t, b.ref)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ref := b.rendered(t, b.ref)
 
-	eval := func(orderID string, goals ...campaign.Goal) workflows.PurchaseResult {
-		res, err := b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: orderID, Goals: goals, TriggerEventID: "ev-1"})
+		eval := func(orderID string, goals ...campaign.Goal) workflows.PurchaseResult {
+			res, err := b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: orderID, Goals: goals, TriggerEventID: "ev-1"})
+			require.NoError(t, err)
+			return res
+		}
+		b.purchase(t, "ev-2", "o-2", "lens")
+		require.False(t, eval("o-2", campaign.GoalPurchaseOfRecommended).Converts, "recommended but not yet sent")
+		_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 		require.NoError(t, err)
-		return res
-	}
-	b.purchase(t, "ev-2", "o-2", "lens")
-	require.False(t, eval("o-2", campaign.GoalPurchaseOfRecommended).Converts, "recommended but not yet sent")
-	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
-	require.NoError(t, err)
-	res := eval("o-2", campaign.GoalPurchaseOfRecommended)
-	require.True(t, res.Converts)
-	require.Equal(t, int64(100), res.RevenueMinor)
+		res := eval("o-2", campaign.GoalPurchaseOfRecommended)
+		require.True(t, res.Converts)
+		require.Equal(t, int64(100), res.RevenueMinor)
 
-	require.False(t, eval("o-1", campaign.GoalPurchaseAny).Converts, "the trigger order never converts")
-	require.False(t, eval("o-missing", campaign.GoalPurchaseAny).Converts)
-	b.purchase(t, "ev-3", "o-3", "tripod") // recommended were lens and bag
-	require.False(t, eval("o-3", campaign.GoalPurchaseOfRecommended).Converts)
-	require.True(t, eval("o-3", campaign.GoalPurchaseAny).Converts)
-	require.False(t, eval("o-3", campaign.GoalPurchaseInCategory).Converts)
-	require.NoError(t, b.store.UpsertProduct(ctx, &models.Product{SKU: "cam2", Name: "X200", Category: "cameras", Currency: "USD", InStock: true}))
-	b.purchase(t, "ev-4", "o-4", "cam2")
-	require.True(t, eval("o-4", campaign.GoalPurchaseInCategory).Converts)
+		require.False(t, eval("o-1", campaign.GoalPurchaseAny).Converts, "the trigger order never converts")
+		require.False(t, eval("o-missing", campaign.GoalPurchaseAny).Converts)
+		b.purchase(t, "ev-3", "o-3", "tripod") // recommended were lens and bag
+		require.False(t, eval("o-3", campaign.GoalPurchaseOfRecommended).Converts)
+		require.True(t, eval("o-3", campaign.GoalPurchaseAny).Converts)
+		require.False(t, eval("o-3", campaign.GoalPurchaseInCategory).Converts)
+		require.NoError(t, b.store.UpsertProduct(ctx, &models.Product{SKU: "cam2", Name: "X200", Category: "cameras", Currency: "USD", InStock: true}))
+		b.purchase(t, "ev-4", "o-4", "cam2")
+		require.True(t, eval("o-4", campaign.GoalPurchaseInCategory).Converts)
+	})
 }
 
 func TestConversionIsCreditedToTheLastEngagedStep(t *testing.T) {
-	b := setup(t)
-	ref := b.rendered(t, b.ref)
-	_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
-	require.NoError(t, err)
-	opened := time.Date(2026, 5, 4, 11, 0, 0, 0, time.UTC)
-	require.NoError(t, b.store.UpdateDelivery(ctx, ref.MessageID, "", &opened, nil))
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ref := b.rendered(t, b.ref)
+		_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
+		require.NoError(t, err)
+		opened := time.Date(2026, 5, 4, 11, 0, 0, 0, time.UTC)
+		require.NoError(t, b.store.UpdateDelivery(ctx, ref.MessageID, "", &opened, nil))
 
-	b.purchase(t, "ev-2", "o-2", "lens") // at 12:00, an hour after the open
-	res, err := b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-2",
-		Goals: []campaign.Goal{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
-	require.NoError(t, err)
-	require.True(t, res.Converts)
-	require.Equal(t, "s1", res.Step)
-	convs, err := b.store.Conversions(ctx, "e-1")
-	require.NoError(t, err)
-	require.Len(t, convs, 1)
-	sent, err := b.store.GetMessage(ctx, ref.MessageID)
-	require.NoError(t, err)
-	lag := int64(convs[0].OrderedAt.Sub(*sent.SentAt) / time.Second)
-	require.Positive(t, lag, "the attribution lag runs from the credited email's send to the order")
-	require.Equal(t, models.Conversion{ID: convs[0].ID, EnrollmentID: "e-1", OrderID: "o-2", CustomerID: "ada", CampaignID: "cam",
-		Variant: "A", Goal: "purchase_any", RevenueMinor: 100, Currency: "USD", StepID: "s1", MessageID: ref.MessageID,
-		LagSeconds: &lag, OrderedAt: convs[0].OrderedAt, CreatedAt: convs[0].CreatedAt}, convs[0])
+		b.purchase(t, "ev-2", "o-2", "lens") // at 12:00, an hour after the open
+		res, err := b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-2",
+			Goals: []campaign.Goal{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
+		require.NoError(t, err)
+		require.True(t, res.Converts)
+		require.Equal(t, "s1", res.Step)
+		convs, err := b.store.Conversions(ctx, "e-1")
+		require.NoError(t, err)
+		require.Len(t, convs, 1)
+		sent, err := b.store.GetMessage(ctx, ref.MessageID)
+		require.NoError(t, err)
+		lag := int64(convs[0].OrderedAt.Sub(*sent.SentAt) / time.Second)
+		require.Positive(t, lag, "the attribution lag runs from the credited email's send to the order")
+		require.Equal(t, models.Conversion{ID: convs[0].ID, EnrollmentID: "e-1", OrderID: "o-2", CustomerID: "ada", CampaignID: "cam",
+			Variant: "A", Goal: "purchase_any", RevenueMinor: 100, Currency: "USD", StepID: "s1", MessageID: ref.MessageID,
+			LagSeconds: &lag, OrderedAt: convs[0].OrderedAt, CreatedAt: convs[0].CreatedAt}, convs[0])
 
-	// Evaluating the same order again records nothing new.
-	_, err = b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-2",
-		Goals: []campaign.Goal{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
-	require.NoError(t, err)
-	convs, err = b.store.Conversions(ctx, "e-1")
-	require.NoError(t, err)
-	require.Len(t, convs, 1)
+		// Evaluating the same order again records nothing new.
+		_, err = b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-2",
+			Goals: []campaign.Goal{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
+		require.NoError(t, err)
+		convs, err = b.store.Conversions(ctx, "e-1")
+		require.NoError(t, err)
+		require.Len(t, convs, 1)
 
-	// Six days after the open, outside the 5-day window: not credited.
-	b.orderedAt = opened.Add(6 * 24 * time.Hour)
-	b.purchase(t, "ev-3", "o-3", "bag")
-	res, err = b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-3",
-		Goals: []campaign.Goal{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
-	require.NoError(t, err)
-	require.True(t, res.Converts)
-	require.Empty(t, res.Step)
+		// Six days after the open, outside the 5-day window: not credited.
+		b.orderedAt = opened.Add(6 * 24 * time.Hour)
+		b.purchase(t, "ev-3", "o-3", "bag")
+		res, err = b.acts.EvaluatePurchase(ctx, workflows.PurchaseInput{EnrollmentID: "e-1", OrderID: "o-3",
+			Goals: []campaign.Goal{campaign.GoalPurchaseAny}, TriggerEventID: "ev-1"})
+		require.NoError(t, err)
+		require.True(t, res.Converts)
+		require.Empty(t, res.Step)
+	})
 }
 
 func TestInactivityPlansApplyFiltersReentryAndThePause(t *testing.T) {
-	b := setup(t)
-	publish := func(def campaign.Definition) {
-		raw, _ := json.Marshal(def)
-		require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: def.ID, Name: def.Name, Kind: string(def.Kind),
-			TriggerEvent: campaign.TriggerInactivity, Definition: raw}))
-		_, err := b.store.PublishCampaign(ctx, def.ID)
-		require.NoError(t, err)
-	}
-	steps := []campaign.Step{{ID: "a", At: "0d", Subject: "We miss you", Template: "education"}}
-	publish(campaign.Definition{ID: "winback", Name: "W", Kind: campaign.CrossSell, Steps: steps,
-		Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "30d"}})
-	publish(campaign.Definition{ID: "pro-only", Name: "P", Kind: campaign.CrossSell, Steps: steps,
-		Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "30d", Where: map[string]any{"customer.tier": "pro"}}})
-	publish(campaign.Definition{ID: "once", Name: "O", Kind: campaign.CrossSell, Steps: steps, Reentry: &campaign.Reentry{Rule: campaign.ReentryOnce},
-		Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "60d"}})
-	publish(campaign.Definition{ID: "upsell", Name: "U", Kind: campaign.Upsell, Steps: steps,
-		Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "30d"}})
-
-	ids := func() []string {
-		plans, err := b.acts.LoadInactivityPlans(ctx, workflows.InactivityQuery{CustomerID: "ada"})
-		require.NoError(t, err)
-		var out []string
-		for _, p := range plans.Plans {
-			out = append(out, p.Plan.ID)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		publish := func(def campaign.Definition) {
+			raw, _ := json.Marshal(def)
+			require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: def.ID, Name: def.Name, Kind: string(def.Kind),
+				TriggerEvent: campaign.TriggerInactivity, Definition: raw}))
+			_, err := b.store.PublishCampaign(ctx, def.ID)
+			require.NoError(t, err)
 		}
-		return out
-	}
-	require.Equal(t, []string{"once", "upsell", "winback"}, ids(), "ada is not on the pro tier")
-	require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-once", CustomerID: "ada", CampaignID: "once", Version: 1,
-		WorkflowID: "seq/once/ada", Variant: "A", Status: domain.StatusCompleted, EnrolledAt: b.acts.Now()}))
-	require.NoError(t, b.store.PauseUpsells(ctx, "ada", b.acts.Now().Add(24*time.Hour)))
-	require.Equal(t, []string{"winback"}, ids(), "entered once already; upsells paused")
+		steps := []campaign.Step{{ID: "a", At: "0d", Subject: "We miss you", Template: "education"}}
+		publish(campaign.Definition{ID: "winback", Name: "W", Kind: campaign.CrossSell, Steps: steps,
+			Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "30d"}})
+		publish(campaign.Definition{ID: "pro-only", Name: "P", Kind: campaign.CrossSell, Steps: steps,
+			Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "30d", Where: map[string]any{"customer.tier": "pro"}}})
+		publish(campaign.Definition{ID: "once", Name: "O", Kind: campaign.CrossSell, Steps: steps, Reentry: &campaign.Reentry{Rule: campaign.ReentryOnce},
+			Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "60d"}})
+		publish(campaign.Definition{ID: "upsell", Name: "U", Kind: campaign.Upsell, Steps: steps,
+			Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "30d"}})
 
-	plans, err := b.acts.LoadInactivityPlans(ctx, workflows.InactivityQuery{CustomerID: "erased"})
-	require.NoError(t, err)
-	require.True(t, plans.Gone)
+		ids := func() []string {
+			plans, err := b.acts.LoadInactivityPlans(ctx, workflows.InactivityQuery{CustomerID: "ada"})
+			require.NoError(t, err)
+			var out []string
+			for _, p := range plans.Plans {
+				out = append(out, p.Plan.ID)
+			}
+			return out
+		}
+		require.Equal(t, []string{"once", "upsell", "winback"}, ids(), "ada is not on the pro tier")
+		require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-once", CustomerID: "ada", CampaignID: "once", Version: 1,
+			WorkflowID: "seq/once/ada", Variant: "A", Status: domain.StatusCompleted, EnrolledAt: b.acts.Now()}))
+		require.NoError(t, b.store.PauseUpsells(ctx, "ada", b.acts.Now().Add(24*time.Hour)))
+		require.Equal(t, []string{"winback"}, ids(), "entered once already; upsells paused")
+
+		plans, err := b.acts.LoadInactivityPlans(ctx, workflows.InactivityQuery{CustomerID: "erased"})
+		require.NoError(t, err)
+		require.True(t, plans.Gone)
+	})
 }
 
 func TestAnExpiredOfferIsNeverSent(t *testing.T) {
-	b := setup(t)
-	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-	b.acts.Now = func() time.Time { return now }
-	offer := campaign.Definition{ID: "flash", Name: "Flash sale", Kind: campaign.CrossSell,
-		Trigger: campaign.Trigger{Event: "purchase"},
-		Steps: []campaign.Step{{ID: "deal", At: "1d", Subject: "{{.Incentive.PercentOff}}% off until {{.Incentive.Expires}}", Template: "offer",
-			Incentive: &campaign.Incentive{PercentOff: 20, Code: "FLASH", ExpiresIn: "7d", EndsAt: "2026-05-06T18:00:00Z"}}}}
-	raw, _ := json.Marshal(offer)
-	require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: "flash", Name: "Flash", Kind: "cross_sell", TriggerEvent: "purchase", Definition: raw}))
-	_, err := b.store.PublishCampaign(ctx, "flash")
-	require.NoError(t, err)
-	require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-flash", CustomerID: "ada", CampaignID: "flash", Version: 1,
-		WorkflowID: "seq/flash/ada", Variant: "A", TriggerEventID: "ev-1", Status: domain.StatusRunning, EnrolledAt: now}))
-	ref := workflows.StepRef{EnrollmentID: "e-flash", CustomerID: "ada", CampaignID: "flash", Version: 1, StepID: "deal", Variant: "A", TriggerEventID: "ev-1"}
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		b.acts.Now = func() time.Time { return now }
+		offer := campaign.Definition{ID: "flash", Name: "Flash sale", Kind: campaign.CrossSell,
+			Trigger: campaign.Trigger{Event: "purchase"},
+			Steps: []campaign.Step{{ID: "deal", At: "1d", Subject: "{{.Incentive.PercentOff}}% off until {{.Incentive.Expires}}", Template: "offer",
+				Incentive: &campaign.Incentive{PercentOff: 20, Code: "FLASH", ExpiresIn: "7d", EndsAt: "2026-05-06T18:00:00Z"}}}}
+		raw, _ := json.Marshal(offer)
+		require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: "flash", Name: "Flash", Kind: "cross_sell", TriggerEvent: "purchase", Definition: raw}))
+		_, err := b.store.PublishCampaign(ctx, "flash")
+		require.NoError(t, err)
+		require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-flash", CustomerID: "ada", CampaignID: "flash", Version: 1,
+			WorkflowID: "seq/flash/ada", Variant: "A", TriggerEventID: "ev-1", Status: domain.StatusRunning, EnrolledAt: now}))
+		ref := workflows.StepRef{EnrollmentID: "e-flash", CustomerID: "ada", CampaignID: "flash", Version: 1, StepID: "deal", Variant: "A", TriggerEventID: "ev-1"}
 
-	// The shown deadline is the offer's end, not seven days after sending.
-	msg := b.rendered(t, ref)
-	require.Equal(t, "20% off until Wednesday 6 May", b.message(t, msg).Subject)
+		// The shown deadline is the offer's end, not seven days after sending.
+		msg := b.rendered(t, ref)
+		require.Equal(t, "20% off until Wednesday 6 May", b.message(t, msg).Subject)
 
-	// The email waited past the end (a cap, a pause): it is not sent.
-	now = time.Date(2026, 5, 6, 18, 0, 0, 0, time.UTC)
-	sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: msg.MessageID})
-	require.NoError(t, err)
-	require.True(t, sent.Skipped)
-	require.Contains(t, sent.Reason, "an expired offer is never sent")
-	require.Empty(t, b.mailer.Sent())
+		// The email waited past the end (a cap, a pause): it is not sent.
+		now = time.Date(2026, 5, 6, 18, 0, 0, 0, time.UTC)
+		sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: msg.MessageID})
+		require.NoError(t, err)
+		require.True(t, sent.Skipped)
+		require.Contains(t, sent.Reason, "an expired offer is never sent")
+		require.Empty(t, b.mailer.Sent())
 
-	// A step prepared after the end is skipped outright.
-	ref.EnrollmentID = "e-flash-2"
-	require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-flash-2", CustomerID: "bob", CampaignID: "flash", Version: 1,
-		WorkflowID: "seq/flash/bob", Variant: "A", Status: domain.StatusRunning, EnrolledAt: now}))
-	p, err := b.acts.Prepare(ctx, ref)
-	require.NoError(t, err)
-	require.True(t, p.Skip)
+		// A step prepared after the end is skipped outright.
+		ref.EnrollmentID = "e-flash-2"
+		require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-flash-2", CustomerID: "bob", CampaignID: "flash", Version: 1,
+			WorkflowID: "seq/flash/bob", Variant: "A", Status: domain.StatusRunning, EnrolledAt: now}))
+		p, err := b.acts.Prepare(ctx, ref)
+		require.NoError(t, err)
+		require.True(t, p.Skip)
+	})
 }
 
 func TestEmailsSpeakTheCustomersLanguage(t *testing.T) {
-	b := setup(t)
-	de := def
-	de.ID = "cam-de"
-	de.Steps = []campaign.Step{{ID: "s1", At: "1d", Subject: "Complete your {{.Trigger.ProductName}} kit", Template: "recommendation",
-		Recommend:    &campaign.Recommend{Strategy: "complements"},
-		Translations: map[string]campaign.StepText{"de": {Subject: "Vervollständigen Sie Ihr {{.Trigger.ProductName}}-Set"}}}}
-	raw, _ := json.Marshal(de)
-	require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: "cam-de", Name: "DE", Kind: "cross_sell", TriggerEvent: "purchase", Definition: raw}))
-	_, err := b.store.PublishCampaign(ctx, "cam-de")
-	require.NoError(t, err)
-	for _, c := range []struct{ locale, subject, greeting string }{
-		{"de-CH", "Vervollständigen Sie Ihr X100-Set", "Hallo Ada,"},
-		{"fr", "Complete your X100 kit", "Hi Ada,"},
-	} {
-		require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "ada@example.com", Name: "Ada Lovelace",
-			Timezone: "Europe/Zurich", Locale: c.locale, Consent: true}))
-		enr := "e-" + c.locale
-		require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
-			WorkflowID: "seq/cam-de/ada", Variant: "A", TriggerEventID: "ev-1", Status: domain.StatusCompleted, EnrolledAt: time.Now()}))
-		m := b.message(t, b.rendered(t, workflows.StepRef{EnrollmentID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
-			StepID: "s1", Variant: "A", TriggerEventID: "ev-1"}))
-		require.Equal(t, c.subject, m.Subject, c.locale)
-		require.Contains(t, m.HTML, c.greeting, c.locale)
-	}
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		de := def
+		de.ID = "cam-de"
+		de.Steps = []campaign.Step{{ID: "s1", At: "1d", Subject: "Complete your {{.Trigger.ProductName}} kit", Template: "recommendation",
+			Recommend:    &campaign.Recommend{Strategy: "complements"},
+			Translations: map[string]campaign.StepText{"de": {Subject: "Vervollständigen Sie Ihr {{.Trigger.ProductName}}-Set"}}}}
+		raw, _ := json.Marshal(de)
+		require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: "cam-de", Name: "DE", Kind: "cross_sell", TriggerEvent: "purchase", Definition: raw}))
+		_, err := b.store.PublishCampaign(ctx, "cam-de")
+		require.NoError(t, err)
+		for _, c := range []struct{ locale, subject, greeting string }{
+			{"de-CH", "Vervollständigen Sie Ihr X100-Set", "Hallo Ada,"},
+			{"fr", "Complete your X100 kit", "Hi Ada,"},
+		} {
+			require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "ada@example.com", Name: "Ada Lovelace",
+				Timezone: "Europe/Zurich", Locale: c.locale, Consent: true}))
+			enr := "e-" + c.locale
+			require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
+				WorkflowID: "seq/cam-de/ada", Variant: "A", TriggerEventID: "ev-1", Status: domain.StatusCompleted, EnrolledAt: time.Now()}))
+			m := b.message(t, b.rendered(t, workflows.StepRef{EnrollmentID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
+				StepID: "s1", Variant: "A", TriggerEventID: "ev-1"}))
+			require.Equal(t, c.subject, m.Subject, c.locale)
+			require.Contains(t, m.HTML, c.greeting, c.locale)
+		}
+	})
 }
 
 func TestUpsellShowsUsageAndThePlanComparison(t *testing.T) {
-	b := setup(t)
-	for _, p := range []models.Product{
-		{SKU: "plan-starter", Name: "Starter", Category: "plans", PriceMinor: 2900, Currency: "USD", InStock: true, TierRank: 1,
-			Features: []string{"1,000 orders a month", "1 user"}},
-		{SKU: "plan-pro", Name: "Pro", Category: "plans", PriceMinor: 9900, Currency: "USD", InStock: true, TierRank: 2,
-			Features: []string{"10,000 orders a month", "5 users", "Priority support"}, Rating: 4.8, Reviews: 1204},
-	} {
-		require.NoError(t, b.store.UpsertProduct(ctx, &p))
-	}
-	require.NoError(t, b.store.RecordEvent(ctx, &models.Event{ID: "ev-u", Type: "usage", CustomerID: "ada", OccurredAt: time.Now(),
-		Properties: map[string]any{"metric": "orders", "used": 847.0, "limit": 1000.0, "sku": "plan-starter"}}, nil))
-	up := campaign.Definition{ID: "pro", Name: "Pro upsell", Kind: campaign.Upsell, Trigger: campaign.Trigger{Event: "usage"},
-		Steps: []campaign.Step{{ID: "limit", At: "1d", Subject: "You're near your limit", Template: "upsell",
-			Recommend: &campaign.Recommend{Strategy: campaign.StrategyNextTier, Limit: 1}}}}
-	raw, _ := json.Marshal(up)
-	require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: "pro", Name: "Pro", Kind: "upsell", TriggerEvent: "usage", Definition: raw}))
-	_, err := b.store.PublishCampaign(ctx, "pro")
-	require.NoError(t, err)
-	require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-pro", CustomerID: "ada", CampaignID: "pro", Version: 1,
-		WorkflowID: "seq/pro/ada", Variant: "A", TriggerEventID: "ev-u", Status: domain.StatusRunning, EnrolledAt: time.Now()}))
-	m := b.message(t, b.rendered(t, workflows.StepRef{EnrollmentID: "e-pro", CustomerID: "ada", CampaignID: "pro", Version: 1,
-		StepID: "limit", Variant: "A", TriggerEventID: "ev-u"}))
-	require.Equal(t, []string{"plan-pro"}, m.Recommended)
-	require.Equal(t, "the next plan up from your Starter", m.Reasons["plan-pro"])
-	for _, want := range []string{"You have used 847 of 1,000 orders (84%).", "Your plan: Starter", "Upgrade to: Pro",
-		"$ 99.00", "10,000 orders a month", "Priority support", "★ 4.8 · 1204 reviews"} {
-		require.Contains(t, m.HTML, want)
-	}
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		for _, p := range []models.Product{
+			{SKU: "plan-starter", Name: "Starter", Category: "plans", PriceMinor: 2900, Currency: "USD", InStock: true, TierRank: 1,
+				Features: []string{"1,000 orders a month", "1 user"}},
+			{SKU: "plan-pro", Name: "Pro", Category: "plans", PriceMinor: 9900, Currency: "USD", InStock: true, TierRank: 2,
+				Features: []string{"10,000 orders a month", "5 users", "Priority support"}, Rating: 4.8, Reviews: 1204},
+		} {
+			require.NoError(t, b.store.UpsertProduct(ctx, &p))
+		}
+		require.NoError(t, b.store.RecordEvent(ctx, &models.Event{ID: "ev-u", Type: "usage", CustomerID: "ada", OccurredAt: time.Now(),
+			Properties: map[string]any{"metric": "orders", "used": 847.0, "limit": 1000.0, "sku": "plan-starter"}}, nil))
+		up := campaign.Definition{ID: "pro", Name: "Pro upsell", Kind: campaign.Upsell, Trigger: campaign.Trigger{Event: "usage"},
+			Steps: []campaign.Step{{ID: "limit", At: "1d", Subject: "You're near your limit", Template: "upsell",
+				Recommend: &campaign.Recommend{Strategy: campaign.StrategyNextTier, Limit: 1}}}}
+		raw, _ := json.Marshal(up)
+		require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: "pro", Name: "Pro", Kind: "upsell", TriggerEvent: "usage", Definition: raw}))
+		_, err := b.store.PublishCampaign(ctx, "pro")
+		require.NoError(t, err)
+		require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-pro", CustomerID: "ada", CampaignID: "pro", Version: 1,
+			WorkflowID: "seq/pro/ada", Variant: "A", TriggerEventID: "ev-u", Status: domain.StatusRunning, EnrolledAt: time.Now()}))
+		m := b.message(t, b.rendered(t, workflows.StepRef{EnrollmentID: "e-pro", CustomerID: "ada", CampaignID: "pro", Version: 1,
+			StepID: "limit", Variant: "A", TriggerEventID: "ev-u"}))
+		require.Equal(t, []string{"plan-pro"}, m.Recommended)
+		require.Equal(t, "the next plan up from your Starter", m.Reasons["plan-pro"])
+		for _, want := range []string{"You have used 847 of 1,000 orders (84%).", "Your plan: Starter", "Upgrade to: Pro",
+			"$ 99.00", "10,000 orders a month", "Priority support", "★ 4.8 · 1204 reviews"} {
+			require.Contains(t, m.HTML, want)
+		}
+	})
 }

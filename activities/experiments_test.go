@@ -94,6 +94,7 @@ func run[T any](t *testing.T, acts *activities.Activities, fn any, args ...any) 
 }
 
 func TestCheckExperimentsPausesAVariantPastItsComplaintGuardrail(t *testing.T) {
+	t.Parallel()
 	s := testdb.SQLite(t)
 	_, acts := experimentStore(t, s, true, 300, map[string]int{"A": 15, "B": 15}, map[string]int{"B": 1}) // 1/300 = 0.33 % > 0.1 %
 	moves := run[[]workflows.Promotion](t, acts, acts.CheckExperiments)
@@ -115,6 +116,7 @@ func TestCheckExperimentsPausesAVariantPastItsComplaintGuardrail(t *testing.T) {
 }
 
 func TestAutoPromotionConcludesAndMovesRunningEnrolments(t *testing.T) {
+	t.Parallel()
 	s := testdb.SQLite(t)
 	b, acts := experimentStore(t, s, true, 600, map[string]int{"A": 18, "B": 60}, nil) // 3 % vs 10 %
 	for i := range 600 {

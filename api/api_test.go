@@ -45,8 +45,14 @@ type bundle struct {
 	mailer *apptest.Mailer
 }
 
-// setup is a bundle on SQLite; on runs one on a given store.
-func setup(t *testing.T) *bundle { return on(t, testdb.SQLite(t)) }
+// eachStore runs a test against a bundle on SQLite and one on
+// PostgreSQL, in parallel; on builds a bundle on a given store.
+func eachStore(t *testing.T, test func(t *testing.T, b *bundle)) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		t.Parallel()
+		test(t, on(t, s))
+	})
+}
 
 func on(t testing.TB, store *models.Store, opts ...func(*api.Deps)) *bundle {
 	t.Helper()
@@ -148,254 +154,275 @@ func (b *bundle) camerasBoughtByPrefix(t *testing.T, prefix string, n int) {
 const purchase = `{"id":"%s","type":"purchase","customer_id":"ada","properties":{"order_id":"%s","currency":"USD","items":[{"sku":"%s","quantity":1,"price":899}]}}`
 
 func TestAuthentication(t *testing.T) {
-	b := setup(t)
-	st, body := b.doWith(t, "GET", "/v1/campaigns", "", "")
-	requireError(t, st, body, 401, "unauthorized", "")
-	st, body = b.doWith(t, "GET", "/v1/campaigns", "", "Bearer wrong")
-	requireError(t, st, body, 401, "unauthorized", "")
-	st, body = b.doWith(t, "GET", "/v1/campaigns", "", "Basic "+key)
-	requireError(t, st, body, 401, "unauthorized", "")
-	st, _ = b.do(t, "GET", "/v1/campaigns", "")
-	require.Equal(t, 200, st)
-	st, _ = b.doWith(t, "GET", "/healthz", "", "")
-	require.Equal(t, 200, st, "health checks need no key")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		st, body := b.doWith(t, "GET", "/v1/campaigns", "", "")
+		requireError(t, st, body, 401, "unauthorized", "")
+		st, body = b.doWith(t, "GET", "/v1/campaigns", "", "Bearer wrong")
+		requireError(t, st, body, 401, "unauthorized", "")
+		st, body = b.doWith(t, "GET", "/v1/campaigns", "", "Basic "+key)
+		requireError(t, st, body, 401, "unauthorized", "")
+		st, _ = b.do(t, "GET", "/v1/campaigns", "")
+		require.Equal(t, 200, st)
+		st, _ = b.doWith(t, "GET", "/healthz", "", "")
+		require.Equal(t, 200, st, "health checks need no key")
+	})
 }
 
 func TestBadInputIsRefusedWithTheFieldNamed(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	cases := []struct {
-		name, method, path, body string
-		status                   int
-		code, field              string
-	}{
-		{"malformed JSON", "POST", "/v1/events", `{"type":`, 400, "malformed", ""},
-		{"empty body", "POST", "/v1/events", ``, 400, "malformed", ""},
-		{"not an object", "POST", "/v1/events", `[1,2]`, 400, "malformed", ""},
-		{"trailing data", "POST", "/v1/events", `{"type":"purchase"} {}`, 400, "malformed", ""},
-		{"unknown field", "POST", "/v1/events", `{"type":"purchase","customerId":"ada"}`, 422, "invalid", "customerId"},
-		{"wrong type", "POST", "/v1/events", `{"type":7}`, 422, "invalid", "type"},
-		{"missing type", "POST", "/v1/events", `{"customer_id":"ada"}`, 422, "invalid", "type"},
-		{"unknown event type", "POST", "/v1/events", `{"type":"bought","customer_id":"ada"}`, 422, "invalid", "type"},
-		{"missing customer_id", "POST", "/v1/events", `{"type":"purchase"}`, 422, "invalid", "customer_id"},
-		{"unknown customer", "POST", "/v1/events", `{"type":"page_view","customer_id":"nobody","properties":{"sku":"cam-1"}}`, 404, "not_found", "customer_id"},
-		{"purchase without items", "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-9"}}`, 422, "invalid", "properties.items"},
-		{"purchase without order", "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"items":[{"sku":"cam-1","quantity":1,"price":1}]}}`, 422, "invalid", "properties.order_id"},
-		{"bad quantity", "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-9","items":[{"sku":"cam-1","quantity":0,"price":1}]}}`, 422, "invalid", "properties.items[0].quantity"},
-		{"usage without limit", "POST", "/v1/events", `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":5}}`, 422, "invalid", "properties.limit"},
-		{"future event", "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","occurred_at":"2030-01-01T00:00:00Z","properties":{"name":"x"}}`, 422, "invalid", "occurred_at"},
-		{"bad email", "PUT", "/v1/customers/bob", `{"email":"bob@","marketing_consent":true}`, 422, "invalid", "email"},
-		{"bad time zone", "PUT", "/v1/customers/bob", `{"email":"bob@example.com","timezone":"Mars/Base","marketing_consent":true}`, 422, "invalid", "timezone"},
-		{"consent missing", "PUT", "/v1/customers/bob", `{"email":"bob@example.com"}`, 422, "invalid", "marketing_consent"},
-		{"negative price", "PUT", "/v1/products/p", `{"name":"P","price":-1}`, 422, "invalid", "price"},
-		{"sub-cent price", "PUT", "/v1/products/p", `{"name":"P","price":1.234}`, 422, "invalid", "price"},
-		{"bad currency", "PUT", "/v1/products/p", `{"name":"P","currency":"usd"}`, 422, "invalid", "currency"},
-		{"unknown season", "PUT", "/v1/products/p", `{"name":"P","seasons":["winter","monsoon"]}`, 422, "invalid", "seasons[1]"},
-		{"negative tier rank", "PUT", "/v1/products/p", `{"name":"P","tier_rank":-1}`, 422, "invalid", "tier_rank"},
-		{"feature with control character", "PUT", "/v1/products/p", `{"name":"P","features":["ok","bad\u0007"]}`, 422, "invalid", "features"},
-		{"campaign bad offset", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"at": "3d-7d"`, `"at": "soon"`, 1), 422, "invalid", "steps[0].at"},
-		{"campaign bad template", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"template": "education"`, `"template": "poster"`, 1), 422, "invalid", "steps[1].template"},
-		{"campaign bad subject", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, `{{.Oops`, 1), 422, "invalid", "steps[1].subject"},
-		{"campaign unknown template field", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, `{{.Customer.Nickname}}`, 1), 422, "invalid", "steps[1].subject"},
-		{"campaign incentive field without incentive", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, `{{.Incentive.Code}}`, 1), 422, "invalid", "steps[1].subject"},
-		{"customer name with NUL", "PUT", "/v1/customers/bob", `{"email":"bob@example.com","name":"Bo\u0000b","marketing_consent":true}`, 422, "invalid", "name"},
-		{"customer name too long", "PUT", "/v1/customers/bob", `{"email":"bob@example.com","name":"` + strings.Repeat("b", 201) + `","marketing_consent":true}`, 422, "invalid", "name"},
-		{"bad occurred_at", "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","occurred_at":"yesterday","properties":{"name":"x"}}`, 422, "invalid", "occurred_at"},
-		{"campaign unknown field", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"kind"`, `"knd": 1, "kind"`, 1), 422, "invalid", "knd"},
-		{"campaign duplicate", "POST", "/v1/campaigns", cameraCampaign, 409, "conflict", ""},
-		{"campaign id mismatch", "PUT", "/v1/campaigns/other", cameraCampaign, 422, "invalid", "id"},
-		{"unknown campaign", "GET", "/v1/campaigns/nope", "", 404, "not_found", ""},
-		{"publish unknown campaign", "POST", "/v1/campaigns/nope/publish", "", 404, "not_found", ""},
-		{"unknown message", "GET", "/v1/messages/nope/html", "", 404, "not_found", ""},
-		{"journeys of unknown customer", "GET", "/v1/customers/nope/journeys", "", 404, "not_found", ""},
-		{"pause a sequence that is not running", "POST", "/v1/customers/ada/journeys/camera-accessories/pause", "", 404, "not_found", ""},
-		{"unknown route", "GET", "/v1/nothing", "", 404, "not_found", ""},
-		{"wrong method", "DELETE", "/v1/events", "", 405, "method_not_allowed", ""},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var events int64
-			require.NoError(t, b.store.DB().Model(&models.Event{}).Count(&events).Error)
-			st, body := b.do(t, c.method, c.path, c.body)
-			requireError(t, st, body, c.status, c.code, c.field)
-			var after int64
-			require.NoError(t, b.store.DB().Model(&models.Event{}).Count(&after).Error)
-			require.Equal(t, events, after, "nothing half-written")
-			require.Empty(t, b.seq.Started(), "nothing enrolled")
-		})
-	}
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		cases := []struct {
+			name, method, path, body string
+			status                   int
+			code, field              string
+		}{
+			{"malformed JSON", "POST", "/v1/events", `{"type":`, 400, "malformed", ""},
+			{"empty body", "POST", "/v1/events", ``, 400, "malformed", ""},
+			{"not an object", "POST", "/v1/events", `[1,2]`, 400, "malformed", ""},
+			{"trailing data", "POST", "/v1/events", `{"type":"purchase"} {}`, 400, "malformed", ""},
+			{"unknown field", "POST", "/v1/events", `{"type":"purchase","customerId":"ada"}`, 422, "invalid", "customerId"},
+			{"wrong type", "POST", "/v1/events", `{"type":7}`, 422, "invalid", "type"},
+			{"missing type", "POST", "/v1/events", `{"customer_id":"ada"}`, 422, "invalid", "type"},
+			{"unknown event type", "POST", "/v1/events", `{"type":"bought","customer_id":"ada"}`, 422, "invalid", "type"},
+			{"missing customer_id", "POST", "/v1/events", `{"type":"purchase"}`, 422, "invalid", "customer_id"},
+			{"unknown customer", "POST", "/v1/events", `{"type":"page_view","customer_id":"nobody","properties":{"sku":"cam-1"}}`, 404, "not_found", "customer_id"},
+			{"purchase without items", "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-9"}}`, 422, "invalid", "properties.items"},
+			{"purchase without order", "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"items":[{"sku":"cam-1","quantity":1,"price":1}]}}`, 422, "invalid", "properties.order_id"},
+			{"bad quantity", "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-9","items":[{"sku":"cam-1","quantity":0,"price":1}]}}`, 422, "invalid", "properties.items[0].quantity"},
+			{"usage without limit", "POST", "/v1/events", `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":5}}`, 422, "invalid", "properties.limit"},
+			{"future event", "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","occurred_at":"2030-01-01T00:00:00Z","properties":{"name":"x"}}`, 422, "invalid", "occurred_at"},
+			{"bad email", "PUT", "/v1/customers/bob", `{"email":"bob@","marketing_consent":true}`, 422, "invalid", "email"},
+			{"bad time zone", "PUT", "/v1/customers/bob", `{"email":"bob@example.com","timezone":"Mars/Base","marketing_consent":true}`, 422, "invalid", "timezone"},
+			{"consent missing", "PUT", "/v1/customers/bob", `{"email":"bob@example.com"}`, 422, "invalid", "marketing_consent"},
+			{"negative price", "PUT", "/v1/products/p", `{"name":"P","price":-1}`, 422, "invalid", "price"},
+			{"sub-cent price", "PUT", "/v1/products/p", `{"name":"P","price":1.234}`, 422, "invalid", "price"},
+			{"bad currency", "PUT", "/v1/products/p", `{"name":"P","currency":"usd"}`, 422, "invalid", "currency"},
+			{"unknown season", "PUT", "/v1/products/p", `{"name":"P","seasons":["winter","monsoon"]}`, 422, "invalid", "seasons[1]"},
+			{"negative tier rank", "PUT", "/v1/products/p", `{"name":"P","tier_rank":-1}`, 422, "invalid", "tier_rank"},
+			{"feature with control character", "PUT", "/v1/products/p", `{"name":"P","features":["ok","bad\u0007"]}`, 422, "invalid", "features"},
+			{"campaign bad offset", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"at": "3d-7d"`, `"at": "soon"`, 1), 422, "invalid", "steps[0].at"},
+			{"campaign bad template", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"template": "education"`, `"template": "poster"`, 1), 422, "invalid", "steps[1].template"},
+			{"campaign bad subject", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, `{{.Oops`, 1), 422, "invalid", "steps[1].subject"},
+			{"campaign unknown template field", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, `{{.Customer.Nickname}}`, 1), 422, "invalid", "steps[1].subject"},
+			{"campaign incentive field without incentive", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, `{{.Incentive.Code}}`, 1), 422, "invalid", "steps[1].subject"},
+			{"customer name with NUL", "PUT", "/v1/customers/bob", `{"email":"bob@example.com","name":"Bo\u0000b","marketing_consent":true}`, 422, "invalid", "name"},
+			{"customer name too long", "PUT", "/v1/customers/bob", `{"email":"bob@example.com","name":"` + strings.Repeat("b", 201) + `","marketing_consent":true}`, 422, "invalid", "name"},
+			{"bad occurred_at", "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","occurred_at":"yesterday","properties":{"name":"x"}}`, 422, "invalid", "occurred_at"},
+			{"campaign unknown field", "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"kind"`, `"knd": 1, "kind"`, 1), 422, "invalid", "knd"},
+			{"campaign duplicate", "POST", "/v1/campaigns", cameraCampaign, 409, "conflict", ""},
+			{"campaign id mismatch", "PUT", "/v1/campaigns/other", cameraCampaign, 422, "invalid", "id"},
+			{"unknown campaign", "GET", "/v1/campaigns/nope", "", 404, "not_found", ""},
+			{"publish unknown campaign", "POST", "/v1/campaigns/nope/publish", "", 404, "not_found", ""},
+			{"unknown message", "GET", "/v1/messages/nope/html", "", 404, "not_found", ""},
+			{"journeys of unknown customer", "GET", "/v1/customers/nope/journeys", "", 404, "not_found", ""},
+			{"pause a sequence that is not running", "POST", "/v1/customers/ada/journeys/camera-accessories/pause", "", 404, "not_found", ""},
+			{"unknown route", "GET", "/v1/nothing", "", 404, "not_found", ""},
+			{"wrong method", "DELETE", "/v1/events", "", 405, "method_not_allowed", ""},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				var events int64
+				require.NoError(t, b.store.DB().Model(&models.Event{}).Count(&events).Error)
+				st, body := b.do(t, c.method, c.path, c.body)
+				requireError(t, st, body, c.status, c.code, c.field)
+				var after int64
+				require.NoError(t, b.store.DB().Model(&models.Event{}).Count(&after).Error)
+				require.Equal(t, events, after, "nothing half-written")
+				require.Empty(t, b.seq.Started(), "nothing enrolled")
+			})
+		}
+	})
 }
 
 func TestOversizedBodyIs413(t *testing.T) {
-	b := setup(t)
-	big := `{"type":"milestone","customer_id":"ada","properties":{"name":"` + strings.Repeat("x", 70<<10) + `"}}`
-	st, body := b.do(t, "POST", "/v1/events", big)
-	requireError(t, st, body, 413, "too_large", "")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		big := `{"type":"milestone","customer_id":"ada","properties":{"name":"` + strings.Repeat("x", 70<<10) + `"}}`
+		st, body := b.do(t, "POST", "/v1/events", big)
+		requireError(t, st, body, 413, "too_large", "")
+	})
 }
 
 func TestPurchaseEnrolsMatchingCampaignsOnce(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
-	require.Equal(t, 202, st, "%v", body)
-	require.Len(t, body["started"], 1)
-	started := body["started"].([]any)[0].(map[string]any)
-	require.Equal(t, "seq/camera-accessories/ada", started["workflow_id"])
-	require.Len(t, b.seq.Started(), 1)
-	in := b.seq.Started()[0]
-	require.Equal(t, "Europe/London", in.Timezone)
-	require.Equal(t, "ev-1", in.TriggerEventID)
-	require.Equal(t, 1, in.Version)
-	require.Len(t, in.Steps, 2)
-	require.Equal(t, 3, in.Steps[0].Window.Min.Days)
-	require.Equal(t, 7, in.Steps[0].Window.Max.Days)
-	require.Equal(t, workflows.DefaultSendWindow, in.SendWindow)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+		require.Equal(t, 202, st, "%v", body)
+		require.Len(t, body["started"], 1)
+		started := body["started"].([]any)[0].(map[string]any)
+		require.Equal(t, "seq/camera-accessories/ada", started["workflow_id"])
+		require.Len(t, b.seq.Started(), 1)
+		in := b.seq.Started()[0]
+		require.Equal(t, "Europe/London", in.Timezone)
+		require.Equal(t, "ev-1", in.TriggerEventID)
+		require.Equal(t, 1, in.Version)
+		require.Len(t, in.Steps, 2)
+		require.Equal(t, 3, in.Steps[0].Window.Min.Days)
+		require.Equal(t, 7, in.Steps[0].Window.Max.Days)
+		require.Equal(t, workflows.DefaultSendWindow, in.SendWindow)
 
-	// The same event again (a client retry) enrols nobody twice.
-	st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
-	require.Equal(t, 202, st, "%v", body)
-	require.Empty(t, body["started"])
-	require.Len(t, body["already_enrolled"], 1)
-	require.Len(t, b.seq.Started(), 1)
+		// The same event again (a client retry) enrols nobody twice.
+		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+		require.Equal(t, 202, st, "%v", body)
+		require.Empty(t, body["started"])
+		require.Len(t, body["already_enrolled"], 1)
+		require.Len(t, b.seq.Started(), 1)
 
-	// The same order again without an event ID (a retry after a timeout)
-	// is the same purchase: nobody is enrolled twice.
-	st, body = b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`)
-	require.Equal(t, 202, st, "%v", body)
-	require.Equal(t, "ev-1", body["event_id"])
-	require.Len(t, b.seq.Started(), 1)
+		// The same order again without an event ID (a retry after a timeout)
+		// is the same purchase: nobody is enrolled twice.
+		st, body = b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`)
+		require.Equal(t, 202, st, "%v", body)
+		require.Equal(t, "ev-1", body["event_id"])
+		require.Len(t, b.seq.Started(), 1)
 
-	// The same ID for a different event is refused.
-	st, body = b.do(t, "POST", "/v1/events", `{"id":"ev-1","type":"page_view","customer_id":"ada","properties":{"sku":"cam-1"}}`)
-	requireError(t, st, body, 409, "conflict", "id")
+		// The same ID for a different event is refused.
+		st, body = b.do(t, "POST", "/v1/events", `{"id":"ev-1","type":"page_view","customer_id":"ada","properties":{"sku":"cam-1"}}`)
+		requireError(t, st, body, 409, "conflict", "id")
 
-	// Another customer's order ID is a conflict, named.
-	st, body = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true}`)
-	require.Equal(t, 200, st, "%v", body)
-	st, body = b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"bob","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":1}]}}`)
-	requireError(t, st, body, 409, "conflict", "properties.order_id")
+		// Another customer's order ID is a conflict, named.
+		st, body = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"bob","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":1}]}}`)
+		requireError(t, st, body, 409, "conflict", "properties.order_id")
 
-	// A later purchase signals the running sequence so its exit goals are checked.
-	st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-2", "o-2", "lens-1"))
-	require.Equal(t, 202, st, "%v", body)
-	require.Empty(t, body["started"], "a lens is not a camera")
-	// The retry signalled too (the workflow ignores its own trigger order);
-	// this purchase is the one that may convert.
-	require.Equal(t, []string{"seq/camera-accessories/ada purchase", "seq/camera-accessories/ada purchase",
-		"seq/camera-accessories/ada purchase"}, b.seq.Signals())
+		// A later purchase signals the running sequence so its exit goals are checked.
+		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-2", "o-2", "lens-1"))
+		require.Equal(t, 202, st, "%v", body)
+		require.Empty(t, body["started"], "a lens is not a camera")
+		// The retry signalled too (the workflow ignores its own trigger order);
+		// this purchase is the one that may convert.
+		require.Equal(t, []string{"seq/camera-accessories/ada purchase", "seq/camera-accessories/ada purchase",
+			"seq/camera-accessories/ada purchase"}, b.seq.Signals())
+	})
 }
 
 func TestEventsThatMatchNoTriggerStartNothing(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "lens-1"))
-	require.Equal(t, 202, st, "%v", body)
-	require.Empty(t, body["started"])
-	st, _ = b.do(t, "POST", "/v1/events", `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":5,"limit":10}}`)
-	require.Equal(t, 202, st)
-	require.Empty(t, b.seq.Started())
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "lens-1"))
+		require.Equal(t, 202, st, "%v", body)
+		require.Empty(t, body["started"])
+		st, _ = b.do(t, "POST", "/v1/events", `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":5,"limit":10}}`)
+		require.Equal(t, 202, st)
+		require.Empty(t, b.seq.Started())
+	})
 }
 
 func TestUnsubscribeEventSuppressesAndSignals(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
-	require.Equal(t, 202, st)
-	st, body := b.do(t, "POST", "/v1/events", `{"type":"unsubscribe","customer_id":"ada"}`)
-	require.Equal(t, 202, st, "%v", body)
-	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe"}, b.seq.Signals())
-	sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
-	require.NoError(t, err)
-	require.NotNil(t, sup)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+		require.Equal(t, 202, st)
+		st, body := b.do(t, "POST", "/v1/events", `{"type":"unsubscribe","customer_id":"ada"}`)
+		require.Equal(t, 202, st, "%v", body)
+		require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe"}, b.seq.Signals())
+		sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
+		require.NoError(t, err)
+		require.NotNil(t, sup)
+	})
 }
 
 func TestTemporalDownIs503AndReadyzSaysSo(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	b.seq.StartErr = errs.E(errs.Unavailable, "temporal unreachable")
-	st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
-	requireError(t, st, body, 503, "unavailable", "")
-	// The client retries the same event once Temporal is back: it enrols.
-	b.seq.StartErr = nil
-	st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
-	require.Equal(t, 202, st, "%v", body)
-	require.Len(t, body["started"], 1)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		b.seq.StartErr = errs.E(errs.Unavailable, "temporal unreachable")
+		st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+		requireError(t, st, body, 503, "unavailable", "")
+		// The client retries the same event once Temporal is back: it enrols.
+		b.seq.StartErr = nil
+		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+		require.Equal(t, 202, st, "%v", body)
+		require.Len(t, body["started"], 1)
 
-	b.seq.PingErr = errs.E(errs.Unavailable, "down")
-	st, body = b.doWith(t, "GET", "/readyz", "", "")
-	require.Equal(t, 503, st)
-	require.Equal(t, "unavailable", body["checks"].(map[string]any)["temporal"])
-	require.Equal(t, "ok", body["checks"].(map[string]any)["database"])
+		b.seq.PingErr = errs.E(errs.Unavailable, "down")
+		st, body = b.doWith(t, "GET", "/readyz", "", "")
+		require.Equal(t, 503, st)
+		require.Equal(t, "unavailable", body["checks"].(map[string]any)["temporal"])
+		require.Equal(t, "ok", body["checks"].(map[string]any)["database"])
+	})
 }
 
 func TestConsentIsARecord(t *testing.T) {
-	b := setup(t)
-	st, body := b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true,"consent_source":"checkout"}`)
-	require.Equal(t, 200, st, "%v", body)
-	require.Equal(t, "checkout", body["consent_source"])
-	require.Equal(t, "2026-05-04T10:00:00Z", body["consent_at"])
-	require.Equal(t, "UTC", body["timezone"])
-	require.Equal(t, "en", body["locale"])
-	require.Equal(t, "explicit", body["consent_basis"])
-	st, body = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","name":"Bob","marketing_consent":true}`)
-	require.Equal(t, 200, st)
-	require.Equal(t, "checkout", body["consent_source"], "updating the profile keeps the consent record")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		st, body := b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true,"consent_source":"checkout"}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.Equal(t, "checkout", body["consent_source"])
+		require.Equal(t, "2026-05-04T10:00:00Z", body["consent_at"])
+		require.Equal(t, "UTC", body["timezone"])
+		require.Equal(t, "en", body["locale"])
+		require.Equal(t, "explicit", body["consent_basis"])
+		st, body = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","name":"Bob","marketing_consent":true}`)
+		require.Equal(t, 200, st)
+		require.Equal(t, "checkout", body["consent_source"], "updating the profile keeps the consent record")
 
-	st, body = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true,"consent_basis":"soft_opt_in",
-		"country":"GB","consent_source":"checkout-2","consent_wording_version":"v3","consent_ip":"203.0.113.9","consent_user_agent":"Mozilla/5.0"}`)
-	require.Equal(t, 200, st, "%v", body)
-	st, _ = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":false,"consent_source":"preference-centre"}`)
-	require.Equal(t, 200, st)
-	history, err := b.store.ConsentHistory(context.Background(), "bob")
-	require.NoError(t, err)
-	require.Len(t, history, 3, "granted, basis changed, withdrawn")
-	require.Equal(t, models.ConsentRecord{ID: history[1].ID, CustomerID: "bob", Granted: true, Basis: "soft_opt_in", Source: "checkout-2",
-		WordingVersion: "v3", IP: "203.0.113.9", UserAgent: "Mozilla/5.0", At: history[1].At}, history[1])
-	require.False(t, history[2].Granted)
-	require.Equal(t, "preference-centre", history[2].Source)
+		st, body = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true,"consent_basis":"soft_opt_in",
+			"country":"GB","consent_source":"checkout-2","consent_wording_version":"v3","consent_ip":"203.0.113.9","consent_user_agent":"Mozilla/5.0"}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, _ = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":false,"consent_source":"preference-centre"}`)
+		require.Equal(t, 200, st)
+		history, err := b.store.ConsentHistory(context.Background(), "bob")
+		require.NoError(t, err)
+		require.Len(t, history, 3, "granted, basis changed, withdrawn")
+		require.Equal(t, models.ConsentRecord{ID: history[1].ID, CustomerID: "bob", Granted: true, Basis: "soft_opt_in", Source: "checkout-2",
+			WordingVersion: "v3", IP: "203.0.113.9", UserAgent: "Mozilla/5.0", At: history[1].At}, history[1])
+		require.False(t, history[2].Granted)
+		require.Equal(t, "preference-centre", history[2].Source)
 
-	for body, field := range map[string]string{
-		`{"email":"bob@example.com","marketing_consent":true,"consent_basis":"implied"}`:   "consent_basis",
-		`{"email":"bob@example.com","marketing_consent":false,"consent_basis":"explicit"}`: "consent_basis",
-		`{"email":"bob@example.com","marketing_consent":true,"country":"Germany"}`:         "country",
-		`{"email":"bob@example.com","marketing_consent":true,"consent_ip":"nope"}`:         "consent_ip",
-	} {
-		st, out := b.do(t, "PUT", "/v1/customers/bob", body)
-		requireError(t, st, out, 422, "invalid", field)
-	}
+		for body, field := range map[string]string{
+			`{"email":"bob@example.com","marketing_consent":true,"consent_basis":"implied"}`:   "consent_basis",
+			`{"email":"bob@example.com","marketing_consent":false,"consent_basis":"explicit"}`: "consent_basis",
+			`{"email":"bob@example.com","marketing_consent":true,"country":"Germany"}`:         "country",
+			`{"email":"bob@example.com","marketing_consent":true,"consent_ip":"nope"}`:         "consent_ip",
+		} {
+			st, out := b.do(t, "PUT", "/v1/customers/bob", body)
+			requireError(t, st, out, 422, "invalid", field)
+		}
+	})
 }
 
 func TestWithdrawingConsentEndsRunningSequences(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
-	require.Equal(t, 202, st)
-	st, body := b.do(t, "PUT", "/v1/customers/ada", `{"email":"ada@example.com","timezone":"Europe/London","marketing_consent":false}`)
-	require.Equal(t, 200, st, "%v", body)
-	require.Equal(t, []string{"seq/camera-accessories/ada consent_withdrawn"}, b.seq.Signals())
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+		require.Equal(t, 202, st)
+		st, body := b.do(t, "PUT", "/v1/customers/ada", `{"email":"ada@example.com","timezone":"Europe/London","marketing_consent":false}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.Equal(t, []string{"seq/camera-accessories/ada consent_withdrawn"}, b.seq.Signals())
+	})
 }
 
 func TestMessageHTMLIsServedWithAStrictCSP(t *testing.T) {
-	b := setup(t)
-	ctx := context.Background()
-	m, _, err := b.store.ClaimMessage(ctx, &models.Message{ID: "m-1", EnrollmentID: "e-1", StepID: "s", CustomerID: "ada",
-		CampaignID: "c", Variant: "A", Status: domain.MessagePending})
-	require.NoError(t, err)
-	require.NoError(t, b.store.SaveRendered(ctx, m.ID, models.Rendered{Subject: "Hi", HTML: "<p>Hello</p>", Text: "Hello"}))
-	req := httptest.NewRequest("GET", "/v1/messages/m-1/html", nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	rec := httptest.NewRecorder()
-	b.h.ServeHTTP(rec, req)
-	require.Equal(t, 200, rec.Code)
-	require.Equal(t, "<p>Hello</p>", rec.Body.String())
-	require.Contains(t, rec.Header().Get("Content-Security-Policy"), "default-src 'none'")
-	st, body := b.do(t, "GET", "/v1/messages?customer_id=ada", "")
-	require.Equal(t, 200, st)
-	require.Len(t, body["messages"], 1)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		ctx := context.Background()
+		m, _, err := b.store.ClaimMessage(ctx, &models.Message{ID: "m-1", EnrollmentID: "e-1", StepID: "s", CustomerID: "ada",
+			CampaignID: "c", Variant: "A", Status: domain.MessagePending})
+		require.NoError(t, err)
+		require.NoError(t, b.store.SaveRendered(ctx, m.ID, models.Rendered{Subject: "Hi", HTML: "<p>Hello</p>", Text: "Hello"}))
+		req := httptest.NewRequest("GET", "/v1/messages/m-1/html", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		rec := httptest.NewRecorder()
+		b.h.ServeHTTP(rec, req)
+		require.Equal(t, 200, rec.Code)
+		require.Equal(t, "<p>Hello</p>", rec.Body.String())
+		require.Contains(t, rec.Header().Get("Content-Security-Policy"), "default-src 'none'")
+		st, body := b.do(t, "GET", "/v1/messages?customer_id=ada", "")
+		require.Equal(t, 200, st)
+		require.Len(t, body["messages"], 1)
+	})
 }
 
 // TestOpenAPIDocumentsEveryRoute keeps api/openapi.yaml true to the router.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
 	gin.SetMode(gin.TestMode)
 	r := on(t, testdb.SQLite(t), func(d *api.Deps) { d.DevOutbox = true }).h
 	doc, err := os.ReadFile("openapi.yaml")
@@ -415,6 +442,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 }
 
 func TestDevOutboxAnswersOnlyTheLocalMachine(t *testing.T) {
+	t.Parallel()
 	gin.SetMode(gin.TestMode)
 	h := on(t, testdb.SQLite(t), func(d *api.Deps) { d.DevOutbox = true }).h
 	for addr, want := range map[string]int{"127.0.0.1:5000": 200, "[::1]:5000": 200, "192.0.2.7:5000": 404} {
@@ -438,124 +466,132 @@ func (b *bundle) post(t *testing.T, path, contentType, body string) *httptest.Re
 }
 
 func TestOneClickUnsubscribeAsAMailboxProviderSendsIt(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
-	require.Equal(t, 202, st)
-	token := signer(t).Token(unsub.Scope{CustomerID: "ada"})
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+		require.Equal(t, 202, st)
+		token := signer(t).Token(unsub.Scope{CustomerID: "ada"})
 
-	// A link scanner's GET shows the page and changes nothing.
-	req := httptest.NewRequest("GET", "/u/"+token, nil)
-	rec := httptest.NewRecorder()
-	b.h.ServeHTTP(rec, req)
-	require.Equal(t, 200, rec.Code)
-	require.Contains(t, rec.Body.String(), "Stop all marketing email")
-	sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
-	require.NoError(t, err)
-	require.Nil(t, sup, "GET never unsubscribes")
-	require.Empty(t, b.seq.Signals())
+		// A link scanner's GET shows the page and changes nothing.
+		req := httptest.NewRequest("GET", "/u/"+token, nil)
+		rec := httptest.NewRecorder()
+		b.h.ServeHTTP(rec, req)
+		require.Equal(t, 200, rec.Code)
+		require.Contains(t, rec.Body.String(), "Stop all marketing email")
+		sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
+		require.NoError(t, err)
+		require.Nil(t, sup, "GET never unsubscribes")
+		require.Empty(t, b.seq.Signals())
 
-	// RFC 8058: POST with exactly this body, no cookie, no key.
-	rec = b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
-	require.Equal(t, 200, rec.Code, rec.Body.String())
-	require.Empty(t, rec.Header().Get("Location"), "no redirect")
-	sup, err = b.store.Suppressed(context.Background(), "ada@example.com", "any-campaign")
-	require.NoError(t, err)
-	require.NotNil(t, sup, "suppressed for all marketing email")
-	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe"}, b.seq.Signals(), "running sequences end at once")
+		// RFC 8058: POST with exactly this body, no cookie, no key.
+		rec = b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		require.Empty(t, rec.Header().Get("Location"), "no redirect")
+		sup, err = b.store.Suppressed(context.Background(), "ada@example.com", "any-campaign")
+		require.NoError(t, err)
+		require.NotNil(t, sup, "suppressed for all marketing email")
+		require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe"}, b.seq.Signals(), "running sequences end at once")
 
-	// Some providers send multipart; the same request works again (idempotent).
-	rec = b.post(t, "/u/"+token, "multipart/form-data; boundary=X",
-		"--X\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--X--\r\n")
-	require.Equal(t, 200, rec.Code, rec.Body.String())
+		// Some providers send multipart; the same request works again (idempotent).
+		rec = b.post(t, "/u/"+token, "multipart/form-data; boundary=X",
+			"--X\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--X--\r\n")
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+	})
 }
 
 func TestUnsubscribePageStopsOneSequenceOrEverything(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	token := signer(t).Token(unsub.Scope{CustomerID: "ada", CampaignID: "camera-accessories"})
-	rec := b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "scope=campaign")
-	require.Equal(t, 200, rec.Code, rec.Body.String())
-	require.Contains(t, rec.Body.String(), "no more emails from this sequence")
-	ctx := context.Background()
-	sup, err := b.store.Suppressed(ctx, "ada@example.com", "camera-accessories")
-	require.NoError(t, err)
-	require.NotNil(t, sup)
-	sup, err = b.store.Suppressed(ctx, "ada@example.com", "another")
-	require.NoError(t, err)
-	require.Nil(t, sup, "only this sequence")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		token := signer(t).Token(unsub.Scope{CustomerID: "ada", CampaignID: "camera-accessories"})
+		rec := b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "scope=campaign")
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		require.Contains(t, rec.Body.String(), "no more emails from this sequence")
+		ctx := context.Background()
+		sup, err := b.store.Suppressed(ctx, "ada@example.com", "camera-accessories")
+		require.NoError(t, err)
+		require.NotNil(t, sup)
+		sup, err = b.store.Suppressed(ctx, "ada@example.com", "another")
+		require.NoError(t, err)
+		require.Nil(t, sup, "only this sequence")
 
-	rec = b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "scope=all")
-	require.Equal(t, 200, rec.Code)
-	sup, err = b.store.Suppressed(ctx, "ada@example.com", "another")
-	require.NoError(t, err)
-	require.NotNil(t, sup)
+		rec = b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "scope=all")
+		require.Equal(t, 200, rec.Code)
+		sup, err = b.store.Suppressed(ctx, "ada@example.com", "another")
+		require.NoError(t, err)
+		require.NotNil(t, sup)
 
-	rec = b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "")
-	require.Equal(t, 400, rec.Code, "a POST must say what to stop")
+		rec = b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "")
+		require.Equal(t, 400, rec.Code, "a POST must say what to stop")
+	})
 }
 
 func TestForgedUnsubscribeTokensChangeNothing(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	other, err := unsub.NewSigner(strings.Repeat("z", 32))
-	require.NoError(t, err)
-	good := signer(t).Token(unsub.Scope{CustomerID: "bob"})
-	_, mac, _ := strings.Cut(good, ".")
-	for name, token := range map[string]string{
-		"signed with another key":       other.Token(unsub.Scope{CustomerID: "ada"}),
-		"bob's signature on ada's name": base64.RawURLEncoding.EncodeToString([]byte("ada\x1f")) + "." + mac,
-		"garbage":                       "not-a-token",
-	} {
-		rec := b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
-		require.Equal(t, 403, rec.Code, name)
-	}
-	sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
-	require.NoError(t, err)
-	require.Nil(t, sup)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		other, err := unsub.NewSigner(strings.Repeat("z", 32))
+		require.NoError(t, err)
+		good := signer(t).Token(unsub.Scope{CustomerID: "bob"})
+		_, mac, _ := strings.Cut(good, ".")
+		for name, token := range map[string]string{
+			"signed with another key":       other.Token(unsub.Scope{CustomerID: "ada"}),
+			"bob's signature on ada's name": base64.RawURLEncoding.EncodeToString([]byte("ada\x1f")) + "." + mac,
+			"garbage":                       "not-a-token",
+		} {
+			rec := b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+			require.Equal(t, 403, rec.Code, name)
+		}
+		sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
+		require.NoError(t, err)
+		require.Nil(t, sup)
+	})
 }
 
 func TestErasureKeepsOnlyAHashedSuppression(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	ctx := context.Background()
-	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
-	require.Equal(t, 202, st)
-	m, _, err := b.store.ClaimMessage(ctx, &models.Message{ID: "m-1", EnrollmentID: "e-1", StepID: "s", CustomerID: "ada",
-		CampaignID: "camera-accessories", Variant: "A", Status: domain.MessagePending})
-	require.NoError(t, err)
-	require.NoError(t, b.store.SaveRendered(ctx, m.ID, models.Rendered{Subject: "Hi Ada", HTML: "<p>Hi Ada</p>", Text: "Hi Ada"}))
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		ctx := context.Background()
+		st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+		require.Equal(t, 202, st)
+		m, _, err := b.store.ClaimMessage(ctx, &models.Message{ID: "m-1", EnrollmentID: "e-1", StepID: "s", CustomerID: "ada",
+			CampaignID: "camera-accessories", Variant: "A", Status: domain.MessagePending})
+		require.NoError(t, err)
+		require.NoError(t, b.store.SaveRendered(ctx, m.ID, models.Rendered{Subject: "Hi Ada", HTML: "<p>Hi Ada</p>", Text: "Hi Ada"}))
 
-	st, export := b.do(t, "GET", "/v1/customers/ada/export", "")
-	require.Equal(t, 200, st)
-	require.Equal(t, "ada@example.com", export["customer"].(map[string]any)["email"])
-	require.Len(t, export["events"], 1)
-	require.Len(t, export["orders"], 1)
-	require.Len(t, export["consent_records"], 1)
-	require.Equal(t, "<p>Hi Ada</p>", export["messages"].([]any)[0].(map[string]any)["html"])
+		st, export := b.do(t, "GET", "/v1/customers/ada/export", "")
+		require.Equal(t, 200, st)
+		require.Equal(t, "ada@example.com", export["customer"].(map[string]any)["email"])
+		require.Len(t, export["events"], 1)
+		require.Len(t, export["orders"], 1)
+		require.Len(t, export["consent_records"], 1)
+		require.Equal(t, "<p>Hi Ada</p>", export["messages"].([]any)[0].(map[string]any)["html"])
 
-	st, body := b.do(t, "DELETE", "/v1/customers/ada", "")
-	require.Equal(t, 200, st, "%v", body)
-	require.Equal(t, []any{"seq/camera-accessories/ada"}, body["cancelled"], "running sequences are cancelled")
+		st, body := b.do(t, "DELETE", "/v1/customers/ada", "")
+		require.Equal(t, 200, st, "%v", body)
+		require.Equal(t, []any{"seq/camera-accessories/ada"}, body["cancelled"], "running sequences are cancelled")
 
-	st, body = b.do(t, "GET", "/v1/customers/ada", "")
-	requireError(t, st, body, 404, "not_found", "")
-	msg, err := b.store.GetMessage(ctx, "m-1")
-	require.NoError(t, err)
-	require.Empty(t, msg.Subject+msg.HTML+msg.Text, "no personal data left in messages")
-	_, err = b.store.GetEvent(ctx, "ev-1")
-	require.True(t, errs.Is(err, errs.NotFound))
-	raw, err := json.Marshal(dumpTables(t, b.store))
-	require.NoError(t, err)
-	require.NotContains(t, string(raw), "ada@example.com", "the address is gone from every table")
+		st, body = b.do(t, "GET", "/v1/customers/ada", "")
+		requireError(t, st, body, 404, "not_found", "")
+		msg, err := b.store.GetMessage(ctx, "m-1")
+		require.NoError(t, err)
+		require.Empty(t, msg.Subject+msg.HTML+msg.Text, "no personal data left in messages")
+		_, err = b.store.GetEvent(ctx, "ev-1")
+		require.True(t, errs.Is(err, errs.NotFound))
+		raw, err := json.Marshal(dumpTables(t, b.store))
+		require.NoError(t, err)
+		require.NotContains(t, string(raw), "ada@example.com", "the address is gone from every table")
 
-	// The address is never mailed again, even if the customer comes back.
-	sup, err := b.store.Suppressed(ctx, "ADA@example.com", "any")
-	require.NoError(t, err)
-	require.Equal(t, domain.ReasonErased, sup.Reason)
+		// The address is never mailed again, even if the customer comes back.
+		sup, err := b.store.Suppressed(ctx, "ADA@example.com", "any")
+		require.NoError(t, err)
+		require.Equal(t, domain.ReasonErased, sup.Reason)
 
-	st, body = b.do(t, "DELETE", "/v1/customers/ada", "")
-	requireError(t, st, body, 404, "not_found", "")
+		st, body = b.do(t, "DELETE", "/v1/customers/ada", "")
+		requireError(t, st, body, 404, "not_found", "")
+	})
 }
 
 // dumpTables reads every row Lift stores, for checks that no PII is left.
@@ -571,631 +607,669 @@ func dumpTables(t *testing.T, s *models.Store) map[string][]map[string]any {
 }
 
 func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	auth := "Bearer " + key
-	body := `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`
-	st, first := b.doWith(t, "POST", "/v1/events", body, auth, "Idempotency-Key", "k-1")
-	require.Equal(t, 202, st, "%v", first)
-	require.Len(t, first["started"], 1)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		auth := "Bearer " + key
+		body := `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`
+		st, first := b.doWith(t, "POST", "/v1/events", body, auth, "Idempotency-Key", "k-1")
+		require.Equal(t, 202, st, "%v", first)
+		require.Len(t, first["started"], 1)
 
-	// A retry gets the first response, byte for byte, and enrols nobody twice.
-	st, again := b.doWith(t, "POST", "/v1/events", body, auth, "Idempotency-Key", "k-1")
-	require.Equal(t, 202, st)
-	require.Equal(t, first, again)
-	require.Len(t, b.seq.Started(), 1)
+		// A retry gets the first response, byte for byte, and enrols nobody twice.
+		st, again := b.doWith(t, "POST", "/v1/events", body, auth, "Idempotency-Key", "k-1")
+		require.Equal(t, 202, st)
+		require.Equal(t, first, again)
+		require.Len(t, b.seq.Started(), 1)
 
-	// The same key with another body is refused.
-	st, out := b.doWith(t, "POST", "/v1/events", strings.Replace(body, "o-1", "o-2", 1), auth, "Idempotency-Key", "k-1")
-	requireError(t, st, out, 422, "invalid", "Idempotency-Key")
+		// The same key with another body is refused.
+		st, out := b.doWith(t, "POST", "/v1/events", strings.Replace(body, "o-1", "o-2", 1), auth, "Idempotency-Key", "k-1")
+		requireError(t, st, out, 422, "invalid", "Idempotency-Key")
 
-	// Errors are replayed too: a 4xx is the answer to that request.
-	bad := `{"type":"bought","customer_id":"ada"}`
-	st, out = b.doWith(t, "POST", "/v1/events", bad, auth, "Idempotency-Key", "k-2")
-	requireError(t, st, out, 422, "invalid", "type")
-	st, out = b.doWith(t, "POST", "/v1/events", bad, auth, "Idempotency-Key", "k-2")
-	requireError(t, st, out, 422, "invalid", "type")
+		// Errors are replayed too: a 4xx is the answer to that request.
+		bad := `{"type":"bought","customer_id":"ada"}`
+		st, out = b.doWith(t, "POST", "/v1/events", bad, auth, "Idempotency-Key", "k-2")
+		requireError(t, st, out, 422, "invalid", "type")
+		st, out = b.doWith(t, "POST", "/v1/events", bad, auth, "Idempotency-Key", "k-2")
+		requireError(t, st, out, 422, "invalid", "type")
 
-	// A 5xx is not kept: the retry after the outage runs again.
-	b.seq.StartErr = errs.E(errs.Unavailable, "temporal down")
-	body3 := strings.Replace(body, "o-1", "o-3", 1)
-	st, out = b.doWith(t, "POST", "/v1/events", body3, auth, "Idempotency-Key", "k-3")
-	requireError(t, st, out, 503, "unavailable", "")
-	b.seq.StartErr = nil
-	b.seq.SetRunning("seq/camera-accessories/ada", false)
-	st, out = b.doWith(t, "POST", "/v1/events", body3, auth, "Idempotency-Key", "k-3")
-	require.Equal(t, 202, st, "%v", out)
-	require.Len(t, out["started"], 1)
+		// A 5xx is not kept: the retry after the outage runs again.
+		b.seq.StartErr = errs.E(errs.Unavailable, "temporal down")
+		body3 := strings.Replace(body, "o-1", "o-3", 1)
+		st, out = b.doWith(t, "POST", "/v1/events", body3, auth, "Idempotency-Key", "k-3")
+		requireError(t, st, out, 503, "unavailable", "")
+		b.seq.StartErr = nil
+		b.seq.SetRunning("seq/camera-accessories/ada", false)
+		st, out = b.doWith(t, "POST", "/v1/events", body3, auth, "Idempotency-Key", "k-3")
+		require.Equal(t, 202, st, "%v", out)
+		require.Len(t, out["started"], 1)
 
-	// Keys belong to the API key that used them.
-	require.NoError(t, b.store.SetAPIKey(context.Background(), "other", "other-key"))
-	st, out = b.doWith(t, "POST", "/v1/events", strings.Replace(body, "o-1", "o-4", 1), "Bearer other-key", "Idempotency-Key", "k-1")
-	require.Equal(t, 202, st, "%v", out)
+		// Keys belong to the API key that used them.
+		require.NoError(t, b.store.SetAPIKey(context.Background(), "other", "other-key"))
+		st, out = b.doWith(t, "POST", "/v1/events", strings.Replace(body, "o-1", "o-4", 1), "Bearer other-key", "Idempotency-Key", "k-1")
+		require.Equal(t, 202, st, "%v", out)
+	})
 }
 
 func TestEventBatchAnswersPerItem(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	batch := `{"events":[
-	  {"id":"ev-1","type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}},
-	  {"type":"bought","customer_id":"ada"},
-	  {"type":"page_view","customer_id":"nobody","properties":{"sku":"cam-1"}},
-	  {"type":"milestone","customer_id":"ada","properties":{"name":"third_order"},"extra":1}
-	]}`
-	st, body := b.do(t, "POST", "/v1/events:batch", batch)
-	require.Equal(t, 200, st, "%v", body)
-	results := body["results"].([]any)
-	require.Len(t, results, 4)
-	status := func(i int) float64 { return results[i].(map[string]any)["status"].(float64) }
-	field := func(i int) any { return results[i].(map[string]any)["error"].(map[string]any)["field"] }
-	require.EqualValues(t, 202, status(0))
-	require.Len(t, results[0].(map[string]any)["result"].(map[string]any)["started"], 1)
-	require.EqualValues(t, 422, status(1))
-	require.Equal(t, "events[1].type", field(1))
-	require.EqualValues(t, 404, status(2))
-	require.Equal(t, "events[2].customer_id", field(2))
-	require.EqualValues(t, 422, status(3))
-	require.Equal(t, "events[3].extra", field(3))
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		batch := `{"events":[
+		  {"id":"ev-1","type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}},
+		  {"type":"bought","customer_id":"ada"},
+		  {"type":"page_view","customer_id":"nobody","properties":{"sku":"cam-1"}},
+		  {"type":"milestone","customer_id":"ada","properties":{"name":"third_order"},"extra":1}
+		]}`
+		st, body := b.do(t, "POST", "/v1/events:batch", batch)
+		require.Equal(t, 200, st, "%v", body)
+		results := body["results"].([]any)
+		require.Len(t, results, 4)
+		status := func(i int) float64 { return results[i].(map[string]any)["status"].(float64) }
+		field := func(i int) any { return results[i].(map[string]any)["error"].(map[string]any)["field"] }
+		require.EqualValues(t, 202, status(0))
+		require.Len(t, results[0].(map[string]any)["result"].(map[string]any)["started"], 1)
+		require.EqualValues(t, 422, status(1))
+		require.Equal(t, "events[1].type", field(1))
+		require.EqualValues(t, 404, status(2))
+		require.Equal(t, "events[2].customer_id", field(2))
+		require.EqualValues(t, 422, status(3))
+		require.Equal(t, "events[3].extra", field(3))
 
-	// A batch may be larger than one request's limit (64 KiB in these tests).
-	big := `{"events":[` + strings.TrimSuffix(strings.Repeat(`{"type":"milestone","customer_id":"ada","properties":{"name":"`+strings.Repeat("x", 200)+`"}},`, 500), ",") + `]}`
-	require.Greater(t, len(big), 64<<10)
-	st, body = b.do(t, "POST", "/v1/events:batch", big)
-	require.Equal(t, 200, st, "%v", body)
+		// A batch may be larger than one request's limit (64 KiB in these tests).
+		big := `{"events":[` + strings.TrimSuffix(strings.Repeat(`{"type":"milestone","customer_id":"ada","properties":{"name":"`+strings.Repeat("x", 200)+`"}},`, 500), ",") + `]}`
+		require.Greater(t, len(big), 64<<10)
+		st, body = b.do(t, "POST", "/v1/events:batch", big)
+		require.Equal(t, 200, st, "%v", body)
 
-	st, body = b.do(t, "POST", "/v1/events:batch", `{"events":[]}`)
-	requireError(t, st, body, 422, "invalid", "events")
-	many := `{"events":[` + strings.TrimSuffix(strings.Repeat(`{"type":"milestone","customer_id":"ada","properties":{"name":"x"}},`, 1001), ",") + `]}`
-	st, body = b.do(t, "POST", "/v1/events:batch", many)
-	requireError(t, st, body, 422, "invalid", "events")
+		st, body = b.do(t, "POST", "/v1/events:batch", `{"events":[]}`)
+		requireError(t, st, body, 422, "invalid", "events")
+		many := `{"events":[` + strings.TrimSuffix(strings.Repeat(`{"type":"milestone","customer_id":"ada","properties":{"name":"x"}},`, 1001), ",") + `]}`
+		st, body = b.do(t, "POST", "/v1/events:batch", many)
+		requireError(t, st, body, 422, "invalid", "events")
+	})
 }
 
 func TestDeliveryTriggersOnTheOrdersProducts(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	delivered := strings.NewReplacer(`"id": "camera-accessories"`, `"id": "camera-delivered"`,
-		`"event": "purchase"`, `"event": "delivered"`).Replace(cameraCampaign)
-	st, body := b.do(t, "POST", "/v1/campaigns", delivered)
-	require.Equal(t, 201, st, "%v", body)
-	st, _ = b.do(t, "POST", "/v1/campaigns/camera-delivered/publish", "")
-	require.Equal(t, 201, st)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		delivered := strings.NewReplacer(`"id": "camera-accessories"`, `"id": "camera-delivered"`,
+			`"event": "purchase"`, `"event": "delivered"`).Replace(cameraCampaign)
+		st, body := b.do(t, "POST", "/v1/campaigns", delivered)
+		require.Equal(t, 201, st, "%v", body)
+		st, _ = b.do(t, "POST", "/v1/campaigns/camera-delivered/publish", "")
+		require.Equal(t, 201, st)
 
-	st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
-	require.Equal(t, 202, st)
-	require.Len(t, body["started"], 1, "the purchase starts only the purchase campaign")
+		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+		require.Equal(t, 202, st)
+		require.Len(t, body["started"], 1, "the purchase starts only the purchase campaign")
 
-	// The delivery carries only the order ID: the camera comes from the order.
-	st, body = b.do(t, "POST", "/v1/events", `{"type":"delivered","customer_id":"ada","properties":{"order_id":"o-1"}}`)
-	require.Equal(t, 202, st, "%v", body)
-	started := body["started"].([]any)
-	require.Len(t, started, 1)
-	require.Equal(t, "camera-delivered", started[0].(map[string]any)["campaign_id"])
+		// The delivery carries only the order ID: the camera comes from the order.
+		st, body = b.do(t, "POST", "/v1/events", `{"type":"delivered","customer_id":"ada","properties":{"order_id":"o-1"}}`)
+		require.Equal(t, 202, st, "%v", body)
+		started := body["started"].([]any)
+		require.Len(t, started, 1)
+		require.Equal(t, "camera-delivered", started[0].(map[string]any)["campaign_id"])
+	})
 }
 
 func TestUpgradeRecordsTheTier(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	st, body := b.do(t, "POST", "/v1/events", `{"type":"upgrade","customer_id":"ada","properties":{"tier":"pro"}}`)
-	require.Equal(t, 202, st, "%v", body)
-	st, body = b.do(t, "GET", "/v1/customers/ada", "")
-	require.Equal(t, 200, st)
-	require.Equal(t, "pro", body["tier"])
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		st, body := b.do(t, "POST", "/v1/events", `{"type":"upgrade","customer_id":"ada","properties":{"tier":"pro"}}`)
+		require.Equal(t, 202, st, "%v", body)
+		st, body = b.do(t, "GET", "/v1/customers/ada", "")
+		require.Equal(t, 200, st)
+		require.Equal(t, "pro", body["tier"])
+	})
 }
 
 func TestReentryRules(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	upsell := `{"id":"pro-upsell","name":"Pro","kind":"upsell","trigger":{"event":"usage","where":{"ratio_gte":0.8}},
-	  "reentry":{"rule":"once","key":["metric","period"]},"exit_on":["upgrade"],
-	  "steps":[{"id":"a","at":"1d","subject":"You're near your limit","template":"upsell"}]}`
-	st, body := b.do(t, "POST", "/v1/campaigns", upsell)
-	require.Equal(t, 201, st, "%v", body)
-	st, _ = b.do(t, "POST", "/v1/campaigns/pro-upsell/publish", "")
-	require.Equal(t, 201, st)
-	usage := func(used int, period string) map[string]any {
-		st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":%d,"limit":1000,"period":"%s"}}`, used, period))
-		require.Equal(t, 202, st, "%v", body)
-		return body
-	}
-	require.Len(t, usage(850, "2026-05")["started"], 1)
-	// The sequence ends; crossing again in the same billing period does not re-enter.
-	b.seq.SetRunning("seq/pro-upsell/ada", false)
-	require.NoError(t, b.store.FinishEnrollment(context.Background(), b.seq.Started()[0].EnrollmentID, models.EnrollmentOutcome{Status: domain.StatusCompleted, EndedAt: time.Now()}))
-	again := usage(900, "2026-05")
-	require.Empty(t, again["started"])
-	require.Contains(t, again["skipped"].([]any)[0].(map[string]any)["reason"], "already entered once for orders|2026-05")
-	// The next billing period is a new crossing.
-	require.Len(t, usage(810, "2026-06")["started"], 1)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		upsell := `{"id":"pro-upsell","name":"Pro","kind":"upsell","trigger":{"event":"usage","where":{"ratio_gte":0.8}},
+		  "reentry":{"rule":"once","key":["metric","period"]},"exit_on":["upgrade"],
+		  "steps":[{"id":"a","at":"1d","subject":"You're near your limit","template":"upsell"}]}`
+		st, body := b.do(t, "POST", "/v1/campaigns", upsell)
+		require.Equal(t, 201, st, "%v", body)
+		st, _ = b.do(t, "POST", "/v1/campaigns/pro-upsell/publish", "")
+		require.Equal(t, 201, st)
+		usage := func(used int, period string) map[string]any {
+			st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":%d,"limit":1000,"period":"%s"}}`, used, period))
+			require.Equal(t, 202, st, "%v", body)
+			return body
+		}
+		require.Len(t, usage(850, "2026-05")["started"], 1)
+		// The sequence ends; crossing again in the same billing period does not re-enter.
+		b.seq.SetRunning("seq/pro-upsell/ada", false)
+		require.NoError(t, b.store.FinishEnrollment(context.Background(), b.seq.Started()[0].EnrollmentID, models.EnrollmentOutcome{Status: domain.StatusCompleted, EndedAt: time.Now()}))
+		again := usage(900, "2026-05")
+		require.Empty(t, again["started"])
+		require.Contains(t, again["skipped"].([]any)[0].(map[string]any)["reason"], "already entered once for orders|2026-05")
+		// The next billing period is a new crossing.
+		require.Len(t, usage(810, "2026-06")["started"], 1)
 
-	bad := strings.Replace(upsell, `"rule":"once"`, `"rule":"twice"`, 1)
-	st, body = b.do(t, "PUT", "/v1/campaigns/pro-upsell", bad)
-	requireError(t, st, body, 422, "invalid", "reentry.rule")
-	bad = strings.Replace(upsell, `"rule":"once"`, `"rule":"once_per"`, 1)
-	st, body = b.do(t, "PUT", "/v1/campaigns/pro-upsell", bad)
-	requireError(t, st, body, 422, "invalid", "reentry.period")
+		bad := strings.Replace(upsell, `"rule":"once"`, `"rule":"twice"`, 1)
+		st, body = b.do(t, "PUT", "/v1/campaigns/pro-upsell", bad)
+		requireError(t, st, body, 422, "invalid", "reentry.rule")
+		bad = strings.Replace(upsell, `"rule":"once"`, `"rule":"once_per"`, 1)
+		st, body = b.do(t, "PUT", "/v1/campaigns/pro-upsell", bad)
+		requireError(t, st, body, 422, "invalid", "reentry.period")
+	})
 }
 
 func TestSupportTicketPausesUpsells(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	upsell := `{"id":"pro-upsell","name":"Pro","kind":"upsell","trigger":{"event":"usage","where":{"ratio_gte":0.8}},
-	  "exit_on":["upgrade"],"steps":[{"id":"a","at":"1d","subject":"You're near your limit","template":"upsell"}]}`
-	st, _ := b.do(t, "POST", "/v1/campaigns", upsell)
-	require.Equal(t, 201, st)
-	st, _ = b.do(t, "POST", "/v1/campaigns/pro-upsell/publish", "")
-	require.Equal(t, 201, st)
-	usage := `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":900,"limit":1000}}`
-	st, body := b.do(t, "POST", "/v1/events", usage)
-	require.Equal(t, 202, st)
-	require.Len(t, body["started"], 1)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		upsell := `{"id":"pro-upsell","name":"Pro","kind":"upsell","trigger":{"event":"usage","where":{"ratio_gte":0.8}},
+		  "exit_on":["upgrade"],"steps":[{"id":"a","at":"1d","subject":"You're near your limit","template":"upsell"}]}`
+		st, _ := b.do(t, "POST", "/v1/campaigns", upsell)
+		require.Equal(t, 201, st)
+		st, _ = b.do(t, "POST", "/v1/campaigns/pro-upsell/publish", "")
+		require.Equal(t, 201, st)
+		usage := `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":900,"limit":1000}}`
+		st, body := b.do(t, "POST", "/v1/events", usage)
+		require.Equal(t, 202, st)
+		require.Len(t, body["started"], 1)
 
-	st, body = b.do(t, "POST", "/v1/events", `{"type":"support_ticket","customer_id":"ada","properties":{"severity":"high"}}`)
-	require.Equal(t, 202, st, "%v", body)
-	require.Contains(t, b.seq.Signals(), "seq/pro-upsell/ada support_ticket", "the running upsell is told")
+		st, body = b.do(t, "POST", "/v1/events", `{"type":"support_ticket","customer_id":"ada","properties":{"severity":"high"}}`)
+		require.Equal(t, 202, st, "%v", body)
+		require.Contains(t, b.seq.Signals(), "seq/pro-upsell/ada support_ticket", "the running upsell is told")
 
-	b.seq.SetRunning("seq/pro-upsell/ada", false) // it ended
-	st, body = b.do(t, "POST", "/v1/events", usage)
-	require.Equal(t, 202, st)
-	require.Empty(t, body["started"], "no new upsell for 14 days")
-	require.Contains(t, body["skipped"].([]any)[0].(map[string]any)["reason"], "upsells are paused")
+		b.seq.SetRunning("seq/pro-upsell/ada", false) // it ended
+		st, body = b.do(t, "POST", "/v1/events", usage)
+		require.Equal(t, 202, st)
+		require.Empty(t, body["started"], "no new upsell for 14 days")
+		require.Contains(t, body["skipped"].([]any)[0].(map[string]any)["reason"], "upsells are paused")
+	})
 }
 
 func TestBrowseAbandonmentAfterThreeViewsWithoutAPurchase(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	browse := `{"id":"browse","name":"Still thinking?","kind":"cross_sell",
-	  "trigger":{"event":"page_view","where":{"views_gte":3,"owned":false},"within":"7d"},
-	  "reentry":{"rule":"once_per","period":"30d"},"exit_on":["purchase_any"],
-	  "steps":[{"id":"a","at":"1d","subject":"Still thinking about it?","template":"recommendation","recommend":{"strategy":"complements"}}]}`
-	st, body := b.do(t, "POST", "/v1/campaigns", browse)
-	require.Equal(t, 201, st, "%v", body)
-	st, _ = b.do(t, "POST", "/v1/campaigns/browse/publish", "")
-	require.Equal(t, 201, st)
-	view := func(sku string) map[string]any {
-		st, body := b.do(t, "POST", "/v1/events", `{"type":"page_view","customer_id":"ada","properties":{"sku":"`+sku+`"}}`)
-		require.Equal(t, 202, st, "%v", body)
-		return body
-	}
-	require.Empty(t, view("lens-1")["started"])
-	require.Empty(t, view("lens-1")["started"])
-	require.Empty(t, view("cam-1")["started"], "views of another product do not count")
-	started := view("lens-1")["started"].([]any)
-	require.Len(t, started, 1, "the third view of the lens")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		browse := `{"id":"browse","name":"Still thinking?","kind":"cross_sell",
+		  "trigger":{"event":"page_view","where":{"views_gte":3,"owned":false},"within":"7d"},
+		  "reentry":{"rule":"once_per","period":"30d"},"exit_on":["purchase_any"],
+		  "steps":[{"id":"a","at":"1d","subject":"Still thinking about it?","template":"recommendation","recommend":{"strategy":"complements"}}]}`
+		st, body := b.do(t, "POST", "/v1/campaigns", browse)
+		require.Equal(t, 201, st, "%v", body)
+		st, _ = b.do(t, "POST", "/v1/campaigns/browse/publish", "")
+		require.Equal(t, 201, st)
+		view := func(sku string) map[string]any {
+			st, body := b.do(t, "POST", "/v1/events", `{"type":"page_view","customer_id":"ada","properties":{"sku":"`+sku+`"}}`)
+			require.Equal(t, 202, st, "%v", body)
+			return body
+		}
+		require.Empty(t, view("lens-1")["started"])
+		require.Empty(t, view("lens-1")["started"])
+		require.Empty(t, view("cam-1")["started"], "views of another product do not count")
+		started := view("lens-1")["started"].([]any)
+		require.Len(t, started, 1, "the third view of the lens")
 
-	// Somebody who already owns the product is not chased for it.
-	st, _ = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true}`)
-	require.Equal(t, 200, st)
-	st, _ = b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"bob","properties":{"order_id":"o-b","items":[{"sku":"lens-1","quantity":1,"price":279.5}]}}`)
-	require.Equal(t, 202, st)
-	for i := 0; i < 3; i++ {
-		st, body := b.do(t, "POST", "/v1/events", `{"type":"page_view","customer_id":"bob","properties":{"sku":"lens-1"}}`)
+		// Somebody who already owns the product is not chased for it.
+		st, _ = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st)
+		st, _ = b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"bob","properties":{"order_id":"o-b","items":[{"sku":"lens-1","quantity":1,"price":279.5}]}}`)
 		require.Equal(t, 202, st)
-		require.Empty(t, body["started"])
-	}
+		for i := 0; i < 3; i++ {
+			st, body := b.do(t, "POST", "/v1/events", `{"type":"page_view","customer_id":"bob","properties":{"sku":"lens-1"}}`)
+			require.Equal(t, 202, st)
+			require.Empty(t, body["started"])
+		}
+	})
 }
 
 func TestTrialEndingCampaignCountsBackFromEndsAt(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	trial := `{"id":"trial-upgrade","name":"Before your trial ends","kind":"upsell","anchor":"ends_at",
-	  "trigger":{"event":"trial_ending"},"exit_on":["upgrade"],
-	  "steps":[{"id":"ten","at":"10d","subject":"10 days left","template":"upsell"},{"id":"three","at":"3d","subject":"3 days left","template":"offer"}]}`
-	st, body := b.do(t, "POST", "/v1/campaigns", trial)
-	require.Equal(t, 201, st, "%v", body)
-	st, _ = b.do(t, "POST", "/v1/campaigns/trial-upgrade/publish", "")
-	require.Equal(t, 201, st)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		trial := `{"id":"trial-upgrade","name":"Before your trial ends","kind":"upsell","anchor":"ends_at",
+		  "trigger":{"event":"trial_ending"},"exit_on":["upgrade"],
+		  "steps":[{"id":"ten","at":"10d","subject":"10 days left","template":"upsell"},{"id":"three","at":"3d","subject":"3 days left","template":"offer"}]}`
+		st, body := b.do(t, "POST", "/v1/campaigns", trial)
+		require.Equal(t, 201, st, "%v", body)
+		st, _ = b.do(t, "POST", "/v1/campaigns/trial-upgrade/publish", "")
+		require.Equal(t, 201, st)
 
-	st, body = b.do(t, "POST", "/v1/events", `{"type":"trial_ending","customer_id":"ada","properties":{}}`)
-	requireError(t, st, body, 422, "invalid", "properties.ends_at")
-	st, body = b.do(t, "POST", "/v1/events", `{"type":"trial_ending","customer_id":"ada","properties":{"ends_at":"2026-05-18T10:00:00Z"}}`)
-	require.Equal(t, 202, st, "%v", body)
-	require.Len(t, body["started"], 1)
-	require.Equal(t, time.Date(2026, 5, 18, 10, 0, 0, 0, time.UTC), b.seq.Started()[0].Anchor.UTC())
+		st, body = b.do(t, "POST", "/v1/events", `{"type":"trial_ending","customer_id":"ada","properties":{}}`)
+		requireError(t, st, body, 422, "invalid", "properties.ends_at")
+		st, body = b.do(t, "POST", "/v1/events", `{"type":"trial_ending","customer_id":"ada","properties":{"ends_at":"2026-05-18T10:00:00Z"}}`)
+		require.Equal(t, 202, st, "%v", body)
+		require.Len(t, body["started"], 1)
+		require.Equal(t, time.Date(2026, 5, 18, 10, 0, 0, 0, time.UTC), b.seq.Started()[0].Anchor.UTC())
 
-	bad := strings.Replace(trial, `"at":"3d"`, `"at":"12d"`, 1)
-	st, body = b.do(t, "PUT", "/v1/campaigns/trial-upgrade", bad)
-	requireError(t, st, body, 422, "invalid", "steps[1].at")
+		bad := strings.Replace(trial, `"at":"3d"`, `"at":"12d"`, 1)
+		st, body = b.do(t, "PUT", "/v1/campaigns/trial-upgrade", bad)
+		requireError(t, st, body, 422, "invalid", "steps[1].at")
+	})
 }
 
 func TestEventsWakeTheInactivityWatcherOnlyWithAnInactivityCampaign(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	st, _ := b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
-	require.Equal(t, 202, st)
-	require.Empty(t, b.seq.Signals(), "no inactivity campaign, no watcher")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		st, _ := b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
+		require.Equal(t, 202, st)
+		require.Empty(t, b.seq.Signals(), "no inactivity campaign, no watcher")
 
-	winback := `{"id":"winback","name":"We miss you","kind":"cross_sell","trigger":{"event":"inactivity","after":"30d"},
-	  "steps":[{"id":"a","at":"0d","subject":"We miss you","template":"education"}]}`
-	st, body := b.do(t, "POST", "/v1/campaigns", winback)
-	require.Equal(t, 201, st, "%v", body)
-	st, _ = b.do(t, "POST", "/v1/campaigns/winback/publish", "")
-	require.Equal(t, 201, st)
-	st, _ = b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
-	require.Equal(t, 202, st)
-	require.Equal(t, []string{"inactivity/ada activity"}, b.seq.Signals())
+		winback := `{"id":"winback","name":"We miss you","kind":"cross_sell","trigger":{"event":"inactivity","after":"30d"},
+		  "steps":[{"id":"a","at":"0d","subject":"We miss you","template":"education"}]}`
+		st, body := b.do(t, "POST", "/v1/campaigns", winback)
+		require.Equal(t, 201, st, "%v", body)
+		st, _ = b.do(t, "POST", "/v1/campaigns/winback/publish", "")
+		require.Equal(t, 201, st)
+		st, _ = b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
+		require.Equal(t, 202, st)
+		require.Equal(t, []string{"inactivity/ada activity"}, b.seq.Signals())
 
-	st, body = b.do(t, "PUT", "/v1/campaigns/winback", strings.Replace(winback, `,"after":"30d"`, "", 1))
-	requireError(t, st, body, 422, "invalid", "trigger.after")
-	st, body = b.do(t, "POST", "/v1/events", `{"type":"inactivity","customer_id":"ada"}`)
-	requireError(t, st, body, 422, "invalid", "type")
+		st, body = b.do(t, "PUT", "/v1/campaigns/winback", strings.Replace(winback, `,"after":"30d"`, "", 1))
+		requireError(t, st, body, 422, "invalid", "trigger.after")
+		st, body = b.do(t, "POST", "/v1/events", `{"type":"inactivity","customer_id":"ada"}`)
+		requireError(t, st, body, 422, "invalid", "type")
 
-	// Erasure stops the watcher too.
-	st, body = b.do(t, "DELETE", "/v1/customers/ada", "")
-	require.Equal(t, 200, st)
-	require.Contains(t, body["cancelled"], "inactivity/ada")
+		// Erasure stops the watcher too.
+		st, body = b.do(t, "DELETE", "/v1/customers/ada", "")
+		require.Equal(t, 200, st)
+		require.Contains(t, body["cancelled"], "inactivity/ada")
+	})
 }
 
 func TestTriggersCanFilterOnCustomerAttributes(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	starter := `{"id":"starter-upsell","name":"Starter to Pro","kind":"upsell",
-	  "trigger":{"event":"usage","where":{"ratio_gte":0.8,"customer.tier":"starter"}},"exit_on":["upgrade"],
-	  "steps":[{"id":"a","at":"1d","subject":"Near your limit","template":"upsell"}]}`
-	st, body := b.do(t, "POST", "/v1/campaigns", starter)
-	require.Equal(t, 201, st, "%v", body)
-	st, _ = b.do(t, "POST", "/v1/campaigns/starter-upsell/publish", "")
-	require.Equal(t, 201, st)
-	usage := `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":900,"limit":1000}}`
-	st, body = b.do(t, "POST", "/v1/events", usage)
-	require.Equal(t, 202, st)
-	require.Empty(t, body["started"], "ada has no tier yet")
-	st, _ = b.do(t, "PUT", "/v1/customers/ada", `{"email":"ada@example.com","timezone":"Europe/London","marketing_consent":true,"tier":"starter"}`)
-	require.Equal(t, 200, st)
-	st, body = b.do(t, "POST", "/v1/events", usage)
-	require.Equal(t, 202, st)
-	require.Len(t, body["started"], 1)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		starter := `{"id":"starter-upsell","name":"Starter to Pro","kind":"upsell",
+		  "trigger":{"event":"usage","where":{"ratio_gte":0.8,"customer.tier":"starter"}},"exit_on":["upgrade"],
+		  "steps":[{"id":"a","at":"1d","subject":"Near your limit","template":"upsell"}]}`
+		st, body := b.do(t, "POST", "/v1/campaigns", starter)
+		require.Equal(t, 201, st, "%v", body)
+		st, _ = b.do(t, "POST", "/v1/campaigns/starter-upsell/publish", "")
+		require.Equal(t, 201, st)
+		usage := `{"type":"usage","customer_id":"ada","properties":{"metric":"orders","used":900,"limit":1000}}`
+		st, body = b.do(t, "POST", "/v1/events", usage)
+		require.Equal(t, 202, st)
+		require.Empty(t, body["started"], "ada has no tier yet")
+		st, _ = b.do(t, "PUT", "/v1/customers/ada", `{"email":"ada@example.com","timezone":"Europe/London","marketing_consent":true,"tier":"starter"}`)
+		require.Equal(t, 200, st)
+		st, body = b.do(t, "POST", "/v1/events", usage)
+		require.Equal(t, 202, st)
+		require.Len(t, body["started"], 1)
+	})
 }
 
 func TestBatchWithAnOutageIsNotReplayedForItsKey(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	batch := `{"events":[{"id":"ev-1","type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}]}`
-	b.seq.StartErr = errs.E(errs.Unavailable, "temporal down")
-	st, body := b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
-	require.Equal(t, 200, st)
-	require.EqualValues(t, 503, body["results"].([]any)[0].(map[string]any)["status"])
-	b.seq.StartErr = nil
-	st, body = b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
-	require.Equal(t, 200, st)
-	require.EqualValues(t, 202, body["results"].([]any)[0].(map[string]any)["status"], "the retry ran again")
-	st, again := b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
-	require.Equal(t, 200, st)
-	require.Equal(t, body, again, "a complete answer is replayed")
-	require.Len(t, b.seq.Started(), 1)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		batch := `{"events":[{"id":"ev-1","type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}]}`
+		b.seq.StartErr = errs.E(errs.Unavailable, "temporal down")
+		st, body := b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
+		require.Equal(t, 200, st)
+		require.EqualValues(t, 503, body["results"].([]any)[0].(map[string]any)["status"])
+		b.seq.StartErr = nil
+		st, body = b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
+		require.Equal(t, 200, st)
+		require.EqualValues(t, 202, body["results"].([]any)[0].(map[string]any)["status"], "the retry ran again")
+		st, again := b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1")
+		require.Equal(t, 200, st)
+		require.Equal(t, body, again, "a complete answer is replayed")
+		require.Len(t, b.seq.Started(), 1)
+	})
 }
 
 func TestRecommendationRulesAndRebuild(t *testing.T) {
-	b := setup(t)
-	b.seed(t)
-	st, body := b.do(t, "PUT", "/v1/recommendation-rules", `{"rules":[{"sku":"cam-1","complements":["lens-1"]},{"sku":"lens-1","complements":["cam-1"]}]}`)
-	require.Equal(t, 200, st, "%v", body)
-	require.EqualValues(t, 2, body["updated"])
-	st, body = b.do(t, "GET", "/v1/products/lens-1", "")
-	require.Equal(t, 200, st)
-	require.Equal(t, []any{"cam-1"}, body["complements"])
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		st, body := b.do(t, "PUT", "/v1/recommendation-rules", `{"rules":[{"sku":"cam-1","complements":["lens-1"]},{"sku":"lens-1","complements":["cam-1"]}]}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.EqualValues(t, 2, body["updated"])
+		st, body = b.do(t, "GET", "/v1/products/lens-1", "")
+		require.Equal(t, 200, st)
+		require.Equal(t, []any{"cam-1"}, body["complements"])
 
-	st, body = b.do(t, "PUT", "/v1/recommendation-rules", `{"rules":[{"sku":"cam-1","complements":["lens-1"]},{"sku":"ghost","complements":[]}]}`)
-	requireError(t, st, body, 404, "not_found", "rules")
-	st, body = b.do(t, "GET", "/v1/products/cam-1", "")
-	require.Equal(t, 200, st)
-	require.Equal(t, []any{"lens-1"}, body["complements"], "all or nothing")
-	st, body = b.do(t, "PUT", "/v1/recommendation-rules", `{"rules":[{"sku":"cam-1","complements":["cam-1"]}]}`)
-	requireError(t, st, body, 422, "invalid", "rules[0].complements[0]")
-	st, body = b.do(t, "PUT", "/v1/products/parka", `{"name":"Parka","regions":["Norway"]}`)
-	requireError(t, st, body, 422, "invalid", "regions[0]")
-	st, body = b.do(t, "PUT", "/v1/products/coat", `{"name":"Coat","seasons":["autumn","winter"]}`)
-	require.Equal(t, 200, st, "%v", body)
-	st, body = b.do(t, "PUT", "/v1/products/coat", `{"name":"Down coat","seasons":["autumn","winter"]}`)
-	require.Equal(t, 200, st, "%v", body)
-	require.Equal(t, []any{"autumn", "winter"}, body["seasons"], "stored, and kept on update")
+		st, body = b.do(t, "PUT", "/v1/recommendation-rules", `{"rules":[{"sku":"cam-1","complements":["lens-1"]},{"sku":"ghost","complements":[]}]}`)
+		requireError(t, st, body, 404, "not_found", "rules")
+		st, body = b.do(t, "GET", "/v1/products/cam-1", "")
+		require.Equal(t, 200, st)
+		require.Equal(t, []any{"lens-1"}, body["complements"], "all or nothing")
+		st, body = b.do(t, "PUT", "/v1/recommendation-rules", `{"rules":[{"sku":"cam-1","complements":["cam-1"]}]}`)
+		requireError(t, st, body, 422, "invalid", "rules[0].complements[0]")
+		st, body = b.do(t, "PUT", "/v1/products/parka", `{"name":"Parka","regions":["Norway"]}`)
+		requireError(t, st, body, 422, "invalid", "regions[0]")
+		st, body = b.do(t, "PUT", "/v1/products/coat", `{"name":"Coat","seasons":["autumn","winter"]}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "PUT", "/v1/products/coat", `{"name":"Down coat","seasons":["autumn","winter"]}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.Equal(t, []any{"autumn", "winter"}, body["seasons"], "stored, and kept on update")
 
-	for i := 0; i < 3; i++ {
-		st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-%d","items":[{"sku":"cam-1","quantity":1,"price":1},{"sku":"lens-1","quantity":1,"price":1}]}}`, i))
-		require.Equal(t, 202, st)
-	}
-	st, body = b.do(t, "POST", "/v1/recommendations/rebuild", "")
-	require.Equal(t, 200, st, "%v", body)
-	require.EqualValues(t, 2, body["pairs"], "cam-1 and lens-1 in 3 orders, both ways")
-	require.EqualValues(t, 3, body["orders"])
-	require.EqualValues(t, 1, body["customers"])
-	require.EqualValues(t, 0, body["similar_pairs"], "three orders by one customer are one shared customer, below the minimum of 3")
+		for i := 0; i < 3; i++ {
+			st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-%d","items":[{"sku":"cam-1","quantity":1,"price":1},{"sku":"lens-1","quantity":1,"price":1}]}}`, i))
+			require.Equal(t, 202, st)
+		}
+		st, body = b.do(t, "POST", "/v1/recommendations/rebuild", "")
+		require.Equal(t, 200, st, "%v", body)
+		require.EqualValues(t, 2, body["pairs"], "cam-1 and lens-1 in 3 orders, both ways")
+		require.EqualValues(t, 3, body["orders"])
+		require.EqualValues(t, 1, body["customers"])
+		require.EqualValues(t, 0, body["similar_pairs"], "three orders by one customer are one shared customer, below the minimum of 3")
+	})
 }
 
 func TestPreviewRendersTheDraftWithReasons(t *testing.T) {
-	b := setup(t)
-	store := b.store
-	b.seed(t)
-	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
-	require.Equal(t, 202, st)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		store := b.store
+		b.seed(t)
+		st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+		require.Equal(t, 202, st)
 
-	st, body := b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"ada","step":"complement"}`)
-	require.Equal(t, 200, st, "%v", body)
-	require.Equal(t, "Complete your X100 kit", body["subject"])
-	require.Contains(t, body["html"], "35mm lens")
-	require.Equal(t, "complements", body["strategy"])
-	require.Equal(t, []any{map[string]any{"sku": "lens-1", "reason": "goes with your X100"}}, body["recommendations"])
-	require.Contains(t, body["headers"].(map[string]any)["List-Unsubscribe"], "https://lift.example.com/u/")
-	var n int64
-	require.NoError(t, store.DB().Model(&models.Message{}).Count(&n).Error)
-	require.Zero(t, n, "a preview stores nothing")
+		st, body := b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"ada","step":"complement"}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.Equal(t, "Complete your X100 kit", body["subject"])
+		require.Contains(t, body["html"], "35mm lens")
+		require.Equal(t, "complements", body["strategy"])
+		require.Equal(t, []any{map[string]any{"sku": "lens-1", "reason": "goes with your X100"}}, body["recommendations"])
+		require.Contains(t, body["headers"].(map[string]any)["List-Unsubscribe"], "https://lift.example.com/u/")
+		var n int64
+		require.NoError(t, store.DB().Model(&models.Message{}).Count(&n).Error)
+		require.Zero(t, n, "a preview stores nothing")
 
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"ada","step":"nope"}`)
-	requireError(t, st, body, 404, "not_found", "step")
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"nobody","step":"complement"}`)
-	requireError(t, st, body, 404, "not_found", "customer_id")
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"step":"complement"}`)
-	requireError(t, st, body, 422, "invalid", "customer_id")
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"ada","step":"nope"}`)
+		requireError(t, st, body, 404, "not_found", "step")
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"nobody","step":"complement"}`)
+		requireError(t, st, body, 404, "not_found", "customer_id")
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"step":"complement"}`)
+		requireError(t, st, body, 422, "invalid", "customer_id")
+	})
 }
 
 func TestTestSendGoesToTheReviewerWithInertUnsubscribeLinks(t *testing.T) {
-	b := setup(t)
-	mailer := b.mailer
-	store, unsubscribe := b.store, signer(t)
-	b.seed(t)
-	st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
-	require.Equal(t, 202, st)
-	var before int64
-	require.NoError(t, store.DB().Model(&models.Message{}).Count(&before).Error)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		mailer := b.mailer
+		store, unsubscribe := b.store, signer(t)
+		b.seed(t)
+		st, _ := b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "cam-1"))
+		require.Equal(t, 202, st)
+		var before int64
+		require.NoError(t, store.DB().Model(&models.Message{}).Count(&before).Error)
 
-	st, body := b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com"}`)
-	require.Equal(t, 202, st, "%v", body)
-	require.Equal(t, "[Test] Complete your X100 kit", body["subject"])
-	require.Equal(t, "fake", body["provider"])
-	require.Len(t, mailer.Sent(), 1)
-	sent := mailer.Sent()[0]
-	require.Equal(t, "review@example.com", sent.To, "the reviewer, never the customer")
-	require.Contains(t, sent.HTML, "35mm lens", "rendered for the customer's data")
-	require.NotContains(t, sent.HTML+sent.Text, unsubscribe.Token(unsub.Scope{CustomerID: "ada"}),
-		"a reviewer clicking around must not unsubscribe the real customer")
-	require.NotContains(t, sent.HTML+sent.Text, unsubscribe.Token(unsub.Scope{CustomerID: "ada", CampaignID: "camera-accessories"}))
-	require.Contains(t, sent.HTML, "https://lift.example.com/u/test-send")
-	require.Empty(t, sent.CustomArgs["message_id"], "webhook events of a test send match no message")
-	var after int64
-	require.NoError(t, store.DB().Model(&models.Message{}).Count(&after).Error)
-	require.Equal(t, before, after, "a test send is not a campaign message")
+		st, body := b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com"}`)
+		require.Equal(t, 202, st, "%v", body)
+		require.Equal(t, "[Test] Complete your X100 kit", body["subject"])
+		require.Equal(t, "fake", body["provider"])
+		require.Len(t, mailer.Sent(), 1)
+		sent := mailer.Sent()[0]
+		require.Equal(t, "review@example.com", sent.To, "the reviewer, never the customer")
+		require.Contains(t, sent.HTML, "35mm lens", "rendered for the customer's data")
+		require.NotContains(t, sent.HTML+sent.Text, unsubscribe.Token(unsub.Scope{CustomerID: "ada"}),
+			"a reviewer clicking around must not unsubscribe the real customer")
+		require.NotContains(t, sent.HTML+sent.Text, unsubscribe.Token(unsub.Scope{CustomerID: "ada", CampaignID: "camera-accessories"}))
+		require.Contains(t, sent.HTML, "https://lift.example.com/u/test-send")
+		require.Empty(t, sent.CustomArgs["message_id"], "webhook events of a test send match no message")
+		var after int64
+		require.NoError(t, store.DB().Model(&models.Message{}).Count(&after).Error)
+		require.Equal(t, before, after, "a test send is not a campaign message")
 
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"not an address"}`)
-	requireError(t, st, body, 422, "invalid", "to")
-	require.NoError(t, store.Suppress(context.Background(), "gone@example.com", "", "unsubscribed"))
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"gone@example.com"}`)
-	requireError(t, st, body, 409, "conflict", "to")
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com","variant":"holdout"}`)
-	requireError(t, st, body, 422, "invalid", "variant")
-	require.Len(t, mailer.Sent(), 1)
-	// Ada owns the lens too now: the step would be skipped, so there is nothing to test-send.
-	st, _ = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-2", "o-2", "lens-1"))
-	require.Equal(t, 202, st)
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com","trigger_skus":["cam-1"]}`)
-	requireError(t, st, body, 409, "conflict", "customer_id")
-	require.Len(t, mailer.Sent(), 1)
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"not an address"}`)
+		requireError(t, st, body, 422, "invalid", "to")
+		require.NoError(t, store.Suppress(context.Background(), "gone@example.com", "", "unsubscribed"))
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"gone@example.com"}`)
+		requireError(t, st, body, 409, "conflict", "to")
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com","variant":"holdout"}`)
+		requireError(t, st, body, 422, "invalid", "variant")
+		require.Len(t, mailer.Sent(), 1)
+		// Ada owns the lens too now: the step would be skipped, so there is nothing to test-send.
+		st, _ = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-2", "o-2", "lens-1"))
+		require.Equal(t, 202, st)
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/test-send", `{"customer_id":"ada","step":"complement","to":"review@example.com","trigger_skus":["cam-1"]}`)
+		requireError(t, st, body, 409, "conflict", "customer_id")
+		require.Len(t, mailer.Sent(), 1)
+	})
 }
 
 func TestEveryStepIsTestRenderedOnSaveAndOnPublish(t *testing.T) {
-	b := setup(t)
-	// Every field resolves, yet the subject renders empty for a step
-	// without an incentive: only rendering the whole email finds it.
-	empty := strings.Replace(cameraCampaign, `5 accessories`, `{{if .Incentive}}Save now{{end}}`, 1)
-	st, body := b.do(t, "POST", "/v1/campaigns", empty)
-	requireError(t, st, body, 422, "invalid", "steps[1].subject")
-	require.Contains(t, body["error"].(map[string]any)["message"], "renders empty")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		// Every field resolves, yet the subject renders empty for a step
+		// without an incentive: only rendering the whole email finds it.
+		empty := strings.Replace(cameraCampaign, `5 accessories`, `{{if .Incentive}}Save now{{end}}`, 1)
+		st, body := b.do(t, "POST", "/v1/campaigns", empty)
+		requireError(t, st, body, 422, "invalid", "steps[1].subject")
+		require.Contains(t, body["error"].(map[string]any)["message"], "renders empty")
 
-	// A draft that predates the check (written straight to the store) is
-	// refused at publish, with the field named.
-	st, body = b.do(t, "POST", "/v1/campaigns", cameraCampaign)
-	require.Equal(t, 201, st, "%v", body)
-	def := strings.Replace(cameraCampaign, `5 accessories`, `{{.Customer.Nickname}}`, 1)
-	var canonical map[string]any
-	require.NoError(t, json.Unmarshal([]byte(def), &canonical))
-	raw, err := json.Marshal(canonical)
-	require.NoError(t, err)
-	require.NoError(t, b.store.DB().Model(&models.Campaign{}).Where("id = ?", "camera-accessories").Update("definition", raw).Error)
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
-	requireError(t, st, body, 422, "invalid", "steps[1].subject")
-	st, body = b.do(t, "GET", "/v1/campaigns/camera-accessories", "")
-	require.Equal(t, 200, st)
-	require.EqualValues(t, 0, body["latest_version"], "nothing was published")
+		// A draft that predates the check (written straight to the store) is
+		// refused at publish, with the field named.
+		st, body = b.do(t, "POST", "/v1/campaigns", cameraCampaign)
+		require.Equal(t, 201, st, "%v", body)
+		def := strings.Replace(cameraCampaign, `5 accessories`, `{{.Customer.Nickname}}`, 1)
+		var canonical map[string]any
+		require.NoError(t, json.Unmarshal([]byte(def), &canonical))
+		raw, err := json.Marshal(canonical)
+		require.NoError(t, err)
+		require.NoError(t, b.store.DB().Model(&models.Campaign{}).Where("id = ?", "camera-accessories").Update("definition", raw).Error)
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+		requireError(t, st, body, 422, "invalid", "steps[1].subject")
+		st, body = b.do(t, "GET", "/v1/campaigns/camera-accessories", "")
+		require.Equal(t, 200, st)
+		require.EqualValues(t, 0, body["latest_version"], "nothing was published")
+	})
 }
 
 func TestHoldoutCustomersAreEnrolledAsHoldout(t *testing.T) {
-	b := setup(t)
-	st, body := b.do(t, "PUT", "/v1/products/cam-1", `{"name":"X100","category":"cameras","price":899}`)
-	require.Equal(t, 200, st, "%v", body)
-	st, body = b.do(t, "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 60,`, 1))
-	requireError(t, st, body, 422, "invalid", "holdout")
-	st, body = b.do(t, "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 20,`, 1))
-	require.Equal(t, 201, st, "%v", body)
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
-	require.Equal(t, 201, st, "%v", body)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		st, body := b.do(t, "PUT", "/v1/products/cam-1", `{"name":"X100","category":"cameras","price":899}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 60,`, 1))
+		requireError(t, st, body, 422, "invalid", "holdout")
+		st, body = b.do(t, "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 20,`, 1))
+		require.Equal(t, 201, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+		require.Equal(t, 201, st, "%v", body)
 
-	const n = 200
-	b.camerasBoughtBy(t, n)
-	held := map[string]bool{}
-	for _, in := range b.seq.Started() {
-		require.Contains(t, []string{"A", workflows.VariantHoldout}, in.Variant)
-		if in.Variant == workflows.VariantHoldout {
-			held[in.CustomerID] = true
+		const n = 200
+		b.camerasBoughtBy(t, n)
+		held := map[string]bool{}
+		for _, in := range b.seq.Started() {
+			require.Contains(t, []string{"A", workflows.VariantHoldout}, in.Variant)
+			if in.Variant == workflows.VariantHoldout {
+				held[in.CustomerID] = true
+			}
 		}
-	}
-	require.Len(t, b.seq.Started(), n)
-	require.InDelta(t, 0.20*n, len(held), 0.20*n*0.5, "about a fifth held out")
-	// The enrolment records the variant the workflow runs.
-	var enrolled []models.Enrollment
-	require.NoError(t, b.store.DB().Find(&enrolled).Error)
-	require.Len(t, enrolled, n)
-	for _, e := range enrolled {
-		require.Equal(t, held[e.CustomerID], e.Variant == workflows.VariantHoldout, e.CustomerID)
-	}
+		require.Len(t, b.seq.Started(), n)
+		require.InDelta(t, 0.20*n, len(held), 0.20*n*0.5, "about a fifth held out")
+		// The enrolment records the variant the workflow runs.
+		var enrolled []models.Enrollment
+		require.NoError(t, b.store.DB().Find(&enrolled).Error)
+		require.Len(t, enrolled, n)
+		for _, e := range enrolled {
+			require.Equal(t, held[e.CustomerID], e.Variant == workflows.VariantHoldout, e.CustomerID)
+		}
+	})
 }
 
 func TestExperimentVariantsAreAssignedCheckedAndPreviewed(t *testing.T) {
-	b := setup(t)
-	seq := b.seq
-	withExperiment := func(subjectB string) string {
-		return strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 10,
-  "experiment": {"id": "subject-1", "variants": [{"id": "A", "weight": 1},
-    {"id": "B", "weight": 1, "steps": {"complement": {"subject": "`+subjectB+`"}}}]},`, 1)
-	}
-	// A variant's copy is checked like the campaign's, with its field named.
-	st, body := b.do(t, "POST", "/v1/campaigns", withExperiment("{{.Customer.Nickname}}"))
-	requireError(t, st, body, 422, "invalid", "experiment.variants[1].steps.complement.subject")
-	st, body = b.do(t, "POST", "/v1/campaigns", withExperiment("Your {{.Trigger.ProductName}} deserves a {{.First.Name}}"))
-	require.Equal(t, 201, st, "%v", body)
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
-	require.Equal(t, 201, st, "%v", body)
-	for _, p := range []string{`{"name":"X100","category":"cameras","price":899,"complements":["lens-1"]}`, `{"name":"35mm lens","category":"lenses","price":279.5,"url":"https://shop.example/lens"}`} {
-		sku := map[bool]string{true: "cam-1", false: "lens-1"}[strings.Contains(p, "X100")]
-		st, body = b.do(t, "PUT", "/v1/products/"+sku, p)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		seq := b.seq
+		withExperiment := func(subjectB string) string {
+			return strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell", "holdout": 10,
+	  "experiment": {"id": "subject-1", "variants": [{"id": "A", "weight": 1},
+	    {"id": "B", "weight": 1, "steps": {"complement": {"subject": "`+subjectB+`"}}}]},`, 1)
+		}
+		// A variant's copy is checked like the campaign's, with its field named.
+		st, body := b.do(t, "POST", "/v1/campaigns", withExperiment("{{.Customer.Nickname}}"))
+		requireError(t, st, body, 422, "invalid", "experiment.variants[1].steps.complement.subject")
+		st, body = b.do(t, "POST", "/v1/campaigns", withExperiment("Your {{.Trigger.ProductName}} deserves a {{.First.Name}}"))
+		require.Equal(t, 201, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+		require.Equal(t, 201, st, "%v", body)
+		for _, p := range []string{`{"name":"X100","category":"cameras","price":899,"complements":["lens-1"]}`, `{"name":"35mm lens","category":"lenses","price":279.5,"url":"https://shop.example/lens"}`} {
+			sku := map[bool]string{true: "cam-1", false: "lens-1"}[strings.Contains(p, "X100")]
+			st, body = b.do(t, "PUT", "/v1/products/"+sku, p)
+			require.Equal(t, 200, st, "%v", body)
+		}
+
+		// Until the experiment starts, everyone not held out gets the control.
+		b.camerasBoughtByPrefix(t, "early-", 40)
+		for _, in := range seq.Started() {
+			require.Contains(t, []string{"A", workflows.VariantHoldout}, in.Variant)
+		}
+		seq.ClearStarted()
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/experiments", `{}`)
+		require.Equal(t, 201, st, "%v", body)
+
+		const n = 400
+		b.camerasBoughtBy(t, n)
+		counts := map[string]int{}
+		for _, in := range seq.Started() {
+			counts[in.Variant]++
+			require.Equal(t, in.Variant, campaign.Assign(in.CustomerID, "camera-accessories", "subject-1", 10, []campaign.Weighted{{ID: "A", Weight: 1}, {ID: "B", Weight: 1}}),
+				"the variant is the deterministic assignment")
+		}
+		require.InDelta(t, 0.10*n, counts[workflows.VariantHoldout], 0.10*n*0.6)
+		require.InDelta(t, 0.45*n, counts["A"], 0.45*n*0.25)
+		require.InDelta(t, 0.45*n, counts["B"], 0.45*n*0.25)
+
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"c-1","step":"complement","variant":"B"}`)
 		require.Equal(t, 200, st, "%v", body)
-	}
-
-	// Until the experiment starts, everyone not held out gets the control.
-	b.camerasBoughtByPrefix(t, "early-", 40)
-	for _, in := range seq.Started() {
-		require.Contains(t, []string{"A", workflows.VariantHoldout}, in.Variant)
-	}
-	seq.ClearStarted()
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/experiments", `{}`)
-	require.Equal(t, 201, st, "%v", body)
-
-	const n = 400
-	b.camerasBoughtBy(t, n)
-	counts := map[string]int{}
-	for _, in := range seq.Started() {
-		counts[in.Variant]++
-		require.Equal(t, in.Variant, campaign.Assign(in.CustomerID, "camera-accessories", "subject-1", 10, []campaign.Weighted{{ID: "A", Weight: 1}, {ID: "B", Weight: 1}}),
-			"the variant is the deterministic assignment")
-	}
-	require.InDelta(t, 0.10*n, counts[workflows.VariantHoldout], 0.10*n*0.6)
-	require.InDelta(t, 0.45*n, counts["A"], 0.45*n*0.25)
-	require.InDelta(t, 0.45*n, counts["B"], 0.45*n*0.25)
-
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"c-1","step":"complement","variant":"B"}`)
-	require.Equal(t, 200, st, "%v", body)
-	require.Equal(t, "Your X100 deserves a 35mm lens", body["subject"])
-	require.Contains(t, body["html"], "utm_content=complement-B")
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"c-1","step":"complement","variant":"A"}`)
-	require.Equal(t, 200, st, "%v", body)
-	require.Equal(t, "Complete your X100 kit", body["subject"])
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"c-1","step":"complement","variant":"b"}`)
-	requireError(t, st, body, 422, "invalid", "variant")
+		require.Equal(t, "Your X100 deserves a 35mm lens", body["subject"])
+		require.Contains(t, body["html"], "utm_content=complement-B")
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"c-1","step":"complement","variant":"A"}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.Equal(t, "Complete your X100 kit", body["subject"])
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"c-1","step":"complement","variant":"b"}`)
+		requireError(t, st, body, 422, "invalid", "variant")
+	})
 }
 
 func TestTranslationsAreCheckedOnSave(t *testing.T) {
-	b := setup(t)
-	withDE := strings.Replace(cameraCampaign, `"template": "education"}`, `"template": "education", "translations": {"de": {"subject": "5 Zubehörteile"}}}`, 1)
-	st, body := b.do(t, "POST", "/v1/campaigns", withDE)
-	require.Equal(t, 201, st, "%v", body)
-	st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", strings.Replace(withDE, `"de"`, `"fr"`, 1))
-	requireError(t, st, body, 422, "invalid", "steps[1].translations.fr")
-	st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", strings.Replace(withDE, `5 Zubehörteile`, `{{.Kunde}}`, 1))
-	requireError(t, st, body, 422, "invalid", "steps[1].translations.de.subject")
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		withDE := strings.Replace(cameraCampaign, `"template": "education"}`, `"template": "education", "translations": {"de": {"subject": "5 Zubehörteile"}}}`, 1)
+		st, body := b.do(t, "POST", "/v1/campaigns", withDE)
+		require.Equal(t, 201, st, "%v", body)
+		st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", strings.Replace(withDE, `"de"`, `"fr"`, 1))
+		requireError(t, st, body, 422, "invalid", "steps[1].translations.fr")
+		st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", strings.Replace(withDE, `5 Zubehörteile`, `{{.Kunde}}`, 1))
+		requireError(t, st, body, 422, "invalid", "steps[1].translations.de.subject")
+	})
 }
 
 // The experiment lifecycle through the API: start (checked), read the
 // analysis, stop (control only), and a new run concluded with a winner
 // that takes new enrolments and, when asked, running ones.
 func TestExperimentLifecycle(t *testing.T) {
-	b := setup(t)
-	seq := b.seq
-	def := strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell",
-  "experiment": {"id": "subj-1", "variants": [{"id": "A", "weight": 1},
-    {"id": "B", "weight": 1, "steps": {"complement": {"subject": "Made for your {{.Trigger.ProductName}}", "at": "2d"}}}]},`, 1)
-	st, body := b.do(t, "POST", "/v1/campaigns", def)
-	require.Equal(t, 201, st, "%v", body)
-	st, body = b.do(t, "PUT", "/v1/products/cam-1", `{"name":"X100","category":"cameras","price":899,"complements":["lens-1"]}`)
-	require.Equal(t, 200, st, "%v", body)
-	const start = "/v1/campaigns/camera-accessories/experiments"
-	st, body = b.do(t, "POST", start, `{}`)
-	requireError(t, st, body, 409, "conflict", "")
-	require.Contains(t, body["error"].(map[string]any)["message"], "has not been published")
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
-	require.Equal(t, 201, st, "%v", body)
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		seq := b.seq
+		def := strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell",
+	  "experiment": {"id": "subj-1", "variants": [{"id": "A", "weight": 1},
+	    {"id": "B", "weight": 1, "steps": {"complement": {"subject": "Made for your {{.Trigger.ProductName}}", "at": "2d"}}}]},`, 1)
+		st, body := b.do(t, "POST", "/v1/campaigns", def)
+		require.Equal(t, 201, st, "%v", body)
+		st, body = b.do(t, "PUT", "/v1/products/cam-1", `{"name":"X100","category":"cameras","price":899,"complements":["lens-1"]}`)
+		require.Equal(t, 200, st, "%v", body)
+		const start = "/v1/campaigns/camera-accessories/experiments"
+		st, body = b.do(t, "POST", start, `{}`)
+		requireError(t, st, body, 409, "conflict", "")
+		require.Contains(t, body["error"].(map[string]any)["message"], "has not been published")
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+		require.Equal(t, 201, st, "%v", body)
 
-	for _, bad := range []struct{ body, field string }{
-		{`{"metric":"open_rate"}`, "metric"},
-		{`{"min_sends":0}`, "min_sends"},
-		{`{"alpha":0.5}`, "alpha"},
-		{`{"guardrail_min_sends":-1}`, "guardrail_min_sends"},
-		{`{"move_running":true}`, "move_running"},
-		{`{"metrc":"conversion_rate"}`, "metrc"},
-	} {
-		st, body = b.do(t, "POST", start, bad.body)
-		requireError(t, st, body, 422, "invalid", bad.field)
-	}
-	st, body = b.do(t, "POST", start, `{"metric":"revenue_per_recipient","min_sends":50}`)
-	require.Equal(t, 201, st, "%v", body)
-	require.Equal(t, "running", body["status"])
-	require.Equal(t, "subj-1", body["id"])
-	require.Len(t, body["routing"], 2)
-	st, body = b.do(t, "POST", start, `{}`)
-	requireError(t, st, body, 409, "conflict", "")
-
-	b.camerasBoughtByPrefix(t, "r-", 60)
-	var bSteps []workflows.StepPlan
-	for _, in := range seq.Started() {
-		if in.Variant == "B" {
-			bSteps = in.Steps
+		for _, bad := range []struct{ body, field string }{
+			{`{"metric":"open_rate"}`, "metric"},
+			{`{"min_sends":0}`, "min_sends"},
+			{`{"alpha":0.5}`, "alpha"},
+			{`{"guardrail_min_sends":-1}`, "guardrail_min_sends"},
+			{`{"move_running":true}`, "move_running"},
+			{`{"metrc":"conversion_rate"}`, "metrc"},
+		} {
+			st, body = b.do(t, "POST", start, bad.body)
+			requireError(t, st, body, 422, "invalid", bad.field)
 		}
-	}
-	require.NotNil(t, bSteps, "some customers got B")
-	require.Equal(t, 2, bSteps[0].Window.Min.Days, "B's first email goes on day 2: variants can differ in timing")
+		st, body = b.do(t, "POST", start, `{"metric":"revenue_per_recipient","min_sends":50}`)
+		require.Equal(t, 201, st, "%v", body)
+		require.Equal(t, "running", body["status"])
+		require.Equal(t, "subj-1", body["id"])
+		require.Len(t, body["routing"], 2)
+		st, body = b.do(t, "POST", start, `{}`)
+		requireError(t, st, body, 409, "conflict", "")
 
-	st, body = b.do(t, "GET", start+"/subj-1", "")
-	require.Equal(t, 200, st, "%v", body)
-	analysis := body["analysis"].(map[string]any)
-	require.Equal(t, "revenue_per_recipient", analysis["metric"])
-	require.Equal(t, false, analysis["ready"], "nothing sent yet")
-	require.Len(t, analysis["arms"], 2)
-	st, body = b.do(t, "GET", start, "")
-	require.Equal(t, 200, st, "%v", body)
-	require.Len(t, body["experiments"], 1)
+		b.camerasBoughtByPrefix(t, "r-", 60)
+		var bSteps []workflows.StepPlan
+		for _, in := range seq.Started() {
+			if in.Variant == "B" {
+				bSteps = in.Steps
+			}
+		}
+		require.NotNil(t, bSteps, "some customers got B")
+		require.Equal(t, 2, bSteps[0].Window.Min.Days, "B's first email goes on day 2: variants can differ in timing")
 
-	// Concluding without a winner when there is none yet is refused.
-	st, body = b.do(t, "POST", start+"/subj-1/conclude", `{}`)
-	requireError(t, st, body, 409, "conflict", "")
-	st, body = b.do(t, "POST", start+"/subj-1/conclude", `{"winner":"Z"}`)
-	requireError(t, st, body, 422, "invalid", "winner")
+		st, body = b.do(t, "GET", start+"/subj-1", "")
+		require.Equal(t, 200, st, "%v", body)
+		analysis := body["analysis"].(map[string]any)
+		require.Equal(t, "revenue_per_recipient", analysis["metric"])
+		require.Equal(t, false, analysis["ready"], "nothing sent yet")
+		require.Len(t, analysis["arms"], 2)
+		st, body = b.do(t, "GET", start, "")
+		require.Equal(t, 200, st, "%v", body)
+		require.Len(t, body["experiments"], 1)
 
-	st, body = b.do(t, "POST", start+"/subj-1/stop", "")
-	require.Equal(t, 200, st, "%v", body)
-	require.Equal(t, "stopped", body["status"])
-	require.Equal(t, []any{map[string]any{"id": "A", "weight": float64(1)}}, body["routing"])
-	st, body = b.do(t, "POST", start+"/subj-1/stop", "")
-	requireError(t, st, body, 409, "conflict", "")
-	seq.ClearStarted()
-	b.camerasBoughtByPrefix(t, "s-", 20)
-	for _, in := range seq.Started() {
-		require.Equal(t, "A", in.Variant, "stopped: everyone gets the control")
-	}
+		// Concluding without a winner when there is none yet is refused.
+		st, body = b.do(t, "POST", start+"/subj-1/conclude", `{}`)
+		requireError(t, st, body, 409, "conflict", "")
+		st, body = b.do(t, "POST", start+"/subj-1/conclude", `{"winner":"Z"}`)
+		requireError(t, st, body, 422, "invalid", "winner")
 
-	// A new run needs a new experiment ID.
-	st, body = b.do(t, "POST", start, `{}`)
-	requireError(t, st, body, 409, "conflict", "")
-	st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", strings.Replace(def, `"subj-1"`, `"subj-2"`, 1))
-	require.Equal(t, 200, st, "%v", body)
-	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
-	require.Equal(t, 201, st, "%v", body)
-	st, body = b.do(t, "POST", start, `{}`)
-	require.Equal(t, 201, st, "%v", body)
-	st, body = b.do(t, "POST", start+"/subj-2/conclude", `{"winner":"B","move_running":true}`)
-	require.Equal(t, 200, st, "%v", body)
-	require.Equal(t, "concluded", body["status"])
-	require.Equal(t, "B", body["winner"])
-	require.Equal(t, true, body["moving_running_enrolments"])
-	require.Contains(t, seq.Signals(), "promote/camera-accessories/subj-2 B")
-	// Asking again (say after a 503) is fine and starts the pending move
-	// again; another winner is a conflict.
-	st, body = b.do(t, "POST", start+"/subj-2/conclude", `{"winner":"B","move_running":true}`)
-	require.Equal(t, 200, st, "%v", body)
-	st, body = b.do(t, "POST", start+"/subj-2/conclude", `{"winner":"A"}`)
-	requireError(t, st, body, 409, "conflict", "")
-	seq.ClearStarted()
-	b.camerasBoughtByPrefix(t, "w-", 20)
-	for _, in := range seq.Started() {
-		require.Equal(t, "B", in.Variant, "concluded: everyone gets the winner")
-	}
-	st, body = b.do(t, "POST", start+"/subj-2/resume", `{"variant":"B"}`)
-	requireError(t, st, body, 404, "not_found", "")
-	st, body = b.do(t, "GET", start+"/nope", "")
-	requireError(t, st, body, 404, "not_found", "")
+		st, body = b.do(t, "POST", start+"/subj-1/stop", "")
+		require.Equal(t, 200, st, "%v", body)
+		require.Equal(t, "stopped", body["status"])
+		require.Equal(t, []any{map[string]any{"id": "A", "weight": float64(1)}}, body["routing"])
+		st, body = b.do(t, "POST", start+"/subj-1/stop", "")
+		requireError(t, st, body, 409, "conflict", "")
+		seq.ClearStarted()
+		b.camerasBoughtByPrefix(t, "s-", 20)
+		for _, in := range seq.Started() {
+			require.Equal(t, "A", in.Variant, "stopped: everyone gets the control")
+		}
+
+		// A new run needs a new experiment ID.
+		st, body = b.do(t, "POST", start, `{}`)
+		requireError(t, st, body, 409, "conflict", "")
+		st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", strings.Replace(def, `"subj-1"`, `"subj-2"`, 1))
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+		require.Equal(t, 201, st, "%v", body)
+		st, body = b.do(t, "POST", start, `{}`)
+		require.Equal(t, 201, st, "%v", body)
+		st, body = b.do(t, "POST", start+"/subj-2/conclude", `{"winner":"B","move_running":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.Equal(t, "concluded", body["status"])
+		require.Equal(t, "B", body["winner"])
+		require.Equal(t, true, body["moving_running_enrolments"])
+		require.Contains(t, seq.Signals(), "promote/camera-accessories/subj-2 B")
+		// Asking again (say after a 503) is fine and starts the pending move
+		// again; another winner is a conflict.
+		st, body = b.do(t, "POST", start+"/subj-2/conclude", `{"winner":"B","move_running":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "POST", start+"/subj-2/conclude", `{"winner":"A"}`)
+		requireError(t, st, body, 409, "conflict", "")
+		seq.ClearStarted()
+		b.camerasBoughtByPrefix(t, "w-", 20)
+		for _, in := range seq.Started() {
+			require.Equal(t, "B", in.Variant, "concluded: everyone gets the winner")
+		}
+		st, body = b.do(t, "POST", start+"/subj-2/resume", `{"variant":"B"}`)
+		requireError(t, st, body, 404, "not_found", "")
+		st, body = b.do(t, "GET", start+"/nope", "")
+		requireError(t, st, body, 404, "not_found", "")
+	})
 }

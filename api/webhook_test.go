@@ -29,7 +29,16 @@ type webhookBundle struct {
 	msg  *models.Message
 }
 
-func setupWebhook(t *testing.T) *webhookBundle {
+// eachWebhookStore runs a test against a webhook bundle on SQLite and one
+// on PostgreSQL, in parallel.
+func eachWebhookStore(t *testing.T, test func(t *testing.T, w *webhookBundle)) {
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		t.Parallel()
+		test(t, setupWebhook(t, s))
+	})
+}
+
+func setupWebhook(t *testing.T, store *models.Store) *webhookBundle {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	fake, err := sendgridfake.Start()
@@ -37,7 +46,6 @@ func setupWebhook(t *testing.T) *webhookBundle {
 	t.Cleanup(fake.Close)
 	key, err := api.ParseSendGridKey(fake.PublicKey())
 	require.NoError(t, err)
-	store := testdb.SQLite(t)
 	w := &webhookBundle{fake: fake, now: time.Now()}
 	w.bundle = on(t, store, func(d *api.Deps) {
 		d.Webhook = api.SendGridWebhook{Key: key, MaxAge: 5 * time.Minute}
@@ -87,43 +95,46 @@ func (w *webhookBundle) postSigned(t *testing.T, events []map[string]any, ts tim
 }
 
 func TestWebhookAppliesSignedEventsOnce(t *testing.T) {
-	w := setupWebhook(t)
-	ctx := context.Background()
-	processed := w.event("processed", nil)
-	delivered := w.event("delivered", nil)
-	machineOpen := w.event("open", map[string]any{"sg_machine_open": true})
-	rec := w.postSigned(t, []map[string]any{processed, delivered, machineOpen}, w.now, nil)
-	require.Equal(t, 200, rec.Code, rec.Body.String())
+	t.Parallel()
+	eachWebhookStore(t, func(t *testing.T, w *webhookBundle) {
+		ctx := context.Background()
+		processed := w.event("processed", nil)
+		delivered := w.event("delivered", nil)
+		machineOpen := w.event("open", map[string]any{"sg_machine_open": true})
+		rec := w.postSigned(t, []map[string]any{processed, delivered, machineOpen}, w.now, nil)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
 
-	m, err := w.store.GetMessage(ctx, "m-1")
-	require.NoError(t, err)
-	require.Equal(t, domain.MessageSent, m.Status, "processed confirms an ambiguous send")
-	require.Equal(t, "x-msg-1", m.ProviderMessageID, "the X-Message-Id prefix of sg_message_id")
-	require.Equal(t, "delivered", m.Delivery)
-	require.Nil(t, m.OpenedAt, "machine opens are not engagement")
+		m, err := w.store.GetMessage(ctx, "m-1")
+		require.NoError(t, err)
+		require.Equal(t, domain.MessageSent, m.Status, "processed confirms an ambiguous send")
+		require.Equal(t, "x-msg-1", m.ProviderMessageID, "the X-Message-Id prefix of sg_message_id")
+		require.Equal(t, "delivered", m.Delivery)
+		require.Nil(t, m.OpenedAt, "machine opens are not engagement")
 
-	// SendGrid retries: the same batch again changes nothing.
-	rec = w.postSigned(t, []map[string]any{processed, delivered}, w.now, nil)
-	require.Equal(t, 200, rec.Code)
-	require.JSONEq(t, `{"applied":0,"duplicates":2,"ignored":0}`, rec.Body.String())
+		// SendGrid retries: the same batch again changes nothing.
+		rec = w.postSigned(t, []map[string]any{processed, delivered}, w.now, nil)
+		require.Equal(t, 200, rec.Code)
+		require.JSONEq(t, `{"applied":0,"duplicates":2,"ignored":0}`, rec.Body.String())
 
-	// Out of order: a late "deferred" does not undo "delivered"; a human
-	// open and a click are recorded once.
-	rec = w.postSigned(t, []map[string]any{w.event("deferred", nil), w.event("open", nil), w.event("click", nil)}, w.now, nil)
-	require.Equal(t, 200, rec.Code)
-	m, err = w.store.GetMessage(ctx, "m-1")
-	require.NoError(t, err)
-	require.Equal(t, "delivered", m.Delivery)
-	require.NotNil(t, m.OpenedAt)
-	require.NotNil(t, m.ClickedAt)
+		// Out of order: a late "deferred" does not undo "delivered"; a human
+		// open and a click are recorded once.
+		rec = w.postSigned(t, []map[string]any{w.event("deferred", nil), w.event("open", nil), w.event("click", nil)}, w.now, nil)
+		require.Equal(t, 200, rec.Code)
+		m, err = w.store.GetMessage(ctx, "m-1")
+		require.NoError(t, err)
+		require.Equal(t, "delivered", m.Delivery)
+		require.NotNil(t, m.OpenedAt)
+		require.NotNil(t, m.ClickedAt)
 
-	// Events about messages Lift did not send are ignored, not failed.
-	rec = w.postSigned(t, []map[string]any{{"sg_event_id": "x", "event": "delivered", "sg_message_id": "other.filter"}}, w.now, nil)
-	require.Equal(t, 200, rec.Code)
-	require.JSONEq(t, `{"applied":0,"duplicates":0,"ignored":1}`, rec.Body.String())
+		// Events about messages Lift did not send are ignored, not failed.
+		rec = w.postSigned(t, []map[string]any{{"sg_event_id": "x", "event": "delivered", "sg_message_id": "other.filter"}}, w.now, nil)
+		require.Equal(t, 200, rec.Code)
+		require.JSONEq(t, `{"applied":0,"duplicates":0,"ignored":1}`, rec.Body.String())
+	})
 }
 
 func TestWebhookComplaintsBouncesAndUnsubscribesSuppressAndExit(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		event  map[string]any
 		reason domain.SuppressionReason
@@ -137,7 +148,8 @@ func TestWebhookComplaintsBouncesAndUnsubscribesSuppressAndExit(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.event["event"].(string), func(t *testing.T) {
-			w := setupWebhook(t)
+			t.Parallel()
+			w := setupWebhook(t, testdb.SQLite(t))
 			kind := c.event["event"].(string)
 			rec := w.postSigned(t, []map[string]any{w.event(kind, c.event)}, w.now, nil)
 			require.Equal(t, 200, rec.Code, rec.Body.String())
@@ -154,7 +166,8 @@ func TestWebhookComplaintsBouncesAndUnsubscribesSuppressAndExit(t *testing.T) {
 		})
 	}
 	t.Run("soft bounce", func(t *testing.T) {
-		w := setupWebhook(t)
+		t.Parallel()
+		w := setupWebhook(t, testdb.SQLite(t))
 		rec := w.postSigned(t, []map[string]any{w.event("bounce", map[string]any{"type": "blocked"})}, w.now, nil)
 		require.Equal(t, 200, rec.Code)
 		sup, err := w.store.Suppressed(context.Background(), "ada@example.com", "x")
@@ -164,29 +177,31 @@ func TestWebhookComplaintsBouncesAndUnsubscribesSuppressAndExit(t *testing.T) {
 }
 
 func TestWebhookRefusesWhatSendGridDidNotSign(t *testing.T) {
-	w := setupWebhook(t)
-	events := []map[string]any{w.event("spamreport", nil)}
-	other, err := sendgridfake.Start()
-	require.NoError(t, err)
-	defer other.Close()
+	t.Parallel()
+	eachWebhookStore(t, func(t *testing.T, w *webhookBundle) {
+		events := []map[string]any{w.event("spamreport", nil)}
+		other, err := sendgridfake.Start()
+		require.NoError(t, err)
+		defer other.Close()
 
-	wrongKey := &webhookBundle{bundle: w.bundle, fake: other, now: w.now, msg: w.msg}
-	require.Equal(t, 403, wrongKey.postSigned(t, events, w.now, nil).Code, "signed with another key")
-	require.Equal(t, 403, w.postSigned(t, events, w.now, func(b []byte) []byte {
-		return []byte(strings.Replace(string(b), "spamreport", "delivered!", 1))
-	}).Code, "tampered body")
-	require.Equal(t, 403, w.postSigned(t, events, w.now.Add(-10*time.Minute), nil).Code, "stale timestamp")
-	require.Equal(t, 403, w.postSigned(t, events, w.now.Add(10*time.Minute), nil).Code, "timestamp from the future")
+		wrongKey := &webhookBundle{bundle: w.bundle, fake: other, now: w.now, msg: w.msg}
+		require.Equal(t, 403, wrongKey.postSigned(t, events, w.now, nil).Code, "signed with another key")
+		require.Equal(t, 403, w.postSigned(t, events, w.now, func(b []byte) []byte {
+			return []byte(strings.Replace(string(b), "spamreport", "delivered!", 1))
+		}).Code, "tampered body")
+		require.Equal(t, 403, w.postSigned(t, events, w.now.Add(-10*time.Minute), nil).Code, "stale timestamp")
+		require.Equal(t, 403, w.postSigned(t, events, w.now.Add(10*time.Minute), nil).Code, "timestamp from the future")
 
-	req := httptest.NewRequest("POST", "/v1/webhooks/sendgrid", strings.NewReader(`[]`))
-	rec := httptest.NewRecorder()
-	w.h.ServeHTTP(rec, req)
-	require.Equal(t, 401, rec.Code, "unsigned")
+		req := httptest.NewRequest("POST", "/v1/webhooks/sendgrid", strings.NewReader(`[]`))
+		rec := httptest.NewRecorder()
+		w.h.ServeHTTP(rec, req)
+		require.Equal(t, 401, rec.Code, "unsigned")
 
-	sup, err := w.store.Suppressed(context.Background(), "ada@example.com", "x")
-	require.NoError(t, err)
-	require.Nil(t, sup, "nothing changed")
-	require.Empty(t, w.seq.Signals())
+		sup, err := w.store.Suppressed(context.Background(), "ada@example.com", "x")
+		require.NoError(t, err)
+		require.Nil(t, sup, "nothing changed")
+		require.Empty(t, w.seq.Signals())
+	})
 }
 
 // TestWebhookTakesSendGridsDocumentedSampleBatch posts a batch shaped like
@@ -194,36 +209,38 @@ func TestWebhookRefusesWhatSendGridDidNotSign(t *testing.T) {
 // or a list, string attempts, no custom args: matched on the sg_message_id
 // prefix), signed as SendGrid signs it.
 func TestWebhookTakesSendGridsDocumentedSampleBatch(t *testing.T) {
-	w := setupWebhook(t)
-	ctx := context.Background()
-	_, err := w.store.MarkSent(ctx, "m-1", "sendgrid", "14c5d75ce93.dfd.64b469", w.now)
-	require.NoError(t, err)
-	sample := `[
-	 {"email":"ada@example.com","timestamp":1513299569,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","event":"processed","category":"cat facts","sg_event_id":"rbtnWrG1DVDGGGFHFyun0A==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000"},
-	 {"email":"ada@example.com","timestamp":1513299569,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","event":"deferred","category":"cat facts","sg_event_id":"t7LEShmowp86DTdUW8M-GQ==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","response":"400 try again later","attempt":"5"},
-	 {"email":"ada@example.com","timestamp":1513299569,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","event":"delivered","category":["cat facts","dog facts"],"sg_event_id":"rWVYmVk90MjZJ9iohOBa3w==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","response":"250 OK"},
-	 {"email":"ada@example.com","timestamp":1513299569,"event":"open","sg_machine_open":false,"category":"cat facts","sg_event_id":"FOTFFO0ecsBE-zxFXfs6WA==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","useragent":"Mozilla/4.0 (compatible; MSIE 6.1; Windows XP; .NET CLR 1.1.4322; .NET CLR 2.0.50727)","ip":"255.255.255.255"},
-	 {"email":"ada@example.com","timestamp":1513299569,"event":"click","category":"cat facts","sg_event_id":"kCAi1KttyQdEKHhdC-nuEA==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","useragent":"Mozilla/4.0","ip":"255.255.255.255","url":"http://www.sendgrid.com/"},
-	 {"email":"ada@example.com","timestamp":1513299569,"event":"group_unsubscribe","category":"cat facts","sg_event_id":"ahSCB7xYcXFb-hEaawsPRw==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","asm_group_id":10},
-	 {"email":"ada@example.com","timestamp":1513299569,"event":"group_resubscribe","category":"cat facts","sg_event_id":"w_u0vJhLT-OFfprar5N93g==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","asm_group_id":10},
-	 {"email":"ada@example.com","timestamp":1513299569,"event":"bounce","category":"cat facts","sg_event_id":"6g4ZI7SA-xmRDv57GoPIPw==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","reason":"500 unknown recipient","status":"5.0.0","type":"bounce"}
-	]`
-	var events []map[string]any
-	require.NoError(t, json.Unmarshal([]byte(sample), &events))
-	rec := w.postSigned(t, events, w.now, nil)
-	require.Equal(t, 200, rec.Code, rec.Body.String())
-	require.JSONEq(t, `{"applied":8,"duplicates":0,"ignored":0}`, rec.Body.String())
+	t.Parallel()
+	eachWebhookStore(t, func(t *testing.T, w *webhookBundle) {
+		ctx := context.Background()
+		_, err := w.store.MarkSent(ctx, "m-1", "sendgrid", "14c5d75ce93.dfd.64b469", w.now)
+		require.NoError(t, err)
+		sample := `[
+		 {"email":"ada@example.com","timestamp":1513299569,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","event":"processed","category":"cat facts","sg_event_id":"rbtnWrG1DVDGGGFHFyun0A==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000"},
+		 {"email":"ada@example.com","timestamp":1513299569,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","event":"deferred","category":"cat facts","sg_event_id":"t7LEShmowp86DTdUW8M-GQ==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","response":"400 try again later","attempt":"5"},
+		 {"email":"ada@example.com","timestamp":1513299569,"smtp-id":"<14c5d75ce93.dfd.64b469@ismtpd-555>","event":"delivered","category":["cat facts","dog facts"],"sg_event_id":"rWVYmVk90MjZJ9iohOBa3w==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","response":"250 OK"},
+		 {"email":"ada@example.com","timestamp":1513299569,"event":"open","sg_machine_open":false,"category":"cat facts","sg_event_id":"FOTFFO0ecsBE-zxFXfs6WA==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","useragent":"Mozilla/4.0 (compatible; MSIE 6.1; Windows XP; .NET CLR 1.1.4322; .NET CLR 2.0.50727)","ip":"255.255.255.255"},
+		 {"email":"ada@example.com","timestamp":1513299569,"event":"click","category":"cat facts","sg_event_id":"kCAi1KttyQdEKHhdC-nuEA==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","useragent":"Mozilla/4.0","ip":"255.255.255.255","url":"http://www.sendgrid.com/"},
+		 {"email":"ada@example.com","timestamp":1513299569,"event":"group_unsubscribe","category":"cat facts","sg_event_id":"ahSCB7xYcXFb-hEaawsPRw==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","asm_group_id":10},
+		 {"email":"ada@example.com","timestamp":1513299569,"event":"group_resubscribe","category":"cat facts","sg_event_id":"w_u0vJhLT-OFfprar5N93g==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","asm_group_id":10},
+		 {"email":"ada@example.com","timestamp":1513299569,"event":"bounce","category":"cat facts","sg_event_id":"6g4ZI7SA-xmRDv57GoPIPw==","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000","reason":"500 unknown recipient","status":"5.0.0","type":"bounce"}
+		]`
+		var events []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(sample), &events))
+		rec := w.postSigned(t, events, w.now, nil)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		require.JSONEq(t, `{"applied":8,"duplicates":0,"ignored":0}`, rec.Body.String())
 
-	m, err := w.store.GetMessage(ctx, "m-1")
-	require.NoError(t, err)
-	require.Equal(t, "bounced", m.Delivery)
-	require.NotNil(t, m.OpenedAt)
-	require.NotNil(t, m.ClickedAt)
-	sup, err := w.store.Suppressed(ctx, "ada@example.com", "camera-accessories")
-	require.NoError(t, err)
-	require.Equal(t, domain.ReasonUnsubscribe, sup.Reason, "the group unsubscribe stands: a resubscribe never lifts it")
-	require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe", "seq/camera-accessories/ada bounce"}, w.seq.Signals())
-	m, err = w.store.GetMessage(ctx, "m-1")
-	require.NoError(t, err)
-	require.Equal(t, "14c5d75ce93.dfd.64b469", m.ProviderMessageID)
+		m, err := w.store.GetMessage(ctx, "m-1")
+		require.NoError(t, err)
+		require.Equal(t, "bounced", m.Delivery)
+		require.NotNil(t, m.OpenedAt)
+		require.NotNil(t, m.ClickedAt)
+		sup, err := w.store.Suppressed(ctx, "ada@example.com", "camera-accessories")
+		require.NoError(t, err)
+		require.Equal(t, domain.ReasonUnsubscribe, sup.Reason, "the group unsubscribe stands: a resubscribe never lifts it")
+		require.Equal(t, []string{"seq/camera-accessories/ada unsubscribe", "seq/camera-accessories/ada bounce"}, w.seq.Signals())
+		m, err = w.store.GetMessage(ctx, "m-1")
+		require.NoError(t, err)
+		require.Equal(t, "14c5d75ce93.dfd.64b469", m.ProviderMessageID)
+	})
 }

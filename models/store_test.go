@@ -22,6 +22,7 @@ import (
 var ctx = context.Background()
 
 func TestCustomers(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		_, err := s.GetCustomer(ctx, "nobody")
 		require.True(t, errs.Is(err, errs.NotFound), "got %v", err)
@@ -43,6 +44,7 @@ func TestCustomers(t *testing.T) {
 }
 
 func TestProductsKeepComplementsInOrder(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		require.NoError(t, s.UpsertProduct(ctx, &models.Product{SKU: "cam", Name: "Camera", PriceMinor: 89900,
 			Currency: "USD", InStock: true, Complements: []string{"lens", "bag", "card"}}))
@@ -57,6 +59,7 @@ func TestProductsKeepComplementsInOrder(t *testing.T) {
 }
 
 func TestRecordEventIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		order := func(id string) *models.Order {
 			return &models.Order{ID: id, CustomerID: "c-1", Currency: "USD", RevenueMinor: 100,
@@ -85,6 +88,7 @@ func TestRecordEventIsAllOrNothing(t *testing.T) {
 }
 
 func TestPublishedVersionsAreImmutableSnapshots(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		c := &models.Campaign{ID: "cam", Name: "Camera", Kind: "cross_sell", TriggerEvent: "purchase", Definition: []byte(`{"v":1}`)}
 		require.NoError(t, s.CreateCampaign(ctx, c))
@@ -129,6 +133,7 @@ func TestPublishedVersionsAreImmutableSnapshots(t *testing.T) {
 }
 
 func TestOneRunningEnrollmentPerCustomerAndCampaign(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		e := func(id string) *models.Enrollment {
 			return &models.Enrollment{ID: id, CustomerID: "c-1", CampaignID: "cam", Version: 1, WorkflowID: "seq/cam/c-1",
@@ -159,6 +164,7 @@ func TestOneRunningEnrollmentPerCustomerAndCampaign(t *testing.T) {
 }
 
 func TestClaimMessageCreatesOneMessagePerStepUnderRaces(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		var wg sync.WaitGroup
 		ids := make([]string, 8)
@@ -209,6 +215,7 @@ func TestClaimMessageCreatesOneMessagePerStepUnderRaces(t *testing.T) {
 }
 
 func TestSuppressions(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		sup, err := s.Suppressed(ctx, "ada@example.com", "cam")
 		require.NoError(t, err)
@@ -232,6 +239,7 @@ func TestSuppressions(t *testing.T) {
 }
 
 func TestCheckSchema(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		require.NoError(t, s.CheckSchema(ctx))
 		require.NoError(t, s.DB().Migrator().DropTable(&models.Message{}))
@@ -240,6 +248,7 @@ func TestCheckSchema(t *testing.T) {
 }
 
 func TestAPIKeysAreStoredHashed(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		require.NoError(t, s.SetAPIKey(ctx, "ci", "old-key"))
 		require.NoError(t, s.SetAPIKey(ctx, "ci", "secret-key"))
@@ -260,6 +269,7 @@ func TestAPIKeysAreStoredHashed(t *testing.T) {
 }
 
 func TestFrequencyCapsHoldUnderRaces(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		caps := []models.Cap{{Window: 24 * time.Hour, Max: 1}, {Window: 7 * 24 * time.Hour, Max: 3}}
 		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
@@ -297,6 +307,7 @@ func TestFrequencyCapsHoldUnderRaces(t *testing.T) {
 }
 
 func TestCappedSendLearnsWhenASlotFrees(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		caps := []models.Cap{{Window: 24 * time.Hour, Max: 1}, {Window: 7 * 24 * time.Hour, Max: 3}}
 		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
@@ -322,6 +333,7 @@ func TestCappedSendLearnsWhenASlotFrees(t *testing.T) {
 }
 
 func TestIdempotencyKeys(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 		rec, fresh, err := s.BeginIdempotent(ctx, "tenant", "k", "fp-1", now)
@@ -368,6 +380,7 @@ func TestIdempotencyKeys(t *testing.T) {
 }
 
 func TestCountEvents(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 		for i, at := range []time.Time{t0.Add(-10 * 24 * time.Hour), t0.Add(-time.Hour), t0} {
@@ -384,6 +397,7 @@ func TestCountEvents(t *testing.T) {
 }
 
 func TestMessageByProviderIDMatchesTheLongestPrefix(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		for i, pid := range []string{"14c5d75ce93", "14c5d75ce93.dfd.64b469", "W86EgYT6SQKk0lRflfLRsA"} {
 			m, _, err := s.ClaimMessage(ctx, &models.Message{ID: fmt.Sprint("m", i), EnrollmentID: "e", StepID: fmt.Sprint("s", i),
@@ -405,6 +419,7 @@ func TestMessageByProviderIDMatchesTheLongestPrefix(t *testing.T) {
 }
 
 func TestClaimSendingLetsOneAttemptThrough(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		m, _, err := s.ClaimMessage(ctx, &models.Message{ID: "m", EnrollmentID: "e", StepID: "s", CustomerID: "c",
 			CampaignID: "k", Variant: "A", Status: domain.MessagePending})
@@ -434,6 +449,7 @@ func TestClaimSendingLetsOneAttemptThrough(t *testing.T) {
 }
 
 func TestAffinitiesFromOrderHistory(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 		for _, p := range []models.Product{{SKU: "cam", Category: "cameras"}, {SKU: "lens", Category: "lenses"},
@@ -481,6 +497,7 @@ func TestAffinitiesFromOrderHistory(t *testing.T) {
 }
 
 func TestItemSimilarityFromCustomersPurchases(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 		for _, sku := range []string{"cam", "tripod", "card"} {
@@ -529,6 +546,7 @@ func TestItemSimilarityFromCustomersPurchases(t *testing.T) {
 }
 
 func TestSetComplementsIsAllOrNothing(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		for _, sku := range []string{"a", "b"} {
 			require.NoError(t, s.UpsertProduct(ctx, &models.Product{SKU: sku, Name: sku, Currency: "USD", InStock: true, Complements: []string{"x"}}))
@@ -547,6 +565,7 @@ func TestSetComplementsIsAllOrNothing(t *testing.T) {
 }
 
 func TestCampaignReportSumsInSQL(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		db := s.DB()
 		t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
@@ -591,6 +610,7 @@ func TestCampaignReportSumsInSQL(t *testing.T) {
 }
 
 func TestReportLagLifetimeValueAndSegment(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		db := s.DB()
 		t0 := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)

@@ -19,6 +19,7 @@ import (
 )
 
 func TestInactivityWatchStartsReEngagementAfterAQuietSpell(t *testing.T) {
+	t.Parallel()
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := s.NewTestWorkflowEnvironment()

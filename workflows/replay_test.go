@@ -23,6 +23,7 @@ import (
 //
 // using a new tag, so the old files stay: every recorded version must keep replaying.
 func TestReplayRecordedHistories(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("testdata/*.json")
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "no recorded histories")

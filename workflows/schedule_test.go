@@ -10,6 +10,7 @@ import (
 )
 
 func TestSendTime(t *testing.T) {
+	t.Parallel()
 	ny := LoadLocation("America/New_York")
 	berlin := LoadLocation("Europe/Berlin")
 	tokyo := LoadLocation("Asia/Tokyo")
@@ -50,6 +51,7 @@ func TestSendTime(t *testing.T) {
 }
 
 func TestSpringForwardIs71HoursNot72(t *testing.T) {
+	t.Parallel()
 	ny := LoadLocation("America/New_York")
 	enrolled := time.Date(2026, 3, 6, 14, 0, 0, 0, ny)
 	got := SendTime(enrolled, campaign.Window{Min: campaign.Offset{Days: 3}}, ny, DefaultSendWindow, Day)
@@ -57,12 +59,14 @@ func TestSpringForwardIs71HoursNot72(t *testing.T) {
 }
 
 func TestLoadLocationFallsBackToUTC(t *testing.T) {
+	t.Parallel()
 	require.Equal(t, time.UTC, LoadLocation(""))
 	require.Equal(t, time.UTC, LoadLocation("Mars/Olympus_Mons"))
 	require.Equal(t, "Asia/Kolkata", LoadLocation("Asia/Kolkata").String())
 }
 
 func TestSendTimeBeforeAnAnchor(t *testing.T) {
+	t.Parallel()
 	ends := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 	got := SendTimeBefore(ends, campaign.Offset{Days: 10}, time.UTC, DefaultSendWindow, Day)
 	require.Equal(t, time.Date(2026, 6, 5, 12, 0, 0, 0, time.UTC), got)

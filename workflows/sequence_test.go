@@ -113,6 +113,7 @@ func (b *bundle) run(t *testing.T, in workflows.SequenceInput) workflows.Sequenc
 }
 
 func TestSequenceSendsEveryStepOnScheduleThenCompletes(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	res := b.run(t, input(b.start))
 
@@ -127,6 +128,7 @@ func TestSequenceSendsEveryStepOnScheduleThenCompletes(t *testing.T) {
 }
 
 func TestExitSignalsEndTheSequenceAtOnceAtEveryStage(t *testing.T) {
+	t.Parallel()
 	signals := []struct {
 		name    string
 		payload workflows.ExitSignal
@@ -168,6 +170,7 @@ func TestExitSignalsEndTheSequenceAtOnceAtEveryStage(t *testing.T) {
 }
 
 func TestExitIsImmediateEvenDeepIntoALongWait(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	in := input(b.start)
 	in.Steps = []workflows.StepPlan{{ID: "late", Window: campaign.Window{Min: campaign.Offset{Days: 30}, Max: campaign.Offset{Days: 30}}}}
@@ -179,6 +182,7 @@ func TestExitIsImmediateEvenDeepIntoALongWait(t *testing.T) {
 }
 
 func TestSignalsThatMeetNoGoalAreIgnored(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	in := input(b.start)
 	in.ExitOn = []campaign.Goal{campaign.GoalPurchaseOfRecommended} // no upgrade goal
@@ -193,6 +197,7 @@ func TestSignalsThatMeetNoGoalAreIgnored(t *testing.T) {
 }
 
 func TestPauseHoldsTheNextEmailUntilResume(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	var paused workflows.Journey
 	b.env.RegisterDelayedCallback(func() {
@@ -229,6 +234,7 @@ func TestPauseHoldsTheNextEmailUntilResume(t *testing.T) {
 }
 
 func TestStepWithNothingToRecommendIsSkippedNotSentEmpty(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.prepare = func(ref workflows.StepRef) workflows.Prepared {
 		if ref.StepID == "complement" {
@@ -254,6 +260,7 @@ func TestStepWithNothingToRecommendIsSkippedNotSentEmpty(t *testing.T) {
 }
 
 func TestNoConsentAtSendTimeEndsTheSequenceUnsent(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.eligibility = func(workflows.StepRef) workflows.Eligibility {
 		return workflows.Eligibility{Status: domain.StatusNoConsent, Reason: "no marketing consent"}
@@ -265,6 +272,7 @@ func TestNoConsentAtSendTimeEndsTheSequenceUnsent(t *testing.T) {
 }
 
 func TestHoldoutRunsTheClockButIsNeverEmailed(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	in := input(b.start)
 	in.Variant = workflows.VariantHoldout
@@ -277,6 +285,7 @@ func TestHoldoutRunsTheClockButIsNeverEmailed(t *testing.T) {
 }
 
 func TestPermanentSendFailureMovesOnToTheNextStep(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	calls := 0
 	b.send = func(ref workflows.SendInput) (workflows.Sent, error) {
@@ -293,6 +302,7 @@ func TestPermanentSendFailureMovesOnToTheNextStep(t *testing.T) {
 }
 
 func TestSendWindowUsesTheCustomersClock(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	in := input(b.start)
 	in.Timezone = "America/New_York"
@@ -307,6 +317,7 @@ func TestSendWindowUsesTheCustomersClock(t *testing.T) {
 }
 
 func TestSignalDuringAnActivityIsHandledRightAfterIt(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	// The purchase arrives while the first email is being sent: it is
 	// applied as soon as the send returns, before any further wait.
@@ -324,6 +335,7 @@ func TestSignalDuringAnActivityIsHandledRightAfterIt(t *testing.T) {
 }
 
 func TestPausedSequenceDoesNotSendUntilResumed(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	// Pause while the first step is being prepared: the send waits.
 	b.prepare = func(ref workflows.StepRef) workflows.Prepared {
@@ -345,6 +357,7 @@ func TestPausedSequenceDoesNotSendUntilResumed(t *testing.T) {
 }
 
 func TestFailureIsRecordedBeforeTheWorkflowFails(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	// (A second OnActivity for Prepare would never be consulted: testify
 	// uses the first matching expectation, the one setup registered.)
@@ -356,6 +369,7 @@ func TestFailureIsRecordedBeforeTheWorkflowFails(t *testing.T) {
 }
 
 func TestFrequencyCapDefersTheSendNeverDropsIt(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	capped := true
 	var journey workflows.Journey
@@ -387,6 +401,7 @@ func TestFrequencyCapDefersTheSendNeverDropsIt(t *testing.T) {
 }
 
 func TestSupportTicketEndsUpsellsOnly(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		kind   campaign.Kind
 		goals  []campaign.Goal
@@ -408,6 +423,7 @@ func TestSupportTicketEndsUpsellsOnly(t *testing.T) {
 }
 
 func TestAnchoredStepsCountBackFromTheAnchor(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	in := input(b.start)
 	ends := b.start.Add(14 * day) // the trial ends in 14 days
@@ -430,6 +446,7 @@ func TestAnchoredStepsCountBackFromTheAnchor(t *testing.T) {
 }
 
 func TestUpgradeGoalCanRequireATargetTier(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	in := input(b.start)
 	in.UpgradeTo = []string{"pro", "business"}
@@ -449,6 +466,7 @@ func TestUpgradeGoalCanRequireATargetTier(t *testing.T) {
 // waited for follows the winner's timing, steps already sent stay sent,
 // and steps the winner omits are dropped.
 func TestSwitchToPromotedWinnerAtNextStepBoundary(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	w := func(s string) campaign.Window { x, _ := campaign.ParseWindow(s); return x }
 	variants := map[string]string{}
@@ -479,6 +497,7 @@ func TestSwitchToPromotedWinnerAtNextStepBoundary(t *testing.T) {
 }
 
 func TestHoldoutIsNeverSwitched(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	in := input(b.start)
 	in.Variant = workflows.VariantHoldout

@@ -3,6 +3,7 @@ package app
 import "testing"
 
 func TestProviderIDIsTheXMessageIDInsideSgMessageID(t *testing.T) {
+	t.Parallel()
 	for sg, want := range map[string]string{
 		"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0":                "14c5d75ce93.dfd.64b469",
 		"W86EgYT6SQKk0lRflfLRsA.filterdrecv-5645d9c87f-6r4tm-1-64F8A9F1-3.0": "W86EgYT6SQKk0lRflfLRsA",

@@ -10,6 +10,7 @@ import (
 )
 
 func TestAssignmentFollowsTheWeightsOver100000Customers(t *testing.T) {
+	t.Parallel()
 	const n = 100000
 	counts := map[string]int{}
 	variants := []Weighted{{"A", 70}, {"B", 30}}
@@ -25,6 +26,7 @@ func TestAssignmentFollowsTheWeightsOver100000Customers(t *testing.T) {
 }
 
 func TestAssignmentIsStickyAndHoldoutGrowsOnlyFromTheVariants(t *testing.T) {
+	t.Parallel()
 	variants := []Weighted{{"A", 1}, {"B", 1}}
 	for i := 0; i < 2000; i++ {
 		c := fmt.Sprint("c-", i)
@@ -47,6 +49,7 @@ func TestAssignmentIsStickyAndHoldoutGrowsOnlyFromTheVariants(t *testing.T) {
 }
 
 func TestVariantsOverrideTheCopyTheyChange(t *testing.T) {
+	t.Parallel()
 	def := &Definition{ID: "camera", Steps: []Step{{ID: "s1", Subject: "Complete your kit", Heading: "For your camera",
 		Translations: map[string]StepText{"de": {Subject: "Vervollständigen Sie Ihr Set", Heading: "Für Ihre Kamera"}}}},
 		Experiment: &Experiment{ID: "subject", Variants: []Variant{{ID: "A", Weight: 1},
@@ -66,6 +69,7 @@ func TestVariantsOverrideTheCopyTheyChange(t *testing.T) {
 }
 
 func TestExperimentValidation(t *testing.T) {
+	t.Parallel()
 	valid := func() *Definition {
 		d, err := Parse([]byte(`{"id":"c","name":"C","kind":"cross_sell","trigger":{"event":"purchase"},
 			"steps":[{"id":"s1","at":"3d","subject":"Hi","template":"education"}],
@@ -104,6 +108,7 @@ func TestExperimentValidation(t *testing.T) {
 // variant's sequence is the campaign's with its changes, and the plan the
 // workflow runs carries its timing.
 func TestVariantsDifferInTimingOfferAndSteps(t *testing.T) {
+	t.Parallel()
 	d, err := Parse([]byte(`{"id":"c","name":"C","kind":"upsell","trigger":{"event":"usage"},
 		"steps":[{"id":"s1","at":"1d-3d","subject":"Hi","template":"education","incentive":{"percent_off":10}},
 		         {"id":"s2","at":"5d-7d","subject":"Again","template":"education"},

@@ -14,6 +14,7 @@ const valid = `{"id":"cam","name":"Camera","kind":"cross_sell","trigger":{"event
  "recommend":{"strategy":"complements","limit":2}},{"id":"b","at":"10d","subject":"More","template":"education"}]}`
 
 func TestParseValid(t *testing.T) {
+	t.Parallel()
 	d, err := Parse([]byte(valid))
 	require.NoError(t, err)
 	w, err := ParseWindow(d.Steps[0].At)
@@ -23,6 +24,7 @@ func TestParseValid(t *testing.T) {
 }
 
 func TestValidationNamesTheField(t *testing.T) {
+	t.Parallel()
 	cases := map[string]struct{ patch, field string }{
 		"id":             {`{"id":"Bad ID"}`, "id"},
 		"kind":           {`{"kind":"spam"}`, "kind"},
@@ -59,6 +61,7 @@ func TestValidationNamesTheField(t *testing.T) {
 }
 
 func TestMatch(t *testing.T) {
+	t.Parallel()
 	facts := Facts{"category": []string{"cameras", "lenses"}, "ratio": 0.85, "plan": "starter", "paid": true}
 	require.True(t, Match(nil, facts))
 	require.True(t, Match(map[string]any{"category": "Cameras"}, facts), "case-insensitive, any of a list")
@@ -73,6 +76,7 @@ func TestMatch(t *testing.T) {
 // A re-entry key may name a personal property; only its hash reaches
 // workflow history and the store, and equal values still match.
 func TestEntryKeyIsAHashOfTheValues(t *testing.T) {
+	t.Parallel()
 	d := &Definition{Reentry: &Reentry{Rule: ReentryOnce, Key: []string{"email", "period"}}}
 	a := d.EntryKey(map[string]any{"email": "ada@example.com", "period": "2026-05"})
 	require.NotContains(t, a, "ada")

@@ -15,6 +15,7 @@ import (
 )
 
 func TestSendGridMailer(t *testing.T) {
+	t.Parallel()
 	var got map[string]any
 	status := http.StatusAccepted
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestEveryCampaignTemplateExists(t *testing.T) {
+	t.Parallel()
 	want := append([]string{}, campaign.Templates...)
 	got := append([]string{}, bodyTemplates...)
 	sort.Strings(want)
@@ -19,6 +20,7 @@ func TestEveryCampaignTemplateExists(t *testing.T) {
 }
 
 func TestRenderIsResponsiveAndHasAPlainTextAlternative(t *testing.T) {
+	t.Parallel()
 	r, err := NewRenderer()
 	require.NoError(t, err)
 	d := Data{
@@ -53,6 +55,7 @@ func TestRenderIsResponsiveAndHasAPlainTextAlternative(t *testing.T) {
 }
 
 func TestSubjectWithAMissingFieldIsAnError(t *testing.T) {
+	t.Parallel()
 	_, err := RenderSubject("Hi {{.Customer.Nickname}}", Data{})
 	require.Error(t, err)
 	_, err = RenderSubject("   ", Data{})
@@ -60,6 +63,7 @@ func TestSubjectWithAMissingFieldIsAnError(t *testing.T) {
 }
 
 func TestFormatPrice(t *testing.T) {
+	t.Parallel()
 	require.Equal(t, "$ 49.99", FormatPrice(4999, "USD", "en"))
 	require.Contains(t, FormatPrice(4999, "EUR", "de"), "49,99")
 	require.Equal(t, "12.00 XYZ", FormatPrice(1200, "XYZ", "en"))
@@ -69,6 +73,7 @@ func TestFormatPrice(t *testing.T) {
 }
 
 func TestLocalesWithFallback(t *testing.T) {
+	t.Parallel()
 	require.Equal(t, "de", Base("de-CH"))
 	require.Equal(t, "de", Base("de"))
 	require.Equal(t, "en", Base("fr-FR"), "French is not shipped: English")
@@ -92,6 +97,7 @@ func TestLocalesWithFallback(t *testing.T) {
 }
 
 func TestUsageSummaryAndSocialProofBlocks(t *testing.T) {
+	t.Parallel()
 	r, err := NewRenderer()
 	require.NoError(t, err)
 	for locale, want := range map[string][]string{

@@ -42,6 +42,7 @@ func goldenData(locale string) Data {
 // every template in every shipped locale, so a change to a block, the CSS
 // inliner or a translation shows up as a reviewable diff.
 func TestRenderedEmailsMatchTheGoldenFiles(t *testing.T) {
+	t.Parallel()
 	r, err := NewRenderer()
 	require.NoError(t, err)
 	for _, locale := range []string{"en-US", "de-DE"} {

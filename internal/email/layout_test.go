@@ -18,6 +18,7 @@ import (
 // 1200 px the email keeps its 600 px column with the cards side by side.
 // Screenshots go to $LIFT_ARTIFACTS_DIR (CI keeps them) or a temp dir.
 func TestLayoutInHeadlessChromium(t *testing.T) {
+	t.Parallel()
 	r, err := NewRenderer()
 	require.NoError(t, err)
 	d := Data{

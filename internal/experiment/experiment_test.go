@@ -17,6 +17,7 @@ func def() *campaign.Definition {
 }
 
 func TestRoutingFollowsTheExperimentsState(t *testing.T) {
+	t.Parallel()
 	d := def()
 	control := []campaign.Weighted{{ID: "A", Weight: 1}}
 	require.Equal(t, control, Routing(d, nil), "not started: everyone gets the control")
@@ -47,6 +48,7 @@ func state(metric string) *models.Experiment {
 }
 
 func TestAnalyzeCallsAWinnerOnlyWithEnoughEvidence(t *testing.T) {
+	t.Parallel()
 	d := def()
 	// B converts 8 % against A's 4 % over 3,000 each; C is like A.
 	big := totals([4]int64{3000, 6000, 120, 120 * 5000}, [4]int64{3000, 6000, 240, 240 * 5000}, [4]int64{3000, 6000, 118, 118 * 5000})
@@ -94,6 +96,7 @@ func TestAnalyzeCallsAWinnerOnlyWithEnoughEvidence(t *testing.T) {
 }
 
 func TestGuardrailsPauseVariantsAndSteps(t *testing.T) {
+	t.Parallel()
 	variants := []models.VariantTotals{
 		{Variant: "A", Sent: 1000, Unsubscribed: 5},    // exactly 0.5 %: not over
 		{Variant: "B", Sent: 1000, Unsubscribed: 6},    // 0.6 %

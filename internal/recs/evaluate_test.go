@@ -16,6 +16,7 @@ import (
 // learned from co-purchases must beat best sellers. (Two curated rules per
 // product, often already owned, need not: the report shows how they do.)
 func TestEvaluationRanksStrategiesOnAKnownHistory(t *testing.T) {
+	t.Parallel()
 	h := recs.Generate(400, 20, 6, 7)
 	scores, err := recs.Evaluate(context.Background(), testdb.SQLite(t), h, 100, 100, 3)
 	require.NoError(t, err)

@@ -108,6 +108,7 @@ func recommend(t *testing.T, st *fakeStore, spec campaign.Recommend, owned map[s
 }
 
 func TestComplementsKeepRuleOrderAndSkipWhatDoesNotFit(t *testing.T) {
+	t.Parallel()
 	res := recommend(t, catalogue(), campaign.Recommend{Strategy: "complements", Limit: 2}, map[string]bool{"bag": true}, "US")
 	require.Equal(t, []string{"lens", "tripod"}, res.SKUs(), "card is out of stock, bag is owned")
 	require.Equal(t, "goes with your cam", res.Picks[0].Reason)
@@ -116,6 +117,7 @@ func TestComplementsKeepRuleOrderAndSkipWhatDoesNotFit(t *testing.T) {
 }
 
 func TestBoughtTogetherNeedsEnoughHistory(t *testing.T) {
+	t.Parallel()
 	st := catalogue()
 	st.affinities = []models.Affinity{
 		{SKUA: "cam", SKUB: "tripod", Orders: 40, Confidence: 0.4, Lift: 3.1},
@@ -135,6 +137,7 @@ func TestBoughtTogetherNeedsEnoughHistory(t *testing.T) {
 }
 
 func TestPopularInCategoryIsTheLastResort(t *testing.T) {
+	t.Parallel()
 	owned := map[string]bool{"lens": true, "bag": true, "tripod": true}
 	res := recommend(t, catalogue(), campaign.Recommend{Strategy: "complements", Limit: 3}, owned, "US")
 	require.Equal(t, campaign.Strategy("popular_in_category"), res.Strategy)
@@ -145,6 +148,7 @@ func TestPopularInCategoryIsTheLastResort(t *testing.T) {
 }
 
 func TestFiltersPinsBlocksRegionsAndPriceBand(t *testing.T) {
+	t.Parallel()
 	st := catalogue()
 	cam := st.products["cam"]
 	cam.Complements = []string{"parka", "drone", "lens", "strap"}
@@ -162,6 +166,7 @@ func TestFiltersPinsBlocksRegionsAndPriceBand(t *testing.T) {
 }
 
 func TestNextTierIsTheNextPlanUpTheLadder(t *testing.T) {
+	t.Parallel()
 	st := catalogue()
 	for i, name := range []string{"starter", "pro", "business", "enterprise"} {
 		st.products["plan-"+name] = models.Product{SKU: "plan-" + name, Name: name, Category: "plans", TierRank: i + 1, InStock: true}
@@ -203,6 +208,7 @@ func TestNextTierIsTheNextPlanUpTheLadder(t *testing.T) {
 }
 
 func TestSimilarCustomersNeedsEnoughBuyersThenFallsBackInOrder(t *testing.T) {
+	t.Parallel()
 	st := catalogue()
 	st.similar = []models.ItemSimilarity{{SKUA: "cam", SKUB: "tripod", Customers: 420, Score: 0.61}, {SKUA: "cam", SKUB: "bag", Customers: 90, Score: 0.2}}
 	st.affinities = []models.Affinity{{SKUA: "cam", SKUB: "lens", Orders: 40, Confidence: 0.4, Lift: 2}}

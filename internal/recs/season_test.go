@@ -12,6 +12,7 @@ import (
 )
 
 func TestSeasonsWhereTheCustomerLives(t *testing.T) {
+	t.Parallel()
 	jan := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
 	jul := time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC)
 	for _, c := range []struct {
@@ -32,6 +33,7 @@ func TestSeasonsWhereTheCustomerLives(t *testing.T) {
 }
 
 func TestNoWinterGearOutOfWinterOrInTheTropics(t *testing.T) {
+	t.Parallel()
 	st := catalogue()
 	coat := models.Product{SKU: "coat", Name: "Down coat", Category: "outdoor", PriceMinor: 20000, InStock: true, Seasons: []string{"autumn", "winter"}}
 	st.products["coat"] = coat

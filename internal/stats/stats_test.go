@@ -18,6 +18,7 @@ func near(t *testing.T, what string, got, want, tol float64) {
 // Known answers worked by hand (and checked against R's prop.test
 // without continuity correction for the Wald interval).
 func TestIntervalsKnownAnswers(t *testing.T) {
+	t.Parallel()
 	// 100/1000 vs 80/1000: se = sqrt(.1*.9/1000 + .08*.92/1000) = 0.0127906
 	d := DiffInterval(Bernoulli(100, 1000), Bernoulli(80, 1000))
 	near(t, "estimate", d.Estimate, 0.02, 1e-12)
@@ -42,6 +43,7 @@ func TestIntervalsKnownAnswers(t *testing.T) {
 }
 
 func TestMSPRTKnownAnswer(t *testing.T) {
+	t.Parallel()
 	// 60/1000 vs 40/1000. V = .06*.94/1000 + .04*.96/1000 = 9.48e-5;
 	// pooled p = .05, variance .0475, τ² = .1² × .0475 = 4.75e-4;
 	// Δ = .02; log Λ = ½ log(V/(V+τ²)) + Δ²τ²/(2V(V+τ²)).
@@ -96,6 +98,7 @@ func simulate(seed uint64, runs, days, perDay int, pA, pB, alpha float64) (msprt
 // sampling error); the fixed-horizon test, peeked at daily, must be shown
 // to fail the same check, or the simulation proves nothing.
 func TestAAFalsePositiveRateWithDailyLooks(t *testing.T) {
+	t.Parallel()
 	const runs, alpha = 2000, 0.05
 	fpr, naive := simulate(42, runs, 30, 300, 0.05, 0.05, alpha)
 	// Sampling error of a rate of 0.05 over 2,000 runs is 0.0049; allow
@@ -113,6 +116,7 @@ func TestAAFalsePositiveRateWithDailyLooks(t *testing.T) {
 // TestSequentialPower: a real 30 % lift (5 % → 6.5 %) is found in most
 // runs within the month, so the validity is not bought with uselessness.
 func TestSequentialPower(t *testing.T) {
+	t.Parallel()
 	power, _ := simulate(7, 500, 30, 300, 0.05, 0.065, 0.05)
 	t.Logf("5%% vs 6.5%%, 300 a day per arm, 30 daily looks: power %.2f", power)
 	if power < 0.7 {

@@ -16,6 +16,7 @@ func signer(t *testing.T, secret string) Signer {
 }
 
 func TestTokensRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := signer(t, strings.Repeat("k", 32))
 	for _, sc := range []Scope{{CustomerID: "ada", CampaignID: "camera"}, {CustomerID: "ada"}, {CustomerID: "a/b c", CampaignID: "x"}} {
 		got, err := s.Parse(s.Token(sc))
@@ -25,6 +26,7 @@ func TestTokensRoundTrip(t *testing.T) {
 }
 
 func TestForgedAndTamperedTokensAreRefused(t *testing.T) {
+	t.Parallel()
 	s := signer(t, strings.Repeat("k", 32))
 	other := signer(t, strings.Repeat("x", 32))
 	good := s.Token(Scope{CustomerID: "ada", CampaignID: "camera"})
