@@ -600,15 +600,17 @@ func TestEmailsSpeakTheCustomersLanguage(t *testing.T) {
 			{"de-CH", "Vervollständigen Sie Ihr X100-Set", "Hallo Ada,"},
 			{"fr", "Complete your X100 kit", "Hi Ada,"},
 		} {
-			require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "ada@example.com", Name: "Ada Lovelace",
-				Timezone: "Europe/Zurich", Locale: c.locale, Consent: true}))
-			enr := "e-" + c.locale
-			require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
-				WorkflowID: "seq/cam-de/ada", Variant: "A", TriggerEventID: "ev-1", Status: domain.StatusCompleted, EnrolledAt: time.Now()}))
-			m := b.message(t, b.rendered(t, workflows.StepRef{EnrollmentID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
-				StepID: "s1", Variant: "A", TriggerEventID: "ev-1"}))
-			require.Equal(t, c.subject, m.Subject, c.locale)
-			require.Contains(t, m.HTML, c.greeting, c.locale)
+			t.Run(c.locale, func(t *testing.T) {
+				require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "ada@example.com", Name: "Ada Lovelace",
+					Timezone: "Europe/Zurich", Locale: c.locale, Consent: true}))
+				enr := "e-" + c.locale
+				require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
+					WorkflowID: "seq/cam-de/ada", Variant: "A", TriggerEventID: "ev-1", Status: domain.StatusCompleted, EnrolledAt: time.Now()}))
+				m := b.message(t, b.rendered(t, workflows.StepRef{EnrollmentID: enr, CustomerID: "ada", CampaignID: "cam-de", Version: 1,
+					StepID: "s1", Variant: "A", TriggerEventID: "ev-1"}))
+				require.Equal(t, c.subject, m.Subject, c.locale)
+				require.Contains(t, m.HTML, c.greeting, c.locale)
+			})
 		}
 	})
 }

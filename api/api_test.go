@@ -381,8 +381,10 @@ func TestConsentIsARecord(t *testing.T) {
 			`{"email":"bob@example.com","marketing_consent":true,"country":"Germany"}`:         "country",
 			`{"email":"bob@example.com","marketing_consent":true,"consent_ip":"nope"}`:         "consent_ip",
 		} {
-			st, out := b.do(t, "PUT", "/v1/customers/bob", body)
-			requireError(t, st, out, 422, "invalid", field)
+			t.Run(body, func(t *testing.T) {
+				st, out := b.do(t, "PUT", "/v1/customers/bob", body)
+				requireError(t, st, out, 422, "invalid", field)
+			})
 		}
 	})
 }
@@ -446,11 +448,13 @@ func TestDevOutboxAnswersOnlyTheLocalMachine(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	h := on(t, testdb.SQLite(t), func(d *api.Deps) { d.DevOutbox = true }).h
 	for addr, want := range map[string]int{"127.0.0.1:5000": 200, "[::1]:5000": 200, "192.0.2.7:5000": 404} {
-		req := httptest.NewRequest("GET", "/dev/outbox", nil)
-		req.RemoteAddr = addr
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		require.Equal(t, want, rec.Code, addr)
+		t.Run(addr, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/dev/outbox", nil)
+			req.RemoteAddr = addr
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			require.Equal(t, want, rec.Code, addr)
+		})
 	}
 }
 
@@ -540,8 +544,10 @@ func TestForgedUnsubscribeTokensChangeNothing(t *testing.T) {
 			"bob's signature on ada's name": base64.RawURLEncoding.EncodeToString([]byte("ada\x1f")) + "." + mac,
 			"garbage":                       "not-a-token",
 		} {
-			rec := b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
-			require.Equal(t, 403, rec.Code, name)
+			t.Run(name, func(t *testing.T) {
+				rec := b.post(t, "/u/"+token, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+				require.Equal(t, 403, rec.Code, name)
+			})
 		}
 		sup, err := b.store.Suppressed(context.Background(), "ada@example.com", "camera-accessories")
 		require.NoError(t, err)
@@ -1192,8 +1198,10 @@ func TestExperimentLifecycle(t *testing.T) {
 			{`{"move_running":true}`, "move_running"},
 			{`{"metrc":"conversion_rate"}`, "metrc"},
 		} {
-			st, body = b.do(t, "POST", start, bad.body)
-			requireError(t, st, body, 422, "invalid", bad.field)
+			t.Run(bad.field, func(t *testing.T) {
+				st, body = b.do(t, "POST", start, bad.body)
+				requireError(t, st, body, 422, "invalid", bad.field)
+			})
 		}
 		st, body = b.do(t, "POST", start, `{"metric":"revenue_per_recipient","min_sends":50}`)
 		require.Equal(t, 201, st, "%v", body)

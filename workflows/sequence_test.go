@@ -411,14 +411,16 @@ func TestSupportTicketEndsUpsellsOnly(t *testing.T) {
 		{campaign.CrossSell, nil, domain.StatusCompleted},
 		{campaign.CrossSell, []campaign.Goal{campaign.GoalSupportTicket}, domain.StatusSuppressed},
 	} {
-		b := setup(t)
-		in := input(b.start)
-		in.Kind, in.ExitOn = c.kind, c.goals
-		b.env.RegisterDelayedCallback(func() {
-			b.env.SignalWorkflow(workflows.SignalSupportTicket, workflows.ExitSignal{})
-		}, 4*day)
-		res := b.run(t, in)
-		require.Equal(t, c.status, res.Status, "%s %v", c.kind, c.goals)
+		t.Run(string(c.kind)+fmt.Sprint(c.goals), func(t *testing.T) {
+			b := setup(t)
+			in := input(b.start)
+			in.Kind, in.ExitOn = c.kind, c.goals
+			b.env.RegisterDelayedCallback(func() {
+				b.env.SignalWorkflow(workflows.SignalSupportTicket, workflows.ExitSignal{})
+			}, 4*day)
+			res := b.run(t, in)
+			require.Equal(t, c.status, res.Status, "%s %v", c.kind, c.goals)
+		})
 	}
 }
 

@@ -11,8 +11,10 @@ func TestProviderIDIsTheXMessageIDInsideSgMessageID(t *testing.T) {
 		"plain.suffix": "plain",
 		"bare":         "bare",
 	} {
-		if got := providerID(sg); got != want {
-			t.Errorf("providerID(%q) = %q, want %q", sg, got, want)
-		}
+		t.Run(sg, func(t *testing.T) {
+			if got := providerID(sg); got != want {
+				t.Errorf("providerID(%q) = %q, want %q", sg, got, want)
+			}
+		})
 	}
 }

@@ -20,8 +20,10 @@ func TestAssignmentFollowsTheWeightsOver100000Customers(t *testing.T) {
 	// 10 % held out, the other 90 % split 70/30. The tolerance is five
 	// standard deviations of a binomial at n = 100,000 (at most 0.8 %).
 	for v, want := range map[string]float64{VariantHoldout: 0.10, "A": 0.63, "B": 0.27} {
-		got := float64(counts[v]) / n
-		require.InDelta(t, want, got, 0.008, "variant %s: %.4f", v, got)
+		t.Run(v, func(t *testing.T) {
+			got := float64(counts[v]) / n
+			require.InDelta(t, want, got, 0.008, "variant %s: %.4f", v, got)
+		})
 	}
 }
 
@@ -95,12 +97,14 @@ func TestExperimentValidation(t *testing.T) {
 		},
 		"experiment.variants[0].id": func(d *Definition) { d.Experiment.Variants[0].ID = VariantHoldout },
 	} {
-		d := valid()
-		mutate(d)
-		err := d.Validate()
-		e, ok := errs.As(err)
-		require.True(t, ok, "%s: %v", field, err)
-		require.Equal(t, field, e.Field, "%v", err)
+		t.Run(field, func(t *testing.T) {
+			d := valid()
+			mutate(d)
+			err := d.Validate()
+			e, ok := errs.As(err)
+			require.True(t, ok, "%s: %v", field, err)
+			require.Equal(t, field, e.Field, "%v", err)
+		})
 	}
 }
 

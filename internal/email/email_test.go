@@ -104,13 +104,15 @@ func TestUsageSummaryAndSocialProofBlocks(t *testing.T) {
 		"en-US": {"You have used 847 of 1,000 orders (84%).", "★ 4.8 · 1204 reviews", "“Paid for itself in a week.”"},
 		"de-DE": {"Sie haben 847 von 1.000 orders genutzt (84 %).", "★ 4.8 · 1204 Bewertungen"},
 	} {
-		d := Data{Locale: locale,
-			Usage:    &Usage{Metric: "orders", Used: FormatNumber(847, locale), Limit: FormatNumber(1000, locale), Percent: 84},
-			Products: []Product{{Name: "Pro plan", Price: "$99.00", URL: "https://x/pro", Rating: "4.8", Reviews: 1204, Testimonial: "Paid for itself in a week."}}}
-		out, err := r.Render("upsell", "Time for Pro", d)
-		require.NoError(t, err)
-		for _, w := range want {
-			require.Contains(t, out.HTML, w, locale)
-		}
+		t.Run(locale, func(t *testing.T) {
+			d := Data{Locale: locale,
+				Usage:    &Usage{Metric: "orders", Used: FormatNumber(847, locale), Limit: FormatNumber(1000, locale), Percent: 84},
+				Products: []Product{{Name: "Pro plan", Price: "$99.00", URL: "https://x/pro", Rating: "4.8", Reviews: 1204, Testimonial: "Paid for itself in a week."}}}
+			out, err := r.Render("upsell", "Time for Pro", d)
+			require.NoError(t, err)
+			for _, w := range want {
+				require.Contains(t, out.HTML, w, locale)
+			}
+		})
 	}
 }

@@ -28,7 +28,9 @@ func TestSeasonsWhereTheCustomerLives(t *testing.T) {
 		{"US", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), []string{"winter"}},
 		{"", jan, nil},
 	} {
-		require.Equal(t, c.want, seasonsNow(c.country, c.at), "%s in %s", c.country, c.at.Month())
+		t.Run(c.country+" in "+c.at.Month().String(), func(t *testing.T) {
+			require.Equal(t, c.want, seasonsNow(c.country, c.at), "%s in %s", c.country, c.at.Month())
+		})
 	}
 }
 
