@@ -8,7 +8,7 @@ export CGO_ENABLED ?= 0
 WORKFLOWCHECK_VERSION := v0.6.0
 GO_PACKAGES := ./...
 
-.PHONY: help run test test-short lint bench build docker clean
+.PHONY: help run test test-short test-race lint bench build docker clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,6 +18,9 @@ run: ## Run everything in one process with the demo (lift dev: cmd/lift-dev --de
 
 test: ## Run the whole test suite (PostgreSQL tests need TEST_DATABASE_URL)
 	go test -count=1 -timeout 20m $(GO_PACKAGES)
+
+test-race: ## Run the tests under the race detector (every package but the embedded-server ones; needs gcc)
+	CGO_ENABLED=1 go test -race -count=1 -timeout 20m $$(go list ./... | grep -v -e /internal/e2e -e /internal/devserver -e /internal/devstack -e /cmd/lift-dev)
 
 test-short: ## Run the fast tests only (no embedded Temporal server)
 	go test -count=1 -short $(GO_PACKAGES)

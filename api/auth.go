@@ -12,7 +12,7 @@ import (
 )
 
 // authenticate requires "Authorization: Bearer <key>" with a known key.
-// Keys are stored hashed and compared in constant time (models.CheckAPIKey).
+// Keys are stored hashed and compared in constant time (models.CheckAPIKeyHash).
 func (h *handlers) authenticate(c *gin.Context) {
 	scheme, key, ok := strings.Cut(c.GetHeader("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -45,19 +43,11 @@ func decodeError(err error) error {
 	return errs.FromJSON(err)
 }
 
-// checkText refuses text a database column cannot hold the same way on
-// PostgreSQL and SQLite: invalid UTF-8, NUL and other control characters,
-// or more than max characters.
-func checkText(field, value string, max int) error {
-	if !utf8.ValidString(value) {
-		return errs.Field(errs.Invalid, field, "must be valid UTF-8")
-	}
-	if utf8.RuneCountInString(value) > max {
-		return errs.Field(errs.Invalid, field, "must be at most %d characters", max)
-	}
-	for _, r := range value {
-		if unicode.IsControl(r) {
-			return errs.Field(errs.Invalid, field, "must not contain control characters")
+// firstErr returns the first error that is not nil.
+func firstErr(errors ...error) error {
+	for _, err := range errors {
+		if err != nil {
+			return err
 		}
 	}
 	return nil

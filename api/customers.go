@@ -40,7 +40,7 @@ func customerResponse(c *models.Customer) CustomerResponse {
 
 func (h *handlers) putCustomer(c *gin.Context) {
 	var req CustomerRequest
-	if err := bind(c, &req); err != nil {
+	if err := firstErr(app.CheckID("id", c.Param("id")), bind(c, &req)); err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}

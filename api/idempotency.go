@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/internal/errs"
 )
 
@@ -27,7 +28,7 @@ func (h *handlers) idempotent(c *gin.Context) {
 		c.Next()
 		return
 	}
-	if err := checkText(IdempotencyHeader, key, 255); err != nil {
+	if err := app.CheckText(IdempotencyHeader, key, 255); err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}

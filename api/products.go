@@ -37,7 +37,7 @@ type ProductResponse struct {
 
 func (h *handlers) putProduct(c *gin.Context) {
 	var req ProductRequest
-	if err := bind(c, &req); err != nil {
+	if err := firstErr(app.CheckID("sku", c.Param("sku")), bind(c, &req)); err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}

@@ -10,19 +10,19 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/internal/app"
-	"github.com/lift-hq/lift/internal/errs"
 )
 
 // ReportResponse is GET /v1/campaigns/{id}/report.
 type ReportResponse = app.Report
 
 func (h *handlers) campaignReport(c *gin.Context) {
-	version, from, to, err := h.period(c)
+	ctx := c.Request.Context()
+	p, err := h.period(c)
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
-	r, err := h.App.Report(c.Request.Context(), c.Param("id"), version, from, to)
+	r, err := h.App.Report(ctx, c.Param("id"), p)
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -34,30 +34,9 @@ func (h *handlers) campaignReport(c *gin.Context) {
 	c.JSON(http.StatusOK, r)
 }
 
-// period reads version (default: every version), from and to (RFC 3339;
-// default: everything until now).
-func (h *handlers) period(c *gin.Context) (version int, from, to time.Time, err error) {
-	if v := c.Query("version"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return 0, from, to, errs.Field(errs.Invalid, "version", "must be a published version number, 1 or more")
-		}
-		version = n
-	}
-	to = h.Now().UTC()
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := c.Query(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				return 0, from, to, errs.Field(errs.Invalid, p.name, "must be an RFC 3339 time like 2026-11-01T00:00:00Z")
-			}
-			*p.dst = t
-		}
-	}
-	return version, from, to, nil
+// period reads the query's version, from and to; see app.ReportPeriod.
+func (h *handlers) period(c *gin.Context) (app.Period, error) {
+	return h.App.ReportPeriod(c.Request.Context(), c.Param("id"), c.Query("version"), c.Query("from"), c.Query("to"))
 }
 
 // wantsCSV reports whether the client asked for CSV (Accept: text/csv).
@@ -100,14 +79,14 @@ func writeReportCSV(c *gin.Context, r app.Report) {
 // clicked a step's email in the period and neither converted nor left;
 // see app.OpenedNotConverted.
 func (h *handlers) openedNotConverted(c *gin.Context) {
-	version, from, to, err := h.period(c)
+	p, err := h.period(c)
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
 	w := csv.NewWriter(c.Writer)
 	started := false
-	err = h.App.OpenedNotConverted(c.Request.Context(), c.Param("id"), version, c.Query("step"), from, to, func(r app.SegmentRow) error {
+	err = h.App.OpenedNotConverted(c.Request.Context(), c.Param("id"), p, c.Query("step"), func(r app.SegmentRow) error {
 		if !started {
 			startSegmentCSV(c, w)
 			started = true

@@ -124,6 +124,9 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("lift %s takes flags only, not %q", role, fs.Arg(0))
+	}
 	if c.Day == 0 {
 		c.Day = 24 * time.Hour
 		if c.Demo {
@@ -170,6 +173,9 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.CapPerDay < 0 || c.CapPerWeek < 0 {
 		bad("LIFT_CAP_PER_DAY and LIFT_CAP_PER_WEEK must not be negative")
+	}
+	if c.UpsellPauseDays < 0 {
+		bad("LIFT_UPSELL_PAUSE_DAYS must not be negative (0: no pause)")
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("LIFT_MAX_BODY_BYTES must be at least 1024")

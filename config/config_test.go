@@ -81,6 +81,8 @@ func TestValidation(t *testing.T) {
 			[]string{"LIFT_POSTAL_ADDRESS", "SENDGRID_WEBHOOK_PUBLIC_KEY"}},
 		{"a dev-only flag elsewhere", RoleWorker, production, []string{"--demo"}, []string{"flag provided but not defined: -demo"}},
 		{"a day that is not a duration", RoleDev, map[string]string{"LIFT_DAY": "soon"}, nil, []string{"LIFT_DAY"}},
+		{"a negative upsell pause", RoleDev, map[string]string{"LIFT_UPSELL_PAUSE_DAYS": "-1"}, nil, []string{"LIFT_UPSELL_PAUSE_DAYS"}},
+		{"a word where only flags go", RoleDev, nil, []string{"dev", "--demo"}, []string{`not "dev"`}},
 		{"one port for Temporal and its UI", RoleDev, map[string]string{"LIFT_TEMPORAL_PORT": "7000", "LIFT_UI_PORT": "7000"}, nil, []string{"distinct ports"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,14 +29,9 @@ func (s *Store) SetAPIKey(ctx context.Context, name, key string) error {
 	})
 }
 
-// CheckAPIKey reports whether key is a known API key. The lookup is by hash,
-// and the final comparison is constant-time.
-func (s *Store) CheckAPIKey(ctx context.Context, key string) (bool, error) {
-	return s.CheckAPIKeyHash(ctx, HashAPIKey(key))
-}
-
-// CheckAPIKeyHash reports whether a key with this hash still exists (a
-// console session names its key by hash, so rotating the key ends it).
+// CheckAPIKeyHash reports whether a key with this hash (HashAPIKey) is
+// known: the lookup is by hash, and the final comparison constant-time. A
+// console session names its key by hash, so rotating the key ends it.
 func (s *Store) CheckAPIKeyHash(ctx context.Context, h []byte) (bool, error) {
 	var ks []APIKey
 	if err := s.db.WithContext(ctx).Where("hash = ?", h).Limit(1).Find(&ks).Error; err != nil {

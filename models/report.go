@@ -318,10 +318,17 @@ WHERE e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND 
 	}
 }
 
-// Currencies lists the currencies a campaign's conversions were paid in.
-func (s *Store) Currencies(ctx context.Context, campaignID string) ([]string, error) {
+// Currencies lists the currencies of the orders of the customers who
+// enrolled in the campaign in [from, to) (on one version, or every version
+// when version is 0): the money a report over them counts.
+func (s *Store) Currencies(ctx context.Context, campaignID string, version int, from, to time.Time) ([]string, error) {
+	q := s.db.WithContext(ctx).Table("orders").Distinct("orders.currency").
+		Joins("JOIN enrollments ON enrollments.customer_id = orders.customer_id").
+		Where("enrollments.campaign_id = ? AND enrollments.enrolled_at >= ? AND enrollments.enrolled_at < ?", campaignID, from, to)
+	if version != 0 {
+		q = q.Where("enrollments.version = ?", version)
+	}
 	var out []string
-	err := s.db.WithContext(ctx).Model(&Conversion{}).Where("campaign_id = ?", campaignID).
-		Distinct().Order("currency").Pluck("currency", &out)
-	return out, translate(err.Error, "conversions")
+	err := q.Order("orders.currency").Pluck("orders.currency", &out).Error
+	return out, translate(err, "orders")
 }

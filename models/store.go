@@ -87,7 +87,8 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 	return nil
 }
 
-// Migrate creates or updates the schema. It is idempotent.
+// Migrate creates or updates the schema and applies the data migrations
+// not yet applied. It is idempotent.
 func (s *Store) Migrate(ctx context.Context) error {
 	db := s.db.WithContext(ctx)
 	if err := db.AutoMigrate(all()...); err != nil {
@@ -99,7 +100,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		ON enrollments (customer_id, campaign_id) WHERE status = 'running'`).Error; err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	return s.migrateData(ctx)
 }
 
 // Ping checks the database answers.

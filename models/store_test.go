@@ -253,13 +253,13 @@ func TestAPIKeysAreStoredHashed(t *testing.T) {
 		require.NoError(t, s.SetAPIKey(ctx, "ci", "old-key"))
 		require.NoError(t, s.SetAPIKey(ctx, "ci", "secret-key"))
 		require.NoError(t, s.SetAPIKey(ctx, "ci", "secret-key"), "setting the same key again is a no-op")
-		ok, err := s.CheckAPIKey(ctx, "old-key")
+		ok, err := s.CheckAPIKeyHash(ctx, models.HashAPIKey("old-key"))
 		require.NoError(t, err)
 		require.False(t, ok, "a rotated key stops working")
-		ok, err = s.CheckAPIKey(ctx, "secret-key")
+		ok, err = s.CheckAPIKeyHash(ctx, models.HashAPIKey("secret-key"))
 		require.NoError(t, err)
 		require.True(t, ok)
-		ok, err = s.CheckAPIKey(ctx, "secret-kez")
+		ok, err = s.CheckAPIKeyHash(ctx, models.HashAPIKey("secret-kez"))
 		require.NoError(t, err)
 		require.False(t, ok)
 		var n int64
@@ -678,5 +678,53 @@ func TestReportLagLifetimeValueAndSegment(t *testing.T) {
 		rows = nil
 		require.NoError(t, s.OpenedNotConverted(ctx, "cam", 0, "s2", t0.Add(-day), t0.Add(day), collect))
 		require.Len(t, rows, 1)
+	})
+}
+
+// TestAmountsStoredInHundredthsAreRescaledOnce: a database written before
+// minor units followed the currency's exponent is rewritten by the next
+// migration, once.
+func TestAmountsStoredInHundredthsAreRescaledOnce(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		db := s.DB()
+		// As the previous version stored them: hundredths in every currency.
+		require.NoError(t, db.Where("1 = 1").Delete(&models.DataMigration{}).Error)
+		for _, p := range []models.Product{
+			{SKU: "yen", Name: "Yen", PriceMinor: 150000, Currency: "JPY", InStock: true},
+			{SKU: "usd", Name: "Dollar", PriceMinor: 4999, Currency: "USD", InStock: true},
+			{SKU: "kwd", Name: "Dinar", PriceMinor: 1234, Currency: "KWD", InStock: true},
+		} {
+			require.NoError(t, s.UpsertProduct(ctx, &p))
+		}
+		require.NoError(t, s.UpsertCustomer(ctx, &models.Customer{ID: "c", Email: "c@example.com", Timezone: "UTC"}))
+		require.NoError(t, s.RecordEvent(ctx, &models.Event{ID: "ev", Type: "purchase", CustomerID: "c", OccurredAt: time.Now()},
+			&models.Order{ID: "o-yen", CustomerID: "c", EventID: "ev", Currency: "JPY", RevenueMinor: 300000,
+				Items: []models.OrderItem{{SKU: "yen", Quantity: 2, PriceMinor: 150000}}}))
+		require.NoError(t, s.RecordConversion(ctx, &models.Conversion{EnrollmentID: "e", OrderID: "o-yen", CustomerID: "c",
+			CampaignID: "cam", Variant: "A", Goal: "purchase_any", RevenueMinor: 300000, Currency: "JPY"}))
+		require.NoError(t, db.Create(&models.Enrollment{ID: "e", CustomerID: "c", CampaignID: "cam", Version: 1, WorkflowID: "w",
+			Variant: "A", Status: domain.StatusConverted, ConvertedOrder: "o-yen", RevenueMinor: 300000, EnrolledAt: time.Now()}).Error)
+
+		for range 2 { // the second migration changes nothing
+			require.NoError(t, s.Migrate(ctx))
+			prices := map[string]int64{}
+			for _, sku := range []string{"yen", "usd", "kwd"} {
+				p, err := s.GetProduct(ctx, sku)
+				require.NoError(t, err)
+				prices[sku] = p.PriceMinor
+			}
+			require.Equal(t, map[string]int64{"yen": 1500, "usd": 4999, "kwd": 12340}, prices)
+			o, err := s.GetOrder(ctx, "o-yen")
+			require.NoError(t, err)
+			require.EqualValues(t, 3000, o.RevenueMinor)
+			require.EqualValues(t, 1500, o.Items[0].PriceMinor)
+			cs, err := s.Conversions(ctx, "e")
+			require.NoError(t, err)
+			require.EqualValues(t, 3000, cs[0].RevenueMinor)
+			e, err := s.GetEnrollment(ctx, "e")
+			require.NoError(t, err)
+			require.EqualValues(t, 3000, e.RevenueMinor)
+		}
 	})
 }

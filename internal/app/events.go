@@ -521,7 +521,7 @@ func purchaseOrder(req *Event, str func(string, bool) (string, error),
 		if _, isNum := m["price"].(float64); m["price"] != nil && !isNum || price < 0 {
 			return nil, bad(field+".price", "must be a non-negative amount")
 		}
-		minor, err := toMinor(field+".price", json.Number(fmt.Sprint(price)), currency)
+		minor, err := floatToMinor(field+".price", price, currency)
 		if err != nil {
 			return nil, err
 		}
@@ -536,7 +536,7 @@ func purchaseOrder(req *Event, str func(string, bool) (string, error),
 	if rev, ok, err := num("revenue", 0, false); err != nil {
 		return nil, err
 	} else if ok {
-		minor, err := toMinor("properties.revenue", json.Number(fmt.Sprint(rev)), currency)
+		minor, err := floatToMinor("properties.revenue", rev, currency)
 		if err != nil {
 			return nil, err
 		}

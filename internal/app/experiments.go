@@ -340,7 +340,14 @@ func (a *App) CheckExperiments(ctx context.Context, progress func(done int)) ([]
 			continue
 		}
 		// The check's workflow makes the pending moves itself (below).
-		if _, err := a.conclude(ctx, saved, def, Conclusion{Winner: res.Decision.Winner, MoveRunning: e.MoveRunning}, false); err != nil {
+		_, err = a.conclude(ctx, saved, def, Conclusion{Winner: res.Decision.Winner, MoveRunning: e.MoveRunning}, false)
+		if errs.Is(err, errs.Invalid) || errs.Is(err, errs.Conflict) {
+			// This experiment cannot be concluded as it stands: the others
+			// are still checked, and a person can conclude it by hand.
+			a.Logger.Error("experiment not concluded automatically", "campaign", e.CampaignID, "experiment", e.ID, "err", err)
+			continue
+		}
+		if err != nil {
 			return nil, err
 		}
 		a.Logger.Info("experiment concluded automatically", "campaign", e.CampaignID, "experiment", e.ID, "winner", res.Decision.Winner)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/money"
 	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/models"
 )
@@ -41,9 +42,9 @@ func (a *App) SaveProduct(ctx context.Context, sku string, req ProductInput) (*m
 		return nil, err
 	}
 	req.Currency = cmp.Or(req.Currency, "USD")
-	err := checkCurrency("currency", req.Currency)
 	var price int64
-	if err == nil {
+	var err error
+	if money.Valid(req.Currency) { // else refused below, after the name
 		price, err = toMinor("price", req.Price, req.Currency)
 	}
 	if err == nil {
@@ -54,6 +55,8 @@ func (a *App) SaveProduct(ctx context.Context, sku string, req ProductInput) (*m
 	case err != nil:
 	case strings.TrimSpace(req.Name) == "":
 		err = errs.Field(errs.Invalid, "name", "is required")
+	case !money.Valid(req.Currency):
+		err = checkCurrency("currency", req.Currency)
 	case !validURL(req.URL):
 		err = errs.Field(errs.Invalid, "url", "must be an absolute http(s) URL")
 	case !validURL(req.ImageURL):

@@ -5,6 +5,7 @@ import (
 	"context"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,10 +127,8 @@ var ltvHorizons = []struct {
 // [from, to), on one version or every version (0): per variant and step,
 // the attribution lag and lifetime value. The store sums (aggregate SQL);
 // this derives the rates, intervals and shares.
-func (a *App) Report(ctx context.Context, id string, version int, from, to time.Time) (Report, error) {
-	if err := a.checkPeriod(ctx, id, from, to); err != nil {
-		return Report{}, err
-	}
+func (a *App) Report(ctx context.Context, id string, p Period) (Report, error) {
+	version, from, to := p.Version, p.From, p.To
 	r, err := a.VariantReport(ctx, id, version, from, to)
 	if err != nil {
 		return Report{}, err
@@ -161,7 +160,7 @@ func (a *App) VariantReport(ctx context.Context, id string, version int, from, t
 	if err != nil {
 		return Report{}, err
 	}
-	currencies, err := a.Store.Currencies(ctx, id)
+	currencies, err := a.Store.Currencies(ctx, id, version, from, to)
 	if err != nil {
 		return Report{}, err
 	}
@@ -288,15 +287,45 @@ func majorInterval(i Interval, currency string) Interval {
 	return Interval{Estimate: money.Major(i.Estimate, currency), Low: money.Major(i.Low, currency), High: money.Major(i.High, currency)}
 }
 
-// checkPeriod checks a report's campaign exists and its period is one.
-func (a *App) checkPeriod(ctx context.Context, id string, from, to time.Time) error {
-	if _, err := a.Store.GetCampaign(ctx, id); err != nil {
-		return err
+// Period is what a report covers: the enrolments on one version (0:
+// every version) that started in [From, To).
+type Period struct {
+	Version  int
+	From, To time.Time
+}
+
+// ReportPeriod checks the campaign exists, then reads a report's period
+// as a caller gives it: version (default every version), from and to
+// (RFC 3339; default everything until now).
+func (a *App) ReportPeriod(ctx context.Context, campaignID, version, from, to string) (Period, error) {
+	if _, err := a.Store.GetCampaign(ctx, campaignID); err != nil {
+		return Period{}, err
 	}
-	if !from.Before(to) {
-		return errs.Field(errs.Invalid, "from", "must be before to")
+	p := Period{To: a.now()}
+	if version != "" {
+		n, err := strconv.Atoi(version)
+		if err != nil || n < 1 {
+			return Period{}, errs.Field(errs.Invalid, "version", "must be a published version number, 1 or more")
+		}
+		p.Version = n
 	}
-	return nil
+	for _, f := range []struct {
+		name, value string
+		dst         *time.Time
+	}{{"from", from, &p.From}, {"to", to, &p.To}} {
+		if f.value == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, f.value)
+		if err != nil {
+			return Period{}, errs.Field(errs.Invalid, f.name, "must be an RFC 3339 time like 2026-11-01T00:00:00Z")
+		}
+		*f.dst = t
+	}
+	if !p.From.Before(p.To) {
+		return Period{}, errs.Field(errs.Invalid, "from", "must be before to")
+	}
+	return p, nil
 }
 
 // SegmentRow is one customer of an audience export. The address is the
@@ -315,14 +344,11 @@ var stepIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // OpenedNotConverted streams the customers who opened or clicked a step's
 // email (any step when step is "") in the period and neither converted
 // nor left: an audience for paid channels.
-func (a *App) OpenedNotConverted(ctx context.Context, id string, version int, step string, from, to time.Time, fn func(SegmentRow) error) error {
-	if err := a.checkPeriod(ctx, id, from, to); err != nil {
-		return err
-	}
+func (a *App) OpenedNotConverted(ctx context.Context, id string, p Period, step string, fn func(SegmentRow) error) error {
 	if step != "" && !stepIDRE.MatchString(step) {
 		return errs.Field(errs.Invalid, "step", "must be a step id: lower-case letters, digits, - or _")
 	}
-	return a.Store.OpenedNotConverted(ctx, id, version, step, from, to, func(r models.SegmentRow) error {
+	return a.Store.OpenedNotConverted(ctx, id, p.Version, step, p.From, p.To, func(r models.SegmentRow) error {
 		at := r.OpenedAt
 		if at == nil {
 			at = r.ClickedAt

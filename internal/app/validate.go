@@ -11,6 +11,10 @@ import (
 	"github.com/lift-hq/lift/internal/money"
 )
 
+// CheckID checks a caller's identifier (customer, product, event); the
+// API checks a path's ID with it before reading the body.
+func CheckID(field, id string) error { return validID(field, id) }
+
 // validID checks a caller's identifier (customer, product, event).
 func validID(field, id string) error {
 	if strings.TrimSpace(id) == "" || len(id) > 128 || strings.ContainsAny(id, "\x00\r\n") {
@@ -18,6 +22,9 @@ func validID(field, id string) error {
 	}
 	return nil
 }
+
+// CheckText is checkText for the HTTP layer's own inputs (headers).
+func CheckText(field, value string, max int) error { return checkText(field, value, max) }
 
 // checkText refuses text a database column cannot hold the same way on
 // PostgreSQL and SQLite: invalid UTF-8, NUL and other control characters,
@@ -68,6 +75,15 @@ func checkCurrency(field, code string) error {
 // units (49.99 USD is 4999, 1500 JPY is 1500).
 func toMinor(field string, amount json.Number, currency string) (int64, error) {
 	minor, err := money.ToMinor(amount, currency)
+	if err != nil {
+		return 0, errs.Field(errs.Invalid, field, "%v", err)
+	}
+	return minor, nil
+}
+
+// floatToMinor is toMinor for an amount an event carries as a number.
+func floatToMinor(field string, amount float64, currency string) (int64, error) {
+	minor, err := money.FromFloat(amount, currency)
 	if err != nil {
 		return 0, errs.Field(errs.Invalid, field, "%v", err)
 	}

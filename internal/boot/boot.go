@@ -65,9 +65,13 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate 
 	if err != nil {
 		return nil, err
 	}
-	signer, err := unsub.NewSigner(cfg.UnsubscribeSecret)
-	if err != nil {
-		return nil, err
+	// lift migrate needs no secret: without one the signer stays empty and
+	// the application refuses to render an email (api and worker require it).
+	var signer unsub.Signer
+	if cfg.UnsubscribeSecret != "" {
+		if signer, err = unsub.NewSigner(cfg.UnsubscribeSecret); err != nil {
+			return nil, err
+		}
 	}
 	l.Mailer = Mailer(cfg)
 	l.App = app.New(app.Deps{
@@ -154,8 +158,11 @@ func (l *Lift) Bootstrap(ctx context.Context) error {
 
 // consoleKey derives the console's session-signing key from the
 // unsubscribe secret, which every API replica shares, so a session works
-// on any of them.
+// on any of them; without a secret it is nil (a random key per process).
 func consoleKey(cfg config.Config) []byte {
+	if cfg.UnsubscribeSecret == "" {
+		return nil
+	}
 	mac := hmac.New(sha256.New, []byte(cfg.UnsubscribeSecret))
 	mac.Write([]byte("lift console sessions"))
 	return mac.Sum(nil)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 )
 
@@ -114,10 +115,29 @@ func FromJSON(err error) error {
 		if typ.Field == "" {
 			return E(Malformed, "request body must be a JSON object")
 		}
-		return Field(Invalid, typ.Field, "must be a %s, not %s", typ.Type.String(), typ.Value)
+		return Field(Invalid, typ.Field, "must be a %s, not %s", jsonType(typ.Type), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return Field(Invalid, field, "unknown field")
 	}
 	return Wrap(Malformed, err, "request body is not valid JSON")
+}
+
+// jsonType names a Go type as the JSON it decodes from: a named string is
+// a string, a list of them a list of strings.
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool:
+		return t.Kind().String()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "list of " + jsonType(t.Elem())
+	case reflect.Map, reflect.Struct:
+		return "object"
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	}
+	return t.String()
 }

@@ -1,7 +1,7 @@
 // Package money converts between the amounts callers send (major units,
 // like 49.99 USD or 1500 JPY) and the integer minor units Lift stores,
 // by each currency's ISO 4217 exponent: two decimals for USD and EUR,
-// none for JPY and KRW, three for KWD and BHD.
+// none for JPY and KRW, three for KWD and BHD, four for CLF.
 package money
 
 import (
@@ -9,32 +9,43 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"strings"
-
-	"golang.org/x/text/currency"
 )
 
 // Max is the largest amount accepted, in major units.
 const Max = 1e12
 
-// Exponent is the number of decimals of a currency's minor unit (2 when
-// the code is not an ISO 4217 currency).
-func Exponent(code string) int {
-	unit, err := currency.ParseISO(code)
-	if err != nil {
-		return 2
-	}
-	scale, _ := currency.Standard.Rounding(unit)
-	return scale
+// exponents are the ISO 4217 currencies whose minor unit is not a
+// hundredth (ISO 4217 list one, as amended to 2024). CLDR's figures, which
+// golang.org/x/text carries, are display conventions (IDR shown without
+// decimals) and lag the standard, so they are not used here.
+var exponents = map[string]int{
+	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+	"RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+	"CLF": 4, "UYW": 4,
 }
 
-// Valid reports whether code is an ISO 4217 currency code.
+// Exponent is the number of decimals of a currency's minor unit: 2 but
+// for the currencies ISO 4217 gives another.
+func Exponent(code string) int {
+	if e, ok := exponents[code]; ok {
+		return e
+	}
+	return 2
+}
+
+// Valid reports whether code is shaped like an ISO 4217 code (three
+// capital letters); codes newer than any table are accepted.
 func Valid(code string) bool {
-	if len(code) != 3 || strings.ToUpper(code) != code {
+	if len(code) != 3 {
 		return false
 	}
-	_, err := currency.ParseISO(code)
-	return err == nil
+	for _, r := range code {
+		if r < 'A' || r > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // ToMinor converts an amount in major units (a JSON number or decimal

@@ -46,6 +46,9 @@ func TestFloatsFromEventPropertiesConvertExactly(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 29, minor)
 	require.True(t, Valid("JPY"))
+	require.True(t, Valid("VES"), "a code newer than any table is still a currency")
 	require.False(t, Valid("usd"))
 	require.False(t, Valid("XYZW"))
+	require.Equal(t, 2, Exponent("IDR"), "ISO 4217, not CLDR's display digits")
+	require.Equal(t, 3, Exponent("IQD"))
 }
