@@ -121,7 +121,7 @@ func (l *Lift) Router(devOutbox bool, temporalUI string) (http.Handler, error) {
 			return nil, err
 		}
 		webhook.Key = key
-	} else {
+	} else if !devOutbox { // lift dev mails to its outbox: there are no SendGrid events to see
 		l.Logger.Warn("SENDGRID_WEBHOOK_PUBLIC_KEY is not set: the SendGrid event webhook is off, so bounces, complaints and opens are not seen")
 	}
 	return api.NewRouter(api.Deps{

@@ -16,7 +16,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -233,14 +232,7 @@ func getHTML(t *testing.T, a api, id string) string {
 
 func history(t *testing.T, c client.Client, workflowID string) *historypb.History {
 	t.Helper()
-	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, ev)
-	}
-	return h
+	return runHistory(t, c, workflowID, "")
 }
 
 // payloadBytes sums the size of every Payload in a history: workflow

@@ -84,6 +84,7 @@ func scheduledRun(t *testing.T, c client.Client, scheduleID string) string {
 	return id
 }
 
+// runHistory is one run's history ("" for the latest run).
 func runHistory(t *testing.T, c client.Client, workflowID, runID string) *historypb.History {
 	t.Helper()
 	it := c.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
