@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,4 +24,17 @@ func TestUsageAndBadCommands(t *testing.T) {
 	t.Setenv("LIFT_DATABASE_URL", "")
 	err = run([]string{"worker"}, &out)
 	require.ErrorContains(t, err, "LIFT_DATABASE_URL is required")
+}
+
+// TestProductionBinaryLinksNoEmbeddedServer keeps the production binary
+// lean: no Temporal server, no UI server, no fakes (those are lift dev's).
+func TestProductionBinaryLinksNoEmbeddedServer(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, banned := range []string{"go.temporal.io/server", "github.com/temporalio/ui-server", "/internal/devserver", "/internal/devstack", "/internal/sendgridfake"} {
+			require.NotContains(t, pkg, banned, "cmd/lift must not link %s", banned)
+		}
+	}
 }
