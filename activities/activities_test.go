@@ -545,6 +545,30 @@ func TestInactivityPlansApplyFiltersReentryAndThePause(t *testing.T) {
 	})
 }
 
+// TestCopyOverItsBudgetFailsTheStepForGood: a version published before
+// marketer text was checked (written straight to the store) cannot spin
+// the worker: the render is refused at once, and for good, not retried.
+func TestCopyOverItsBudgetFailsTheStepForGood(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		bad := campaign.Definition{ID: "spin", Name: "Spin", Kind: campaign.CrossSell, Trigger: campaign.Trigger{Event: "purchase"},
+			Steps: []campaign.Step{{ID: "s1", At: "1d", Subject: "Hi", Template: "education",
+				Body: `{{if eq .Customer.FirstName "Bob"}}hi{{else}}{{range 100000000}}{{end}}{{end}}`}}}
+		raw, _ := json.Marshal(bad)
+		require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: "spin", Name: "Spin", Kind: "cross_sell", TriggerEvent: "purchase", Definition: raw}))
+		_, err := b.store.PublishCampaign(ctx, "spin")
+		require.NoError(t, err)
+		require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-spin", CustomerID: "ada", CampaignID: "spin", Version: 1,
+			WorkflowID: "seq/spin/ada", Variant: "A", TriggerEventID: "ev-1", Status: domain.StatusRunning, EnrolledAt: time.Now()}))
+		p, err := b.acts.Prepare(ctx, workflows.StepRef{EnrollmentID: "e-spin", CustomerID: "ada", CampaignID: "spin", Version: 1, StepID: "s1", Variant: "A"})
+		require.NoError(t, err)
+		err = b.acts.Render(ctx, workflows.MessageRef{MessageID: p.MessageID})
+		var appErr *temporal.ApplicationError
+		require.True(t, errors.As(activities.Classify(err), &appErr) && appErr.NonRetryable(), "%v", err)
+		require.Contains(t, appErr.Error(), "only {{range .Products}}")
+	})
+}
+
 func TestAnExpiredOfferIsNeverSent(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {

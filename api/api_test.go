@@ -1068,6 +1068,37 @@ func TestEveryStepIsTestRenderedOnSaveAndOnPublish(t *testing.T) {
 	})
 }
 
+// TestMarketerTextHasABudget: copy that would spin a core or fill memory
+// is refused when it is saved, in every branch, whatever the sample
+// customer's data would take; copy saved before the check is refused at
+// preview.
+func TestMarketerTextHasABudget(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		for _, copy := range []string{
+			`{{range 100000000}}x{{end}}`,
+			`{{printf \"%0999999999d\" 1}}`,
+			`{{if eq .Customer.FirstName \"Ada\"}}Hi{{else}}{{range 1000000000}}{{end}}{{end}}`,
+		} {
+			t.Run(copy, func(t *testing.T) {
+				st, body := b.do(t, "POST", "/v1/campaigns", strings.Replace(cameraCampaign, `5 accessories`, copy, 1))
+				requireError(t, st, body, 422, "invalid", "steps[1].subject")
+			})
+		}
+		// A draft written before the check: the preview refuses it, at once.
+		b.seed(t)
+		def := strings.Replace(cameraCampaign, `5 accessories`, `{{range 100000000}}x{{end}}`, 1)
+		var canonical map[string]any
+		require.NoError(t, json.Unmarshal([]byte(def), &canonical))
+		raw, err := json.Marshal(canonical)
+		require.NoError(t, err)
+		require.NoError(t, b.store.DB().Model(&models.Campaign{}).Where("id = ?", "camera-accessories").Update("definition", raw).Error)
+		st, body := b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"ada","step":"guide"}`)
+		requireError(t, st, body, 422, "invalid", "")
+		require.Contains(t, body["error"].(map[string]any)["message"], "only {{range .Products}}")
+	})
+}
+
 func TestHoldoutCustomersAreEnrolledAsHoldout(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {

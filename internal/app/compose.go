@@ -74,7 +74,7 @@ func (a *App) Compose(ctx context.Context, def *campaign.Definition, step campai
 	out, err := a.Renderer.Render(step.Template, step.Subject, data)
 	if err != nil {
 		// A template that cannot render will not render on retry either.
-		return models.Rendered{}, errs.Wrap(errs.Invalid, err, "render step %s", step.ID)
+		return models.Rendered{}, errs.E(errs.Invalid, "render step %s: %v", step.ID, err)
 	}
 	return models.Rendered{
 		Subject: out.Subject, Preheader: out.Preheader, HTML: out.HTML, Text: out.Text,

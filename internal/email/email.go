@@ -5,6 +5,7 @@ package email
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"strings"
@@ -195,6 +196,9 @@ func (r *Renderer) Render(templateName, subject string, d Data) (Rendered, error
 	if err != nil {
 		return Rendered{}, fmt.Errorf("inline CSS: %w", err)
 	}
+	if len(html) > MaxEmailBytes {
+		return Rendered{}, fmt.Errorf("the email %w: %d KB of HTML, over %d KB", ErrTooLarge, len(html)>>10, MaxEmailBytes>>10)
+	}
 	text, err := html2text.FromString(html, html2text.Options{TextOnly: false})
 	if err != nil {
 		return Rendered{}, fmt.Errorf("plain-text alternative: %w", err)
@@ -234,17 +238,28 @@ func expand(what, text string, d Data) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, d); err != nil {
+	w := &cappedWriter{max: MaxTextBytes}
+	if err := t.Execute(w, d); err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
-	return b.String(), nil
+	return w.b.String(), nil
 }
 
-// compile parses a marketer-written text. Unknown fields are errors, so a
+// compile parses a marketer-written text and checks it against the
+// language marketers may use (guard.go). Unknown fields are errors, so a
 // typo is refused when the campaign is saved, not sent as "<no value>".
 func compile(text string) (*texttemplate.Template, error) {
-	return texttemplate.New("t").Option("missingkey=error").Parse(text)
+	t, err := texttemplate.New("t").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if t.Tree == nil {
+		return nil, errors.New("{{define}} and {{block}} are not allowed")
+	}
+	if err := guard(t.Tree.Root, len(t.Templates())); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // textCache keeps marketer-written texts compiled. A published version's
