@@ -389,6 +389,29 @@ func TestConsentIsARecord(t *testing.T) {
 	})
 }
 
+// TestIDsHoldNoControlCharacters: no ID can carry a separator into a
+// token, a header or a log line; whichever ID it is.
+func TestIDsHoldNoControlCharacters(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		for _, tc := range []struct{ method, path, body, field string }{
+			{"PUT", "/v1/customers/victim%1Fx", `{"email":"v@example.com","marketing_consent":true}`, "id"},
+			{"PUT", "/v1/customers/tab%09bed", `{"email":"v@example.com","marketing_consent":true}`, "id"},
+			{"PUT", "/v1/products/sku%7F", `{"name":"x","price":1}`, "sku"},
+			{"POST", "/v1/events", `{"id":"ev\u001f1","type":"milestone","customer_id":"ada","properties":{"name":"x"}}`, "id"},
+			{"POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o\u0085","items":[{"sku":"cam-1","quantity":1,"price":1}]}}`, "properties.order_id"},
+			{"POST", "/v1/events", `{"type":"page_view","customer_id":"ada","properties":{"sku":"cam\u001f1"}}`, "properties.sku"},
+			{"POST", "/v1/events", `{"type":"unsubscribe","customer_id":"ada","properties":{"campaign_id":"x\u001fy"}}`, "properties.campaign_id"},
+		} {
+			t.Run(tc.path+" "+tc.field, func(t *testing.T) {
+				st, body := b.do(t, tc.method, tc.path, tc.body)
+				requireError(t, st, body, 422, "invalid", tc.field)
+			})
+		}
+	})
+}
+
 func TestWithdrawingConsentEndsRunningSequences(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {

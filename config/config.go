@@ -41,6 +41,9 @@ type Config struct {
 	// UnsubscribeSecret signs unsubscribe links (at least 32 bytes; lift dev
 	// generates one in the data dir). The API and the worker need the same one.
 	UnsubscribeSecret string `env:"LIFT_UNSUBSCRIBE_SECRET"`
+	// UnsubscribePrevious are secrets LIFT_UNSUBSCRIBE_SECRET replaced:
+	// links they signed, already mailed, keep working.
+	UnsubscribePrevious []string `env:"LIFT_UNSUBSCRIBE_SECRETS_PREVIOUS" envSeparator:","`
 
 	// Frequency caps across all of a customer's sequences (0 turns one off).
 	CapPerDay  int `env:"LIFT_CAP_PER_DAY" envDefault:"1"`
@@ -188,6 +191,12 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.UnsubscribeSecret != "" && len(c.UnsubscribeSecret) < 32 {
 		bad("LIFT_UNSUBSCRIBE_SECRET must be at least 32 bytes")
+	}
+	for _, p := range c.UnsubscribePrevious {
+		if len(p) < 32 {
+			bad("every LIFT_UNSUBSCRIBE_SECRETS_PREVIOUS secret must be at least 32 bytes")
+			break
+		}
 	}
 	if c.SendGridRegion != "global" && c.SendGridRegion != "eu" {
 		bad("SENDGRID_REGION must be global or eu")

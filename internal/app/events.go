@@ -416,6 +416,15 @@ func validateEvent(req *Event, now time.Time) (*models.Order, error) {
 		}
 		return s, nil
 	}
+	// id reads a property that names something (an order, a product, a
+	// campaign): it follows the rules of every ID.
+	id := func(key string, required bool) (string, error) {
+		v, err := str(key, required)
+		if err == nil && v != "" {
+			err = validID("properties."+key, v)
+		}
+		return v, err
+	}
 	num := func(key string, min float64, strict bool) (float64, bool, error) {
 		v, ok := p[key]
 		if !ok {
@@ -435,7 +444,7 @@ func validateEvent(req *Event, now time.Time) (*models.Order, error) {
 	case campaign.EventPurchase:
 		return purchaseOrder(req, str, num)
 	case campaign.EventDelivered:
-		_, err := str("order_id", true)
+		_, err := id("order_id", true)
 		return nil, err
 	case campaign.EventUsage:
 		if _, err := str("metric", true); err != nil {
@@ -451,10 +460,10 @@ func validateEvent(req *Event, now time.Time) (*models.Order, error) {
 		_, err := str("name", true)
 		return nil, err
 	case campaign.EventPageView:
-		_, err := str("sku", true)
+		_, err := id("sku", true)
 		return nil, err
 	case campaign.EventUnsubscribe:
-		_, err := str("campaign_id", false)
+		_, err := id("campaign_id", false)
 		return nil, err
 	case campaign.EventTrialEnding, campaign.EventRenewalDue:
 		at, err := str("ends_at", true)
@@ -481,6 +490,9 @@ func purchaseOrder(req *Event, str func(string, bool) (string, error),
 		return errs.Field(errs.Invalid, field, format, args...)
 	}
 	orderID, err := str("order_id", true)
+	if err == nil {
+		err = validID("properties.order_id", orderID)
+	}
 	if err != nil {
 		return nil, err
 	}

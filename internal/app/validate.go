@@ -15,9 +15,12 @@ import (
 // API checks a path's ID with it before reading the body.
 func CheckID(field, id string) error { return validID(field, id) }
 
-// validID checks a caller's identifier (customer, product, event).
+// validID checks a caller's identifier (customer, product, order,
+// event): valid UTF-8, at most 128 bytes, and no control characters
+// anywhere, so no ID can carry a separator into a token, a header or a
+// log line.
 func validID(field, id string) error {
-	if strings.TrimSpace(id) == "" || len(id) > 128 || strings.ContainsAny(id, "\x00\r\n") {
+	if strings.TrimSpace(id) == "" || len(id) > 128 || !utf8.ValidString(id) || strings.ContainsFunc(id, unicode.IsControl) {
 		return errs.Field(errs.Invalid, field, "must be 1-128 characters without control characters")
 	}
 	return nil

@@ -69,7 +69,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate 
 	// the application refuses to render an email (api and worker require it).
 	var signer unsub.Signer
 	if cfg.UnsubscribeSecret != "" {
-		if signer, err = unsub.NewSigner(cfg.UnsubscribeSecret); err != nil {
+		if signer, err = unsub.NewSigner(cfg.UnsubscribeSecret, cfg.UnsubscribePrevious...); err != nil {
 			return nil, err
 		}
 	}
