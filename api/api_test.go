@@ -853,6 +853,48 @@ func TestBrowseAbandonmentAfterThreeViewsWithoutAPurchase(t *testing.T) {
 	})
 }
 
+// TestPropertiesNeverStandInForComputedFacts: what Lift works out itself
+// (views, ownership, categories, usage ratios, customer attributes) cannot
+// be claimed by the caller's properties.
+func TestPropertiesNeverStandInForComputedFacts(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		for _, c := range []string{
+			`{"id":"browse","name":"Browse","kind":"cross_sell","trigger":{"event":"page_view","where":{"views_gte":3,"owned":false}},
+			  "steps":[{"id":"a","at":"1d","subject":"Still thinking?","template":"education"}]}`,
+			`{"id":"cams","name":"Cameras","kind":"cross_sell","trigger":{"event":"milestone","where":{"category":"cameras"}},
+			  "steps":[{"id":"a","at":"1d","subject":"For your camera","template":"education"}]}`,
+			`{"id":"near-limit","name":"Near the limit","kind":"upsell","trigger":{"event":"milestone","where":{"ratio_gte":0.8}},
+			  "steps":[{"id":"a","at":"1d","subject":"Time to upgrade","template":"education"}]}`,
+			`{"id":"pro-only","name":"Pro only","kind":"cross_sell","trigger":{"event":"milestone","where":{"customer.tier":"pro"}},
+			  "steps":[{"id":"a","at":"1d","subject":"For pros","template":"education"}]}`,
+		} {
+			st, body := b.do(t, "POST", "/v1/campaigns", c)
+			require.Equal(t, 201, st, "%v", body)
+			var def struct{ ID string }
+			require.NoError(t, json.Unmarshal([]byte(c), &def))
+			st, body = b.do(t, "POST", "/v1/campaigns/"+def.ID+"/publish", "")
+			require.Equal(t, 201, st, "%v", body)
+		}
+		// Ada owns the camera, viewed it once, and is on no plan.
+		st, _ := b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`)
+		require.Equal(t, 202, st)
+		for _, ev := range []string{
+			`{"type":"page_view","customer_id":"ada","properties":{"sku":"cam-1","views":99,"owned":false}}`,
+			`{"type":"milestone","customer_id":"ada","properties":{"name":"x","category":"cameras"}}`,
+			`{"type":"milestone","customer_id":"ada","properties":{"name":"x","ratio":0.99}}`,
+			`{"type":"milestone","customer_id":"ada","properties":{"name":"x","customer.tier":"pro"}}`,
+		} {
+			t.Run(ev, func(t *testing.T) {
+				st, body := b.do(t, "POST", "/v1/events", ev)
+				require.Equal(t, 202, st, "%v", body)
+				require.Empty(t, body["started"], "a claimed fact started a campaign")
+			})
+		}
+	})
+}
+
 func TestTrialEndingCampaignCountsBackFromEndsAt(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -324,21 +325,27 @@ func (a *App) viewFacts(ctx context.Context, ev *models.Event, customerID string
 	if err != nil {
 		return nil, err
 	}
-	out := campaign.Facts{"views": float64(views), "owned": owned[sku]}
-	for k, v := range facts {
-		out[k] = v
-	}
+	out := maps.Clone(facts)
+	out["views"], out["owned"] = float64(views), owned[sku] // computed: never the caller's
 	return out, nil
 }
+
+// computedFacts are the facts Lift works out itself. An event property of
+// the same name never stands in for one: a caller cannot claim a view
+// count, ownership, a category or a usage ratio.
+var computedFacts = []string{"sku", "category", "ratio", "views", "owned"}
 
 // facts are what trigger filters match: the properties, the customer's
 // attributes (customer.tier, customer.country, customer.locale,
 // customer.timezone), the SKUs and categories the event is about (a
-// delivery's come from its order) and a usage event's ratio.
+// delivery's come from its order) and a usage event's ratio. The computed
+// ones are Lift's own, whatever the properties say.
 func (a *App) facts(ctx context.Context, ev *models.Event, cust *models.Customer) (campaign.Facts, error) {
 	f := campaign.Facts{}
 	for k, v := range ev.Properties {
-		f[k] = v
+		if !slices.Contains(computedFacts, k) && !strings.HasPrefix(k, "customer.") {
+			f[k] = v
+		}
 	}
 	for k, v := range customerFacts(cust) { // filters like {"customer.tier": "starter"}
 		f[k] = v
