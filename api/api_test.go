@@ -895,6 +895,59 @@ func TestPropertiesNeverStandInForComputedFacts(t *testing.T) {
 	})
 }
 
+// TestNumbersAndSizesAreRefusedWithTheFieldNamed: out-of-range numbers,
+// overflowing totals, oversized events in a batch, strings longer than
+// their columns and far-away anchors are 422s naming the field, on both
+// databases, alone or in a batch.
+func TestNumbersAndSizesAreRefusedWithTheFieldNamed(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		long := strings.Repeat("x", 200)
+		for _, tc := range []struct{ name, event, field string }{
+			{"a number no float64 holds", `{"type":"milestone","customer_id":"ada","properties":{"name":"x","n":[1,1e400]}}`, "properties.n[1]"},
+			{"a quantity beyond reason", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-q","items":[{"sku":"cam-1","quantity":1e7,"price":1}]}}`, "properties.items[0].quantity"},
+			{"a total that would overflow", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-t","items":[{"sku":"cam-1","quantity":1000000,"price":99999999999}]}}`, "properties.items[0]"},
+			{"a SKU longer than its column", `{"type":"page_view","customer_id":"ada","properties":{"sku":"` + long + `"}}`, "properties.sku"},
+			{"an order ID longer than its column", `{"type":"delivered","customer_id":"ada","properties":{"order_id":"` + long + `"}}`, "properties.order_id"},
+			{"a campaign that cannot exist", `{"type":"unsubscribe","customer_id":"ada","properties":{"campaign_id":"` + long + `"}}`, "properties.campaign_id"},
+			{"an anchor in 9999", `{"type":"trial_ending","customer_id":"ada","properties":{"ends_at":"9999-01-01T00:00:00Z"}}`, "properties.ends_at"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				st, body := b.do(t, "POST", "/v1/events", tc.event)
+				requireError(t, st, body, 422, "invalid", tc.field)
+				st, body = b.do(t, "POST", "/v1/events:batch", `{"events":[`+tc.event+`]}`)
+				require.Equal(t, 200, st, "%v", body)
+				item := body["results"].([]any)[0].(map[string]any)
+				require.EqualValues(t, 422, item["status"], "%v", item)
+				require.Equal(t, "events[0]."+tc.field, item["error"].(map[string]any)["field"])
+			})
+		}
+
+		t.Run("an event in a batch has the limit it has alone", func(t *testing.T) {
+			big := `{"type":"milestone","customer_id":"ada","properties":{"name":"` + strings.Repeat("y", 70<<10) + `"}}`
+			st, body := b.do(t, "POST", "/v1/events", big)
+			requireError(t, st, body, 413, "too_large", "")
+			st, body = b.do(t, "POST", "/v1/events:batch", `{"events":[`+big+`]}`)
+			require.Equal(t, 200, st, "%v", body)
+			require.EqualValues(t, 413, body["results"].([]any)[0].(map[string]any)["status"])
+		})
+
+		t.Run("a refused item does not make a batch re-run its good events", func(t *testing.T) {
+			batch := `{"events":[{"id":"ev-good","type":"milestone","customer_id":"ada","properties":{"name":"x"}},
+				{"type":"milestone","customer_id":"ada","properties":{"n":1e400}}]}`
+			st, first := b.doWith(t, "POST", "/v1/events:batch", batch, "Bearer "+key, "Idempotency-Key", "batch-1e400")
+			require.Equal(t, 200, st, "%v", first)
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest("POST", "/v1/events:batch", strings.NewReader(batch))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Idempotency-Key", "batch-1e400")
+			b.h.ServeHTTP(rec, req)
+			require.Equal(t, "true", rec.Header().Get("Idempotent-Replayed"), "the first answer is replayed: nothing ran twice")
+		})
+	})
+}
+
 func TestTrialEndingCampaignCountsBackFromEndsAt(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {

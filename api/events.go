@@ -51,7 +51,7 @@ type BatchItem struct {
 
 // postEventBatch records up to MaxBatch events, each on its own: one bad
 // event does not stop the others, and the answer says, per item, what
-// happened.
+// happened. Each event has the limits it would have alone.
 func (h *handlers) postEventBatch(c *gin.Context) {
 	var req BatchRequest
 	if err := bind(c, &req); err != nil {
@@ -67,6 +67,9 @@ func (h *handlers) postEventBatch(c *gin.Context) {
 		items[i].Index = i
 		var ev EventRequest
 		err := decodeStrict(raw, &ev)
+		if int64(len(raw)) > h.MaxBodyBytes { // the limit of an event alone
+			err = errs.E(errs.TooLarge, "the event is larger than %d bytes", h.MaxBodyBytes)
+		}
 		var resp EventResponse
 		if err == nil {
 			resp, err = h.App.Ingest(c.Request.Context(), ev)

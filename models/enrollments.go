@@ -65,7 +65,7 @@ type EnrollmentOutcome struct {
 func (s *Store) FinishEnrollment(ctx context.Context, id string, o EnrollmentOutcome) error {
 	err := s.db.WithContext(ctx).Model(&Enrollment{}).Where("id = ? AND status = ?", id, domain.StatusRunning).
 		Updates(map[string]any{
-			"status": o.Status, "exit_reason": o.ExitReason, "converted_order": o.ConvertedOrder,
+			"status": o.Status, "exit_reason": clip(o.ExitReason, 300), "converted_order": o.ConvertedOrder,
 			"revenue_minor": o.RevenueMinor, "emails_sent": o.EmailsSent, "ended_at": o.EndedAt,
 		}).Error
 	return translate(err, "enrollment "+id)

@@ -14,6 +14,7 @@ import (
 // unique idempotency key makes this safe under retries and races.
 func (s *Store) ClaimMessage(ctx context.Context, m *Message) (msg *Message, created bool, err error) {
 	m.IdempotencyKey = MessageKey(m.EnrollmentID, m.StepID)
+	m.Error, m.RecommendNote = clip(m.Error, 1000), clip(m.RecommendNote, 300)
 	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "idempotency_key"}}, DoNothing: true}).Create(m)
 	if res.Error != nil {
 		return nil, false, translate(res.Error, "message")
@@ -76,14 +77,14 @@ func (s *Store) MarkReady(ctx context.Context, id string) error {
 // message that is not yet sent, and reports whether it did.
 func (s *Store) MarkSent(ctx context.Context, id, provider, providerID string, at time.Time) (bool, error) {
 	res := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status IN ?", id, []domain.MessageStatus{domain.MessageReady, domain.MessageSending}).
-		Updates(map[string]any{"status": domain.MessageSent, "provider": provider, "provider_message_id": providerID, "sent_at": at})
+		Updates(map[string]any{"status": domain.MessageSent, "provider": provider, "provider_message_id": clip(providerID, 200), "sent_at": at})
 	return res.RowsAffected == 1, translate(res.Error, "message "+id)
 }
 
 // MarkMessage sets a message's status with a reason (skipped, failed).
 func (s *Store) MarkMessage(ctx context.Context, id string, status domain.MessageStatus, reason string) error {
 	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status <> ?", id, domain.MessageSent).
-		Updates(map[string]any{"status": status, "error": reason}).Error
+		Updates(map[string]any{"status": status, "error": clip(reason, 1000)}).Error
 	return translate(err, "message "+id)
 }
 
@@ -119,6 +120,7 @@ func (s *Store) MessageByProviderID(ctx context.Context, sgMessageID string) (*M
 // RecordWebhookEvent stores a SendGrid event's ID; fresh is false when it
 // was already applied.
 func (s *Store) RecordWebhookEvent(ctx context.Context, e *WebhookEvent) (fresh bool, err error) {
+	e.Type = clip(e.Type, 32)
 	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(e)
 	return res.RowsAffected == 1, translate(res.Error, "webhook event")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
@@ -143,6 +144,17 @@ func found[T any](v *T, err error, what string) (*T, error) {
 		return nil, translate(err, what)
 	}
 	return v, nil
+}
+
+// clip shortens text Lift writes itself (reasons, notes, a provider's
+// IDs) to its column's size in characters, so a long error message never
+// fails a write on PostgreSQL that SQLite would take. Text callers send
+// is validated instead, with the field named.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
 }
 
 // isSQLiteUnique recognises modernc's unique and primary-key violations,

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -726,5 +727,29 @@ func TestAmountsStoredInHundredthsAreRescaledOnce(t *testing.T) {
 			require.NoError(t, err)
 			require.EqualValues(t, 3000, e.RevenueMinor)
 		}
+	})
+}
+
+// TestTextLiftWritesFitsItsColumns: reasons and notes Lift writes itself
+// (a long provider error, say) are shortened to their columns, so a write
+// PostgreSQL would refuse never fails a step for good or forever.
+func TestTextLiftWritesFitsItsColumns(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		long := strings.Repeat("é", 2000)
+		m, _, err := s.ClaimMessage(ctx, &models.Message{ID: "m", EnrollmentID: "e", StepID: "s", CustomerID: "c", CampaignID: "cam",
+			Variant: "A", Status: domain.MessageSkipped, Error: long, RecommendNote: long})
+		require.NoError(t, err)
+		require.NoError(t, s.MarkMessage(ctx, m.ID, domain.MessageFailed, long))
+		got, err := s.GetMessage(ctx, m.ID)
+		require.NoError(t, err)
+		require.Equal(t, 1000, utf8.RuneCountInString(got.Error))
+		require.True(t, strings.HasSuffix(got.Error, "…"))
+		require.NoError(t, s.EnsureEnrollment(ctx, &models.Enrollment{ID: "e", CustomerID: "c", CampaignID: "cam", Version: 1,
+			WorkflowID: "w", Variant: "A", Status: domain.StatusRunning, EnrolledAt: time.Now()}))
+		require.NoError(t, s.FinishEnrollment(ctx, "e", models.EnrollmentOutcome{Status: domain.StatusFailed, ExitReason: "failed: " + long, EndedAt: time.Now()}))
+		e, err := s.GetEnrollment(ctx, "e")
+		require.NoError(t, err)
+		require.Equal(t, 300, utf8.RuneCountInString(e.ExitReason))
 	})
 }

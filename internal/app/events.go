@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/experiment"
+	"github.com/lift-hq/lift/internal/money"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
@@ -79,7 +81,9 @@ var signalFor = map[string]string{
 // processed again idempotently: nothing is enrolled twice.
 func (a *App) Ingest(ctx context.Context, in Event) (EventResult, error) {
 	var res EventResult
-	normalize(in.Properties)
+	if _, err := normalize(in.Properties, "properties"); err != nil {
+		return res, err
+	}
 	now := a.now()
 	order, err := validateEvent(&in, now)
 	if err != nil {
@@ -470,15 +474,24 @@ func validateEvent(req *Event, now time.Time) (*models.Order, error) {
 		_, err := id("sku", true)
 		return nil, err
 	case campaign.EventUnsubscribe:
-		_, err := id("campaign_id", false)
+		c, err := str("campaign_id", false)
+		if err == nil && c != "" && !campaign.IsID(c) {
+			err = bad("properties.campaign_id", "must be a campaign ID: lower-case letters, digits, - or _, at most 64")
+		}
 		return nil, err
 	case campaign.EventTrialEnding, campaign.EventRenewalDue:
 		at, err := str("ends_at", true)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := time.Parse(time.RFC3339, at); err != nil {
+		end, err := time.Parse(time.RFC3339, at)
+		if err != nil {
 			return nil, bad("properties.ends_at", "must be an RFC 3339 time like 2026-06-01T00:00:00Z")
+		}
+		// A sequence counts back from it and waits for it: a date
+		// centuries away would hold a timer, and block re-entry, as long.
+		if end.After(now.Add(maxAnchorAhead)) {
+			return nil, bad("properties.ends_at", "must be within %d days from now", int(maxAnchorAhead.Hours()/24))
 		}
 		return nil, nil
 	case campaign.EventUpgrade, campaign.EventDowngrade:
@@ -490,6 +503,12 @@ func validateEvent(req *Event, now time.Time) (*models.Order, error) {
 	}
 	return nil, nil
 }
+
+// maxAnchorAhead is how far ahead a trial's or renewal's end may be.
+const maxAnchorAhead = 2 * 366 * 24 * time.Hour
+
+// maxQuantity is the most of one product an order line may hold.
+const maxQuantity = 1_000_000
 
 func purchaseOrder(req *Event, str func(string, bool) (string, error),
 	num func(string, float64, bool) (float64, bool, error)) (*models.Order, error) {
@@ -533,8 +552,8 @@ func purchaseOrder(req *Event, str func(string, bool) (string, error),
 			return nil, bad(field+".sku", "is required")
 		}
 		qty, ok := m["quantity"].(float64)
-		if !ok || qty < 1 || qty != float64(int(qty)) {
-			return nil, bad(field+".quantity", "must be a whole number of at least 1")
+		if !ok || qty < 1 || qty > maxQuantity || qty != math.Trunc(qty) {
+			return nil, bad(field+".quantity", "must be a whole number from 1 to %d", maxQuantity)
 		}
 		price, _ := m["price"].(float64)
 		if _, isNum := m["price"].(float64); m["price"] != nil && !isNum || price < 0 {
@@ -544,8 +563,16 @@ func purchaseOrder(req *Event, str func(string, bool) (string, error),
 		if err != nil {
 			return nil, err
 		}
+		// Checked before multiplying: a line over the maximum would
+		// overflow int64, not merely be large.
+		if limit := money.MaxMinor(currency); minor > 0 && int64(qty) > (limit-sum)/minor {
+			return nil, bad(field, "the order totals more than %g %s", money.Max, currency)
+		}
 		sum += minor * int64(qty)
 		if j := slices.IndexFunc(order.Items, func(it models.OrderItem) bool { return it.SKU == sku }); j >= 0 {
+			if order.Items[j].Quantity+int(qty) > maxQuantity {
+				return nil, bad(field+".quantity", "at most %d of one product in an order", maxQuantity)
+			}
 			order.Items[j].Quantity += int(qty) // one line per SKU
 			continue
 		}
@@ -565,20 +592,32 @@ func purchaseOrder(req *Event, str func(string, bool) (string, error),
 }
 
 // normalize turns json.Number values into float64 so properties store and
-// match as plain JSON numbers.
-func normalize(v any) any {
+// match as plain JSON numbers. A number no float64 holds (1e400) is
+// refused with its path named.
+func normalize(v any, path string) (any, error) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			x[k] = normalize(e)
+			n, err := normalize(e, path+"."+k)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = n
 		}
 	case []any:
 		for i, e := range x {
-			x[i] = normalize(e)
+			n, err := normalize(e, fmt.Sprintf("%s[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			x[i] = n
 		}
 	case json.Number:
-		f, _ := x.Float64()
-		return f
+		f, err := x.Float64()
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return nil, errs.Field(errs.Invalid, path, "must be a number a float64 holds (about ±1.8e308)")
+		}
+		return f, nil
 	}
-	return v
+	return v, nil
 }

@@ -28,7 +28,9 @@ func FuzzEventParsing(f *testing.F) {
 		if err := jsonStrict(body, &ev); err != nil {
 			return
 		}
-		normalize(ev.Properties)
+		if _, err := normalize(ev.Properties, "properties"); err != nil {
+			return
+		}
 		order, err := validateEvent(&ev, now)
 		if err != nil || order == nil {
 			return

@@ -36,8 +36,8 @@ const (
 // ApplySendGridEvent maps one event onto the message's status, the
 // suppression list and the running sequence, and says what became of it.
 func (a *App) ApplySendGridEvent(ctx context.Context, ev SendGridEvent) (string, error) {
-	if ev.EventID == "" {
-		return OutcomeIgnored, nil
+	if ev.EventID == "" || len(ev.EventID) > 128 || len(ev.MessageID) > 64 || len(ev.SGMessageID) > 400 {
+		return OutcomeIgnored, nil // not an event about a message Lift sent
 	}
 	msg, err := a.findMessage(ctx, ev)
 	if errs.Is(err, errs.NotFound) {

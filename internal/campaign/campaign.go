@@ -363,6 +363,9 @@ func parseClock(s string) (int, error) {
 
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
+// IsID reports whether s is shaped like a campaign, step or experiment ID.
+func IsID(s string) bool { return idRE.MatchString(s) }
+
 // Parse decodes and validates a definition. Unknown fields are refused so a
 // typo never silently changes a sequence.
 func Parse(data []byte) (*Definition, error) {

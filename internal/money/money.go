@@ -91,3 +91,9 @@ func ToMajor(minor int64, code string) float64 {
 func Major(minor float64, code string) float64 {
 	return minor / math.Pow10(Exponent(code))
 }
+
+// MaxMinor is Max in the currency's minor units: the largest amount Lift
+// keeps, far inside int64.
+func MaxMinor(code string) int64 {
+	return int64(Max) * int64(math.Pow10(Exponent(code)))
+}
