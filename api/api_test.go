@@ -60,7 +60,9 @@ func on(t testing.TB, store *models.Store, opts ...func(*api.Deps)) *bundle {
 	a := apptest.New(t, store)
 	require.NoError(t, store.SetAPIKey(context.Background(), "test", key))
 	d := api.Deps{App: a.App, Store: store, MaxBodyBytes: 64 << 10, Now: func() time.Time { return apptest.Now },
-		ConsoleKey: []byte("console-key"), TemporalUI: "http://ui.example:8233", Namespace: "shop"}
+		ConsoleKey: []byte("console-key"), TemporalUI: "http://ui.example:8233", Namespace: "shop",
+		Webhook: api.SendGridWebhook{MaxAge: a.Config.SendGridWebhookMaxAge, MaxBytes: a.Config.SendGridWebhookMaxBytes,
+			Concurrent: a.Config.SendGridWebhookConcurrency}}
 	for _, o := range opts {
 		o(&d)
 	}

@@ -38,12 +38,16 @@ func (h *handlers) authenticate(c *gin.Context) {
 
 const ctxKeyScope = "lift.api_key_hash"
 
-// limitBody caps every request body; a larger one is answered with 413.
-// A batch of events may be 16 times the limit.
+// limitBody caps every request body; a larger one is answered with 413,
+// before it is read when its declared size says so. A batch of events may
+// be 16 times the limit; SendGrid's webhook has its own.
 func (h *handlers) limitBody(c *gin.Context) {
 	limit := h.MaxBodyBytes
-	if p := c.FullPath(); p == "/v1/events:batch" || p == "/v1/webhooks/sendgrid" {
+	switch c.FullPath() {
+	case "/v1/events:batch":
 		limit *= 16
+	case "/v1/webhooks/sendgrid":
+		limit = h.Webhook.MaxBytes
 	}
 	if c.Request.ContentLength > limit {
 		writeError(c, h.Logger, errs.E(errs.TooLarge, "request body is larger than %d bytes", limit))

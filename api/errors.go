@@ -33,6 +33,8 @@ func statusFor(code errs.Code) int {
 		return http.StatusForbidden
 	case errs.TooLarge:
 		return http.StatusRequestEntityTooLarge
+	case errs.TooManyRequests:
+		return http.StatusTooManyRequests
 	case errs.Unavailable:
 		return http.StatusServiceUnavailable
 	case "method_not_allowed":

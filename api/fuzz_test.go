@@ -50,7 +50,7 @@ func FuzzSendGridWebhook(f *testing.F) {
 		f.Fatal(err)
 	}
 	store := testdb.SQLite(f)
-	b := on(f, store, func(d *api.Deps) { d.Webhook = api.SendGridWebhook{Key: key, MaxAge: time.Hour}; d.Now = time.Now })
+	b := on(f, store, func(d *api.Deps) { d.Webhook.Key, d.Webhook.MaxAge = key, time.Hour; d.Now = time.Now })
 	seedSentMessages(f, b)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		post := func() (int, map[string]any) {

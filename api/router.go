@@ -62,7 +62,7 @@ func NewRouter(d Deps) *gin.Engine {
 	if len(d.ConsoleKey) == 0 {
 		d.ConsoleKey = newConsoleKey()
 	}
-	h := &handlers{Deps: d}
+	h := &handlers{Deps: d, webhookSlots: make(chan struct{}, max(d.Webhook.Concurrent, 1))}
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -132,6 +132,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 type handlers struct {
 	Deps
+	webhookSlots chan struct{} // requests to the webhook being read now
 }
 
 func (h *handlers) healthz(c *gin.Context) {

@@ -19,10 +19,16 @@ import (
 	"github.com/lift-hq/lift/internal/errs"
 )
 
-// SendGridWebhook verifies SendGrid's signed Event Webhook.
+// SendGridWebhook verifies SendGrid's signed Event Webhook. The endpoint
+// needs no API key, so what it takes from anyone is bounded before it
+// reads a body: the headers must be there and the timestamp fresh, the
+// body at most MaxBytes (SendGrid posts at most 768 KB at a time), and at
+// most Concurrent requests are read at once (SendGrid retries a 429).
 type SendGridWebhook struct {
-	Key    *ecdsa.PublicKey
-	MaxAge time.Duration // oldest timestamp accepted (SENDGRID_WEBHOOK_MAX_AGE)
+	Key        *ecdsa.PublicKey
+	MaxAge     time.Duration // oldest timestamp accepted (SENDGRID_WEBHOOK_MAX_AGE)
+	MaxBytes   int64         // SENDGRID_WEBHOOK_MAX_BYTES
+	Concurrent int           // SENDGRID_WEBHOOK_CONCURRENCY
 }
 
 // ParseSendGridKey reads the base64 public key SendGrid shows for a signed
@@ -58,15 +64,23 @@ func (h *handlers) sendgridWebhook(c *gin.Context) {
 		writeError(c, h.Logger, errs.E(errs.Unauthorized, "missing %s or %s", eventwebhook.VerificationHTTPHeader, eventwebhook.TimestampHTTPHeader))
 		return
 	}
-	body, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		writeError(c, h.Logger, decodeError(err))
-		return
-	}
 	sent, err := strconv.ParseInt(ts, 10, 64)
 	maxAge := h.Webhook.MaxAge
 	if age := h.Now().Sub(time.Unix(sent, 0)); err != nil || age > maxAge || age < -maxAge {
 		writeError(c, h.Logger, errs.E(errs.Forbidden, "stale or malformed webhook timestamp"))
+		return
+	}
+	select {
+	case h.webhookSlots <- struct{}{}:
+		defer func() { <-h.webhookSlots }()
+	default:
+		c.Header("Retry-After", "5")
+		writeError(c, h.Logger, errs.E(errs.TooManyRequests, "too many webhook requests at once; SendGrid retries"))
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		writeError(c, h.Logger, decodeError(err))
 		return
 	}
 	if ok, err := eventwebhook.VerifySignature(h.Webhook.Key, body, sig, ts); err != nil || !ok {

@@ -3,9 +3,11 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,7 +50,7 @@ func setupWebhook(t *testing.T, store *models.Store) *webhookBundle {
 	require.NoError(t, err)
 	w := &webhookBundle{fake: fake, now: time.Now()}
 	w.bundle = on(t, store, func(d *api.Deps) {
-		d.Webhook = api.SendGridWebhook{Key: key, MaxAge: 5 * time.Minute}
+		d.Webhook.Key, d.Webhook.MaxAge = key, 5*time.Minute
 		d.Now = func() time.Time { return w.now }
 	})
 	w.seed(t)
@@ -243,4 +245,82 @@ func TestWebhookTakesSendGridsDocumentedSampleBatch(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "14c5d75ce93.dfd.64b469", m.ProviderMessageID)
 	})
+}
+
+// countingBody records how much of it was read; read blocks until
+// release is closed when it is set.
+type countingBody struct {
+	n       int64
+	size    int64
+	reading chan struct{} // closed at the first Read
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	if b.reading != nil {
+		b.once.Do(func() { close(b.reading) })
+	}
+	if b.release != nil {
+		<-b.release
+	}
+	if b.n >= b.size {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), b.size-b.n)
+	b.n += k
+	for i := range p[:k] {
+		p[i] = ' '
+	}
+	return int(k), nil
+}
+
+func (b *countingBody) Close() error { return nil }
+
+// TestWebhookChecksBeforeItReads: the unauthenticated endpoint reads no
+// body with a stale timestamp or a declared size over its limit, and reads
+// a bounded number at once.
+func TestWebhookChecksBeforeItReads(t *testing.T) {
+	t.Parallel()
+	w := setupWebhook(t, testdb.SQLite(t))
+	post := func(body *countingBody, ts time.Time, length int64) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/v1/webhooks/sendgrid", nil)
+		req.Body, req.ContentLength = body, length
+		req.Header.Set(eventwebhook.TimestampHTTPHeader, strconv.FormatInt(ts.Unix(), 10))
+		req.Header.Set(eventwebhook.VerificationHTTPHeader, "MEUCIQ")
+		rec := httptest.NewRecorder()
+		w.h.ServeHTTP(rec, req)
+		return rec
+	}
+	huge := int64(16 << 20)
+
+	stale := &countingBody{size: huge}
+	require.Equal(t, 403, post(stale, w.now.Add(-time.Hour), -1).Code)
+	require.Zero(t, stale.n, "a stale timestamp is refused before the body is read")
+
+	declared := &countingBody{size: huge}
+	require.Equal(t, 413, post(declared, w.now, huge).Code)
+	require.Zero(t, declared.n, "a declared size over the limit is refused before the body is read")
+
+	undeclared := &countingBody{size: huge}
+	require.Equal(t, 413, post(undeclared, w.now, -1).Code)
+	require.LessOrEqual(t, undeclared.n, int64(4<<20), "an undeclared size is read only up to the limit")
+
+	// Four requests are read at once; the fifth is told to come back.
+	var held []*countingBody
+	done := make(chan struct{})
+	for range 4 {
+		b := &countingBody{size: 2, reading: make(chan struct{}), release: make(chan struct{})}
+		held = append(held, b)
+		go func() { post(b, w.now, 2); done <- struct{}{} }()
+		<-b.reading
+	}
+	rec := post(&countingBody{size: 2}, w.now, 2)
+	require.Equal(t, 429, rec.Code)
+	require.NotEmpty(t, rec.Header().Get("Retry-After"))
+	for _, b := range held {
+		close(b.release)
+		<-done
+	}
+	require.Equal(t, 403, post(&countingBody{size: 2}, w.now, 2).Code, "a slot is free again: the forged signature is checked")
 }

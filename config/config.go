@@ -85,6 +85,10 @@ type Config struct {
 	// as SendGrid shows it); without it POST /v1/webhooks/sendgrid is off.
 	SendGridWebhookKey    string        `env:"SENDGRID_WEBHOOK_PUBLIC_KEY"`
 	SendGridWebhookMaxAge time.Duration `env:"SENDGRID_WEBHOOK_MAX_AGE" envDefault:"5m"`
+	// SendGridWebhookMaxBytes bounds one webhook request (SendGrid posts
+	// at most 768 KB); SendGridWebhookConcurrency, how many are read at once.
+	SendGridWebhookMaxBytes    int64 `env:"SENDGRID_WEBHOOK_MAX_BYTES" envDefault:"2097152"`
+	SendGridWebhookConcurrency int   `env:"SENDGRID_WEBHOOK_CONCURRENCY" envDefault:"4"`
 	// SendGridReconcileAfter is how long an ambiguous send waits for its
 	// processed event before it is sent again.
 	SendGridReconcileAfter time.Duration `env:"SENDGRID_RECONCILE_AFTER" envDefault:"10m"`
@@ -200,6 +204,9 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.SendGridRegion != "global" && c.SendGridRegion != "eu" {
 		bad("SENDGRID_REGION must be global or eu")
+	}
+	if c.SendGridWebhookMaxBytes < 1<<20 || c.SendGridWebhookConcurrency < 1 {
+		bad("SENDGRID_WEBHOOK_MAX_BYTES must be at least 1048576 (SendGrid posts up to 768 KB) and SENDGRID_WEBHOOK_CONCURRENCY at least 1")
 	}
 	if c.SendGridWebhookMaxAge <= 0 || c.SendGridReconcileAfter <= 0 {
 		bad("SENDGRID_WEBHOOK_MAX_AGE and SENDGRID_RECONCILE_AFTER must be positive")

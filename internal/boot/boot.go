@@ -114,7 +114,8 @@ func Mailer(cfg config.Config) delivery.Mailer {
 // Router builds the HTTP API. devOutbox serves the unauthenticated outbox
 // page (lift dev only); temporalUI is where the console links journeys.
 func (l *Lift) Router(devOutbox bool, temporalUI string) (http.Handler, error) {
-	webhook := api.SendGridWebhook{MaxAge: l.Config.SendGridWebhookMaxAge}
+	webhook := api.SendGridWebhook{MaxAge: l.Config.SendGridWebhookMaxAge, MaxBytes: l.Config.SendGridWebhookMaxBytes,
+		Concurrent: l.Config.SendGridWebhookConcurrency}
 	if l.Config.SendGridWebhookKey != "" {
 		key, err := api.ParseSendGridKey(l.Config.SendGridWebhookKey)
 		if err != nil {

@@ -16,16 +16,17 @@ type Code string
 
 // The codes, after benbjohnson/wtf. Stable: clients match on them.
 const (
-	Invalid         Code = "invalid"          // input failed validation (422)
-	Malformed       Code = "malformed"        // input could not be parsed (400)
-	NotFound        Code = "not_found"        // the thing does not exist (404)
-	Conflict        Code = "conflict"         // state forbids it (409)
-	Unauthorized    Code = "unauthorized"     // no or wrong credentials (401)
-	Forbidden       Code = "forbidden"        // a signed token or signature does not verify (403)
-	TooLarge        Code = "too_large"        // request body over the limit (413)
-	Unavailable     Code = "unavailable"      // a dependency is down; retry later (503)
-	Internal        Code = "internal"         // a bug or an unexpected failure (500)
-	PermanentRemote Code = "permanent_remote" // a remote refused for good (e.g. SendGrid 400)
+	Invalid         Code = "invalid"           // input failed validation (422)
+	Malformed       Code = "malformed"         // input could not be parsed (400)
+	NotFound        Code = "not_found"         // the thing does not exist (404)
+	Conflict        Code = "conflict"          // state forbids it (409)
+	Unauthorized    Code = "unauthorized"      // no or wrong credentials (401)
+	Forbidden       Code = "forbidden"         // a signed token or signature does not verify (403)
+	TooLarge        Code = "too_large"         // request body over the limit (413)
+	TooManyRequests Code = "too_many_requests" // over a rate or concurrency limit; retry later (429)
+	Unavailable     Code = "unavailable"       // a dependency is down; retry later (503)
+	Internal        Code = "internal"          // a bug or an unexpected failure (500)
+	PermanentRemote Code = "permanent_remote"  // a remote refused for good (e.g. SendGrid 400)
 )
 
 // Error is a coded error. Field names the offending input field, if any.
