@@ -472,13 +472,21 @@ func TestDevOutboxAnswersOnlyTheLocalMachine(t *testing.T) {
 	t.Parallel()
 	gin.SetMode(gin.TestMode)
 	h := on(t, testdb.SQLite(t), func(d *api.Deps) { d.DevOutbox = true }).h
-	for addr, want := range map[string]int{"127.0.0.1:5000": 200, "[::1]:5000": 200, "192.0.2.7:5000": 404} {
-		t.Run(addr, func(t *testing.T) {
+	for _, tc := range []struct {
+		addr, host string
+		want       int
+	}{
+		{"127.0.0.1:5000", "localhost:8080", 200}, {"[::1]:5000", "[::1]:8080", 200}, {"127.0.0.1:5000", "127.0.0.1", 200},
+		{"192.0.2.7:5000", "localhost:8080", 404},
+		// A page on attacker.example whose name was rebound to 127.0.0.1.
+		{"127.0.0.1:5000", "attacker.example:8080", 404},
+	} {
+		t.Run(tc.addr+" "+tc.host, func(t *testing.T) {
 			req := httptest.NewRequest("GET", "/dev/outbox", nil)
-			req.RemoteAddr = addr
+			req.RemoteAddr, req.Host = tc.addr, tc.host
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
-			require.Equal(t, want, rec.Code, addr)
+			require.Equal(t, tc.want, rec.Code)
 		})
 	}
 }

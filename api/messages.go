@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -107,13 +108,27 @@ td,th{padding:.4rem .8rem;border-bottom:1px solid #e4e4e7;text-align:left}</styl
 {{else}}<tr><td colspan="6">No emails yet.</td></tr>{{end}}</table></body></html>`))
 
 // localOnly hides the dev outbox, which needs no key, from anything but
-// the machine it runs on.
+// the machine it runs on: the connection must come from a loopback
+// address and name a loopback host, so a web page cannot read it through
+// a DNS name rebound to 127.0.0.1.
 func (h *handlers) localOnly(c *gin.Context) {
-	if ip := net.ParseIP(c.RemoteIP()); ip == nil || !ip.IsLoopback() {
+	host, _, err := net.SplitHostPort(c.Request.Host)
+	if err != nil {
+		host = c.Request.Host
+	}
+	if ip := net.ParseIP(c.RemoteIP()); ip == nil || !ip.IsLoopback() || !loopbackHost(host) {
 		writeError(c, h.Logger, errRoute)
 		return
 	}
 	c.Next()
+}
+
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // outboxPage lists the newest stored emails for lift dev.

@@ -37,7 +37,7 @@ type Config struct {
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	MaxBodyBytes      int64  `env:"LIFT_MAX_BODY_BYTES" envDefault:"1048576"`
 	// PublicURL is where recipients reach Lift's unsubscribe pages.
-	PublicURL string `env:"LIFT_PUBLIC_URL"` // default http://localhost<LIFT_HTTP>
+	PublicURL string `env:"LIFT_PUBLIC_URL"` // required by api and worker; lift dev uses the address it binds
 	// UnsubscribeSecret signs unsubscribe links (at least 32 bytes; lift dev
 	// generates one in the data dir). The API and the worker need the same one.
 	UnsubscribeSecret string `env:"LIFT_UNSUBSCRIBE_SECRET"`
@@ -126,6 +126,10 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
 		return c, namedEnvError(err)
 	}
+	// lift dev serves this machine only, unless asked otherwise.
+	if _, given := environ["LIFT_HTTP"]; role == RoleDev && !given {
+		c.HTTPAddr = "127.0.0.1:8080"
+	}
 	fs := flag.NewFlagSet("lift "+string(role), flag.ContinueOnError)
 	c.bind(fs, role)
 	if err := fs.Parse(args); err != nil {
@@ -142,12 +146,6 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 	}
 	if c.ExperimentCheck == 0 {
 		c.ExperimentCheck = c.Day
-	}
-	if c.PublicURL == "" && role != RoleDev { // lift dev uses the address it is bound to
-		c.PublicURL = "http://localhost" + c.HTTPAddr
-		if host, port, ok := strings.Cut(c.HTTPAddr, ":"); ok && host != "" {
-			c.PublicURL = "http://" + host + ":" + port
-		}
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return c, c.Validate(role)
@@ -192,6 +190,10 @@ func (c Config) Validate(role Role) error {
 	}
 	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https")) {
 		bad("LIFT_PUBLIC_URL must be an absolute http(s) URL, got %q", c.PublicURL)
+	} else if c.SendGridAPIKey != "" && !c.SendGridFake && u.Scheme != "https" {
+		// RFC 8058: one-click unsubscribe links must be HTTPS, and mailbox
+		// providers distrust plain HTTP ones.
+		bad("LIFT_PUBLIC_URL must be an https:// URL when sending through SendGrid, got %q", c.PublicURL)
 	}
 	if c.UnsubscribeSecret != "" && len(c.UnsubscribeSecret) < 32 {
 		bad("LIFT_UNSUBSCRIBE_SECRET must be at least 32 bytes")
@@ -237,6 +239,9 @@ func (c Config) Validate(role Role) error {
 		}
 		if (role == RoleAPI || role == RoleWorker) && c.UnsubscribeSecret == "" {
 			bad("LIFT_UNSUBSCRIBE_SECRET is required for lift %s (the same value for api and worker)", role)
+		}
+		if (role == RoleAPI || role == RoleWorker) && c.PublicURL == "" {
+			bad("LIFT_PUBLIC_URL is required for lift %s: where recipients reach the unsubscribe pages, e.g. https://lift.example.com", role)
 		}
 	}
 	return errors.Join(problems...)

@@ -18,10 +18,17 @@ func TestFlagsOverrideEnvironmentOverrideDefaults(t *testing.T) {
 	require.Equal(t, c.Day, c.ExperimentCheck, "the experiment check runs once a sequence day")
 	require.Empty(t, c.PublicURL, "lift dev links to the address it binds")
 
-	c, err = Load(RoleAPI, map[string]string{"LIFT_DATABASE_URL": "postgres://x", "LIFT_API_KEY": "k",
-		"LIFT_UNSUBSCRIBE_SECRET": "0123456789abcdef0123456789abcdef"}, []string{"--http", "127.0.0.1:9100"})
+	c, err = Load(RoleDev, nil, nil)
 	require.NoError(t, err)
-	require.Equal(t, "http://127.0.0.1:9100", c.PublicURL)
+	require.Equal(t, "127.0.0.1:8080", c.HTTPAddr, "lift dev serves this machine only unless asked")
+	c, err = Load(RoleDev, map[string]string{"LIFT_HTTP": ":8080"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, ":8080", c.HTTPAddr)
+	c, err = Load(RoleAPI, map[string]string{"LIFT_DATABASE_URL": "postgres://x", "LIFT_API_KEY": "k",
+		"LIFT_UNSUBSCRIBE_SECRET": "0123456789abcdef0123456789abcdef", "LIFT_PUBLIC_URL": "https://lift.example.com/"}, nil)
+	require.NoError(t, err)
+	require.Equal(t, ":8080", c.HTTPAddr, "the production API serves every interface")
+	require.Equal(t, "https://lift.example.com", c.PublicURL)
 }
 
 // TestDefaultsLiveHere pins the defaults every role gets: no other package
@@ -54,7 +61,8 @@ func TestDemoDayDefaultsToFiveSeconds(t *testing.T) {
 
 func TestValidation(t *testing.T) {
 	t.Parallel()
-	production := map[string]string{"LIFT_DATABASE_URL": "postgres://x", "LIFT_UNSUBSCRIBE_SECRET": "0123456789abcdef0123456789abcdef"}
+	production := map[string]string{"LIFT_DATABASE_URL": "postgres://x", "LIFT_UNSUBSCRIBE_SECRET": "0123456789abcdef0123456789abcdef",
+		"LIFT_PUBLIC_URL": "https://lift.example.com"}
 	with := func(extra map[string]string) map[string]string {
 		m := map[string]string{}
 		for k, v := range production {
@@ -79,6 +87,10 @@ func TestValidation(t *testing.T) {
 		{"SendGrid without its address and webhook", RoleWorker, with(map[string]string{"SENDGRID_API_KEY": "SG.x"}), nil,
 			// Without the webhook a lost answer could mean a second send.
 			[]string{"LIFT_POSTAL_ADDRESS", "SENDGRID_WEBHOOK_PUBLIC_KEY"}},
+		{"a worker without its public URL", RoleWorker, with(map[string]string{"LIFT_PUBLIC_URL": ""}), nil, []string{"LIFT_PUBLIC_URL is required"}},
+		{"plain-HTTP unsubscribe links through SendGrid", RoleWorker, with(map[string]string{"SENDGRID_API_KEY": "SG.x",
+			"SENDGRID_WEBHOOK_PUBLIC_KEY": "k", "LIFT_POSTAL_ADDRESS": "1 Main St", "LIFT_PUBLIC_URL": "http://lift.example.com"}), nil,
+			[]string{"must be an https:// URL"}},
 		{"a dev-only flag elsewhere", RoleWorker, production, []string{"--demo"}, []string{"flag provided but not defined: -demo"}},
 		{"a day that is not a duration", RoleDev, map[string]string{"LIFT_DAY": "soon"}, nil, []string{"LIFT_DAY"}},
 		{"a negative upsell pause", RoleDev, map[string]string{"LIFT_UPSELL_PAUSE_DAYS": "-1"}, nil, []string{"LIFT_UPSELL_PAUSE_DAYS"}},
