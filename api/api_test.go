@@ -588,6 +588,24 @@ func TestForgedUnsubscribeTokensChangeNothing(t *testing.T) {
 	})
 }
 
+// TestErasureTakesStoredAnswersThatNameTheCustomer: a preview answered
+// with an Idempotency-Key holds the customer's name and live unsubscribe
+// links; after erasure the key replays nothing.
+func TestErasureTakesStoredAnswersThatNameTheCustomer(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		preview := `{"customer_id":"ada","step":"guide"}`
+		st, body := b.doWith(t, "POST", "/v1/campaigns/camera-accessories/preview", preview, "Bearer "+key, "Idempotency-Key", "p-1")
+		require.Equal(t, 200, st, "%v", body)
+		require.Contains(t, body["html"], "Ada")
+		st, _ = b.do(t, "DELETE", "/v1/customers/ada", "")
+		require.Equal(t, 200, st)
+		st, body = b.doWith(t, "POST", "/v1/campaigns/camera-accessories/preview", preview, "Bearer "+key, "Idempotency-Key", "p-1")
+		requireError(t, st, body, 404, "not_found", "customer_id")
+	})
+}
+
 func TestErasureKeepsOnlyAHashedSuppression(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {

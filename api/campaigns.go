@@ -136,6 +136,7 @@ func (h *handlers) previewCampaign(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
+	about(c, req.CustomerID)
 	res, err := h.App.Preview(c.Request.Context(), c.Param("id"), req.input())
 	if err != nil {
 		writeError(c, h.Logger, err)
@@ -167,6 +168,7 @@ func (h *handlers) testSendCampaign(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
+	about(c, req.CustomerID)
 	res, err := h.App.TestSend(c.Request.Context(), c.Param("id"), app.TestSendInput{PreviewInput: req.input(), To: req.To})
 	if err != nil {
 		writeError(c, h.Logger, err)

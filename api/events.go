@@ -24,6 +24,7 @@ func (h *handlers) postEvent(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
+	about(c, req.CustomerID)
 	resp, err := h.App.Ingest(c.Request.Context(), req)
 	if err != nil {
 		writeError(c, h.Logger, err)
@@ -72,6 +73,7 @@ func (h *handlers) postEventBatch(c *gin.Context) {
 		}
 		var resp EventResponse
 		if err == nil {
+			about(c, ev.CustomerID)
 			resp, err = h.App.Ingest(c.Request.Context(), ev)
 		}
 		if err != nil {

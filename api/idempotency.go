@@ -78,11 +78,20 @@ func (h *handlers) idempotent(c *gin.Context) {
 			}
 			return
 		}
-		if err := h.Store.FinishIdempotent(settle, rec.ID, rw.Status(), rw.Header().Get("Content-Type"), rw.body.Bytes()); err != nil {
+		if err := h.Store.FinishIdempotent(settle, rec.ID, rw.Status(), rw.Header().Get("Content-Type"), rw.body.Bytes(), c.GetStringSlice(ctxKeySubjects)); err != nil {
 			h.Logger.Error("idempotent response not stored", "err", err)
 		}
 	}()
 	c.Next()
+}
+
+// ctxKeySubjects lists the customers a response is about; see about.
+const ctxKeySubjects = "lift.subjects"
+
+// about records that the response names customers, so that erasing one
+// of them erases a stored Idempotency-Key answer too.
+func about(c *gin.Context, customerIDs ...string) {
+	c.Set(ctxKeySubjects, append(c.GetStringSlice(ctxKeySubjects), customerIDs...))
 }
 
 // ctxKeyNotReplayable marks a response that must not be replayed for its

@@ -23,9 +23,11 @@ func (h *handlers) listJourneys(c *gin.Context) {
 }
 
 func (h *handlers) pauseJourney(c *gin.Context) {
+	about(c, c.Param("id"))
 	h.respond(c, http.StatusOK)(h.App.PauseJourney(c.Request.Context(), c.Param("id"), c.Param("campaign")))
 }
 
 func (h *handlers) resumeJourney(c *gin.Context) {
+	about(c, c.Param("id"))
 	h.respond(c, http.StatusOK)(h.App.ResumeJourney(c.Request.Context(), c.Param("id"), c.Param("campaign")))
 }

@@ -23,7 +23,7 @@ import (
 type Store interface {
 	CheckAPIKeyHash(ctx context.Context, hash []byte) (bool, error)
 	BeginIdempotent(ctx context.Context, scope, key, fingerprint string, now time.Time) (*models.IdempotencyRecord, bool, error)
-	FinishIdempotent(ctx context.Context, id uint, status int, contentType string, body []byte) error
+	FinishIdempotent(ctx context.Context, id uint, status int, contentType string, body []byte, subjects []string) error
 	ForgetIdempotent(ctx context.Context, id uint) error
 }
 

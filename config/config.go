@@ -67,6 +67,11 @@ type Config struct {
 	// asked. Default: once a (sequence) day.
 	ExperimentCheck time.Duration `env:"LIFT_EXPERIMENT_CHECK"`
 
+	// PurgeEvery is how often a Temporal Schedule deletes what is kept only
+	// for a while (stored Idempotency-Key answers after 48 hours, SendGrid
+	// event IDs after 7 days, frequency-cap slots after 8).
+	PurgeEvery time.Duration `env:"LIFT_PURGE_EVERY" envDefault:"1h"`
+
 	// SoftOptInCountries are where the soft opt-in (existing customers,
 	// similar products) is a lawful basis: ISO codes, or "*" for everywhere.
 	SoftOptInCountries []string `env:"LIFT_SOFT_OPT_IN_COUNTRIES" envSeparator:","`
@@ -175,6 +180,9 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.AffinityMinSupport < 1 || c.AffinityRebuild < time.Minute || c.RecsMinOrders < 0 || c.RecsMinCustomers < 0 {
 		bad("LIFT_AFFINITY_MIN_SUPPORT must be at least 1, LIFT_AFFINITY_REBUILD at least 1m, LIFT_RECS_MIN_ORDERS and LIFT_RECS_MIN_CUSTOMERS not negative")
+	}
+	if c.PurgeEvery < time.Minute {
+		bad("LIFT_PURGE_EVERY must be at least 1m")
 	}
 	if c.CapPerDay < 0 || c.CapPerWeek < 0 {
 		bad("LIFT_CAP_PER_DAY and LIFT_CAP_PER_WEEK must not be negative")

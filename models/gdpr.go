@@ -47,8 +47,8 @@ func (s *Store) ExportCustomer(ctx context.Context, id string) (*Export, error) 
 }
 
 // EraseCustomer deletes a customer's personal data in one transaction: the
-// profile, consent records and events, and the subject, bodies and headers
-// of their messages. What stays carries no PII: orders, enrollments and
+// profile, consent records and events, the subject, bodies and headers of
+// their messages, and stored Idempotency-Key answers about them. What stays carries no PII: orders, enrollments and
 // message statuses under the caller's opaque customer ID (for revenue
 // reports), and a hashed global suppression so the address is never
 // mailed again.
@@ -72,6 +72,15 @@ func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 			"subject": "", "preheader": "", "html": "", "text": "", "headers": nil,
 		}).Error; err != nil {
 			return translate(err, "messages")
+		}
+		// Stored Idempotency-Key answers about the customer (an event's
+		// result, a preview) go too.
+		if err := tx.Where("id IN (SELECT record_id FROM idempotency_subjects WHERE customer_id = ?)", id).
+			Delete(&IdempotencyRecord{}).Error; err != nil {
+			return translate(err, "idempotency keys")
+		}
+		if err := tx.Where("customer_id = ?", id).Delete(&IdempotencySubject{}).Error; err != nil {
+			return translate(err, "idempotency keys")
 		}
 		for _, m := range []any{&ConsentRecord{}, &Event{}} {
 			if err := tx.Where("customer_id = ?", id).Delete(m).Error; err != nil {

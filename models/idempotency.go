@@ -2,8 +2,10 @@ package models
 
 import (
 	"context"
+	"slices"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -38,15 +40,72 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 	return &prev, false, translate(err, "idempotency key")
 }
 
-// FinishIdempotent stores the response to replay for the key.
-func (s *Store) FinishIdempotent(ctx context.Context, id uint, status int, contentType string, body []byte) error {
-	err := s.db.WithContext(ctx).Model(&IdempotencyRecord{}).Where("id = ?", id).
-		Updates(map[string]any{"status": status, "content_type": contentType, "body": body}).Error
-	return translate(err, "idempotency key")
+// FinishIdempotent stores the response to replay for the key, and the
+// customers it is about (erasing one of them deletes it).
+func (s *Store) FinishIdempotent(ctx context.Context, id uint, status int, contentType string, body []byte, subjects []string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Model(&IdempotencyRecord{}).Where("id = ?", id).
+			Updates(map[string]any{"status": status, "content_type": contentType, "body": body}).Error
+		if err != nil {
+			return translate(err, "idempotency key")
+		}
+		for _, c := range slices.Compact(slices.Sorted(slices.Values(subjects))) {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&IdempotencySubject{RecordID: id, CustomerID: c}).Error; err != nil {
+				return translate(err, "idempotency key")
+			}
+		}
+		return nil
+	})
 }
 
 // ForgetIdempotent drops a key whose request failed in a way worth
 // retrying (a 5xx), so the retry runs again.
 func (s *Store) ForgetIdempotent(ctx context.Context, id uint) error {
-	return translate(s.db.WithContext(ctx).Delete(&IdempotencyRecord{}, id).Error, "idempotency key")
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("record_id = ?", id).Delete(&IdempotencySubject{}).Error; err != nil {
+			return translate(err, "idempotency key")
+		}
+		return translate(tx.Delete(&IdempotencyRecord{}, id).Error, "idempotency key")
+	})
+}
+
+// How long records kept only for a while are kept: an Idempotency-Key's
+// answer for IdempotencyTTL; a SendGrid event's ID, against SendGrid's
+// retries (24 hours), for a week; a frequency-cap slot past the longest
+// cap window (7 days).
+const (
+	WebhookEventTTL = 7 * 24 * time.Hour
+	SendSlotTTL     = 8 * 24 * time.Hour
+)
+
+// Purged counts what Purge deleted.
+type Purged struct {
+	IdempotencyKeys, WebhookEvents, SendSlots int64
+}
+
+// Purge deletes what is kept only for a while and is older than that at
+// now: stored Idempotency-Key answers (which may name customers),
+// applied SendGrid event IDs and frequency-cap slots.
+func (s *Store) Purge(ctx context.Context, now time.Time) (Purged, error) {
+	var p Purged
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Where("created_at < ?", now.Add(-IdempotencyTTL)).Delete(&IdempotencyRecord{})
+		if res.Error != nil {
+			return translate(res.Error, "idempotency keys")
+		}
+		p.IdempotencyKeys = res.RowsAffected
+		if err := tx.Where("record_id NOT IN (SELECT id FROM idempotency_records)").Delete(&IdempotencySubject{}).Error; err != nil {
+			return translate(err, "idempotency keys")
+		}
+		if res = tx.Where("created_at < ?", now.Add(-WebhookEventTTL)).Delete(&WebhookEvent{}); res.Error != nil {
+			return translate(res.Error, "webhook events")
+		}
+		p.WebhookEvents = res.RowsAffected
+		if res = tx.Where("at < ?", now.Add(-SendSlotTTL)).Delete(&SendSlot{}); res.Error != nil {
+			return translate(res.Error, "send slots")
+		}
+		p.SendSlots = res.RowsAffected
+		return nil
+	})
+	return p, err
 }

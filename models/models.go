@@ -246,6 +246,13 @@ type IdempotencyRecord struct {
 	CreatedAt   time.Time `gorm:"index"`
 }
 
+// IdempotencySubject names a customer an Idempotency-Key's stored
+// response is about, so erasing the customer erases the response too.
+type IdempotencySubject struct {
+	RecordID   uint   `gorm:"primaryKey"`
+	CustomerID string `gorm:"primaryKey;size:128;index"`
+}
+
 // Conversion is a purchase (or upgrade) that ended an enrollment as
 // converted, credited to the step whose email the customer last opened or
 // clicked before it within the campaign's attribution window (StepID empty:
@@ -310,7 +317,7 @@ func all() []any {
 		&Customer{}, &ConsentRecord{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
 		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{}, &Affinity{}, &ItemSimilarity{},
-		&Experiment{}, &DataMigration{},
+		&Experiment{}, &DataMigration{}, &IdempotencySubject{},
 	}
 }
 

@@ -344,7 +344,7 @@ func TestIdempotencyKeys(t *testing.T) {
 		require.NoError(t, err)
 		require.False(t, fresh)
 		require.Zero(t, prev.Status, "still in progress")
-		require.NoError(t, s.FinishIdempotent(ctx, rec.ID, 202, "application/json", []byte(`{"ok":true}`)))
+		require.NoError(t, s.FinishIdempotent(ctx, rec.ID, 202, "application/json", []byte(`{"ok":true}`), nil))
 		prev, _, err = s.BeginIdempotent(ctx, "tenant", "k", "fp-1", now.Add(time.Hour))
 		require.NoError(t, err)
 		require.Equal(t, 202, prev.Status)
@@ -751,5 +751,41 @@ func TestTextLiftWritesFitsItsColumns(t *testing.T) {
 		e, err := s.GetEnrollment(ctx, "e")
 		require.NoError(t, err)
 		require.Equal(t, 300, utf8.RuneCountInString(e.ExitReason))
+	})
+}
+
+// TestWhatIsKeptForAWhileIsPurged: stored Idempotency-Key answers, SendGrid
+// event IDs and cap slots go when their retention has passed, and an
+// erased customer's stored answers go at once.
+func TestWhatIsKeptForAWhileIsPurged(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		now := time.Date(2026, 5, 20, 10, 0, 0, 0, time.UTC)
+		count := func(model any) (n int64) {
+			require.NoError(t, s.DB().Model(model).Count(&n).Error)
+			return n
+		}
+		for i, at := range []time.Time{now.Add(-models.IdempotencyTTL - time.Hour), now.Add(-time.Hour)} {
+			rec, _, err := s.BeginIdempotent(ctx, "k", fmt.Sprint("key-", i), "fp", at)
+			require.NoError(t, err)
+			require.NoError(t, s.FinishIdempotent(ctx, rec.ID, 202, "application/json", []byte(`{"customer":"Ada"}`), []string{"ada", "ada"}))
+		}
+		for i, at := range []time.Time{now.Add(-models.WebhookEventTTL - time.Hour), now.Add(-time.Hour)} {
+			require.NoError(t, s.DB().Create(&models.WebhookEvent{SGEventID: fmt.Sprint("sg-", i), MessageID: "m", Type: "open", At: at, CreatedAt: at}).Error)
+		}
+		for i, at := range []time.Time{now.Add(-models.SendSlotTTL - time.Hour), now.Add(-time.Hour)} {
+			require.NoError(t, s.DB().Create(&models.SendSlot{CustomerID: "ada", MessageID: fmt.Sprint("m-", i), At: at}).Error)
+		}
+		p, err := s.Purge(ctx, now)
+		require.NoError(t, err)
+		require.Equal(t, models.Purged{IdempotencyKeys: 1, WebhookEvents: 1, SendSlots: 1}, p)
+		require.EqualValues(t, 1, count(&models.IdempotencyRecord{}))
+		require.EqualValues(t, 1, count(&models.IdempotencySubject{}), "the purged answer's subjects went with it")
+
+		// Erasure takes the answers that name the customer with it.
+		require.NoError(t, s.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "ada@example.com", Timezone: "UTC"}))
+		require.NoError(t, s.EraseCustomer(ctx, "ada"))
+		require.Zero(t, count(&models.IdempotencyRecord{}))
+		require.Zero(t, count(&models.IdempotencySubject{}))
 	})
 }

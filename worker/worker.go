@@ -36,6 +36,7 @@ func Workflows() map[string]any {
 		workflows.RebuildWorkflowName:          workflows.RebuildAffinitiesWorkflow,
 		workflows.CheckExperimentsWorkflowName: workflows.CheckExperimentsWorkflow,
 		workflows.PromoteWorkflowName:          workflows.PromoteWorkflow,
+		workflows.PurgeWorkflowName:            workflows.PurgeWorkflow,
 	}
 }
 
@@ -54,6 +55,7 @@ func Activities(a *activities.Activities) map[string]any {
 		workflows.ActivityRebuildAffinities:   a.RebuildAffinities,
 		workflows.ActivityCheckExperiments:    a.CheckExperiments,
 		workflows.ActivityMoveToWinner:        a.MoveToWinner,
+		workflows.ActivityPurgeExpired:        a.PurgeExpired,
 	}
 }
 

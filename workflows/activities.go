@@ -24,6 +24,7 @@ const (
 	ActivityRebuildAffinities   = "RebuildAffinities"
 	ActivityCheckExperiments    = "CheckExperiments"
 	ActivityMoveToWinner        = "MoveToWinner"
+	ActivityPurgeExpired        = "PurgeExpired"
 )
 
 // The inputs and results of the activities. They carry IDs and small values

@@ -133,3 +133,14 @@ func TestInactivityWatchContinuesAsNewKeepingItsSpell(t *testing.T) {
 	require.Equal(t, []string{"winback"}, next.Fired, "the next run knows the win-back already started")
 	require.Equal(t, 24*time.Hour, next.Day)
 }
+
+func TestPurgeRunsOnItsSchedule(t *testing.T) {
+	t.Parallel()
+	env := supportEnv(t)
+	env.OnActivity(workflows.ActivityPurgeExpired, mock.Anything).Return(workflows.Purged{IdempotencyKeys: 3, SendSlots: 1}, nil).Once()
+	env.ExecuteWorkflow(workflows.PurgeWorkflowName)
+	require.NoError(t, env.GetWorkflowError())
+	var p workflows.Purged
+	require.NoError(t, env.GetWorkflowResult(&p))
+	require.Equal(t, workflows.Purged{IdempotencyKeys: 3, SendSlots: 1}, p)
+}

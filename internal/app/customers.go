@@ -171,3 +171,11 @@ func (a *App) EraseCustomer(ctx context.Context, id string) ([]string, error) {
 	}
 	return cancelled, a.Store.EraseCustomer(ctx, id)
 }
+
+// Purge deletes what Lift keeps only for a while and has outlived it:
+// stored Idempotency-Key answers (they may name customers), applied
+// SendGrid event IDs and frequency-cap slots.
+func (a *App) Purge(ctx context.Context) (workflows.Purged, error) {
+	p, err := a.Store.Purge(ctx, a.now())
+	return workflows.Purged{IdempotencyKeys: p.IdempotencyKeys, WebhookEvents: p.WebhookEvents, SendSlots: p.SendSlots}, err
+}

@@ -153,7 +153,10 @@ func (l *Lift) Bootstrap(ctx context.Context) error {
 	if err := workflows.EnsureExperimentSchedule(ctx, l.Temporal, cfg.ExperimentCheck); err != nil {
 		return err
 	}
-	l.Logger.Info("schedules in place", "affinity_rebuild", cfg.AffinityRebuild, "experiment_check", cfg.ExperimentCheck)
+	if err := workflows.EnsurePurgeSchedule(ctx, l.Temporal, cfg.PurgeEvery); err != nil {
+		return err
+	}
+	l.Logger.Info("schedules in place", "affinity_rebuild", cfg.AffinityRebuild, "experiment_check", cfg.ExperimentCheck, "purge", cfg.PurgeEvery)
 	return nil
 }
 

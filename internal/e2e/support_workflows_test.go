@@ -22,7 +22,7 @@ import (
 
 // TestSupportWorkflowsReplay runs the workflows beside the sequence on the
 // real server (the inactivity watcher through a continue-as-new, the
-// scheduled affinity rebuild and experiment check) and replays each
+// scheduled affinity rebuild, experiment check and purge) and replays each
 // history against the current code. With LIFT_RECORD_HISTORY_DIR and
 // LIFT_RECORD_HISTORY_TAG set it keeps them for
 // workflows.TestReplayRecordedHistories.
@@ -51,11 +51,13 @@ func TestSupportWorkflowsReplay(t *testing.T) {
 
 	rebuild := scheduledRun(t, d.Temporal, workflows.RebuildScheduleID)
 	check := scheduledRun(t, d.Temporal, workflows.CheckExperimentsScheduleID)
+	purge := scheduledRun(t, d.Temporal, workflows.PurgeScheduleID)
 
 	for name, h := range map[string]*historypb.History{
 		"inactivity_continued": runHistory(t, d.Temporal, watcher, firstRun),
 		"rebuild_affinities":   runHistory(t, d.Temporal, rebuild, ""),
 		"check_experiments":    runHistory(t, d.Temporal, check, ""),
+		"purge":                runHistory(t, d.Temporal, purge, ""),
 	} {
 		r := worker.NewWorkflowReplayer()
 		liftworker.RegisterWorkflows(r)
