@@ -1,18 +1,19 @@
 package api
 
 import (
-	"encoding/hex"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
-	"github.com/lift-hq/lift/models"
 )
 
-// authenticate requires "Authorization: Bearer <key>" with a known key.
-// Keys are stored hashed and compared in constant time (models.CheckAPIKeyHash).
+// authenticate requires "Authorization: Bearer <key>" with an active key
+// (stored hashed, compared in constant time), then that the key's scopes
+// allow the route (routeScopes). A /v1 route without a scope is refused.
 func (h *handlers) authenticate(c *gin.Context) {
 	scheme, key, ok := strings.Cut(c.GetHeader("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
@@ -20,23 +21,38 @@ func (h *handlers) authenticate(c *gin.Context) {
 		writeError(c, h.Logger, errs.E(errs.Unauthorized, "missing API key: send Authorization: Bearer <key>"))
 		return
 	}
-	hash := models.HashAPIKey(strings.TrimSpace(key))
-	valid, err := h.Store.CheckAPIKeyHash(c.Request.Context(), hash)
+	p, err := h.App.Authenticate(c.Request.Context(), strings.TrimSpace(key))
+	if errs.Is(err, errs.Unauthorized) {
+		c.Header("WWW-Authenticate", `Bearer realm="lift", error="invalid_token"`)
+	}
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
-	if !valid {
-		c.Header("WWW-Authenticate", `Bearer realm="lift", error="invalid_token"`)
-		writeError(c, h.Logger, errs.E(errs.Unauthorized, "invalid API key"))
+	scope, known := routeScopes[c.Request.Method+" "+c.FullPath()]
+	if !known || !p.Has(scope) {
+		writeError(c, h.Logger, errs.E(errs.Forbidden, "this key (%s) may not do this: it needs the %s scope", p.KeyID, scopeName(scope, known)))
 		return
 	}
-	// Idempotency keys are scoped to the API key that used them.
-	c.Set(ctxKeyScope, hex.EncodeToString(hash))
+	c.Set(ctxKeyPrincipal, p)
 	c.Next()
 }
 
-const ctxKeyScope = "lift.api_key_hash"
+const ctxKeyPrincipal = "lift.principal"
+
+// principal is the key a request was authenticated with.
+func principal(c *gin.Context) *app.Principal {
+	p, _ := c.Get(ctxKeyPrincipal)
+	pr, _ := p.(*app.Principal)
+	return pr
+}
+
+func scopeName(s domain.KeyScope, known bool) string {
+	if !known {
+		return "admin" // a route nobody gave a scope to is nobody's
+	}
+	return string(s)
+}
 
 // limitBody caps every request body; a larger one is answered with 413,
 // before it is read when its declared size says so. A batch of events may

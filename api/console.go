@@ -105,7 +105,12 @@ func (h *handlers) consoleAuth(c *gin.Context) {
 	cookie, err := c.Cookie(sessionCookie)
 	s, ok := h.parseSession(cookie)
 	if err == nil && ok {
-		ok, err = h.Store.CheckAPIKeyHash(c.Request.Context(), s.keyHash)
+		var p *app.Principal
+		p, err = h.App.AuthenticateHash(c.Request.Context(), s.keyHash)
+		ok = err == nil && p.Has(domain.KeyScopeMarketer)
+		if ok {
+			c.Set(ctxKeyPrincipal, p)
+		}
 	}
 	if err != nil || !ok {
 		c.Redirect(http.StatusSeeOther, "/console/login")
@@ -126,9 +131,13 @@ func (h *handlers) consoleLoginForm(c *gin.Context) {
 
 func (h *handlers) consoleLogin(c *gin.Context) {
 	key := strings.TrimSpace(c.PostForm("api_key"))
-	ok, err := h.Store.CheckAPIKeyHash(c.Request.Context(), models.HashAPIKey(key))
-	if err != nil || !ok || key == "" {
+	p, err := h.App.Authenticate(c.Request.Context(), key)
+	if err != nil || key == "" {
 		h.consolePage(c, http.StatusUnauthorized, "login", gin.H{"Title": "Sign in", "Error": "That API key is not valid."})
+		return
+	}
+	if !p.Has(domain.KeyScopeMarketer) {
+		h.consolePage(c, http.StatusForbidden, "login", gin.H{"Title": "Sign in", "Error": "That API key may not use the console: it needs the marketer scope."})
 		return
 	}
 	expires := h.Now().Add(sessionTTL)

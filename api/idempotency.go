@@ -44,7 +44,7 @@ func (h *handlers) idempotent(c *gin.Context) {
 	fingerprint := hex.EncodeToString(sum.Sum(nil))
 
 	ctx := c.Request.Context()
-	rec, fresh, err := h.Store.BeginIdempotent(ctx, c.GetString(ctxKeyScope), key, fingerprint, h.Now().UTC())
+	rec, fresh, err := h.Store.BeginIdempotent(ctx, principal(c).Partition(), key, fingerprint, h.Now().UTC())
 	switch {
 	case err != nil:
 		writeError(c, h.Logger, err)

@@ -18,10 +18,9 @@ import (
 	"github.com/lift-hq/lift/models"
 )
 
-// Store is the part of the store the HTTP layer itself needs: API keys
-// and Idempotency-Key records. *models.Store is one.
+// Store is the part of the store the HTTP layer itself needs:
+// Idempotency-Key records. *models.Store is one.
 type Store interface {
-	CheckAPIKeyHash(ctx context.Context, hash []byte) (bool, error)
 	BeginIdempotent(ctx context.Context, scope, key, fingerprint string, now time.Time) (*models.IdempotencyRecord, bool, error)
 	FinishIdempotent(ctx context.Context, id uint, status int, contentType string, body []byte, subjects []string) error
 	ForgetIdempotent(ctx context.Context, id uint) error
@@ -112,6 +111,9 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/messages", h.listMessages)
 	v1.GET("/messages/:id", h.getMessage)
 	v1.GET("/messages/:id/html", h.getMessageHTML)
+	v1.POST("/api-keys", h.createKey)
+	v1.GET("/api-keys", h.listKeys)
+	v1.DELETE("/api-keys/:id", h.revokeKey)
 
 	r.GET("/console/login", h.consoleLoginForm)
 	r.POST("/console/login", h.consoleLogin)

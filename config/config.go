@@ -32,7 +32,7 @@ type Config struct {
 	// every role
 	HTTPAddr          string `env:"LIFT_HTTP" envDefault:":8080"`
 	DatabaseURL       string `env:"LIFT_DATABASE_URL"` // postgres://…; empty means SQLite in the data dir (dev only)
-	APIKey            string `env:"LIFT_API_KEY"`
+	APIKey            string `env:"LIFT_API_KEY"` // makes the first admin key when there is none
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	MaxBodyBytes      int64  `env:"LIFT_MAX_BODY_BYTES" envDefault:"1048576"`
@@ -118,6 +118,7 @@ const (
 	RoleAPI     Role = "api"
 	RoleWorker  Role = "worker"
 	RoleMigrate Role = "migrate"
+	RoleKeys    Role = "keys"
 )
 
 // DemoDay is the length of a sequence day with --demo: the first demo
@@ -203,6 +204,9 @@ func (c Config) Validate(role Role) error {
 		// providers distrust plain HTTP ones.
 		bad("LIFT_PUBLIC_URL must be an https:// URL when sending through SendGrid, got %q", c.PublicURL)
 	}
+	if c.APIKey != "" && len(c.APIKey) < 32 {
+		bad("LIFT_API_KEY must be at least 32 characters (it makes the first admin key)")
+	}
 	if c.UnsubscribeSecret != "" && len(c.UnsubscribeSecret) < 32 {
 		bad("LIFT_UNSUBSCRIBE_SECRET must be at least 32 bytes")
 	}
@@ -238,13 +242,11 @@ func (c Config) Validate(role Role) error {
 		if c.TemporalPort < 0 || c.UIPort < 0 || (c.TemporalPort != 0 && c.TemporalPort == c.UIPort) {
 			bad("--temporal-port and --ui-port must be distinct ports (0: any free port; no UI)")
 		}
-	case RoleAPI, RoleWorker, RoleMigrate:
+	case RoleAPI, RoleWorker, RoleMigrate, RoleKeys:
 		if c.DatabaseURL == "" {
 			bad("LIFT_DATABASE_URL is required for lift %s (a postgres:// URL)", role)
 		}
-		if role == RoleAPI && c.APIKey == "" {
-			bad("LIFT_API_KEY is required for lift api")
-		}
+
 		if (role == RoleAPI || role == RoleWorker) && c.UnsubscribeSecret == "" {
 			bad("LIFT_UNSUBSCRIBE_SECRET is required for lift %s (the same value for api and worker)", role)
 		}

@@ -24,7 +24,7 @@ func TestFlagsOverrideEnvironmentOverrideDefaults(t *testing.T) {
 	c, err = Load(RoleDev, map[string]string{"LIFT_HTTP": ":8080"}, nil)
 	require.NoError(t, err)
 	require.Equal(t, ":8080", c.HTTPAddr)
-	c, err = Load(RoleAPI, map[string]string{"LIFT_DATABASE_URL": "postgres://x", "LIFT_API_KEY": "k",
+	c, err = Load(RoleAPI, map[string]string{"LIFT_DATABASE_URL": "postgres://x",
 		"LIFT_UNSUBSCRIBE_SECRET": "0123456789abcdef0123456789abcdef", "LIFT_PUBLIC_URL": "https://lift.example.com/"}, nil)
 	require.NoError(t, err)
 	require.Equal(t, ":8080", c.HTTPAddr, "the production API serves every interface")
@@ -81,7 +81,8 @@ func TestValidation(t *testing.T) {
 		want []string // every one must be in the error
 	}{
 		{"a day too short", RoleDev, nil, []string{"--day", "10ms"}, []string{"--day"}},
-		{"the api without its settings", RoleAPI, nil, nil, []string{"LIFT_DATABASE_URL", "LIFT_UNSUBSCRIBE_SECRET", "LIFT_API_KEY"}},
+		{"the api without its settings", RoleAPI, nil, nil, []string{"LIFT_DATABASE_URL", "LIFT_UNSUBSCRIBE_SECRET", "LIFT_PUBLIC_URL"}},
+		{"a short API key", RoleDev, map[string]string{"LIFT_API_KEY": "short"}, nil, []string{"LIFT_API_KEY must be at least 32"}},
 		{"a short unsubscribe secret", RoleDev, map[string]string{"LIFT_UNSUBSCRIBE_SECRET": "short"}, nil, []string{"at least 32 bytes"}},
 		{"a relative public URL", RoleDev, map[string]string{"LIFT_PUBLIC_URL": "lift.example.com"}, nil, []string{"LIFT_PUBLIC_URL"}},
 		{"SendGrid without its address and webhook", RoleWorker, with(map[string]string{"SENDGRID_API_KEY": "SG.x"}), nil,

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/money"
 )
 
@@ -27,6 +28,7 @@ var dataMigrations = []struct {
 	run  func(tx *gorm.DB) error
 }{
 	{"2026-11-money-exponents", rescaleMoney},
+	{"2026-11-api-key-scopes", scopeOldKeys},
 }
 
 func (s *Store) migrateData(ctx context.Context) error {
@@ -76,6 +78,23 @@ func rescaleMoney(tx *gorm.DB) error {
 			if err := tx.Exec(stmt, cur).Error; err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// scopeOldKeys gives the keys stored before keys had scopes and public IDs
+// both: they could do everything, so they are admin keys.
+func scopeOldKeys(tx *gorm.DB) error {
+	var ks []APIKey
+	if err := tx.Where("key_id IS NULL OR key_id = ''").Find(&ks).Error; err != nil {
+		return err
+	}
+	for _, k := range ks {
+		err := tx.Model(&APIKey{}).Where("id = ?", k.ID).Select("key_id", "scopes").
+			Updates(&APIKey{KeyID: NewKeyID(), Scopes: []domain.KeyScope{domain.KeyScopeAdmin}}).Error
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -213,13 +213,19 @@ func (s Suppression) Scope() string {
 	return domain.ScopeCampaign
 }
 
-// APIKey is a credential for the HTTP API. Only the SHA-256 of the key is
-// stored; the key itself is shown once, when it is created.
+// APIKey is a credential for the HTTP API, with the scopes it may act in.
+// Only the SHA-256 of the key is stored.
 type APIKey struct {
-	ID        uint   `gorm:"primaryKey"`
-	Name      string `gorm:"size:100;not null"`
-	Hash      []byte `gorm:"not null;uniqueIndex"`
-	CreatedAt time.Time
+	ID uint `gorm:"primaryKey"`
+	// KeyID is the key's public name ("key_…"), shown in lists and the
+	// audit log; the key itself is shown once, when it is created.
+	KeyID      string            `gorm:"size:32;uniqueIndex"`
+	Name       string            `gorm:"size:100;not null"`
+	Hash       []byte            `gorm:"not null;uniqueIndex"`
+	Scopes     []domain.KeyScope `gorm:"serializer:json;type:text"`
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time // a revoked key stays listed, and works no more
 }
 
 // SendSlot is one marketing email counted against a customer's frequency

@@ -248,24 +248,41 @@ func TestCheckSchema(t *testing.T) {
 	})
 }
 
-func TestAPIKeysAreStoredHashed(t *testing.T) {
+func TestAPIKeysAreStoredHashedAndRevocable(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
-		require.NoError(t, s.SetAPIKey(ctx, "ci", "old-key"))
-		require.NoError(t, s.SetAPIKey(ctx, "ci", "secret-key"))
-		require.NoError(t, s.SetAPIKey(ctx, "ci", "secret-key"), "setting the same key again is a no-op")
-		ok, err := s.CheckAPIKeyHash(ctx, models.HashAPIKey("old-key"))
+		admin := func(id, secret string) *models.APIKey {
+			return &models.APIKey{KeyID: id, Name: id, Hash: models.HashAPIKey(secret), Scopes: []domain.KeyScope{domain.KeyScopeAdmin}}
+		}
+		created, err := s.BootstrapAPIKey(ctx, admin("key_first", "first-secret"))
 		require.NoError(t, err)
-		require.False(t, ok, "a rotated key stops working")
-		ok, err = s.CheckAPIKeyHash(ctx, models.HashAPIKey("secret-key"))
+		require.True(t, created, "the first key comes from the environment")
+		created, err = s.BootstrapAPIKey(ctx, admin("key_again", "another-secret"))
 		require.NoError(t, err)
-		require.True(t, ok)
-		ok, err = s.CheckAPIKeyHash(ctx, models.HashAPIKey("secret-kez"))
+		require.False(t, created, "once keys exist, a replica's environment changes nothing")
+
+		k, err := s.AuthenticateAPIKey(ctx, models.HashAPIKey("first-secret"))
 		require.NoError(t, err)
-		require.False(t, ok)
+		require.Equal(t, "key_first", k.KeyID)
+		_, err = s.AuthenticateAPIKey(ctx, models.HashAPIKey("first-secreT"))
+		require.True(t, errs.Is(err, errs.Unauthorized))
 		var n int64
-		require.NoError(t, s.DB().Model(&models.APIKey{}).Where("hash = ?", []byte("secret-key")).Count(&n).Error)
+		require.NoError(t, s.DB().Model(&models.APIKey{}).Where("hash = ?", []byte("first-secret")).Count(&n).Error)
 		require.Zero(t, n, "the key itself is never stored")
+
+		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		require.NoError(t, s.TouchAPIKey(ctx, k.ID, now))
+		require.NoError(t, s.TouchAPIKey(ctx, k.ID, now.Add(time.Second)), "within a minute: no write")
+		ks, err := s.ListAPIKeys(ctx)
+		require.NoError(t, err)
+		require.True(t, now.Equal(*ks[0].LastUsedAt))
+
+		require.True(t, errs.Is(s.RevokeAPIKey(ctx, "key_first", now), errs.Conflict), "the last admin key stays")
+		require.NoError(t, s.CreateAPIKey(ctx, admin("key_second", "second-secret")))
+		require.NoError(t, s.RevokeAPIKey(ctx, "key_first", now), "with another admin, rotation can finish")
+		_, err = s.AuthenticateAPIKey(ctx, models.HashAPIKey("first-secret"))
+		require.True(t, errs.Is(err, errs.Unauthorized), "a revoked key stops working at once")
+		require.True(t, errs.Is(s.RevokeAPIKey(ctx, "key_first", now), errs.NotFound))
 	})
 }
 

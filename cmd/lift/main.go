@@ -31,6 +31,8 @@ Usage:
   lift api           the HTTP API (production role)
   lift worker        the Temporal worker (production role)
   lift migrate       create or update the database schema and register search attributes
+  lift keys create --name NAME --scopes ingest,marketer,admin | list | revoke KEY_ID
+                     manage API keys in the database
   lift recs evaluate [flags]
                      hit-rate@3 of each recommendation strategy on a generated history
 
@@ -59,6 +61,13 @@ func run(args []string, out io.Writer) error {
 		return runRecs(args[1:], out)
 	}
 	role := config.Role(args[0])
+	if role == config.RoleKeys {
+		cfg, err := config.Load(role, config.Environ(), nil)
+		if err != nil {
+			return err
+		}
+		return boot.RunKeys(context.Background(), cfg, args[1:], out)
+	}
 	switch role {
 	case config.RoleAPI, config.RoleWorker, config.RoleMigrate:
 	case config.RoleDev:

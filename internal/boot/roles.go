@@ -2,9 +2,18 @@ package boot
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
 	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/lift-hq/lift/config"
+	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/workflows"
 )
 
@@ -15,7 +24,7 @@ func RunAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	defer l.Close()
-	if err := l.Store.SetAPIKey(ctx, "env", cfg.APIKey); err != nil {
+	if err := bootstrapKey(ctx, l, "bootstrap", cfg.APIKey); err != nil {
 		return err
 	}
 	router, err := l.Router(false, cfg.TemporalUIURL)
@@ -69,4 +78,98 @@ func stopOn(ctx context.Context) <-chan any {
 	ch := make(chan any)
 	go func() { <-ctx.Done(); close(ch) }()
 	return ch
+}
+
+// bootstrapKey makes key the first admin key when there is none; with
+// keys in place the value changes nothing. Without any key there is no
+// way in, so the API refuses to start.
+func bootstrapKey(ctx context.Context, l *Lift, name, key string) error {
+	if key != "" {
+		created, err := l.App.BootstrapKey(ctx, name, key)
+		if err != nil {
+			return err
+		}
+		if created {
+			l.Logger.Info("first admin API key stored from the environment", "name", name)
+		}
+		return nil
+	}
+	keys, err := l.App.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.RevokedAt == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("there is no API key yet: set LIFT_API_KEY (at least %d characters) to make the first admin key, or run lift keys create", app.MinKeyLength)
+}
+
+// RunKeys is `lift keys`: create, list and revoke API keys straight in the
+// database, for the first key of a deployment or when no admin key is at
+// hand. args are the subcommand and its flags.
+func RunKeys(ctx context.Context, cfg config.Config, args []string, out io.Writer) error {
+	store, err := OpenStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	a := app.New(app.Deps{Store: store})
+	if len(args) == 0 {
+		return errors.New(keysUsage)
+	}
+	switch args[0] {
+	case "create":
+		fs := flag.NewFlagSet("lift keys create", flag.ContinueOnError)
+		name := fs.String("name", "", "what the key is for, e.g. checkout-service")
+		scopes := fs.String("scopes", "", "comma-separated: ingest, marketer, admin")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		var ss []domain.KeyScope
+		for _, s := range strings.Split(*scopes, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				ss = append(ss, domain.KeyScope(s))
+			}
+		}
+		k, err := a.CreateKey(ctx, *name, ss)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "created %s (%s) with scopes %v\n\n  %s\n\nThe key is shown this once.\n", k.ID, k.Name, k.Scopes, k.Secret)
+		return nil
+	case "list":
+		keys, err := a.Keys(ctx)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tNAME\tSCOPES\tCREATED\tLAST USED\tREVOKED")
+		for _, k := range keys {
+			fmt.Fprintf(w, "%s\t%s\t%v\t%s\t%s\t%s\n", k.ID, k.Name, k.Scopes, k.CreatedAt.Format(time.DateTime), when(k.LastUsedAt), when(k.RevokedAt))
+		}
+		return w.Flush()
+	case "revoke":
+		if len(args) != 2 {
+			return errors.New("usage: lift keys revoke KEY_ID")
+		}
+		if err := a.RevokeKey(ctx, args[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "revoked %s\n", args[1])
+		return nil
+	}
+	return errors.New(keysUsage)
+}
+
+const keysUsage = `usage: lift keys create --name NAME --scopes ingest,marketer,admin
+       lift keys list
+       lift keys revoke KEY_ID`
+
+func when(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format(time.DateTime)
 }

@@ -96,7 +96,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Dev,
 	if d.Lift, err = boot.Build(ctx, cfg, logger, true); err != nil {
 		return nil, err
 	}
-	if err := d.Store.SetAPIKey(ctx, "dev", d.APIKey); err != nil {
+	if _, err := d.App.BootstrapKey(ctx, "dev", d.APIKey); err != nil {
 		return nil, err
 	}
 	if err := d.Bootstrap(ctx); err != nil {

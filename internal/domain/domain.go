@@ -103,3 +103,16 @@ const (
 	ExperimentStopped   ExperimentStatus = "stopped"
 	ExperimentConcluded ExperimentStatus = "concluded"
 )
+
+// KeyScope is what an API key may do.
+type KeyScope string
+
+// API key scopes. An admin key may do everything.
+const (
+	KeyScopeIngest   KeyScope = "ingest"   // backend services: events, customers, products
+	KeyScopeMarketer KeyScope = "marketer" // campaigns, experiments, reports, journeys, the console
+	KeyScopeAdmin    KeyScope = "admin"    // API keys, erasure and export, the audit log; and everything else
+)
+
+// KeyScopes are every scope, in order of power.
+var KeyScopes = []KeyScope{KeyScopeIngest, KeyScopeMarketer, KeyScopeAdmin}

@@ -32,7 +32,7 @@ import (
 	"github.com/lift-hq/lift/workflows"
 )
 
-const apiKey = "e2e-key"
+const apiKey = "e2e-key-0123456789abcdef0123456789"
 
 func startDev(t *testing.T, dataDir, databaseURL string) (*devstack.Dev, api) {
 	t.Helper()

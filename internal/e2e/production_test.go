@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,7 +99,25 @@ func TestProductionRoles(t *testing.T) {
 	waitReady(t, url)
 	a := api{url: url, key: apiKey}
 	seed(t, a, "erin")
-	a.must(t, "POST", "/v1/events", purchase("erin", "o-erin", "cam"), 202)
+
+	// An operator makes a key for a backend service with lift keys: it
+	// may send events, not read campaigns.
+	keys := exec.Command(bin, "keys", "create", "--name", "checkout", "--scopes", "ingest")
+	keys.Env = env
+	out, err := keys.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	secret := regexp.MustCompile(`lift_[A-Za-z0-9_-]{43}`).FindString(string(out))
+	require.NotEmpty(t, secret, "%s", out)
+	ingest := api{url: url, key: secret}
+	st, body := ingest.do(t, "GET", "/v1/campaigns", nil)
+	require.Equal(t, 403, st, "%v", body)
+	list := exec.Command(bin, "keys", "list")
+	list.Env = env
+	out, err = list.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "checkout")
+	require.NotContains(t, string(out), secret, "a key is shown once")
+	ingest.must(t, "POST", "/v1/events", purchase("erin", "o-erin", "cam"), 202)
 	eventually(t, 30*time.Second, "erin's sequence to complete", func() bool {
 		j := a.journeys(t, "erin")
 		return len(j) == 1 && j[0].Status == "completed"

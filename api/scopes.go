@@ -1,0 +1,59 @@
+package api
+
+import (
+	"maps"
+
+	"github.com/lift-hq/lift/internal/domain"
+)
+
+// routeScopes says which scope each /v1 route needs (an admin key may do
+// everything). A route missing here is refused to every key but none:
+// TestEveryRouteHasAScope keeps the table complete.
+var routeScopes = map[string]domain.KeyScope{
+	// Backend services: events and the data they are about.
+	"POST /v1/events":                                  domain.KeyScopeIngest,
+	"POST /v1/events:batch":                            domain.KeyScopeIngest,
+	"PUT /v1/customers/:id":                            domain.KeyScopeIngest,
+	"GET /v1/customers/:id":                            domain.KeyScopeIngest,
+	"PUT /v1/products/:sku":                            domain.KeyScopeIngest,
+	"GET /v1/products/:sku":                            domain.KeyScopeIngest,
+	"PUT /v1/recommendation-rules":                     domain.KeyScopeIngest,
+	"POST /v1/recommendations/rebuild":                 domain.KeyScopeMarketer,
+	"GET /v1/customers/:id/journeys":                   domain.KeyScopeMarketer,
+	"POST /v1/customers/:id/journeys/:campaign/pause":  domain.KeyScopeMarketer,
+	"POST /v1/customers/:id/journeys/:campaign/resume": domain.KeyScopeMarketer,
+	// Marketers: campaigns, experiments, what was sent and what it earned.
+	"POST /v1/campaigns":                                  domain.KeyScopeMarketer,
+	"GET /v1/campaigns":                                   domain.KeyScopeMarketer,
+	"GET /v1/campaigns/:id":                               domain.KeyScopeMarketer,
+	"PUT /v1/campaigns/:id":                               domain.KeyScopeMarketer,
+	"POST /v1/campaigns/:id/publish":                      domain.KeyScopeMarketer,
+	"POST /v1/campaigns/:id/preview":                      domain.KeyScopeMarketer,
+	"POST /v1/campaigns/:id/test-send":                    domain.KeyScopeMarketer,
+	"GET /v1/campaigns/:id/report":                        domain.KeyScopeMarketer,
+	"GET /v1/campaigns/:id/segments/opened-not-converted": domain.KeyScopeMarketer,
+	"POST /v1/campaigns/:id/experiments":                  domain.KeyScopeMarketer,
+	"GET /v1/campaigns/:id/experiments":                   domain.KeyScopeMarketer,
+	"GET /v1/campaigns/:id/experiments/:exp":              domain.KeyScopeMarketer,
+	"POST /v1/campaigns/:id/experiments/:exp/stop":        domain.KeyScopeMarketer,
+	"POST /v1/campaigns/:id/experiments/:exp/conclude":    domain.KeyScopeMarketer,
+	"POST /v1/campaigns/:id/experiments/:exp/resume":      domain.KeyScopeMarketer,
+	"GET /v1/messages":                                    domain.KeyScopeMarketer,
+	"GET /v1/messages/:id":                                domain.KeyScopeMarketer,
+	"GET /v1/messages/:id/html":                           domain.KeyScopeMarketer,
+	// Admins: keys, erasure and the data-access record.
+	"DELETE /v1/customers/:id":     domain.KeyScopeAdmin,
+	"GET /v1/customers/:id/export": domain.KeyScopeAdmin,
+	"POST /v1/api-keys":            domain.KeyScopeAdmin,
+	"GET /v1/api-keys":             domain.KeyScopeAdmin,
+	"DELETE /v1/api-keys/:id":      domain.KeyScopeAdmin,
+}
+
+// RouteScope is the scope a route needs ("" for none: refused to all but
+// admin keys), by method and route pattern as Gin names it.
+func RouteScope(method, pattern string) domain.KeyScope {
+	return routeScopes[method+" "+pattern]
+}
+
+// RouteScopes is every route's scope, by "METHOD pattern".
+func RouteScopes() map[string]domain.KeyScope { return maps.Clone(routeScopes) }
