@@ -32,7 +32,7 @@ type Config struct {
 	// every role
 	HTTPAddr          string `env:"LIFT_HTTP" envDefault:":8080"`
 	DatabaseURL       string `env:"LIFT_DATABASE_URL"` // postgres://…; empty means SQLite in the data dir (dev only)
-	APIKey            string `env:"LIFT_API_KEY"` // makes the first admin key when there is none
+	APIKey            string `env:"LIFT_API_KEY"`      // makes the first admin key when there is none
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	MaxBodyBytes      int64  `env:"LIFT_MAX_BODY_BYTES" envDefault:"1048576"`
