@@ -403,6 +403,9 @@ func (h *handlers) consoleExperimentAction(c *gin.Context) {
 		move := c.PostForm("move_running") == "on"
 		_, err = h.App.ConcludeExperiment(ctx, id, e.ID, ConcludeRequest{Winner: c.PostForm("winner"), MoveRunning: move})
 		done = map[bool]string{false: "promoted", true: "promoted-moving"}[move]
+		if err == nil {
+			h.record(c, app.AuditExperimentConclude, id)
+		}
 	default:
 		err = errs.E(errs.NotFound, "no action %q", action)
 	}

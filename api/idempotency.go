@@ -56,6 +56,10 @@ func (h *handlers) idempotent(c *gin.Context) {
 		writeError(c, h.Logger, errs.Field(errs.Conflict, IdempotencyHeader, "the first request with this key is still in progress; retry shortly"))
 		return
 	case !fresh:
+		// A replayed answer is read again: its subjects go to the audit log.
+		if subjects, err := h.Store.IdempotencySubjects(ctx, rec.ID); err == nil {
+			about(c, subjects...)
+		}
 		c.Header("Idempotent-Replayed", "true")
 		c.Data(rec.Status, rec.ContentType, rec.Body)
 		c.Abort()

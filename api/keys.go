@@ -21,7 +21,13 @@ func (h *handlers) createKey(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
-	h.respond(c, http.StatusCreated)(h.App.CreateKey(c.Request.Context(), req.Name, req.Scopes))
+	k, err := h.App.CreateKey(c.Request.Context(), req.Name, req.Scopes)
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.Set(ctxKeyAuditSubject, k.ID)
+	c.JSON(http.StatusCreated, k)
 }
 
 func (h *handlers) listKeys(c *gin.Context) {

@@ -81,6 +81,7 @@ func (h *handlers) getMessage(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
+	about(c, m.CustomerID)
 	c.JSON(http.StatusOK, messageDetail(m))
 }
 
@@ -92,6 +93,7 @@ func (h *handlers) getMessageHTML(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
+	about(c, m.CustomerID)
 	c.Header("Content-Security-Policy", "default-src 'none'; img-src * data:; style-src 'unsafe-inline'")
 	c.Header("X-Content-Type-Options", "nosniff")
 	c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(m.HTML))

@@ -24,6 +24,7 @@ type Store interface {
 	BeginIdempotent(ctx context.Context, scope, key, fingerprint string, now time.Time) (*models.IdempotencyRecord, bool, error)
 	FinishIdempotent(ctx context.Context, id uint, status int, contentType string, body []byte, subjects []string) error
 	ForgetIdempotent(ctx context.Context, id uint) error
+	IdempotencySubjects(ctx context.Context, recordID uint) ([]string, error)
 }
 
 // Deps are the router's dependencies. Every use case is the App's; the
@@ -79,7 +80,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/u/:token", h.unsubscribeForm)
 	r.POST("/u/:token", h.unsubscribePost)
 
-	v1 := r.Group("/v1", h.authenticate, h.idempotent)
+	v1 := r.Group("/v1", h.authenticate, h.audit, h.idempotent)
 	v1.PUT("/customers/:id", h.putCustomer)
 	v1.GET("/customers/:id", h.getCustomer)
 	v1.DELETE("/customers/:id", h.eraseCustomer)
@@ -114,6 +115,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/api-keys", h.createKey)
 	v1.GET("/api-keys", h.listKeys)
 	v1.DELETE("/api-keys/:id", h.revokeKey)
+	v1.GET("/audit-log", h.auditLog)
 
 	r.GET("/console/login", h.consoleLoginForm)
 	r.POST("/console/login", h.consoleLogin)

@@ -47,6 +47,7 @@ var routeScopes = map[string]domain.KeyScope{
 	"POST /v1/api-keys":            domain.KeyScopeAdmin,
 	"GET /v1/api-keys":             domain.KeyScopeAdmin,
 	"DELETE /v1/api-keys/:id":      domain.KeyScopeAdmin,
+	"GET /v1/audit-log":            domain.KeyScopeAdmin,
 }
 
 // RouteScope is the scope a route needs ("" for none: refused to all but

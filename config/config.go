@@ -71,6 +71,8 @@ type Config struct {
 	// for a while (stored Idempotency-Key answers after 48 hours, SendGrid
 	// event IDs after 7 days, frequency-cap slots after 8).
 	PurgeEvery time.Duration `env:"LIFT_PURGE_EVERY" envDefault:"1h"`
+	// AuditRetention is how long the audit log keeps an entry.
+	AuditRetention time.Duration `env:"LIFT_AUDIT_RETENTION" envDefault:"8760h"`
 
 	// SoftOptInCountries are where the soft opt-in (existing customers,
 	// similar products) is a lawful basis: ISO codes, or "*" for everywhere.
@@ -184,6 +186,9 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.PurgeEvery < time.Minute {
 		bad("LIFT_PURGE_EVERY must be at least 1m")
+	}
+	if c.AuditRetention < 24*time.Hour {
+		bad("LIFT_AUDIT_RETENTION must be at least 24h")
 	}
 	if c.CapPerDay < 0 || c.CapPerWeek < 0 {
 		bad("LIFT_CAP_PER_DAY and LIFT_CAP_PER_WEEK must not be negative")

@@ -80,13 +80,21 @@ const (
 
 // Purged counts what Purge deleted.
 type Purged struct {
-	IdempotencyKeys, WebhookEvents, SendSlots int64
+	IdempotencyKeys, WebhookEvents, SendSlots, AuditEntries int64
+}
+
+// IdempotencySubjects are the customers a stored answer is about.
+func (s *Store) IdempotencySubjects(ctx context.Context, recordID uint) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&IdempotencySubject{}).Where("record_id = ?", recordID).Order("customer_id").Pluck("customer_id", &ids).Error
+	return ids, translate(err, "idempotency key")
 }
 
 // Purge deletes what is kept only for a while and is older than that at
 // now: stored Idempotency-Key answers (which may name customers),
-// applied SendGrid event IDs and frequency-cap slots.
-func (s *Store) Purge(ctx context.Context, now time.Time) (Purged, error) {
+// applied SendGrid event IDs, frequency-cap slots, and audit entries
+// older than auditRetention.
+func (s *Store) Purge(ctx context.Context, now time.Time, auditRetention time.Duration) (Purged, error) {
 	var p Purged
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Where("created_at < ?", now.Add(-IdempotencyTTL)).Delete(&IdempotencyRecord{})
@@ -105,6 +113,10 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (Purged, error) {
 			return translate(res.Error, "send slots")
 		}
 		p.SendSlots = res.RowsAffected
+		if res = tx.Where("at < ?", now.Add(-auditRetention)).Delete(&AuditEntry{}); res.Error != nil {
+			return translate(res.Error, "audit log")
+		}
+		p.AuditEntries = res.RowsAffected
 		return nil
 	})
 	return p, err

@@ -323,7 +323,7 @@ func all() []any {
 		&Customer{}, &ConsentRecord{}, &Product{}, &Event{}, &Order{}, &OrderItem{},
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
 		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{}, &Affinity{}, &ItemSimilarity{},
-		&Experiment{}, &DataMigration{}, &IdempotencySubject{},
+		&Experiment{}, &DataMigration{}, &IdempotencySubject{}, &AuditEntry{},
 	}
 }
 

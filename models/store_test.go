@@ -793,9 +793,14 @@ func TestWhatIsKeptForAWhileIsPurged(t *testing.T) {
 		for i, at := range []time.Time{now.Add(-models.SendSlotTTL - time.Hour), now.Add(-time.Hour)} {
 			require.NoError(t, s.DB().Create(&models.SendSlot{CustomerID: "ada", MessageID: fmt.Sprint("m-", i), At: at}).Error)
 		}
-		p, err := s.Purge(ctx, now)
+		year := 365 * 24 * time.Hour
+		require.NoError(t, s.RecordAudit(ctx, []models.AuditEntry{
+			{At: now.Add(-year - time.Hour), KeyID: "key_a", Action: "customer.read", SubjectID: "ada"},
+			{At: now.Add(-time.Hour), KeyID: "key_a", Action: "customer.read", SubjectID: "ada"},
+		}))
+		p, err := s.Purge(ctx, now, year)
 		require.NoError(t, err)
-		require.Equal(t, models.Purged{IdempotencyKeys: 1, WebhookEvents: 1, SendSlots: 1}, p)
+		require.Equal(t, models.Purged{IdempotencyKeys: 1, WebhookEvents: 1, SendSlots: 1, AuditEntries: 1}, p)
 		require.EqualValues(t, 1, count(&models.IdempotencyRecord{}))
 		require.EqualValues(t, 1, count(&models.IdempotencySubject{}), "the purged answer's subjects went with it")
 
@@ -804,5 +809,6 @@ func TestWhatIsKeptForAWhileIsPurged(t *testing.T) {
 		require.NoError(t, s.EraseCustomer(ctx, "ada"))
 		require.Zero(t, count(&models.IdempotencyRecord{}))
 		require.Zero(t, count(&models.IdempotencySubject{}))
+		require.EqualValues(t, 1, count(&models.AuditEntry{}), "erasure keeps the audit log: IDs only")
 	})
 }

@@ -22,6 +22,7 @@ type Purged struct {
 	IdempotencyKeys int64 `json:"idempotency_keys"`
 	WebhookEvents   int64 `json:"webhook_events"`
 	SendSlots       int64 `json:"send_slots"`
+	AuditEntries    int64 `json:"audit_entries,omitempty"`
 }
 
 // PurgeWorkflow deletes what has outlived its retention.

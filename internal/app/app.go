@@ -62,6 +62,8 @@ type Settings struct {
 	PublicURL string
 	// The sender, and the postal address every email carries.
 	FromEmail, FromName, PostalAddress string
+	// AuditRetention is how long the audit log keeps an entry.
+	AuditRetention time.Duration
 }
 
 // Deps are the application's collaborators.

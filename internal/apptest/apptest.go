@@ -78,7 +78,7 @@ func New(t testing.TB, store *models.Store) *Bundle {
 		Settings: app.Settings{
 			Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MinSupport: cfg.AffinityMinSupport,
 			SoftOptIn: cfg.SoftOptInCountries, PublicURL: cfg.PublicURL,
-			FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress,
+			FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress, AuditRetention: cfg.AuditRetention,
 		},
 	})
 	return b

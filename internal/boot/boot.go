@@ -81,7 +81,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate 
 		Settings: app.Settings{
 			Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MinSupport: cfg.AffinityMinSupport,
 			SoftOptIn: cfg.SoftOptInCountries, PublicURL: cfg.PublicURL,
-			FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress,
+			FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress, AuditRetention: cfg.AuditRetention,
 		},
 	})
 	l.Activities = &activities.Activities{
