@@ -43,6 +43,7 @@ type bundle struct {
 	store  *models.Store
 	seq    *apptest.Sequences
 	mailer *apptest.Mailer
+	app    *apptest.Bundle
 }
 
 // eachStore runs a test against a bundle on SQLite and one on
@@ -61,13 +62,13 @@ func on(t testing.TB, store *models.Store, opts ...func(*api.Deps)) *bundle {
 	_, err := a.App.BootstrapKey(context.Background(), "test", key)
 	require.NoError(t, err)
 	d := api.Deps{App: a.App, Store: store, MaxBodyBytes: 64 << 10, Now: func() time.Time { return apptest.Now },
-		ConsoleKey: []byte("console-key"), TemporalUI: "http://ui.example:8233", Namespace: "shop",
+		TemporalUI: "http://ui.example:8233", Namespace: "shop",
 		Webhook: api.SendGridWebhook{MaxAge: a.Config.SendGridWebhookMaxAge, MaxBytes: a.Config.SendGridWebhookMaxBytes,
 			Concurrent: a.Config.SendGridWebhookConcurrency}}
 	for _, o := range opts {
 		o(&d)
 	}
-	return &bundle{h: api.NewRouter(d), store: store, seq: a.Sequences, mailer: a.Mailer}
+	return &bundle{h: api.NewRouter(d), store: store, seq: a.Sequences, mailer: a.Mailer, app: a}
 }
 
 // do sends a request with the test key and returns the status and body.

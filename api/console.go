@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"html/template"
 	"math"
@@ -34,9 +32,8 @@ import (
 // The console is a small server-rendered UI for marketers: campaigns,
 // their experiments and reports, previews, and links into the Temporal
 // Web UI. It is html/template over the same handlers the API uses; no
-// JavaScript build. Sign-in is with an API key: the session cookie names
-// the key by its hash and is signed, so rotating the key ends the
-// session.
+// JavaScript build. Sign-in is with an API key and opens a server-side
+// session: signing out, or revoking the key, ends it.
 
 //go:embed console/*.html
 var consoleFS embed.FS
@@ -52,71 +49,39 @@ var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 }).ParseFS(consoleFS, "console/*.html"))
 
-const (
-	sessionCookie = "lift_console"
-	sessionTTL    = 12 * time.Hour
-)
-
-// consoleSession is the signed session cookie's content.
-type consoleSession struct {
-	keyHash []byte
-	expires time.Time
-}
-
-func (h *handlers) sessionToken(keyHash []byte, expires time.Time) string {
-	payload := make([]byte, 0, len(keyHash)+8)
-	payload = append(payload, keyHash...)
-	payload = binary.BigEndian.AppendUint64(payload, uint64(expires.Unix()))
-	mac := hmac.New(sha256.New, h.ConsoleKey)
-	mac.Write(payload)
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString(payload) + "." + enc.EncodeToString(mac.Sum(nil))
-}
-
-func (h *handlers) parseSession(token string) (consoleSession, bool) {
-	p, sig, ok := strings.Cut(token, ".")
-	enc := base64.RawURLEncoding
-	payload, err1 := enc.DecodeString(p)
-	got, err2 := enc.DecodeString(sig)
-	if !ok || err1 != nil || err2 != nil || len(payload) != sha256.Size+8 {
-		return consoleSession{}, false
-	}
-	mac := hmac.New(sha256.New, h.ConsoleKey)
-	mac.Write(payload)
-	if !hmac.Equal(mac.Sum(nil), got) {
-		return consoleSession{}, false
-	}
-	s := consoleSession{keyHash: payload[:sha256.Size], expires: time.Unix(int64(binary.BigEndian.Uint64(payload[sha256.Size:])), 0)}
-	return s, h.Now().Before(s.expires)
-}
+// sessionCookie holds a console session's random token; the session
+// itself is kept server-side (app.SignIn).
+const sessionCookie = "lift_console"
 
 // csrfToken binds a form to the session: SameSite=Strict already keeps
-// other sites' forms out; this is the second lock.
+// other sites' forms out; this is the second lock. It is a MAC under the
+// session's own secret token, so it needs no key of its own.
 func (h *handlers) csrfToken(c *gin.Context) string {
 	cookie, _ := c.Cookie(sessionCookie)
-	mac := hmac.New(sha256.New, h.ConsoleKey)
-	mac.Write([]byte("csrf\x00" + cookie))
+	if cookie == "" {
+		return ""
+	}
+	mac := hmac.New(sha256.New, []byte(cookie))
+	mac.Write([]byte("lift console csrf"))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// consoleAuth lets signed-in sessions through and sends everyone else to
-// the sign-in page; posted forms must carry the session's CSRF token.
+// consoleAuth lets open sessions through and sends everyone else to the
+// sign-in page; posted forms must carry the session's CSRF token.
 func (h *handlers) consoleAuth(c *gin.Context) {
-	cookie, err := c.Cookie(sessionCookie)
-	s, ok := h.parseSession(cookie)
-	if err == nil && ok {
-		var p *app.Principal
-		p, err = h.App.AuthenticateHash(c.Request.Context(), s.keyHash)
-		ok = err == nil && p.Has(domain.KeyScopeMarketer)
-		if ok {
-			c.Set(ctxKeyPrincipal, p)
+	cookie, _ := c.Cookie(sessionCookie)
+	p, err := h.App.SessionPrincipal(c.Request.Context(), cookie)
+	if err != nil {
+		if e, ok := errs.As(err); !ok || e.Code != errs.Unauthorized {
+			h.consoleError(c, err)
+			c.Abort()
+			return
 		}
-	}
-	if err != nil || !ok {
 		c.Redirect(http.StatusSeeOther, "/console/login")
 		c.Abort()
 		return
 	}
+	c.Set(ctxKeyPrincipal, p)
 	if c.Request.Method == http.MethodPost && !hmac.Equal([]byte(c.PostForm("csrf")), []byte(h.csrfToken(c))) {
 		h.consolePage(c, http.StatusForbidden, "message", gin.H{"Title": "Forbidden", "Message": "The form has expired: reload the page and try again."})
 		c.Abort()
@@ -131,28 +96,44 @@ func (h *handlers) consoleLoginForm(c *gin.Context) {
 
 func (h *handlers) consoleLogin(c *gin.Context) {
 	key := strings.TrimSpace(c.PostForm("api_key"))
-	p, err := h.App.Authenticate(c.Request.Context(), key)
-	if err != nil || key == "" {
-		h.consolePage(c, http.StatusUnauthorized, "login", gin.H{"Title": "Sign in", "Error": "That API key is not valid."})
+	s, err := h.App.SignIn(c.Request.Context(), key, c.ClientIP())
+	if err != nil {
+		e, ok := errs.As(err)
+		if !ok || e.Code == errs.Internal {
+			h.consoleError(c, err)
+			return
+		}
+		if e.Code == errs.TooManyRequests {
+			c.Header("Retry-After", strconv.Itoa(int(models.SignInFailureWindow/time.Second)))
+		}
+		msg := e.Message
+		h.consolePage(c, statusFor(e.Code), "login", gin.H{"Title": "Sign in", "Error": strings.ToUpper(msg[:1]) + msg[1:] + "."})
 		return
 	}
-	if !p.Has(domain.KeyScopeMarketer) {
-		h.consolePage(c, http.StatusForbidden, "login", gin.H{"Title": "Sign in", "Error": "That API key may not use the console: it needs the marketer scope."})
-		return
-	}
-	expires := h.Now().Add(sessionTTL)
-	// Secure whenever the browser speaks HTTPS, directly or through a
-	// proxy that says so.
-	secure := c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https"
-	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: h.sessionToken(models.HashAPIKey(key), expires),
-		Path: "/console", Expires: expires, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure})
+	http.SetCookie(c.Writer, h.sessionCookie(c, s.Token, s.Expires))
 	c.Redirect(http.StatusSeeOther, "/console")
 }
 
+// consoleLogout ends the session server-side, so a copy of the cookie
+// stops working too, and clears the cookie.
 func (h *handlers) consoleLogout(c *gin.Context) {
-	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode})
+	cookie, _ := c.Cookie(sessionCookie)
+	if err := h.App.SignOut(c.Request.Context(), cookie); err != nil {
+		h.consoleError(c, err)
+		return
+	}
+	gone := h.sessionCookie(c, "", time.Time{})
+	gone.MaxAge = -1
+	http.SetCookie(c.Writer, gone)
 	c.Redirect(http.StatusSeeOther, "/console/login")
+}
+
+// sessionCookie is the session cookie: HttpOnly, SameSite=Strict, and
+// Secure whenever Lift is reached over HTTPS: its public URL says so
+// (TLS usually ends at a proxy) or TLS reaches the app itself.
+func (h *handlers) sessionCookie(c *gin.Context, value string, expires time.Time) *http.Cookie {
+	return &http.Cookie{Name: sessionCookie, Value: value, Path: "/console", Expires: expires, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: h.SecureCookies || c.Request.TLS != nil}
 }
 
 // consolePage renders a page in the layout.
@@ -424,11 +405,4 @@ func (h *handlers) consoleError(c *gin.Context, err error) {
 		h.Logger.Error("console", "err", err)
 	}
 	h.consolePage(c, status, "message", gin.H{"Title": "Could not do that", "Message": msg})
-}
-
-// newConsoleKey is a per-process session key, for when none is given.
-func newConsoleKey() []byte {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k)
-	return k
 }

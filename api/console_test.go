@@ -1,21 +1,32 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/lift-hq/lift/api"
+	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/apptest"
+	"github.com/lift-hq/lift/internal/testdb"
+	"github.com/lift-hq/lift/models"
 )
 
 // browser is a cookie-keeping client of the console over httptest.
 type browser struct {
-	t      *testing.T
-	b      *bundle
-	cookie string
+	t       *testing.T
+	b       *bundle
+	cookie  string
+	addr    string   // the client's address, host:port
+	headers []string // sent with every request, name then value
+	last    *http.Cookie
 }
 
 func (br *browser) get(path string) (int, string, http.Header) {
@@ -30,6 +41,12 @@ func (br *browser) post(path string, form url.Values) (int, string, http.Header)
 }
 
 func (br *browser) send(req *http.Request) (int, string, http.Header) {
+	if br.addr != "" {
+		req.RemoteAddr = br.addr
+	}
+	for i := 0; i+1 < len(br.headers); i += 2 {
+		req.Header.Set(br.headers[i], br.headers[i+1])
+	}
 	if br.cookie != "" {
 		req.Header.Set("Cookie", br.cookie)
 	}
@@ -37,7 +54,10 @@ func (br *browser) send(req *http.Request) (int, string, http.Header) {
 	br.b.h.ServeHTTP(rec, req)
 	for _, c := range rec.Result().Cookies() {
 		if c.Name == "lift_console" {
-			br.cookie = c.Name + "=" + c.Value
+			br.cookie, br.last = c.Name+"="+c.Value, c
+			if c.MaxAge < 0 {
+				br.cookie = ""
+			}
 		}
 	}
 	return rec.Code, rec.Body.String(), rec.Header()
@@ -147,4 +167,103 @@ func TestConsoleSessionEndsWithItsKey(t *testing.T) {
 		st, _, _ = br.get("/console")
 		require.Equal(t, 303, st)
 	})
+}
+
+// Signing out ends the session on the server: a copy of the cookie taken
+// before stops working, on every replica.
+func TestConsoleSignOutEndsTheSessionEverywhere(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		br := &browser{t: t, b: b}
+		st, _, _ := br.post("/console/login", url.Values{"api_key": {key}})
+		require.Equal(t, 303, st)
+		other := &browser{t: t, b: on(t, b.store), cookie: br.cookie}
+		st, _, _ = other.get("/console")
+		require.Equal(t, 200, st, "another replica sees the session")
+		stolen := &browser{t: t, b: b, cookie: br.cookie}
+
+		st, page, _ := br.get("/console")
+		require.Equal(t, 200, st)
+		csrf := csrfRE.FindStringSubmatch(page)[1]
+		st, _, _ = br.post("/console/logout", url.Values{"csrf": {csrf}})
+		require.Equal(t, 303, st)
+		require.Empty(t, br.cookie, "the browser is told to forget the cookie")
+		st, _, hdr := stolen.get("/console")
+		require.Equal(t, 303, st, "a copy of the cookie is signed out too")
+		require.Equal(t, "/console/login", hdr.Get("Location"))
+		st, _, _ = other.get("/console")
+		require.Equal(t, 303, st, "on every replica")
+
+		// Sessions end after twelve hours whatever happens.
+		st, _, _ = br.post("/console/login", url.Values{"api_key": {key}})
+		require.Equal(t, 303, st)
+		require.WithinDuration(t, apptest.Now.Add(12*time.Hour), br.last.Expires, time.Second)
+		b.app.SetNow(apptest.Now.Add(12*time.Hour + time.Second))
+		st, _, _ = br.get("/console")
+		require.Equal(t, 303, st, "expired")
+	})
+}
+
+// Failed sign-ins are limited per client address, across replicas; the
+// client cannot choose its address with X-Forwarded-For unless it comes
+// through a trusted proxy.
+func TestConsoleSignInAttemptsAreLimited(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		guesser := &browser{t: t, b: b, addr: "203.0.113.7:5000"}
+		for i := range app.MaxSignInFailures {
+			guesser.headers = []string{"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i)}
+			st, _, _ := guesser.post("/console/login", url.Values{"api_key": {fmt.Sprintf("guess-%d", i)}})
+			require.Equal(t, 401, st)
+		}
+		st, page, hdr := guesser.post("/console/login", url.Values{"api_key": {key}})
+		require.Equal(t, 429, st, "even the right key waits once the address is over the limit")
+		require.Contains(t, page, "Too many failed sign-ins")
+		require.Equal(t, "900", hdr.Get("Retry-After"))
+		require.Empty(t, guesser.cookie)
+		st, _, _ = (&browser{t: t, b: on(t, b.store), addr: "203.0.113.7:6000"}).post("/console/login", url.Values{"api_key": {key}})
+		require.Equal(t, 429, st, "the count is shared by every replica")
+
+		st, _, _ = (&browser{t: t, b: b, addr: "192.0.2.1:5000"}).post("/console/login", url.Values{"api_key": {key}})
+		require.Equal(t, 303, st, "another address signs in")
+		var n int64
+		require.NoError(t, b.store.DB().Model(&models.SignInFailure{}).Where("source LIKE ?", "%203.0.113%").Count(&n).Error)
+		require.Zero(t, n, "addresses are stored hashed")
+
+		b.app.SetNow(apptest.Now.Add(16 * time.Minute))
+		st, _, _ = guesser.post("/console/login", url.Values{"api_key": {key}})
+		require.Equal(t, 303, st, "the window passes")
+
+		// Behind a trusted load balancer, X-Forwarded-For names the client.
+		lb := on(t, b.store, func(d *api.Deps) { d.TrustedProxies = []string{"10.0.0.0/8"} })
+		for i := range app.MaxSignInFailures {
+			br := &browser{t: t, b: lb, addr: fmt.Sprintf("10.0.0.%d:443", i+1), headers: []string{"X-Forwarded-For", "198.51.100.99"}}
+			st, _, _ = br.post("/console/login", url.Values{"api_key": {"nope"}})
+			require.Equal(t, 401, st)
+		}
+		st, _, _ = (&browser{t: t, b: lb, addr: "10.0.0.1:443", headers: []string{"X-Forwarded-For", "198.51.100.99"}}).
+			post("/console/login", url.Values{"api_key": {key}})
+		require.Equal(t, 429, st)
+		st, _, _ = (&browser{t: t, b: lb, addr: "10.0.0.1:443", headers: []string{"X-Forwarded-For", "198.51.100.100"}}).
+			post("/console/login", url.Values{"api_key": {key}})
+		require.Equal(t, 303, st)
+	})
+}
+
+// The cookie is Secure when Lift is reached over HTTPS, even when TLS
+// ends at a proxy in front of it.
+func TestConsoleCookieIsSecureWhenThePublicURLIsHTTPS(t *testing.T) {
+	t.Parallel()
+	s := testdb.SQLite(t)
+	for _, tc := range []struct {
+		secure bool
+		want   bool
+	}{{false, false}, {true, true}} {
+		br := &browser{t: t, b: on(t, s, func(d *api.Deps) { d.SecureCookies = tc.secure })}
+		st, _, _ := br.post("/console/login", url.Values{"api_key": {key}})
+		require.Equal(t, 303, st)
+		require.Equal(t, tc.want, br.last.Secure)
+		require.True(t, br.last.HttpOnly)
+		require.Equal(t, http.SameSiteStrictMode, br.last.SameSite)
+	}
 }

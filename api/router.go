@@ -41,9 +41,13 @@ type Deps struct {
 	// lift dev turns it on.
 	DevOutbox bool
 	Now       func() time.Time // default time.Now
-	// ConsoleKey signs console sessions (derive it from a secret shared
-	// by every API replica); empty means a random key per process.
-	ConsoleKey []byte
+	// SecureCookies marks the console's cookie Secure: Lift's public URL
+	// is https, whether or not TLS reaches the app itself.
+	SecureCookies bool
+	// TrustedProxies are the addresses (IPs or CIDRs) whose
+	// X-Forwarded-For names the client, for limiting sign-in attempts by
+	// address; none by default, so a client cannot choose its own.
+	TrustedProxies []string
 	// TemporalUI is the Temporal Web UI's base URL for the console's
 	// journey links (none when empty); Namespace is Lift's namespace.
 	TemporalUI string
@@ -61,12 +65,14 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if len(d.ConsoleKey) == 0 {
-		d.ConsoleKey = newConsoleKey()
-	}
 	h := &handlers{Deps: d, webhookSlots: make(chan struct{}, max(d.Webhook.Concurrent, 1))}
 
 	r := gin.New()
+	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
+		// config.Load checked them; a router without proxies is the safe fallback.
+		d.Logger.Error("trusted proxies", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.HandleMethodNotAllowed = true
 	r.Use(h.recoverPanics, h.logRequests, h.limitBody)
 	r.NoRoute(func(c *gin.Context) { writeError(c, h.Logger, errRoute) })

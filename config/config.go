@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,6 +37,9 @@ type Config struct {
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	MaxBodyBytes      int64  `env:"LIFT_MAX_BODY_BYTES" envDefault:"1048576"`
+	// TrustedProxies are the load balancers (IPs or CIDRs) whose
+	// X-Forwarded-For names the client; none by default.
+	TrustedProxies []string `env:"LIFT_TRUSTED_PROXIES" envSeparator:","`
 	// PublicURL is where recipients reach Lift's unsubscribe pages.
 	PublicURL string `env:"LIFT_PUBLIC_URL"` // required by api and worker; lift dev uses the address it binds
 	// UnsubscribeSecret signs unsubscribe links (at least 32 bytes; lift dev
@@ -186,6 +190,11 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.PurgeEvery < time.Minute {
 		bad("LIFT_PURGE_EVERY must be at least 1m")
+	}
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			bad("LIFT_TRUSTED_PROXIES: %q is neither an IP address nor a CIDR range", p)
+		}
 	}
 	if c.AuditRetention < 24*time.Hour {
 		bad("LIFT_AUDIT_RETENTION must be at least 24h")

@@ -94,6 +94,8 @@ func TestValidation(t *testing.T) {
 			[]string{"must be an https:// URL"}},
 		{"a dev-only flag elsewhere", RoleWorker, production, []string{"--demo"}, []string{"flag provided but not defined: -demo"}},
 		{"a day that is not a duration", RoleDev, map[string]string{"LIFT_DAY": "soon"}, nil, []string{"LIFT_DAY"}},
+		{"a proxy that is not an address", RoleDev, map[string]string{"LIFT_TRUSTED_PROXIES": "10.0.0.0/8,lb.internal"}, nil, []string{`LIFT_TRUSTED_PROXIES: "lb.internal"`}},
+		{"an audit log kept for an hour", RoleDev, map[string]string{"LIFT_AUDIT_RETENTION": "1h"}, nil, []string{"LIFT_AUDIT_RETENTION"}},
 		{"a negative upsell pause", RoleDev, map[string]string{"LIFT_UPSELL_PAUSE_DAYS": "-1"}, nil, []string{"LIFT_UPSELL_PAUSE_DAYS"}},
 		{"a word where only flags go", RoleDev, nil, []string{"dev", "--demo"}, []string{`not "dev"`}},
 		{"one port for Temporal and its UI", RoleDev, map[string]string{"LIFT_TEMPORAL_PORT": "7000", "LIFT_UI_PORT": "7000"}, nil, []string{"distinct ports"}},

@@ -80,7 +80,7 @@ const (
 
 // Purged counts what Purge deleted.
 type Purged struct {
-	IdempotencyKeys, WebhookEvents, SendSlots, AuditEntries int64
+	IdempotencyKeys, WebhookEvents, SendSlots, AuditEntries, ConsoleSessions int64
 }
 
 // IdempotencySubjects are the customers a stored answer is about.
@@ -117,6 +117,13 @@ func (s *Store) Purge(ctx context.Context, now time.Time, auditRetention time.Du
 			return translate(res.Error, "audit log")
 		}
 		p.AuditEntries = res.RowsAffected
+		if res = tx.Where("expires_at <= ?", now).Delete(&ConsoleSession{}); res.Error != nil {
+			return translate(res.Error, "console sessions")
+		}
+		p.ConsoleSessions = res.RowsAffected
+		if err := tx.Where("at <= ?", now.Add(-SignInFailureWindow)).Delete(&SignInFailure{}).Error; err != nil {
+			return translate(err, "sign-in failures")
+		}
 		return nil
 	})
 	return p, err

@@ -798,9 +798,17 @@ func TestWhatIsKeptForAWhileIsPurged(t *testing.T) {
 			{At: now.Add(-year - time.Hour), KeyID: "key_a", Action: "customer.read", SubjectID: "ada"},
 			{At: now.Add(-time.Hour), KeyID: "key_a", Action: "customer.read", SubjectID: "ada"},
 		}))
+		for i, exp := range []time.Time{now.Add(-time.Minute), now.Add(time.Hour)} {
+			require.NoError(t, s.CreateConsoleSession(ctx, &models.ConsoleSession{TokenHash: []byte(fmt.Sprintf("%032d", i)),
+				KeyHash: make([]byte, 32), CreatedAt: now.Add(-12 * time.Hour), ExpiresAt: exp}))
+		}
+		require.NoError(t, s.RecordSignInFailure(ctx, "src", now.Add(-models.SignInFailureWindow-time.Second)))
+		require.NoError(t, s.RecordSignInFailure(ctx, "src", now.Add(-time.Second)))
 		p, err := s.Purge(ctx, now, year)
 		require.NoError(t, err)
-		require.Equal(t, models.Purged{IdempotencyKeys: 1, WebhookEvents: 1, SendSlots: 1, AuditEntries: 1}, p)
+		require.Equal(t, models.Purged{IdempotencyKeys: 1, WebhookEvents: 1, SendSlots: 1, AuditEntries: 1, ConsoleSessions: 1}, p)
+		require.EqualValues(t, 1, count(&models.ConsoleSession{}))
+		require.EqualValues(t, 1, count(&models.SignInFailure{}))
 		require.EqualValues(t, 1, count(&models.IdempotencyRecord{}))
 		require.EqualValues(t, 1, count(&models.IdempotencySubject{}), "the purged answer's subjects went with it")
 

@@ -23,6 +23,7 @@ type Purged struct {
 	WebhookEvents   int64 `json:"webhook_events"`
 	SendSlots       int64 `json:"send_slots"`
 	AuditEntries    int64 `json:"audit_entries,omitempty"`
+	ConsoleSessions int64 `json:"console_sessions,omitempty"`
 }
 
 // PurgeWorkflow deletes what has outlived its retention.

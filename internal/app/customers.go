@@ -174,9 +174,10 @@ func (a *App) EraseCustomer(ctx context.Context, id string) ([]string, error) {
 
 // Purge deletes what Lift keeps only for a while and has outlived it:
 // stored Idempotency-Key answers (they may name customers), applied
-// SendGrid event IDs, frequency-cap slots and old audit entries.
+// SendGrid event IDs, frequency-cap slots, old audit entries and expired
+// console sessions.
 func (a *App) Purge(ctx context.Context) (workflows.Purged, error) {
 	p, err := a.Store.Purge(ctx, a.now(), a.Settings.AuditRetention)
 	return workflows.Purged{IdempotencyKeys: p.IdempotencyKeys, WebhookEvents: p.WebhookEvents, SendSlots: p.SendSlots,
-		AuditEntries: p.AuditEntries}, err
+		AuditEntries: p.AuditEntries, ConsoleSessions: p.ConsoleSessions}, err
 }

@@ -8,13 +8,12 @@ package boot
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -127,7 +126,8 @@ func (l *Lift) Router(devOutbox bool, temporalUI string) (http.Handler, error) {
 	}
 	return api.NewRouter(api.Deps{
 		App: l.App, Store: l.Store, Webhook: webhook, Logger: l.Logger, MaxBodyBytes: l.Config.MaxBodyBytes,
-		DevOutbox: devOutbox, ConsoleKey: consoleKey(l.Config), TemporalUI: temporalUI, Namespace: l.Config.TemporalNamespace,
+		SecureCookies: strings.HasPrefix(l.Config.PublicURL, "https://"), TrustedProxies: l.Config.TrustedProxies,
+		DevOutbox: devOutbox, TemporalUI: temporalUI, Namespace: l.Config.TemporalNamespace,
 	}), nil
 }
 
@@ -158,18 +158,6 @@ func (l *Lift) Bootstrap(ctx context.Context) error {
 	}
 	l.Logger.Info("schedules in place", "affinity_rebuild", cfg.AffinityRebuild, "experiment_check", cfg.ExperimentCheck, "purge", cfg.PurgeEvery)
 	return nil
-}
-
-// consoleKey derives the console's session-signing key from the
-// unsubscribe secret, which every API replica shares, so a session works
-// on any of them; without a secret it is nil (a random key per process).
-func consoleKey(cfg config.Config) []byte {
-	if cfg.UnsubscribeSecret == "" {
-		return nil
-	}
-	mac := hmac.New(sha256.New, []byte(cfg.UnsubscribeSecret))
-	mac.Write([]byte("lift console sessions"))
-	return mac.Sum(nil)
 }
 
 // OpenStore opens the app database. With migrate it brings the schema up
