@@ -52,8 +52,7 @@ var def = campaign.Definition{
 // PostgreSQL, in parallel; on builds a bundle on any store: a catalogue,
 // a customer, the published campaign and an enrolment.
 func eachStore(t *testing.T, test func(t *testing.T, b *bundle)) {
-	testdb.Each(t, func(t *testing.T, s *models.Store) {
-		t.Parallel()
+	testdb.EachParallel(t, func(t *testing.T, s *models.Store) {
 		test(t, on(t, s))
 	})
 }
@@ -304,7 +303,11 @@ func TestAmbiguousSendIsReconciledBeforeItIsRepeated(t *testing.T) {
 	})
 }
 
-func TestAmbiguousSendWithNoConfirmationIsSentAgainAfterTheWait(t *testing.T) {
+// An ambiguous send is repeated only when the webhook has shown it
+// delivers: sends made after it were confirmed and it was not. While the
+// webhook shows nothing (down, or replaying a backlog) the message is
+// held, however long, and says why.
+func TestAmbiguousSendIsHeldUntilTheWebhookShowsItDelivers(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
 		b.mailer.Reconciler = true
@@ -316,27 +319,81 @@ func TestAmbiguousSendWithNoConfirmationIsSentAgainAfterTheWait(t *testing.T) {
 		b.mailer.Err = errors.New("timeout")
 		_, err := b.acts.Send(ctx, in)
 		require.ErrorContains(t, err, "timeout")
-		first := b.message(t, ref).SendingAt
-		now = now.Add(11 * time.Minute)
-		b.mailer.Err = errors.New("timeout again")
-		_, err = b.acts.Send(ctx, in)
-		require.ErrorContains(t, err, "timeout again", "no processed event came: sent again, and again the answer is lost")
-		require.Equal(t, 2, b.mailer.Attempts(), "the mailer was called a second time")
-		m := b.message(t, ref)
-		require.Equal(t, domain.MessageSending, m.Status)
-		require.True(t, m.SendingAt.After(*first), "the second attempt is the one awaited now")
-
-		// The second ambiguous attempt starts its own wait: no cascade of resends.
+		attempt := now
 		b.mailer.Err = nil
-		now = now.Add(time.Minute)
+
+		// An hour with no events at all: held at every look, with a
+		// backoff, never sent again.
+		var gap time.Duration
+		for now.Before(attempt.Add(time.Hour)) {
+			sent, err := b.acts.Send(ctx, in)
+			require.NoError(t, err)
+			require.True(t, sent.Deferred)
+			require.True(t, sent.RetryAt.After(now))
+			now, gap = sent.RetryAt, sent.RetryAt.Sub(now)
+		}
+		require.Equal(t, 1, b.mailer.Attempts(), "not sent again")
+		require.GreaterOrEqual(t, gap, 5*time.Minute, "held messages are looked at with a backoff")
 		sent, err := b.acts.Send(ctx, in)
 		require.NoError(t, err)
-		require.True(t, sent.Deferred, "waits for the second attempt's processed event")
-		now = now.Add(10 * time.Minute)
+		require.True(t, sent.Deferred)
+		require.Contains(t, sent.Reason, "held:")
+		m := b.message(t, ref)
+		require.Equal(t, domain.MessageSending, m.Status)
+		require.Contains(t, m.Error, "held:", "the message says why it waits")
+
+		// A backlog replayed after an outage: a later send that SendGrid
+		// certainly accepted is not confirmed yet, so still no proof.
+		later := func(id string, at time.Time, confirmed *time.Time) {
+			require.NoError(t, b.store.DB().Create(&models.Message{ID: id, IdempotencyKey: "k/" + id, EnrollmentID: "e-x", StepID: "s1",
+				CustomerID: "bob", CampaignID: "cam", Variant: "A", Status: domain.MessageSent, SendingAt: &at, SentAt: &at,
+				ConfirmedAt: confirmed}).Error)
+		}
+		confirmedAt := now
+		later("m-later-1", attempt.Add(time.Second), &confirmedAt)
+		later("m-later-2", attempt.Add(2*time.Second), nil)
+		sent, err = b.acts.Send(ctx, in)
+		require.NoError(t, err)
+		require.True(t, sent.Deferred, "one of the later sends is not confirmed yet")
+		require.Equal(t, 1, b.mailer.Attempts())
+
+		// Every later send is confirmed and this one is not: SendGrid never
+		// had it. It is sent again, once.
+		require.NoError(t, b.store.DB().Model(&models.Message{}).Where("id = ?", "m-later-2").Update("confirmed_at", now).Error)
 		sent, err = b.acts.Send(ctx, in)
 		require.NoError(t, err)
 		require.False(t, sent.Deferred)
 		require.Len(t, b.mailer.Sent(), 1)
+		m = b.message(t, ref)
+		require.Equal(t, domain.MessageSent, m.Status)
+		require.Empty(t, m.Error, "no longer held")
+	})
+}
+
+// The held message's own event ends the hold: it is recorded as sent,
+// and nothing is sent again.
+func TestHeldSendIsRecordedWhenItsEventComes(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.mailer.Reconciler = true
+		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		b.acts.Now = func() time.Time { return now }
+		ref := b.rendered(t, b.ref)
+		in := workflows.SendInput{MessageID: ref.MessageID}
+		b.mailer.Err = errors.New("timeout")
+		_, err := b.acts.Send(ctx, in)
+		require.Error(t, err)
+		b.mailer.Err = nil
+		now = now.Add(time.Hour)
+		sent, err := b.acts.Send(ctx, in)
+		require.NoError(t, err)
+		require.True(t, sent.Deferred)
+		require.NoError(t, b.store.ConfirmMessage(ctx, ref.MessageID, "sendgrid", "sg-late", now.Add(-59*time.Minute), now))
+		sent, err = b.acts.Send(ctx, in)
+		require.NoError(t, err)
+		require.Equal(t, "sg-late", sent.ProviderMessageID)
+		require.Equal(t, 1, b.mailer.Attempts(), "exactly one email")
+		require.Empty(t, b.message(t, ref).Error)
 	})
 }
 

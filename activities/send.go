@@ -11,6 +11,7 @@ import (
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
+	"go.temporal.io/sdk/activity"
 )
 
 // Send hands the rendered message to the mailer, once: a message already
@@ -26,14 +27,7 @@ func (a *Activities) Send(ctx context.Context, in workflows.SendInput) (workflow
 	switch msg.Status {
 	case domain.MessageSent:
 		return workflows.Sent{ProviderMessageID: msg.ProviderMessageID}, nil
-	case domain.MessageReady:
-	case domain.MessageSending:
-		// An earlier attempt died after calling the mailer: it may have
-		// been accepted. Wait for the provider to confirm it before
-		// sending again.
-		if d, wait := a.awaitReconciliation(msg); wait {
-			return d, nil
-		}
+	case domain.MessageReady, domain.MessageSending:
 	default:
 		return workflows.Sent{Failed: true, Reason: "message is " + string(msg.Status) + ": " + msg.Error}, nil
 	}
@@ -62,6 +56,15 @@ func (a *Activities) Send(ctx context.Context, in workflows.SendInput) (workflow
 			return workflows.Sent{}, err
 		}
 		return workflows.Sent{Skipped: true, Reason: el.Reason}, nil
+	}
+	if msg.Status == domain.MessageSending {
+		// An earlier attempt died after calling the mailer: it may have
+		// been accepted. Wait for the provider to confirm it before
+		// sending again.
+		d, wait, err := a.awaitReconciliation(ctx, msg)
+		if err != nil || wait {
+			return d, err
+		}
 	}
 	ok, retryAt, err := a.Store.ReserveSend(ctx, msg.CustomerID, msg.ID, a.now(), a.scaledCaps(in.Day))
 	if err != nil {
@@ -136,32 +139,56 @@ func (a *Activities) sendOfferEnded(ctx context.Context, msg *models.Message) (s
 	return a.offerEnded(step), nil
 }
 
-// awaitReconciliation decides what to do with a message found "sending".
-// With a mailer that confirms accepted messages by event (SendGrid's
-// "processed", applied by the webhook), Send waits for that event, polling
-// every tenth of ReconcileAfter (at most 30 s), and sends again only when
-// none came within ReconcileAfter.
-func (a *Activities) awaitReconciliation(msg *models.Message) (workflows.Sent, bool) {
+// awaitReconciliation decides what to do with a message found "sending":
+// an earlier attempt called the mailer and never learnt the answer. With a
+// mailer that confirms accepted messages by event (SendGrid's webhook):
+//
+//   - for ReconcileAfter after the attempt, wait for the confirmation,
+//     polling every tenth of it (at most 30 s);
+//   - then send again only when the webhook has shown it delivers: the
+//     sends made after this attempt that SendGrid certainly accepted are
+//     confirmed (laterSendsChecked of them) while this one is not. A
+//     webhook that is down, or replaying a backlog, shows nothing of the
+//     kind, so the message is held, never sent twice: the journey and the
+//     message say why, and the lift_send_held counter counts it. Held
+//     messages are looked at again with a backoff (a tenth of the time
+//     held, at most 30 minutes) so a long outage does not fill the
+//     workflow's history.
+func (a *Activities) awaitReconciliation(ctx context.Context, msg *models.Message) (workflows.Sent, bool, error) {
 	r, ok := a.Mailer.(delivery.Reconciler)
 	if !ok || !r.Reconciles() || msg.SendingAt == nil {
-		return workflows.Sent{}, false // resending cannot duplicate anything
+		return workflows.Sent{}, false, nil // resending cannot duplicate anything
 	}
-	deadline := msg.SendingAt.Add(a.ReconcileAfter)
 	now := a.now()
-	if !now.Before(deadline) {
-		return workflows.Sent{}, false
+	waited := now.Sub(*msg.SendingAt)
+	if waited < a.ReconcileAfter {
+		poll := min(a.ReconcileAfter/10, 30*time.Second)
+		return workflows.Sent{Deferred: true, RetryAt: now.Add(min(poll, a.ReconcileAfter-waited)),
+			Reason: "an earlier attempt may have reached " + a.Mailer.Name() + "; waiting for its processed event before sending again"}, true, nil
 	}
-	poll := a.ReconcileAfter / 10
-	if poll > 30*time.Second {
-		poll = 30 * time.Second
+	proven, err := a.Store.LaterSendsConfirmed(ctx, *msg.SendingAt, msg.ID, laterSendsChecked)
+	if err != nil || proven {
+		return workflows.Sent{}, false, err
 	}
-	next := now.Add(poll)
-	if deadline.Before(next) {
-		next = deadline
+	reason := fmt.Sprintf("held: an attempt %s ago may have reached %s, and its event webhook has not yet shown it delivers the events of later sends; "+
+		"sent again only when it has, or marked sent when this one's event comes", waited.Round(time.Second), a.Mailer.Name())
+	if err := a.Store.NoteMessage(ctx, msg.ID, reason); err != nil {
+		return workflows.Sent{}, false, err
 	}
-	return workflows.Sent{Deferred: true, RetryAt: next,
-		Reason: "an earlier attempt may have reached " + a.Mailer.Name() + "; waiting for its processed event before sending again"}, true
+	if activity.IsActivity(ctx) {
+		activity.GetMetricsHandler(ctx).Counter(MetricSendHeld).Inc(1)
+	}
+	poll := min(max(waited/10, a.ReconcileAfter/10), 30*time.Minute)
+	return workflows.Sent{Deferred: true, RetryAt: now.Add(poll), Reason: reason}, true, nil
 }
+
+// laterSendsChecked is how many sends after an ambiguous one must be
+// confirmed before it is repeated.
+const laterSendsChecked = 10
+
+// MetricSendHeld counts the times a send was held because the webhook had
+// not shown whether an earlier attempt reached the provider.
+const MetricSendHeld = "lift_send_held"
 
 func (a *Activities) scaledCaps(day time.Duration) []models.Cap {
 	if day <= 0 {

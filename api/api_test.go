@@ -49,8 +49,7 @@ type bundle struct {
 // eachStore runs a test against a bundle on SQLite and one on
 // PostgreSQL, in parallel; on builds a bundle on a given store.
 func eachStore(t *testing.T, test func(t *testing.T, b *bundle)) {
-	testdb.Each(t, func(t *testing.T, s *models.Store) {
-		t.Parallel()
+	testdb.EachParallel(t, func(t *testing.T, s *models.Store) {
 		test(t, on(t, s))
 	})
 }

@@ -34,8 +34,7 @@ type webhookBundle struct {
 // eachWebhookStore runs a test against a webhook bundle on SQLite and one
 // on PostgreSQL, in parallel.
 func eachWebhookStore(t *testing.T, test func(t *testing.T, w *webhookBundle)) {
-	testdb.Each(t, func(t *testing.T, s *models.Store) {
-		t.Parallel()
+	testdb.EachParallel(t, func(t *testing.T, s *models.Store) {
 		test(t, setupWebhook(t, s))
 	})
 }

@@ -77,8 +77,46 @@ func (s *Store) MarkReady(ctx context.Context, id string) error {
 // message that is not yet sent, and reports whether it did.
 func (s *Store) MarkSent(ctx context.Context, id, provider, providerID string, at time.Time) (bool, error) {
 	res := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status IN ?", id, []domain.MessageStatus{domain.MessageReady, domain.MessageSending}).
-		Updates(map[string]any{"status": domain.MessageSent, "provider": provider, "provider_message_id": clip(providerID, 200), "sent_at": at})
+		Updates(map[string]any{"status": domain.MessageSent, "provider": provider, "provider_message_id": clip(providerID, 200), "sent_at": at, "error": ""})
 	return res.RowsAffected == 1, translate(res.Error, "message "+id)
+}
+
+// ConfirmMessage records that SendGrid told Lift about the message (any
+// event) at receivedAt: SendGrid has it, so a message still "sending"
+// becomes sent, with providerID and the event's time.
+func (s *Store) ConfirmMessage(ctx context.Context, id, provider, providerID string, at, receivedAt time.Time) error {
+	if _, err := s.MarkSent(ctx, id, provider, providerID, at); err != nil {
+		return err
+	}
+	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND confirmed_at IS NULL", id).
+		Updates(map[string]any{"confirmed_at": receivedAt, "error": ""}).Error
+	return translate(err, "message "+id)
+}
+
+// LaterSendsConfirmed reports whether the event webhook has shown it
+// delivers the events of sends made after a moment: the first n messages
+// the mailer was called for after it (other than exceptID) that it
+// certainly accepted are all confirmed, and there is at least one.
+func (s *Store) LaterSendsConfirmed(ctx context.Context, after time.Time, exceptID string, n int) (bool, error) {
+	var ms []Message
+	err := s.db.WithContext(ctx).Select("id", "confirmed_at").
+		Where("sending_at > ? AND status = ? AND id <> ?", after, domain.MessageSent, exceptID).
+		Order("sending_at").Limit(n).Find(&ms).Error
+	if err != nil {
+		return false, translate(err, "messages")
+	}
+	for _, m := range ms {
+		if m.ConfirmedAt == nil {
+			return false, nil
+		}
+	}
+	return len(ms) > 0, nil
+}
+
+// NoteMessage sets the reason a message waits without changing its status.
+func (s *Store) NoteMessage(ctx context.Context, id, reason string) error {
+	err := s.db.WithContext(ctx).Model(&Message{}).Where("id = ?", id).Update("error", clip(reason, 1000)).Error
+	return translate(err, "message "+id)
 }
 
 // MarkMessage sets a message's status with a reason (skipped, failed).

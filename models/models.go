@@ -176,8 +176,13 @@ type Message struct {
 	Provider          string            `gorm:"size:32"`
 	ProviderMessageID string            `gorm:"size:200;index"`
 	Error             string            `gorm:"size:1000"`
-	SendingAt         *time.Time        // when the mailer was first called
+	SendingAt         *time.Time        `gorm:"index"` // when the mailer was last called
 	SentAt            *time.Time
+	// ConfirmedAt is when Lift received SendGrid's first event about the
+	// message: proof that SendGrid has it, and that the event webhook
+	// delivered it. An ambiguous send is repeated only when later sends
+	// were confirmed and it was not.
+	ConfirmedAt *time.Time
 	Delivery          string     `gorm:"size:16"` // delivered, deferred, bounced, dropped (from SendGrid events)
 	OpenedAt          *time.Time // first human open (machine opens excluded)
 	ClickedAt         *time.Time

@@ -98,11 +98,13 @@ func (a *App) applyToMessage(ctx context.Context, msg *models.Message, ev SendGr
 		_, err := a.signalRunning(ctx, msg.CustomerID, signal, sig, nil)
 		return err
 	}
-	switch ev.Event {
-	case "processed":
-		// The confirmation an ambiguous send waits for.
-		_, err := store.MarkSent(ctx, msg.ID, "sendgrid", providerID(ev.SGMessageID), at)
+	// Any event says SendGrid has the message: the confirmation an
+	// ambiguous send waits for (normally "processed", the first), and the
+	// proof that the webhook delivers that other held sends rely on.
+	if err := store.ConfirmMessage(ctx, msg.ID, "sendgrid", providerID(ev.SGMessageID), at, a.now()); err != nil {
 		return err
+	}
+	switch ev.Event {
 	case "delivered", "deferred", "dropped":
 		return store.UpdateDelivery(ctx, msg.ID, ev.Event, nil, nil)
 	case "open":

@@ -46,15 +46,20 @@ func PostgresURL(t testing.TB) string {
 	buf := make([]byte, 6)
 	_, _ = rand.Read(buf)
 	schema := "t_" + hex.EncodeToString(buf)
-	admin, err := gorm.Open(postgres.Open(base), &gorm.Config{})
-	require.NoError(t, err)
-	require.NoError(t, admin.Exec("CREATE SCHEMA "+schema).Error)
-	t.Cleanup(func() {
-		_ = admin.Exec("DROP SCHEMA " + schema + " CASCADE").Error
-		if db, err := admin.DB(); err == nil {
-			_ = db.Close()
+	// The admin connection is opened for the create and the drop only:
+	// many tests run at once, and PostgreSQL has 100 connections.
+	exec := func(sql string) error {
+		admin, err := gorm.Open(postgres.Open(base), &gorm.Config{})
+		if err != nil {
+			return err
 		}
-	})
+		if db, err := admin.DB(); err == nil {
+			defer db.Close()
+		}
+		return admin.Exec(sql).Error
+	}
+	require.NoError(t, exec("CREATE SCHEMA "+schema))
+	t.Cleanup(func() { _ = exec("DROP SCHEMA " + schema + " CASCADE") })
 	u, err := url.Parse(base)
 	require.NoError(t, err)
 	q := u.Query()
@@ -69,6 +74,10 @@ func Postgres(t testing.TB) *models.Store {
 	s, err := models.Open(PostgresURL(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
+	// A test's races need a few connections, not the server's hundred.
+	db, err := s.DB().DB()
+	require.NoError(t, err)
+	db.SetMaxOpenConns(8)
 	require.NoError(t, s.Migrate(context.Background()))
 	return s
 }
@@ -78,4 +87,13 @@ func Each(t *testing.T, fn func(t *testing.T, s *models.Store)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+}
+
+// EachParallel is Each with the two subtests run in parallel with each
+// other and with other parallel tests. The store is made once the subtest
+// may run, so the tests waiting for their turn hold no connection.
+func EachParallel(t *testing.T, fn func(t *testing.T, s *models.Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, Postgres(t)) })
 }
