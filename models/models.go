@@ -183,9 +183,9 @@ type Message struct {
 	// delivered it. An ambiguous send is repeated only when later sends
 	// were confirmed and it was not.
 	ConfirmedAt *time.Time
-	Delivery          string     `gorm:"size:16"` // delivered, deferred, bounced, dropped (from SendGrid events)
-	OpenedAt          *time.Time // first human open (machine opens excluded)
-	ClickedAt         *time.Time
+	Delivery    string     `gorm:"size:16"` // delivered, deferred, bounced, dropped (from SendGrid events)
+	OpenedAt    *time.Time // first human open (machine opens excluded)
+	ClickedAt   *time.Time
 	// UnsubscribedAt and ComplainedAt credit an unsubscribe or a spam
 	// report to the email that prompted it: the message SendGrid's event
 	// names, or the customer's latest email in the scope they left from
