@@ -57,6 +57,7 @@ type message struct {
 	StepID            string    `json:"step_id"`
 	Variant           string    `json:"variant"`
 	Status            string    `json:"status"`
+	Error             string    `json:"error"`
 	Subject           string    `json:"subject"`
 	Recommended       []string  `json:"recommended"`
 	SentAt            time.Time `json:"sent_at"`

@@ -38,6 +38,9 @@ type Fault struct {
 	// HangAfterAccept accepts the message and then never answers, like a
 	// process that dies before reading SendGrid's 202.
 	HangAfterAccept bool
+	// DropBeforeAccept closes the connection without an answer and without
+	// accepting the message: the caller cannot know it was not sent.
+	DropBeforeAccept bool
 	// EventDelay holds the message's webhook events back this long.
 	EventDelay time.Duration
 }
@@ -66,7 +69,9 @@ type Server struct {
 	requests int
 	// WebhookURL, when set, receives a signed "processed" and "delivered"
 	// event for every accepted message, as SendGrid's Event Webhook does.
-	webhookURL string
+	webhookURL  string
+	webhookDown bool
+	closed      chan struct{}
 }
 
 // Start runs a fake on a free loopback port.
@@ -79,7 +84,7 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{key: key, url: "http://" + l.Addr().String()}
+	s := &Server{key: key, url: "http://" + l.Addr().String(), closed: make(chan struct{})}
 	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = s.srv.Serve(l) }()
 	return s, nil
@@ -89,7 +94,25 @@ func Start() (*Server, error) {
 func (s *Server) URL() string { return s.url }
 
 // Close stops the fake.
-func (s *Server) Close() { _ = s.srv.Close() }
+func (s *Server) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.closed:
+	default:
+		close(s.closed)
+		_ = s.srv.Close()
+	}
+}
+
+// SetWebhookDown stops (true) or resumes (false) the delivery of events,
+// like an outage between SendGrid and the receiver: events are kept and
+// retried, and delivered once it is over.
+func (s *Server) SetWebhookDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.webhookDown = down
+}
 
 // PublicKey is the base64 key to verify the fake's webhooks with, in the
 // form SendGrid shows it (SENDGRID_WEBHOOK_PUBLIC_KEY).
@@ -192,6 +215,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if len(body) > 30<<20 {
 		sgError(w, http.StatusRequestEntityTooLarge, "the request is larger than 30 MB", "")
 		return
+	}
+	if fault.DropBeforeAccept {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
 	}
 	switch {
 	case fault.Status == http.StatusTooManyRequests:
@@ -328,12 +359,27 @@ func sgError(w http.ResponseWriter, status int, message, field string) {
 
 // postLifecycle posts "processed" then "delivered" for an accepted message,
 // as SendGrid does, echoing the custom args at the top level. Like
-// SendGrid, it retries until the receiver answers 2xx (here for a minute).
+// SendGrid, it retries until the receiver answers 2xx: here for a minute
+// after the last outage (SetWebhookDown), or until the fake is closed.
 func (s *Server) postLifecycle(url string, acc Accepted, delay time.Duration) {
-	time.Sleep(delay)
+	select {
+	case <-time.After(delay):
+	case <-s.closed:
+		return
+	}
 	events := []map[string]any{s.Event(acc, "processed"), s.Event(acc, "delivered")}
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-		if resp, err := s.PostEvents(context.Background(), url, events); err == nil && resp.StatusCode/100 == 2 {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		s.mu.Lock()
+		down := s.webhookDown
+		s.mu.Unlock()
+		if down {
+			deadline = time.Now().Add(time.Minute)
+		} else if resp, err := s.PostEvents(context.Background(), url, events); err == nil && resp.StatusCode/100 == 2 {
+			return
+		}
+		select {
+		case <-time.After(300 * time.Millisecond):
+		case <-s.closed:
 			return
 		}
 	}
