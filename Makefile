@@ -8,7 +8,7 @@ export CGO_ENABLED ?= 0
 WORKFLOWCHECK_VERSION := v0.6.0
 GO_PACKAGES := ./...
 
-.PHONY: help run test test-short test-race lint bench build docker clean
+.PHONY: help run test test-short test-race fuzz lint bench build docker clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,6 +24,13 @@ test-race: ## Run the tests under the race detector (every package but the embed
 
 test-short: ## Run the fast tests only (no embedded Temporal server)
 	go test -count=1 -short $(GO_PACKAGES)
+
+FUZZTIME ?= 20s
+fuzz: ## Run each fuzz target for FUZZTIME (20s): events, batches, the webhook, marketer text
+	go test -run '^$$' -fuzz '^FuzzEventParsing$$' -fuzztime $(FUZZTIME) ./internal/app/
+	go test -run '^$$' -fuzz '^FuzzEventBatch$$' -fuzztime $(FUZZTIME) ./api/
+	go test -run '^$$' -fuzz '^FuzzSendGridWebhook$$' -fuzztime $(FUZZTIME) ./api/
+	go test -run '^$$' -fuzz '^FuzzMarketerText$$' -fuzztime $(FUZZTIME) ./internal/email/
 
 lint: ## go vet, gofmt and workflowcheck
 	go vet $(GO_PACKAGES)

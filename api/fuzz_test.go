@@ -108,3 +108,49 @@ func seedSentMessages(t testing.TB, b *bundle) {
 		}
 	}
 }
+
+// FuzzEventBatch posts arbitrary bodies to POST /v1/events:batch, through
+// the real router and application over a store with campaigns to enrol
+// in: the answer is 200 with one result per event or a 4xx, never a
+// failure or a panic, and each event gets the answer it gets alone.
+func FuzzEventBatch(f *testing.F) {
+	for _, seed := range []string{
+		`{"events":[{"id":"e1","type":"purchase","customer_id":"ada","properties":{"order_id":"o1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}]}`,
+		`{"events":[{"id":"e2","type":"page_view","customer_id":"ada","properties":{"sku":"cam-1","views":99,"owned":false}}]}`,
+		`{"events":[{"id":"e3","type":"usage","customer_id":"bob","properties":{"metric":"seats","used":8,"limit":10}},{"id":"e3","type":"milestone","customer_id":"bob"}]}`,
+		`{"events":[{"type":"purchase","customer_id":"ada","properties":{"order_id":"o2","items":[{"sku":"cam-1","quantity":1e400,"price":1}]}}]}`,
+		`{"events":[{"type":"purchase","customer_id":"a\u001fb","occurred_at":"9999-01-01T00:00:00Z"}]}`,
+		`{"events":[{"type":"complaint","customer_id":"ada"},{"type":"unsubscribe","customer_id":"ada","properties":{"campaign_id":"camera-accessories"}}]}`,
+		`{"events":[]}`, `{"events":[1,"x",null,{}]}`, `{}`, `[]`, `{"events":{"a":1}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	b := on(f, testdb.SQLite(f))
+	b.seed(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		st, out := b.do(t, "POST", "/v1/events:batch", string(body))
+		if st >= 500 {
+			t.Fatalf("status %d for %q: %v", st, body, out)
+		}
+		if st != 200 {
+			return
+		}
+		results, _ := out["results"].([]any)
+		var req struct{ Events []json.RawMessage }
+		if err := json.Unmarshal(body, &req); err != nil || len(results) != len(req.Events) {
+			t.Fatalf("%d results for %q", len(results), body)
+		}
+		for i, r := range results {
+			item := r.(map[string]any)
+			status := int(item["status"].(float64))
+			if status >= 500 {
+				t.Fatalf("event %d failed: %v", i, item)
+			}
+			// Alone, the same event meets the same limits.
+			alone, _ := b.do(t, "POST", "/v1/events", string(req.Events[i]))
+			if (status == 413 || status == 422) != (alone == 413 || alone == 422) && alone != 409 {
+				t.Fatalf("event %d: %d in a batch, %d alone: %s", i, status, alone, req.Events[i])
+			}
+		}
+	})
+}
