@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -367,6 +368,59 @@ func TestAmbiguousSendIsHeldUntilTheWebhookShowsItDelivers(t *testing.T) {
 		m = b.message(t, ref)
 		require.Equal(t, domain.MessageSent, m.Status)
 		require.Empty(t, m.Error, "no longer held")
+	})
+}
+
+// A webhook request Lift refused is retried by SendGrid, in any order, for
+// 24 hours: while one since the attempt is younger than that, later
+// confirmations prove nothing. Without refusals, ten confirmed later
+// sends are proof even when an early one never gets its event.
+func TestHeldSendWaitsOutRefusedWebhookRequests(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.mailer.Reconciler = true
+		b.acts.ReconcileAfter = 10 * time.Minute
+		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+		b.acts.Now = func() time.Time { return now }
+		ref := b.rendered(t, b.ref)
+		in := workflows.SendInput{MessageID: ref.MessageID}
+		b.mailer.Err = errors.New("timeout")
+		_, err := b.acts.Send(ctx, in)
+		require.Error(t, err)
+		b.mailer.Err = nil
+		attempt := now
+		later := func(i int, confirmed bool) {
+			at := attempt.Add(time.Duration(i+1) * time.Second)
+			m := &models.Message{ID: fmt.Sprint("m-later-", i), IdempotencyKey: fmt.Sprint("k/", i), EnrollmentID: "e-x", StepID: "s1",
+				CustomerID: "bob", CampaignID: "cam", Variant: "A", Status: domain.MessageSent, SendingAt: &at, SentAt: &at}
+			if confirmed {
+				m.ConfirmedAt = &at
+			}
+			require.NoError(t, b.store.DB().Create(m).Error)
+		}
+		later(0, false) // its event never comes
+		for i := 1; i <= 10; i++ {
+			later(i, true)
+		}
+		require.NoError(t, b.store.RecordWebhookRefusal(ctx, attempt.Add(time.Minute), 503))
+
+		now = attempt.Add(time.Hour)
+		sent, err := b.acts.Send(ctx, in)
+		require.NoError(t, err)
+		require.True(t, sent.Deferred, "a refused batch may still bring this one's event")
+		require.Contains(t, sent.Reason, "refused a webhook request")
+		now = attempt.Add(25 * time.Hour)
+		sent, err = b.acts.Send(ctx, in)
+		require.NoError(t, err)
+		require.True(t, sent.Deferred, "past SendGrid's retries, but the first later send never came: no proof")
+		require.Equal(t, 1, b.mailer.Attempts())
+
+		// Without the refusal, ten confirmed later sends are proof enough.
+		require.NoError(t, b.store.DB().Where("1 = 1").Delete(&models.WebhookRefusal{}).Error)
+		sent, err = b.acts.Send(ctx, in)
+		require.NoError(t, err)
+		require.False(t, sent.Deferred)
+		require.Equal(t, 2, b.mailer.Attempts())
 	})
 }
 

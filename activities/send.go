@@ -145,15 +145,19 @@ func (a *Activities) sendOfferEnded(ctx context.Context, msg *models.Message) (s
 //
 //   - for ReconcileAfter after the attempt, wait for the confirmation,
 //     polling every tenth of it (at most 30 s);
-//   - then send again only when the webhook has shown it delivers: the
-//     sends made after this attempt that SendGrid certainly accepted are
-//     confirmed (laterSendsChecked of them) while this one is not. A
-//     webhook that is down, or replaying a backlog, shows nothing of the
-//     kind, so the message is held, never sent twice: the journey and the
-//     message say why, and the lift_send_held counter counts it. Held
-//     messages are looked at again with a backoff (a tenth of the time
-//     held, at most 30 minutes) so a long outage does not fill the
-//     workflow's history.
+//   - then send again only when the webhook has shown it delivers. The
+//     first laterSendsChecked sends SendGrid certainly accepted after
+//     this attempt are all confirmed while this one is not; or, when Lift
+//     refused no webhook request since the attempt (so no batch is being
+//     retried out of order), at least laterSendsChecked later ones are.
+//     A refusal younger than SendGrid's 24 hours of retries means the
+//     event may still come: wait.
+//
+// Otherwise the message is held, never sent twice: the journey and the
+// message say why, the lift_send_held counter counts it, and an operator
+// may resolve it (POST /v1/messages/{id}/resolve). Held messages are
+// looked at again with a backoff (a tenth of the time held, at most 30
+// minutes) so a long outage does not fill the workflow's history.
 func (a *Activities) awaitReconciliation(ctx context.Context, msg *models.Message) (workflows.Sent, bool, error) {
 	r, ok := a.Mailer.(delivery.Reconciler)
 	if !ok || !r.Reconciles() || msg.SendingAt == nil {
@@ -166,12 +170,25 @@ func (a *Activities) awaitReconciliation(ctx context.Context, msg *models.Messag
 		return workflows.Sent{Deferred: true, RetryAt: now.Add(min(poll, a.ReconcileAfter-waited)),
 			Reason: "an earlier attempt may have reached " + a.Mailer.Name() + "; waiting for its processed event before sending again"}, true, nil
 	}
-	proven, err := a.Store.LaterSendsConfirmed(ctx, *msg.SendingAt, msg.ID, laterSendsChecked)
-	if err != nil || proven {
+	refused, err := a.Store.LastWebhookRefusal(ctx, *msg.SendingAt)
+	if err != nil {
 		return workflows.Sent{}, false, err
 	}
-	reason := fmt.Sprintf("held: an attempt %s ago may have reached %s, and its event webhook has not yet shown it delivers the events of later sends; "+
-		"sent again only when it has, or marked sent when this one's event comes", waited.Round(time.Second), a.Mailer.Name())
+	why := "its event webhook has not yet shown it delivers the events of later sends"
+	if refused == nil || now.Sub(*refused) >= webhookRetries {
+		first, confirmed, err := a.Store.LaterSends(ctx, *msg.SendingAt, msg.ID, laterSendsChecked)
+		if err != nil {
+			return workflows.Sent{}, false, err
+		}
+		if first || (refused == nil && confirmed >= laterSendsChecked) {
+			return workflows.Sent{}, false, nil
+		}
+	} else {
+		why = fmt.Sprintf("Lift refused a webhook request %s ago, which SendGrid retries for 24 hours", now.Sub(*refused).Round(time.Second))
+	}
+	reason := fmt.Sprintf("held: an attempt %s ago may have reached %s, and %s; "+
+		"sent again only when it has, marked sent when this one's event comes, or resolved by an operator",
+		waited.Round(time.Second), a.Mailer.Name(), why)
 	if err := a.Store.NoteMessage(ctx, msg.ID, reason); err != nil {
 		return workflows.Sent{}, false, err
 	}
@@ -181,6 +198,10 @@ func (a *Activities) awaitReconciliation(ctx context.Context, msg *models.Messag
 	poll := min(max(waited/10, a.ReconcileAfter/10), 30*time.Minute)
 	return workflows.Sent{Deferred: true, RetryAt: now.Add(poll), Reason: reason}, true, nil
 }
+
+// webhookRetries is how long SendGrid retries a webhook request that was
+// not answered 2xx.
+const webhookRetries = 24 * time.Hour
 
 // laterSendsChecked is how many sends after an ambiguous one must be
 // confirmed before it is repeated.

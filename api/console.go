@@ -96,6 +96,9 @@ func (h *handlers) consoleLoginForm(c *gin.Context) {
 
 func (h *handlers) consoleLogin(c *gin.Context) {
 	key := strings.TrimSpace(c.PostForm("api_key"))
+	if c.GetHeader("X-Forwarded-For") != "" && c.ClientIP() == c.RemoteIP() && h.xffWarned.CompareAndSwap(false, true) {
+		h.Logger.Warn("console sign-in: X-Forwarded-For came from a peer not in LIFT_TRUSTED_PROXIES; sign-ins are limited by the connection's address, so everyone behind that proxy shares one limit")
+	}
 	s, err := h.App.SignIn(c.Request.Context(), key, c.ClientIP())
 	if err != nil {
 		e, ok := errs.As(err)

@@ -95,7 +95,13 @@ const ctxKeySubjects = "lift.subjects"
 // about records that the response names customers, so that erasing one
 // of them erases a stored Idempotency-Key answer too.
 func about(c *gin.Context, customerIDs ...string) {
-	c.Set(ctxKeySubjects, append(c.GetStringSlice(ctxKeySubjects), customerIDs...))
+	ids := c.GetStringSlice(ctxKeySubjects)
+	for _, id := range customerIDs {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	c.Set(ctxKeySubjects, ids)
 }
 
 // ctxKeyNotReplayable marks a response that must not be replayed for its

@@ -27,6 +27,9 @@ func (h *handlers) createKey(c *gin.Context) {
 		return
 	}
 	c.Set(ctxKeyAuditSubject, k.ID)
+	// The answer holds the secret, which is never stored: it is not kept
+	// for an Idempotency-Key replay (a retry makes another key).
+	c.Set(ctxKeyNotReplayable, true)
 	c.JSON(http.StatusCreated, k)
 }
 

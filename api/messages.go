@@ -71,8 +71,34 @@ func (h *handlers) listMessages(c *gin.Context) {
 	out := make([]MessageResponse, 0, len(ms))
 	for i := range ms {
 		out = append(out, messageResponse(&ms[i]))
+		about(c, ms[i].CustomerID)
 	}
 	c.JSON(http.StatusOK, gin.H{"messages": out})
+}
+
+// ResolveRequest is the body of POST /v1/messages/{id}/resolve.
+type ResolveRequest struct {
+	Outcome string `json:"outcome"` // sent or not_sent
+}
+
+// resolveMessage settles a held message; see app.ResolveMessage.
+func (h *handlers) resolveMessage(c *gin.Context) {
+	var req ResolveRequest
+	if err := bind(c, &req); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	if err := h.App.ResolveMessage(c.Request.Context(), c.Param("id"), req.Outcome); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	m, err := h.App.Message(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	about(c, m.CustomerID)
+	c.JSON(http.StatusOK, messageResponse(m))
 }
 
 func (h *handlers) getMessage(c *gin.Context) {

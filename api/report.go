@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,13 +88,40 @@ func (h *handlers) openedNotConverted(c *gin.Context) {
 	}
 	w := csv.NewWriter(c.Writer)
 	started := false
+	// Rows go out in batches, each recorded in the audit log (the
+	// campaign, then every customer in it) before it is written.
+	var batch []app.SegmentRow
+	subjects := []string{c.Param("id")}
+	flush := func() error {
+		for _, r := range batch {
+			subjects = append(subjects, r.CustomerID)
+		}
+		slices.Sort(subjects)
+		if err := h.record(c, app.AuditAudienceExport, slices.Compact(subjects)...); err != nil {
+			return err
+		}
+		for _, r := range batch {
+			if err := w.Write([]string{csvText(r.CustomerID), r.EmailSHA256, csvText(r.StepID), csvText(r.Variant), r.EngagedAt.Format(time.RFC3339)}); err != nil {
+				return err
+			}
+		}
+		batch, subjects = batch[:0], subjects[:0]
+		return nil
+	}
 	err = h.App.OpenedNotConverted(c.Request.Context(), c.Param("id"), p, c.Query("step"), func(r app.SegmentRow) error {
 		if !started {
 			startSegmentCSV(c, w)
 			started = true
 		}
-		return w.Write([]string{csvText(r.CustomerID), r.EmailSHA256, csvText(r.StepID), csvText(r.Variant), r.EngagedAt.Format(time.RFC3339)})
+		batch = append(batch, r)
+		if len(batch) < segmentAuditBatch {
+			return nil
+		}
+		return flush()
 	})
+	if err == nil && started {
+		err = flush()
+	}
 	switch {
 	case err != nil && !started:
 		writeError(c, h.Logger, err)
@@ -108,6 +136,10 @@ func (h *handlers) openedNotConverted(c *gin.Context) {
 	}
 	w.Flush()
 }
+
+// segmentAuditBatch is how many exported rows are recorded in the audit
+// log at a time, before they are written.
+const segmentAuditBatch = 500
 
 // startSegmentCSV begins the segment CSV: headers and the column names.
 func startSegmentCSV(c *gin.Context, w *csv.Writer) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -118,6 +119,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/messages", h.listMessages)
 	v1.GET("/messages/:id", h.getMessage)
 	v1.GET("/messages/:id/html", h.getMessageHTML)
+	v1.POST("/messages/:id/resolve", h.resolveMessage)
 	v1.POST("/api-keys", h.createKey)
 	v1.GET("/api-keys", h.listKeys)
 	v1.DELETE("/api-keys/:id", h.revokeKey)
@@ -143,6 +145,8 @@ func NewRouter(d Deps) *gin.Engine {
 type handlers struct {
 	Deps
 	webhookSlots chan struct{} // requests to the webhook being read now
+	lastRefusal  atomic.Int64  // the second a webhook refusal was last recorded
+	xffWarned    atomic.Bool   // X-Forwarded-For from an untrusted peer was logged
 }
 
 func (h *handlers) healthz(c *gin.Context) {

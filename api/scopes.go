@@ -42,12 +42,13 @@ var routeScopes = map[string]domain.KeyScope{
 	"GET /v1/messages/:id":                                domain.KeyScopeMarketer,
 	"GET /v1/messages/:id/html":                           domain.KeyScopeMarketer,
 	// Admins: keys, erasure and the data-access record.
-	"DELETE /v1/customers/:id":     domain.KeyScopeAdmin,
-	"GET /v1/customers/:id/export": domain.KeyScopeAdmin,
-	"POST /v1/api-keys":            domain.KeyScopeAdmin,
-	"GET /v1/api-keys":             domain.KeyScopeAdmin,
-	"DELETE /v1/api-keys/:id":      domain.KeyScopeAdmin,
-	"GET /v1/audit-log":            domain.KeyScopeAdmin,
+	"DELETE /v1/customers/:id":      domain.KeyScopeAdmin,
+	"GET /v1/customers/:id/export":  domain.KeyScopeAdmin,
+	"POST /v1/api-keys":             domain.KeyScopeAdmin,
+	"GET /v1/api-keys":              domain.KeyScopeAdmin,
+	"DELETE /v1/api-keys/:id":       domain.KeyScopeAdmin,
+	"GET /v1/audit-log":             domain.KeyScopeAdmin,
+	"POST /v1/messages/:id/resolve": domain.KeyScopeAdmin,
 }
 
 // RouteScope is the scope a route needs ("" for none: refused to all but

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/base64"
@@ -70,14 +71,24 @@ func (h *handlers) sendgridWebhook(c *gin.Context) {
 		writeError(c, h.Logger, errs.E(errs.Forbidden, "stale or malformed webhook timestamp"))
 		return
 	}
+	// From here on a failure makes SendGrid retry the batch later, out of
+	// order: recorded, so no held send is repeated on the strength of
+	// events that may still be on their way.
+	defer h.noteWebhookRefusal(c)
+	wait := time.NewTimer(webhookSlotWait)
+	defer wait.Stop()
 	select {
 	case h.webhookSlots <- struct{}{}:
 		defer func() { <-h.webhookSlots }()
-	default:
+	case <-wait.C:
 		c.Header("Retry-After", "5")
 		writeError(c, h.Logger, errs.E(errs.TooManyRequests, "too many webhook requests at once; SendGrid retries"))
 		return
+	case <-c.Request.Context().Done():
+		return
 	}
+	// A slot is for reading a body, not for a slow sender holding it.
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(webhookReadTimeout))
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		writeError(c, h.Logger, decodeError(err))
@@ -103,4 +114,31 @@ func (h *handlers) sendgridWebhook(c *gin.Context) {
 		counts[outcome]++
 	}
 	c.JSON(http.StatusOK, counts)
+}
+
+const (
+	// webhookSlotWait is how long a webhook request waits for one of the
+	// SENDGRID_WEBHOOK_CONCURRENCY slots before it is answered 429.
+	webhookSlotWait = 2 * time.Second
+	// webhookReadTimeout bounds reading a webhook body once it holds a
+	// slot: SendGrid's batches (at most 768 KB) take far less.
+	webhookReadTimeout = 10 * time.Second
+)
+
+// noteWebhookRefusal records a webhook request answered with a status
+// SendGrid retries: not 2xx, and not the 401/403/404 of a request that
+// was not SendGrid's. At most one a second is written per replica.
+func (h *handlers) noteWebhookRefusal(c *gin.Context) {
+	st := c.Writer.Status()
+	if st/100 == 2 || st == http.StatusUnauthorized || st == http.StatusForbidden || st == http.StatusNotFound {
+		return
+	}
+	now := h.Now()
+	last := h.lastRefusal.Load()
+	if now.Unix() == last || !h.lastRefusal.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	if err := h.App.WebhookRefused(context.WithoutCancel(c.Request.Context()), st); err != nil {
+		h.Logger.Error("webhook refusal not recorded", "status", st, "err", err)
+	}
 }

@@ -301,8 +301,14 @@ func TestWebhookChecksBeforeItReads(t *testing.T) {
 	require.Equal(t, 413, post(declared, w.now, huge).Code)
 	require.Zero(t, declared.n, "a declared size over the limit is refused before the body is read")
 
+	refusals := func() (n int64) {
+		require.NoError(t, w.store.DB().Model(&models.WebhookRefusal{}).Count(&n).Error)
+		return n
+	}
+	require.Zero(t, refusals(), "requests refused before they are read are not SendGrid's batches")
 	undeclared := &countingBody{size: huge}
 	require.Equal(t, 413, post(undeclared, w.now, -1).Code)
+	require.EqualValues(t, 1, refusals(), "a batch SendGrid will retry is recorded: held sends wait for it")
 	require.LessOrEqual(t, undeclared.n, int64(4<<20), "an undeclared size is read only up to the limit")
 
 	// Four requests are read at once; the fifth is told to come back.

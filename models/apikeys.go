@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
+	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
@@ -64,18 +66,27 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]APIKey, error) {
 // key is a conflict: nobody could manage keys any more.
 func (s *Store) RevokeAPIKey(ctx context.Context, keyID string, at time.Time) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var k APIKey
-		if err := tx.Where("key_id = ? AND revoked_at IS NULL", keyID).First(&k).Error; err != nil {
-			return translate(err, "api key "+keyID)
+		// Two admins revoking each other's keys at once must not both see
+		// the other key active: lock every active key, in one order, so
+		// the second waits and then sees the first's revocation (SQLite's
+		// writers are serialised already).
+		q := tx.Where("revoked_at IS NULL").Order("id")
+		if s.postgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
+		var active []APIKey
+		if err := q.Find(&active).Error; err != nil {
+			return translate(err, "api keys")
+		}
+		i := slices.IndexFunc(active, func(k APIKey) bool { return k.KeyID == keyID })
+		if i < 0 {
+			return errs.E(errs.NotFound, "api key %s not found (or revoked already)", keyID)
+		}
+		k := active[i]
 		if k.Has(domain.KeyScopeAdmin) {
-			var active []APIKey
-			if err := tx.Where("revoked_at IS NULL AND id <> ?", k.ID).Find(&active).Error; err != nil {
-				return translate(err, "api keys")
-			}
 			admins := 0
 			for _, a := range active {
-				if a.Has(domain.KeyScopeAdmin) {
+				if a.ID != k.ID && a.Has(domain.KeyScopeAdmin) {
 					admins++
 				}
 			}

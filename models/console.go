@@ -2,10 +2,12 @@ package models
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // ConsoleSession is a signed-in console session, kept server-side so
@@ -55,7 +57,24 @@ func (s *Store) DeleteConsoleSession(ctx context.Context, tokenHash []byte) erro
 
 // RecordSignInFailure counts a failed sign-in from source.
 func (s *Store) RecordSignInFailure(ctx context.Context, source string, at time.Time) error {
-	return translate(s.db.WithContext(ctx).Create(&SignInFailure{Source: source, At: at}).Error, "sign-in failures")
+	_, err := s.RecordSignInAttempt(ctx, source, at)
+	return err
+}
+
+// RecordSignInAttempt counts a sign-in attempt from source before it is
+// checked, so parallel attempts all count; the answer is its ID, for
+// ForgetSignInAttempt when it succeeds.
+func (s *Store) RecordSignInAttempt(ctx context.Context, source string, at time.Time) (uint, error) {
+	f := SignInFailure{Source: source, At: at}
+	if err := s.db.WithContext(ctx).Create(&f).Error; err != nil {
+		return 0, translate(err, "sign-in failures")
+	}
+	return f.ID, nil
+}
+
+// ForgetSignInAttempt uncounts an attempt that succeeded.
+func (s *Store) ForgetSignInAttempt(ctx context.Context, id uint) error {
+	return translate(s.db.WithContext(ctx).Delete(&SignInFailure{}, id).Error, "sign-in failures")
 }
 
 // SignInFailures counts source's failed sign-ins since.
@@ -63,4 +82,29 @@ func (s *Store) SignInFailures(ctx context.Context, source string, since time.Ti
 	var n int64
 	err := s.db.WithContext(ctx).Model(&SignInFailure{}).Where("source = ? AND at > ?", source, since).Count(&n).Error
 	return n, translate(err, "sign-in failures")
+}
+
+// InstallSecret is a random secret made once per database and shared by
+// every replica, for keyed hashes that need no configuration (e.g. of
+// client addresses). Erasing it only resets what was keyed with it.
+type InstallSecret struct {
+	Name  string `gorm:"primaryKey;size:64"`
+	Value []byte `gorm:"not null"`
+}
+
+// Secret returns the install secret called name, making it on first use.
+func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	v := make([]byte, 32)
+	if _, err := rand.Read(v); err != nil {
+		return nil, err
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&InstallSecret{Name: name, Value: v}).Error; err != nil {
+		return nil, translate(err, "install secret")
+	}
+	var sec InstallSecret
+	if err := db.Where("name = ?", name).Take(&sec).Error; err != nil {
+		return nil, translate(err, "install secret")
+	}
+	return sec.Value, nil
 }

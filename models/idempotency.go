@@ -124,6 +124,9 @@ func (s *Store) Purge(ctx context.Context, now time.Time, auditRetention time.Du
 		if err := tx.Where("at <= ?", now.Add(-SignInFailureWindow)).Delete(&SignInFailure{}).Error; err != nil {
 			return translate(err, "sign-in failures")
 		}
+		if err := tx.Where("at < ?", now.Add(-WebhookRefusalTTL)).Delete(&WebhookRefusal{}).Error; err != nil {
+			return translate(err, "webhook refusals")
+		}
 		return nil
 	})
 	return p, err

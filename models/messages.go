@@ -6,6 +6,7 @@ import (
 
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -93,24 +94,76 @@ func (s *Store) ConfirmMessage(ctx context.Context, id, provider, providerID str
 	return translate(err, "message "+id)
 }
 
-// LaterSendsConfirmed reports whether the event webhook has shown it
-// delivers the events of sends made after a moment: the first n messages
-// the mailer was called for after it (other than exceptID) that it
-// certainly accepted are all confirmed, and there is at least one.
-func (s *Store) LaterSendsConfirmed(ctx context.Context, after time.Time, exceptID string, n int) (bool, error) {
-	var ms []Message
-	err := s.db.WithContext(ctx).Select("id", "confirmed_at").
-		Where("sending_at > ? AND status = ? AND id <> ?", after, domain.MessageSent, exceptID).
-		Order("sending_at").Limit(n).Find(&ms).Error
-	if err != nil {
-		return false, translate(err, "messages")
+// LaterSends describes the sends the mailer certainly accepted after a
+// moment (other than one message): whether the first n of them are all
+// confirmed (and there is at least one), and how many are confirmed in all.
+func (s *Store) LaterSends(ctx context.Context, after time.Time, exceptID string, n int) (firstConfirmed bool, confirmed int64, err error) {
+	later := func() *gorm.DB {
+		return s.db.WithContext(ctx).Model(&Message{}).
+			Where("sending_at > ? AND status = ? AND id <> ?", after, domain.MessageSent, exceptID)
 	}
-	for _, m := range ms {
-		if m.ConfirmedAt == nil {
-			return false, nil
+	var first []Message
+	if err := later().Select("id", "confirmed_at").Order("sending_at").Limit(n).Find(&first).Error; err != nil {
+		return false, 0, translate(err, "messages")
+	}
+	firstConfirmed = len(first) > 0
+	for _, m := range first {
+		firstConfirmed = firstConfirmed && m.ConfirmedAt != nil
+	}
+	err = later().Where("confirmed_at IS NOT NULL").Count(&confirmed).Error
+	return firstConfirmed, confirmed, translate(err, "messages")
+}
+
+// WebhookRefusal records that Lift answered a webhook request with a
+// status SendGrid retries (429, 5xx, a body it could not read): events in
+// it arrive later, out of order, or (after SendGrid's 24 hours) never.
+type WebhookRefusal struct {
+	ID     uint      `gorm:"primaryKey"`
+	At     time.Time `gorm:"not null;index"`
+	Status int       `gorm:"not null"`
+}
+
+// WebhookRefusalTTL is how long refusals are kept: longer than SendGrid
+// retries a batch.
+const WebhookRefusalTTL = 48 * time.Hour
+
+// RecordWebhookRefusal stores a refusal.
+func (s *Store) RecordWebhookRefusal(ctx context.Context, at time.Time, status int) error {
+	return translate(s.db.WithContext(ctx).Create(&WebhookRefusal{At: at, Status: status}).Error, "webhook refusal")
+}
+
+// LastWebhookRefusal is the latest refusal since a moment, or nil.
+func (s *Store) LastWebhookRefusal(ctx context.Context, since time.Time) (*time.Time, error) {
+	var rs []WebhookRefusal
+	err := s.db.WithContext(ctx).Where("at >= ?", since).Order("at DESC").Limit(1).Find(&rs).Error
+	if err != nil || len(rs) == 0 {
+		return nil, translate(err, "webhook refusals")
+	}
+	return &rs[0].At, nil
+}
+
+// ResolveHeld settles a message held "sending" by an operator who looked
+// it up at the provider: sent, or not sent (back to ready, so the waiting
+// step sends it). Anything but a "sending" message is a conflict.
+func (s *Store) ResolveHeld(ctx context.Context, id string, sent bool, at time.Time) error {
+	q := s.db.WithContext(ctx).Model(&Message{}).Where("id = ? AND status = ?", id, domain.MessageSending)
+	var res *gorm.DB
+	if sent {
+		res = q.Updates(map[string]any{"status": domain.MessageSent, "sent_at": at, "error": "marked sent by an operator"})
+	} else {
+		res = q.Updates(map[string]any{"status": domain.MessageReady, "error": ""})
+	}
+	if res.Error != nil {
+		return translate(res.Error, "message "+id)
+	}
+	if res.RowsAffected == 0 {
+		m, err := s.GetMessage(ctx, id)
+		if err != nil {
+			return err
 		}
+		return errs.E(errs.Conflict, "message %s is %s, not sending: there is nothing to resolve", id, m.Status)
 	}
-	return len(ms) > 0, nil
+	return nil
 }
 
 // NoteMessage sets the reason a message waits without changing its status.

@@ -329,7 +329,7 @@ func all() []any {
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
 		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{}, &Affinity{}, &ItemSimilarity{},
 		&Experiment{}, &DataMigration{}, &IdempotencySubject{}, &AuditEntry{},
-		&ConsoleSession{}, &SignInFailure{},
+		&ConsoleSession{}, &SignInFailure{}, &WebhookRefusal{}, &InstallSecret{},
 	}
 }
 

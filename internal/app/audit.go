@@ -22,7 +22,12 @@ const (
 	AuditExperimentConclude = "experiment.conclude"
 	AuditKeyCreate          = "key.create"
 	AuditKeyRevoke          = "key.revoke"
+	AuditMessageResolve     = "message.resolve"
 )
+
+// AuditCLI is the key ID under which lift keys, run with database
+// access rather than a key, is recorded.
+const AuditCLI = "cli"
 
 // Audit records that a key took an action about subjects (customer,
 // campaign, message or key IDs), now. It records IDs only, never data.
@@ -80,7 +85,7 @@ func (a *App) AuditLog(ctx context.Context, q AuditQuery) (AuditPage, error) {
 		if err != nil {
 			return AuditPage{}, errs.Field(errs.Invalid, t.name, "must be an RFC 3339 time like 2026-11-01T00:00:00Z")
 		}
-		*t.dst = v
+		*t.dst = v.UTC()
 	}
 	if q.Before != "" {
 		n, err := strconv.ParseUint(q.Before, 10, 64)
@@ -96,15 +101,19 @@ func (a *App) AuditLog(ctx context.Context, q AuditQuery) (AuditPage, error) {
 		}
 		f.Limit = n
 	}
+	limit := f.Limit
+	f.Limit++ // one more says whether there is a next page
 	es, err := a.Store.AuditLog(ctx, f)
 	if err != nil {
 		return AuditPage{}, err
 	}
+	more := len(es) > limit
+	es = es[:min(len(es), limit)]
 	page := AuditPage{Entries: make([]AuditEntry, 0, len(es))}
 	for _, e := range es {
 		page.Entries = append(page.Entries, AuditEntry{ID: e.ID, At: e.At, KeyID: e.KeyID, Action: e.Action, Subject: e.SubjectID})
 	}
-	if len(es) == f.Limit {
+	if more {
 		page.NextBefore = es[len(es)-1].ID
 	}
 	return page, nil

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"net/netip"
 	"time"
 
 	"github.com/lift-hq/lift/internal/domain"
@@ -36,17 +38,26 @@ type Session struct {
 }
 
 // SignIn opens a console session for key, for a client known by its
-// address. Failed attempts from an address are counted across every API
-// replica; past MaxSignInFailures in the window the address waits, even
-// with a valid key, so guessing is as slow as the limit.
+// address. Every attempt is counted before the key is checked (so
+// parallel guesses all count) and uncounted when it succeeds; past
+// MaxSignInFailures in the window the address waits, even with a valid
+// key, so guessing is as slow as the limit. IPv6 clients are counted by
+// their /64, which one subscriber usually holds whole.
 func (a *App) SignIn(ctx context.Context, key, address string) (Session, error) {
-	source := sourceOf(address)
+	source, err := a.sourceOf(ctx, address)
+	if err != nil {
+		return Session{}, err
+	}
 	now := a.now()
+	attempt, err := a.Store.RecordSignInAttempt(ctx, source, now)
+	if err != nil {
+		return Session{}, err
+	}
 	n, err := a.Store.SignInFailures(ctx, source, now.Add(-models.SignInFailureWindow))
 	if err != nil {
 		return Session{}, err
 	}
-	if n >= MaxSignInFailures {
+	if n > MaxSignInFailures {
 		return Session{}, errs.E(errs.TooManyRequests, "too many failed sign-ins from this address: try again in %d minutes",
 			int(models.SignInFailureWindow/time.Minute))
 	}
@@ -55,14 +66,12 @@ func (a *App) SignIn(ctx context.Context, key, address string) (Session, error) 
 		err = ErrNotMarketer
 	}
 	if err != nil {
-		if e, ok := errs.As(err); ok && (e.Code == errs.Unauthorized || e.Code == errs.Forbidden) {
-			if rerr := a.Store.RecordSignInFailure(ctx, source, now); rerr != nil {
-				return Session{}, rerr
-			}
-			if e.Code == errs.Unauthorized {
-				err = ErrBadKey
-			}
+		if e, ok := errs.As(err); ok && e.Code == errs.Unauthorized {
+			err = ErrBadKey
 		}
+		return Session{}, err
+	}
+	if err := a.Store.ForgetSignInAttempt(ctx, attempt); err != nil {
 		return Session{}, err
 	}
 	token := make([]byte, 32)
@@ -113,9 +122,20 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
-// sourceOf is what failed sign-ins are counted under: a hash of the
-// client's address, so the table holds no address.
-func sourceOf(address string) string {
-	h := sha256.Sum256([]byte("lift sign-in\x00" + address))
-	return hex.EncodeToString(h[:])
+// sourceOf is what failed sign-ins are counted under: a keyed hash of the
+// client's address (its /64 for IPv6), so the table holds no address and
+// none can be recovered from it without the database's install secret.
+func (a *App) sourceOf(ctx context.Context, address string) (string, error) {
+	if ip, err := netip.ParseAddr(address); err == nil && ip.Is6() && !ip.Is4In6() {
+		if p, err := ip.Prefix(64); err == nil {
+			address = p.String()
+		}
+	}
+	key, err := a.Store.Secret(ctx, "sign-in-sources")
+	if err != nil {
+		return "", err
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(address))
+	return hex.EncodeToString(mac.Sum(nil)), nil
 }

@@ -63,6 +63,29 @@ func (a *App) ApplySendGridEvent(ctx context.Context, ev SendGridEvent) (string,
 	return OutcomeApplied, nil
 }
 
+// Outcomes an operator gives a held message (ResolveMessage).
+const (
+	ResolvedSent    = "sent"
+	ResolvedNotSent = "not_sent"
+)
+
+// ResolveMessage settles a message held because an attempt's answer was
+// lost and the webhook has not shown whether the provider has it: an
+// operator looked it up (SendGrid's Email Activity) and says it was sent,
+// or was not (the waiting step then sends it).
+func (a *App) ResolveMessage(ctx context.Context, id, outcome string) error {
+	if outcome != ResolvedSent && outcome != ResolvedNotSent {
+		return errs.Field(errs.Invalid, "outcome", "must be %q or %q", ResolvedSent, ResolvedNotSent)
+	}
+	return a.Store.ResolveHeld(ctx, id, outcome == ResolvedSent, a.now())
+}
+
+// WebhookRefused records that a webhook request was answered with a
+// status SendGrid retries (see models.WebhookRefusal).
+func (a *App) WebhookRefused(ctx context.Context, status int) error {
+	return a.Store.RecordWebhookRefusal(ctx, a.now(), status)
+}
+
 // providerID is the X-Message-Id inside an sg_message_id
 // ("<X-Message-Id>.filter…" or "….recvd-…"); the ID itself may hold dots.
 func providerID(sgMessageID string) string {

@@ -137,6 +137,9 @@ func RunKeys(ctx context.Context, cfg config.Config, args []string, out io.Write
 		if err != nil {
 			return err
 		}
+		if err := a.Audit(ctx, app.AuditCLI, app.AuditKeyCreate, k.ID); err != nil {
+			return fmt.Errorf("%s was created, but the audit log could not record it: %w", k.ID, err)
+		}
 		fmt.Fprintf(out, "created %s (%s) with scopes %v\n\n  %s\n\nThe key is shown this once.\n", k.ID, k.Name, k.Scopes, k.Secret)
 		return nil
 	case "list":
@@ -156,6 +159,9 @@ func RunKeys(ctx context.Context, cfg config.Config, args []string, out io.Write
 		}
 		if err := a.RevokeKey(ctx, args[1]); err != nil {
 			return err
+		}
+		if err := a.Audit(ctx, app.AuditCLI, app.AuditKeyRevoke, args[1]); err != nil {
+			return fmt.Errorf("%s was revoked, but the audit log could not record it: %w", args[1], err)
 		}
 		fmt.Fprintf(out, "revoked %s\n", args[1])
 		return nil

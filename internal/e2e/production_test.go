@@ -117,6 +117,8 @@ func TestProductionRoles(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), "checkout")
 	require.NotContains(t, string(out), secret, "a key is shown once")
+	audit := a.must(t, "GET", "/v1/audit-log?action=key.create&key_id=cli", nil, 200)
+	require.Len(t, audit["entries"], 1, "lift keys is in the audit log too: %v", audit)
 	ingest.must(t, "POST", "/v1/events", purchase("erin", "o-erin", "cam"), 202)
 	eventually(t, 30*time.Second, "erin's sequence to complete", func() bool {
 		j := a.journeys(t, "erin")

@@ -96,7 +96,8 @@ func TestKilledBetweenSendGridAcceptingAndRecordingSendsOnce(t *testing.T) {
 			"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", strconv.Itoa(uiPort))
 		cmd.Env = append(os.Environ(), "LIFT_API_KEY="+apiKey, "SENDGRID_API_KEY=SG.test",
 			"SENDGRID_BASE_URL="+fake.URL(), "SENDGRID_WEBHOOK_PUBLIC_KEY="+fake.PublicKey(),
-			"SENDGRID_RECONCILE_AFTER=20s", "LIFT_POSTAL_ADDRESS=1 Test Street")
+			"SENDGRID_RECONCILE_AFTER=20s", "LIFT_POSTAL_ADDRESS=1 Test Street",
+			"LIFT_PUBLIC_URL=https://lift.test") // with SendGrid, unsubscribe links must be https
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 		require.NoError(t, cmd.Start())
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
