@@ -112,6 +112,18 @@ func (b *bundle) rendered(t *testing.T, ref workflows.StepRef) workflows.Message
 	return msg
 }
 
+// reconciling makes the bundle's mailer confirm sends by event, as
+// SendGrid does, sets the activities' clock to a moment the test moves,
+// and renders the step's message, ready for a send whose answer is lost.
+func (b *bundle) reconciling(t *testing.T) (*time.Time, workflows.MessageRef, workflows.SendInput) {
+	t.Helper()
+	b.mailer.Reconciler = true
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	b.acts.Now = func() time.Time { return now }
+	ref := b.rendered(t, b.ref)
+	return &now, ref, workflows.SendInput{MessageID: ref.MessageID}
+}
+
 func (b *bundle) message(t *testing.T, ref workflows.MessageRef) *models.Message {
 	t.Helper()
 	m, err := b.store.GetMessage(ctx, ref.MessageID)
@@ -271,11 +283,7 @@ func TestFrequencyCapDefersTheSecondEmailOfTheDay(t *testing.T) {
 func TestAmbiguousSendIsReconciledBeforeItIsRepeated(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
-		b.mailer.Reconciler = true
-		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-		b.acts.Now = func() time.Time { return now }
-		ref := b.rendered(t, b.ref)
-		in := workflows.SendInput{MessageID: ref.MessageID}
+		now, ref, in := b.reconciling(t)
 
 		// The connection drops after the request went out: did SendGrid accept it?
 		b.mailer.Err = errors.New("read tcp: connection reset by peer")
@@ -285,7 +293,7 @@ func TestAmbiguousSendIsReconciledBeforeItIsRepeated(t *testing.T) {
 
 		// The retry does not resend blindly: it waits for the processed event.
 		b.mailer.Err = nil
-		now = now.Add(time.Minute)
+		*now = now.Add(time.Minute)
 		sent, err := b.acts.Send(ctx, in)
 		require.NoError(t, err)
 		require.True(t, sent.Deferred)
@@ -294,7 +302,7 @@ func TestAmbiguousSendIsReconciledBeforeItIsRepeated(t *testing.T) {
 
 		// The webhook applies SendGrid's processed event: the next retry finds
 		// the message sent and sends nothing.
-		moved, err := b.store.MarkSent(ctx, ref.MessageID, "fake", "sg-1", now)
+		moved, err := b.store.MarkSent(ctx, ref.MessageID, "fake", "sg-1", *now)
 		require.NoError(t, err)
 		require.True(t, moved)
 		sent, err = b.acts.Send(ctx, in)
@@ -311,16 +319,12 @@ func TestAmbiguousSendIsReconciledBeforeItIsRepeated(t *testing.T) {
 func TestAmbiguousSendIsHeldUntilTheWebhookShowsItDelivers(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
-		b.mailer.Reconciler = true
 		b.acts.ReconcileAfter = 10 * time.Minute
-		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-		b.acts.Now = func() time.Time { return now }
-		ref := b.rendered(t, b.ref)
-		in := workflows.SendInput{MessageID: ref.MessageID}
+		now, ref, in := b.reconciling(t)
 		b.mailer.Err = errors.New("timeout")
 		_, err := b.acts.Send(ctx, in)
 		require.ErrorContains(t, err, "timeout")
-		attempt := now
+		attempt := *now
 		b.mailer.Err = nil
 
 		// An hour with no events at all: held at every look, with a
@@ -330,8 +334,8 @@ func TestAmbiguousSendIsHeldUntilTheWebhookShowsItDelivers(t *testing.T) {
 			sent, err := b.acts.Send(ctx, in)
 			require.NoError(t, err)
 			require.True(t, sent.Deferred)
-			require.True(t, sent.RetryAt.After(now))
-			now, gap = sent.RetryAt, sent.RetryAt.Sub(now)
+			require.True(t, sent.RetryAt.After(*now))
+			*now, gap = sent.RetryAt, sent.RetryAt.Sub(*now)
 		}
 		require.Equal(t, 1, b.mailer.Attempts(), "not sent again")
 		require.GreaterOrEqual(t, gap, 5*time.Minute, "held messages are looked at with a backoff")
@@ -350,7 +354,7 @@ func TestAmbiguousSendIsHeldUntilTheWebhookShowsItDelivers(t *testing.T) {
 				CustomerID: "bob", CampaignID: "cam", Variant: "A", Status: domain.MessageSent, SendingAt: &at, SentAt: &at,
 				ConfirmedAt: confirmed}).Error)
 		}
-		confirmedAt := now
+		confirmedAt := *now
 		later("m-later-1", attempt.Add(time.Second), &confirmedAt)
 		later("m-later-2", attempt.Add(2*time.Second), nil)
 		sent, err = b.acts.Send(ctx, in)
@@ -378,17 +382,13 @@ func TestAmbiguousSendIsHeldUntilTheWebhookShowsItDelivers(t *testing.T) {
 func TestHeldSendWaitsOutRefusedWebhookRequests(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
-		b.mailer.Reconciler = true
 		b.acts.ReconcileAfter = 10 * time.Minute
-		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-		b.acts.Now = func() time.Time { return now }
-		ref := b.rendered(t, b.ref)
-		in := workflows.SendInput{MessageID: ref.MessageID}
+		now, _, in := b.reconciling(t)
 		b.mailer.Err = errors.New("timeout")
 		_, err := b.acts.Send(ctx, in)
 		require.Error(t, err)
 		b.mailer.Err = nil
-		attempt := now
+		attempt := *now
 		later := func(i int, confirmed bool) {
 			at := attempt.Add(time.Duration(i+1) * time.Second)
 			m := &models.Message{ID: fmt.Sprint("m-later-", i), IdempotencyKey: fmt.Sprint("k/", i), EnrollmentID: "e-x", StepID: "s1",
@@ -404,12 +404,12 @@ func TestHeldSendWaitsOutRefusedWebhookRequests(t *testing.T) {
 		}
 		require.NoError(t, b.store.RecordWebhookRefusal(ctx, attempt.Add(time.Minute), 503))
 
-		now = attempt.Add(time.Hour)
+		*now = attempt.Add(time.Hour)
 		sent, err := b.acts.Send(ctx, in)
 		require.NoError(t, err)
 		require.True(t, sent.Deferred, "a refused batch may still bring this one's event")
 		require.Contains(t, sent.Reason, "refused a webhook request")
-		now = attempt.Add(25 * time.Hour)
+		*now = attempt.Add(25 * time.Hour)
 		sent, err = b.acts.Send(ctx, in)
 		require.NoError(t, err)
 		require.True(t, sent.Deferred, "past SendGrid's retries, but the first later send never came: no proof")
@@ -429,20 +429,16 @@ func TestHeldSendWaitsOutRefusedWebhookRequests(t *testing.T) {
 func TestHeldSendIsRecordedWhenItsEventComes(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
-		b.mailer.Reconciler = true
-		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-		b.acts.Now = func() time.Time { return now }
-		ref := b.rendered(t, b.ref)
-		in := workflows.SendInput{MessageID: ref.MessageID}
+		now, ref, in := b.reconciling(t)
 		b.mailer.Err = errors.New("timeout")
 		_, err := b.acts.Send(ctx, in)
 		require.Error(t, err)
 		b.mailer.Err = nil
-		now = now.Add(time.Hour)
+		*now = now.Add(time.Hour)
 		sent, err := b.acts.Send(ctx, in)
 		require.NoError(t, err)
 		require.True(t, sent.Deferred)
-		require.NoError(t, b.store.ConfirmMessage(ctx, ref.MessageID, "sendgrid", "sg-late", now.Add(-59*time.Minute), now))
+		require.NoError(t, b.store.ConfirmMessage(ctx, ref.MessageID, "sendgrid", "sg-late", now.Add(-59*time.Minute), *now))
 		sent, err = b.acts.Send(ctx, in)
 		require.NoError(t, err)
 		require.Equal(t, "sg-late", sent.ProviderMessageID)
@@ -454,14 +450,11 @@ func TestHeldSendIsRecordedWhenItsEventComes(t *testing.T) {
 func TestIneligibleWhileAmbiguousStaysSending(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
-		b.mailer.Reconciler = true
-		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-		b.acts.Now = func() time.Time { return now }
-		ref := b.rendered(t, b.ref)
+		now, ref, _ := b.reconciling(t)
 		b.mailer.Err = errors.New("timeout")
 		_, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 		require.Error(t, err)
-		now = now.Add(time.Hour) // no processed event came
+		*now = now.Add(time.Hour) // no processed event came
 		require.NoError(t, b.store.Suppress(ctx, "ada@example.com", "", "unsubscribe"))
 		sent, err := b.acts.Send(ctx, workflows.SendInput{MessageID: ref.MessageID})
 		require.NoError(t, err)

@@ -63,6 +63,12 @@ func (br *browser) send(req *http.Request) (int, string, http.Header) {
 	return rec.Code, rec.Body.String(), rec.Header()
 }
 
+// signIn posts an API key to the sign-in form and returns the status.
+func (br *browser) signIn(apiKey string) int {
+	st, _, _ := br.post("/console/login", url.Values{"api_key": {apiKey}})
+	return st
+}
+
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func TestConsoleSignInExperimentButtonsAndPreviews(t *testing.T) {
@@ -84,7 +90,7 @@ func TestConsoleSignInExperimentButtonsAndPreviews(t *testing.T) {
 		require.Equal(t, 401, st)
 		require.Contains(t, page, "not valid")
 		require.Empty(t, br.cookie)
-		st, _, _ = br.post("/console/login", url.Values{"api_key": {key}})
+		st = br.signIn(key)
 		require.Equal(t, 303, st)
 		require.NotEmpty(t, br.cookie)
 		require.NotContains(t, br.cookie, key, "the cookie never holds the key")
@@ -156,7 +162,7 @@ func TestConsoleSessionEndsWithItsKey(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
 		br := &browser{t: t, b: b}
-		st, _, _ := br.post("/console/login", url.Values{"api_key": {key}})
+		st := br.signIn(key)
 		require.Equal(t, 303, st)
 		st, _, _ = br.get("/console")
 		require.Equal(t, 200, st)
@@ -175,7 +181,7 @@ func TestConsoleSignOutEndsTheSessionEverywhere(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
 		br := &browser{t: t, b: b}
-		st, _, _ := br.post("/console/login", url.Values{"api_key": {key}})
+		st := br.signIn(key)
 		require.Equal(t, 303, st)
 		other := &browser{t: t, b: on(t, b.store), cookie: br.cookie}
 		st, _, _ = other.get("/console")
@@ -195,7 +201,7 @@ func TestConsoleSignOutEndsTheSessionEverywhere(t *testing.T) {
 		require.Equal(t, 303, st, "on every replica")
 
 		// Sessions end after twelve hours whatever happens.
-		st, _, _ = br.post("/console/login", url.Values{"api_key": {key}})
+		st = br.signIn(key)
 		require.Equal(t, 303, st)
 		require.WithinDuration(t, apptest.Now.Add(12*time.Hour), br.last.Expires, time.Second)
 		b.app.SetNow(apptest.Now.Add(12*time.Hour + time.Second))
@@ -213,7 +219,7 @@ func TestConsoleSignInAttemptsAreLimited(t *testing.T) {
 		guesser := &browser{t: t, b: b, addr: "203.0.113.7:5000"}
 		for i := range app.MaxSignInFailures {
 			guesser.headers = []string{"X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i)}
-			st, _, _ := guesser.post("/console/login", url.Values{"api_key": {fmt.Sprintf("guess-%d", i)}})
+			st := guesser.signIn(fmt.Sprintf("guess-%d", i))
 			require.Equal(t, 401, st)
 		}
 		st, page, hdr := guesser.post("/console/login", url.Values{"api_key": {key}})
@@ -221,31 +227,31 @@ func TestConsoleSignInAttemptsAreLimited(t *testing.T) {
 		require.Contains(t, page, "Too many failed sign-ins")
 		require.Equal(t, "900", hdr.Get("Retry-After"))
 		require.Empty(t, guesser.cookie)
-		st, _, _ = (&browser{t: t, b: on(t, b.store), addr: "203.0.113.7:6000"}).post("/console/login", url.Values{"api_key": {key}})
+		st = (&browser{t: t, b: on(t, b.store), addr: "203.0.113.7:6000"}).signIn(key)
 		require.Equal(t, 429, st, "the count is shared by every replica")
 
-		st, _, _ = (&browser{t: t, b: b, addr: "192.0.2.1:5000"}).post("/console/login", url.Values{"api_key": {key}})
+		st = (&browser{t: t, b: b, addr: "192.0.2.1:5000"}).signIn(key)
 		require.Equal(t, 303, st, "another address signs in")
 		var n int64
 		require.NoError(t, b.store.DB().Model(&models.SignInFailure{}).Where("source LIKE ?", "%203.0.113%").Count(&n).Error)
 		require.Zero(t, n, "addresses are stored hashed")
 
 		b.app.SetNow(apptest.Now.Add(16 * time.Minute))
-		st, _, _ = guesser.post("/console/login", url.Values{"api_key": {key}})
+		st = guesser.signIn(key)
 		require.Equal(t, 303, st, "the window passes")
 
 		// Behind a trusted load balancer, X-Forwarded-For names the client.
 		lb := on(t, b.store, func(d *api.Deps) { d.TrustedProxies = []string{"10.0.0.0/8"} })
 		for i := range app.MaxSignInFailures {
 			br := &browser{t: t, b: lb, addr: fmt.Sprintf("10.0.0.%d:443", i+1), headers: []string{"X-Forwarded-For", "198.51.100.99"}}
-			st, _, _ = br.post("/console/login", url.Values{"api_key": {"nope"}})
+			st = br.signIn("nope")
 			require.Equal(t, 401, st)
 		}
-		st, _, _ = (&browser{t: t, b: lb, addr: "10.0.0.1:443", headers: []string{"X-Forwarded-For", "198.51.100.99"}}).
-			post("/console/login", url.Values{"api_key": {key}})
+		st = (&browser{t: t, b: lb, addr: "10.0.0.1:443", headers: []string{"X-Forwarded-For", "198.51.100.99"}}).
+			signIn(key)
 		require.Equal(t, 429, st)
-		st, _, _ = (&browser{t: t, b: lb, addr: "10.0.0.1:443", headers: []string{"X-Forwarded-For", "198.51.100.100"}}).
-			post("/console/login", url.Values{"api_key": {key}})
+		st = (&browser{t: t, b: lb, addr: "10.0.0.1:443", headers: []string{"X-Forwarded-For", "198.51.100.100"}}).
+			signIn(key)
 		require.Equal(t, 303, st)
 	})
 }
@@ -260,7 +266,7 @@ func TestConsoleCookieIsSecureWhenThePublicURLIsHTTPS(t *testing.T) {
 		want   bool
 	}{{false, false}, {true, true}} {
 		br := &browser{t: t, b: on(t, s, func(d *api.Deps) { d.SecureCookies = tc.secure })}
-		st, _, _ := br.post("/console/login", url.Values{"api_key": {key}})
+		st := br.signIn(key)
 		require.Equal(t, 303, st)
 		require.Equal(t, tc.want, br.last.Secure)
 		require.True(t, br.last.HttpOnly)

@@ -82,15 +82,15 @@ func TestSignInAttemptsCountBeforeTheKeyIsChecked(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				br := &browser{t: t, b: b, addr: fmt.Sprintf("[2001:db8:1:2::%x]:443", i+1)}
-				br.post("/console/login", url.Values{"api_key": {"guess"}})
+				br.signIn("guess")
 			}()
 		}
 		wg.Wait()
 		br := &browser{t: t, b: b, addr: "[2001:db8:1:2:ffff::1]:443"}
-		st, _, _ := br.post("/console/login", url.Values{"api_key": {key}})
+		st := br.signIn(key)
 		require.Equal(t, 429, st, "the same /64, over the limit")
 		br = &browser{t: t, b: b, addr: "[2001:db8:1:3::1]:443"}
-		st, _, _ = br.post("/console/login", url.Values{"api_key": {key}})
+		st = br.signIn(key)
 		require.Equal(t, 303, st, "another /64")
 		var sources []string
 		require.NoError(t, b.store.DB().Model(&models.SignInFailure{}).Distinct().Pluck("source", &sources).Error)
