@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	"go.temporal.io/sdk/contrib/envconfig"
 )
 
 // Config is every setting Lift reads. The env tag is the variable's name.
@@ -31,11 +32,20 @@ type Config struct {
 	Demo          bool          `env:"LIFT_DEMO"`
 
 	// every role
-	HTTPAddr          string `env:"LIFT_HTTP" envDefault:":8080"`
-	DatabaseURL       string `env:"LIFT_DATABASE_URL"` // postgres://…; empty means SQLite in the data dir (dev only)
-	APIKey            string `env:"LIFT_API_KEY"`      // makes the first admin key when there is none
-	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233"`
-	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	HTTPAddr    string `env:"LIFT_HTTP" envDefault:":8080"`
+	DatabaseURL string `env:"LIFT_DATABASE_URL"` // postgres://…; empty means SQLite in the data dir (dev only)
+	APIKey      string `env:"LIFT_API_KEY"`      // makes the first admin key when there is none
+	// Temporal is the connection, read by the SDK's environment
+	// configuration (go.temporal.io/sdk/contrib/envconfig) exactly as the
+	// temporal CLI reads it: a profile (TEMPORAL_PROFILE) of the config
+	// file (TEMPORAL_CONFIG_FILE, default ~/.config/temporalio/temporal.toml),
+	// then TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+	// TEMPORAL_TLS, TEMPORAL_TLS_* and TEMPORAL_GRPC_META_* over it.
+	Temporal envconfig.ClientConfigProfile `env:"-"`
+	// TemporalAddress and TemporalNamespace are Temporal's, resolved
+	// (localhost:7233 and default when nothing says otherwise).
+	TemporalAddress   string `env:"-"`
+	TemporalNamespace string `env:"-"`
 	MaxBodyBytes      int64  `env:"LIFT_MAX_BODY_BYTES" envDefault:"1048576"`
 	// TrustedProxies are the load balancers (IPs or CIDRs) whose
 	// X-Forwarded-For names the client; none by default.
@@ -160,6 +170,9 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 		c.ExperimentCheck = c.Day
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if err := c.loadTemporal(role, environ); err != nil {
+		return c, err
+	}
 	return c, c.Validate(role)
 }
 
@@ -269,6 +282,50 @@ func (c Config) Validate(role Role) error {
 		}
 	}
 	return errors.Join(problems...)
+}
+
+// loadTemporal reads the Temporal connection by the SDK's conventions.
+// lift dev runs its own server and reads only TEMPORAL_NAMESPACE.
+func (c *Config) loadTemporal(role Role, environ map[string]string) error {
+	if role == RoleDev {
+		c.Temporal = envconfig.ClientConfigProfile{Namespace: environ["TEMPORAL_NAMESPACE"]}
+	} else {
+		prof, err := envconfig.LoadClientConfigProfile(envconfig.LoadClientConfigProfileOptions{EnvLookup: envLookup(environ)})
+		if err != nil {
+			return fmt.Errorf("temporal connection (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE): %w", err)
+		}
+		c.Temporal = prof
+		// The TLS files are read now, so a wrong path stops the start
+		// with its name rather than the first dial.
+		if _, err := prof.ToClientOptions(envconfig.ToClientOptionsRequest{}); err != nil {
+			return fmt.Errorf("temporal connection (TEMPORAL_TLS_*): %w", err)
+		}
+	}
+	if c.Temporal.Address == "" {
+		c.Temporal.Address = "localhost:7233"
+	}
+	if c.Temporal.Namespace == "" {
+		c.Temporal.Namespace = "default"
+	}
+	c.TemporalAddress, c.TemporalNamespace = c.Temporal.Address, c.Temporal.Namespace
+	return nil
+}
+
+// envLookup is envconfig's view of the environment Load was given.
+type envLookup map[string]string
+
+func (e envLookup) LookupEnv(k string) (string, bool) { v, ok := e[k]; return v, ok }
+func (e envLookup) Environ() []string {
+	out := make([]string, 0, len(e))
+	for k, v := range e {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// TemporalSecure reports whether the connection uses TLS or an API key.
+func (c Config) TemporalSecure() bool {
+	return c.Temporal.APIKey != "" || (c.Temporal.TLS != nil && !c.Temporal.TLS.Disabled)
 }
 
 // DatabaseDSN is the app database: LIFT_DATABASE_URL, or a SQLite file in

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -112,4 +114,60 @@ func TestValidation(t *testing.T) {
 		_, err := Load(RoleWorker, production, nil)
 		require.NoError(t, err, "the cases above fail for their own reason, not for a missing setting")
 	})
+}
+
+// TestTemporalConnectionByTheSDKsConventions: the production roles read
+// the Temporal connection as the temporal CLI does, a profile of the
+// config file with TEMPORAL_* over it; lift dev runs its own server.
+func TestTemporalConnectionByTheSDKsConventions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "temporal.toml")
+	require.NoError(t, os.WriteFile(file, []byte(`
+[profile.default]
+address = "temporal.internal:7233"
+namespace = "shop"
+
+[profile.cloud]
+address = "us-east-1.aws.api.temporal.io:7233"
+namespace = "lift-prod.a1b2c"
+api_key = "from-the-file"
+`), 0o600))
+	base := map[string]string{"LIFT_DATABASE_URL": "postgres://x", "TEMPORAL_CONFIG_FILE": file}
+	load := func(extra map[string]string) (Config, error) {
+		env := map[string]string{}
+		for k, v := range base {
+			env[k] = v
+		}
+		for k, v := range extra {
+			env[k] = v
+		}
+		return Load(RoleMigrate, env, nil)
+	}
+	c, err := load(nil)
+	require.NoError(t, err)
+	require.Equal(t, "temporal.internal:7233", c.TemporalAddress)
+	require.Equal(t, "shop", c.TemporalNamespace)
+	require.False(t, c.TemporalSecure())
+
+	c, err = load(map[string]string{"TEMPORAL_PROFILE": "cloud", "TEMPORAL_API_KEY": "from-the-env"})
+	require.NoError(t, err)
+	require.Equal(t, "lift-prod.a1b2c", c.TemporalNamespace)
+	require.Equal(t, "from-the-env", c.Temporal.APIKey, "the environment wins over the file")
+	require.True(t, c.TemporalSecure(), "an API key means TLS")
+
+	c, err = load(map[string]string{"TEMPORAL_CONFIG_FILE": filepath.Join(dir, "none.toml")})
+	require.NoError(t, err)
+	require.Equal(t, "localhost:7233", c.TemporalAddress, "nothing set: the local default")
+	require.Equal(t, "default", c.TemporalNamespace)
+
+	_, err = load(map[string]string{"TEMPORAL_PROFILE": "staging"})
+	require.ErrorContains(t, err, "staging")
+	_, err = load(map[string]string{"TEMPORAL_TLS_CLIENT_CERT_PATH": "/nope/cert.pem", "TEMPORAL_TLS_CLIENT_KEY_PATH": "/nope/key.pem"})
+	require.ErrorContains(t, err, "TEMPORAL_TLS_*")
+
+	c, err = Load(RoleDev, map[string]string{"TEMPORAL_CONFIG_FILE": file, "TEMPORAL_API_KEY": "x", "TEMPORAL_NAMESPACE": "demo"}, nil)
+	require.NoError(t, err)
+	require.False(t, c.TemporalSecure(), "lift dev dials its own server")
+	require.Equal(t, "demo", c.TemporalNamespace)
 }

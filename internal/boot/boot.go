@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -57,7 +58,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate 
 	if l.Store, err = OpenStore(ctx, cfg, migrate); err != nil {
 		return nil, err
 	}
-	if l.Temporal, err = Dial(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, logger); err != nil {
+	if l.Temporal, err = Dial(ctx, cfg.Temporal, logger); err != nil {
 		return nil, err
 	}
 	renderer, err := email.NewRenderer()
@@ -180,20 +181,33 @@ func OpenStore(ctx context.Context, cfg config.Config, migrate bool) (*models.St
 	return s, nil
 }
 
-// Dial connects to Temporal, waiting up to a minute for it to answer.
-func Dial(ctx context.Context, addr, namespace string, logger *slog.Logger) (client.Client, error) {
-	opts := client.Options{
-		HostPort: addr, Namespace: namespace,
-		Logger: sdklog.NewStructuredLogger(slog.New(levelFilter{logger.Handler(), slog.LevelWarn})),
+// Dial connects to Temporal as the profile says (address, namespace,
+// API key, TLS and mutual TLS, gRPC metadata: the SDK's environment
+// configuration), waiting up to a minute for it to answer.
+func Dial(ctx context.Context, prof envconfig.ClientConfigProfile, logger *slog.Logger) (client.Client, error) {
+	opts, err := prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("temporal connection: %w", err)
+	}
+	opts.Logger = sdklog.NewStructuredLogger(slog.New(levelFilter{logger.Handler(), slog.LevelWarn}))
+	how := "without TLS"
+	switch {
+	case prof.APIKey != "":
+		how = "with an API key over TLS"
+	case opts.ConnectionOptions.TLS != nil && len(opts.ConnectionOptions.TLS.Certificates) > 0:
+		how = "with mutual TLS"
+	case opts.ConnectionOptions.TLS != nil:
+		how = "over TLS"
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		c, err := client.DialContext(ctx, opts)
 		if err == nil {
+			logger.Info("connected to Temporal", "address", opts.HostPort, "namespace", opts.Namespace, "connection", how)
 			return c, nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("connect to Temporal at %s: %w", addr, err)
+			return nil, fmt.Errorf("connect to Temporal at %s (namespace %s, %s): %w", opts.HostPort, opts.Namespace, how, err)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -56,6 +56,11 @@ func RunWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) erro
 	if cfg.SendGridAPIKey == "" {
 		logger.Warn("SENDGRID_API_KEY is not set: emails go to the outbox, not to customers")
 	}
+	// Its workflows set Lift's search attributes: without them every
+	// sequence would fail, so the worker does not start.
+	if err := workflows.CheckSearchAttributes(ctx, l.Temporal, cfg.TemporalNamespace); err != nil {
+		return fmt.Errorf("lift worker will not start: %w", err)
+	}
 	w := l.Worker()
 	logger.Info("lift worker polling", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace)
 	return w.Run(stopOn(ctx))

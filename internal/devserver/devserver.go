@@ -5,12 +5,14 @@
 package devserver
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -46,6 +48,25 @@ type Options struct {
 	LogFile string
 	// Retention of closed workflows. Default 7 days.
 	Retention time.Duration
+	// Deny lists API method names (e.g. "AddSearchAttributes") the server
+	// refuses with PermissionDenied, as Temporal Cloud refuses some of the
+	// operator service; for tests.
+	Deny []string
+	// TLS, when set, makes the frontend speak TLS only (tests of Lift's
+	// TLS connections; lift dev itself stays on loopback without it).
+	TLS *TLS
+}
+
+// TLS is the frontend's certificate and, for mutual TLS, the CA its
+// clients' certificates must chain to. The certificate is also the
+// server's own system workers' client certificate, so it needs both
+// server and client usages.
+type TLS struct {
+	CertFile, KeyFile string
+	CAFile            string // the CA that signed CertFile
+	// RequireClientCert turns on mutual TLS: clients present a
+	// certificate signed by CAFile.
+	RequireClientCert bool
 }
 
 // Server is a running embedded Temporal server.
@@ -99,6 +120,9 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(o.Deny) > 0 {
+		authorizer = denying{Authorizer: authorizer, apis: o.Deny}
+	}
 	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
 	if err != nil {
 		return nil, err
@@ -142,6 +166,22 @@ func Start(o Options) (*Server, error) {
 		s.UIURL = fmt.Sprintf("http://localhost:%d", o.UIPort)
 	}
 	return s, nil
+}
+
+// denying refuses the listed APIs, and asks the wrapped authorizer about
+// the rest.
+type denying struct {
+	authorization.Authorizer
+	apis []string
+}
+
+func (d denying) Authorize(ctx context.Context, caller *authorization.Claims, target *authorization.CallTarget) (authorization.Result, error) {
+	for _, api := range d.apis {
+		if strings.HasSuffix(target.APIName, "/"+api) {
+			return authorization.Result{Decision: authorization.DecisionDeny, Reason: "denied by the test server"}, nil
+		}
+	}
+	return d.Authorizer.Authorize(ctx, caller, target)
 }
 
 // Stop shuts the UI and the server down.
@@ -218,6 +258,14 @@ func serverConfig(o Options, sqlConf *config.SQL) (*config.Config, error) {
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = net.JoinHostPort(host, strconv.Itoa(o.FrontendPort))
+	if t := o.TLS; t != nil {
+		conf.Global.TLS.Frontend.Server = config.ServerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, RequireClientAuth: t.RequireClientCert}
+		if t.RequireClientCert {
+			conf.Global.TLS.Frontend.Server.ClientCAFiles = []string{t.CAFile}
+		}
+		conf.Global.TLS.SystemWorker = config.WorkerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile,
+			Client: config.ClientTLS{RootCAFiles: []string{t.CAFile}, ServerName: "localhost"}}
+	}
 	return &conf, nil
 }
 

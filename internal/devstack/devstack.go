@@ -90,6 +90,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Dev,
 		return nil, err
 	}
 	cfg.TemporalAddress = d.Server.FrontendAddr
+	cfg.Temporal.Address = d.Server.FrontendAddr
 	if cfg.TemporalUIURL == "" {
 		cfg.TemporalUIURL = d.Server.UIURL
 	}
