@@ -88,6 +88,22 @@ type Config struct {
 	// AuditRetention is how long the audit log keeps an entry.
 	AuditRetention time.Duration `env:"LIFT_AUDIT_RETENTION" envDefault:"8760h"`
 
+	// Shutdown and tuning. On SIGTERM the API stops accepting and lets
+	// in-flight requests finish, and the worker stops polling and lets
+	// in-flight activities finish, for at most ShutdownTimeout (keep it
+	// under the orchestrator's grace period, 30 s on Kubernetes).
+	ShutdownTimeout time.Duration `env:"LIFT_SHUTDOWN_TIMEOUT" envDefault:"25s"`
+	// WorkerActivities and WorkerWorkflowTasks bound what one worker runs
+	// at once; WorkerPollers is its pollers of each kind.
+	WorkerActivities    int `env:"LIFT_WORKER_ACTIVITIES" envDefault:"50"`
+	WorkerWorkflowTasks int `env:"LIFT_WORKER_WORKFLOW_TASKS" envDefault:"100"`
+	WorkerPollers       int `env:"LIFT_WORKER_POLLERS" envDefault:"2"`
+	// DatabaseMaxConns bounds each process's PostgreSQL pool (a worker's
+	// activities and an API's requests wait for a connection beyond it);
+	// DatabaseMaxIdle connections are kept open between uses.
+	DatabaseMaxConns int `env:"LIFT_DATABASE_MAX_CONNS" envDefault:"20"`
+	DatabaseMaxIdle  int `env:"LIFT_DATABASE_MAX_IDLE" envDefault:"5"`
+
 	// SoftOptInCountries are where the soft opt-in (existing customers,
 	// similar products) is a lawful basis: ISO codes, or "*" for everywhere.
 	SoftOptInCountries []string `env:"LIFT_SOFT_OPT_IN_COUNTRIES" envSeparator:","`
@@ -148,9 +164,13 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
 		return c, namedEnvError(err)
 	}
-	// lift dev serves this machine only, unless asked otherwise.
+	// lift dev serves this machine only, unless asked otherwise, and
+	// stops at once on Ctrl-C.
 	if _, given := environ["LIFT_HTTP"]; role == RoleDev && !given {
 		c.HTTPAddr = "127.0.0.1:8080"
+	}
+	if _, given := environ["LIFT_SHUTDOWN_TIMEOUT"]; role == RoleDev && !given {
+		c.ShutdownTimeout = 5 * time.Second
 	}
 	fs := flag.NewFlagSet("lift "+string(role), flag.ContinueOnError)
 	c.bind(fs, role)
@@ -203,6 +223,15 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.PurgeEvery < time.Minute {
 		bad("LIFT_PURGE_EVERY must be at least 1m")
+	}
+	if c.ShutdownTimeout < time.Second {
+		bad("LIFT_SHUTDOWN_TIMEOUT must be at least 1s")
+	}
+	if c.WorkerActivities < 1 || c.WorkerWorkflowTasks < 2 || c.WorkerPollers < 1 {
+		bad("LIFT_WORKER_ACTIVITIES and LIFT_WORKER_POLLERS must be at least 1, LIFT_WORKER_WORKFLOW_TASKS at least 2")
+	}
+	if c.DatabaseMaxConns < 2 || c.DatabaseMaxIdle < 0 || c.DatabaseMaxIdle > c.DatabaseMaxConns {
+		bad("LIFT_DATABASE_MAX_CONNS must be at least 2, and LIFT_DATABASE_MAX_IDLE between 0 and it")
 	}
 	for _, p := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {

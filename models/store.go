@@ -53,6 +53,24 @@ func Open(dsn string) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
+// SetPool bounds a PostgreSQL store's connection pool: at most maxOpen
+// connections, maxIdle kept between uses, each replaced after 30 minutes
+// (so a failover or a proxy's rebalancing is picked up). SQLite keeps its
+// single connection.
+func (s *Store) SetPool(maxOpen, maxIdle int) error {
+	if !s.postgres {
+		return nil
+	}
+	db, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(maxIdle)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	return nil
+}
+
 // IsPostgres reports whether dsn names a PostgreSQL database.
 func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") ||

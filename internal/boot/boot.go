@@ -136,7 +136,17 @@ func (l *Lift) Router(devOutbox bool, temporalUI string) (http.Handler, error) {
 // workflow and activity under its name, activity errors classified by
 // activities.Classify.
 func (l *Lift) Worker() sdkworker.Worker {
-	return worker.New(l.Temporal, l.Activities, sdkworker.Options{})
+	c := l.Config
+	return worker.New(l.Temporal, l.Activities, sdkworker.Options{
+		// In-flight activities (a send, above all) finish before the
+		// worker exits; past the timeout their context is cancelled and
+		// Temporal retries them elsewhere.
+		WorkerStopTimeout:                      c.ShutdownTimeout,
+		MaxConcurrentActivityExecutionSize:     c.WorkerActivities,
+		MaxConcurrentWorkflowTaskExecutionSize: c.WorkerWorkflowTasks,
+		MaxConcurrentActivityTaskPollers:       c.WorkerPollers,
+		MaxConcurrentWorkflowTaskPollers:       c.WorkerPollers,
+	})
 }
 
 // Bootstrap registers Lift's search attributes and creates its schedules
@@ -167,6 +177,9 @@ func (l *Lift) Bootstrap(ctx context.Context) error {
 func OpenStore(ctx context.Context, cfg config.Config, migrate bool) (*models.Store, error) {
 	s, err := models.Open(cfg.DatabaseDSN())
 	if err != nil {
+		return nil, err
+	}
+	if err := s.SetPool(cfg.DatabaseMaxConns, cfg.DatabaseMaxIdle); err != nil {
 		return nil, err
 	}
 	if migrate {

@@ -40,9 +40,16 @@ func RunAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	logger.Info("lift api listening", "url", url)
 	select {
 	case <-ctx.Done():
+		logger.Info("lift api stopping: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
 	case err = <-done:
 	}
-	_ = srv.Shutdown(context.Background())
+	// Stop accepting, and let the requests in flight finish (an event
+	// being enrolled, a test send) within the timeout.
+	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(drain); serr != nil {
+		logger.Error("lift api: requests still in flight at the shutdown timeout were cut off", "err", serr)
+	}
 	return err
 }
 
@@ -62,8 +69,11 @@ func RunWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) erro
 		return fmt.Errorf("lift worker will not start: %w", err)
 	}
 	w := l.Worker()
-	logger.Info("lift worker polling", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace)
-	return w.Run(stopOn(ctx))
+	logger.Info("lift worker polling", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace,
+		"activities", cfg.WorkerActivities, "workflow_tasks", cfg.WorkerWorkflowTasks, "pollers", cfg.WorkerPollers)
+	err = w.Run(stopOn(ctx, logger, cfg.ShutdownTimeout))
+	logger.Info("lift worker stopped")
+	return err
 }
 
 // RunMigrate brings the database schema up to date and bootstraps the
@@ -79,9 +89,13 @@ func RunMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) err
 }
 
 // stopOn adapts a context to the worker's interrupt channel.
-func stopOn(ctx context.Context) <-chan any {
+func stopOn(ctx context.Context, logger *slog.Logger, timeout time.Duration) <-chan any {
 	ch := make(chan any)
-	go func() { <-ctx.Done(); close(ch) }()
+	go func() {
+		<-ctx.Done()
+		logger.Info("lift worker stopping: finishing in-flight activities", "timeout", timeout)
+		close(ch)
+	}()
 	return ch
 }
 

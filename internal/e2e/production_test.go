@@ -10,12 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/lift-hq/lift/internal/devserver"
+	"github.com/lift-hq/lift/internal/sendgridfake"
 	"github.com/lift-hq/lift/internal/testdb"
 )
 
@@ -125,4 +127,96 @@ func TestProductionRoles(t *testing.T) {
 		return len(j) == 1 && j[0].Status == "completed"
 	})
 	require.Equal(t, []string{"complement", "guide", "bundle"}, sentSteps(a.messages(t, "erin")))
+}
+
+// TestSIGTERMLetsWorkInFlightFinish stops both production roles with
+// SIGTERM while each has slow work in flight through the SendGrid fake:
+// the worker a sequence's send, the API a test send. Each finishes its
+// work (SendGrid accepts the email, Lift records it sent, the client gets
+// its answer) before the process exits 0; a restarted worker completes
+// the sequence with one email per step.
+func TestSIGTERMLetsWorkInFlightFinish(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: builds and runs the lift binary")
+	}
+	bin := binary(t, "lift")
+	dbURL := testdb.PostgresURL(t)
+	temporal, err := devserver.Start(devserver.Options{DatabaseFile: filepath.Join(t.TempDir(), "temporal.db")})
+	require.NoError(t, err)
+	defer temporal.Stop()
+	fake, err := sendgridfake.Start()
+	require.NoError(t, err)
+	defer fake.Close()
+	httpPort := freePort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	fake.SetWebhook(url + "/v1/webhooks/sendgrid")
+	env := append(os.Environ(),
+		"LIFT_DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+temporal.FrontendAddr, "TEMPORAL_CONFIG_FILE="+filepath.Join(t.TempDir(), "none.toml"),
+		"LIFT_API_KEY="+apiKey, "LIFT_HTTP=127.0.0.1:"+strconv.Itoa(httpPort), "LIFT_DAY=1s",
+		"SENDGRID_API_KEY=SG.test", "SENDGRID_BASE_URL="+fake.URL(), "SENDGRID_WEBHOOK_PUBLIC_KEY="+fake.PublicKey(),
+		"LIFT_POSTAL_ADDRESS=1 Test Street", "LIFT_UNSUBSCRIBE_SECRET=production-test-secret-0123456789abcdef",
+		"LIFT_PUBLIC_URL=https://lift.test", "LIFT_SHUTDOWN_TIMEOUT=20s")
+	logs := t.TempDir()
+	start := func(role string) *exec.Cmd {
+		cmd := exec.Command(bin, role)
+		cmd.Env = env
+		out, err := os.OpenFile(filepath.Join(logs, role+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		require.NoError(t, err)
+		cmd.Stdout, cmd.Stderr = out, out
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+		return cmd
+	}
+	terminate := func(cmd *exec.Cmd) {
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		state, err := cmd.Process.Wait()
+		require.NoError(t, err)
+		logged, _ := os.ReadFile(filepath.Join(logs, filepath.Base(cmd.Args[1])+".log"))
+		require.Equal(t, 0, state.ExitCode(), "%s", logged)
+	}
+	migrate := exec.Command(bin, "migrate")
+	migrate.Env = env
+	out, err := migrate.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	worker, apiProc := start("worker"), start("api")
+	waitReady(t, url)
+	a := api{url: url, key: apiKey}
+	seed(t, a, "sam")
+
+	// The worker: SIGTERM while SendGrid takes 3 s to answer its send.
+	fake.InjectFor("sam@example.com", "complement", sendgridfake.Fault{Delay: 3 * time.Second})
+	before := fake.Requests()
+	a.must(t, "POST", "/v1/events", purchase("sam", "o-sam", "cam"), 202)
+	eventually(t, 30*time.Second, "the slow send to be in flight", func() bool { return fake.Requests() > before })
+	terminate(worker)
+	require.Len(t, fake.AcceptedFor("sam@example.com"), 1, "the send in flight finished")
+	ms := a.messages(t, "sam")
+	require.Len(t, ms, 1)
+	require.Equal(t, "sent", ms[0].Status, "and Lift recorded it: nothing ambiguous left behind")
+
+	// The API: SIGTERM while a test send waits on SendGrid.
+	fake.InjectFor("qa@example.com", "complement", sendgridfake.Fault{Delay: 3 * time.Second})
+	answered := make(chan int, 1)
+	before = fake.Requests()
+	go func() {
+		st, _ := a.do(t, "POST", "/v1/campaigns/camera-accessories/test-send",
+			map[string]any{"customer_id": "sam", "step": "complement", "to": "qa@example.com"})
+		answered <- st
+	}()
+	eventually(t, 30*time.Second, "the test send to be in flight", func() bool { return fake.Requests() > before })
+	terminate(apiProc)
+	require.Equal(t, 202, <-answered, "the request in flight got its answer")
+
+	start("worker")
+	start("api")
+	waitReady(t, url)
+	eventually(t, 60*time.Second, "sam's sequence to complete", func() bool {
+		j := a.journeys(t, "sam")
+		return len(j) == 1 && j[0].Status == "completed"
+	})
+	var steps []string
+	for _, acc := range fake.AcceptedFor("sam@example.com") {
+		steps = append(steps, acc.CustomArgs["step_id"])
+	}
+	require.Equal(t, []string{"complement", "guide", "bundle"}, steps, "one email per step")
 }
