@@ -94,34 +94,6 @@ func (s *Store) Close() error {
 	return sqlDB.Close()
 }
 
-// CheckSchema reports whether the schema is in place, so the API and the
-// worker can refuse to start against a database `lift migrate` has not set up.
-func (s *Store) CheckSchema(ctx context.Context) error {
-	m := s.db.WithContext(ctx).Migrator()
-	for _, model := range all() {
-		if !m.HasTable(model) {
-			return errs.E(errs.Unavailable, "the database has no %T table: run `lift migrate` first", model)
-		}
-	}
-	return nil
-}
-
-// Migrate creates or updates the schema and applies the data migrations
-// not yet applied. It is idempotent.
-func (s *Store) Migrate(ctx context.Context) error {
-	db := s.db.WithContext(ctx)
-	if err := db.AutoMigrate(all()...); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	// One running enrollment per customer and campaign, enforced by the
-	// database as well as by the workflow ID.
-	if err := db.Exec(`CREATE UNIQUE INDEX IF NOT EXISTS idx_one_running_enrollment
-		ON enrollments (customer_id, campaign_id) WHERE status = 'running'`).Error; err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return s.migrateData(ctx)
-}
-
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()

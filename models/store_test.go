@@ -239,15 +239,6 @@ func TestSuppressions(t *testing.T) {
 	})
 }
 
-func TestCheckSchema(t *testing.T) {
-	t.Parallel()
-	testdb.Each(t, func(t *testing.T, s *models.Store) {
-		require.NoError(t, s.CheckSchema(ctx))
-		require.NoError(t, s.DB().Migrator().DropTable(&models.Message{}))
-		require.ErrorContains(t, s.CheckSchema(ctx), "lift migrate")
-	})
-}
-
 func TestAPIKeysAreStoredHashedAndRevocable(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {

@@ -84,7 +84,11 @@ func RunMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) err
 		return err
 	}
 	defer l.Close()
-	logger.Info("database schema is up to date")
+	v, err := l.Store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	logger.Info("database schema is up to date", "version", v.Current, "head", v.Head)
 	return l.Bootstrap(ctx)
 }
 
