@@ -9,9 +9,11 @@ import (
 	"github.com/lift-hq/lift/internal/delivery"
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/telemetry"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 )
 
 // Send hands the rendered message to the mailer, once: a message already
@@ -20,12 +22,50 @@ import (
 // a send is being retried still stops it. A permanent refusal marks the
 // message failed and the sequence moves on.
 func (a *Activities) Send(ctx context.Context, in workflows.SendInput) (workflows.Sent, error) {
+	var campaignID, stepID, outcome string
+	out, err := a.send(ctx, in, &campaignID, &stepID, &outcome)
+	switch {
+	case outcome != "":
+	case err != nil:
+		outcome = "error" // retried by Temporal
+	case out.Failed:
+		outcome = "failed"
+	case out.Skipped:
+		outcome = "skipped"
+	case out.Deferred && strings.HasPrefix(out.Reason, "held:"):
+		outcome = "held"
+	case out.Deferred && strings.HasPrefix(out.Reason, "frequency cap"):
+		outcome = "deferred"
+	case out.Deferred:
+		outcome = "awaiting_confirmation"
+	default:
+		outcome = "sent"
+	}
+	if campaignID != "" {
+		metrics(ctx).WithTags(map[string]string{"campaign": campaignID, "step": stepID, "outcome": outcome}).
+			Counter(telemetry.MetricEmails).Inc(1)
+	}
+	return out, err
+}
+
+// metrics is the activity's metrics handler (tagged with the activity
+// and workflow types), or none outside an activity.
+func metrics(ctx context.Context) client.MetricsHandler {
+	if activity.IsActivity(ctx) {
+		return activity.GetMetricsHandler(ctx)
+	}
+	return client.MetricsNopHandler
+}
+
+func (a *Activities) send(ctx context.Context, in workflows.SendInput, campaignID, stepID, outcome *string) (workflows.Sent, error) {
 	msg, err := a.Store.GetMessage(ctx, in.MessageID)
 	if err != nil {
 		return workflows.Sent{}, err
 	}
+	*campaignID, *stepID = msg.CampaignID, msg.StepID
 	switch msg.Status {
 	case domain.MessageSent:
+		*outcome = "already_sent" // an earlier attempt sent it; its answer was lost
 		return workflows.Sent{ProviderMessageID: msg.ProviderMessageID}, nil
 	case domain.MessageReady, domain.MessageSending:
 	default:
@@ -84,6 +124,7 @@ func (a *Activities) Send(ctx context.Context, in workflows.SendInput) (workflow
 	if !claimed {
 		return workflows.Sent{}, fmt.Errorf("message %s changed while it was being sent; re-reading it", msg.ID)
 	}
+	start := time.Now()
 	id, err := a.Mailer.Send(ctx, delivery.Email{
 		MessageID: msg.ID, FromEmail: a.App.Settings.FromEmail, FromName: a.App.Settings.FromName,
 		To: cust.Email, ToName: cust.Name, Subject: msg.Subject, HTML: msg.HTML, Text: msg.Text, Headers: msg.Headers,
@@ -93,6 +134,7 @@ func (a *Activities) Send(ctx context.Context, in workflows.SendInput) (workflow
 		},
 		Categories: []string{"lift", "campaign-" + msg.CampaignID},
 	})
+	metrics(ctx).WithTags(map[string]string{"provider": a.Mailer.Name()}).Timer(telemetry.MetricSendLatency).Record(time.Since(start))
 	if errs.Is(err, errs.PermanentRemote) {
 		if err := a.Store.MarkMessage(ctx, msg.ID, domain.MessageFailed, err.Error()); err != nil {
 			return workflows.Sent{}, err
@@ -192,9 +234,7 @@ func (a *Activities) awaitReconciliation(ctx context.Context, msg *models.Messag
 	if err := a.Store.NoteMessage(ctx, msg.ID, reason); err != nil {
 		return workflows.Sent{}, false, err
 	}
-	if activity.IsActivity(ctx) {
-		activity.GetMetricsHandler(ctx).Counter(MetricSendHeld).Inc(1)
-	}
+	metrics(ctx).Counter(MetricSendHeld).Inc(1)
 	poll := min(max(waited/10, a.ReconcileAfter/10), 30*time.Minute)
 	return workflows.Sent{Deferred: true, RetryAt: now.Add(poll), Reason: reason}, true, nil
 }

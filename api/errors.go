@@ -65,7 +65,7 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	status := statusFor(e.Code)
 	msg := e.Message
 	if status >= 500 {
-		log.Error("request failed", "route", c.FullPath(), "code", e.Code, "err", err)
+		log.ErrorContext(c.Request.Context(), "request failed", "route", c.FullPath(), "code", e.Code, "err", err)
 		if e.Code == errs.Internal {
 			msg = "internal error"
 		}

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 
 	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/telemetry"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -53,6 +55,9 @@ type Deps struct {
 	// journey links (none when empty); Namespace is Lift's namespace.
 	TemporalUI string
 	Namespace  string
+	// Telemetry traces each request and serves /metrics to admin keys
+	// (none in tests that do not need it).
+	Telemetry *telemetry.Telemetry
 }
 
 //go:embed openapi.yaml
@@ -75,12 +80,32 @@ func NewRouter(d Deps) *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	r.HandleMethodNotAllowed = true
+	r.Use(h.requestID)
+	if d.Telemetry != nil {
+		// One span per request, continuing a caller's traceparent; the
+		// probes and the scrape are not traced.
+		r.Use(otelgin.Middleware("lift-api", otelgin.WithTracerProvider(d.Telemetry.Tracer),
+			otelgin.WithMeterProvider(d.Telemetry.Meters),
+			otelgin.WithSpanNameFormatter(func(c *gin.Context) string { return c.Request.Method + " " + c.FullPath() }),
+			otelgin.WithGinFilter(func(c *gin.Context) bool {
+				switch c.FullPath() {
+				case "/healthz", "/readyz", "/metrics":
+					return false
+				}
+				return true
+			})))
+	}
 	r.Use(h.recoverPanics, h.logRequests, h.limitBody)
 	r.NoRoute(func(c *gin.Context) { writeError(c, h.Logger, errRoute) })
 	r.NoMethod(func(c *gin.Context) { writeError(c, h.Logger, errMethod) })
 
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
+	if d.Telemetry != nil {
+		// Prometheus scrapes with an admin key (authorization: Bearer in
+		// its scrape config), or without one on LIFT_METRICS_ADDR.
+		r.GET("/metrics", h.authenticate, gin.WrapH(d.Telemetry.Handler()))
+	}
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openAPI) })
 	// Signed by SendGrid, not by an API key.
 	r.POST("/v1/webhooks/sendgrid", h.sendgridWebhook)
@@ -169,12 +194,22 @@ func (h *handlers) readyz(c *gin.Context) {
 	c.JSON(status, gin.H{"status": map[bool]string{true: "ok", false: "unavailable"}[status == http.StatusOK], "checks": checks})
 }
 
+// requestID gives each request an ID: the caller's X-Request-ID when it
+// is a sane token, else a new one. It is echoed in the response and is
+// in every log line about the request.
+func (h *handlers) requestID(c *gin.Context) {
+	id := telemetry.NewRequestID(c.GetHeader(telemetry.RequestIDHeader))
+	c.Header(telemetry.RequestIDHeader, id)
+	c.Request = c.Request.WithContext(telemetry.WithRequestID(c.Request.Context(), id))
+	c.Next()
+}
+
 // logRequests logs each request without PII: the route pattern, not the
 // path (which holds customer IDs), and never a body.
 func (h *handlers) logRequests(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	h.Logger.Info("http", "method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
+	h.Logger.InfoContext(c.Request.Context(), "http", "method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
 		"ms", time.Since(start).Milliseconds())
 }
 
@@ -186,7 +221,7 @@ func (h *handlers) recoverPanics(c *gin.Context) {
 			if v == http.ErrAbortHandler { // the client went away: nothing to answer
 				panic(v)
 			}
-			h.Logger.Error("handler panicked", "route", c.FullPath(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			h.Logger.ErrorContext(c.Request.Context(), "handler panicked", "route", c.FullPath(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			writeError(c, h.Logger, errInternal)
 		}
 	}()

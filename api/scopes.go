@@ -49,6 +49,7 @@ var routeScopes = map[string]domain.KeyScope{
 	"DELETE /v1/api-keys/:id":       domain.KeyScopeAdmin,
 	"GET /v1/audit-log":             domain.KeyScopeAdmin,
 	"POST /v1/messages/:id/resolve": domain.KeyScopeAdmin,
+	"GET /metrics":                  domain.KeyScopeAdmin,
 }
 
 // RouteScope is the scope a route needs ("" for none: refused to all but

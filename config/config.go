@@ -104,6 +104,14 @@ type Config struct {
 	DatabaseMaxConns int `env:"LIFT_DATABASE_MAX_CONNS" envDefault:"20"`
 	DatabaseMaxIdle  int `env:"LIFT_DATABASE_MAX_IDLE" envDefault:"5"`
 
+	// Observability. MetricsAddr serves Prometheus's /metrics without a
+	// key: loopback by default (the worker on 9090; the API serves
+	// /metrics on its own port to admin keys, and here too when set);
+	// "off" turns it off. LogFormat is text or json. Traces go over OTLP
+	// when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set.
+	MetricsAddr string `env:"LIFT_METRICS_ADDR"`
+	LogFormat   string `env:"LIFT_LOG_FORMAT" envDefault:"text"`
+
 	// SoftOptInCountries are where the soft opt-in (existing customers,
 	// similar products) is a lawful basis: ISO codes, or "*" for everywhere.
 	SoftOptInCountries []string `env:"LIFT_SOFT_OPT_IN_COUNTRIES" envSeparator:","`
@@ -172,6 +180,12 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 	if _, given := environ["LIFT_SHUTDOWN_TIMEOUT"]; role == RoleDev && !given {
 		c.ShutdownTimeout = 5 * time.Second
 	}
+	if _, given := environ["LIFT_METRICS_ADDR"]; role == RoleWorker && !given {
+		c.MetricsAddr = "127.0.0.1:9090"
+	}
+	if c.MetricsAddr == "off" {
+		c.MetricsAddr = ""
+	}
 	fs := flag.NewFlagSet("lift "+string(role), flag.ContinueOnError)
 	c.bind(fs, role)
 	if err := fs.Parse(args); err != nil {
@@ -223,6 +237,14 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.PurgeEvery < time.Minute {
 		bad("LIFT_PURGE_EVERY must be at least 1m")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("LIFT_LOG_FORMAT must be text or json, got %q", c.LogFormat)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("LIFT_METRICS_ADDR must be host:port (or off), got %q", c.MetricsAddr)
+		}
 	}
 	if c.ShutdownTimeout < time.Second {
 		bad("LIFT_SHUTDOWN_TIMEOUT must be at least 1s")

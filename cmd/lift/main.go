@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/lift-hq/lift/config"
 	"github.com/lift-hq/lift/internal/boot"
 	"github.com/lift-hq/lift/internal/recs"
+	"github.com/lift-hq/lift/internal/telemetry"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -79,7 +79,7 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := telemetry.NewLogger(os.Stderr, cfg.LogFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch role {

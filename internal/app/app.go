@@ -27,6 +27,7 @@ import (
 	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
+	"go.temporal.io/sdk/client"
 )
 
 // Sequences is what the application needs from Temporal;
@@ -75,7 +76,8 @@ type Deps struct {
 	Signer      unsub.Signer // signs and verifies unsubscribe links
 	Recommender *recs.Recommender
 	Logger      *slog.Logger
-	Now         func() time.Time // default time.Now
+	Metrics     client.MetricsHandler // Lift's own metrics; default none
+	Now         func() time.Time      // default time.Now
 	Settings    Settings
 }
 
@@ -92,6 +94,9 @@ func New(d Deps) *App {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Metrics == nil {
+		d.Metrics = client.MetricsNopHandler
 	}
 	return &App{Deps: d, defs: NewDefinitions(d.Store)}
 }

@@ -80,6 +80,23 @@ var signalFor = map[string]string{
 // customer's running sequences. An event ID sent again (a retry) is
 // processed again idempotently: nothing is enrolled twice.
 func (a *App) Ingest(ctx context.Context, in Event) (EventResult, error) {
+	res, err := a.ingest(ctx, in)
+	a.countEvent(in.Type, res, err)
+	if err == nil {
+		started := make([]string, len(res.Started))
+		for i, s := range res.Started {
+			started[i] = s.WorkflowID
+		}
+		signalled := make([]string, len(res.Signalled))
+		for i, s := range res.Signalled {
+			signalled[i] = s.WorkflowID
+		}
+		a.Logger.InfoContext(ctx, "event", "event_id", res.EventID, "type", in.Type, "started", started, "signalled", signalled)
+	}
+	return res, err
+}
+
+func (a *App) ingest(ctx context.Context, in Event) (EventResult, error) {
 	var res EventResult
 	if _, err := normalize(in.Properties, "properties"); err != nil {
 		return res, err
@@ -225,6 +242,7 @@ func (a *App) enrol(ctx context.Context, ev *models.Event, cust *models.Customer
 		}
 		seq.EnrollmentID, seq.Variant = in.EnrollmentID, in.Variant
 		res.Started = append(res.Started, seq)
+		a.countEnrolment(def.ID)
 		// Record the enrollment now so the caller reads its own write; the
 		// workflow's first activity does the same, idempotently, in case
 		// this process dies here.
@@ -233,7 +251,7 @@ func (a *App) enrol(ctx context.Context, ev *models.Event, cust *models.Customer
 			WorkflowID: seq.WorkflowID, Variant: in.Variant, TriggerEventID: ev.ID, EntryKey: in.EntryKey,
 			Status: domain.StatusRunning, EnrolledAt: in.EnrolledAt,
 		}); err != nil {
-			a.Logger.Warn("enrollment row not recorded; the workflow will record it", "err", err)
+			a.Logger.WarnContext(ctx, "enrollment row not recorded; the workflow will record it", "workflow_id", seq.WorkflowID, "err", err)
 		}
 	}
 	return nil

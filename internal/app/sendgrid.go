@@ -36,6 +36,12 @@ const (
 // ApplySendGridEvent maps one event onto the message's status, the
 // suppression list and the running sequence, and says what became of it.
 func (a *App) ApplySendGridEvent(ctx context.Context, ev SendGridEvent) (string, error) {
+	outcome, err := a.applySendGridEvent(ctx, ev)
+	a.countWebhookEvent(ev.Event, outcome)
+	return outcome, err
+}
+
+func (a *App) applySendGridEvent(ctx context.Context, ev SendGridEvent) (string, error) {
 	if ev.EventID == "" || len(ev.EventID) > 128 || len(ev.MessageID) > 64 || len(ev.SGMessageID) > 400 {
 		return OutcomeIgnored, nil // not an event about a message Lift sent
 	}

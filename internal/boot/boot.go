@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	sdklog "go.temporal.io/sdk/log"
@@ -28,6 +29,7 @@ import (
 	"github.com/lift-hq/lift/internal/delivery"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/recs"
+	"github.com/lift-hq/lift/internal/telemetry"
 	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/worker"
@@ -43,22 +45,44 @@ type Lift struct {
 	Mailer     delivery.Mailer
 	App        *app.App
 	Activities *activities.Activities
+	Telemetry  *telemetry.Telemetry
 }
 
-// Build opens the store (bringing the schema up to date when migrate is
-// set, else checking that `lift migrate` did), connects to Temporal and
-// assembles the application. Close it when done.
-func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate bool) (_ *Lift, err error) {
+// Options say what Build builds for which role.
+type Options struct {
+	// Migrate brings the schema up to date (lift dev, lift migrate);
+	// without it Build checks that lift migrate did.
+	Migrate bool
+	// Service names the process in traces: lift-api, lift-worker, lift-dev.
+	Service string
+	// SpanExporter receives every span (tests); otherwise the OTEL_*
+	// environment decides.
+	SpanExporter sdktrace.SpanExporter
+}
+
+// Build sets up telemetry, opens the store (bringing the schema up to
+// date with o.Migrate, else checking that `lift migrate` did), connects
+// to Temporal and assembles the application. Close it when done.
+func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, o Options) (_ *Lift, err error) {
 	l := &Lift{Config: cfg, Logger: logger}
 	defer func() {
 		if err != nil {
 			l.Close()
 		}
 	}()
-	if l.Store, err = OpenStore(ctx, cfg, migrate); err != nil {
+	if o.Service == "" {
+		o.Service = "lift"
+	}
+	if l.Telemetry, err = telemetry.New(ctx, telemetry.Options{Service: o.Service, SpanExporter: o.SpanExporter}); err != nil {
 		return nil, err
 	}
-	if l.Temporal, err = Dial(ctx, cfg.Temporal, logger); err != nil {
+	if l.Telemetry.Exporting != "" {
+		logger.Info("exporting traces", "to", l.Telemetry.Exporting)
+	}
+	if l.Store, err = OpenStore(ctx, cfg, o.Migrate); err != nil {
+		return nil, err
+	}
+	if l.Temporal, err = Dial(ctx, cfg.Temporal, logger, l.Telemetry); err != nil {
 		return nil, err
 	}
 	renderer, err := email.NewRenderer()
@@ -76,7 +100,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate 
 	l.Mailer = Mailer(cfg)
 	l.App = app.New(app.Deps{
 		Store: l.Store, Sequences: workflows.Client{Temporal: l.Temporal}, Mailer: l.Mailer, Renderer: renderer,
-		Signer: signer, Logger: logger,
+		Signer: signer, Logger: logger, Metrics: l.Telemetry.Metrics,
 		Recommender: &recs.Recommender{Store: l.Store, MinOrders: cfg.RecsMinOrders, MinCustomers: cfg.RecsMinCustomers},
 		Settings: app.Settings{
 			Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MinSupport: cfg.AffinityMinSupport,
@@ -91,13 +115,21 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, migrate 
 	return l, nil
 }
 
-// Close releases the Temporal connection and the store.
+// Close releases the Temporal connection and the store, and flushes the
+// spans not yet exported.
 func (l *Lift) Close() {
 	if l.Temporal != nil {
 		l.Temporal.Close()
 	}
 	if l.Store != nil {
 		_ = l.Store.Close()
+	}
+	if l.Telemetry != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := l.Telemetry.Shutdown(ctx); err != nil {
+			l.Logger.Warn("telemetry not flushed", "err", err)
+		}
 	}
 }
 
@@ -127,6 +159,7 @@ func (l *Lift) Router(devOutbox bool, temporalUI string) (http.Handler, error) {
 	}
 	return api.NewRouter(api.Deps{
 		App: l.App, Store: l.Store, Webhook: webhook, Logger: l.Logger, MaxBodyBytes: l.Config.MaxBodyBytes,
+		Telemetry:     l.Telemetry,
 		SecureCookies: strings.HasPrefix(l.Config.PublicURL, "https://"), TrustedProxies: l.Config.TrustedProxies,
 		DevOutbox: devOutbox, TemporalUI: temporalUI, Namespace: l.Config.TemporalNamespace,
 	}), nil
@@ -196,13 +229,22 @@ func OpenStore(ctx context.Context, cfg config.Config, migrate bool) (*models.St
 
 // Dial connects to Temporal as the profile says (address, namespace,
 // API key, TLS and mutual TLS, gRPC metadata: the SDK's environment
-// configuration), waiting up to a minute for it to answer.
-func Dial(ctx context.Context, prof envconfig.ClientConfigProfile, logger *slog.Logger) (client.Client, error) {
+// configuration), waiting up to a minute for it to answer. With tel, the
+// SDK's metrics go to its registry and its calls are traced.
+func Dial(ctx context.Context, prof envconfig.ClientConfigProfile, logger *slog.Logger, tel *telemetry.Telemetry) (client.Client, error) {
 	opts, err := prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
 	if err != nil {
 		return nil, fmt.Errorf("temporal connection: %w", err)
 	}
 	opts.Logger = sdklog.NewStructuredLogger(slog.New(levelFilter{logger.Handler(), slog.LevelWarn}))
+	if tel != nil {
+		tracing, err := tel.Interceptor()
+		if err != nil {
+			return nil, err
+		}
+		opts.MetricsHandler = tel.Metrics
+		opts.Interceptors = append(opts.Interceptors, tracing)
+	}
 	how := "without TLS"
 	switch {
 	case prof.APIKey != "":

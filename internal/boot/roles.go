@@ -19,11 +19,15 @@ import (
 
 // RunAPI serves the HTTP API until ctx ends, then shuts down gracefully.
 func RunAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	l, err := Build(ctx, cfg, logger, false)
+	l, err := Build(ctx, cfg, logger, Options{Service: "lift-api"})
 	if err != nil {
 		return err
 	}
 	defer l.Close()
+	done := make(chan error, 2)
+	if err := l.serveMetrics(ctx, done); err != nil {
+		return err
+	}
 	if err := bootstrapKey(ctx, l, "bootstrap", cfg.APIKey); err != nil {
 		return err
 	}
@@ -35,7 +39,6 @@ func RunAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	done := make(chan error, 1)
 	srv := ServeOn(listener, router, done)
 	logger.Info("lift api listening", "url", url)
 	select {
@@ -55,11 +58,15 @@ func RunAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 
 // RunWorker polls Lift's task queue until ctx ends.
 func RunWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	l, err := Build(ctx, cfg, logger, false)
+	l, err := Build(ctx, cfg, logger, Options{Service: "lift-worker"})
 	if err != nil {
 		return err
 	}
 	defer l.Close()
+	done := make(chan error, 1)
+	if err := l.serveMetrics(ctx, done); err != nil {
+		return err
+	}
 	if cfg.SendGridAPIKey == "" {
 		logger.Warn("SENDGRID_API_KEY is not set: emails go to the outbox, not to customers")
 	}
@@ -79,7 +86,7 @@ func RunWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) erro
 // RunMigrate brings the database schema up to date and bootstraps the
 // Temporal namespace (search attributes, schedules).
 func RunMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	l, err := Build(ctx, cfg, logger, true)
+	l, err := Build(ctx, cfg, logger, Options{Migrate: true, Service: "lift-migrate"})
 	if err != nil {
 		return err
 	}
@@ -90,6 +97,20 @@ func RunMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) err
 	}
 	logger.Info("database schema is up to date", "version", v.Current, "head", v.Head)
 	return l.Bootstrap(ctx)
+}
+
+// serveMetrics serves /metrics on LIFT_METRICS_ADDR, when set, until ctx
+// ends; a failure later is sent to done.
+func (l *Lift) serveMetrics(ctx context.Context, done chan<- error) error {
+	if l.Config.MetricsAddr == "" {
+		return nil
+	}
+	url, err := l.Telemetry.Serve(ctx, l.Config.MetricsAddr, done)
+	if err != nil {
+		return err
+	}
+	l.Logger.Info("metrics for Prometheus", "url", url)
+	return nil
 }
 
 // stopOn adapts a context to the worker's interrupt channel.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/lift-hq/lift/config"
@@ -43,7 +44,11 @@ func (d *Dev) SendGridFake() *sendgridfake.Server { return d.fake }
 
 // Start starts everything `lift dev` runs and returns when the API
 // answers. Stop it with Stop.
-func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Dev, err error) {
+func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Option) (_ *Dev, err error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	d := &Dev{done: make(chan error, 1)}
 	defer func() {
 		if err != nil { // undo whatever had started
@@ -94,7 +99,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Dev,
 	if cfg.TemporalUIURL == "" {
 		cfg.TemporalUIURL = d.Server.UIURL
 	}
-	if d.Lift, err = boot.Build(ctx, cfg, logger, true); err != nil {
+	if d.Lift, err = boot.Build(ctx, cfg, logger, boot.Options{Migrate: true, Service: "lift-dev", SpanExporter: o.spans}); err != nil {
 		return nil, err
 	}
 	if _, err := d.App.BootstrapKey(ctx, "dev", d.APIKey); err != nil {
@@ -113,6 +118,16 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Dev,
 	}
 	d.http = boot.ServeOn(listener, router, d.done)
 	return d, nil
+}
+
+// Option changes how Start builds lift dev.
+type Option func(*options)
+
+type options struct{ spans sdktrace.SpanExporter }
+
+// WithSpanExporter sends every span to exp (tests read traces from it).
+func WithSpanExporter(exp sdktrace.SpanExporter) Option {
+	return func(o *options) { o.spans = exp }
 }
 
 // Wait blocks until ctx ends or the HTTP server fails.

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -61,19 +62,24 @@ func TestProductionRoles(t *testing.T) {
 	require.NoError(t, err)
 	defer temporal.Stop()
 
-	httpPort := freePort(t)
+	httpPort, metricsPort := freePort(t), freePort(t)
 	env := append(os.Environ(),
 		"LIFT_DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+temporal.FrontendAddr, "TEMPORAL_NAMESPACE=default",
 		"LIFT_API_KEY="+apiKey, "LIFT_HTTP=127.0.0.1:"+strconv.Itoa(httpPort), "LIFT_DAY=1s",
 		"SENDGRID_API_KEY=", "LIFT_UNSUBSCRIBE_SECRET=production-test-secret-0123456789abcdef",
-		"LIFT_PUBLIC_URL=http://127.0.0.1:"+strconv.Itoa(httpPort))
+		"LIFT_PUBLIC_URL=http://127.0.0.1:"+strconv.Itoa(httpPort), "LIFT_LOG_FORMAT=json")
+	logs := map[string]string{}
 	run := func(role string) *exec.Cmd {
 		cmd := exec.Command(bin, role)
 		cmd.Env = env
+		if role == "worker" {
+			cmd.Env = append(slices.Clone(env), "LIFT_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(metricsPort))
+		}
 		if role == "migrate" { // migrating needs no unsubscribe secret
 			cmd.Env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "LIFT_UNSUBSCRIBE_SECRET=") })
 		}
-		out, err := os.Create(filepath.Join(t.TempDir(), role+".log"))
+		logs[role] = filepath.Join(t.TempDir(), role+".log")
+		out, err := os.Create(logs[role])
 		require.NoError(t, err)
 		cmd.Stdout, cmd.Stderr = out, out
 		return cmd
@@ -127,6 +133,42 @@ func TestProductionRoles(t *testing.T) {
 		return len(j) == 1 && j[0].Status == "completed"
 	})
 	require.Equal(t, []string{"complement", "guide", "bundle"}, sentSteps(a.messages(t, "erin")))
+
+	// Prometheus scrapes the worker on LIFT_METRICS_ADDR, and the API on
+	// its own port with an admin key: Lift's metrics and the SDK's.
+	st, _ = scrape(t, url+"/metrics", "")
+	require.Equal(t, 401, st, "the API's /metrics needs a key")
+	st, text := scrape(t, url+"/metrics", secret)
+	require.Equal(t, 403, st, "an ingest key may not read metrics")
+	st, text = scrape(t, url+"/metrics", apiKey)
+	require.Equal(t, 200, st, "%s", text)
+	require.Equal(t, "1", metricLine(text, "lift_events_ingested_total", `type="purchase"`, `outcome="enrolled"`), "%s", text)
+	require.Equal(t, "1", metricLine(text, "lift_enrolments_total", `campaign="camera-accessories"`), "%s", text)
+	require.NotEmpty(t, metricLine(text, "http_server_request_duration_seconds_count", `http_route="/v1/events"`), "%s", text)
+	require.NotEmpty(t, metricLine(text, "temporal_request_total"), "the SDK's client metrics: %s", text)
+	st, text = scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort), "")
+	require.Equal(t, 200, st, "%s", text)
+	for _, step := range []string{"complement", "guide", "bundle"} {
+		require.Equal(t, "1", metricLine(text, "lift_emails_total", `campaign="camera-accessories"`, `step="`+step+`"`, `outcome="sent"`), "%s", text)
+	}
+	require.NotEmpty(t, metricLine(text, "lift_send_latency_seconds_count", `provider="outbox"`), "%s", text)
+	require.NotEmpty(t, metricLine(text, "temporal_activity_execution_latency_seconds_count", `activity_type="Send"`), "%s", text)
+	require.NotContains(t, text, `erin"`, "no customer in a metric")
+
+	// JSON logs: the event's line carries the request ID and the workflow.
+	raw, err := os.ReadFile(logs["api"])
+	require.NoError(t, err)
+	var eventLine map[string]any
+	for _, line := range strings.Split(string(raw), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "event" {
+			eventLine = rec
+		}
+	}
+	require.NotNil(t, eventLine, "%s", raw)
+	require.NotEmpty(t, eventLine["request_id"], "%v", eventLine)
+	require.NotEmpty(t, eventLine["trace_id"], "%v", eventLine)
+	require.Equal(t, []any{"seq/camera-accessories/erin"}, eventLine["started"], "%v", eventLine)
 }
 
 // TestSIGTERMLetsWorkInFlightFinish stops both production roles with

@@ -57,7 +57,7 @@ func TestTemporalOverTLSAndMutualTLS(t *testing.T) {
 				require.NoError(t, err)
 				ctx, cancel := context.WithTimeout(context.Background(), wait)
 				defer cancel()
-				c, err := boot.Dial(ctx, cfg.Temporal, logger)
+				c, err := boot.Dial(ctx, cfg.Temporal, logger, nil)
 				if err != nil {
 					return err
 				}
@@ -149,7 +149,7 @@ func TestSearchAttributesWhereTemporalWillNotAddThem(t *testing.T) {
 	}
 
 	srv, cfg := start("AddSearchAttributes")
-	c, err := boot.Dial(ctx, cfg.Temporal, logger)
+	c, err := boot.Dial(ctx, cfg.Temporal, logger, nil)
 	require.NoError(t, err)
 	err = workflows.RegisterSearchAttributes(ctx, c, cfg.TemporalNamespace)
 	var missing *workflows.MissingSearchAttributesError
@@ -165,7 +165,7 @@ func TestSearchAttributesWhereTemporalWillNotAddThem(t *testing.T) {
 
 	// An operator creates them (here: a server that lets Lift).
 	srv, cfg = start()
-	c, err = boot.Dial(ctx, cfg.Temporal, logger)
+	c, err = boot.Dial(ctx, cfg.Temporal, logger, nil)
 	require.NoError(t, err)
 	require.NoError(t, workflows.RegisterSearchAttributes(ctx, c, cfg.TemporalNamespace))
 	c.Close()
@@ -173,7 +173,7 @@ func TestSearchAttributesWhereTemporalWillNotAddThem(t *testing.T) {
 
 	srv, cfg = start("AddSearchAttributes")
 	defer srv.Stop()
-	c, err = boot.Dial(ctx, cfg.Temporal, logger)
+	c, err = boot.Dial(ctx, cfg.Temporal, logger, nil)
 	require.NoError(t, err)
 	defer c.Close()
 	require.NoError(t, workflows.RegisterSearchAttributes(ctx, c, cfg.TemporalNamespace), "nothing left to add")
