@@ -8,7 +8,7 @@ export CGO_ENABLED ?= 0
 WORKFLOWCHECK_VERSION := v0.6.0
 GO_PACKAGES := ./...
 
-.PHONY: help run test test-short test-race fuzz lint bench build docker clean
+.PHONY: help run test test-short test-race fuzz lint bench build prod-up prod-down docker clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,8 +50,14 @@ build: ## Build bin/lift (production: api, worker, migrate) and bin/lift-dev (li
 	go build -trimpath -o bin/lift ./cmd/lift
 	go build -trimpath -o bin/lift-dev ./cmd/lift-dev
 
+prod-up: ## The production topology without Docker: Temporal on PostgreSQL + UI, 2 workers, 2 APIs (8081, 8082)
+	deploy/prod.sh up
+
+prod-down: ## Stop what prod-up started
+	deploy/prod.sh down
+
 docker: ## Build the container image (needs a Docker engine)
 	docker build -t lift:dev .
 
-clean: ## Remove build output and the dev data dir
-	rm -rf bin .lift
+clean: ## Remove build output, the dev data dir and prod-up's
+	rm -rf bin .lift .prod

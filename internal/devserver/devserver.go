@@ -55,6 +55,15 @@ type Options struct {
 	// TLS, when set, makes the frontend speak TLS only (tests of Lift's
 	// TLS connections; lift dev itself stays on loopback without it).
 	TLS *TLS
+	// Postgres, when set, keeps the server's state in PostgreSQL instead
+	// of DatabaseFile (lift-temporal, make prod-up): persistence and
+	// visibility, schemas set up and upgraded by the server's tooling.
+	Postgres *Postgres
+	// Shards is the number of history shards (default 1; 4 on
+	// PostgreSQL). It is fixed for the life of a cluster's database.
+	Shards int32
+	// BindIP is the address the frontend listens on (default 127.0.0.1).
+	BindIP string
 }
 
 // TLS is the frontend's certificate and, for mutual TLS, the CA its
@@ -104,13 +113,35 @@ func Start(o Options) (*Server, error) {
 		}
 	}
 
-	sqlConf, err := sqlConfig(o)
-	if err != nil {
-		return nil, err
-	}
-	conf, err := serverConfig(o, sqlConf)
-	if err != nil {
-		return nil, err
+	var conf *config.Config
+	if o.Postgres != nil {
+		p := *o.Postgres
+		if p.Database == "" {
+			p.Database = "temporal"
+		}
+		if p.VisibilityDatabase == "" {
+			p.VisibilityDatabase = p.Database + "_visibility"
+		}
+		if o.Shards == 0 {
+			o.Shards = 4
+		}
+		store, visibility, err := setupPostgres(p)
+		if err != nil {
+			return nil, err
+		}
+		if conf, err = serverConfig(o, store); err != nil {
+			return nil, err
+		}
+		conf.Persistence.DataStores = map[string]config.DataStore{"postgres": {SQL: store}, "postgres-visibility": {SQL: visibility}}
+		conf.Persistence.DefaultStore, conf.Persistence.VisibilityStore = "postgres", "postgres-visibility"
+	} else {
+		sqlConf, err := sqlConfig(o)
+		if err != nil {
+			return nil, err
+		}
+		if conf, err = serverConfig(o, sqlConf); err != nil {
+			return nil, err
+		}
 	}
 	logger, err := newLogger(o.LogFile)
 	if err != nil {
@@ -156,6 +187,12 @@ func Start(o Options) (*Server, error) {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
 	s := &Server{server: srv, FrontendAddr: net.JoinHostPort(host, strconv.Itoa(o.FrontendPort)), Namespace: o.Namespace}
+	if o.Postgres != nil {
+		if err := registerNamespace(s.FrontendAddr, o.Namespace, o.Retention); err != nil {
+			_ = srv.Stop()
+			return nil, err
+		}
+	}
 	if o.UIPort != 0 {
 		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
 			Host: host, Port: o.UIPort, TemporalGRPCAddress: s.FrontendAddr, EnableUI: true,
@@ -225,7 +262,7 @@ func serverConfig(o Options, sqlConf *config.SQL) (*config.Config, error) {
 	conf.Global.Membership.BroadcastAddress = host
 	conf.Persistence.DefaultStore = "sqlite-default"
 	conf.Persistence.VisibilityStore = "sqlite-default"
-	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.NumHistoryShards = max(o.Shards, 1)
 	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
 	httpPort, err := freePort()
 	if err != nil {
@@ -247,6 +284,9 @@ func serverConfig(o Options, sqlConf *config.SQL) (*config.Config, error) {
 		var svc config.Service
 		svc.RPC.BindOnIP = host
 		if name == "frontend" {
+			if o.BindIP != "" {
+				svc.RPC.BindOnIP = o.BindIP
+			}
 			svc.RPC.GRPCPort, svc.RPC.HTTPPort = o.FrontendPort, httpPort
 		} else if svc.RPC.GRPCPort, err = freePort(); err != nil {
 			return nil, err
