@@ -65,6 +65,9 @@ role_env() { # the environment every lift role gets
   echo LIFT_API_KEY="$api_key"
   echo LIFT_UNSUBSCRIBE_SECRET="${LIFT_UNSUBSCRIBE_SECRET:-$(secret unsubscribe-secret '')}"
   echo LIFT_PUBLIC_URL="${LIFT_PUBLIC_URL:-http://localhost:${API_PORTS[0]}}"
+  # Five processes share the machine's PostgreSQL (100 connections by default).
+  echo LIFT_DATABASE_MAX_CONNS="${LIFT_DATABASE_MAX_CONNS:-8}"
+  echo LIFT_DATABASE_MAX_IDLE="${LIFT_DATABASE_MAX_IDLE:-2}"
 }
 
 running() { [[ -s "$PROD_DIR/$1.pid" ]] && kill -0 "$(cat "$PROD_DIR/$1.pid")" 2>/dev/null; }
@@ -88,16 +91,25 @@ wait_for() { # wait_for WHAT SECONDS CMD...
   return 1
 }
 
+logged_since() { tail -n "+$(($2 + 1))" "$1" | grep -q "$3"; }
+
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start() {
   local name=$1 i
-  if running "$name"; then kill -TERM "$(cat "$PROD_DIR/$name.pid")" 2>/dev/null || true; fi
+  if running "$name"; then # a restart: let the old one drain first
+    kill -TERM "$(cat "$PROD_DIR/$name.pid")" 2>/dev/null || true
+    for _ in $(seq 1 120); do running "$name" || break; sleep 0.25; done
+    if running "$name"; then kill -KILL "$(cat "$PROD_DIR/$name.pid")" 2>/dev/null || true; sleep 0.5; fi
+  fi
   case $name in
   temporal)
+    local from=0
+    [[ -f $PROD_DIR/temporal.log ]] && from=$(wc -l <"$PROD_DIR/temporal.log")
     spawn temporal "$BIN/lift-temporal" --postgres "$PROD_POSTGRES" --db "$PROD_TEMPORAL_DB" \
-      --port "$PROD_TEMPORAL_PORT" --ui-port "$PROD_UI_PORT" --namespace "${TEMPORAL_NAMESPACE:-default}"
-    wait_for "Temporal (127.0.0.1:$PROD_TEMPORAL_PORT)" 120 grep -q "lift-temporal: ready" "$PROD_DIR/temporal.log"
+      --port "$PROD_TEMPORAL_PORT" --ui-port "$PROD_UI_PORT" --namespace "${TEMPORAL_NAMESPACE:-default}" \
+      --max-conns "${PROD_TEMPORAL_MAX_CONNS:-5}"
+    wait_for "Temporal (127.0.0.1:$PROD_TEMPORAL_PORT)" 120 logged_since "$PROD_DIR/temporal.log" "$from" "lift-temporal: ready"
     ;;
   worker-*)
     i=$((${name#worker-} - 1))

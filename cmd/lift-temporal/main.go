@@ -43,6 +43,7 @@ func run(args []string) error {
 	port := fs.Int("port", 7233, "frontend gRPC port, on 127.0.0.1")
 	uiPort := fs.Int("ui-port", 8233, "Web UI port (0: no UI)")
 	namespace := fs.String("namespace", env("TEMPORAL_NAMESPACE", "default"), "namespace to create")
+	maxConns := fs.Int("max-conns", 5, "PostgreSQL connections per pool (a pool per store and service: up to 8)")
 	logFile := fs.String("log-file", "", "the server's own log (warnings and errors); default stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -52,7 +53,7 @@ func run(args []string) error {
 	}
 	start := time.Now()
 	srv, err := devserver.Start(devserver.Options{
-		Postgres:     &devserver.Postgres{URL: *pg, Database: *db},
+		Postgres:     &devserver.Postgres{URL: *pg, Database: *db, MaxConns: *maxConns},
 		FrontendPort: *port, UIPort: *uiPort, Namespace: *namespace, LogFile: *logFile,
 		Retention: 7 * 24 * time.Hour,
 	})

@@ -119,6 +119,9 @@ func Start(o Options) (*Server, error) {
 		if p.Database == "" {
 			p.Database = "temporal"
 		}
+		if p.MaxConns == 0 {
+			p.MaxConns = 5
+		}
 		if p.VisibilityDatabase == "" {
 			p.VisibilityDatabase = p.Database + "_visibility"
 		}

@@ -28,6 +28,9 @@ type Postgres struct {
 	URL                string
 	Database           string // default "temporal"
 	VisibilityDatabase string // default "temporal_visibility"
+	// MaxConns bounds each connection pool (one per store and service:
+	// up to 8 pools in one process). Default 5.
+	MaxConns int
 }
 
 func (p Postgres) sql(database string) (*config.SQL, error) {
@@ -40,7 +43,7 @@ func (p Postgres) sql(database string) (*config.SQL, error) {
 		host = net.JoinHostPort(u.Hostname(), "5432")
 	}
 	c := &config.SQL{PluginName: pgplugin.PluginName, DatabaseName: database, ConnectProtocol: "tcp", ConnectAddr: host,
-		User: u.User.Username(), MaxConns: 20, MaxIdleConns: 20, MaxConnLifetime: time.Hour}
+		User: u.User.Username(), MaxConns: max(p.MaxConns, 1), MaxIdleConns: max(p.MaxConns, 1), MaxConnLifetime: time.Hour}
 	c.Password, _ = u.User.Password()
 	if mode := u.Query().Get("sslmode"); mode != "" && mode != "disable" {
 		c.TLS = &auth.TLS{Enabled: true, EnableHostVerification: mode == "verify-full", ServerName: u.Hostname()}
