@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -37,4 +39,15 @@ func TestProductionBinaryLinksNoEmbeddedServer(t *testing.T) {
 			require.NotContains(t, pkg, banned, "cmd/lift must not link %s", banned)
 		}
 	}
+}
+
+func TestHealthCheck(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer ok.Close()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer down.Close()
+	var out bytes.Buffer
+	require.NoError(t, run([]string{"health", ok.URL}, &out))
+	require.ErrorContains(t, run([]string{"health", down.URL}, &out), "503")
+	require.Error(t, run([]string{"health"}, &out))
 }

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
@@ -255,6 +256,13 @@ func TestChaosOnTheProductionTopology(t *testing.T) {
 	require.GreaterOrEqual(t, kills["temporal"]+kills["worker-1"]+kills["worker-2"], 1, "the chaos must have hit a worker or Temporal: %v", kills)
 	t.Logf("chaos result: %d sequences completed, %d emails accepted for %d due steps, %d lost, %d duplicates; %d SIGKILLs %v; %s in all",
 		customers, total, customers*3, lost, dup, totalKills, kills, time.Since(start).Round(time.Second))
+	// The replica's metrics count the webhook's events (one posted now:
+	// chaos may have restarted api-1 after the last of the run's).
+	res, err := fake.PostEvents(context.Background(), api1+"/v1/webhooks/sendgrid", []map[string]any{fake.Event(fake.Accepted()[0], "open")})
+	require.NoError(t, err)
+	_ = res.Body.Close()
+	_, apiMetrics := scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[6]), "")
+	require.Equal(t, "1", metricLine(apiMetrics, "lift_webhook_events_total", `type="open"`, `outcome="applied"`), "%s", apiMetrics)
 	require.Zero(t, lost, "emails lost")
 	require.Zero(t, dup, "emails sent twice")
 	require.Equal(t, customers*3, total)

@@ -154,6 +154,21 @@ func TestProductionRoles(t *testing.T) {
 	require.NotEmpty(t, metricLine(text, "lift_send_latency_seconds_count", `provider="outbox"`), "%s", text)
 	require.NotEmpty(t, metricLine(text, "temporal_activity_execution_latency_seconds_count", `activity_type="Send"`), "%s", text)
 	require.NotContains(t, text, `erin"`, "no customer in a metric")
+	workerText := text
+
+	// The Grafana dashboard charts metrics the roles really export (two
+	// appear only once something failed; the webhook's with SendGrid,
+	// checked by the chaos test).
+	_, apiText := scrape(t, url+"/metrics", apiKey)
+	dashboard, err := os.ReadFile("../../deploy/grafana/lift.json")
+	require.NoError(t, err)
+	for _, name := range regexp.MustCompile(`\b(?:lift|temporal|http_server)_[a-z_]+`).FindAllString(string(dashboard), -1) {
+		if name == "temporal_activity_execution_failed_total" || name == "temporal_request_failure_total" || name == "lift_webhook_events_total" {
+			continue
+		}
+		require.True(t, strings.Contains(workerText, "\n"+name) || strings.Contains(apiText, "\n"+name),
+			"deploy/grafana/lift.json charts %s, which neither role exports", name)
+	}
 
 	// JSON logs: the event's line carries the request ID and the workflow.
 	raw, err := os.ReadFile(logs["api"])
