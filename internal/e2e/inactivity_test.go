@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -32,4 +33,9 @@ func TestReEngagementAfterAQuietSpell(t *testing.T) {
 	j := a.journeys(t, "quinn")
 	require.Len(t, j, 1)
 	require.Equal(t, "seq/winback/quinn", j[0].WorkflowID)
+
+	// The watcher's enrolment is counted, like an event's.
+	text := httptest.NewRecorder()
+	d.Telemetry.Handler().ServeHTTP(text, httptest.NewRequest("GET", "/metrics", nil))
+	require.Equal(t, "1", metricLine(text.Body.String(), "lift_enrolments_total", `campaign="winback"`), "%s", text.Body)
 }
