@@ -69,6 +69,7 @@ func (a *Activities) send(ctx context.Context, in workflows.SendInput, campaignI
 		return workflows.Sent{ProviderMessageID: msg.ProviderMessageID}, nil
 	case domain.MessageReady, domain.MessageSending:
 	default:
+		*outcome = "already_" + string(msg.Status) // an earlier attempt settled it; its answer was lost
 		return workflows.Sent{Failed: true, Reason: "message is " + string(msg.Status) + ": " + msg.Error}, nil
 	}
 	el, cust, err := a.App.Eligibility(ctx, msg.CustomerID, msg.CampaignID)

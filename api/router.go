@@ -102,8 +102,8 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
 	if d.Telemetry != nil {
-		// Prometheus scrapes with an admin key (authorization: Bearer in
-		// its scrape config), or without one on LIFT_METRICS_ADDR.
+		// Prometheus scrapes with a metrics-scoped key (authorization:
+		// Bearer in its scrape config), or without one on LIFT_METRICS_ADDR.
 		r.GET("/metrics", h.authenticate, gin.WrapH(d.Telemetry.Handler()))
 	}
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openAPI) })

@@ -10,6 +10,8 @@ import (
 // everything). A route missing here is refused to every key but none:
 // TestEveryRouteHasAScope keeps the table complete.
 var routeScopes = map[string]domain.KeyScope{
+	// Prometheus: the process's metrics, no customer data.
+	"GET /metrics": domain.KeyScopeMetrics,
 	// Backend services: events and the data they are about.
 	"POST /v1/events":                                  domain.KeyScopeIngest,
 	"POST /v1/events:batch":                            domain.KeyScopeIngest,
@@ -49,7 +51,6 @@ var routeScopes = map[string]domain.KeyScope{
 	"DELETE /v1/api-keys/:id":       domain.KeyScopeAdmin,
 	"GET /v1/audit-log":             domain.KeyScopeAdmin,
 	"POST /v1/messages/:id/resolve": domain.KeyScopeAdmin,
-	"GET /metrics":                  domain.KeyScopeAdmin,
 }
 
 // RouteScope is the scope a route needs ("" for none: refused to all but

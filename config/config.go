@@ -110,6 +110,9 @@ type Config struct {
 	// "off" turns it off. LogFormat is text or json. Traces go over OTLP
 	// when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set.
 	MetricsAddr string `env:"LIFT_METRICS_ADDR"`
+	// MetricsDefault says MetricsAddr is the worker's default, not asked
+	// for: a worker whose default port is taken runs without metrics.
+	MetricsDefault bool `env:"-"`
 	LogFormat   string `env:"LIFT_LOG_FORMAT" envDefault:"text"`
 
 	// SoftOptInCountries are where the soft opt-in (existing customers,
@@ -181,7 +184,7 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 		c.ShutdownTimeout = 5 * time.Second
 	}
 	if _, given := environ["LIFT_METRICS_ADDR"]; role == RoleWorker && !given {
-		c.MetricsAddr = "127.0.0.1:9090"
+		c.MetricsAddr, c.MetricsDefault = "127.0.0.1:9090", true
 	}
 	if c.MetricsAddr == "off" {
 		c.MetricsAddr = ""

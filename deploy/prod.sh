@@ -70,13 +70,28 @@ role_env() { # the environment every lift role gets
   echo LIFT_DATABASE_MAX_IDLE="${LIFT_DATABASE_MAX_IDLE:-2}"
 }
 
-running() { [[ -s "$PROD_DIR/$1.pid" ]] && kill -0 "$(cat "$PROD_DIR/$1.pid")" 2>/dev/null; }
+# running NAME: its pid is alive (not a zombie) and is still one of ours.
+running() {
+  local pid state
+  [[ -s "$PROD_DIR/$1.pid" ]] || return 1
+  pid=$(cat "$PROD_DIR/$1.pid")
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -e "lift-temporal" -e "lift "
+}
 
-# spawn NAME CMD...: start CMD in its own session, log and pid in PROD_DIR.
+# spawn NAME [VAR=value ...] CMD...: start CMD in its own session with the
+# roles' environment (exported, never on a command line, where ps would
+# show the secrets), log and pid in PROD_DIR.
 spawn() {
   local name=$1
   shift
-  setsid "$@" >>"$PROD_DIR/$name.log" 2>&1 </dev/null &
+  (
+    while IFS= read -r kv; do export "${kv?}"; done < <(role_env)
+    while [[ $1 == *=* ]]; do export "${1?}"; shift; done
+    exec 9>&- # the lock stays with this script, not with the process
+    exec setsid "$@" >>"$PROD_DIR/$name.log" 2>&1 </dev/null
+  ) &
   echo $! >"$PROD_DIR/$name.pid"
 }
 
@@ -91,7 +106,7 @@ wait_for() { # wait_for WHAT SECONDS CMD...
   return 1
 }
 
-logged_since() { tail -n "+$(($2 + 1))" "$1" | grep -q "$3"; }
+logged_since() { grep -q "$3" < <(tail -n "+$(($2 + 1))" "$1"); }
 
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -106,19 +121,19 @@ start() {
   temporal)
     local from=0
     [[ -f $PROD_DIR/temporal.log ]] && from=$(wc -l <"$PROD_DIR/temporal.log")
-    spawn temporal "$BIN/lift-temporal" --postgres "$PROD_POSTGRES" --db "$PROD_TEMPORAL_DB" \
+    spawn temporal LIFT_TEMPORAL_POSTGRES_URL="$PROD_POSTGRES" "$BIN/lift-temporal" --db "$PROD_TEMPORAL_DB" \
       --port "$PROD_TEMPORAL_PORT" --ui-port "$PROD_UI_PORT" --namespace "${TEMPORAL_NAMESPACE:-default}" \
       --max-conns "${PROD_TEMPORAL_MAX_CONNS:-5}"
     wait_for "Temporal (127.0.0.1:$PROD_TEMPORAL_PORT)" 120 logged_since "$PROD_DIR/temporal.log" "$from" "lift-temporal: ready"
     ;;
   worker-*)
     i=$((${name#worker-} - 1))
-    spawn "$name" env $(role_env) LIFT_METRICS_ADDR="127.0.0.1:${WORKER_METRICS[$i]}" "$BIN/lift" worker
+    spawn "$name" LIFT_METRICS_ADDR="127.0.0.1:${WORKER_METRICS[$i]}" "$BIN/lift" worker
     wait_for "$name" 60 tcp_open "${WORKER_METRICS[$i]}"
     ;;
   api-*)
     i=$((${name#api-} - 1))
-    spawn "$name" env $(role_env) LIFT_HTTP=":${API_PORTS[$i]}" LIFT_METRICS_ADDR="127.0.0.1:${API_METRICS[$i]}" "$BIN/lift" api
+    spawn "$name" LIFT_HTTP=":${API_PORTS[$i]}" LIFT_METRICS_ADDR="127.0.0.1:${API_METRICS[$i]}" "$BIN/lift" api
     wait_for "$name" 60 curl -fsS "http://127.0.0.1:${API_PORTS[$i]}/readyz"
     ;;
   *)
@@ -141,15 +156,19 @@ up() {
   fi
   running temporal || start temporal
   say "lift migrate"
-  env $(role_env) "$BIN/lift" migrate >>"$PROD_DIR/migrate.log" 2>&1 || { tail -20 "$PROD_DIR/migrate.log" >&2; exit 1; }
+  (
+    while IFS= read -r kv; do export "${kv?}"; done < <(role_env)
+    exec 9>&-
+    exec "$BIN/lift" migrate
+  ) >>"$PROD_DIR/migrate.log" 2>&1 || { tail -20 "$PROD_DIR/migrate.log" >&2; exit 1; }
   for name in worker-1 worker-2 api-1 api-2; do
     running "$name" || start "$name"
   done
-  local key
-  key=$(role_env | sed -n 's/^LIFT_API_KEY=//p')
+  local key='$LIFT_API_KEY'
+  [[ -n ${LIFT_API_KEY:-} ]] || key="the one in $PROD_DIR/api-key"
   cat <<EOF
 prod: up. Logs and pids in $PROD_DIR/
-  API          http://localhost:${API_PORTS[0]}  http://localhost:${API_PORTS[1]}   (key: $key)
+  API          http://localhost:${API_PORTS[0]}  http://localhost:${API_PORTS[1]}   (bootstrap admin key: $key)
   Temporal     127.0.0.1:$PROD_TEMPORAL_PORT (namespace ${TEMPORAL_NAMESPACE:-default}, on PostgreSQL: $PROD_TEMPORAL_DB, ${PROD_TEMPORAL_DB}_visibility)
   Temporal UI  http://localhost:$PROD_UI_PORT
   metrics      workers http://127.0.0.1:${WORKER_METRICS[0]}/metrics http://127.0.0.1:${WORKER_METRICS[1]}/metrics
@@ -191,6 +210,10 @@ status() {
     if running "$name"; then echo "$name running (pid $(cat "$PROD_DIR/$name.pid"))"; else echo "$name stopped"; fi
   done
 }
+
+# One prod.sh at a time per PROD_DIR: a restart never races a stop.
+exec 9>"$PROD_DIR/.lock"
+flock 9
 
 case ${1:-} in
 up) up ;;

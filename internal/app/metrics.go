@@ -45,8 +45,5 @@ func (a *App) countWebhookEvent(typ, outcome string) {
 	if !sendGridEventTypes[typ] {
 		typ = "other"
 	}
-	if outcome == "" {
-		outcome = "failed"
-	}
 	a.Metrics.WithTags(map[string]string{"type": typ, "outcome": outcome}).Counter(telemetry.MetricWebhookEvents).Inc(1)
 }

@@ -37,7 +37,11 @@ const (
 // suppression list and the running sequence, and says what became of it.
 func (a *App) ApplySendGridEvent(ctx context.Context, ev SendGridEvent) (string, error) {
 	outcome, err := a.applySendGridEvent(ctx, ev)
-	a.countWebhookEvent(ev.Event, outcome)
+	if err != nil {
+		a.countWebhookEvent(ev.Event, "failed")
+	} else {
+		a.countWebhookEvent(ev.Event, outcome)
+	}
 	return outcome, err
 }
 

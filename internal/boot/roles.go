@@ -106,6 +106,10 @@ func (l *Lift) serveMetrics(ctx context.Context, done chan<- error) error {
 		return nil
 	}
 	url, err := l.Telemetry.Serve(ctx, l.Config.MetricsAddr, done)
+	if err != nil && l.Config.MetricsDefault {
+		l.Logger.Warn("metrics are not served: the default port is taken; set LIFT_METRICS_ADDR (or off)", "err", err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

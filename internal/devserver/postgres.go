@@ -70,11 +70,16 @@ func setupPostgres(p Postgres) (store, visibility *config.SQL, err error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		admin := *conf
-		if err := sqltool.DoCreateDatabase(&admin, "postgres", logger); err != nil {
-			return nil, nil, fmt.Errorf("temporal on PostgreSQL: create database %s: %w", db.name, err)
-		}
+		// Create the database only where it is missing: a role without
+		// CREATEDB can run a cluster whose databases an admin made.
 		conn, err := sqltool.NewConnection(conf, logger)
+		if err != nil {
+			admin := *conf
+			if err := sqltool.DoCreateDatabase(&admin, "postgres", logger); err != nil {
+				return nil, nil, fmt.Errorf("temporal on PostgreSQL: create database %s: %w", db.name, err)
+			}
+			conn, err = sqltool.NewConnection(conf, logger)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("temporal on PostgreSQL: connect to %s: %w", db.name, err)
 		}

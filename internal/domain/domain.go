@@ -109,10 +109,11 @@ type KeyScope string
 
 // API key scopes. An admin key may do everything.
 const (
+	KeyScopeMetrics  KeyScope = "metrics"  // Prometheus: GET /metrics and nothing else
 	KeyScopeIngest   KeyScope = "ingest"   // backend services: events, customers, products
 	KeyScopeMarketer KeyScope = "marketer" // campaigns, experiments, reports, journeys, the console
 	KeyScopeAdmin    KeyScope = "admin"    // API keys, erasure and export, the audit log; and everything else
 )
 
 // KeyScopes are every scope, in order of power.
-var KeyScopes = []KeyScope{KeyScopeIngest, KeyScopeMarketer, KeyScopeAdmin}
+var KeyScopes = []KeyScope{KeyScopeMetrics, KeyScopeIngest, KeyScopeMarketer, KeyScopeAdmin}

@@ -58,7 +58,7 @@ func TestChaosOnTheProductionTopology(t *testing.T) {
 	admin := u.String()
 	suffix := strconv.FormatUint(seedRNG%1_000_000, 10)
 	appDB, temporalDB := "lift_chaos_"+suffix, "temporal_chaos_"+suffix
-	t.Cleanup(func() {
+	drop := func() {
 		db, err := sql.Open("pgx", strings.Replace(admin, "/?", "/postgres?", 1))
 		if err != nil {
 			return
@@ -67,7 +67,9 @@ func TestChaosOnTheProductionTopology(t *testing.T) {
 		for _, name := range []string{appDB, temporalDB, temporalDB + "_visibility"} {
 			_, _ = db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 		}
-	})
+	}
+	drop() // left by an aborted run with the same seed
+	t.Cleanup(drop)
 
 	fake, err := sendgridfake.Start()
 	require.NoError(t, err)
@@ -137,6 +139,11 @@ func TestChaosOnTheProductionTopology(t *testing.T) {
 	stop := make(chan struct{})
 	var chaos sync.WaitGroup
 	var chaosErr error
+	var stopOnce sync.Once
+	stopChaos := func() { stopOnce.Do(func() { close(stop); chaos.Wait() }) }
+	// Registered after prod up's cleanup, so it runs first: a failing test
+	// stops the chaos before prod down, and nothing is restarted after.
+	t.Cleanup(stopChaos)
 	chaos.Add(1)
 	go func() {
 		defer chaos.Done()
@@ -213,18 +220,17 @@ func TestChaosOnTheProductionTopology(t *testing.T) {
 		}
 		return by["completed"], by
 	}
-	chaosUntil := time.Now().Add(45 * time.Second)
+	chaosUntil, chaosStopped := time.Now().Add(45*time.Second), false
 	deadline := time.Now().Add(10 * time.Minute)
 	for {
 		n, by := done()
-		if time.Now().After(chaosUntil) && stop != nil {
-			close(stop)
-			chaos.Wait()
-			stop = nil
+		if time.Now().After(chaosUntil) && !chaosStopped {
+			stopChaos()
+			chaosStopped = true
 			require.NoError(t, chaosErr)
 			t.Logf("chaos stopped after %s: kills %v; enrolments %v", time.Since(start).Round(time.Second), kills, by)
 		}
-		if n == customers && stop == nil {
+		if n == customers && chaosStopped {
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "sequences not all completed: %v", by)

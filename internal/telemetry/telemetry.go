@@ -89,7 +89,7 @@ type Telemetry struct {
 }
 
 // New sets up the process's metrics and tracing, and installs the W3C
-// trace-context propagator globally so incoming traceparent headers are
+// trace-context propagator (not baggage) globally so incoming traceparent headers are
 // honoured. Shut it down when the process ends, to flush spans.
 func New(ctx context.Context, o Options) (*Telemetry, error) {
 	if o.Getenv == nil {
@@ -107,11 +107,7 @@ func New(ctx context.Context, o Options) (*Telemetry, error) {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
 	}
 	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter), sdkmetric.WithResource(res),
-		// Sends and Temporal requests take from milliseconds to tens of
-		// seconds: buckets in seconds over that range.
-		sdkmetric.WithView(sdkmetric.NewView(sdkmetric.Instrument{Kind: sdkmetric.InstrumentKindHistogram, Unit: "s"},
-			sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{
-				Boundaries: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}})))
+		sdkmetric.WithView(view))
 	t := &Telemetry{Registry: reg, meters: meters, Meters: meters,
 		Metrics: temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{Meter: meters.Meter("lift"),
 			// Counters as counters (Prometheus's _total), and a metric
@@ -135,8 +131,29 @@ func New(ctx context.Context, o Options) (*Telemetry, error) {
 	t.traces = sdktrace.NewTracerProvider(topts...)
 	t.Tracer = t.traces
 	otel.SetTracerProvider(t.traces)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetTextMapPropagator(propagation.TraceContext{})
 	return t, nil
+}
+
+// view shapes every metric stream. Sends and Temporal requests take from
+// milliseconds to tens of seconds: histograms in seconds get buckets over
+// that range. HTTP server metrics keep the method, the route pattern and
+// the status only: the instrumentation also records the Host header's
+// port and the like, which a caller without a key could vary to grow
+// the number of series.
+func view(i sdkmetric.Instrument) (sdkmetric.Stream, bool) {
+	s := sdkmetric.Stream{Name: i.Name, Description: i.Description, Unit: i.Unit}
+	matched := false
+	if i.Kind == sdkmetric.InstrumentKindHistogram && i.Unit == "s" {
+		s.Aggregation = sdkmetric.AggregationExplicitBucketHistogram{
+			Boundaries: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}
+		matched = true
+	}
+	if strings.HasPrefix(i.Name, "http.server.") {
+		s.AttributeFilter = attribute.NewAllowKeysFilter("http.request.method", "http.route", "http.response.status_code")
+		matched = true
+	}
+	return s, matched
 }
 
 // otlpExporter is the OTLP span exporter the standard OTEL_EXPORTER_OTLP_*
@@ -177,7 +194,10 @@ func otlpExporter(ctx context.Context, getenv func(string) string) (sdktrace.Spa
 // (SignalWithStart from an HTTP request) starts a span whose context
 // travels in the workflow's headers to its workflow and activity spans.
 func (t *Telemetry) Interceptor() (interceptor.Interceptor, error) {
-	return temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{Tracer: t.traces.Tracer("lift")})
+	// Trace context only: a caller's baggage would otherwise be copied
+	// into the workflow's headers, and so into its history.
+	return temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{Tracer: t.traces.Tracer("lift"),
+		DisableBaggage: true, TextMapPropagator: propagation.TraceContext{}})
 }
 
 // Handler serves the registry in Prometheus's text format.
