@@ -109,7 +109,8 @@ func TestChaosOnTheProductionTopology(t *testing.T) {
 		return nil
 	}
 	start := time.Now()
-	require.NoError(t, prod("up"))
+	// Down even when up fails half-way: what it started must not outlive
+	// the test.
 	t.Cleanup(func() {
 		if err := prod("down"); err != nil {
 			t.Log(err)
@@ -122,6 +123,7 @@ func TestChaosOnTheProductionTopology(t *testing.T) {
 			}
 		}
 	})
+	require.NoError(t, prod("up"))
 	t.Logf("prod up in %s", time.Since(start).Round(time.Second))
 	fake.SetWebhook(api1 + "/v1/webhooks/sendgrid")
 
