@@ -177,6 +177,17 @@ prod: up. Logs and pids in $PROD_DIR/
 EOF
 }
 
+# wait_gone NAME...: up to 30 s for the processes to exit.
+wait_gone() {
+  local left p
+  for _ in $(seq 1 120); do
+    left=0
+    for p in "$@"; do running "$p" && left=1; done
+    ((left)) || return 0
+    sleep 0.25
+  done
+}
+
 down() {
   local name pids=()
   # The roles first (they drain), then Temporal.
@@ -185,21 +196,10 @@ down() {
       kill -TERM "$(cat "$PROD_DIR/$name.pid")" 2>/dev/null || true
       pids+=("$name")
     fi
-    if [[ $name == worker-2 ]]; then
-      for _ in $(seq 1 120); do
-        local left=0
-        for p in "${pids[@]}"; do running "$p" && left=1; done
-        ((left)) || break
-        sleep 0.25
-      done
-    fi
+    # Temporal goes last, once the roles are gone.
+    if [[ $name == worker-2 ]]; then wait_gone "${pids[@]}"; fi
   done
-  for _ in $(seq 1 120); do
-    local left=0
-    for p in "${pids[@]}"; do running "$p" && left=1; done
-    ((left)) || break
-    sleep 0.25
-  done
+  wait_gone "${pids[@]}"
   for p in "${pids[@]}"; do running "$p" && kill -KILL "$(cat "$PROD_DIR/$p.pid")" 2>/dev/null || true; done
   rm -f "$PROD_DIR"/*.pid
   say "down${pids:+ (stopped ${pids[*]})}"

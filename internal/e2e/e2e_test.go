@@ -41,7 +41,7 @@ func startDev(t *testing.T, dataDir, databaseURL string) (*devstack.Dev, api) {
 
 // startDevWith starts lift dev on any free ports, without the Web UI,
 // with one-second sequence days and no frequency caps, plus env.
-func startDevWith(t *testing.T, env map[string]string) (*devstack.Dev, api) {
+func startDevWith(t *testing.T, env map[string]string, opts ...devstack.Option) (*devstack.Dev, api) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test: runs an embedded Temporal server")
@@ -57,7 +57,7 @@ func startDevWith(t *testing.T, env map[string]string) (*devstack.Dev, api) {
 	}
 	cfg, err := config.Load(config.RoleDev, vars, nil)
 	require.NoError(t, err)
-	d, err := devstack.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d, err := devstack.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	require.NoError(t, err)
 	return d, api{url: d.APIURL, key: apiKey}
 }

@@ -3,17 +3,14 @@ package e2e_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/lift-hq/lift/config"
 	"github.com/lift-hq/lift/internal/devstack"
 )
 
@@ -26,19 +23,9 @@ func TestOneTraceFollowsAnEvent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: runs an embedded Temporal server")
 	}
-	gin.SetMode(gin.TestMode)
 	spans := tracetest.NewInMemoryExporter()
-	vars := map[string]string{
-		"LIFT_DATA_DIR": t.TempDir(), "LIFT_HTTP": "127.0.0.1:0", "LIFT_TEMPORAL_PORT": "0", "LIFT_UI_PORT": "0",
-		"LIFT_DAY": "1s", "LIFT_API_KEY": apiKey, "LIFT_POSTAL_ADDRESS": "1 Test Street, Testville",
-		"LIFT_CAP_PER_DAY": "0", "LIFT_CAP_PER_WEEK": "0",
-	}
-	cfg, err := config.Load(config.RoleDev, vars, nil)
-	require.NoError(t, err)
-	d, err := devstack.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), devstack.WithSpanExporter(spans))
-	require.NoError(t, err)
+	d, a := startDevWith(t, nil, devstack.WithSpanExporter(spans))
 	defer d.Stop(context.Background())
-	a := api{url: d.APIURL, key: apiKey}
 	seed(t, a, "tess")
 
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
