@@ -77,7 +77,8 @@ running() {
   pid=$(cat "$PROD_DIR/$1.pid")
   state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
   [[ -n $state && $state != Z ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -e "lift-temporal" -e "lift "
+  # (prod.sh: the subshell that is about to exec it)
+  grep -q -e "lift" -e "prod.sh" < <(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
 }
 
 # spawn NAME [VAR=value ...] CMD...: start CMD in its own session with the
@@ -95,14 +96,21 @@ spawn() {
   echo $! >"$PROD_DIR/$name.pid"
 }
 
-wait_for() { # wait_for WHAT SECONDS CMD...
-  local what=$1 secs=$2
+# wait_for NAME SECONDS CMD...: until CMD succeeds; fails at once when the
+# process exits, and after SECONDS.
+wait_for() {
+  local name=$1 secs=$2
   shift 2
   for _ in $(seq 1 "$((secs * 4))"); do
     "$@" >/dev/null 2>&1 && return 0
+    if ! running "$name"; then
+      say "$name exited; the end of $PROD_DIR/$name.log:" >&2
+      tail -5 "$PROD_DIR/$name.log" >&2
+      return 1
+    fi
     sleep 0.25
   done
-  say "$what did not come up in ${secs}s; see $PROD_DIR/*.log" >&2
+  say "$name did not come up in ${secs}s; see $PROD_DIR/$name.log" >&2
   return 1
 }
 
@@ -124,7 +132,7 @@ start() {
     spawn temporal LIFT_TEMPORAL_POSTGRES_URL="$PROD_POSTGRES" "$BIN/lift-temporal" --db "$PROD_TEMPORAL_DB" \
       --port "$PROD_TEMPORAL_PORT" --ui-port "$PROD_UI_PORT" --namespace "${TEMPORAL_NAMESPACE:-default}" \
       --max-conns "${PROD_TEMPORAL_MAX_CONNS:-5}"
-    wait_for "Temporal (127.0.0.1:$PROD_TEMPORAL_PORT)" 120 logged_since "$PROD_DIR/temporal.log" "$from" "lift-temporal: ready"
+    wait_for temporal 120 logged_since "$PROD_DIR/temporal.log" "$from" "lift-temporal: ready"
     ;;
   worker-*)
     i=$((${name#worker-} - 1))

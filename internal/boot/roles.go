@@ -72,7 +72,7 @@ func RunWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) erro
 	}
 	// Its workflows set Lift's search attributes: without them every
 	// sequence would fail, so the worker does not start.
-	if err := workflows.CheckSearchAttributes(ctx, l.Temporal, cfg.TemporalNamespace); err != nil {
+	if err := checkSearchAttributes(ctx, l, cfg.TemporalNamespace); err != nil {
 		return fmt.Errorf("lift worker will not start: %w", err)
 	}
 	w := l.Worker()
@@ -97,6 +97,22 @@ func RunMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) err
 	}
 	logger.Info("database schema is up to date", "version", v.Current, "head", v.Head)
 	return l.Bootstrap(ctx)
+}
+
+// checkSearchAttributes checks the namespace has Lift's search
+// attributes. A server that has just started may not answer yet: that is
+// retried for a minute; missing attributes are not.
+func checkSearchAttributes(ctx context.Context, l *Lift, namespace string) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := workflows.CheckSearchAttributes(ctx, l.Temporal, namespace)
+		var missing *workflows.MissingSearchAttributesError
+		if err == nil || errors.As(err, &missing) || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		l.Logger.Warn("Temporal did not list the search attributes yet; retrying", "err", err)
+		time.Sleep(time.Second)
+	}
 }
 
 // serveMetrics serves /metrics on LIFT_METRICS_ADDR, when set, until ctx

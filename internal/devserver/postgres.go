@@ -73,6 +73,11 @@ func setupPostgres(p Postgres) (store, visibility *config.SQL, err error) {
 		// Create the database only where it is missing: a role without
 		// CREATEDB can run a cluster whose databases an admin made.
 		conn, err := sqltool.NewConnection(conf, logger)
+		if err == nil { // the connection is lazy: try it
+			if err = conn.Exec("SELECT 1"); err != nil {
+				conn.Close()
+			}
+		}
 		if err != nil {
 			admin := *conf
 			if err := sqltool.DoCreateDatabase(&admin, "postgres", logger); err != nil {
