@@ -262,8 +262,15 @@ func TestChaosOnTheProductionTopology(t *testing.T) {
 		totalKills += n
 	}
 	require.GreaterOrEqual(t, kills["temporal"]+kills["worker-1"]+kills["worker-2"], 1, "the chaos must have hit a worker or Temporal: %v", kills)
-	t.Logf("chaos result: %d sequences completed, %d emails accepted for %d due steps, %d lost, %d duplicates; %d SIGKILLs %v; %s in all",
-		customers, total, customers*3, lost, dup, totalKills, kills, time.Since(start).Round(time.Second))
+	result := fmt.Sprintf("chaos result: %d sequences completed, %d emails accepted for %d due steps, %d lost, %d duplicates; %d SIGKILLs %v; %s in all (seed %d)",
+		customers, total, customers*3, lost, dup, totalKills, kills, time.Since(start).Round(time.Second), seedRNG)
+	t.Log(result)
+	// CI prints it: go test shows nothing of a passing test otherwise.
+	if dir := os.Getenv("LIFT_ARTIFACTS_DIR"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, "chaos.txt"), []byte(result+"\n"), 0o644)
+		}
+	}
 	// The replica's metrics count the webhook's events (one posted now:
 	// chaos may have restarted api-1 after the last of the run's).
 	res, err := fake.PostEvents(context.Background(), api1+"/v1/webhooks/sendgrid", []map[string]any{fake.Event(fake.Accepted()[0], "open")})
