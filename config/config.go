@@ -112,8 +112,8 @@ type Config struct {
 	MetricsAddr string `env:"LIFT_METRICS_ADDR"`
 	// MetricsDefault says MetricsAddr is the worker's default, not asked
 	// for: a worker whose default port is taken runs without metrics.
-	MetricsDefault bool `env:"-"`
-	LogFormat   string `env:"LIFT_LOG_FORMAT" envDefault:"text"`
+	MetricsDefault bool   `env:"-"`
+	LogFormat      string `env:"LIFT_LOG_FORMAT" envDefault:"text"`
 
 	// SoftOptInCountries are where the soft opt-in (existing customers,
 	// similar products) is a lawful basis: ISO codes, or "*" for everywhere.
