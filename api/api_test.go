@@ -1469,3 +1469,74 @@ func TestExperimentLifecycle(t *testing.T) {
 		requireError(t, st, body, 404, "not_found", "")
 	})
 }
+
+// TestOnlyFreshEventsEnrol: loading a shop's history (a purchase from last
+// year) records the order and enrols no one, saying why; an event inside
+// the campaign's entry window (enter_within, 24 h by default) enrols; an
+// anchored event whose end has passed enrols no one; and an old event
+// starts no inactivity watcher.
+func TestOnlyFreshEventsEnrol(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		at := func(d time.Duration) string { return apptest.Now.Add(-d).Format(time.RFC3339) }
+		purchase := func(order string, ago time.Duration) map[string]any {
+			st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"purchase","customer_id":"ada","occurred_at":%q,
+			  "properties":{"order_id":%q,"currency":"USD","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, at(ago), order))
+			require.Equal(t, 202, st, "%v", body)
+			return body
+		}
+		old := purchase("o-2025", 400*24*time.Hour)
+		require.Empty(t, old["started"], "a year-old order mails no one")
+		require.Contains(t, old["skipped"].([]any)[0].(map[string]any)["reason"], "outside the campaign's entry window (enter_within 24h0m0s)")
+		st, body := b.do(t, "GET", "/v1/customers/ada/export", "")
+		require.Equal(t, 200, st, "%v", body)
+		require.Contains(t, fmt.Sprint(body["orders"]), "o-2025", "the order counts for history")
+
+		fresh := purchase("o-today", 2*time.Hour)
+		require.Len(t, fresh["started"], 1, "%v", fresh)
+
+		// A campaign may take events up to three days old.
+		b.seq.SetRunning("seq/camera-accessories/ada", false)
+		st, body = b.do(t, "GET", "/v1/campaigns/camera-accessories", "")
+		require.Equal(t, 200, st)
+		def := strings.Replace(cameraCampaign, `"kind"`, `"enter_within":"3d","kind"`, 1)
+		st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", def)
+		require.Equal(t, 200, st, "%v", body)
+		st, _ = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+		require.Equal(t, 201, st)
+		require.NotEmpty(t, purchase("o-2days", 48*time.Hour)["started"])
+		for _, bad := range []string{`"0h"`, `"soon"`, `"400d"`} {
+			st, body = b.do(t, "PUT", "/v1/campaigns/camera-accessories", strings.Replace(def, `"3d"`, bad, 1))
+			requireError(t, st, body, 422, "invalid", "enter_within")
+		}
+
+		// A trial that has already ended: nothing to count down to.
+		trial := `{"id":"trial-upgrade","name":"Before your trial ends","kind":"upsell","anchor":"ends_at",
+		  "trigger":{"event":"trial_ending"},"exit_on":["upgrade"],
+		  "steps":[{"id":"three","at":"3d","subject":"3 days left","template":"upsell"}]}`
+		st, _ = b.do(t, "POST", "/v1/campaigns", trial)
+		require.Equal(t, 201, st)
+		st, _ = b.do(t, "POST", "/v1/campaigns/trial-upgrade/publish", "")
+		require.Equal(t, 201, st)
+		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"trial_ending","customer_id":"ada","properties":{"ends_at":%q}}`, at(time.Hour)))
+		require.Equal(t, 202, st, "%v", body)
+		require.Empty(t, body["started"])
+		require.Contains(t, body["skipped"].([]any)[0].(map[string]any)["reason"], "is in the past")
+
+		// An old visit starts no inactivity watcher; a fresh one does.
+		winback := `{"id":"winback","name":"We miss you","kind":"cross_sell","trigger":{"event":"inactivity","after":"30d"},
+		  "steps":[{"id":"a","at":"0d","subject":"We miss you","template":"education"}]}`
+		st, _ = b.do(t, "POST", "/v1/campaigns", winback)
+		require.Equal(t, 201, st)
+		st, _ = b.do(t, "POST", "/v1/campaigns/winback/publish", "")
+		require.Equal(t, 201, st)
+		before := len(b.seq.Signals())
+		st, _ = b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"milestone","customer_id":"ada","occurred_at":%q,"properties":{"name":"x"}}`, at(90*24*time.Hour)))
+		require.Equal(t, 202, st)
+		require.Len(t, b.seq.Signals(), before, "a backfilled visit wakes no watcher")
+		st, _ = b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
+		require.Equal(t, 202, st)
+		require.Greater(t, len(b.seq.Signals()), before)
+	})
+}

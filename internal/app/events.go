@@ -157,7 +157,7 @@ func (a *App) ingest(ctx context.Context, in Event) (EventResult, error) {
 	if err := a.enrol(ctx, ev, cust, now, &res); err != nil {
 		return res, err
 	}
-	if err := a.touchActivity(ctx, cust.ID, now); err != nil {
+	if err := a.touchActivity(ctx, cust.ID, ev.OccurredAt, now); err != nil {
 		return res, err
 	}
 	return res, a.signal(ctx, ev, cust, &res)
@@ -203,7 +203,7 @@ func (a *App) enrol(ctx context.Context, ev *models.Event, cust *models.Customer
 				return err
 			}
 		}
-		v, err := a.gate(ctx, entry{def: def, customer: cust, facts: matchFacts, props: ev.Properties, now: now, day: a.Settings.Day})
+		v, err := a.gate(ctx, entry{def: def, customer: cust, facts: matchFacts, props: ev.Properties, occurred: ev.OccurredAt, now: now, day: a.Settings.Day})
 		if err != nil {
 			return err
 		}
@@ -225,6 +225,11 @@ func (a *App) enrol(ctx context.Context, ev *models.Event, cust *models.Customer
 			if err != nil {
 				res.Skipped = append(res.Skipped, SkippedSeq{CampaignID: def.ID,
 					Reason: fmt.Sprintf("the event has no %s time (RFC 3339) to count the steps back from", def.Anchor)})
+				continue
+			}
+			if !anchor.After(now) {
+				res.Skipped = append(res.Skipped, SkippedSeq{CampaignID: def.ID,
+					Reason: fmt.Sprintf("the event's %s (%s) is in the past: there is nothing left to count down to", def.Anchor, anchor.UTC().Format(time.RFC3339))})
 				continue
 			}
 			scaled := workflows.ScaleAnchor(anchor.UTC(), now, a.Settings.Day)
@@ -273,10 +278,20 @@ func (a *App) sequenceInput(ctx context.Context, def *campaign.Definition, versi
 
 // touchActivity restarts the customer's quiet spell for re-engagement
 // campaigns, when any is live.
-func (a *App) touchActivity(ctx context.Context, customerID string, now time.Time) error {
-	live, err := a.Store.LiveVersions(ctx, campaign.TriggerInactivity)
+func (a *App) touchActivity(ctx context.Context, customerID string, occurred, now time.Time) error {
+	live, err := a.defs.Live(ctx, campaign.TriggerInactivity)
 	if err != nil || len(live) == 0 {
 		return err
+	}
+	// An event older than every inactivity campaign's entry window (a
+	// backfill) starts no watcher: it would count a quiet spell from
+	// today and mail a customer about a year-old visit.
+	fresh := false
+	for _, lv := range live {
+		fresh = fresh || now.Sub(occurred) <= lv.Definition.EntryWindow()
+	}
+	if !fresh {
+		return nil
 	}
 	return a.Sequences.TouchActivity(ctx, customerID, now, a.Settings.Day)
 }

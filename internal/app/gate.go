@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/lift-hq/lift/internal/campaign"
@@ -16,6 +17,9 @@ type entry struct {
 	customer *models.Customer
 	facts    campaign.Facts
 	props    map[string]any // nil for the inactivity watcher
+	// occurred is when the triggering event happened (zero for the
+	// inactivity watcher, whose entry is now).
+	occurred time.Time
 	now      time.Time
 	day      time.Duration // scales re-entry periods
 }
@@ -38,6 +42,11 @@ func (a *App) gate(ctx context.Context, e entry) (verdict, error) {
 		return verdict{}, nil
 	}
 	v := verdict{matched: true}
+	if age, window := e.now.Sub(e.occurred), e.def.EntryWindow(); !e.occurred.IsZero() && age > window {
+		v.blocked = fmt.Sprintf("the event happened %s ago, outside the campaign's entry window (enter_within %s): it is recorded for history, and enrols no one",
+			age.Round(time.Minute), window)
+		return v, nil
+	}
 	if e.props != nil { // an inactivity entry has no event to key on
 		v.entryKey = e.def.EntryKey(e.props)
 	}

@@ -74,15 +74,19 @@ var Strategies = []Strategy{StrategyComplements, StrategyBoughtTogether, Strateg
 
 // Definition is a campaign as marketers write it (POST /v1/campaigns).
 type Definition struct {
-	ID                string   `json:"id"`
-	Name              string   `json:"name"`
-	Kind              Kind     `json:"kind"`
-	Trigger           Trigger  `json:"trigger"`
-	ExitOn            []Goal   `json:"exit_on,omitempty"`
-	Steps             []Step   `json:"steps"`
-	SendWindow        string   `json:"send_window,omitempty"`        // "09:00-20:00", customer-local
-	AttributionWindow string   `json:"attribution_window,omitempty"` // "5d"
-	Reentry           *Reentry `json:"reentry,omitempty"`
+	ID                string  `json:"id"`
+	Name              string  `json:"name"`
+	Kind              Kind    `json:"kind"`
+	Trigger           Trigger `json:"trigger"`
+	ExitOn            []Goal  `json:"exit_on,omitempty"`
+	Steps             []Step  `json:"steps"`
+	SendWindow        string  `json:"send_window,omitempty"`        // "09:00-20:00", customer-local
+	AttributionWindow string  `json:"attribution_window,omitempty"` // "5d"
+	// EnterWithin is how old a triggering event may be and still enrol
+	// ("24h", the default; "3d"), in real hours, whatever the sequence
+	// day: loading last year's orders enrols no one.
+	EnterWithin string   `json:"enter_within,omitempty"`
+	Reentry     *Reentry `json:"reentry,omitempty"`
 	// Anchor names an event property holding a time (e.g. "ends_at" of a
 	// trial_ending event); each step's "at" then counts back from it:
 	// "10d" is ten days before the trial ends.
@@ -432,6 +436,13 @@ func (d *Definition) Validate() error {
 			return bad("attribution_window", "%v", err)
 		}
 	}
+	if d.EnterWithin != "" {
+		if o, err := ParseOffset(d.EnterWithin); err != nil {
+			return bad("enter_within", "%v", err)
+		} else if o.TotalHours() < 1 {
+			return bad("enter_within", "must be at least 1h")
+		}
+	}
 	if r := d.Reentry; r != nil {
 		switch r.Rule {
 		case ReentryAlways, ReentryOnce:
@@ -618,6 +629,18 @@ func (d *Definition) Attribution() Offset {
 	}
 	o, _ := ParseOffset(d.AttributionWindow)
 	return o
+}
+
+// DefaultEnterWithin is the entry window of a campaign that sets none.
+const DefaultEnterWithin = 24 * time.Hour
+
+// EntryWindow is how old a triggering event may be and still enrol.
+func (d *Definition) EntryWindow() time.Duration {
+	o, err := ParseOffset(d.EnterWithin)
+	if d.EnterWithin == "" || err != nil {
+		return DefaultEnterWithin
+	}
+	return time.Duration(o.TotalHours()) * time.Hour
 }
 
 // HasGoal reports whether the campaign exits on goal.
