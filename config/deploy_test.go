@@ -51,7 +51,7 @@ func readCompose(t *testing.T) composeFile {
 func variables() (names []string, prefixes []string) {
 	t := reflect.TypeFor[config.Config]()
 	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("env"), ","); name != "" {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("env"), ","); name != "" && name != "-" {
 			names = append(names, name)
 		}
 	}
@@ -61,11 +61,13 @@ func variables() (names []string, prefixes []string) {
 	return names, []string{"TEMPORAL_GRPC_META_", "OTEL_"}
 }
 
+var composeVar = regexp.MustCompile(`\$\{([A-Z_]+)(:-|:\?)([^}]*)\}`)
+
 // substitute resolves compose's ${VAR:-default} and ${VAR:?error} the way
 // an operator's shell would with only the required variables set.
 func substitute(v string) string {
-	return regexp.MustCompile(`\$\{([A-Z_]+)(:-|:\?)([^}]*)\}`).ReplaceAllStringFunc(v, func(m string) string {
-		parts := regexp.MustCompile(`\$\{([A-Z_]+)(:-|:\?)([^}]*)\}`).FindStringSubmatch(m)
+	return composeVar.ReplaceAllStringFunc(v, func(m string) string {
+		parts := composeVar.FindStringSubmatch(m)
 		if parts[2] == ":-" {
 			return parts[3]
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"regexp"
 
 	"github.com/google/uuid"
@@ -77,5 +76,3 @@ func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }
-
-func listen(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }

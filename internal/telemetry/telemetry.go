@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -211,7 +212,7 @@ func (t *Telemetry) Serve(ctx context.Context, addr string, done chan<- error) (
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", t.Handler())
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
-	ln, err := listen(addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("metrics: %w", err)
 	}
