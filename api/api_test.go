@@ -1495,6 +1495,12 @@ func TestOnlyFreshEventsEnrol(t *testing.T) {
 
 		fresh := purchase("o-today", 2*time.Hour)
 		require.Len(t, fresh["started"], 1, "%v", fresh)
+		// An order older than the sequence it would exit (a backfill, a
+		// late queue) does not end it; one newer than the enrolment does.
+		b.app.SetNow(apptest.Now.Add(time.Hour))
+		require.Empty(t, purchase("o-before", 3*time.Hour)["signalled"], "the customer entered after this order")
+		require.Empty(t, purchase("o-2024", 700*24*time.Hour)["signalled"])
+		require.Len(t, purchase("o-after", -30*time.Minute)["signalled"], 1, "an order after enrolment exits")
 
 		// A campaign may take events up to three days old.
 		b.seq.SetRunning("seq/camera-accessories/ada", false)

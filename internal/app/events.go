@@ -316,6 +316,19 @@ func (a *App) signal(ctx context.Context, ev *models.Event, cust *models.Custome
 	for _, s := range res.Started {
 		skip[s.CampaignID] = true
 	}
+	// A sequence that began after the event (a backfilled order, a late
+	// delivery from a queue) is not exited by it: the customer entered
+	// knowing about it. The enrolment rows say when each began; a
+	// sequence whose row is not written yet is signalled, as before.
+	running, err := a.Store.RunningEnrollments(ctx, cust.ID)
+	if err != nil {
+		return err
+	}
+	for _, e := range running {
+		if e.EnrolledAt.After(ev.OccurredAt) {
+			skip[e.CampaignID] = true
+		}
+	}
 	signalled, err := a.signalRunning(ctx, cust.ID, name, sig, skip)
 	res.Signalled = append(res.Signalled, signalled...)
 	return err
