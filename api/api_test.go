@@ -82,10 +82,10 @@ func (b *bundle) doWith(t testing.TB, method, path, body, auth string, headers .
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	b.h.ServeHTTP(rec, req)
 	var out map[string]any

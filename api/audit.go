@@ -43,6 +43,7 @@ var audited = map[string]auditRule{
 	"POST /v1/api-keys":                                   {action: app.AuditKeyCreate},
 	"DELETE /v1/api-keys/:id":                             {action: app.AuditKeyRevoke, param: "id"},
 	"POST /v1/messages/:id/resolve":                       {action: app.AuditMessageResolve, param: "id"},
+	"POST /v1/imports/:kind":                              {action: app.AuditImport},
 }
 
 // audit records a successful audited request: the key, the action, the

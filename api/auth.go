@@ -64,6 +64,8 @@ func (h *handlers) limitBody(c *gin.Context) {
 		limit *= 16
 	case "/v1/webhooks/sendgrid":
 		limit = h.Webhook.MaxBytes
+	case "/v1/imports/:kind":
+		limit = h.ImportMaxBytes
 	}
 	if c.Request.ContentLength > limit {
 		writeError(c, h.Logger, errs.E(errs.TooLarge, "request body is larger than %d bytes", limit))

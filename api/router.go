@@ -40,6 +40,9 @@ type Deps struct {
 	// MaxBodyBytes bounds every request body (a batch of events and a
 	// SendGrid webhook may be 16 times larger).
 	MaxBodyBytes int64
+	// ImportMaxBytes bounds a bulk import's body, which is read a chunk
+	// at a time (default 4 GiB).
+	ImportMaxBytes int64
 	// DevOutbox serves an unauthenticated outbox page at /dev/outbox. Only
 	// lift dev turns it on.
 	DevOutbox bool
@@ -71,7 +74,11 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	h := &handlers{Deps: d, webhookSlots: make(chan struct{}, max(d.Webhook.Concurrent, 1))}
+	if d.ImportMaxBytes == 0 {
+		d.ImportMaxBytes = 4 << 30
+	}
+	h := &handlers{Deps: d, webhookSlots: make(chan struct{}, max(d.Webhook.Concurrent, 1)),
+		importSlots: make(chan struct{}, maxImports)}
 
 	r := gin.New()
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
@@ -141,6 +148,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/campaigns/:id/experiments/:exp/resume", h.resumeExperimentVariant)
 	v1.POST("/events", h.postEvent)
 	v1.POST("/events\\:batch", h.postEventBatch) // a literal colon: /v1/events:batch
+	v1.POST("/imports/:kind", h.postImport)
 	v1.GET("/messages", h.listMessages)
 	v1.GET("/messages/:id", h.getMessage)
 	v1.GET("/messages/:id/html", h.getMessageHTML)
@@ -170,6 +178,7 @@ func NewRouter(d Deps) *gin.Engine {
 type handlers struct {
 	Deps
 	webhookSlots chan struct{} // requests to the webhook being read now
+	importSlots  chan struct{} // bulk imports running now
 	lastRefusal  atomic.Int64  // the second a webhook refusal was last recorded
 	xffWarned    atomic.Bool   // X-Forwarded-For from an untrusted peer was logged
 }

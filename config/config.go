@@ -47,6 +47,9 @@ type Config struct {
 	TemporalAddress   string `env:"-"`
 	TemporalNamespace string `env:"-"`
 	MaxBodyBytes      int64  `env:"LIFT_MAX_BODY_BYTES" envDefault:"1048576"`
+	// ImportMaxBytes bounds one bulk import's body (POST /v1/imports/…),
+	// which is read a chunk at a time: 4 GiB by default.
+	ImportMaxBytes int64 `env:"LIFT_IMPORT_MAX_BYTES" envDefault:"4294967296"`
 	// TrustedProxies are the load balancers (IPs or CIDRs) whose
 	// X-Forwarded-For names the client; none by default.
 	TrustedProxies []string `env:"LIFT_TRUSTED_PROXIES" envSeparator:","`
@@ -274,6 +277,9 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("LIFT_MAX_BODY_BYTES must be at least 1024")
+	}
+	if c.ImportMaxBytes < c.MaxBodyBytes {
+		bad("LIFT_IMPORT_MAX_BYTES must be at least LIFT_MAX_BODY_BYTES")
 	}
 	if _, err := url.Parse(c.SendGridBaseURL); err != nil {
 		bad("SENDGRID_BASE_URL: %v", err)

@@ -36,6 +36,8 @@ Usage:
   lift keys create --name NAME --scopes ingest,marketer,admin | list | revoke KEY_ID
                      manage API keys in the database
   lift health URL    exit 0 when URL answers 200 within 3 s (container health checks)
+  lift import customers|products|orders FILE [--api URL] [--key KEY]
+                     load history (CSV or JSON Lines) through the API: never emails
   lift recs evaluate [flags]
                      hit-rate@3 of each recommendation strategy on a generated history
 
@@ -48,8 +50,12 @@ outbox), use the development build: make run, or go run ./cmd/lift-dev.
 func main() {
 	gin.SetMode(gin.ReleaseMode)
 	if err := run(os.Args[1:], os.Stdout); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
+		if !errors.Is(err, flag.ErrHelp) && err.Error() != "" {
 			fmt.Fprintln(os.Stderr, "lift:", err)
+		}
+		var exit *exitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.code)
 		}
 		os.Exit(1)
 	}
@@ -65,6 +71,11 @@ func run(args []string, out io.Writer) error {
 	}
 	if args[0] == "health" {
 		return health(args[1:])
+	}
+	if args[0] == "import" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runImport(ctx, args[1:], os.Stdin, out, os.Stderr, stderrIsTerminal())
 	}
 	role := config.Role(args[0])
 	if role == config.RoleKeys {

@@ -23,6 +23,7 @@ const (
 	AuditKeyCreate          = "key.create"
 	AuditKeyRevoke          = "key.revoke"
 	AuditMessageResolve     = "message.resolve"
+	AuditImport             = "data.import"
 )
 
 // AuditCLI is the key ID under which lift keys, run with database

@@ -38,6 +38,19 @@ type ProductInput struct {
 
 // SaveProduct creates or replaces a catalogue entry.
 func (a *App) SaveProduct(ctx context.Context, sku string, req ProductInput) (*models.Product, error) {
+	p, err := a.checkProduct(sku, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Store.UpsertProduct(ctx, p); err != nil {
+		return nil, err
+	}
+	return a.Store.GetProduct(ctx, sku)
+}
+
+// checkProduct validates a catalogue entry (a PUT's or an import row's)
+// and builds it.
+func (a *App) checkProduct(sku string, req ProductInput) (*models.Product, error) {
 	if err := validID("sku", sku); err != nil {
 		return nil, err
 	}
@@ -104,10 +117,7 @@ func (a *App) SaveProduct(ctx context.Context, sku string, req ProductInput) (*m
 		Regions: req.Regions, Seasons: req.Seasons, Rating: req.Rating, Reviews: req.Reviews, Testimonial: req.Testimonial,
 		TierRank: req.TierRank, Features: req.Features,
 	}
-	if err := a.Store.UpsertProduct(ctx, p); err != nil {
-		return nil, err
-	}
-	return a.Store.GetProduct(ctx, sku)
+	return p, nil
 }
 
 // Product returns one product.

@@ -158,7 +158,7 @@ func (l *Lift) Router(devOutbox bool, temporalUI string) (http.Handler, error) {
 		l.Logger.Warn("SENDGRID_WEBHOOK_PUBLIC_KEY is not set: the SendGrid event webhook is off, so bounces, complaints and opens are not seen")
 	}
 	return api.NewRouter(api.Deps{
-		App: l.App, Store: l.Store, Webhook: webhook, Logger: l.Logger, MaxBodyBytes: l.Config.MaxBodyBytes,
+		App: l.App, Store: l.Store, Webhook: webhook, Logger: l.Logger, MaxBodyBytes: l.Config.MaxBodyBytes, ImportMaxBytes: l.Config.ImportMaxBytes,
 		Telemetry:     l.Telemetry,
 		SecureCookies: strings.HasPrefix(l.Config.PublicURL, "https://"), TrustedProxies: l.Config.TrustedProxies,
 		DevOutbox: devOutbox, TemporalUI: temporalUI, Namespace: l.Config.TemporalNamespace,
