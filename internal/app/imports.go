@@ -129,9 +129,9 @@ func (r *ImportResult) add(c models.ImportCounts) {
 // or column, a line longer than MaxImportLine, a broken connection) ends
 // the import with an error; the chunks before it stay stored, and running
 // the import again completes it.
-func (a *App) Import(ctx context.Context, kind, format string, body io.Reader, opt ImportOptions) (ImportResult, error) {
+func (a *App) Import(ctx context.Context, kind, format string, body io.Reader, opt ImportOptions) (res ImportResult, err error) {
 	start := time.Now()
-	res := ImportResult{Kind: kind, Format: format, Errors: []RowError{}}
+	res = ImportResult{Kind: kind, Format: format, Errors: []RowError{}}
 	if !slices.Contains(ImportKinds, kind) {
 		return res, errs.Field(errs.NotFound, "kind", "unknown import %q (one of %s)", kind, strings.Join(ImportKinds, ", "))
 	}
@@ -167,22 +167,44 @@ func (a *App) Import(ctx context.Context, kind, format string, body io.Reader, o
 		// The database's refusals come with their chunk: in file order.
 		slices.SortStableFunc(res.Errors, func(a, b RowError) int { return cmp.Compare(a.Line, b.Line) })
 	}()
+	// A chunk is written while the next one is read and checked: the
+	// database and the parser each keep a core busy. One write is in
+	// flight at a time, so chunks commit in file order.
 	pending := 0
-	flush := func() error {
-		if pending == 0 {
+	var inflight chan flushed
+	wait := func() error {
+		if inflight == nil {
 			return nil
 		}
-		counts, err := im.flush(ctx)
-		if err != nil {
-			return err
+		f := <-inflight
+		inflight = nil
+		if f.err != nil {
+			return f.err
 		}
-		res.add(counts)
-		pending = 0
+		res.add(f.counts)
 		if opt.Progress != nil {
 			opt.Progress(res.Rows)
 		}
 		return nil
 	}
+	flush := func() error {
+		if err := wait(); err != nil || pending == 0 {
+			return err
+		}
+		write := im.take()
+		pending = 0
+		inflight = make(chan flushed, 1)
+		go func(ch chan<- flushed) {
+			counts, err := write(ctx)
+			ch <- flushed{counts, err}
+		}(inflight)
+		return nil
+	}
+	defer func() {
+		if werr := wait(); err == nil {
+			err = werr
+		}
+	}()
 	for {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -392,7 +414,14 @@ type importer interface {
 	// add checks a row and holds it for the next flush; false: the row
 	// has nothing to import.
 	add(line int64, r row) (bool, error)
-	flush(ctx context.Context) (models.ImportCounts, error)
+	// take hands over the rows held so far, as a write to run while
+	// the next rows are read.
+	take() func(context.Context) (models.ImportCounts, error)
+}
+
+type flushed struct {
+	counts models.ImportCounts
+	err    error
 }
 
 // checkColumns refuses unknown columns, so a misspelt one is not
@@ -552,10 +581,10 @@ func (im *customerImporter) add(line int64, r row) (bool, error) {
 	return true, nil
 }
 
-func (im *customerImporter) flush(ctx context.Context) (models.ImportCounts, error) {
+func (im *customerImporter) take() func(context.Context) (models.ImportCounts, error) {
 	rows := im.rows
 	im.rows, im.seen = nil, nil
-	return im.a.Store.ImportCustomers(ctx, rows)
+	return func(ctx context.Context) (models.ImportCounts, error) { return im.a.Store.ImportCustomers(ctx, rows) }
 }
 
 // --- products ---
@@ -698,10 +727,10 @@ func shopifyField(err error) error {
 	return err
 }
 
-func (im *productImporter) flush(ctx context.Context) (models.ImportCounts, error) {
+func (im *productImporter) take() func(context.Context) (models.ImportCounts, error) {
 	rows := im.rows
 	im.rows, im.seen = nil, nil
-	return im.a.Store.ImportProducts(ctx, rows)
+	return func(ctx context.Context) (models.ImportCounts, error) { return im.a.Store.ImportProducts(ctx, rows) }
 }
 
 // --- orders ---
@@ -723,7 +752,7 @@ type orderHead struct {
 	currency string
 }
 
-func (im *orderImporter) chunk() int { return 10000 }
+func (im *orderImporter) chunk() int { return 20000 }
 
 func (im *orderImporter) columns(src rowSource) error {
 	return checkColumns(src.header(), orderColumns, []string{"order_id", "customer_id", "occurred_at", "sku", "quantity", "price"})
@@ -806,8 +835,8 @@ func (im *orderImporter) knownKeys(r row) bool {
 	return true
 }
 
-func (im *orderImporter) flush(ctx context.Context) (models.ImportCounts, error) {
+func (im *orderImporter) take() func(context.Context) (models.ImportCounts, error) {
 	lines := im.lines
-	im.lines, im.orders, im.items = im.lines[:0], nil, nil
-	return im.a.Store.ImportOrderLines(ctx, lines)
+	im.lines, im.orders, im.items = nil, nil, nil
+	return func(ctx context.Context) (models.ImportCounts, error) { return im.a.Store.ImportOrderLines(ctx, lines) }
 }
