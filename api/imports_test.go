@@ -197,3 +197,36 @@ func TestImportRefusesABadFile(t *testing.T) {
 	st, body = b.importFile(t, "orders", "application/x-ndjson", strings.Repeat("x", 70<<10))
 	requireError(t, st, body, 413, "too_large", "")
 }
+
+// A batch runs customers side by side and each customer's events in the
+// order sent: a purchase that starts a sequence, then a complaint that
+// ends it, for 300 customers at once.
+func TestBatchKeepsEachCustomersOrder(t *testing.T) {
+	t.Parallel()
+	b := on(t, testdb.SQLite(t))
+	b.seed(t)
+	var evs []string
+	for i := range 300 {
+		c := fmt.Sprintf("b-%d", i)
+		st, body := b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		evs = append(evs,
+			fmt.Sprintf(`{"type":"purchase","customer_id":%q,"properties":{"order_id":"o-%s","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, c, c),
+			fmt.Sprintf(`{"type":"complaint","customer_id":%q}`, c))
+	}
+	st, body := b.do(t, "POST", "/v1/events:batch", `{"events":[`+strings.Join(evs, ",")+`]}`)
+	require.Equal(t, 200, st, "%v", body)
+	results := body["results"].([]any)
+	require.Len(t, results, 600)
+	for i, r := range results {
+		item := r.(map[string]any)
+		require.EqualValues(t, i, item["index"])
+		require.EqualValues(t, 202, item["status"], "%v", item)
+		res := item["result"].(map[string]any)
+		if i%2 == 0 {
+			require.Len(t, res["started"], 1, "item %d", i)
+		} else {
+			require.Len(t, res["signalled"], 1, "item %d: the complaint came after the purchase", i)
+		}
+	}
+}
