@@ -66,6 +66,12 @@ func (h *handlers) limitBody(c *gin.Context) {
 		limit = h.Webhook.MaxBytes
 	case "/v1/imports/:kind":
 		limit = h.ImportMaxBytes
+	case "/segment/v1/batch":
+		limit = segmentMaxBatch
+	default:
+		if strings.HasPrefix(c.FullPath(), "/segment/v1/") {
+			limit = segmentMaxCall
+		}
 	}
 	if c.Request.ContentLength > limit {
 		writeError(c, h.Logger, errs.E(errs.TooLarge, "request body is larger than %d bytes", limit))

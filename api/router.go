@@ -116,6 +116,13 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", openAPI) })
 	// Signed by SendGrid, not by an API key.
 	r.POST("/v1/webhooks/sendgrid", h.sendgridWebhook)
+	// Segment's HTTP tracking API, for Segment and RudderStack
+	// destinations and Segment's libraries pointed at Lift.
+	seg := r.Group("/segment/v1", h.segmentAuth)
+	for _, call := range []string{"track", "identify", "page", "screen", "group", "alias"} {
+		seg.POST("/"+call, h.segmentCall)
+	}
+	seg.POST("/batch", h.segmentBatch)
 	r.GET("/u/:token", h.unsubscribeForm)
 	r.POST("/u/:token", h.unsubscribePost)
 

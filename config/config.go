@@ -17,6 +17,8 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/lift-hq/lift/internal/campaign"
 )
 
 // Config is every setting Lift reads. The env tag is the variable's name.
@@ -50,6 +52,12 @@ type Config struct {
 	// ImportMaxBytes bounds one bulk import's body (POST /v1/imports/…),
 	// which is read a chunk at a time: 4 GiB by default.
 	ImportMaxBytes int64 `env:"LIFT_IMPORT_MAX_BYTES" envDefault:"4294967296"`
+	// SegmentConsentTrait names the identify trait (a boolean) that
+	// carries marketing consent; empty: consent never comes from Segment.
+	SegmentConsentTrait string `env:"LIFT_SEGMENT_CONSENT_TRAIT"`
+	// SegmentEvents maps more Segment event names to Lift event types:
+	// "Subscription Upgraded=upgrade,Ticket Opened=support_ticket".
+	SegmentEvents map[string]string `env:"LIFT_SEGMENT_EVENTS" envSeparator:"," envKeyValSeparator:"="`
 	// TrustedProxies are the load balancers (IPs or CIDRs) whose
 	// X-Forwarded-For names the client; none by default.
 	TrustedProxies []string `env:"LIFT_TRUSTED_PROXIES" envSeparator:","`
@@ -277,6 +285,11 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("LIFT_MAX_BODY_BYTES must be at least 1024")
+	}
+	for name, typ := range c.SegmentEvents {
+		if !campaign.IsEventType(typ) {
+			bad("LIFT_SEGMENT_EVENTS: %q maps to %q, which is not a Lift event type (%s)", name, typ, strings.Join(campaign.EventTypes, ", "))
+		}
 	}
 	if c.ImportMaxBytes < c.MaxBodyBytes {
 		bad("LIFT_IMPORT_MAX_BYTES must be at least LIFT_MAX_BODY_BYTES")

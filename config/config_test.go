@@ -100,6 +100,9 @@ func TestValidation(t *testing.T) {
 		{"an audit log kept for an hour", RoleDev, map[string]string{"LIFT_AUDIT_RETENTION": "1h"}, nil, []string{"LIFT_AUDIT_RETENTION"}},
 		{"a negative upsell pause", RoleDev, map[string]string{"LIFT_UPSELL_PAUSE_DAYS": "-1"}, nil, []string{"LIFT_UPSELL_PAUSE_DAYS"}},
 		{"a word where only flags go", RoleDev, nil, []string{"dev", "--demo"}, []string{`not "dev"`}},
+		{"a Segment event mapped to no Lift type", RoleDev, map[string]string{"LIFT_SEGMENT_EVENTS": "Order Refunded=refund"}, nil,
+			[]string{`"Order Refunded" maps to "refund"`}},
+		{"an import limit under the body limit", RoleDev, map[string]string{"LIFT_IMPORT_MAX_BYTES": "2048"}, nil, []string{"LIFT_IMPORT_MAX_BYTES"}},
 		{"one port for Temporal and its UI", RoleDev, map[string]string{"LIFT_TEMPORAL_PORT": "7000", "LIFT_UI_PORT": "7000"}, nil, []string{"distinct ports"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

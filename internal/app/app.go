@@ -65,6 +65,8 @@ type Settings struct {
 	FromEmail, FromName, PostalAddress string
 	// AuditRetention is how long the audit log keeps an entry.
 	AuditRetention time.Duration
+	// Segment configures the Segment-compatible source.
+	Segment SegmentSettings
 }
 
 // Deps are the application's collaborators.

@@ -106,6 +106,7 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, o Option
 			Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MinSupport: cfg.AffinityMinSupport,
 			SoftOptIn: cfg.SoftOptInCountries, PublicURL: cfg.PublicURL,
 			FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress, AuditRetention: cfg.AuditRetention,
+			Segment: app.SegmentSettings{ConsentTrait: cfg.SegmentConsentTrait, Events: cfg.SegmentEvents},
 		},
 	})
 	l.Activities = &activities.Activities{

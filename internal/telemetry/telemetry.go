@@ -56,6 +56,10 @@ const (
 	MetricSendLatency = "lift_send_latency"
 	// MetricWebhookEvents counts the provider's events applied, by type.
 	MetricWebhookEvents = "lift_webhook_events"
+	// MetricSegmentMessages counts Segment-compatible calls by type and
+	// outcome (recorded, unmodelled, anonymous, unknown_customer,
+	// no_email, invalid).
+	MetricSegmentMessages = "lift_segment_messages"
 )
 
 // Options configure New.

@@ -1,0 +1,282 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/telemetry"
+)
+
+// Segment-compatible source: Segment's HTTP tracking API as its libraries
+// (and RudderStack, or analytics-go pointed at Lift) send it. identify
+// upserts the customer, track and page become Lift events. A message Lift
+// does not model is accepted and counted, never refused, so the sender
+// does not retry it forever.
+
+// SegmentSettings configure the source.
+type SegmentSettings struct {
+	// ConsentTrait names the identify trait that carries marketing
+	// consent (a boolean). Empty: consent is never taken from Segment.
+	ConsentTrait string
+	// Events maps Segment event names to Lift event types, over the
+	// e-commerce spec's own (Order Completed → purchase, Product Viewed →
+	// page_view).
+	Events map[string]string
+}
+
+// SegmentDefaultEvents are the events of Segment's e-commerce spec Lift
+// maps without configuration.
+var SegmentDefaultEvents = map[string]string{
+	"Order Completed": campaign.EventPurchase,
+	"Product Viewed":  campaign.EventPageView,
+}
+
+// SegmentMessage is one call of Segment's tracking API.
+type SegmentMessage struct {
+	Type              string         `json:"type"`
+	MessageID         string         `json:"messageId"`
+	UserID            string         `json:"userId"`
+	AnonymousID       string         `json:"anonymousId"`
+	Event             string         `json:"event"`
+	Name              string         `json:"name"`
+	Category          string         `json:"category"`
+	Timestamp         string         `json:"timestamp"`
+	OriginalTimestamp string         `json:"originalTimestamp"`
+	Properties        map[string]any `json:"properties"`
+	Traits            map[string]any `json:"traits"`
+	Context           map[string]any `json:"context"`
+}
+
+// Segment outcomes: what became of a message (lift_segment_messages_total).
+const (
+	SegmentRecorded        = "recorded"         // an event recorded, a customer saved
+	SegmentUnmodelled      = "unmodelled"       // an event (or page) Lift has no type for
+	SegmentAnonymous       = "anonymous"        // no userId: Lift knows customers by their ID
+	SegmentUnknownCustomer = "unknown_customer" // an event before the customer's identify
+	SegmentNoEmail         = "no_email"         // identify of a new customer without an email
+	SegmentInvalid         = "invalid"          // the mapped event or profile failed validation
+)
+
+// Segment applies one message and says what became of it. An error is
+// returned only for what the sender must not retry blindly as is: a
+// message that is not Segment's shape (400) or a failure of Lift's (5xx).
+func (a *App) Segment(ctx context.Context, m SegmentMessage, s SegmentSettings) (string, error) {
+	outcome, err := a.segment(ctx, m, s)
+	if err == nil {
+		typ := m.Type
+		switch typ {
+		case "track", "identify", "page", "screen", "group", "alias":
+		default:
+			typ = "other"
+		}
+		a.Metrics.WithTags(map[string]string{"type": typ, "outcome": outcome}).Counter(telemetry.MetricSegmentMessages).Inc(1)
+	}
+	return outcome, err
+}
+
+func (a *App) segment(ctx context.Context, m SegmentMessage, s SegmentSettings) (string, error) {
+	if m.Type == "" {
+		return "", errs.Field(errs.Malformed, "type", "is required (track, identify, page, …)")
+	}
+	if m.UserID == "" {
+		return SegmentAnonymous, nil
+	}
+	if validID("userId", m.UserID) != nil {
+		return SegmentInvalid, nil
+	}
+	switch m.Type {
+	case "identify":
+		return a.segmentIdentify(ctx, m, s)
+	case "track":
+		typ := s.Events[m.Event]
+		if typ == "" {
+			typ = SegmentDefaultEvents[m.Event]
+		}
+		if typ == "" {
+			return SegmentUnmodelled, nil
+		}
+		return a.segmentEvent(ctx, m, typ)
+	case "page", "screen":
+		if segmentSKU(m.Properties) == "" {
+			return SegmentUnmodelled, nil // a page that is not a product's
+		}
+		return a.segmentEvent(ctx, m, campaign.EventPageView)
+	}
+	return SegmentUnmodelled, nil // group, alias and the rest
+}
+
+// segmentEvent records a track or page call as a Lift event: messageId
+// is its ID (a retry is the same event), timestamp its time.
+func (a *App) segmentEvent(ctx context.Context, m SegmentMessage, typ string) (string, error) {
+	ev := Event{ID: segmentID(m.MessageID), Type: typ, CustomerID: m.UserID, OccurredAt: segmentTime(m), Properties: map[string]any{}}
+	for k, v := range m.Properties {
+		ev.Properties[k] = v
+	}
+	switch typ {
+	case campaign.EventPurchase:
+		// Segment's Order Completed: order_id, products[{product_id, sku,
+		// price, quantity}], currency, revenue or total.
+		p := m.Properties
+		var items []any
+		products, _ := p["products"].([]any)
+		for _, raw := range products {
+			prod, _ := raw.(map[string]any)
+			sku := segmentSKU(prod)
+			if sku == "" {
+				continue
+			}
+			qty := prod["quantity"]
+			if qty == nil {
+				qty = 1.0
+			}
+			items = append(items, map[string]any{"sku": sku, "quantity": qty, "price": prod["price"]})
+		}
+		delete(ev.Properties, "products")
+		ev.Properties["items"] = items
+		if rev, ok := p["revenue"]; ok {
+			ev.Properties["revenue"] = rev
+		} else if total, ok := p["total"]; ok {
+			ev.Properties["revenue"] = total
+		}
+		if cur, ok := p["currency"].(string); ok {
+			ev.Properties["currency"] = strings.ToUpper(cur)
+		}
+	case campaign.EventPageView:
+		ev.Properties["sku"] = segmentSKU(m.Properties)
+	}
+	if _, err := normalize(ev.Properties, "properties"); err != nil {
+		return SegmentInvalid, nil
+	}
+	_, err := a.Ingest(ctx, ev)
+	switch {
+	case errs.Is(err, errs.NotFound):
+		return SegmentUnknownCustomer, nil
+	case errs.Is(err, errs.Invalid), errs.Is(err, errs.Conflict), errs.Is(err, errs.Malformed):
+		a.Logger.InfoContext(ctx, "segment message not recorded", "type", m.Type, "event_type", typ, "err", errs.Message(err))
+		return SegmentInvalid, nil
+	case err != nil:
+		return "", err
+	}
+	return SegmentRecorded, nil
+}
+
+// segmentIdentify upserts the customer from an identify call: email and
+// name from the traits, time zone and locale from the context (or the
+// traits). Consent comes only from the configured trait, as a record
+// with the source "segment"; otherwise a new customer has none and a
+// known one keeps theirs.
+func (a *App) segmentIdentify(ctx context.Context, m SegmentMessage, s SegmentSettings) (string, error) {
+	traits := map[string]any{}
+	if ct, ok := m.Context["traits"].(map[string]any); ok {
+		for k, v := range ct {
+			traits[k] = v
+		}
+	}
+	for k, v := range m.Traits {
+		traits[k] = v
+	}
+	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return strings.TrimSpace(v) }
+	prev, err := a.Store.GetCustomer(ctx, m.UserID)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return "", err
+	}
+	in := CustomerInput{Email: str(traits, "email"), Name: str(traits, "name"), Timezone: str(m.Context, "timezone"),
+		Locale: str(m.Context, "locale"), Tier: str(traits, "plan")}
+	if in.Name == "" {
+		in.Name = strings.TrimSpace(str(traits, "firstName") + " " + str(traits, "lastName"))
+	}
+	if in.Timezone == "" {
+		in.Timezone = str(traits, "timezone")
+	}
+	if addr, ok := traits["address"].(map[string]any); ok {
+		if c := strings.ToUpper(str(addr, "country")); countryRE.MatchString(c) {
+			in.Country = c
+		}
+	}
+	if prev != nil { // what the call does not say stays as it is
+		in.Email = firstNonEmpty(in.Email, prev.Email)
+		in.Name = firstNonEmpty(in.Name, prev.Name)
+		in.Timezone = firstNonEmpty(in.Timezone, prev.Timezone)
+		in.Locale = firstNonEmpty(in.Locale, prev.Locale)
+		in.Country = firstNonEmpty(in.Country, prev.Country)
+		in.Tier = firstNonEmpty(in.Tier, prev.Tier)
+		consent := prev.Consent
+		in.MarketingConsent, in.ConsentBasis = &consent, prev.ConsentBasis
+	} else {
+		no := false
+		in.MarketingConsent = &no
+	}
+	if in.Email == "" {
+		return SegmentNoEmail, nil
+	}
+	if in.Locale != "" {
+		in.Locale = strings.ReplaceAll(in.Locale, "_", "-") // en_US from some libraries
+	}
+	if s.ConsentTrait != "" {
+		if v, ok := traits[s.ConsentTrait].(bool); ok {
+			in.MarketingConsent, in.ConsentBasis = &v, ""
+			in.ConsentSource = "segment:" + s.ConsentTrait
+			if ip := str(m.Context, "ip"); ip != "" {
+				in.ConsentIP = ip
+			}
+			in.ConsentUserAgent = str(m.Context, "userAgent")
+		}
+	}
+	if _, err := a.SaveCustomer(ctx, m.UserID, in); err != nil {
+		if e, ok := errs.As(err); ok && e.Code != errs.Internal && e.Code != errs.Unavailable {
+			a.Logger.InfoContext(ctx, "segment identify not saved", "field", e.Field, "err", e.Message)
+			return SegmentInvalid, nil
+		}
+		return "", err
+	}
+	return SegmentRecorded, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// segmentSKU is a product's SKU in Segment's spec: sku, else product_id.
+func segmentSKU(p map[string]any) string {
+	for _, k := range []string{"sku", "product_id"} {
+		switch v := p[k].(type) {
+		case string:
+			if v != "" {
+				return v
+			}
+		case json.Number:
+			return v.String()
+		case float64:
+			return fmt.Sprint(v)
+		}
+	}
+	return ""
+}
+
+// segmentID turns a messageId into Lift's event ID ("" when none: Lift
+// makes one).
+func segmentID(messageID string) string {
+	if messageID == "" || validID("", messageID) != nil {
+		return ""
+	}
+	return messageID
+}
+
+// segmentTime is when the message says it happened: timestamp, else
+// originalTimestamp, else now.
+func segmentTime(m SegmentMessage) string {
+	for _, v := range []string{m.Timestamp, m.OriginalTimestamp} {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return t.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	return ""
+}
