@@ -149,4 +149,3 @@ func TestSegmentSource(t *testing.T) {
 		requireError(t, st, body, 413, "too_large", "")
 	})
 }
-
