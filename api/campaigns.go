@@ -21,7 +21,10 @@ type CampaignResponse struct {
 	Status        domain.CampaignStatus `json:"status"`
 	LatestVersion int                   `json:"latest_version"`
 	Definition    *campaign.Definition  `json:"definition"`
-	UpdatedAt     time.Time             `json:"updated_at"`
+	// PublishedDefinition is the latest published version's (GET of one
+	// campaign only), so a tool can tell what publishing would change.
+	PublishedDefinition *campaign.Definition `json:"published_definition,omitempty"`
+	UpdatedAt           time.Time            `json:"updated_at"`
 }
 
 // PublishResponse answers POST /v1/campaigns/{id}/publish.
@@ -34,7 +37,7 @@ type PublishResponse struct {
 func campaignResponse(c *app.Campaign) CampaignResponse {
 	return CampaignResponse{
 		ID: c.ID, Name: c.Name, Kind: c.Kind, Status: c.Status, LatestVersion: c.LatestVersion,
-		Definition: c.Draft, UpdatedAt: c.UpdatedAt,
+		Definition: c.Draft, PublishedDefinition: c.Published, UpdatedAt: c.UpdatedAt,
 	}
 }
 

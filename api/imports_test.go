@@ -87,6 +87,11 @@ func TestImportLoadsHistoryWithoutEmailing(t *testing.T) {
 		require.Len(t, orders, 1)
 		require.EqualValues(t, 1458, orders[0].(map[string]any)["revenue"], "%v", orders[0])
 
+		// The recommendations are rebuilt from imported history.
+		st, body = b.do(t, "POST", "/v1/recommendations/rebuild", "")
+		require.Equal(t, 200, st, "%v", body)
+		require.EqualValues(t, 2, body["orders"], "%v", body)
+
 		require.Empty(t, b.seq.Started(), "an import enrols no one")
 		require.Len(t, b.seq.Signals(), signals, "an import signals nothing")
 		require.Empty(t, b.app.Mailer.Sent(), "an import sends nothing")

@@ -38,6 +38,8 @@ Usage:
   lift health URL    exit 0 when URL answers 200 within 3 s (container health checks)
   lift import customers|products|orders FILE [--api URL] [--key KEY]
                      load history (CSV or JSON Lines) through the API: never emails
+  lift campaigns get ID | apply -f FILE|DIR [--dry-run] [--publish]
+                     keep campaigns in a repository and apply them from CI
   lift recs evaluate [flags]
                      hit-rate@3 of each recommendation strategy on a generated history
 
@@ -76,6 +78,11 @@ func run(args []string, out io.Writer) error {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return runImport(ctx, args[1:], os.Stdin, out, os.Stderr, stderrIsTerminal())
+	}
+	if args[0] == "campaigns" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runCampaigns(ctx, args[1:], out, os.Stderr)
 	}
 	role := config.Role(args[0])
 	if role == config.RoleKeys {

@@ -20,6 +20,9 @@ import (
 type Campaign struct {
 	models.Campaign
 	Draft *campaign.Definition
+	// Published is the latest published version's definition (nil
+	// before the first publish); only Campaign fills it.
+	Published *campaign.Definition
 }
 
 // CreateCampaign stores a new campaign draft from its definition (JSON);
@@ -60,7 +63,13 @@ func (a *App) Campaign(ctx context.Context, id string) (*Campaign, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Campaign{Campaign: *m, Draft: def}, nil
+	c := &Campaign{Campaign: *m, Draft: def}
+	if m.LatestVersion > 0 {
+		if c.Published, err = a.defs.Version(ctx, id, m.LatestVersion); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // Campaigns lists every campaign with its draft, by ID.

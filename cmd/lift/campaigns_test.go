@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const crossSell = `{
+  "id": "camera-accessories", "name": "Camera accessories", "kind": "cross_sell",
+  "trigger": {"event": "purchase"}, "exit_on": ["complaint"],
+  "steps": [{"id": "one", "at": "1d", "subject": "Complete your kit", "template": "education"}]
+}`
+
+const upsell = `{
+  "id": "go-pro", "name": "Go Pro", "kind": "upsell",
+  "trigger": {"event": "usage"}, "exit_on": ["upgrade"],
+  "steps": [{"id": "one", "at": "0d", "subject": "You are growing", "template": "upsell"}]
+}`
+
+// A campaign directory applied from CI: a dry run shows the plan and
+// exits 2, apply creates and publishes, a second apply changes nothing,
+// an edit shows as a diff, and an invalid file stops everything.
+func TestCampaignsApply(t *testing.T) {
+	url, key, _ := liftAPI(t)
+	t.Setenv("LIFT_API_URL", url)
+	t.Setenv("LIFT_API_KEY", key)
+	dir := t.TempDir()
+	write := func(name, body string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600))
+	}
+	write("camera.json", crossSell)
+	write("upsell.json", upsell)
+	write("README.md", "not a campaign")
+	cmd := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := runCampaigns(context.Background(), args, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	exitCode := func(err error) int {
+		if err == nil {
+			return 0
+		}
+		if e, ok := err.(*exitError); ok {
+			return e.code
+		}
+		return 1
+	}
+
+	out, err := cmd("apply", "-f", dir, "--dry-run", "--publish")
+	require.Equal(t, 2, exitCode(err), "%s %v", out, err)
+	require.Contains(t, out, "+ camera-accessories")
+	require.Contains(t, out, "would publish it as v1")
+	require.Contains(t, out, "2 of 2 campaigns would change (dry run: nothing applied)")
+	out, err = cmd("get", "camera-accessories")
+	require.ErrorContains(t, err, "not found", "a dry run changes nothing")
+
+	out, err = cmd("apply", "-f", dir, "--publish")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "published v1")
+	out, err = cmd("apply", "-f", dir, "--publish", "--dry-run")
+	require.NoError(t, err, "applied twice: nothing to change, exit 0")
+	require.Contains(t, out, "2 campaigns, nothing to change")
+
+	// get prints the definition ready to commit; applying it changes nothing.
+	got, err := cmd("get", "camera-accessories")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(got, "{\n  \"id\": \"camera-accessories\""), got)
+	write("camera.json", got)
+	out, err = cmd("apply", "-f", filepath.Join(dir, "camera.json"), "--publish", "--dry-run")
+	require.NoError(t, err, out)
+
+	// An edit: the draft changes (shown as a diff); without --publish the
+	// live version stays and the output says so next time.
+	write("camera.json", strings.Replace(crossSell, "Complete your kit", "Finish your kit", 1))
+	out, err = cmd("apply", "-f", dir)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "~ camera-accessories")
+	require.Contains(t, out, `-      "subject": "Complete your kit",`)
+	require.Contains(t, out, `+      "subject": "Finish your kit",`)
+	out, err = cmd("apply", "-f", dir, "--dry-run")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "the published version v1 differs: --publish publishes the file")
+	out, err = cmd("apply", "-f", dir, "--publish")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "published v2")
+
+	// One invalid file: nothing is applied, the field is named.
+	write("upsell.json", strings.Replace(upsell, `"at": "0d"`, `"at": "soon"`, 1))
+	write("camera.json", crossSell)
+	out, err = cmd("apply", "-f", dir, "--publish")
+	require.Equal(t, 1, exitCode(err))
+	require.Contains(t, out, "upsell.json: steps[0].at:")
+	require.ErrorContains(t, err, "nothing was applied")
+	got, err = cmd("get", "camera-accessories")
+	require.NoError(t, err)
+	require.Contains(t, got, "Finish your kit", "the valid file was not applied either")
+}
