@@ -30,8 +30,9 @@ test-short: ## Run the fast tests only (no embedded Temporal server)
 # on a busy machine and fails with a bare "context deadline exceeded"
 # and no crasher (go.dev/issue/75804, fixed in Go 1.27); a count has no
 # deadline to race. FUZZTIME=30s (or 1000x) overrides every target.
-fuzz: ## Run each fuzz target for a fixed number of inputs: events, batches, the webhook, marketer text
+fuzz: ## Run each fuzz target for a fixed number of inputs: events, imports, batches, the webhook, marketer text
 	go test -run '^$$' -fuzz '^FuzzEventParsing$$' -fuzztime $(or $(FUZZTIME),80000x) ./internal/app/
+	go test -run '^$$' -fuzz '^FuzzImportRows$$' -fuzztime $(or $(FUZZTIME),50000x) ./internal/app/
 	go test -run '^$$' -fuzz '^FuzzEventBatch$$' -fuzztime $(or $(FUZZTIME),30000x) ./api/
 	go test -run '^$$' -fuzz '^FuzzSendGridWebhook$$' -fuzztime $(or $(FUZZTIME),30000x) ./api/
 	go test -run '^$$' -fuzz '^FuzzMarketerText$$' -fuzztime $(or $(FUZZTIME),150000x) ./internal/email/
@@ -41,10 +42,11 @@ lint: ## go vet, gofmt and workflowcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
 
-bench: ## Benchmarks, each against its baseline in the same run (affinity and report need TEST_DATABASE_URL)
+bench: ## Benchmarks, each against its baseline in the same run (affinity, report and import need TEST_DATABASE_URL)
 	go test -run '^$$' -bench Render -cpu 1 -benchtime 2s ./internal/email/
 	go test -run '^$$' -bench AffinityRebuild -benchtime 3x -timeout 20m ./models/
 	go test -run '^$$' -bench CampaignReport -benchtime 3x -timeout 20m ./models/
+	go test -run '^$$' -bench ImportOrders -benchtime 1x -timeout 20m ./cmd/lift/
 
 build: ## Build bin/lift (production: api, worker, migrate) and bin/lift-dev (lift dev)
 	go build -trimpath -o bin/lift ./cmd/lift

@@ -304,7 +304,6 @@ func (s *csvSource) header() []string { return s.cols }
 
 func (s *csvSource) next() (int64, row, error) {
 	rec, err := s.r.Read()
-	line, _ := s.r.FieldPos(0)
 	var pe *csv.ParseError
 	if errors.As(err, &pe) && !errors.Is(err, csv.ErrFieldCount) {
 		return int64(pe.StartLine), nil, &RowError{Line: int64(pe.StartLine), Field: "", Message: pe.Err.Error()}
@@ -315,6 +314,7 @@ func (s *csvSource) next() (int64, row, error) {
 		}
 		return 0, nil, fileError(err)
 	}
+	line, _ := s.r.FieldPos(0) // rec holds at least one field here
 	if len(rec) != len(s.cols) {
 		return int64(line), nil, &RowError{Line: int64(line), Message: fmt.Sprintf("has %d fields and the header %d", len(rec), len(s.cols))}
 	}
