@@ -2,8 +2,12 @@ package api_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -234,4 +238,35 @@ func TestBatchKeepsEachCustomersOrder(t *testing.T) {
 			require.Len(t, res["signalled"], 1, "item %d: the complaint came after the purchase", i)
 		}
 	}
+}
+
+// An import outlives the server's read and write timeouts while it makes
+// progress: the handler moves the deadlines on (production servers time
+// out a request after 30 s; an import of millions of rows takes longer).
+func TestImportOutlivesTheServerTimeouts(t *testing.T) {
+	t.Parallel()
+	b := on(t, testdb.SQLite(t))
+	srv := httptest.NewUnstartedServer(b.h)
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	pr, pw := io.Pipe()
+	go func() {
+		fmt.Fprintln(pw, "sku,name")
+		for i := range 8 { // a slow sender: longer than both timeouts
+			time.Sleep(100 * time.Millisecond)
+			fmt.Fprintf(pw, "p-%d,Product %d\n", i, i)
+		}
+		pw.Close()
+	}()
+	req, err := http.NewRequest("POST", srv.URL+"/v1/imports/products", pr)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "text/csv")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	require.Equal(t, 200, res.StatusCode, "%s", out)
+	require.Contains(t, string(out), `"inserted":8`)
 }
