@@ -50,6 +50,16 @@ func (s *Store) UpdateEnrollmentProgress(ctx context.Context, id string, p Enrol
 	return translate(err, "enrollment "+id)
 }
 
+// MarkEnrollmentPaused marks the customer's running enrollment in a
+// campaign paused (at, not nil) or not (nil). It is no error when none
+// is running.
+func (s *Store) MarkEnrollmentPaused(ctx context.Context, customerID, campaignID string, at *time.Time) error {
+	err := s.db.WithContext(ctx).Model(&Enrollment{}).
+		Where("customer_id = ? AND campaign_id = ? AND status = ?", customerID, campaignID, domain.StatusRunning).
+		Update("paused_at", at).Error
+	return translate(err, "enrollment")
+}
+
 // EnrollmentOutcome is how an enrollment ended.
 type EnrollmentOutcome struct {
 	Status         domain.SequenceStatus

@@ -112,12 +112,39 @@ func TestRolesRefuseAnOlderSchema(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, empty func() *models.Store) {
 		s := empty()
-		require.ErrorContains(t, s.CheckSchema(ctx), "the database schema is at version 0 and this build needs 1: run `lift migrate` first")
+		require.ErrorContains(t, s.CheckSchema(ctx), "the database schema is at version 0 and this build needs 2: run `lift migrate` first")
 		require.NoError(t, s.Migrate(ctx))
 		require.NoError(t, s.CheckSchema(ctx))
 		v, err := s.SchemaVersion(ctx)
 		require.NoError(t, err)
 		require.NoError(t, s.DB().Exec("DELETE FROM goose_db_version WHERE version_id = ?", v.Head).Error)
-		require.ErrorContains(t, s.CheckSchema(ctx), "needs 1")
+		require.ErrorContains(t, s.CheckSchema(ctx), "needs 2")
+	})
+}
+
+// TestPausedAtMigrationKeepsEnrollments: version 2 adds enrollments'
+// paused_at (SQLite by rebuilding the table); the rows, and the one
+// running enrollment per customer and campaign, survive it.
+func TestPausedAtMigrationKeepsEnrollments(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, empty func() *models.Store) {
+		s := empty()
+		require.NoError(t, models.MigrateTo(ctx, s, 1))
+		at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+		require.NoError(t, s.DB().Exec(`INSERT INTO enrollments (id, customer_id, campaign_id, version, workflow_id, variant, status,
+			emails_sent, revenue_minor, enrolled_at) VALUES ('e-1', 'ada', 'cam', 1, 'seq/cam/ada', 'A', 'running', 2, 0, ?)`, at).Error)
+		require.NoError(t, s.Migrate(ctx))
+		e, err := s.GetEnrollment(ctx, "e-1")
+		require.NoError(t, err)
+		require.Equal(t, 2, e.EmailsSent)
+		require.True(t, e.EnrolledAt.Equal(at))
+		require.Nil(t, e.PausedAt)
+		require.NoError(t, s.MarkEnrollmentPaused(ctx, "ada", "cam", &at))
+		e, err = s.GetEnrollment(ctx, "e-1")
+		require.NoError(t, err)
+		require.NotNil(t, e.PausedAt)
+		err = s.DB().Exec(`INSERT INTO enrollments (id, customer_id, campaign_id, version, workflow_id, variant, status,
+			emails_sent, revenue_minor, enrolled_at) VALUES ('e-2', 'ada', 'cam', 1, 'seq/cam/ada', 'A', 'running', 0, 0, ?)`, at).Error
+		require.Error(t, err, "still one running enrollment per customer and campaign")
 	})
 }

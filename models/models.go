@@ -148,7 +148,10 @@ type Enrollment struct {
 	RevenueMinor   int64                 `gorm:"not null;default:0"`
 	EnrolledAt     time.Time             `gorm:"index:idx_enrollment_campaign,priority:2"` // reports read a campaign's enrolments by period
 	EndedAt        *time.Time
-	UpdatedAt      time.Time
+	// PausedAt is set while an operator has paused the journey: the step
+	// activity holds a send the pause overtook.
+	PausedAt  *time.Time
+	UpdatedAt time.Time
 }
 
 // Message is one email of one step of one enrollment. IdempotencyKey is

@@ -49,6 +49,7 @@ func Activities(a *activities.Activities) map[string]any {
 		workflows.ActivityRender:              a.Render,
 		workflows.ActivitySend:                a.Send,
 		workflows.ActivityRecordProgress:      a.RecordProgress,
+		workflows.ActivityRunStep:             a.RunStep,
 		workflows.ActivityEvaluatePurchase:    a.EvaluatePurchase,
 		workflows.ActivityFinishEnrollment:    a.FinishEnrollment,
 		workflows.ActivityLoadInactivityPlans: a.LoadInactivityPlans,

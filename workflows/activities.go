@@ -25,6 +25,10 @@ const (
 	ActivityCheckExperiments    = "CheckExperiments"
 	ActivityMoveToWinner        = "MoveToWinner"
 	ActivityPurgeExpired        = "PurgeExpired"
+	// ActivityRunStep is a step in one activity (sequences from the
+	// change "one-activity-step" on): eligibility, recommendations,
+	// render, send and progress, each idempotent by the step's message.
+	ActivityRunStep = "RunStep"
 )
 
 // The inputs and results of the activities. They carry IDs and small values
@@ -72,6 +76,25 @@ type Prepared struct {
 	Skip        bool   `json:"skip,omitempty"`
 	Reason      string `json:"reason,omitempty"`
 	AlreadySent bool   `json:"already_sent,omitempty"`
+}
+
+// RunStepInput is one attempt at a step: EmailsSent is the count before
+// it, recorded on the enrollment with the step.
+type RunStepInput struct {
+	Ref        StepRef       `json:"ref"`
+	EmailsSent int           `json:"emails_sent"`
+	Day        time.Duration `json:"day"`
+}
+
+// StepOutcome is what RunStep did: not eligible (the sequence ends), or
+// the step's message prepared (skipped, or already sent before a restart)
+// and, when it went on, rendered (Failed: for good) and sent (Sent says
+// how; Deferred: a frequency cap, try again at its RetryAt).
+type StepOutcome struct {
+	Eligibility Eligibility `json:"eligibility"`
+	Prepared    Prepared    `json:"prepared"`
+	RenderError string      `json:"render_error,omitempty"`
+	Sent        Sent        `json:"sent"`
 }
 
 // MessageRef names one message.

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,6 +39,8 @@ type bundle struct {
 	prepare     func(workflows.StepRef) workflows.Prepared
 	prepareErr  error // returned by Prepare when set
 	send        func(workflows.SendInput) (workflows.Sent, error)
+	runSteps    int  // RunStep attempts
+	pauseMark   bool // the enrollment's pause mark, as app.PauseJourney sets it
 }
 
 func setup(t *testing.T) *bundle {
@@ -76,6 +79,32 @@ func setup(t *testing.T) *bundle {
 	b.env.OnActivity(workflows.ActivitySend, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ref workflows.SendInput) (workflows.Sent, error) { return b.send(ref) }).Maybe()
 	b.env.OnActivity(workflows.ActivityRecordProgress, mock.Anything, mock.Anything).Return(nil).Maybe()
+	// RunStep, the one activity of a step, over the same fakes.
+	b.env.OnActivity(workflows.ActivityRunStep, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in workflows.RunStepInput) (workflows.StepOutcome, error) {
+			b.runSteps++
+			var out workflows.StepOutcome
+			if out.Eligibility = b.eligibility(in.Ref); !out.Eligibility.Eligible {
+				return out, nil
+			}
+			if b.prepareErr != nil {
+				return out, b.prepareErr
+			}
+			if out.Prepared = b.prepare(in.Ref); out.Prepared.Skip || out.Prepared.AlreadySent {
+				return out, nil
+			}
+			if b.pauseMark { // the enrollment's pause mark holds the send
+				out.Sent = workflows.Sent{Deferred: true, RetryAt: b.env.Now().Add(10 * time.Second), Reason: "paused by an operator"}
+				return out, nil
+			}
+			sent, err := b.send(workflows.SendInput{MessageID: out.Prepared.MessageID, Day: in.Day})
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) && appErr.NonRetryable() { // as RunStep reports a permanent refusal
+				sent, err = workflows.Sent{Failed: true, Reason: appErr.Message()}, nil
+			}
+			out.Sent = sent
+			return out, err
+		}).Maybe()
 	b.env.OnActivity(workflows.ActivityEvaluatePurchase, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in workflows.PurchaseInput) (workflows.PurchaseResult, error) {
 			if in.OrderID == "o-recommended" {
@@ -337,9 +366,13 @@ func TestSignalDuringAnActivityIsHandledRightAfterIt(t *testing.T) {
 func TestPausedSequenceDoesNotSendUntilResumed(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	// Pause while the first step is being prepared: the send waits.
+	// Pause while the first step is being prepared: the send waits. The
+	// application marks the enrollment paused, then updates the workflow.
+	pausing := true
 	b.prepare = func(ref workflows.StepRef) workflows.Prepared {
-		if ref.StepID == "complement" {
+		if ref.StepID == "complement" && pausing {
+			pausing = false
+			b.pauseMark = true
 			b.env.UpdateWorkflow(workflows.UpdatePause, "p", &testsuite.TestUpdateCallback{
 				OnReject: func(err error) { t.Errorf("pause rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
 			})
@@ -347,6 +380,7 @@ func TestPausedSequenceDoesNotSendUntilResumed(t *testing.T) {
 		return workflows.Prepared{MessageID: "m-" + ref.StepID, Items: 1}
 	}
 	b.env.RegisterDelayedCallback(func() {
+		b.pauseMark = false
 		b.env.UpdateWorkflow(workflows.UpdateResume, "r", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("resume rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
 		})

@@ -77,12 +77,31 @@ func (a *App) journey(ctx context.Context, e models.Enrollment) Journey {
 
 // PauseJourney holds a customer's running sequence of a campaign until
 // ResumeJourney; it answers with the journey.
+//
+// The enrollment is marked paused first: a step already under way checks
+// the mark right before its send and holds it, so a pause overtakes a
+// send in progress as it overtakes the next one.
 func (a *App) PauseJourney(ctx context.Context, customerID, campaignID string) (workflows.Journey, error) {
-	return a.Sequences.Update(ctx, workflows.SequenceWorkflowID(campaignID, customerID), workflows.UpdatePause)
+	now := a.now()
+	if err := a.Store.MarkEnrollmentPaused(ctx, customerID, campaignID, &now); err != nil {
+		return workflows.Journey{}, err
+	}
+	j, err := a.Sequences.Update(ctx, workflows.SequenceWorkflowID(campaignID, customerID), workflows.UpdatePause)
+	if err != nil {
+		// Not paused after all (ended, or not there): take the mark back.
+		if uerr := a.Store.MarkEnrollmentPaused(ctx, customerID, campaignID, nil); uerr != nil {
+			a.Logger.WarnContext(ctx, "pause mark not cleared", "err", uerr)
+		}
+	}
+	return j, err
 }
 
-// ResumeJourney lets a paused sequence carry on.
+// ResumeJourney lets a paused sequence carry on. The mark goes first, so
+// the resumed sequence's next step finds it gone.
 func (a *App) ResumeJourney(ctx context.Context, customerID, campaignID string) (workflows.Journey, error) {
+	if err := a.Store.MarkEnrollmentPaused(ctx, customerID, campaignID, nil); err != nil {
+		return workflows.Journey{}, err
+	}
 	return a.Sequences.Update(ctx, workflows.SequenceWorkflowID(campaignID, customerID), workflows.UpdateResume)
 }
 
