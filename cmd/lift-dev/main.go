@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -22,6 +23,7 @@ import (
 	"github.com/lift-hq/lift/config"
 	"github.com/lift-hq/lift/internal/demo"
 	"github.com/lift-hq/lift/internal/devstack"
+	"github.com/lift-hq/lift/workflows"
 )
 
 func main() {
@@ -63,6 +65,7 @@ Lift is running (one sequence day = %s). Mail goes to %s.
   Console       %s/console (sign in with the API key)
   Outbox        %s/dev/outbox
   Temporal UI   %s/namespaces/%s/workflows
+  Journeys      %s/namespaces/%s/workflows?query=%s
   Temporal      %s (namespace %s)
   Data          %s
 
@@ -71,6 +74,7 @@ Follow a customer's journey:
 
 Press Ctrl-C to stop; running sequences resume on the next start.
 `, cfg.Day, mail, d.APIURL, d.APIKey, d.APIURL, d.APIURL, d.Server.UIURL, cfg.TemporalNamespace,
+		d.Server.UIURL, cfg.TemporalNamespace, url.QueryEscape(`WorkflowType="`+workflows.SequenceWorkflowName+`"`),
 		d.Server.FrontendAddr, cfg.TemporalNamespace, cfg.DataDir, d.APIKey, d.APIURL)
 	if cfg.Demo {
 		go func() {

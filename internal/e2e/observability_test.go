@@ -70,7 +70,7 @@ func TestOneTraceFollowsAnEvent(t *testing.T) {
 	require.Equal(t, 1, names["POST /v1/events"], "%v", names)
 	require.Equal(t, 1, names["StartWorkflow:Sequence"], "%v", names)
 	require.Positive(t, names["RunWorkflow:Sequence"], "%v", names)
-	require.GreaterOrEqual(t, names["RunActivity:Send"], 3, "every step's send, in the same trace: %v", names)
+	require.GreaterOrEqual(t, names["RunActivity:RunStep"], 3, "every step (its send included), in the same trace: %v", names)
 }
 
 // scrape reads a Prometheus endpoint, with key when not empty.

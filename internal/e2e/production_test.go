@@ -160,7 +160,7 @@ func TestProductionRoles(t *testing.T) {
 		require.Equal(t, "1", metricLine(text, "lift_emails_total", `campaign="camera-accessories"`, `step="`+step+`"`, `outcome="sent"`), "%s", text)
 	}
 	require.NotEmpty(t, metricLine(text, "lift_send_latency_seconds_count", `provider="outbox"`), "%s", text)
-	require.NotEmpty(t, metricLine(text, "temporal_activity_execution_latency_seconds_count", `activity_type="Send"`), "%s", text)
+	require.NotEmpty(t, metricLine(text, "temporal_activity_execution_latency_seconds_count", `activity_type="RunStep"`), "%s", text)
 	require.NotContains(t, text, `erin"`, "no customer in a metric")
 	workerText := text
 
