@@ -10,7 +10,17 @@ import (
 )
 
 // StartEnrollment records the enrollment. It is idempotent.
-func (a *Activities) StartEnrollment(ctx context.Context, in workflows.StartEnrollmentInput) error {
+func (a *Activities) StartEnrollment(ctx context.Context, in workflows.StartEnrollmentInput) (workflows.Started, error) {
+	if err := a.startEnrollment(ctx, in); err != nil {
+		return workflows.Started{}, err
+	}
+	// The exits a concurrent event sent before this row existed: the API
+	// signals the sequences its rows name.
+	exits, err := a.App.ExitsSince(ctx, in.CustomerID, in.EnrolledAt, in.TriggerEventID)
+	return workflows.Started{Exits: exits}, err
+}
+
+func (a *Activities) startEnrollment(ctx context.Context, in workflows.StartEnrollmentInput) error {
 	err := a.Store.EnsureEnrollment(ctx, &models.Enrollment{
 		ID: in.EnrollmentID, CustomerID: in.CustomerID, CampaignID: in.CampaignID, Version: in.Version,
 		WorkflowID: in.WorkflowID, Variant: in.Variant, TriggerEventID: in.TriggerEventID, EntryKey: in.EntryKey,

@@ -270,3 +270,27 @@ func TestImportOutlivesTheServerTimeouts(t *testing.T) {
 	require.Equal(t, 200, res.StatusCode, "%s", out)
 	require.Contains(t, string(out), `"inserted":8`)
 }
+
+// An exit event reaches the customer's running sequences by their
+// enrolment rows: one signal per running sequence, not one per published
+// campaign, and not the sequences that began after the event.
+func TestExitsReachOnlyWhatIsRunning(t *testing.T) {
+	t.Parallel()
+	b := on(t, testdb.SQLite(t))
+	b.seed(t)
+	for i := range 50 {
+		st, body := b.do(t, "POST", "/v1/campaigns", fmt.Sprintf(`{"id":"other-%d","name":"Other","kind":"cross_sell",
+		  "trigger":{"event":"milestone"},"steps":[{"id":"a","at":"1d","subject":"Hi","template":"education"}]}`, i))
+		require.Equal(t, 201, st, "%v", body)
+		st, _ = b.do(t, "POST", fmt.Sprintf("/v1/campaigns/other-%d/publish", i), "")
+		require.Equal(t, 201, st)
+	}
+	st, body := b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`)
+	require.Equal(t, 202, st, "%v", body)
+	require.Len(t, body["started"], 1)
+	before := b.seq.SignalRPCs()
+	st, body = b.do(t, "POST", "/v1/events", `{"type":"complaint","customer_id":"ada"}`)
+	require.Equal(t, 202, st, "%v", body)
+	require.Len(t, body["signalled"], 1, "%v", body)
+	require.Equal(t, 1, b.seq.SignalRPCs()-before, "one signal for the one running sequence, with 51 campaigns published")
+}

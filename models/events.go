@@ -89,6 +89,15 @@ func (s *Store) CountEvents(ctx context.Context, customerID, eventType, sku stri
 	return n, translate(err, "events")
 }
 
+// EventsSince returns the customer's events of the given types that
+// happened at or after since, but the one named except, oldest first.
+func (s *Store) EventsSince(ctx context.Context, customerID string, types []string, since time.Time, except string) ([]Event, error) {
+	var es []Event
+	err := s.db.WithContext(ctx).Where("customer_id = ? AND type IN ? AND occurred_at >= ? AND id <> ?", customerID, types, since, except).
+		Order("occurred_at").Order("id").Limit(100).Find(&es).Error
+	return es, translate(err, "events")
+}
+
 // GetEvent returns one stored event.
 func (s *Store) GetEvent(ctx context.Context, id string) (*Event, error) {
 	var e Event

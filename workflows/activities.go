@@ -78,6 +78,19 @@ type Prepared struct {
 	AlreadySent bool   `json:"already_sent,omitempty"`
 }
 
+// PendingExit is an exit signal a new sequence missed because its
+// enrolment row was not written when the event was ingested.
+type PendingExit struct {
+	Signal string     `json:"signal"`
+	Exit   ExitSignal `json:"exit"`
+}
+
+// Started is what StartEnrollment found (sequences from the change
+// "one-activity-step" on): the exits it missed.
+type Started struct {
+	Exits []PendingExit `json:"exits,omitempty"`
+}
+
 // RunStepInput is one attempt at a step: EmailsSent is the count before
 // it, recorded on the enrollment with the step.
 type RunStepInput struct {

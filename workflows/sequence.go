@@ -156,7 +156,11 @@ func (s *sequence) run(ctx workflow.Context) error {
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 			StartToCloseTimeout: 10 * time.Second, RetryPolicy: activityOptions("").RetryPolicy, Summary: "record enrollment",
 		})
-		err = workflow.ExecuteLocalActivity(lctx, ActivityStartEnrollment, record).Get(ctx, nil)
+		var started Started
+		err = workflow.ExecuteLocalActivity(lctx, ActivityStartEnrollment, record).Get(ctx, &started)
+		for _, e := range started.Exits { // applied by the first wait, like any signal
+			s.pending = append(s.pending, pendingSignal{name: e.Signal, sig: e.Exit})
+		}
 	} else {
 		err = execActivity(ctx, "record enrollment", ActivityStartEnrollment, record, nil)
 	}

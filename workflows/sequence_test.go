@@ -39,8 +39,9 @@ type bundle struct {
 	prepare     func(workflows.StepRef) workflows.Prepared
 	prepareErr  error // returned by Prepare when set
 	send        func(workflows.SendInput) (workflows.Sent, error)
-	runSteps    int  // RunStep attempts
-	pauseMark   bool // the enrollment's pause mark, as app.PauseJourney sets it
+	runSteps    int               // RunStep attempts
+	pauseMark   bool              // the enrollment's pause mark, as app.PauseJourney sets it
+	started     workflows.Started // what StartEnrollment finds
 }
 
 func setup(t *testing.T) *bundle {
@@ -54,7 +55,10 @@ func setup(t *testing.T) *bundle {
 	b.env.SetStartTime(b.start)
 	b.env.RegisterWorkflowWithOptions(workflows.SequenceWorkflow, workflow.RegisterOptions{Name: workflows.SequenceWorkflowName})
 	liftworker.RegisterActivities(b.env, nil)
-	b.env.OnActivity(workflows.ActivityStartEnrollment, mock.Anything, mock.Anything).Return(nil).Maybe()
+	b.env.OnActivity(workflows.ActivityStartEnrollment, mock.Anything, mock.Anything).Return(
+		func(context.Context, workflows.StartEnrollmentInput) (workflows.Started, error) {
+			return b.started, nil
+		}).Maybe()
 	b.eligibility = func(workflows.StepRef) workflows.Eligibility { return workflows.Eligibility{Eligible: true} }
 	b.prepare = func(ref workflows.StepRef) workflows.Prepared {
 		return workflows.Prepared{MessageID: "m-" + ref.StepID, Items: 2}
@@ -543,4 +547,16 @@ func TestHoldoutIsNeverSwitched(t *testing.T) {
 	res := b.run(t, in)
 	require.Equal(t, 0, res.EmailsSent)
 	require.Empty(t, b.sent)
+}
+
+// An exit event ingested while the sequence was starting, before its
+// enrolment row existed, is found by its first activity: it ends at once.
+func TestExitMissedAtTheStartEndsTheSequence(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.started = workflows.Started{Exits: []workflows.PendingExit{{Signal: workflows.SignalComplaint, Exit: workflows.ExitSignal{EventID: "ev-9"}}}}
+	res := b.run(t, input(b.start))
+	require.Equal(t, domain.StatusComplained, res.Status)
+	require.Empty(t, b.sent)
+	require.Equal(t, time.Duration(0), b.final.EndedAt.Sub(b.start))
 }

@@ -303,11 +303,8 @@ func (a *App) signal(ctx context.Context, ev *models.Event, cust *models.Custome
 	if !ok {
 		return nil
 	}
-	sig := workflows.ExitSignal{EventID: ev.ID}
-	sig.OrderID, _ = ev.Properties["order_id"].(string)
-	sig.Tier, _ = ev.Properties["tier"].(string)
+	sig := exitSignal(ev)
 	if ev.Type == campaign.EventUnsubscribe {
-		sig.CampaignID, _ = ev.Properties["campaign_id"].(string)
 		if err := a.Store.Suppress(ctx, cust.Email, sig.CampaignID, domain.ReasonUnsubscribe); err != nil {
 			return err
 		}
@@ -318,45 +315,66 @@ func (a *App) signal(ctx context.Context, ev *models.Event, cust *models.Custome
 	}
 	// A sequence that began after the event (a backfilled order, a late
 	// delivery from a queue) is not exited by it: the customer entered
-	// knowing about it. The enrolment rows say when each began; a
-	// sequence whose row is not written yet is signalled, as before.
-	running, err := a.Store.RunningEnrollments(ctx, cust.ID)
-	if err != nil {
-		return err
-	}
-	for _, e := range running {
-		if e.EnrolledAt.After(ev.OccurredAt) {
-			skip[e.CampaignID] = true
-		}
-	}
-	signalled, err := a.signalRunning(ctx, cust.ID, name, sig, skip)
+	// knowing about it.
+	signalled, err := a.signalRunning(ctx, cust.ID, name, sig, skip, ev.OccurredAt)
 	res.Signalled = append(res.Signalled, signalled...)
 	return err
 }
 
-// signalRunning sends an exit signal to the customer's running sequence of
-// every published campaign (all of them when sig.CampaignID is empty, else
-// that one), except the campaigns in skip. Every published campaign's
-// workflow ID is tried, so a sequence started a moment ago is reached too.
-func (a *App) signalRunning(ctx context.Context, customerID, name string, sig workflows.ExitSignal, skip map[string]bool) ([]SignalledSeq, error) {
-	cs, err := a.Store.ListCampaigns(ctx)
+// exitSignal is what an exit event tells a running sequence.
+func exitSignal(ev *models.Event) workflows.ExitSignal {
+	sig := workflows.ExitSignal{EventID: ev.ID}
+	sig.OrderID, _ = ev.Properties["order_id"].(string)
+	sig.Tier, _ = ev.Properties["tier"].(string)
+	if ev.Type == campaign.EventUnsubscribe {
+		sig.CampaignID, _ = ev.Properties["campaign_id"].(string)
+	}
+	return sig
+}
+
+// signalRunning sends an exit signal to the customer's running sequences
+// (all of them when sig.CampaignID is empty, else that campaign's), but
+// those of the campaigns in skip and, when happened is set, those that
+// began after it. The enrolment rows name them: one RPC per running
+// sequence, whatever the number of campaigns. A sequence started a
+// moment ago whose row was not yet there is not missed: its first
+// activity looks for exit events since it began (ExitsSince).
+func (a *App) signalRunning(ctx context.Context, customerID, name string, sig workflows.ExitSignal, skip map[string]bool, happened ...time.Time) ([]SignalledSeq, error) {
+	running, err := a.Store.RunningEnrollments(ctx, customerID)
 	if err != nil {
 		return nil, err
 	}
 	var out []SignalledSeq
-	for _, camp := range cs {
-		if camp.Status != domain.CampaignPublished || skip[camp.ID] || (sig.CampaignID != "" && sig.CampaignID != camp.ID) {
+	for _, e := range running {
+		if skip[e.CampaignID] || (sig.CampaignID != "" && sig.CampaignID != e.CampaignID) ||
+			(len(happened) > 0 && e.EnrolledAt.After(happened[0])) {
 			continue
 		}
-		id := workflows.SequenceWorkflowID(camp.ID, customerID)
-		err := a.Sequences.Signal(ctx, id, name, sig)
+		err := a.Sequences.Signal(ctx, e.WorkflowID, name, sig)
 		if errs.Is(err, errs.NotFound) {
-			continue
+			continue // ended a moment ago; its row is being finished
 		}
 		if err != nil {
 			return out, err
 		}
-		out = append(out, SignalledSeq{CampaignID: camp.ID, WorkflowID: id, Signal: name})
+		out = append(out, SignalledSeq{CampaignID: e.CampaignID, WorkflowID: e.WorkflowID, Signal: name})
+	}
+	return out, nil
+}
+
+// ExitsSince returns the exit signals of the customer's events that
+// happened at or after since (a new sequence's start), but its trigger:
+// what a sequence whose enrolment row was not yet written when they were
+// ingested missed.
+func (a *App) ExitsSince(ctx context.Context, customerID string, since time.Time, triggerEventID string) ([]workflows.PendingExit, error) {
+	types := slices.Sorted(maps.Keys(signalFor))
+	evs, err := a.Store.EventsSince(ctx, customerID, types, since, triggerEventID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]workflows.PendingExit, 0, len(evs))
+	for i := range evs {
+		out = append(out, workflows.PendingExit{Signal: signalFor[evs[i].Type], Exit: exitSignal(&evs[i])})
 	}
 	return out, nil
 }

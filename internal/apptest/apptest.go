@@ -87,13 +87,14 @@ func New(t testing.TB, store *models.Store) *Bundle {
 // Sequences is a hand-written fake of Temporal: it records starts and
 // signals and treats every started workflow as running until cancelled.
 type Sequences struct {
-	mu       sync.Mutex
-	started  []workflows.SequenceInput
-	running  map[string]bool
-	signals  []string // "workflowID signal"
-	switched map[string]workflows.SwitchVariant
-	PingErr  error // returned by Ping
-	StartErr error // returned by Start
+	mu         sync.Mutex
+	started    []workflows.SequenceInput
+	running    map[string]bool
+	signals    []string // "workflowID signal"
+	signalRPCs int
+	switched   map[string]workflows.SwitchVariant
+	PingErr    error // returned by Ping
+	StartErr   error // returned by Start
 }
 
 // NewSequences returns a fake with nothing running.
@@ -111,6 +112,14 @@ func (f *Sequences) Signals() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.signals...)
+}
+
+// SignalRPCs counts the signals sent, delivered or not (a workflow not
+// running answers NotFound).
+func (f *Sequences) SignalRPCs() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.signalRPCs
 }
 
 // Running reports whether a workflow is running.
@@ -147,6 +156,7 @@ func (f *Sequences) Start(_ context.Context, in workflows.SequenceInput, _ strin
 func (f *Sequences) Signal(_ context.Context, id, name string, _ workflows.ExitSignal) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.signalRPCs++
 	if !f.running[id] {
 		return errs.E(errs.NotFound, "not running")
 	}
