@@ -16,6 +16,7 @@ import (
 	"github.com/aymerick/douceur/inliner"
 	"github.com/inbucket/html2text"
 	"github.com/lift-hq/lift/internal/money"
+	nethtml "golang.org/x/net/html"
 	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -127,6 +128,7 @@ type Rendered struct {
 // Renderer holds the compiled templates. It is safe for concurrent use.
 type Renderer struct {
 	sets map[string]*template.Template // body template name -> layout wired to it
+	css  *cssInliner                   // the layout's stylesheet, prepared once (nil: douceur for each email)
 }
 
 // bodyTemplates lists the body templates a step may name; it matches
@@ -141,7 +143,11 @@ func NewRenderer() (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile email templates: %w", err)
 	}
-	r := &Renderer{sets: map[string]*template.Template{}}
+	layout, err := templateFS.ReadFile("templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{sets: map[string]*template.Template{}, css: newCSSInliner(string(layout))}
 	for _, name := range bodyTemplates {
 		if base.Lookup(name) == nil {
 			return nil, fmt.Errorf("email template %q is missing", name)
@@ -189,21 +195,55 @@ func (r *Renderer) Render(templateName, subject string, d Data) (Rendered, error
 	if err := set.ExecuteTemplate(&buf, "layout", layoutData{Data: d, Subject: subj}); err != nil {
 		return Rendered{}, fmt.Errorf("render %s: %w", templateName, err)
 	}
-	// Mail clients drop <style> blocks: inline the rules into style
-	// attributes; media queries stay in a <style> for the clients that
-	// honour them.
-	html, err := inliner.Inline(buf.String())
+	html, text, err := r.finish(buf.String())
 	if err != nil {
-		return Rendered{}, fmt.Errorf("inline CSS: %w", err)
+		return Rendered{}, err
+	}
+	return Rendered{Subject: subj, Preheader: d.Step.Preheader, HTML: html, Text: text}, nil
+}
+
+// finish inlines the stylesheet and makes the plain-text alternative.
+// Mail clients drop <style> blocks: the rules go into style attributes;
+// media queries stay in a <style> for the clients that honour them.
+func (r *Renderer) finish(page string) (string, string, error) {
+	if r.css != nil {
+		doc, err := nethtml.Parse(strings.NewReader(page))
+		if err != nil {
+			return "", "", fmt.Errorf("inline CSS: %w", err)
+		}
+		switch err := r.css.inline(doc); {
+		case err == nil:
+			var b strings.Builder
+			for c := doc.FirstChild; c != nil; c = c.NextSibling {
+				if err := nethtml.Render(&b, c); err != nil {
+					return "", "", fmt.Errorf("inline CSS: %w", err)
+				}
+			}
+			html := b.String()
+			if len(html) > MaxEmailBytes {
+				return "", "", fmt.Errorf("the email %w: %d KB of HTML, over %d KB", ErrTooLarge, len(html)>>10, MaxEmailBytes>>10)
+			}
+			text, err := html2text.FromHTMLNode(doc, html2text.Options{TextOnly: false})
+			if err != nil {
+				return "", "", fmt.Errorf("plain-text alternative: %w", err)
+			}
+			return html, text, nil
+		case !errors.Is(err, errSlowPath):
+			return "", "", fmt.Errorf("inline CSS: %w", err)
+		}
+	}
+	html, err := inliner.Inline(page)
+	if err != nil {
+		return "", "", fmt.Errorf("inline CSS: %w", err)
 	}
 	if len(html) > MaxEmailBytes {
-		return Rendered{}, fmt.Errorf("the email %w: %d KB of HTML, over %d KB", ErrTooLarge, len(html)>>10, MaxEmailBytes>>10)
+		return "", "", fmt.Errorf("the email %w: %d KB of HTML, over %d KB", ErrTooLarge, len(html)>>10, MaxEmailBytes>>10)
 	}
 	text, err := html2text.FromString(html, html2text.Options{TextOnly: false})
 	if err != nil {
-		return Rendered{}, fmt.Errorf("plain-text alternative: %w", err)
+		return "", "", fmt.Errorf("plain-text alternative: %w", err)
 	}
-	return Rendered{Subject: subj, Preheader: d.Step.Preheader, HTML: html, Text: text}, nil
+	return html, text, nil
 }
 
 type layoutData struct {
