@@ -192,6 +192,7 @@ func (r *Renderer) Render(templateName, subject string, d Data) (Rendered, error
 		return Rendered{}, fmt.Errorf("unknown email template %q", templateName)
 	}
 	var buf bytes.Buffer
+	buf.Grow(24 << 10) // an email's page, without growing as it is written
 	if err := set.ExecuteTemplate(&buf, "layout", layoutData{Data: d, Subject: subj}); err != nil {
 		return Rendered{}, fmt.Errorf("render %s: %w", templateName, err)
 	}
@@ -214,6 +215,7 @@ func (r *Renderer) finish(page string) (string, string, error) {
 		switch err := r.css.inline(doc); {
 		case err == nil:
 			var b strings.Builder
+			b.Grow(len(page) + len(page)/2) // the inlined styles make it longer
 			for c := doc.FirstChild; c != nil; c = c.NextSibling {
 				if err := nethtml.Render(&b, c); err != nil {
 					return "", "", fmt.Errorf("inline CSS: %w", err)
