@@ -207,10 +207,32 @@ func (r *Renderer) Render(templateName, subject string, d Data) (Rendered, error
 // Mail clients drop <style> blocks: the rules go into style attributes;
 // media queries stay in a <style> for the clients that honour them.
 func (r *Renderer) finish(page string) (string, string, error) {
+	html, doc, err := r.inline(page)
+	if err != nil {
+		return "", "", fmt.Errorf("inline CSS: %w", err)
+	}
+	if len(html) > MaxEmailBytes {
+		return "", "", fmt.Errorf("the email %w: %d KB of HTML, over %d KB", ErrTooLarge, len(html)>>10, MaxEmailBytes>>10)
+	}
+	var text string
+	if doc != nil { // parsed once for both
+		text, err = html2text.FromHTMLNode(doc, html2text.Options{TextOnly: false})
+	} else {
+		text, err = html2text.FromString(html, html2text.Options{TextOnly: false})
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("plain-text alternative: %w", err)
+	}
+	return html, text, nil
+}
+
+// inline returns the page with its stylesheet inlined and, from the
+// prepared path, the parsed document it rendered (nil from douceur's).
+func (r *Renderer) inline(page string) (string, *nethtml.Node, error) {
 	if r.css != nil {
 		doc, err := nethtml.Parse(strings.NewReader(page))
 		if err != nil {
-			return "", "", fmt.Errorf("inline CSS: %w", err)
+			return "", nil, err
 		}
 		switch err := r.css.inline(doc); {
 		case err == nil:
@@ -218,34 +240,16 @@ func (r *Renderer) finish(page string) (string, string, error) {
 			b.Grow(len(page) + len(page)/2) // the inlined styles make it longer
 			for c := doc.FirstChild; c != nil; c = c.NextSibling {
 				if err := nethtml.Render(&b, c); err != nil {
-					return "", "", fmt.Errorf("inline CSS: %w", err)
+					return "", nil, err
 				}
 			}
-			html := b.String()
-			if len(html) > MaxEmailBytes {
-				return "", "", fmt.Errorf("the email %w: %d KB of HTML, over %d KB", ErrTooLarge, len(html)>>10, MaxEmailBytes>>10)
-			}
-			text, err := html2text.FromHTMLNode(doc, html2text.Options{TextOnly: false})
-			if err != nil {
-				return "", "", fmt.Errorf("plain-text alternative: %w", err)
-			}
-			return html, text, nil
+			return b.String(), doc, nil
 		case !errors.Is(err, errSlowPath):
-			return "", "", fmt.Errorf("inline CSS: %w", err)
+			return "", nil, err
 		}
 	}
 	html, err := inliner.Inline(page)
-	if err != nil {
-		return "", "", fmt.Errorf("inline CSS: %w", err)
-	}
-	if len(html) > MaxEmailBytes {
-		return "", "", fmt.Errorf("the email %w: %d KB of HTML, over %d KB", ErrTooLarge, len(html)>>10, MaxEmailBytes>>10)
-	}
-	text, err := html2text.FromString(html, html2text.Options{TextOnly: false})
-	if err != nil {
-		return "", "", fmt.Errorf("plain-text alternative: %w", err)
-	}
-	return html, text, nil
+	return html, nil, err
 }
 
 type layoutData struct {
