@@ -84,6 +84,7 @@ func TestSegmentSource(t *testing.T) {
 		require.Equal(t, "America/Los_Angeles", cust["timezone"])
 		require.Equal(t, "premium", cust["tier"])
 		require.Equal(t, false, cust["marketing_consent"], "consent is never assumed")
+		require.Equal(t, "segment", cust["consent_source"], "the record says where the profile came from")
 
 		// Consent from the configured trait only, kept as a record.
 		b.app.App.Settings.Segment.ConsentTrait = "marketing_opt_in"

@@ -125,7 +125,7 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, out, errOut 
 			r.Pairs, r.SimilarPairs, r.Orders, r.Customers, r.TookMS)
 	}
 	if res.Rejected > 0 {
-		return &exitError{code: 2, msg: fmt.Sprintf("%d rows rejected", res.Rejected)}
+		return &exitError{code: 2, msg: plural(res.Rejected, "row") + " rejected"}
 	}
 	return nil
 }
@@ -219,6 +219,14 @@ func showProgress(kind string, size int64, sent *atomic.Int64, w io.Writer, isTe
 			}
 		}
 	}
+}
+
+// plural is "1 row", "2 rows".
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

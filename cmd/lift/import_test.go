@@ -60,6 +60,7 @@ func TestImportCommand(t *testing.T) {
 	var exit *exitError
 	require.ErrorAs(t, err, &exit)
 	require.Equal(t, 2, exit.code)
+	require.Equal(t, "1 row rejected", exit.msg)
 	require.Contains(t, out, "1 inserted, 0 updated, 0 unchanged, 1 rejected")
 	require.Contains(t, out, "line 2: customer_id: no such customer: import customers first")
 

@@ -208,8 +208,9 @@ func (a *App) segmentIdentify(ctx context.Context, m SegmentMessage, s SegmentSe
 		consent := prev.Consent
 		in.MarketingConsent, in.ConsentBasis = &consent, prev.ConsentBasis
 	} else {
+		// A new customer has no consent: recorded as said by Segment.
 		no := false
-		in.MarketingConsent = &no
+		in.MarketingConsent, in.ConsentSource = &no, "segment"
 	}
 	if in.Email == "" {
 		return SegmentNoEmail, nil
