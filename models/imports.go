@@ -30,14 +30,6 @@ type ImportReject struct {
 	Message string
 }
 
-// Add adds another chunk's counts.
-func (c *ImportCounts) Add(o ImportCounts) {
-	c.Inserted += o.Inserted
-	c.Updated += o.Updated
-	c.Unchanged += o.Unchanged
-	c.Rejected = append(c.Rejected, o.Rejected...)
-}
-
 // OrderLine is one line of a past order: the order's header (customer,
 // time, currency) repeats on each of its lines.
 type OrderLine struct {
@@ -209,26 +201,16 @@ func (s *Store) importOrderLinesGORM(ctx context.Context, lines []OrderLine) (Im
 		if err != nil {
 			return err
 		}
-		var orders []Order
-		if err := inBatches(keys(ids), func(part []string) error {
-			var os []Order
-			err := tx.Where("id IN ?", part).Find(&os).Error
-			orders = append(orders, os...)
-			return err
-		}); err != nil {
+		orders, err := findIn[Order](tx, "id", keys(ids))
+		if err != nil {
 			return err
 		}
 		stored := map[string]Order{}
 		for _, o := range orders {
 			stored[o.ID] = o
 		}
-		var items []OrderItem
-		if err := inBatches(keys(ids), func(part []string) error {
-			var is []OrderItem
-			err := tx.Where("order_id IN ?", part).Find(&is).Error
-			items = append(items, is...)
-			return err
-		}); err != nil {
+		items, err := findIn[OrderItem](tx, "order_id", keys(ids))
+		if err != nil {
 			return err
 		}
 		type key struct{ order, sku string }
@@ -291,6 +273,18 @@ func (s *Store) importOrderLinesGORM(ctx context.Context, lines []OrderLine) (Im
 	return out, translate(err, "orders")
 }
 
+// findIn loads T's rows whose column is one of ids.
+func findIn[T any](tx *gorm.DB, column string, ids []string) ([]T, error) {
+	var out []T
+	err := inBatches(ids, func(part []string) error {
+		var rows []T
+		err := tx.Where(column+" IN ?", part).Find(&rows).Error
+		out = append(out, rows...)
+		return err
+	})
+	return out, err
+}
+
 // existing returns which of ids are stored in T's table, by column.
 func existing[T any](tx *gorm.DB, column string, ids []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(ids))
@@ -349,16 +343,13 @@ func (s *Store) ImportCustomers(ctx context.Context, rows []CustomerImport) (Imp
 		for i, r := range rows {
 			ids[i] = r.Customer.ID
 		}
-		stored := map[string]Customer{}
-		if err := inBatches(ids, func(part []string) error {
-			var cs []Customer
-			err := tx.Where("id IN ?", part).Find(&cs).Error
-			for _, c := range cs {
-				stored[c.ID] = c
-			}
+		cs, err := findIn[Customer](tx, "id", ids)
+		if err != nil {
 			return err
-		}); err != nil {
-			return err
+		}
+		stored := make(map[string]Customer, len(cs))
+		for _, c := range cs {
+			stored[c.ID] = c
 		}
 		now := time.Now().UTC()
 		var create []Customer
@@ -446,16 +437,13 @@ func (s *Store) ImportProducts(ctx context.Context, rows []ProductImport) (Impor
 		for i, r := range rows {
 			skus[i] = r.Product.SKU
 		}
-		stored := map[string]Product{}
-		if err := inBatches(skus, func(part []string) error {
-			var ps []Product
-			err := tx.Where("sku IN ?", part).Find(&ps).Error
-			for _, p := range ps {
-				stored[p.SKU] = p
-			}
+		ps, err := findIn[Product](tx, "sku", skus)
+		if err != nil {
 			return err
-		}); err != nil {
-			return err
+		}
+		stored := make(map[string]Product, len(ps))
+		for _, p := range ps {
+			stored[p.SKU] = p
 		}
 		var create []Product
 		for _, r := range rows {

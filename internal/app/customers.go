@@ -92,7 +92,7 @@ func (a *App) SaveCustomer(ctx context.Context, id string, in CustomerInput) (*m
 		return nil, err
 	}
 	if prev != nil && prev.Consent && !cust.Consent {
-		if _, err := a.signalRunning(ctx, id, workflows.SignalConsentWithdrawn, workflows.ExitSignal{}, nil); err != nil {
+		if _, err := a.signalRunning(ctx, id, workflows.SignalConsentWithdrawn, workflows.ExitSignal{}, nil, time.Time{}); err != nil {
 			return nil, err
 		}
 	}

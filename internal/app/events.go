@@ -334,12 +334,12 @@ func exitSignal(ev *models.Event) workflows.ExitSignal {
 
 // signalRunning sends an exit signal to the customer's running sequences
 // (all of them when sig.CampaignID is empty, else that campaign's), but
-// those of the campaigns in skip and, when happened is set, those that
+// those of the campaigns in skip and, unless happened is zero, those that
 // began after it. The enrolment rows name them: one RPC per running
 // sequence, whatever the number of campaigns. A sequence started a
 // moment ago whose row was not yet there is not missed: its first
 // activity looks for exit events since it began (ExitsSince).
-func (a *App) signalRunning(ctx context.Context, customerID, name string, sig workflows.ExitSignal, skip map[string]bool, happened ...time.Time) ([]SignalledSeq, error) {
+func (a *App) signalRunning(ctx context.Context, customerID, name string, sig workflows.ExitSignal, skip map[string]bool, happened time.Time) ([]SignalledSeq, error) {
 	running, err := a.Store.RunningEnrollments(ctx, customerID)
 	if err != nil {
 		return nil, err
@@ -347,7 +347,7 @@ func (a *App) signalRunning(ctx context.Context, customerID, name string, sig wo
 	var out []SignalledSeq
 	for _, e := range running {
 		if skip[e.CampaignID] || (sig.CampaignID != "" && sig.CampaignID != e.CampaignID) ||
-			(len(happened) > 0 && e.EnrolledAt.After(happened[0])) {
+			(!happened.IsZero() && e.EnrolledAt.After(happened)) {
 			continue
 		}
 		err := a.Sequences.Signal(ctx, e.WorkflowID, name, sig)

@@ -759,10 +759,8 @@ func (im *orderImporter) columns(src rowSource) error {
 }
 
 func (im *orderImporter) add(line int64, r row) (bool, error) {
-	if len(r) > len(orderColumns) || !im.knownKeys(r) {
-		if err := checkKeys(r, orderColumns); err != nil {
-			return false, err
-		}
+	if err := checkKeys(r, orderColumns); err != nil {
+		return false, err
 	}
 	var l models.OrderLine
 	l.Line = line
@@ -824,15 +822,6 @@ func (im *orderImporter) add(line int64, r row) (bool, error) {
 	im.items[key] = line
 	im.lines = append(im.lines, l)
 	return true, nil
-}
-
-func (im *orderImporter) knownKeys(r row) bool {
-	for k := range r {
-		if !slices.Contains(orderColumns, k) {
-			return false
-		}
-	}
-	return true
 }
 
 func (im *orderImporter) take() func(context.Context) (models.ImportCounts, error) {

@@ -128,7 +128,7 @@ func (a *App) applyToMessage(ctx context.Context, msg *models.Message, ev SendGr
 		if err := store.Suppress(ctx, ev.Email, sig.CampaignID, reason); err != nil {
 			return err
 		}
-		_, err := a.signalRunning(ctx, msg.CustomerID, signal, sig, nil)
+		_, err := a.signalRunning(ctx, msg.CustomerID, signal, sig, nil, time.Time{})
 		return err
 	}
 	// Any event says SendGrid has the message: the confirmation an

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
@@ -28,7 +29,7 @@ func (a *App) Unsubscribe(ctx context.Context, sc unsub.Scope) error {
 	if err := a.Store.MarkLatestMessage(ctx, cust.ID, sc.CampaignID, domain.OutcomeUnsubscribed, a.now()); err != nil {
 		return err
 	}
-	_, err = a.signalRunning(ctx, cust.ID, workflows.SignalUnsubscribe, workflows.ExitSignal{CampaignID: sc.CampaignID}, nil)
+	_, err = a.signalRunning(ctx, cust.ID, workflows.SignalUnsubscribe, workflows.ExitSignal{CampaignID: sc.CampaignID}, nil, time.Time{})
 	return err
 }
 

@@ -1,0 +1,68 @@
+package api_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/lift-hq/lift/internal/testdb"
+)
+
+// A batch runs customers side by side and each customer's events in the
+// order sent: a purchase that starts a sequence, then a complaint that
+// ends it, for 300 customers at once.
+func TestBatchKeepsEachCustomersOrder(t *testing.T) {
+	t.Parallel()
+	b := on(t, testdb.SQLite(t))
+	b.seed(t)
+	var evs []string
+	for i := range 300 {
+		c := fmt.Sprintf("b-%d", i)
+		st, body := b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		evs = append(evs,
+			fmt.Sprintf(`{"type":"purchase","customer_id":%q,"properties":{"order_id":"o-%s","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, c, c),
+			fmt.Sprintf(`{"type":"complaint","customer_id":%q}`, c))
+	}
+	st, body := b.do(t, "POST", "/v1/events:batch", `{"events":[`+strings.Join(evs, ",")+`]}`)
+	require.Equal(t, 200, st, "%v", body)
+	results := body["results"].([]any)
+	require.Len(t, results, 600)
+	for i, r := range results {
+		item := r.(map[string]any)
+		require.EqualValues(t, i, item["index"])
+		require.EqualValues(t, 202, item["status"], "%v", item)
+		res := item["result"].(map[string]any)
+		if i%2 == 0 {
+			require.Len(t, res["started"], 1, "item %d", i)
+		} else {
+			require.Len(t, res["signalled"], 1, "item %d: the complaint came after the purchase", i)
+		}
+	}
+}
+
+// An exit event reaches the customer's running sequences by their
+// enrolment rows: one signal per running sequence, not one per published
+// campaign, and not the sequences that began after the event.
+func TestExitsReachOnlyWhatIsRunning(t *testing.T) {
+	t.Parallel()
+	b := on(t, testdb.SQLite(t))
+	b.seed(t)
+	for i := range 50 {
+		st, body := b.do(t, "POST", "/v1/campaigns", fmt.Sprintf(`{"id":"other-%d","name":"Other","kind":"cross_sell",
+		  "trigger":{"event":"milestone"},"steps":[{"id":"a","at":"1d","subject":"Hi","template":"education"}]}`, i))
+		require.Equal(t, 201, st, "%v", body)
+		st, _ = b.do(t, "POST", fmt.Sprintf("/v1/campaigns/other-%d/publish", i), "")
+		require.Equal(t, 201, st)
+	}
+	st, body := b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"ada","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`)
+	require.Equal(t, 202, st, "%v", body)
+	require.Len(t, body["started"], 1)
+	before := b.seq.SignalRPCs()
+	st, body = b.do(t, "POST", "/v1/events", `{"type":"complaint","customer_id":"ada"}`)
+	require.Equal(t, 202, st, "%v", body)
+	require.Len(t, body["signalled"], 1, "%v", body)
+	require.Equal(t, 1, b.seq.SignalRPCs()-before, "one signal for the one running sequence, with 51 campaigns published")
+}
