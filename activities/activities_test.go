@@ -608,44 +608,16 @@ func TestConversionIsCreditedToTheLastEngagedStep(t *testing.T) {
 	})
 }
 
-func TestInactivityPlansApplyFiltersReentryAndThePause(t *testing.T) {
+// TestWatchersFromBeforeTheScanRetire: a watcher workflow still running
+// from before the re-engagement scan asks for its plans and is told to
+// end; the scan (api's TestQuietCustomersEnterReEngagement) does its job.
+func TestWatchersFromBeforeTheScanRetire(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
-		publish := func(def campaign.Definition) {
-			raw, _ := json.Marshal(def)
-			require.NoError(t, b.store.CreateCampaign(ctx, &models.Campaign{ID: def.ID, Name: def.Name, Kind: string(def.Kind),
-				TriggerEvent: campaign.TriggerInactivity, Definition: raw}))
-			_, err := b.store.PublishCampaign(ctx, def.ID)
-			require.NoError(t, err)
-		}
-		steps := []campaign.Step{{ID: "a", At: "0d", Subject: "We miss you", Template: "education"}}
-		publish(campaign.Definition{ID: "winback", Name: "W", Kind: campaign.CrossSell, Steps: steps,
-			Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "30d"}})
-		publish(campaign.Definition{ID: "pro-only", Name: "P", Kind: campaign.CrossSell, Steps: steps,
-			Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "30d", Where: map[string]any{"customer.tier": "pro"}}})
-		publish(campaign.Definition{ID: "once", Name: "O", Kind: campaign.CrossSell, Steps: steps, Reentry: &campaign.Reentry{Rule: campaign.ReentryOnce},
-			Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "60d"}})
-		publish(campaign.Definition{ID: "upsell", Name: "U", Kind: campaign.Upsell, Steps: steps,
-			Trigger: campaign.Trigger{Event: campaign.TriggerInactivity, After: "30d"}})
-
-		ids := func() []string {
-			plans, err := b.acts.LoadInactivityPlans(ctx, workflows.InactivityQuery{CustomerID: "ada"})
-			require.NoError(t, err)
-			var out []string
-			for _, p := range plans.Plans {
-				out = append(out, p.Plan.ID)
-			}
-			return out
-		}
-		require.Equal(t, []string{"once", "upsell", "winback"}, ids(), "ada is not on the pro tier")
-		require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "e-once", CustomerID: "ada", CampaignID: "once", Version: 1,
-			WorkflowID: "seq/once/ada", Variant: "A", Status: domain.StatusCompleted, EnrolledAt: b.acts.Now()}))
-		require.NoError(t, b.store.PauseUpsells(ctx, "ada", b.acts.Now().Add(24*time.Hour)))
-		require.Equal(t, []string{"winback"}, ids(), "entered once already; upsells paused")
-
-		plans, err := b.acts.LoadInactivityPlans(ctx, workflows.InactivityQuery{CustomerID: "erased"})
+		plans, err := b.acts.LoadInactivityPlans(ctx, workflows.InactivityQuery{CustomerID: "ada"})
 		require.NoError(t, err)
-		require.True(t, plans.Gone)
+		require.True(t, plans.Retire)
+		require.Empty(t, plans.Plans)
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/lift-hq/lift/internal/domain"
-	"github.com/lift-hq/lift/internal/telemetry"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
@@ -21,16 +20,11 @@ func (a *Activities) StartEnrollment(ctx context.Context, in workflows.StartEnro
 }
 
 func (a *Activities) startEnrollment(ctx context.Context, in workflows.StartEnrollmentInput) error {
-	err := a.Store.EnsureEnrollment(ctx, &models.Enrollment{
+	return a.Store.EnsureEnrollment(ctx, &models.Enrollment{
 		ID: in.EnrollmentID, CustomerID: in.CustomerID, CampaignID: in.CampaignID, Version: in.Version,
 		WorkflowID: in.WorkflowID, Variant: in.Variant, TriggerEventID: in.TriggerEventID, EntryKey: in.EntryKey,
 		Status: domain.StatusRunning, EnrolledAt: in.EnrolledAt,
 	})
-	if err == nil && in.TriggerEventID == "" {
-		// The inactivity watcher started it: no API request counted it.
-		metrics(ctx).WithTags(map[string]string{"campaign": in.CampaignID}).Counter(telemetry.MetricEnrolments).Inc(1)
-	}
-	return err
 }
 
 // RecordProgress records the step an enrollment has reached.

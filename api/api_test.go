@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lift-hq/lift/api"
+	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/internal/apptest"
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
@@ -1012,34 +1014,104 @@ func TestTrialEndingCampaignCountsBackFromEndsAt(t *testing.T) {
 	})
 }
 
-func TestEventsWakeTheInactivityWatcherOnlyWithAnInactivityCampaign(t *testing.T) {
+// TestQuietCustomersEnterReEngagement: no workflow watches a customer.
+// The periodic scan (App.StartQuiet) finds, from the store, the customers
+// whose last event is older than a campaign's "after", within its entry
+// window, and starts each quiet spell's campaign once; any event starts a
+// new spell, an old (backfilled) one does not; the gate applies (filters,
+// re-entry, the upsell pause); erasure takes the customer out.
+func TestQuietCustomersEnterReEngagement(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
 		b.seed(t)
-		st, _ := b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
-		require.Equal(t, 202, st)
-		require.Empty(t, b.seq.Signals(), "no inactivity campaign, no watcher")
+		day := 24 * time.Hour
+		scan := func(at time.Time) (app.QuietScan, []string) {
+			t.Helper()
+			b.app.SetNow(at)
+			before := len(b.seq.Started())
+			res, err := b.app.App.StartQuiet(context.Background(), nil)
+			require.NoError(t, err)
+			var ids []string
+			for _, in := range b.seq.Started()[before:] {
+				ids = append(ids, in.CampaignID+"/"+in.CustomerID)
+			}
+			return res, ids
+		}
+		publish := func(def string) {
+			st, body := b.do(t, "POST", "/v1/campaigns", def)
+			require.Equal(t, 201, st, "%v", body)
+			var d struct{ ID string }
+			require.NoError(t, json.Unmarshal([]byte(def), &d))
+			st, body = b.do(t, "POST", "/v1/campaigns/"+d.ID+"/publish", "")
+			require.Equal(t, 201, st, "%v", body)
+		}
+		step := `"steps":[{"id":"a","at":"0d","subject":"We miss you","template":"education"}]`
+		publish(`{"id":"winback","name":"We miss you","kind":"cross_sell","trigger":{"event":"inactivity","after":"30d"},` + step + `}`)
+		publish(`{"id":"pro-only","name":"P","kind":"cross_sell","trigger":{"event":"inactivity","after":"30d","where":{"customer.tier":"pro"}},` + step + `}`)
+		publish(`{"id":"upsell","name":"U","kind":"upsell","trigger":{"event":"inactivity","after":"30d"},` + step + `}`)
+		for _, c := range []string{"bob", "cy"} {
+			st, body := b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
+			require.Equal(t, 200, st, "%v", body)
+		}
 
-		winback := `{"id":"winback","name":"We miss you","kind":"cross_sell","trigger":{"event":"inactivity","after":"30d"},
-		  "steps":[{"id":"a","at":"0d","subject":"We miss you","template":"education"}]}`
-		st, body := b.do(t, "POST", "/v1/campaigns", winback)
-		require.Equal(t, 201, st, "%v", body)
-		st, _ = b.do(t, "POST", "/v1/campaigns/winback/publish", "")
-		require.Equal(t, 201, st)
-		st, _ = b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
-		require.Equal(t, 202, st)
-		require.Equal(t, []string{"inactivity/ada activity"}, b.seq.Signals())
+		// Events start no workflow: they move the customer's last event.
+		milestone := func(c string, at, now time.Time) {
+			b.app.SetNow(now)
+			st, body := b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"`+c+`","occurred_at":"`+at.Format(time.RFC3339)+`","properties":{"name":"x"}}`)
+			require.Equal(t, 202, st, "%v", body)
+		}
+		milestone("ada", apptest.Now, apptest.Now)
+		milestone("bob", apptest.Now, apptest.Now)
+		require.Empty(t, b.seq.Signals(), "no watcher workflow")
+		require.NoError(t, b.store.PauseUpsells(context.Background(), "bob", apptest.Now.Add(40*day)))
 
-		st, body = b.do(t, "PUT", "/v1/campaigns/winback", strings.Replace(winback, `,"after":"30d"`, "", 1))
-		requireError(t, st, body, 422, "invalid", "trigger.after")
-		st, body = b.do(t, "POST", "/v1/events", `{"type":"inactivity","customer_id":"ada"}`)
+		res, started := scan(apptest.Now.Add(29 * day))
+		require.Empty(t, started, "not quiet for 30 days yet")
+		require.Equal(t, 3, res.Campaigns)
+		res, started = scan(apptest.Now.Add(30*day + time.Hour))
+		require.Equal(t, []string{"upsell/ada", "winback/ada", "winback/bob"}, sorted(started),
+			"ada is not on the pro tier; bob's upsells are paused; cy never sent an event")
+		require.Equal(t, 3, res.Started)
+		e, err := b.store.RunningEnrollments(context.Background(), "ada")
+		require.NoError(t, err)
+		require.Len(t, e, 2, "the enrolments are recorded at once")
+
+		// Once per quiet spell, even after the sequence has ended.
+		b.seq.SetRunning(workflows.SequenceWorkflowID("winback", "ada"), false)
+		_, started = scan(apptest.Now.Add(30*day + 2*time.Hour))
+		require.Empty(t, started)
+
+		// A backfilled event leaves the spell as it is; a fresh one starts
+		// a new spell, and the win-back comes again 30 days later.
+		milestone("ada", apptest.Now.Add(-400*day), apptest.Now.Add(30*day+3*time.Hour))
+		_, started = scan(apptest.Now.Add(30*day + 3*time.Hour))
+		require.Empty(t, started)
+		milestone("ada", apptest.Now.Add(35*day), apptest.Now.Add(35*day))
+		_, started = scan(apptest.Now.Add(65*day + time.Hour))
+		require.Equal(t, []string{"winback/ada"}, started, "upsell/ada is still running")
+
+		// A spell that reached "after" longer ago than the entry window
+		// (24h) enrols no one: bob's upsell pause ended on day 40, after
+		// his window had closed.
+		_, started = scan(apptest.Now.Add(41 * day))
+		require.Empty(t, started)
+
+		// Erasure takes the customer out of the scan.
+		st, body := b.do(t, "DELETE", "/v1/customers/ada", "")
+		require.Equal(t, 200, st, "%v", body)
+		milestone("cy", apptest.Now.Add(66*day), apptest.Now.Add(66*day))
+		_, started = scan(apptest.Now.Add(96*day + time.Hour))
+		require.Equal(t, []string{"upsell/cy", "winback/cy"}, sorted(started))
+
+		st, body = b.do(t, "POST", "/v1/events", `{"type":"inactivity","customer_id":"cy"}`)
 		requireError(t, st, body, 422, "invalid", "type")
-
-		// Erasure stops the watcher too.
-		st, body = b.do(t, "DELETE", "/v1/customers/ada", "")
-		require.Equal(t, 200, st)
-		require.Contains(t, body["cancelled"], "inactivity/ada")
 	})
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }
 
 func TestTriggersCanFilterOnCustomerAttributes(t *testing.T) {
@@ -1530,19 +1602,20 @@ func TestOnlyFreshEventsEnrol(t *testing.T) {
 		require.Empty(t, body["started"])
 		require.Contains(t, body["skipped"].([]any)[0].(map[string]any)["reason"], "is in the past")
 
-		// An old visit starts no inactivity watcher; a fresh one does.
-		winback := `{"id":"winback","name":"We miss you","kind":"cross_sell","trigger":{"event":"inactivity","after":"30d"},
-		  "steps":[{"id":"a","at":"0d","subject":"We miss you","template":"education"}]}`
-		st, _ = b.do(t, "POST", "/v1/campaigns", winback)
-		require.Equal(t, 201, st)
-		st, _ = b.do(t, "POST", "/v1/campaigns/winback/publish", "")
-		require.Equal(t, 201, st)
-		before := len(b.seq.Signals())
+		// An old visit does not restart the customer's quiet spell (the
+		// re-engagement scan counts from the latest event); a fresh one
+		// does.
+		last, err := b.store.LastEventAt(context.Background(), "ada")
+		require.NoError(t, err)
 		st, _ = b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"milestone","customer_id":"ada","occurred_at":%q,"properties":{"name":"x"}}`, at(90*24*time.Hour)))
 		require.Equal(t, 202, st)
-		require.Len(t, b.seq.Signals(), before, "a backfilled visit wakes no watcher")
+		again, err := b.store.LastEventAt(context.Background(), "ada")
+		require.NoError(t, err)
+		require.True(t, again.Equal(last), "a backfilled visit leaves %s, not %s", last, again)
 		st, _ = b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
 		require.Equal(t, 202, st)
-		require.Greater(t, len(b.seq.Signals()), before)
+		again, err = b.store.LastEventAt(context.Background(), "ada")
+		require.NoError(t, err)
+		require.True(t, again.Equal(b.app.App.Now().UTC()), "a fresh visit moves it to now: %s", again)
 	})
 }

@@ -92,6 +92,13 @@ type Config struct {
 	// asked. Default: once a (sequence) day.
 	ExperimentCheck time.Duration `env:"LIFT_EXPERIMENT_CHECK"`
 
+	// DormancyScan is how often re-engagement (inactivity) campaigns look
+	// for customers who have gone quiet: one query of the store. Default:
+	// a 24th of a sequence day (hourly), at least a second. At most an
+	// hour, the shortest entry window (enter_within), so no quiet
+	// customer slips between two scans.
+	DormancyScan time.Duration `env:"LIFT_DORMANCY_SCAN"`
+
 	// PurgeEvery is how often a Temporal Schedule deletes what is kept only
 	// for a while (stored Idempotency-Key answers after 48 hours, SendGrid
 	// event IDs after 7 days, frequency-cap slots after 8).
@@ -217,6 +224,9 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 	if c.ExperimentCheck == 0 {
 		c.ExperimentCheck = c.Day
 	}
+	if c.DormancyScan == 0 {
+		c.DormancyScan = min(max(c.Day/24, time.Second), time.Hour)
+	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if err := c.loadTemporal(role, environ); err != nil {
 		return c, err
@@ -251,6 +261,12 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.PurgeEvery < time.Minute {
 		bad("LIFT_PURGE_EVERY must be at least 1m")
+	}
+	if c.DormancyScan < time.Second || c.DormancyScan > time.Hour {
+		bad("LIFT_DORMANCY_SCAN must be between 1s and 1h, got %s", c.DormancyScan)
+	}
+	if c.ExperimentCheck < time.Second {
+		bad("LIFT_EXPERIMENT_CHECK must be at least 1s, got %s", c.ExperimentCheck)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("LIFT_LOG_FORMAT must be text or json, got %q", c.LogFormat)

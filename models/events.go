@@ -41,8 +41,16 @@ func (s *Store) RecordEvent(ctx context.Context, e *Event, o *Order) error {
 				return conflict(err, ErrOrderRecorded, "order "+o.ID)
 			}
 		}
-		return nil
+		return translate(touchActivity(tx, e.CustomerID, e.OccurredAt), "customer activity")
 	})
+}
+
+// touchActivity moves the customer's last event time forward to at, never
+// back (a backfilled event leaves it).
+func touchActivity(tx *gorm.DB, customerID string, at time.Time) error {
+	return tx.Exec(`INSERT INTO customer_activity (customer_id, last_event_at) VALUES (?, ?)
+		ON CONFLICT (customer_id) DO UPDATE SET last_event_at = excluded.last_event_at
+		WHERE customer_activity.last_event_at < excluded.last_event_at`, customerID, at.UTC()).Error
 }
 
 // EventSKUs returns the products an event is about: a purchase's items, a
@@ -110,4 +118,27 @@ func (s *Store) GetOrder(ctx context.Context, id string) (*Order, error) {
 	var o Order
 	err := s.db.WithContext(ctx).Preload("Items").First(&o, "id = ?", id).Error
 	return found(&o, err, "order "+id)
+}
+
+// QuietCustomers returns up to limit customers, in ID order after
+// afterID, whose latest event happened in (from, to] and who have not
+// entered campaignID since: the customers whose quiet spell reached a
+// re-engagement campaign's "after" in that span and who are not yet in it.
+func (s *Store) QuietCustomers(ctx context.Context, campaignID string, from, to time.Time, afterID string, limit int) ([]Customer, error) {
+	var cs []Customer
+	err := s.db.WithContext(ctx).
+		Joins("JOIN customer_activity ON customer_activity.customer_id = customers.id").
+		Where("customer_activity.last_event_at > ? AND customer_activity.last_event_at <= ? AND customers.id > ?", from.UTC(), to.UTC(), afterID).
+		Where(`NOT EXISTS (SELECT 1 FROM enrollments WHERE enrollments.customer_id = customers.id
+			AND enrollments.campaign_id = ? AND enrollments.enrolled_at >= customer_activity.last_event_at)`, campaignID).
+		Order("customers.id").Limit(limit).Find(&cs).Error
+	return cs, translate(err, "quiet customers")
+}
+
+// LastEventAt returns when the customer's latest event happened (zero
+// when it has none).
+func (s *Store) LastEventAt(ctx context.Context, customerID string) (time.Time, error) {
+	var a CustomerActivity
+	err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Limit(1).Find(&a).Error
+	return a.LastEventAt, translate(err, "customer activity")
 }

@@ -82,7 +82,7 @@ func (s *Store) EraseCustomer(ctx context.Context, id string) error {
 		if err := tx.Where("customer_id = ?", id).Delete(&IdempotencySubject{}).Error; err != nil {
 			return translate(err, "idempotency keys")
 		}
-		for _, m := range []any{&ConsentRecord{}, &Event{}} {
+		for _, m := range []any{&ConsentRecord{}, &Event{}, &CustomerActivity{}} {
 			if err := tx.Where("customer_id = ?", id).Delete(m).Error; err != nil {
 				return translate(err, "erase")
 			}

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"path/filepath"
+	"fmt"
 	"testing"
 	"time"
 
@@ -112,13 +113,13 @@ func TestRolesRefuseAnOlderSchema(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, empty func() *models.Store) {
 		s := empty()
-		require.ErrorContains(t, s.CheckSchema(ctx), "the database schema is at version 0 and this build needs 2: run `lift migrate` first")
+		require.ErrorContains(t, s.CheckSchema(ctx), "the database schema is at version 0 and this build needs 3: run `lift migrate` first")
 		require.NoError(t, s.Migrate(ctx))
 		require.NoError(t, s.CheckSchema(ctx))
 		v, err := s.SchemaVersion(ctx)
 		require.NoError(t, err)
 		require.NoError(t, s.DB().Exec("DELETE FROM goose_db_version WHERE version_id = ?", v.Head).Error)
-		require.ErrorContains(t, s.CheckSchema(ctx), "needs 2")
+		require.ErrorContains(t, s.CheckSchema(ctx), "needs 3")
 	})
 }
 
@@ -146,5 +147,30 @@ func TestPausedAtMigrationKeepsEnrollments(t *testing.T) {
 		err = s.DB().Exec(`INSERT INTO enrollments (id, customer_id, campaign_id, version, workflow_id, variant, status,
 			emails_sent, revenue_minor, enrolled_at) VALUES ('e-2', 'ada', 'cam', 1, 'seq/cam/ada', 'A', 'running', 0, 0, ?)`, at).Error
 		require.Error(t, err, "still one running enrollment per customer and campaign")
+	})
+}
+
+// TestCustomerActivityMigrationFillsFromEvents: version 3 adds each
+// customer's latest event time, filled from the events already stored, so
+// the re-engagement scan finds customers who went quiet before the
+// upgrade (their watchers retire).
+func TestCustomerActivityMigrationFillsFromEvents(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, empty func() *models.Store) {
+		s := empty()
+		require.NoError(t, models.MigrateTo(ctx, s, 2))
+		at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+		require.NoError(t, s.DB().Exec(`INSERT INTO customers (id, email, timezone, locale, consent) VALUES ('ada', 'ada@example.com', 'UTC', 'en', true)`).Error)
+		for i, d := range []time.Duration{0, 48 * time.Hour, 24 * time.Hour} {
+			require.NoError(t, s.DB().Exec(`INSERT INTO events (id, type, customer_id, occurred_at, created_at) VALUES (?, 'page_view', 'ada', ?, ?)`,
+				fmt.Sprint("ev-", i), at.Add(d), at.Add(d)).Error)
+		}
+		require.NoError(t, s.Migrate(ctx))
+		last, err := s.LastEventAt(ctx, "ada")
+		require.NoError(t, err)
+		require.True(t, last.Equal(at.Add(48*time.Hour)), "%s", last)
+		none, err := s.LastEventAt(ctx, "bob")
+		require.NoError(t, err)
+		require.True(t, none.IsZero())
 	})
 }

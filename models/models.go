@@ -29,6 +29,18 @@ type Customer struct {
 	UpdatedAt          time.Time
 }
 
+// CustomerActivity is when a customer's latest event happened: the
+// re-engagement scan finds quiet customers with one range query on it,
+// instead of a standing workflow per customer. Every recorded event moves
+// it forward (never back); imports do not, as they record no event.
+type CustomerActivity struct {
+	CustomerID  string    `gorm:"primaryKey;size:128"`
+	LastEventAt time.Time `gorm:"not null;index"`
+}
+
+// TableName keeps the table's name singular, like the idea it holds.
+func (CustomerActivity) TableName() string { return "customer_activity" }
+
 // ConsentRecord is one change of a customer's marketing consent, kept as
 // proof: granted or withdrawn, on what basis, when, where, under which
 // wording, from which IP and user agent.
@@ -332,7 +344,7 @@ func all() []any {
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
 		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{}, &Affinity{}, &ItemSimilarity{},
 		&Experiment{}, &DataMigration{}, &IdempotencySubject{}, &AuditEntry{},
-		&ConsoleSession{}, &SignInFailure{}, &WebhookRefusal{}, &InstallSecret{},
+		&ConsoleSession{}, &SignInFailure{}, &WebhookRefusal{}, &InstallSecret{}, &CustomerActivity{},
 	}
 }
 

@@ -37,6 +37,8 @@ func Workflows() map[string]any {
 		workflows.CheckExperimentsWorkflowName: workflows.CheckExperimentsWorkflow,
 		workflows.PromoteWorkflowName:          workflows.PromoteWorkflow,
 		workflows.PurgeWorkflowName:            workflows.PurgeWorkflow,
+		workflows.DormancyWorkflowName:         workflows.DormancyWorkflow,
+		workflows.ExperimentClockWorkflowName:  workflows.ExperimentClockWorkflow,
 	}
 }
 
@@ -53,6 +55,7 @@ func Activities(a *activities.Activities) map[string]any {
 		workflows.ActivityEvaluatePurchase:    a.EvaluatePurchase,
 		workflows.ActivityFinishEnrollment:    a.FinishEnrollment,
 		workflows.ActivityLoadInactivityPlans: a.LoadInactivityPlans,
+		workflows.ActivityFindQuietCustomers:  a.FindQuietCustomers,
 		workflows.ActivityRebuildAffinities:   a.RebuildAffinities,
 		workflows.ActivityCheckExperiments:    a.CheckExperiments,
 		workflows.ActivityMoveToWinner:        a.MoveToWinner,

@@ -21,6 +21,7 @@ const (
 	ActivityEvaluatePurchase    = "EvaluatePurchase"
 	ActivityFinishEnrollment    = "FinishEnrollment"
 	ActivityLoadInactivityPlans = "LoadInactivityPlans"
+	ActivityFindQuietCustomers  = "FindQuietCustomers"
 	ActivityRebuildAffinities   = "RebuildAffinities"
 	ActivityCheckExperiments    = "CheckExperiments"
 	ActivityMoveToWinner        = "MoveToWinner"
@@ -184,9 +185,20 @@ type InactivityQuery struct {
 
 // InactivityPlans are the re-engagement campaigns live for a customer.
 // Gone is set when the customer no longer exists: the watcher stops.
+// Retire is set by every build since the re-engagement scan
+// (DormancyWorkflow) replaced the watchers: the watcher ends.
 type InactivityPlans struct {
-	Plans []InactivityPlan `json:"plans,omitempty"`
-	Gone  bool             `json:"gone,omitempty"`
+	Plans  []InactivityPlan `json:"plans,omitempty"`
+	Gone   bool             `json:"gone,omitempty"`
+	Retire bool             `json:"retire,omitempty"`
+}
+
+// QuietScan counts what one re-engagement scan did (app.QuietScan).
+type QuietScan struct {
+	Campaigns  int `json:"campaigns"`
+	Considered int `json:"considered"`
+	Started    int `json:"started"`
+	Skipped    int `json:"skipped"`
 }
 
 // InactivityPlan is one live inactivity campaign: after how long without

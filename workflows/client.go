@@ -3,7 +3,6 @@ package workflows
 import (
 	"context"
 	"errors"
-	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -113,19 +112,6 @@ func (c Client) Update(ctx context.Context, workflowID, update string) (Journey,
 // cancelled. A sequence that has already ended is reported as not found.
 func (c Client) Cancel(ctx context.Context, workflowID string) error {
 	return translate(c.Temporal.CancelWorkflow(ctx, workflowID, ""), "cancel "+workflowID)
-}
-
-// TouchActivity tells the customer's inactivity watcher about an event,
-// starting the watcher if it is not running.
-func (c Client) TouchActivity(ctx context.Context, customerID string, at time.Time, day time.Duration) error {
-	_, err := c.Temporal.SignalWithStartWorkflow(ctx, InactivityWorkflowID(customerID), SignalActivity, ActivitySignal{At: at},
-		client.StartWorkflowOptions{
-			TaskQueue:             TaskQueue,
-			StaticSummary:         "inactivity watch · customer " + customerID,
-			TypedSearchAttributes: temporal.NewSearchAttributes(CustomerIDKey.ValueSet(customerID)),
-		},
-		InactivityWorkflowName, InactivityInput{CustomerID: customerID, LastActivity: at, Day: day})
-	return unavailable(err, "signal inactivity watch")
 }
 
 // Ping checks that Temporal answers.

@@ -1,18 +1,18 @@
 package workflows
 
 import (
-	"context"
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
-// Names of the experiment workflows: a Temporal Schedule runs the check
-// every day; the API starts a promotion when a marketer promotes a winner
-// and asks to move running enrolments.
+// Names of the experiment workflows: a clock (ExperimentClockWorkflow)
+// runs the check every day; the API starts a promotion when a marketer
+// promotes a winner and asks to move running enrolments.
+// CheckExperimentsWorkflow is the check once: the schedule that ran it
+// before the clock is deleted by Bootstrap, and its runs still replay.
 const (
 	CheckExperimentsWorkflowName = "CheckExperiments"
 	CheckExperimentsScheduleID   = "lift-check-experiments"
@@ -32,6 +32,10 @@ func experimentActivity(ctx workflow.Context, summary string, timeout time.Durat
 // evidence, automatic promotion) and moves running enrolments to the
 // winners it promoted where the experiment asks for that.
 func CheckExperimentsWorkflow(ctx workflow.Context) (int, error) {
+	return checkExperiments(ctx)
+}
+
+func checkExperiments(ctx workflow.Context) (int, error) {
 	var moves []Promotion
 	err := workflow.ExecuteActivity(experimentActivity(ctx, "check running experiments", 10*time.Minute), ActivityCheckExperiments).Get(ctx, &moves)
 	if err != nil {
@@ -59,17 +63,4 @@ func promote(ctx workflow.Context, p Promotion) (int, error) {
 	summary := fmt.Sprintf("move %s's running enrolments to %s", p.CampaignID, p.Winner)
 	err := workflow.ExecuteActivity(experimentActivity(ctx, summary, time.Hour), ActivityMoveToWinner, p).Get(ctx, &moved)
 	return moved, err
-}
-
-// EnsureExperimentSchedule creates the schedule that checks running
-// experiments every interval, if it does not exist yet.
-func EnsureExperimentSchedule(ctx context.Context, c client.Client, every time.Duration) error {
-	return ensureSchedule(ctx, c, client.ScheduleOptions{
-		ID:   CheckExperimentsScheduleID,
-		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: max(every, time.Second)}}}, // Temporal's shortest; demos compress the day below it
-		Action: &client.ScheduleWorkflowAction{
-			ID: "check-experiments", Workflow: CheckExperimentsWorkflowName, TaskQueue: TaskQueue,
-		},
-		Note: "Applies experiment guardrails and promotes clear winners where automatic promotion is on.",
-	})
 }

@@ -14,8 +14,11 @@ import (
 )
 
 // Names of the inactivity watcher: one long-running workflow per customer,
-// signalled on every event, that starts re-engagement campaigns when the
-// customer has been quiet long enough.
+// signalled on every event, that started re-engagement campaigns when the
+// customer had been quiet long enough. DormancyWorkflow's periodic scan of
+// the store has replaced it: watchers still running from before retire at
+// their next wake-up (the activity answers Retire), and nothing starts new
+// ones. The workflow stays registered so they can.
 const (
 	InactivityWorkflowName = "InactivityWatch"
 	SignalActivity         = "activity"
@@ -72,8 +75,13 @@ func InactivityWatchWorkflow(ctx workflow.Context, in InactivityInput) error {
 			return err
 		}
 		drain() // activity while the campaigns were read starts a new spell
-		if plans.Gone {
-			return nil // the customer was erased
+		if plans.Gone || plans.Retire {
+			// The customer was erased, or this build finds quiet customers
+			// with DormancyWorkflow's scan, from the store, and the watcher
+			// ends. Histories from before carry no Retire and replay as
+			// they ran: the answer is in the activity's recorded result, so
+			// this needs no GetVersion.
+			return nil
 		}
 		now := workflow.Now(ctx)
 		var next time.Time

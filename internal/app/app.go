@@ -40,7 +40,6 @@ type Sequences interface {
 	Journey(ctx context.Context, workflowID string) (workflows.Journey, error)
 	Update(ctx context.Context, workflowID, update string) (workflows.Journey, error)
 	Cancel(ctx context.Context, workflowID string) error
-	TouchActivity(ctx context.Context, customerID string, at time.Time, day time.Duration) error
 	Promote(ctx context.Context, campaignID, experimentID, winner string) error
 	Ping(ctx context.Context) error
 }

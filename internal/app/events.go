@@ -157,9 +157,6 @@ func (a *App) ingest(ctx context.Context, in Event) (EventResult, error) {
 	if err := a.enrol(ctx, ev, cust, now, &res); err != nil {
 		return res, err
 	}
-	if err := a.touchActivity(ctx, cust.ID, ev.OccurredAt, now); err != nil {
-		return res, err
-	}
 	return res, a.signal(ctx, ev, cust, &res)
 }
 
@@ -274,26 +271,6 @@ func (a *App) sequenceInput(ctx context.Context, def *campaign.Definition, versi
 		plan.Variants = experiment.Routing(def, state)
 	}
 	return workflows.NewSequenceInput(plan, version, uuid.NewString(), cust.ID, cust.Timezone, eventID, now, a.Settings.Day), nil
-}
-
-// touchActivity restarts the customer's quiet spell for re-engagement
-// campaigns, when any is live.
-func (a *App) touchActivity(ctx context.Context, customerID string, occurred, now time.Time) error {
-	live, err := a.defs.Live(ctx, campaign.TriggerInactivity)
-	if err != nil || len(live) == 0 {
-		return err
-	}
-	// An event older than every inactivity campaign's entry window (a
-	// backfill) starts no watcher: it would count a quiet spell from
-	// today and mail a customer about a year-old visit.
-	fresh := false
-	for _, lv := range live {
-		fresh = fresh || now.Sub(occurred) <= lv.Definition.EntryWindow()
-	}
-	if !fresh {
-		return nil
-	}
-	return a.Sequences.TouchActivity(ctx, customerID, now, a.Settings.Day)
 }
 
 // signal tells the customer's running sequences about the event, so exit

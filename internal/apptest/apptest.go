@@ -212,15 +212,6 @@ func (f *Sequences) Cancel(_ context.Context, id string) error {
 	return nil
 }
 
-// TouchActivity implements app.Sequences.
-func (f *Sequences) TouchActivity(_ context.Context, customerID string, _ time.Time, _ time.Duration) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.running[workflows.InactivityWorkflowID(customerID)] = true
-	f.signals = append(f.signals, workflows.InactivityWorkflowID(customerID)+" activity")
-	return nil
-}
-
 // Promote implements app.Sequences.
 func (f *Sequences) Promote(_ context.Context, campaignID, experimentID, winner string) error {
 	f.mu.Lock()

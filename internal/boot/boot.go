@@ -183,8 +183,10 @@ func (l *Lift) Worker() sdkworker.Worker {
 	})
 }
 
-// Bootstrap registers Lift's search attributes and creates its schedules
-// (the affinity rebuild, the experiment check) where missing. It is
+// Bootstrap registers Lift's search attributes, creates its schedules
+// (the affinity rebuild, the purge) where missing and starts its clocks
+// (the experiment check, the re-engagement scan) or gives them their
+// periods. It is
 // idempotent: lift migrate and every lift dev start call it.
 func (l *Lift) Bootstrap(ctx context.Context) error {
 	cfg := l.Config
@@ -195,13 +197,21 @@ func (l *Lift) Bootstrap(ctx context.Context) error {
 	if err := workflows.EnsureRebuildSchedule(ctx, l.Temporal, cfg.AffinityRebuild, cfg.AffinityMinSupport); err != nil {
 		return err
 	}
-	if err := workflows.EnsureExperimentSchedule(ctx, l.Temporal, cfg.ExperimentCheck); err != nil {
-		return err
-	}
 	if err := workflows.EnsurePurgeSchedule(ctx, l.Temporal, cfg.PurgeEvery); err != nil {
 		return err
 	}
-	l.Logger.Info("schedules in place", "affinity_rebuild", cfg.AffinityRebuild, "experiment_check", cfg.ExperimentCheck, "purge", cfg.PurgeEvery)
+	// The experiment check ran on a schedule before its clock.
+	if err := workflows.DeleteSchedule(ctx, l.Temporal, workflows.CheckExperimentsScheduleID); err != nil {
+		return err
+	}
+	if err := workflows.EnsureClock(ctx, l.Temporal, workflows.ExperimentClockWorkflowID, workflows.ExperimentClockWorkflowName, cfg.ExperimentCheck); err != nil {
+		return err
+	}
+	if err := workflows.EnsureClock(ctx, l.Temporal, workflows.DormancyWorkflowID, workflows.DormancyWorkflowName, cfg.DormancyScan); err != nil {
+		return err
+	}
+	l.Logger.Info("schedules and clocks in place", "affinity_rebuild", cfg.AffinityRebuild, "purge", cfg.PurgeEvery,
+		"experiment_check", cfg.ExperimentCheck, "dormancy_scan", cfg.DormancyScan)
 	return nil
 }
 

@@ -21,49 +21,49 @@ import (
 )
 
 // TestSupportWorkflowsReplay runs the workflows beside the sequence on the
-// real server (the inactivity watcher through a continue-as-new, the
-// scheduled affinity rebuild, experiment check and purge) and replays each
-// history against the current code. With LIFT_RECORD_HISTORY_DIR and
-// LIFT_RECORD_HISTORY_TAG set it keeps them for
-// workflows.TestReplayRecordedHistories.
+// real server (a watcher from before the re-engagement scan, which
+// retires; the clocks of the scan and the experiment check; the scheduled
+// affinity rebuild and purge) and replays each history against the
+// current code. With LIFT_RECORD_HISTORY_DIR and LIFT_RECORD_HISTORY_TAG
+// set it keeps them for workflows.TestReplayRecordedHistories.
 func TestSupportWorkflowsReplay(t *testing.T) {
 	d, a := startDev(t, t.TempDir(), "")
 	defer d.Stop(context.Background())
 	ctx := context.Background()
 	a.must(t, "PUT", "/v1/customers/quinn", `{"email":"quinn@example.com","name":"Quinn","marketing_consent":true}`, 200)
 
-	// The watcher continues as new after 200 activity signals, so its
-	// history stays short however long the customer lives.
-	seq := workflows.Client{Temporal: d.Temporal}
-	require.NoError(t, seq.TouchActivity(ctx, "quinn", time.Now(), time.Second))
+	// A watcher as the API started one per customer before the scan: it
+	// ends at its first wake-up, starting nothing.
 	watcher := workflows.InactivityWorkflowID("quinn")
-	first, err := d.Temporal.DescribeWorkflowExecution(ctx, watcher, "")
+	run, err := d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: watcher, TaskQueue: workflows.TaskQueue},
+		workflows.InactivityWorkflowName, workflows.InactivityInput{CustomerID: "quinn", LastActivity: time.Now(), Day: time.Second})
 	require.NoError(t, err)
-	firstRun := first.WorkflowExecutionInfo.Execution.RunId
-	for i := 0; i < 205; i++ {
-		require.NoError(t, d.Temporal.SignalWorkflow(ctx, watcher, "", workflows.SignalActivity, workflows.ActivitySignal{At: time.Now()}))
-	}
-	eventually(t, 30*time.Second, "the watcher to continue as new", func() bool {
-		desc, err := d.Temporal.DescribeWorkflowExecution(ctx, watcher, firstRun)
-		require.NoError(t, err)
-		return desc.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
-	})
+	require.NoError(t, run.Get(ctx, nil))
 
+	// The clocks run from the start of lift dev; a few ticks of each.
+	for _, id := range []string{workflows.DormancyWorkflowID, workflows.ExperimentClockWorkflowID} {
+		eventually(t, 60*time.Second, id+" to tick twice", func() bool {
+			return len(runHistory(t, d.Temporal, id, "").Events) > 20
+		})
+	}
 	rebuild := scheduledRun(t, d.Temporal, workflows.RebuildScheduleID)
-	check := scheduledRun(t, d.Temporal, workflows.CheckExperimentsScheduleID)
 	purge := scheduledRun(t, d.Temporal, workflows.PurgeScheduleID)
 
 	for name, h := range map[string]*historypb.History{
-		"inactivity_continued": runHistory(t, d.Temporal, watcher, firstRun),
-		"rebuild_affinities":   runHistory(t, d.Temporal, rebuild, ""),
-		"check_experiments":    runHistory(t, d.Temporal, check, ""),
-		"purge":                runHistory(t, d.Temporal, purge, ""),
+		"inactivity_retired": runHistory(t, d.Temporal, watcher, ""),
+		"dormancy_clock":     runHistory(t, d.Temporal, workflows.DormancyWorkflowID, ""),
+		"experiment_clock":   runHistory(t, d.Temporal, workflows.ExperimentClockWorkflowID, ""),
+		"rebuild_affinities": runHistory(t, d.Temporal, rebuild, ""),
+		"purge":              runHistory(t, d.Temporal, purge, ""),
 	} {
 		r := worker.NewWorkflowReplayer()
 		liftworker.RegisterWorkflows(r)
 		require.NoError(t, r.ReplayWorkflowHistory(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)), h), name)
 		recordHistory(t, name, h)
 	}
+	// The experiment check's schedule from before the clock is gone.
+	_, err = d.Temporal.ScheduleClient().GetHandle(ctx, "lift-check-experiments").Describe(ctx)
+	require.Error(t, err)
 }
 
 // scheduledRun triggers a schedule and returns the ID of the run it
