@@ -1,8 +1,8 @@
 package models_test
 
 import (
-	"path/filepath"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
