@@ -8,7 +8,7 @@ export CGO_ENABLED ?= 0
 WORKFLOWCHECK_VERSION := v0.6.0
 GO_PACKAGES := ./...
 
-.PHONY: help run test test-short test-race fuzz lint bench build prod-up prod-down docker clean
+.PHONY: help run test test-short test-race fuzz lint bench bench-temporal build prod-up prod-down docker clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +47,9 @@ bench: ## Benchmarks, each against its baseline in the same run (affinity, repor
 	go test -run '^$$' -bench AffinityRebuild -benchtime 3x -timeout 20m ./models/
 	go test -run '^$$' -bench CampaignReport -benchtime 3x -timeout 20m ./models/
 	go test -run '^$$' -bench ImportOrders -benchtime 1x -timeout 20m ./cmd/lift/
+
+bench-temporal: ## Lift's Temporal costs and rates on the embedded stack, against raw SDK baselines in the same run (docs/performance.md)
+	go run ./cmd/lift-dev bench $(ARGS)
 
 build: ## Build bin/lift (production: api, worker, migrate) and bin/lift-dev (lift dev)
 	go build -trimpath -o bin/lift ./cmd/lift

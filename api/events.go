@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -33,6 +34,10 @@ func (h *handlers) postEvent(c *gin.Context) {
 	}
 	c.JSON(http.StatusAccepted, resp)
 }
+
+// batchIdle is how long a batch may go without finishing an event before
+// the server gives up writing its answer.
+const batchIdle = 30 * time.Second
 
 // MaxBatch is the most events POST /v1/events:batch takes.
 const MaxBatch = 1000
@@ -91,6 +96,16 @@ func (h *handlers) postEventBatch(c *gin.Context) {
 	}
 	results := make([]error, len(req.Events))
 	responses := make([]EventResponse, len(req.Events))
+	// A batch that keeps making progress outlives the server's write
+	// timeout (30 s): on a loaded Temporal, a thousand events that each
+	// start a sequence take longer. Each event done moves the deadline.
+	rc := http.NewResponseController(c.Writer)
+	var deadlineMu sync.Mutex
+	progress := func() {
+		deadlineMu.Lock()
+		defer deadlineMu.Unlock()
+		_ = rc.SetWriteDeadline(time.Now().Add(batchIdle)) // no deadline to move in tests
+	}
 	work := make(chan []int)
 	var wg sync.WaitGroup
 	for range min(batchConcurrency, len(order)) {
@@ -98,6 +113,7 @@ func (h *handlers) postEventBatch(c *gin.Context) {
 			for idx := range work {
 				for _, i := range idx {
 					responses[i], results[i] = h.App.Ingest(c.Request.Context(), *events[i])
+					progress()
 				}
 			}
 		})

@@ -2,8 +2,12 @@ package api_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -65,4 +69,35 @@ func TestExitsReachOnlyWhatIsRunning(t *testing.T) {
 	require.Equal(t, 202, st, "%v", body)
 	require.Len(t, body["signalled"], 1, "%v", body)
 	require.Equal(t, 1, b.seq.SignalRPCs()-before, "one signal for the one running sequence, with 51 campaigns published")
+}
+
+// TestBatchOutlivesTheServerWriteTimeout: a batch whose events keep
+// finishing is answered even when, on a loaded Temporal, the whole batch
+// takes longer than the server's write timeout.
+func TestBatchOutlivesTheServerWriteTimeout(t *testing.T) {
+	t.Parallel()
+	b := on(t, testdb.SQLite(t))
+	b.seed(t)
+	var evs []string
+	for i := range 24 {
+		c := fmt.Sprintf("slow-%d", i)
+		st, body := b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		evs = append(evs, fmt.Sprintf(`{"type":"purchase","customer_id":%q,"properties":{"order_id":"o-%s","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, c, c))
+	}
+	b.seq.StartDelay = 150 * time.Millisecond // three rounds of eight: 450 ms
+	srv := httptest.NewUnstartedServer(b.h)
+	srv.Config.WriteTimeout = 300 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	req, err := http.NewRequest("POST", srv.URL+"/v1/events:batch", strings.NewReader(`{"events":[`+strings.Join(evs, ",")+`]}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err, "the server gave up on the answer")
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	require.Equal(t, 200, res.StatusCode, "%s", out)
+	require.Len(t, b.seq.Started(), 24)
 }

@@ -116,6 +116,13 @@ type Config struct {
 	WorkerActivities    int `env:"LIFT_WORKER_ACTIVITIES" envDefault:"50"`
 	WorkerWorkflowTasks int `env:"LIFT_WORKER_WORKFLOW_TASKS" envDefault:"100"`
 	WorkerPollers       int `env:"LIFT_WORKER_POLLERS" envDefault:"2"`
+	// WorkerCache is how many workflows a worker process keeps in memory
+	// between their tasks (the SDK's sticky cache; its default is
+	// 10,000). A sequence sleeps for days between steps: one that is not
+	// cached replays its short history (about 20 events a step) when it
+	// wakes, which costs less than holding every open sequence in memory
+	// (see docs/performance.md).
+	WorkerCache int `env:"LIFT_WORKER_CACHE" envDefault:"2000"`
 	// DatabaseMaxConns bounds each process's PostgreSQL pool (a worker's
 	// activities and an API's requests wait for a connection beyond it);
 	// DatabaseMaxIdle connections are kept open between uses.
@@ -278,6 +285,9 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.ShutdownTimeout < time.Second {
 		bad("LIFT_SHUTDOWN_TIMEOUT must be at least 1s")
+	}
+	if c.WorkerCache < 0 {
+		bad("LIFT_WORKER_CACHE must not be negative, got %d", c.WorkerCache)
 	}
 	if c.WorkerActivities < 1 || c.WorkerWorkflowTasks < 2 || c.WorkerPollers < 1 {
 		bad("LIFT_WORKER_ACTIVITIES and LIFT_WORKER_POLLERS must be at least 1, LIFT_WORKER_WORKFLOW_TASKS at least 2")

@@ -16,11 +16,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // customers' time zones work on hosts without tzdata
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/config"
+	"github.com/lift-hq/lift/internal/bench"
 	"github.com/lift-hq/lift/internal/demo"
 	"github.com/lift-hq/lift/internal/devstack"
 	"github.com/lift-hq/lift/workflows"
@@ -37,6 +39,14 @@ func main() {
 }
 
 func run(args []string, out io.Writer) error {
+	if len(args) > 0 && (args[0] == "bench" || args[0] == "bench-worker") {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if args[0] == "bench-worker" {
+			return bench.WorkerMain(ctx, out)
+		}
+		return runBench(ctx, args[1:], out)
+	}
 	cfg, err := config.Load(config.RoleDev, config.Environ(), args)
 	if err != nil {
 		return err
@@ -84,4 +94,24 @@ Press Ctrl-C to stop; running sequences resume on the next start.
 		}()
 	}
 	return d.Wait(ctx)
+}
+
+// runBench is `lift dev bench` (make bench-temporal): see bench.Run.
+func runBench(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("lift dev bench", flag.ContinueOnError)
+	var o bench.Options
+	fs.DurationVar(&o.Phase, "phase", 10*time.Second, "how long each rate is measured")
+	fs.IntVar(&o.Clients, "clients", 16, "requests in flight at once")
+	fs.IntVar(&o.Sequences, "sequences", 100, "three-step sequences in the bare-workflow and Lift runs")
+	fs.IntVar(&o.Open, "open", 10_000, "sequences left open for the worker's memory")
+	fs.IntVar(&o.Customers, "customers", 100_000, "customers the re-engagement scan reads")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	o.Exe, o.Out, o.Progress = exe, out, os.Stderr
+	return bench.Run(ctx, o)
 }

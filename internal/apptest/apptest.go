@@ -95,6 +95,8 @@ type Sequences struct {
 	switched   map[string]workflows.SwitchVariant
 	PingErr    error // returned by Ping
 	StartErr   error // returned by Start
+	// StartDelay makes every Start take this long (a loaded Temporal).
+	StartDelay time.Duration
 }
 
 // NewSequences returns a fake with nothing running.
@@ -138,6 +140,7 @@ func (f *Sequences) SetRunning(workflowID string, running bool) {
 
 // Start implements app.Sequences.
 func (f *Sequences) Start(_ context.Context, in workflows.SequenceInput, _ string) (bool, error) {
+	time.Sleep(f.StartDelay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.StartErr != nil {

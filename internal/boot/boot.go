@@ -171,6 +171,8 @@ func (l *Lift) Router(devOutbox bool, temporalUI string) (http.Handler, error) {
 // activities.Classify.
 func (l *Lift) Worker() sdkworker.Worker {
 	c := l.Config
+	// Process-wide, and read when the first worker starts.
+	sdkworker.SetStickyWorkflowCacheSize(c.WorkerCache)
 	return worker.New(l.Temporal, l.Activities, sdkworker.Options{
 		// In-flight activities (a send, above all) finish before the
 		// worker exits; past the timeout their context is cancelled and

@@ -130,6 +130,16 @@ func WithSpanExporter(exp sdktrace.SpanExporter) Option {
 	return func(o *options) { o.spans = exp }
 }
 
+// StopWorker stops the in-process worker (letting running activities
+// finish), so that another process's worker alone runs the task queue:
+// lift dev bench measures a worker process that way.
+func (d *Dev) StopWorker() {
+	if d.worker != nil {
+		d.worker.Stop()
+		d.worker = nil
+	}
+}
+
 // Wait blocks until ctx ends or the HTTP server fails.
 func (d *Dev) Wait(ctx context.Context) error {
 	select {

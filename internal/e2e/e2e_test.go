@@ -16,7 +16,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -27,6 +26,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/lift-hq/lift/config"
+	"github.com/lift-hq/lift/internal/bench"
 	"github.com/lift-hq/lift/internal/devstack"
 	"github.com/lift-hq/lift/internal/testdb"
 	liftworker "github.com/lift-hq/lift/worker"
@@ -185,9 +185,10 @@ func TestSequenceEndToEnd(t *testing.T) {
 		// Cloud's: the start, activity starts, timers, search-attribute
 		// upserts other than the versioning attribute, signals) and
 		// history events, per step of this finished three-step sequence.
-		actions, kinds := billableActions(hist)
+		cost := bench.HistoryCost(hist)
+		actions := cost.Total()
 		t.Logf("billable actions: %d (%.1f per email step) %v; history events: %d (%.1f per email step)",
-			actions, float64(actions)/3, kinds, len(hist.Events), float64(len(hist.Events))/3)
+			actions, float64(actions)/3, cost, len(hist.Events), float64(len(hist.Events))/3)
 		require.LessOrEqual(t, float64(actions)/3, 5.0, "at most 5 billable actions per email step")
 		require.LessOrEqual(t, float64(len(hist.Events))/3, 20.0, "at most 20 history events per email step")
 		// Record histories for the replay tests in workflows/testdata.
@@ -243,45 +244,6 @@ func getHTML(t *testing.T, a api, id string) string {
 func history(t *testing.T, c client.Client, workflowID string) *historypb.History {
 	t.Helper()
 	return runHistory(t, c, workflowID, "")
-}
-
-// billableActions counts a history's billable Temporal Cloud actions, by
-// kind: the workflow start, activity starts (each attempt), timers,
-// search-attribute upserts (an upsert of TemporalChangeVersion alone,
-// which GetVersion makes, is exempt), signals received and sent, side
-// effects and local activities.
-func billableActions(h *historypb.History) (int, map[string]int) {
-	kinds := map[string]int{}
-	for _, e := range h.Events {
-		switch e.EventType {
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-			kinds["start"]++
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-			kinds["activity"] += int(e.GetActivityTaskStartedEventAttributes().GetAttempt())
-		case enumspb.EVENT_TYPE_TIMER_STARTED:
-			kinds["timer"]++
-		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-			fields := e.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()
-			if _, version := fields["TemporalChangeVersion"]; version && len(fields) == 1 {
-				continue
-			}
-			kinds["upsert"]++
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-			kinds["signal"]++
-		case enumspb.EVENT_TYPE_MARKER_RECORDED:
-			switch e.GetMarkerRecordedEventAttributes().GetMarkerName() {
-			case "SideEffect":
-				kinds["side_effect"]++
-			case "LocalActivity": // those of one workflow task count as one; here one each
-				kinds["local_activity"]++
-			}
-		}
-	}
-	total := 0
-	for _, n := range kinds {
-		total += n
-	}
-	return total, kinds
 }
 
 // payloadBytes sums the size of every Payload in a history: workflow
