@@ -122,7 +122,7 @@ type Config struct {
 	// cached replays its short history (about 20 events a step) when it
 	// wakes, which costs less than holding every open sequence in memory
 	// (see docs/performance.md).
-	WorkerCache int `env:"LIFT_WORKER_CACHE" envDefault:"2000"`
+	WorkerCache int `env:"LIFT_WORKER_CACHE" envDefault:"500"`
 	// DatabaseMaxConns bounds each process's PostgreSQL pool (a worker's
 	// activities and an API's requests wait for a connection beyond it);
 	// DatabaseMaxIdle connections are kept open between uses.

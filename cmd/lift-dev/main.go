@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // customers' time zones work on hosts without tzdata
@@ -105,8 +106,12 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.Sequences, "sequences", 100, "three-step sequences in the bare-workflow and Lift runs")
 	fs.IntVar(&o.Open, "open", 10_000, "sequences left open for the worker's memory")
 	fs.IntVar(&o.Customers, "customers", 100_000, "customers the re-engagement scan reads")
+	only := fs.String("only", "", "comma-separated measurements to run (ingest, sequences, memory, re-engagement); default all")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *only != "" {
+		o.Only = strings.Split(*only, ",")
 	}
 	exe, err := os.Executable()
 	if err != nil {

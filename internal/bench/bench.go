@@ -59,6 +59,9 @@ type Options struct {
 	Out io.Writer
 	// Progress receives a line per step as the run goes (stderr).
 	Progress io.Writer
+	// Only runs just these measurements (ingest, sequences, memory,
+	// re-engagement); empty runs all.
+	Only []string
 }
 
 func (o *Options) defaults() {
@@ -127,11 +130,15 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer os.RemoveAll(dir)
 	gin.SetMode(gin.ReleaseMode)
-	cfg, err := config.Load(config.RoleDev, map[string]string{
+	env := map[string]string{
 		"LIFT_DATA_DIR": dir, "LIFT_HTTP": "127.0.0.1:0", "LIFT_TEMPORAL_PORT": "0", "LIFT_UI_PORT": "0",
 		"LIFT_DAY": day.String(), "LIFT_CAP_PER_DAY": "0", "LIFT_CAP_PER_WEEK": "0",
 		"LIFT_POSTAL_ADDRESS": "1 Bench Street, Benchville", "LIFT_FROM_EMAIL": "bench@example.com",
-	}, nil)
+	}
+	if v := os.Getenv("LIFT_WORKER_CACHE"); v != "" { // the worker's memory under another cache size
+		env["LIFT_WORKER_CACHE"] = v
+	}
+	cfg, err := config.Load(config.RoleDev, env, nil)
 	if err != nil {
 		return err
 	}
@@ -157,13 +164,16 @@ func Run(ctx context.Context, o Options) error {
 		name string
 		fn   func(context.Context) error
 	}{
-		{"setting up", r.setup},
-		{"ingest rates", r.ingest},
+		{"setup", r.setup},
+		{"ingest", r.ingest},
 		{"sequences", r.sequences},
-		{"worker memory", r.memory},
+		{"memory", r.memory},
 		{"re-engagement", r.dormancy},
 	}
 	for _, s := range steps {
+		if s.name != "setup" && len(o.Only) > 0 && !slices.Contains(o.Only, s.name) {
+			continue
+		}
 		fmt.Fprintf(o.Progress, "lift bench: %s…\n", s.name)
 		if err := s.fn(ctx); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
@@ -468,7 +478,7 @@ func (r *run) memory(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, r.o.Exe, "bench-worker")
 	cmd.Env = append(os.Environ(), "LIFT_DATA_DIR="+cfg.DataDir, "LIFT_TEMPORAL_ADDRESS="+cfg.TemporalAddress,
 		"LIFT_DAY="+day.String(), "LIFT_CAP_PER_DAY=0", "LIFT_CAP_PER_WEEK=0", "LIFT_UNSUBSCRIBE_SECRET="+cfg.UnsubscribeSecret,
-		"LIFT_POSTAL_ADDRESS="+cfg.PostalAddress, "LIFT_FROM_EMAIL="+cfg.FromEmail, "LIFT_PUBLIC_URL="+cfg.PublicURL)
+		"LIFT_POSTAL_ADDRESS="+cfg.PostalAddress, "LIFT_WORKER_CACHE="+strconv.Itoa(cfg.WorkerCache), "LIFT_FROM_EMAIL="+cfg.FromEmail, "LIFT_PUBLIC_URL="+cfg.PublicURL)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -540,7 +550,7 @@ func (r *run) memory(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(out, "### Worker memory\n\n")
-	fmt.Fprintf(out, "A worker process of its own (`lift-dev bench-worker`, Lift's worker with the default options: a sticky cache of 10,000 workflows), from `/proc`:\n\n")
+	fmt.Fprintf(out, "A worker process of its own (`lift-dev bench-worker`: Lift's worker, with a sticky cache of %d workflows, `LIFT_WORKER_CACHE`), from `/proc`:\n\n", r.dev.Config.WorkerCache)
 	fmt.Fprintln(out, "| state | RSS | peak RSS |")
 	fmt.Fprintln(out, "|---|---|---|")
 	fmt.Fprintf(out, "| idle, polling | %s | |\n", mib(idle))
@@ -563,7 +573,7 @@ func (r *run) dormancy(ctx context.Context) error {
 			id := fmt.Sprintf("q-%07d", i)
 			cs = append(cs, models.Customer{ID: id, Email: id + "@example.com", Timezone: "UTC", Locale: "en", Consent: true, Tier: "starter"})
 			// Last events spread evenly over the past 60 days.
-			as = append(as, models.CustomerActivity{CustomerID: id, LastEventAt: now.Add(-span * time.Duration(i) / time.Duration(n))})
+			as = append(as, models.CustomerActivity{CustomerID: id, LastEventAt: now.Add(-span / time.Duration(n) * time.Duration(i))})
 		}
 		if err := db.Create(&cs).Error; err != nil {
 			return err
