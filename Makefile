@@ -20,7 +20,7 @@ test: ## Run the whole test suite (PostgreSQL tests need TEST_DATABASE_URL)
 	go test -count=1 -timeout 20m $(GO_PACKAGES)
 
 test-race: ## Run the tests under the race detector (every package but the embedded-server ones; needs gcc)
-	CGO_ENABLED=1 go test -race -count=1 -timeout 20m $$(go list ./... | grep -v -e /internal/e2e -e /internal/devserver -e /internal/devstack -e /cmd/lift-dev)
+	CGO_ENABLED=1 go test -race -count=1 -timeout 20m $$(go list ./... | grep -v -e /internal/e2e -e /internal/devserver -e /internal/devstack -e /cmd/lift-dev -e /internal/bench)
 
 test-short: ## Run the fast tests only (no embedded Temporal server)
 	go test -count=1 -short $(GO_PACKAGES)
