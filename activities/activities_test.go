@@ -214,7 +214,7 @@ func TestOfferShowsTheIncentiveAndItsDeadline(t *testing.T) {
 		m := b.message(t, b.rendered(t, step))
 		require.Equal(t, "Save 15% on 35mm Lens", m.Subject)
 		require.Contains(t, m.HTML, "KIT15")
-		require.Contains(t, m.HTML, "Offer ends Monday 11 May")
+		require.Contains(t, m.HTML, "Offer ends Monday, May 11")
 	})
 }
 
@@ -664,7 +664,7 @@ func TestAnExpiredOfferIsNeverSent(t *testing.T) {
 
 		// The shown deadline is the offer's end, not seven days after sending.
 		msg := b.rendered(t, ref)
-		require.Equal(t, "20% off until Wednesday 6 May", b.message(t, msg).Subject)
+		require.Equal(t, "20% off until Wednesday, May 6", b.message(t, msg).Subject)
 
 		// The email waited past the end (a cap, a pause): it is not sent.
 		now = time.Date(2026, 5, 6, 18, 0, 0, 0, time.UTC)
@@ -742,7 +742,7 @@ func TestUpsellShowsUsageAndThePlanComparison(t *testing.T) {
 		require.Equal(t, []string{"plan-pro"}, m.Recommended)
 		require.Equal(t, "the next plan up from your Starter", m.Reasons["plan-pro"])
 		for _, want := range []string{"You have used 847 of 1,000 orders (84%).", "Your plan: Starter", "Upgrade to: Pro",
-			"$ 99.00", "10,000 orders a month", "Priority support", "★ 4.8 · 1204 reviews"} {
+			"$99.00", "10,000 orders a month", "Priority support", "★ 4.8 · 1204 reviews"} {
 			require.Contains(t, m.HTML, want)
 		}
 	})

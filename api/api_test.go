@@ -296,6 +296,12 @@ func TestPurchaseEnrolsMatchingCampaignsOnce(t *testing.T) {
 		// The same ID for a different event is refused.
 		st, body = b.do(t, "POST", "/v1/events", `{"id":"ev-1","type":"page_view","customer_id":"ada","properties":{"sku":"cam-1"}}`)
 		requireError(t, st, body, 409, "conflict", "id")
+		// So is the same ID with other properties or another time: only a
+		// retry of the same event replays.
+		st, body = b.do(t, "POST", "/v1/events", fmt.Sprintf(purchase, "ev-1", "o-1", "lens-1"))
+		requireError(t, st, body, 409, "conflict", "id")
+		st, body = b.do(t, "POST", "/v1/events", `{"id":"ev-1","type":"purchase","customer_id":"ada","occurred_at":"2026-05-01T09:00:00Z","properties":{"order_id":"o-1","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`)
+		requireError(t, st, body, 409, "conflict", "id")
 
 		// Another customer's order ID is a conflict, named.
 		st, body = b.do(t, "PUT", "/v1/customers/bob", `{"email":"bob@example.com","marketing_consent":true}`)
@@ -1210,7 +1216,14 @@ func TestPreviewRendersTheDraftWithReasons(t *testing.T) {
 		require.Contains(t, body["html"], "35mm lens")
 		require.Equal(t, "complements", body["strategy"])
 		require.Equal(t, []any{map[string]any{"sku": "lens-1", "reason": "goes with your X100"}}, body["recommendations"])
-		require.Contains(t, body["headers"].(map[string]any)["List-Unsubscribe"], "https://lift.example.com/u/")
+		// The preview's unsubscribe links are inert, as a test send's: a
+		// reviewer clicking around does not unsubscribe the real customer.
+		require.Contains(t, body["headers"].(map[string]any)["List-Unsubscribe"], "https://lift.example.com/u/test-send")
+		require.Contains(t, body["html"], "https://lift.example.com/u/test-send")
+		raw, _ := json.Marshal(body)
+		for _, sc := range []unsub.Scope{{CustomerID: "ada"}, {CustomerID: "ada", CampaignID: "camera-accessories"}} {
+			require.NotContains(t, string(raw), signer(t).Token(sc))
+		}
 		var n int64
 		require.NoError(t, store.DB().Model(&models.Message{}).Count(&n).Error)
 		require.Zero(t, n, "a preview stores nothing")

@@ -107,6 +107,12 @@ func TestConsoleSignInExperimentButtonsAndPreviews(t *testing.T) {
 		require.Contains(t, page, "Made for your X100", "B's subject, rendered with sample data")
 		csrf := csrfRE.FindStringSubmatch(page)[1]
 
+		// The page's report link works from the signed-in browser.
+		require.Contains(t, page, `href="/console/campaigns/camera-accessories/report"`)
+		st, report, _ := br.get("/console/campaigns/camera-accessories/report")
+		require.Equal(t, 200, st, report)
+		require.Contains(t, report, `"variants"`)
+
 		// A form without the session's token is refused; with it, it starts.
 		st, _, _ = br.post("/console/campaigns/camera-accessories/experiments/start", url.Values{"metric": {"conversion_rate"}})
 		require.Equal(t, 403, st)

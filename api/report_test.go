@@ -102,16 +102,23 @@ func TestReportMatchesAHandComputedFixture(t *testing.T) {
 		require.Equal(t, "holdout", h["variant"])
 		require.InDelta(t, 0.25, h["conversion_rate"], 1e-9)
 		require.EqualValues(t, 0, h["sent"])
-		// 0.5 - 0.25, se = sqrt(0.5*0.5/4 + 0.25*0.75/4) = 0.330719; z = 1.959964.
+		// A's rate, 2 of 4, with Wilson's interval: 15.0 % – 85.0 % (the
+		// normal approximation's 1.0 % – 99.0 % is no help at four).
+		rate := a["conversion_rate_ci"].(map[string]any)
+		require.InDelta(t, 0.150039, rate["low"], 1e-5)
+		require.InDelta(t, 0.849961, rate["high"], 1e-5)
+		// 0.5 - 0.25 with Newcombe's hybrid score interval, from the two
+		// Wilson intervals (2/4: 0.150039–0.849961; 1/4: 0.045586–0.699358):
+		// inside [-1, 1] at any n, where the Wald interval was -0.398 – 0.898.
 		lift := a["conversion_lift_vs_holdout"].(map[string]any)
 		require.InDelta(t, 0.25, lift["estimate"], 1e-9)
-		require.InDelta(t, -0.398197, lift["low"], 1e-5)
-		require.InDelta(t, 0.898197, lift["high"], 1e-5)
+		require.InDelta(t, -0.319557, lift["low"], 1e-5)
+		require.InDelta(t, 0.655287, lift["high"], 1e-5)
 		require.InDelta(t, 1.0, a["incremental_conversions"], 1e-9, "2 converted against 4 x 25 % expected without email")
 		require.Nil(t, h["conversion_lift_vs_holdout"])
 		incCI := a["incremental_conversions_ci"].(map[string]any)
-		require.InDelta(t, -1.592789, incCI["low"], 1e-5, "the lift's interval times the 4 enrolled")
-		require.InDelta(t, 3.592789, incCI["high"], 1e-5)
+		require.InDelta(t, -1.278229, incCI["low"], 1e-5, "the lift's interval times the 4 enrolled")
+		require.InDelta(t, 2.621147, incCI["high"], 1e-5)
 		// Revenue per enrolment A: 100, 5, 0, 0 (mean 26.25, variance 1817.1875);
 		// holdout: 80, 0, 0, 0 (mean 20, variance 1200).
 		rpr := a["revenue_per_recipient_ci"].(map[string]any)

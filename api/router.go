@@ -172,6 +172,9 @@ func NewRouter(d Deps) *gin.Engine {
 	console.POST("/logout", h.consoleLogout)
 	console.GET("/campaigns/:id", h.consoleCampaign)
 	console.GET("/campaigns/:id/preview", h.consolePreview)
+	// The report as GET /v1/campaigns/:id/report gives it, for a signed-in
+	// browser (which holds a session cookie, not the API key).
+	console.GET("/campaigns/:id/report", h.campaignReport)
 	console.POST("/campaigns/:id/experiments/:action", h.consoleExperimentAction)
 
 	if d.DevOutbox {

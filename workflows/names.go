@@ -21,6 +21,10 @@ const (
 	SignalUpgrade     = "upgrade"
 	SignalComplaint   = "complaint"
 	SignalUnsubscribe = "unsubscribe"
+	// SignalErased ends a sequence because its customer was erased (GDPR).
+	// No history before it holds the signal, so listening for it changes
+	// nothing on replay.
+	SignalErased = "erased"
 	// SignalSupportTicket ends an upsell (or a campaign with the
 	// support_ticket goal) as suppressed.
 	SignalSupportTicket = "support_ticket"
@@ -41,7 +45,7 @@ const (
 // ExitSignals are the signals that may end a sequence, in the order the
 // workflow listens to them.
 var ExitSignals = []string{SignalPurchase, SignalUpgrade, SignalComplaint, SignalUnsubscribe, SignalConsentWithdrawn, SignalBounce,
-	SignalSupportTicket}
+	SignalSupportTicket, SignalErased}
 
 // VariantHoldout is the variant of enrollments that run the clock but are
 // never emailed; their conversions measure incremental lift.

@@ -553,6 +553,8 @@ func (s *sequence) handleSignals(ctx workflow.Context) error {
 			}
 		case SignalBounce:
 			s.exit(domain.StatusBounced, "the address bounced")
+		case SignalErased:
+			s.exit(domain.StatusErased, "the customer was erased (GDPR): nothing more is sent")
 		case SignalConsentWithdrawn:
 			s.exit(domain.StatusNoConsent, "marketing consent withdrawn")
 		case SignalUpgrade:

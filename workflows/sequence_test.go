@@ -173,6 +173,7 @@ func TestExitSignalsEndTheSequenceAtOnceAtEveryStage(t *testing.T) {
 		{workflows.SignalUnsubscribe, workflows.ExitSignal{}, domain.StatusUnsubscribed},
 		{workflows.SignalConsentWithdrawn, workflows.ExitSignal{}, domain.StatusNoConsent},
 		{workflows.SignalBounce, workflows.ExitSignal{}, domain.StatusBounced},
+		{workflows.SignalErased, workflows.ExitSignal{}, domain.StatusErased},
 	}
 	// Stages: before the first email, between emails, 29 days into a long
 	// wait, and in the attribution window after the last email.

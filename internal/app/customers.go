@@ -138,9 +138,10 @@ func (a *App) ExportCustomer(ctx context.Context, id string) (*models.Export, er
 }
 
 // EraseCustomer is GDPR erasure: it suppresses the address (hashed, so it
-// is never mailed again), cancels the customer's running sequences and
-// inactivity watcher, and deletes their personal data. It returns the
-// workflows it cancelled.
+// is never mailed again), ends the customer's running sequences (their
+// status and exit reason say erased) and any inactivity watcher from
+// before the re-engagement scan, and deletes their personal data. It
+// returns the workflows it ended.
 func (a *App) EraseCustomer(ctx context.Context, id string) ([]string, error) {
 	cust, err := a.Store.GetCustomer(ctx, id)
 	if err != nil {
@@ -159,8 +160,15 @@ func (a *App) EraseCustomer(ctx context.Context, id string) ([]string, error) {
 		ids = append(ids, workflows.SequenceWorkflowID(camp.ID, id))
 	}
 	cancelled := []string{}
-	for _, wid := range ids {
-		err := a.Sequences.Cancel(ctx, wid)
+	for i, wid := range ids {
+		// A sequence ends as erased; a watcher from before the
+		// re-engagement scan is cancelled.
+		var err error
+		if i == 0 {
+			err = a.Sequences.Cancel(ctx, wid)
+		} else {
+			err = a.Sequences.Signal(ctx, wid, workflows.SignalErased, workflows.ExitSignal{})
+		}
 		if errs.Is(err, errs.NotFound) {
 			continue
 		}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -134,6 +135,12 @@ func (a *App) ingest(ctx context.Context, in Event) (EventResult, error) {
 			}
 			return res, errs.Field(errs.Conflict, field, "%s", errs.Message(err))
 		}
+		// An event ID names one event: only a retry of the same event
+		// (same properties and, when given, the same time) replays it.
+		if errors.Is(err, models.ErrEventRecorded) && !sameEvent(prev, ev, in.OccurredAt != "") {
+			return res, errs.Field(errs.Conflict, "id",
+				"event %s was already recorded with other properties or another time: send a new ID for a new event", ev.ID)
+		}
 		ev = prev
 	} else if err != nil {
 		return res, err
@@ -158,6 +165,18 @@ func (a *App) ingest(ctx context.Context, in Event) (EventResult, error) {
 		return res, err
 	}
 	return res, a.signal(ctx, ev, cust, &res)
+}
+
+// sameEvent reports whether ev repeats the stored event prev: the same
+// properties (compared as JSON, so key order does not matter) and, when
+// the retry gives a time, the same time.
+func sameEvent(prev, ev *models.Event, timed bool) bool {
+	if timed && !prev.OccurredAt.Equal(ev.OccurredAt) {
+		return false
+	}
+	a, errA := json.Marshal(prev.Properties)
+	b, errB := json.Marshal(ev.Properties)
+	return errA == nil && errB == nil && bytes.Equal(a, b)
 }
 
 // storedEvent finds the stored event a conflicting one repeats: the same

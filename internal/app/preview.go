@@ -68,7 +68,8 @@ type PreviewResult struct {
 	Skipped string
 }
 
-// preview renders a step of def for a customer, as a send would now.
+// preview renders a step of def for a customer, as a send would now,
+// with inert unsubscribe links.
 func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewInput) (PreviewResult, error) {
 	step, ok := def.StepByID(in.StepID)
 	if !ok {
@@ -110,8 +111,39 @@ func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewI
 	if !def.HasVariant(in.Variant) {
 		return PreviewResult{}, errs.Field(errs.Invalid, "variant", "no variant %q in campaign %s", in.Variant, def.ID)
 	}
-	res.Email, err = a.Compose(ctx, def, step, cust, in.Variant, trigger, recommended, nil)
-	return res, err
+	if res.Email, err = a.Compose(ctx, def, step, cust, in.Variant, trigger, recommended, nil); err != nil {
+		return res, err
+	}
+	return res, a.makeInert(&res.Email, cust.ID, def.ID)
+}
+
+// InertUnsubscribePath is where a preview's and a test send's unsubscribe
+// links go: a page that unsubscribes no one.
+const InertUnsubscribePath = "/u/test-send"
+
+// makeInert replaces the customer's real unsubscribe links (campaign and
+// all marketing, in the body, the text and the List-Unsubscribe header)
+// with an inert one, so a reviewer clicking around a preview or a test
+// send cannot unsubscribe the real customer. If the customer's token
+// survives anywhere (copy that prints .Footer.UnsubscribeURL, an escaped
+// public URL) it refuses.
+func (a *App) makeInert(e *models.Rendered, customerID, campaignID string) error {
+	inert := a.Settings.PublicURL + InertUnsubscribePath
+	for _, sc := range []unsub.Scope{{CustomerID: customerID, CampaignID: campaignID}, {CustomerID: customerID}} {
+		real := a.unsubscribeURL(sc)
+		e.HTML, e.Text = strings.ReplaceAll(e.HTML, real, inert), strings.ReplaceAll(e.Text, real, inert)
+		for k, v := range e.Headers {
+			e.Headers[k] = strings.ReplaceAll(v, real, inert)
+		}
+		all := e.Subject + e.Preheader + e.HTML + e.Text
+		for _, v := range e.Headers {
+			all += v
+		}
+		if strings.Contains(all, a.Signer.Token(sc)) {
+			return errs.E(errs.Invalid, "the email would carry the customer's own unsubscribe link; not shown or sent")
+		}
+	}
+	return nil
 }
 
 // TestSendInput is a preview to deliver to a reviewer's address.
@@ -135,9 +167,8 @@ const TestSubjectPrefix = "[Test] "
 // TestSend renders a step for a customer, exactly as Preview does, and
 // delivers it to another address through the configured mailer. It is not
 // a campaign message: nothing is stored, no cap or consent is consulted
-// (the recipient is a reviewer, not the customer), and the customer's
-// unsubscribe links are replaced by an inert one so a reviewer clicking
-// around cannot unsubscribe the real customer.
+// (the recipient is a reviewer, not the customer), and, as in a preview,
+// the customer's unsubscribe links are inert (makeInert).
 func (a *App) testSend(ctx context.Context, def *campaign.Definition, in TestSendInput) (TestSendResult, error) {
 	// A reviewer's address that asked for no more email (an unsubscribe,
 	// a bounce, a complaint) gets none from a test either.
@@ -153,17 +184,7 @@ func (a *App) testSend(ctx context.Context, def *campaign.Definition, in TestSen
 	if res.Skipped != "" {
 		return TestSendResult{}, errs.Field(errs.Conflict, "customer_id", "the step would be skipped for this customer, not sent: %s", res.Skipped)
 	}
-	inert := a.Settings.PublicURL + "/u/test-send"
-	html, text := res.Email.HTML, res.Email.Text
-	for _, sc := range []unsub.Scope{{CustomerID: in.CustomerID, CampaignID: def.ID}, {CustomerID: in.CustomerID}} {
-		real := a.unsubscribeURL(sc)
-		html, text = strings.ReplaceAll(html, real, inert), strings.ReplaceAll(text, real, inert)
-		// Fail safe: if the customer's token survived anywhere (copy that
-		// prints .Footer.UnsubscribeURL, an escaped public URL), do not send.
-		if strings.Contains(res.Email.Subject+html+text, a.Signer.Token(sc)) {
-			return TestSendResult{}, errs.E(errs.Invalid, "the email would carry the customer's own unsubscribe link; not sent")
-		}
-	}
+	html, text := res.Email.HTML, res.Email.Text // inert: preview made them so
 	subject := TestSubjectPrefix + res.Email.Subject
 	id, err := a.Mailer.Send(ctx, delivery.Email{
 		MessageID: "test-" + uuid.NewString(), FromEmail: a.Settings.FromEmail, FromName: a.Settings.FromName,

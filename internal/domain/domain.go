@@ -19,6 +19,7 @@ const (
 	StatusSuppressed   SequenceStatus = "suppressed"
 	StatusNoConsent    SequenceStatus = "no_consent"
 	StatusCancelled    SequenceStatus = "cancelled"
+	StatusErased       SequenceStatus = "erased" // the customer was erased (GDPR)
 	StatusFailed       SequenceStatus = "failed" // the workflow failed; see its history
 )
 

@@ -114,13 +114,13 @@ func TestSequenceEndToEnd(t *testing.T) {
 	require.Equal(t, 200, unsubscribed.StatusCode)
 	eventually(t, 5*time.Second, "cy unsubscribed", func() bool { return a.journeys(t, "cy")[0].Status == "unsubscribed" })
 
-	// Dee asks to be forgotten: her sequence is cancelled and her data erased.
+	// Dee asks to be forgotten: her sequence ends as erased and her data is erased.
 	out := a.must(t, "DELETE", "/v1/customers/dee", nil, 200)
 	require.Equal(t, []any{"seq/camera-accessories/dee"}, out["cancelled"])
-	eventually(t, 10*time.Second, "dee's sequence to record its cancellation", func() bool {
+	eventually(t, 10*time.Second, "dee's sequence to record its erasure", func() bool {
 		es, err := d.Store.ListEnrollments(context.Background(), "dee")
 		require.NoError(t, err)
-		return len(es) == 1 && es[0].Status == "cancelled"
+		return len(es) == 1 && es[0].Status == "erased" && strings.Contains(es[0].ExitReason, "erased")
 	})
 
 	// Bob gets every email, in order, then the sequence completes.

@@ -14,12 +14,10 @@ import (
 	"time"
 
 	"github.com/aymerick/douceur/inliner"
+	cldrcurrency "github.com/bojanz/currency"
 	"github.com/inbucket/html2text"
 	"github.com/lift-hq/lift/internal/money"
 	nethtml "golang.org/x/net/html"
-	"golang.org/x/text/currency"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 )
 
 //go:embed templates/*.html
@@ -348,17 +346,16 @@ func (c *textCache) get(text string) (*texttemplate.Template, error) {
 	return t, nil
 }
 
-// FormatPrice formats an amount in minor units for a locale, e.g. $49.99.
+// FormatPrice formats an amount in minor units as the customer's locale
+// writes money, from CLDR's data (github.com/bojanz/currency): $399.00 in
+// en-US, 1.349,50 € in de-DE, US$399.00 in en-GB. A locale it does not
+// know falls back to its language, then to English.
 func FormatPrice(minor int64, code, locale string) string {
-	unit, err := currency.ParseISO(code)
+	amount, err := cldrcurrency.NewAmountFromInt64(minor, code)
 	if err != nil {
 		return fmt.Sprintf("%.2f %s", money.ToMajor(minor, code), code)
 	}
-	tag, err := language.Parse(locale)
-	if err != nil {
-		tag = language.English
-	}
-	return message.NewPrinter(tag).Sprint(currency.Symbol(unit.Amount(money.ToMajor(minor, code))))
+	return cldrcurrency.NewFormatter(cldrcurrency.NewLocale(locale)).Format(amount)
 }
 
 // FirstName is the first word of a name.

@@ -64,8 +64,12 @@ func TestSubjectWithAMissingFieldIsAnError(t *testing.T) {
 
 func TestFormatPrice(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, "$ 49.99", FormatPrice(4999, "USD", "en"))
-	require.Contains(t, FormatPrice(4999, "EUR", "de"), "49,99")
+	// As CLDR writes money in each locale.
+	require.Equal(t, "$49.99", FormatPrice(4999, "USD", "en"))
+	require.Equal(t, "$399.00", FormatPrice(39900, "USD", "en-US"))
+	require.Equal(t, "1.349,50\u00a0€", FormatPrice(134950, "EUR", "de-DE"))
+	require.Equal(t, "US$399.00", FormatPrice(39900, "USD", "en-GB"))
+	require.Equal(t, "￥1,200", FormatPrice(1200, "JPY", "ja-JP"))
 	require.Equal(t, "12.00 XYZ", FormatPrice(1200, "XYZ", "en"))
 	require.Equal(t, "4.8", FormatRating(4.8, "en-US"))
 	require.Equal(t, "4,8", FormatRating(4.8, "de-DE"))
@@ -80,6 +84,8 @@ func TestLocalesWithFallback(t *testing.T) {
 	require.Equal(t, "en", Base("not a locale"))
 	day := time.Date(2026, 5, 6, 12, 0, 0, 0, time.UTC)
 	require.Equal(t, "Wednesday 6 May", FormatDate(day, "en-GB"))
+	require.Equal(t, "Thursday, December 3", FormatDate(time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), "en-US"))
+	require.Equal(t, "Wednesday, May 6", FormatDate(day, "en"), "CLDR's en is American")
 	require.Equal(t, "Mittwoch, 6. Mai", FormatDate(day, "de-AT"))
 
 	r, err := NewRenderer()

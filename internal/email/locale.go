@@ -68,13 +68,38 @@ var (
 	deMonths   = []string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"}
 )
 
-// FormatDate formats a deadline for a locale: "Monday 2 January" or
-// "Montag, 2. Januar".
+// FormatDate formats a deadline as the locale writes a weekday and date
+// (CLDR's MMMMEEEEd): "Thursday, December 3" in American English (and
+// English without a region), "Thursday 3 December" in British and the
+// other Englishes that put the day first, "Donnerstag, 3. Dezember" in
+// German.
 func FormatDate(t time.Time, locale string) string {
 	if Base(locale) == "de" {
 		return fmt.Sprintf("%s, %d. %s", deWeekdays[t.Weekday()], t.Day(), deMonths[t.Month()-1])
 	}
+	if monthFirst(locale) {
+		return t.Format("Monday, January 2")
+	}
 	return t.Format("Monday 2 January")
+}
+
+// monthFirst reports whether an English locale writes the month before
+// the day: the United States, Canada and the Philippines, and English
+// without a region (CLDR's "en" is American).
+func monthFirst(locale string) bool {
+	tag, err := language.Parse(locale)
+	if err != nil {
+		return true
+	}
+	region, confidence := tag.Region()
+	if confidence != language.Exact {
+		return true
+	}
+	switch region.String() {
+	case "US", "CA", "PH", "UM", "VI", "PR", "AS", "GU", "MP":
+		return true
+	}
+	return false
 }
 
 func greeting(l Labels, name string) string  { return fmt.Sprintf(l.Greeting, name) }

@@ -1,6 +1,9 @@
 // Package stats holds the statistics behind experiment reports and the
-// winner rule: normal-approximation intervals for a difference of two
-// means (a conversion rate is the mean of 0/1 outcomes), and a mixture
+// winner rule: intervals for a rate (Wilson's score interval) and for a
+// difference of two rates (Newcombe's hybrid score interval), both of
+// which stay inside their bounds and keep their coverage at a handful
+// of recipients; normal-approximation intervals for revenue per
+// recipient and its differences; and a mixture
 // sequential probability ratio test (mSPRT) whose p-value stays valid
 // however often it is looked at.
 //
@@ -26,11 +29,14 @@ type Sample struct {
 	N     float64
 	Sum   float64
 	SumSq float64
+	// Rate marks 0/1 outcomes (Bernoulli): its intervals are score
+	// intervals, inside [0, 1].
+	Rate bool
 }
 
 // Bernoulli is a sample of n recipients of whom x converted.
 func Bernoulli(x, n int64) Sample {
-	return Sample{N: float64(n), Sum: float64(x), SumSq: float64(x)}
+	return Sample{N: float64(n), Sum: float64(x), SumSq: float64(x), Rate: true}
 }
 
 // Mean is the per-recipient mean (0 with no recipients).
@@ -61,22 +67,47 @@ type Interval struct {
 // Z95 is the two-sided 95 % normal quantile, 1.959964.
 var Z95 = distuv.UnitNormal.Quantile(0.975)
 
-// MeanInterval is the 95 % normal interval of one arm's mean.
+// MeanInterval is the 95 % interval of one arm's mean: Wilson's score
+// interval for a rate (one conversion in three is 6 % – 79 %, where the
+// normal approximation says −20 % – 87 %), the normal interval for
+// revenue.
 func MeanInterval(s Sample) Interval {
 	m := s.Mean()
 	if s.N == 0 {
 		return Interval{}
 	}
+	if s.Rate {
+		low, high := wilson(s.Sum, s.N)
+		return Interval{Estimate: m, Low: low, High: high}
+	}
 	se := math.Sqrt(s.Variance() / s.N)
 	return Interval{Estimate: m, Low: m - Z95*se, High: m + Z95*se}
 }
 
-// DiffInterval is mean(b) - mean(a) with its 95 % interval (Wald for
-// rates, Welch's normal approximation for revenue).
+// DiffInterval is mean(b) - mean(a) with its 95 % interval: Newcombe's
+// hybrid score interval for two rates (inside [−1, 1], with close to its
+// nominal coverage at small samples, where the Wald interval's falls
+// apart), Welch's normal approximation for revenue.
 func DiffInterval(b, a Sample) Interval {
 	d := b.Mean() - a.Mean()
+	if b.Rate && a.Rate && b.N > 0 && a.N > 0 {
+		pb, pa := b.Mean(), a.Mean()
+		lb, ub := wilson(b.Sum, b.N)
+		la, ua := wilson(a.Sum, a.N)
+		return Interval{Estimate: d,
+			Low:  d - math.Sqrt((pb-lb)*(pb-lb)+(ua-pa)*(ua-pa)),
+			High: d + math.Sqrt((ub-pb)*(ub-pb)+(pa-la)*(pa-la))}
+	}
 	se := math.Sqrt(diffVariance(b, a))
 	return Interval{Estimate: d, Low: d - Z95*se, High: d + Z95*se}
+}
+
+// wilson is the 95 % Wilson score interval of x successes in n trials.
+func wilson(x, n float64) (low, high float64) {
+	p, z2 := x/n, Z95*Z95
+	centre := (p + z2/(2*n)) / (1 + z2/n)
+	half := Z95 / (1 + z2/n) * math.Sqrt(p*(1-p)/n+z2/(4*n*n))
+	return math.Max(0, centre-half), math.Min(1, centre+half)
 }
 
 func diffVariance(b, a Sample) float64 {

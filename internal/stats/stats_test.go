@@ -15,19 +15,20 @@ func near(t *testing.T, what string, got, want, tol float64) {
 	}
 }
 
-// Known answers worked by hand (and checked against R's prop.test
-// without continuity correction for the Wald interval).
+// Known answers, computed independently from the formulas (Wilson 1927;
+// Newcombe 1998, method 10).
 func TestIntervalsKnownAnswers(t *testing.T) {
 	t.Parallel()
-	// 100/1000 vs 80/1000: se = sqrt(.1*.9/1000 + .08*.92/1000) = 0.0127906
+	// 100/1000 vs 80/1000: Newcombe's hybrid score interval.
 	d := DiffInterval(Bernoulli(100, 1000), Bernoulli(80, 1000))
 	near(t, "estimate", d.Estimate, 0.02, 1e-12)
-	near(t, "low", d.Low, 0.02-1.959964*0.0127906, 1e-6)
-	near(t, "high", d.High, 0.02+1.959964*0.0127906, 1e-6)
+	near(t, "low", d.Low, -0.0051614087, 1e-6)
+	near(t, "high", d.High, 0.0452729888, 1e-6)
 
-	// One arm: 50/500 = 0.1, se = sqrt(.09/500) = 0.0134164
+	// One arm: 50/500, Wilson's score interval.
 	m := MeanInterval(Bernoulli(50, 500))
-	near(t, "mean low", m.Low, 0.1-1.959964*0.0134164, 1e-6)
+	near(t, "mean low", m.Low, 0.0766775627, 1e-6)
+	near(t, "mean high", m.High, 0.1294219096, 1e-6)
 
 	// Revenue: a = {0, 0, 10, 30} (mean 10, var 150), b = {20, 20, 20, 20}
 	// (mean 20, var 0): Δ = 10, se = sqrt(150/4) = 6.1237.
@@ -134,4 +135,42 @@ func naiveZPValue(b, a Sample) float64 {
 	}
 	z := math.Abs(b.Mean()-a.Mean()) / math.Sqrt(v)
 	return 2 * (1 - distuv.UnitNormal.CDF(z))
+}
+
+// TestRateIntervalsStayInBounds: a rate's interval is Wilson's, a
+// difference of rates' Newcombe's; both stay in bounds at three
+// recipients, and match the published values.
+func TestRateIntervalsStayInBounds(t *testing.T) {
+	t.Parallel()
+	one := MeanInterval(Bernoulli(1, 3))
+	near(t, "1/3 low", one.Low, 0.0615, 5e-4)
+	near(t, "1/3 high", one.High, 0.7923, 5e-4)
+	none := MeanInterval(Bernoulli(0, 10))
+	near(t, "0/10 low", none.Low, 0, 1e-12)
+	near(t, "0/10 high", none.High, 0.2775, 5e-4)
+	all := MeanInterval(Bernoulli(3, 3))
+	near(t, "3/3 high", all.High, 1, 1e-12)
+	if all.Low < 0.4 {
+		t.Errorf("3/3 low = %v", all.Low)
+	}
+	if (MeanInterval(Bernoulli(0, 0)) != Interval{}) {
+		t.Error("no recipients: no interval")
+	}
+
+	// Newcombe (1998), example (a): 56/70 against 48/80.
+	d := DiffInterval(Bernoulli(56, 70), Bernoulli(48, 80))
+	near(t, "difference", d.Estimate, 0.2, 1e-9)
+	near(t, "difference low", d.Low, 0.0524, 5e-4)
+	near(t, "difference high", d.High, 0.3339, 5e-4)
+	tiny := DiffInterval(Bernoulli(3, 3), Bernoulli(0, 3))
+	if tiny.High > 1 || tiny.Low <= 0 {
+		t.Errorf("3/3 against 0/3: %+v", tiny)
+	}
+
+	// Revenue keeps the normal interval.
+	rev := MeanInterval(Sample{N: 4, Sum: 400, SumSq: 80000})
+	near(t, "revenue", rev.Estimate, 100, 1e-9)
+	if rev.Low >= 100 {
+		t.Errorf("revenue interval %+v", rev)
+	}
 }
