@@ -14,6 +14,20 @@ import (
 	"github.com/lift-hq/lift/internal/testdb"
 )
 
+// buyers makes n consenting customers, <prefix>-0 … <prefix>-(n-1), and
+// returns a camera purchase event for each, in order.
+func buyers(t *testing.T, b *bundle, prefix string, n int) []string {
+	t.Helper()
+	var evs []string
+	for i := range n {
+		c := fmt.Sprintf("%s-%d", prefix, i)
+		st, body := b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		evs = append(evs, fmt.Sprintf(`{"type":"purchase","customer_id":%q,"properties":{"order_id":"o-%s","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, c, c))
+	}
+	return evs
+}
+
 // A batch runs customers side by side and each customer's events in the
 // order sent: a purchase that starts a sequence, then a complaint that
 // ends it, for 300 customers at once.
@@ -22,13 +36,8 @@ func TestBatchKeepsEachCustomersOrder(t *testing.T) {
 	b := on(t, testdb.SQLite(t))
 	b.seed(t)
 	var evs []string
-	for i := range 300 {
-		c := fmt.Sprintf("b-%d", i)
-		st, body := b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
-		require.Equal(t, 200, st, "%v", body)
-		evs = append(evs,
-			fmt.Sprintf(`{"type":"purchase","customer_id":%q,"properties":{"order_id":"o-%s","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, c, c),
-			fmt.Sprintf(`{"type":"complaint","customer_id":%q}`, c))
+	for i, c := range buyers(t, b, "b", 300) {
+		evs = append(evs, c, fmt.Sprintf(`{"type":"complaint","customer_id":"b-%d"}`, i))
 	}
 	st, body := b.do(t, "POST", "/v1/events:batch", `{"events":[`+strings.Join(evs, ",")+`]}`)
 	require.Equal(t, 200, st, "%v", body)
@@ -78,13 +87,7 @@ func TestBatchOutlivesTheServerWriteTimeout(t *testing.T) {
 	t.Parallel()
 	b := on(t, testdb.SQLite(t))
 	b.seed(t)
-	var evs []string
-	for i := range 24 {
-		c := fmt.Sprintf("slow-%d", i)
-		st, body := b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
-		require.Equal(t, 200, st, "%v", body)
-		evs = append(evs, fmt.Sprintf(`{"type":"purchase","customer_id":%q,"properties":{"order_id":"o-%s","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`, c, c))
-	}
+	evs := buyers(t, b, "slow", 24)
 	b.seq.StartDelay = 150 * time.Millisecond // three rounds of eight: 450 ms
 	srv := httptest.NewUnstartedServer(b.h)
 	srv.Config.WriteTimeout = 300 * time.Millisecond
