@@ -10,9 +10,12 @@ import (
 )
 
 // LoadInactivityPlans answers a watcher workflow from before the
-// re-engagement scan: it retires (see app.RetireInactivityWatch).
-func (a *Activities) LoadInactivityPlans(context.Context, workflows.InactivityQuery) (workflows.InactivityPlans, error) {
-	return a.App.RetireInactivityWatch(), nil
+// re-engagement scan: it is to end. The scan (app.StartQuiet) finds the
+// same customers from the store: their last event is in
+// customer_activity, and the campaigns a watcher started this quiet spell
+// are enrolments since it.
+func (*Activities) LoadInactivityPlans(context.Context, workflows.InactivityQuery) (workflows.InactivityPlans, error) {
+	return workflows.InactivityPlans{Retire: true}, nil
 }
 
 // FindQuietCustomers starts re-engagement campaigns for the customers who

@@ -155,29 +155,29 @@ func (a *App) EraseCustomer(ctx context.Context, id string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := []string{workflows.InactivityWorkflowID(id)}
-	for _, camp := range camps {
-		ids = append(ids, workflows.SequenceWorkflowID(camp.ID, id))
-	}
-	cancelled := []string{}
-	for i, wid := range ids {
-		// A sequence ends as erased; a watcher from before the
-		// re-engagement scan is cancelled.
-		var err error
-		if i == 0 {
-			err = a.Sequences.Cancel(ctx, wid)
-		} else {
-			err = a.Sequences.Signal(ctx, wid, workflows.SignalErased, workflows.ExitSignal{})
-		}
+	ended := []string{}
+	end := func(wid string, err error) error {
 		if errs.Is(err, errs.NotFound) {
-			continue
+			return nil
 		}
-		if err != nil {
+		if err == nil {
+			ended = append(ended, wid)
+		}
+		return err
+	}
+	// A watcher from before the re-engagement scan is cancelled; each
+	// sequence ends as erased.
+	watcher := workflows.InactivityWorkflowID(id)
+	if err := end(watcher, a.Sequences.Cancel(ctx, watcher)); err != nil {
+		return nil, err
+	}
+	for _, camp := range camps {
+		wid := workflows.SequenceWorkflowID(camp.ID, id)
+		if err := end(wid, a.Sequences.Signal(ctx, wid, workflows.SignalErased, workflows.ExitSignal{})); err != nil {
 			return nil, err
 		}
-		cancelled = append(cancelled, wid)
 	}
-	return cancelled, a.Store.EraseCustomer(ctx, id)
+	return ended, a.Store.EraseCustomer(ctx, id)
 }
 
 // Purge deletes what Lift keeps only for a while and has outlived it:

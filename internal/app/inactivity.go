@@ -117,12 +117,3 @@ func (a *App) startQuietOne(ctx context.Context, def *campaign.Definition, versi
 		Status: domain.StatusRunning, EnrolledAt: in.EnrolledAt,
 	})
 }
-
-// RetireInactivityWatch answers a watcher workflow from before the scan
-// (one per customer, workflows.InactivityWatchWorkflow): it is to end.
-// The scan finds the same customers from the store: their last event is
-// in customer_activity, and the campaigns a watcher started this quiet
-// spell are enrolments since it.
-func (a *App) RetireInactivityWatch() workflows.InactivityPlans {
-	return workflows.InactivityPlans{Retire: true}
-}
