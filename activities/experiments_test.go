@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/lift-hq/lift/activities"
+	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/internal/apptest"
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
@@ -113,6 +114,55 @@ func TestCheckExperimentsPausesAVariantPastItsComplaintGuardrail(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, p.Skip)
 	require.Contains(t, p.Reason, "guardrail paused variant B")
+}
+
+func TestAnExperimentWhoseEveryVariantIsPausedHoldsTheCampaign(t *testing.T) {
+	t.Parallel()
+	s := testdb.SQLite(t)
+	// Both variants, the control too, pass the complaint guardrail.
+	b, acts := experimentStore(t, s, false, 300, nil, map[string]int{"A": 1, "B": 1})
+	run[[]workflows.Promotion](t, acts, acts.CheckExperiments)
+	require.NoError(t, s.UpsertCustomer(ctx, &models.Customer{ID: "new", Email: "new@example.com", Timezone: "UTC", Consent: true}))
+	buy := func(id string) app.EventResult {
+		res, err := b.App.Ingest(ctx, app.Event{ID: id, Type: "purchase", CustomerID: "new",
+			Properties: map[string]any{"order_id": id, "items": []any{map[string]any{"sku": "x", "quantity": 1.0, "price": 10.0}}}})
+		require.NoError(t, err)
+		return res
+	}
+
+	res := buy("o-1")
+	require.Empty(t, res.Started, "no one is enrolled into a variant whose every email would be skipped")
+	require.Len(t, res.Skipped, 1)
+	require.Contains(t, res.Skipped[0].Reason, "experiment e1 is paused: its guardrails paused every variant (A: spam-complaint rate")
+	require.Empty(t, b.Sequences.Started())
+	require.EqualValues(t, 1, b.Metrics.Count("lift_entries_refused", "campaign=exp", "reason=experiment_paused"))
+
+	v, err := b.App.CurrentExperiment(ctx, "exp")
+	require.NoError(t, err)
+	require.Equal(t, domain.ExperimentPaused, v.Status, "the experiment says paused, not running")
+	require.Contains(t, v.PausedReason, "paused every variant")
+	require.Empty(t, v.Routing)
+	c, err := b.App.Campaign(ctx, "exp")
+	require.NoError(t, err)
+	require.Equal(t, v.PausedReason, c.Held, "and so does the campaign")
+
+	// Resuming one variant lets enrolments in again, into that variant.
+	_, err = b.App.ResumeVariant(ctx, "exp", "e1", app.Resumption{Variant: "B"})
+	require.NoError(t, err)
+	res = buy("o-2")
+	require.Len(t, res.Started, 1)
+	require.Equal(t, "B", res.Started[0].Variant)
+	c, err = b.App.Campaign(ctx, "exp")
+	require.NoError(t, err)
+	require.Empty(t, c.Held)
+
+	// A stopped experiment sends everyone the control: while the control
+	// is paused, the campaign is held all the same.
+	_, err = b.App.StopExperiment(ctx, "exp", "e1")
+	require.NoError(t, err)
+	res = buy("o-3")
+	require.Empty(t, res.Started)
+	require.Contains(t, res.Skipped[0].Reason, "experiment e1 has stopped and sends everyone variant A, which its guardrail paused")
 }
 
 func TestAutoPromotionConcludesAndMovesRunningEnrolments(t *testing.T) {

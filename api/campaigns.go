@@ -20,7 +20,9 @@ type CampaignResponse struct {
 	Kind          string                `json:"kind"`
 	Status        domain.CampaignStatus `json:"status"`
 	LatestVersion int                   `json:"latest_version"`
-	Definition    *campaign.Definition  `json:"definition"`
+	// Held says why the published version takes no new enrolments now.
+	Held       string               `json:"held,omitempty"`
+	Definition *campaign.Definition `json:"definition"`
 	// PublishedDefinition is the latest published version's (GET of one
 	// campaign only), so a tool can tell what publishing would change.
 	PublishedDefinition *campaign.Definition `json:"published_definition,omitempty"`
@@ -36,7 +38,7 @@ type PublishResponse struct {
 
 func campaignResponse(c *app.Campaign) CampaignResponse {
 	return CampaignResponse{
-		ID: c.ID, Name: c.Name, Kind: c.Kind, Status: c.Status, LatestVersion: c.LatestVersion,
+		ID: c.ID, Name: c.Name, Kind: c.Kind, Status: c.Status, LatestVersion: c.LatestVersion, Held: c.Held,
 		Definition: c.Draft, PublishedDefinition: c.Published, UpdatedAt: c.UpdatedAt,
 	}
 }

@@ -159,6 +159,7 @@ func (h *handlers) consolePage(c *gin.Context, status int, page string, data gin
 // campaignRow is a line of the campaign list.
 type campaignRow struct {
 	ID, Name, Kind, Experiment string
+	Held                       string // why new enrolments are held
 	Status                     domain.CampaignStatus
 	Version                    int
 	Updated                    time.Time
@@ -179,6 +180,9 @@ func (h *handlers) consoleCampaigns(c *gin.Context) {
 			if e.Winner != "" {
 				row.Experiment += ", winner " + e.Winner
 			}
+		}
+		if held, err := h.App.Held(ctx, m.ID); err == nil && held != "" {
+			row.Held = held
 		}
 		rows = append(rows, row)
 	}
@@ -244,6 +248,10 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 			guard[models.PausedKey(g.Variant, g.Step)] = g
 		}
 		from = exp.StartedAt
+	}
+	if data["Held"], err = h.App.Held(ctx, id); err != nil {
+		h.consoleError(c, err)
+		return
 	}
 	data["CanStart"] = def.Experiment != nil && version > 0 && (exp == nil || exp.ID != def.Experiment.ID)
 	// The page shows the variant and step tables only: not the lag and

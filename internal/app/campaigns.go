@@ -13,6 +13,7 @@ import (
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/experiment"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -23,6 +24,9 @@ type Campaign struct {
 	// Published is the latest published version's definition (nil
 	// before the first publish); only Campaign fills it.
 	Published *campaign.Definition
+	// Held says why the campaign takes no new enrolments now ("" while
+	// it does); only Campaign fills it.
+	Held string
 }
 
 // CreateCampaign stores a new campaign draft from its definition (JSON);
@@ -68,8 +72,36 @@ func (a *App) Campaign(ctx context.Context, id string) (*Campaign, error) {
 		if c.Published, err = a.defs.Version(ctx, id, m.LatestVersion); err != nil {
 			return nil, err
 		}
+		if c.Held, err = a.held(ctx, c.Published); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
+}
+
+// Held says why the campaign's published version takes no new enrolments
+// now, or "" (also for a campaign never published).
+func (a *App) Held(ctx context.Context, id string) (string, error) {
+	m, err := a.Store.GetCampaign(ctx, id)
+	if err != nil || m.LatestVersion == 0 {
+		return "", err
+	}
+	def, err := a.defs.Version(ctx, id, m.LatestVersion)
+	if err != nil {
+		return "", err
+	}
+	return a.held(ctx, def)
+}
+
+func (a *App) held(ctx context.Context, def *campaign.Definition) (string, error) {
+	if def.Experiment == nil {
+		return "", nil
+	}
+	state, err := a.Store.CurrentExperiment(ctx, def.ID)
+	if err != nil {
+		return "", err
+	}
+	return experiment.Halted(def, state), nil
 }
 
 // Campaigns lists every campaign with its draft, by ID.

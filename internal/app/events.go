@@ -17,7 +17,6 @@ import (
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
-	"github.com/lift-hq/lift/internal/experiment"
 	"github.com/lift-hq/lift/internal/money"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
@@ -230,10 +229,7 @@ func (a *App) enrol(ctx context.Context, ev *models.Event, cust *models.Customer
 			res.Skipped = append(res.Skipped, SkippedSeq{CampaignID: def.ID, Reason: v.blocked})
 			continue
 		}
-		in, err := a.sequenceInput(ctx, def, lv.Version, cust, ev.ID, now)
-		if err != nil {
-			return err
-		}
+		in := a.sequenceInput(def, lv.Version, v.routing, cust, ev.ID, now)
 		in.EntryKey = v.entryKey
 		if def.Anchor != "" {
 			raw, _ := ev.Properties[def.Anchor].(string)
@@ -279,17 +275,12 @@ func (a *App) enrol(ctx context.Context, ev *models.Event, cust *models.Customer
 }
 
 // sequenceInput builds a new enrolment's workflow input: the version's
-// plan, with the variants the campaign's experiment routes to now.
-func (a *App) sequenceInput(ctx context.Context, def *campaign.Definition, version int, cust *models.Customer, eventID string, now time.Time) (workflows.SequenceInput, error) {
+// plan, with the variants the campaign's experiment routes to now (the
+// gate's verdict).
+func (a *App) sequenceInput(def *campaign.Definition, version int, routing []campaign.Weighted, cust *models.Customer, eventID string, now time.Time) workflows.SequenceInput {
 	plan := def.Plan()
-	if def.Experiment != nil {
-		state, err := a.Store.CurrentExperiment(ctx, def.ID)
-		if err != nil {
-			return workflows.SequenceInput{}, err
-		}
-		plan.Variants = experiment.Routing(def, state)
-	}
-	return workflows.NewSequenceInput(plan, version, uuid.NewString(), cust.ID, cust.Timezone, eventID, now, a.Settings.Day), nil
+	plan.Variants = routing
+	return workflows.NewSequenceInput(plan, version, uuid.NewString(), cust.ID, cust.Timezone, eventID, now, a.Settings.Day)
 }
 
 // signal tells the customer's running sequences about the event, so exit

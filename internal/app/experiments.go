@@ -57,8 +57,12 @@ type ExperimentView struct {
 	Winner            string                  `json:"winner,omitempty"`
 	Variants          []campaign.Weighted     `json:"variants"`
 	// Routing is where new enrolments go now (before the holdout share).
-	Routing       []campaign.Weighted  `json:"routing"`
-	Paused        map[string]string    `json:"paused"`
+	Routing []campaign.Weighted `json:"routing"`
+	Paused  map[string]string   `json:"paused"`
+	// PausedReason says why the campaign takes no new enrolments because
+	// of this experiment: every variant they could go to is paused by its
+	// guardrail. A running experiment so held reads status "paused".
+	PausedReason  string               `json:"paused_reason,omitempty"`
 	StartedAt     time.Time            `json:"started_at"`
 	EndedAt       *time.Time           `json:"ended_at,omitempty"`
 	LastCheckedAt *time.Time           `json:"last_checked_at,omitempty"`
@@ -421,11 +425,15 @@ func view(e *models.Experiment, def *campaign.Definition) ExperimentView {
 	if paused == nil {
 		paused = map[string]string{}
 	}
+	status, held := e.Status, experiment.Halted(def, e)
+	if held != "" && status == domain.ExperimentRunning {
+		status = domain.ExperimentPaused
+	}
 	return ExperimentView{
-		CampaignID: e.CampaignID, ID: e.ID, Version: e.Version, Status: e.Status, Metric: e.Metric, MinSends: e.MinSends,
+		CampaignID: e.CampaignID, ID: e.ID, Version: e.Version, Status: status, Metric: e.Metric, MinSends: e.MinSends,
 		Alpha: e.Alpha, AutoPromote: e.AutoPromote, MoveRunning: e.MoveRunning, GuardrailMinSends: e.GuardrailMinSends,
 		Winner: e.Winner, Variants: def.Experiment.Weighted(), Routing: experiment.Routing(def, e), Paused: paused,
-		StartedAt: e.StartedAt, EndedAt: e.EndedAt, LastCheckedAt: e.LastCheckedAt,
+		PausedReason: held, StartedAt: e.StartedAt, EndedAt: e.EndedAt, LastCheckedAt: e.LastCheckedAt,
 	}
 }
 

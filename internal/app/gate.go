@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/experiment"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -32,35 +33,68 @@ type verdict struct {
 	matched  bool
 	blocked  string
 	entryKey string
+	// routing is the variants the campaign's experiment sends new
+	// enrolments to (experiment.Routing), nil without an experiment.
+	routing []campaign.Weighted
 }
 
+// Why the gate refused an entry: the reason label of
+// telemetry.MetricEntriesRefused.
+const (
+	refusedEntryWindow      = "entry_window"
+	refusedUpsellPause      = "upsell_pause"
+	refusedExperimentPaused = "experiment_paused"
+	refusedReentry          = "reentry"
+)
+
 // gate is the enrolment rule, the one both event ingestion and the
-// inactivity watcher ask: the trigger's where filter, the upsell pause
-// after a support ticket or complaint, and the campaign's re-entry rule.
+// inactivity watcher ask: the trigger's where filter, the entry window,
+// the upsell pause after a support ticket or complaint, an experiment
+// whose guardrails paused every variant, and the campaign's re-entry
+// rule. Every refusal is counted by reason.
 func (a *App) gate(ctx context.Context, e entry) (verdict, error) {
+	v, reason, err := a.decide(ctx, e)
+	if reason != "" {
+		a.countRefusal(e.def.ID, reason)
+	}
+	return v, err
+}
+
+func (a *App) decide(ctx context.Context, e entry) (verdict, string, error) {
 	if !campaign.Match(e.def.Trigger.Where, e.facts) {
-		return verdict{}, nil
+		return verdict{}, "", nil
 	}
 	v := verdict{matched: true}
 	if age, window := e.now.Sub(e.occurred), e.def.EntryWindow(); !e.occurred.IsZero() && age > window {
 		v.blocked = fmt.Sprintf("the event happened %s ago, outside the campaign's entry window (enter_within %s): it is recorded for history, and enrols no one",
 			age.Round(time.Minute), window)
-		return v, nil
+		return v, refusedEntryWindow, nil
 	}
 	if e.props != nil { // an inactivity entry has no event to key on
 		v.entryKey = e.def.EntryKey(e.props)
 	}
 	if p := e.customer.UpsellsPausedUntil; e.def.Kind == campaign.Upsell && p != nil && p.After(e.now) {
 		v.blocked = "upsells are paused after a support ticket or complaint until " + p.UTC().Format(time.RFC3339)
-		return v, nil
+		return v, refusedUpsellPause, nil
+	}
+	if e.def.Experiment != nil {
+		state, err := a.Store.CurrentExperiment(ctx, e.def.ID)
+		if err != nil {
+			return v, "", err
+		}
+		if why := experiment.Halted(e.def, state); why != "" {
+			v.blocked = why
+			return v, refusedExperimentPaused, nil
+		}
+		v.routing = experiment.Routing(e.def, state)
 	}
 	limited, since := e.def.ReentrySince(e.now, e.day)
 	if !limited {
-		return v, nil
+		return v, "", nil
 	}
 	entered, err := a.Store.EnteredSince(ctx, e.customer.ID, e.def.ID, v.entryKey, since)
 	if err != nil || !entered {
-		return v, err
+		return v, "", err
 	}
 	what := "already entered once"
 	if e.def.Reentry.Rule == campaign.ReentryOncePer {
@@ -70,7 +104,7 @@ func (a *App) gate(ctx context.Context, e entry) (verdict, error) {
 		what += " for " + e.def.EntryValues(e.props) // the caller's own values; only the hash is stored
 	}
 	v.blocked = what + " (re-entry rule " + e.def.Reentry.Rule + ")"
-	return v, nil
+	return v, refusedReentry, nil
 }
 
 // customerFacts are the customer attributes trigger filters may name

@@ -99,10 +99,7 @@ func (a *App) startQuietOne(ctx context.Context, def *campaign.Definition, versi
 	if err != nil || !v.matched || v.blocked != "" {
 		return false, err
 	}
-	in, err := a.sequenceInput(ctx, def, version, cust, "", now)
-	if err != nil {
-		return false, err
-	}
+	in := a.sequenceInput(def, version, v.routing, cust, "", now)
 	summary := fmt.Sprintf("%s v%d · customer %s · variant %s · inactivity", def.Name, version, cust.ID, in.Variant)
 	started, err := a.Sequences.Start(ctx, in, summary)
 	if err != nil || !started {

@@ -34,6 +34,12 @@ func (a *App) countEnrolment(campaignID string) {
 	a.Metrics.WithTags(map[string]string{"campaign": campaignID}).Counter(telemetry.MetricEnrolments).Inc(1)
 }
 
+// countRefusal records an entry the gate refused, by campaign and reason
+// (one of the gate's fixed refused* values).
+func (a *App) countRefusal(campaignID, reason string) {
+	a.Metrics.WithTags(map[string]string{"campaign": campaignID, "reason": reason}).Counter(telemetry.MetricEntriesRefused).Inc(1)
+}
+
 // sendGridEventTypes are the webhook's event types; any other is "other".
 var sendGridEventTypes = map[string]bool{
 	"processed": true, "dropped": true, "delivered": true, "deferred": true, "bounce": true, "open": true,

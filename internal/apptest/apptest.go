@@ -40,6 +40,7 @@ type Bundle struct {
 	Mailer    *Mailer
 	Signer    unsub.Signer
 	Config    config.Config // the defaults, as config.Load gives them
+	Metrics   *Metrics      // Lift's own metrics the application recorded
 
 	mu  sync.Mutex
 	now time.Time
@@ -70,10 +71,10 @@ func New(t testing.TB, store *models.Store) *Bundle {
 	require.NoError(t, err)
 	signer, err := unsub.NewSigner(strings.Repeat("u", 32))
 	require.NoError(t, err)
-	b := &Bundle{Store: store, Sequences: NewSequences(), Mailer: &Mailer{}, Signer: signer, Config: cfg, now: Now}
+	b := &Bundle{Store: store, Sequences: NewSequences(), Mailer: &Mailer{}, Signer: signer, Config: cfg, Metrics: NewMetrics(), now: Now}
 	clock := b.Clock
 	b.App = app.New(app.Deps{
-		Store: store, Sequences: b.Sequences, Mailer: b.Mailer, Renderer: renderer, Signer: signer, Now: clock,
+		Store: store, Sequences: b.Sequences, Mailer: b.Mailer, Renderer: renderer, Signer: signer, Now: clock, Metrics: b.Metrics,
 		Recommender: &recs.Recommender{Store: store, MinOrders: cfg.RecsMinOrders, MinCustomers: cfg.RecsMinCustomers, Now: clock},
 		Settings: app.Settings{
 			Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MinSupport: cfg.AffinityMinSupport,

@@ -103,6 +103,11 @@ const (
 	ExperimentRunning   ExperimentStatus = "running"
 	ExperimentStopped   ExperimentStatus = "stopped"
 	ExperimentConcluded ExperimentStatus = "concluded"
+	// ExperimentPaused is how a running experiment reads when its
+	// guardrails have paused every variant: the campaign takes no new
+	// enrolments until a variant is resumed or the experiment ends. It is
+	// shown, never stored: the daily check still looks at the experiment.
+	ExperimentPaused ExperimentStatus = "paused"
 )
 
 // KeyScope is what an API key may do.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
@@ -42,8 +43,9 @@ const (
 // Until the experiment starts, and after it stops, everyone gets the
 // control (the first variant); once concluded, the winner (or the
 // control); while it runs, every variant a guardrail has not paused, by
-// weight. Without an experiment in the definition it is nil: everyone
-// gets "A".
+// weight, and none when every variant is paused (Halted says why: the
+// campaign takes no enrolments then). Without an experiment in the
+// definition it is nil: everyone gets "A".
 func Routing(def *campaign.Definition, state *models.Experiment) []campaign.Weighted {
 	if def.Experiment == nil {
 		return nil
@@ -60,8 +62,8 @@ func Routing(def *campaign.Definition, state *models.Experiment) []campaign.Weig
 				out = append(out, v)
 			}
 		}
-		if len(out) == 0 {
-			return control
+		if out == nil {
+			return []campaign.Weighted{}
 		}
 		return out
 	case domain.ExperimentConcluded:
@@ -205,6 +207,36 @@ func Guardrails(minSends int, variants []models.VariantTotals, steps []models.St
 		check(models.PausedKey(s.Variant, s.StepID), s.Sent, s.Unsubscribed, s.Complained)
 	}
 	return out
+}
+
+// Halted says why the campaign's experiment takes no enrolments ("" while
+// it does): every variant new enrolments could go to is paused by its
+// guardrail. While the experiment runs that is every variant, the control
+// included; once it has ended, the control or winner everyone now gets.
+// The campaign must then hold new enrolments rather than send them into a
+// variant whose every email would be skipped.
+func Halted(def *campaign.Definition, state *models.Experiment) string {
+	if def.Experiment == nil || state == nil || state.ID != def.Experiment.ID {
+		return ""
+	}
+	candidates := Routing(def, state)
+	if state.Status == domain.ExperimentRunning {
+		candidates = def.Experiment.Weighted()
+	}
+	var why []string
+	for _, v := range candidates {
+		r, paused := state.Paused[models.PausedKey(v.ID, "")]
+		if !paused {
+			return ""
+		}
+		why = append(why, v.ID+": "+r)
+	}
+	if state.Status == domain.ExperimentRunning {
+		return fmt.Sprintf("experiment %s is paused: its guardrails paused every variant (%s); resume a variant, or stop or conclude the experiment, to enrol again",
+			state.ID, strings.Join(why, "; "))
+	}
+	return fmt.Sprintf("experiment %s has %s and sends everyone variant %s, which its guardrail paused (%s); resume the variant to enrol again",
+		state.ID, state.Status, candidates[0].ID, strings.TrimPrefix(why[0], candidates[0].ID+": "))
 }
 
 // PausedReason says why a guardrail holds a variant's step ("" if none).

@@ -26,7 +26,18 @@ func TestRoutingFollowsTheExperimentsState(t *testing.T) {
 	running.Paused = map[string]string{"B": "unsubscribes", "C/s1": "complaints"}
 	require.Equal(t, []campaign.Weighted{{ID: "A", Weight: 50}, {ID: "C", Weight: 20}}, Routing(d, running),
 		"a paused variant takes no new enrolments; a paused step does not stop its variant")
+	require.Empty(t, Halted(d, running))
+	running.Paused["A"], running.Paused["C"] = "complaints", "unsubscribes"
+	require.Empty(t, Routing(d, running), "every variant paused, the control too: no one is routed")
+	require.NotNil(t, Routing(d, running), "and that is not the nil of a definition without an experiment")
+	require.Equal(t, "experiment subj is paused: its guardrails paused every variant (A: complaints; B: unsubscribes; C: unsubscribes); resume a variant, or stop or conclude the experiment, to enrol again",
+		Halted(d, running))
 	require.Equal(t, control, Routing(d, &models.Experiment{ID: "subj", Status: domain.ExperimentStopped}))
+	require.Equal(t, "experiment subj has stopped and sends everyone variant A, which its guardrail paused (complaints); resume the variant to enrol again",
+		Halted(d, &models.Experiment{ID: "subj", Status: domain.ExperimentStopped, Paused: running.Paused}),
+		"a stopped experiment sends the control, which its guardrail still holds")
+	require.Empty(t, Halted(d, &models.Experiment{ID: "subj", Status: domain.ExperimentConcluded, Winner: "C", Paused: map[string]string{"A": "complaints"}}),
+		"the winner is not paused")
 	require.Equal(t, []campaign.Weighted{{ID: "C", Weight: 1}}, Routing(d, &models.Experiment{ID: "subj", Status: domain.ExperimentConcluded, Winner: "C"}))
 	require.Equal(t, control, Routing(d, &models.Experiment{ID: "subj", Status: domain.ExperimentConcluded}), "concluded without a winner")
 	require.Equal(t, control, Routing(d, &models.Experiment{ID: "older", Status: domain.ExperimentRunning}), "another experiment's state")

@@ -48,6 +48,12 @@ const (
 	MetricEventsIngested = "lift_events_ingested"
 	// MetricEnrolments counts sequences started, by campaign.
 	MetricEnrolments = "lift_enrolments"
+	// MetricEntriesRefused counts customers a campaign's trigger matched
+	// but its gate kept out, by campaign and reason: entry_window,
+	// upsell_pause, experiment_paused (every variant new enrolments could
+	// go to is paused by its guardrail), reentry. The re-engagement scan
+	// asks again each tick while a quiet customer stays in the window.
+	MetricEntriesRefused = "lift_entries_refused"
 	// MetricEmails counts sends by campaign, step and outcome: sent,
 	// failed, deferred (a frequency cap), held (an earlier attempt's fate
 	// is unknown), skipped (consent, suppression, an ended offer).
