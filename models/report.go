@@ -18,12 +18,18 @@ type VariantTotals struct {
 	// RevenueSumSq is the sum over enrolments of the squared revenue
 	// (minor units), for the variance of revenue per recipient.
 	RevenueSumSq float64
-	// Sent, Unsubscribed and Complained count the emails of the
-	// variant's enrolments (by the variant assigned at enrolment, even
-	// if a promotion later moved them to the winner).
+	// Sent, Delivered, Bounced, Unsubscribed and Complained count the
+	// emails of the variant's enrolments (by the variant assigned at
+	// enrolment, even if a promotion later moved them to the winner):
+	// every column of a variant's row counts the same population.
 	Sent         int64
+	Delivered    int64
+	Bounced      int64
 	Unsubscribed int64
 	Complained   int64
+	// SentAfterMove is how many of Sent went out as another variant: the
+	// promoted winner these enrolments were moved to.
+	SentAfterMove int64
 }
 
 // StepTotals is one step of one variant: its emails and what they earned.
@@ -101,9 +107,15 @@ GROUP BY COALESCE(m.variant, c.variant), c.step_id`, campaignID, campaignID, ver
 	var steps []StepTotals
 	for _, row := range sends {
 		if i, ok := byVariant[row.Assigned]; ok {
-			variants[i].Sent += row.Sent
-			variants[i].Unsubscribed += row.Unsubscribed
-			variants[i].Complained += row.Complained
+			v := &variants[i]
+			v.Sent += row.Sent
+			v.Delivered += row.Delivered
+			v.Bounced += row.Bounced
+			v.Unsubscribed += row.Unsubscribed
+			v.Complained += row.Complained
+			if row.Variant != row.Assigned {
+				v.SentAfterMove += row.Sent
+			}
 		}
 		k := key{row.Variant, row.StepID}
 		i, ok := byKey[k]

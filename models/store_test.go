@@ -604,7 +604,7 @@ func TestCampaignReportSumsInSQL(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, []models.VariantTotals{
 			// two orders, one converted enrolment; sum of squares per enrolment: 2000²
-			{Variant: "B", Enrolled: 2, Converted: 1, RevenueMinor: 2000, RevenueSumSq: 4e6, Sent: 2, Unsubscribed: 1, Complained: 1},
+			{Variant: "B", Enrolled: 2, Converted: 1, RevenueMinor: 2000, RevenueSumSq: 4e6, Sent: 2, Delivered: 1, Bounced: 1, Unsubscribed: 1, Complained: 1},
 			{Variant: "holdout", Enrolled: 1, Converted: 1, RevenueMinor: 500, RevenueSumSq: 25e4},
 		}, variants)
 		slices.SortFunc(steps, func(a, b models.StepTotals) int { return strings.Compare(a.StepID, b.StepID) })
@@ -615,6 +615,40 @@ func TestCampaignReportSumsInSQL(t *testing.T) {
 		variants, _, err = s.CampaignReport(ctx, "cam", 0, t0.Add(time.Hour), t0.Add(2*time.Hour))
 		require.NoError(t, err)
 		require.Empty(t, variants, "enrolled before the period")
+	})
+}
+
+// After a promotion moved an enrolment from A to the winner B, A's row
+// still counts everything about its enrolments (the email sent as B
+// too), and B's row nothing of them; the step rows count emails as sent.
+func TestCampaignReportCountsEachVariantRowOnOneBasis(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		db := s.DB()
+		t0 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+		for _, e := range []struct{ id, variant string }{{"moved", "A"}, {"b", "B"}} {
+			require.NoError(t, db.Create(&models.Enrollment{ID: e.id, CustomerID: "c-" + e.id, CampaignID: "cam", Version: 1,
+				WorkflowID: "w-" + e.id, Variant: e.variant, Status: domain.StatusRunning, EnrolledAt: t0}).Error)
+		}
+		for _, m := range []struct{ enr, step, variant, delivery string }{
+			{"moved", "s1", "A", "delivered"}, {"moved", "s2", "B", "delivered"}, {"moved", "s3", "B", "bounced"}, {"b", "s1", "B", "delivered"},
+		} {
+			require.NoError(t, db.Create(&models.Message{ID: m.enr + m.step, IdempotencyKey: m.enr + "/" + m.step, EnrollmentID: m.enr, StepID: m.step,
+				CustomerID: "c-" + m.enr, CampaignID: "cam", Variant: m.variant, Status: domain.MessageSent, SentAt: &t0, Delivery: m.delivery}).Error)
+		}
+		variants, steps, err := s.CampaignReport(ctx, "cam", 0, t0.Add(-time.Hour), t0.Add(time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, []models.VariantTotals{
+			{Variant: "A", Enrolled: 1, Sent: 3, Delivered: 2, Bounced: 1, SentAfterMove: 2},
+			{Variant: "B", Enrolled: 1, Sent: 1, Delivered: 1},
+		}, variants)
+		var bSent int64
+		for _, st := range steps {
+			if st.Variant == "B" {
+				bSent += st.Sent
+			}
+		}
+		require.EqualValues(t, 3, bSent, "B's step rows count the emails B sent, the moved enrolment's included")
 	})
 }
 

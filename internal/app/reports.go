@@ -34,6 +34,7 @@ type VariantReport struct {
 	RevenuePerRecipient   float64   `json:"revenue_per_recipient"`
 	RevenuePerRecipientCI Interval  `json:"revenue_per_recipient_ci"`
 	Sent                  int64     `json:"sent"`
+	SentAfterMove         int64     `json:"sent_after_move"`
 	Delivered             int64     `json:"delivered"`
 	BounceRate            float64   `json:"bounce_rate"`
 	UnsubscribeRate       float64   `json:"unsubscribe_rate"`
@@ -111,7 +112,14 @@ type Report struct {
 	// conversions were paid in one; RevenueNote says what was done when not.
 	Currency    string `json:"currency,omitempty"`
 	RevenueNote string `json:"revenue_note"`
+	// Basis says which population each table counts.
+	Basis string `json:"basis"`
 }
+
+// reportBasis is the report's Basis.
+const reportBasis = "each variant row counts the enrolments assigned to the variant and every email they were sent, " +
+	"also those sent as a promoted winner after a move (sent_after_move); each step row counts the emails as sent, " +
+	"by the variant that sent them, so a moved enrolment's later emails are in the winner's step rows"
 
 // trimShare is the share of a variant's step revenue under which a step
 // is flagged as a candidate to trim.
@@ -171,7 +179,7 @@ func (a *App) VariantReport(ctx context.Context, id string, version int, from, t
 // Revenue is converted to major units by the currency's exponent.
 func buildReport(id string, from, to time.Time, currencies []string, variants []models.VariantTotals, steps []models.StepTotals) Report {
 	r := Report{CampaignID: id, From: from, To: to, Variants: []VariantReport{}, Steps: []StepReport{},
-		AttributionLag: []LagReport{}, LifetimeValue: []LifetimeValue{}}
+		AttributionLag: []LagReport{}, LifetimeValue: []LifetimeValue{}, Basis: reportBasis}
 	switch len(currencies) {
 	case 0:
 		r.RevenueNote = "no revenue yet"
@@ -184,14 +192,9 @@ func buildReport(id string, from, to time.Time, currencies []string, variants []
 	}
 	major := func(minor float64) float64 { return money.Major(minor, r.Currency) }
 	majorCI := func(i Interval) Interval { return majorInterval(i, r.Currency) }
-	type sums struct{ delivered, bounced, revenue int64 }
-	byVariant := map[string]sums{}
+	stepRevenue := map[string]int64{} // by sending variant, for each step's share
 	for _, s := range steps {
-		v := byVariant[s.Variant]
-		v.delivered += s.Delivered
-		v.bounced += s.Bounced
-		v.revenue += s.RevenueMinor
-		byVariant[s.Variant] = v
+		stepRevenue[s.Variant] += s.RevenueMinor
 	}
 	var holdout *models.VariantTotals
 	for i := range variants {
@@ -204,8 +207,8 @@ func buildReport(id string, from, to time.Time, currencies []string, variants []
 		vr := VariantReport{Variant: v.Variant, Enrolled: v.Enrolled, Converted: v.Converted,
 			ConversionRate: ratio(v.Converted, v.Enrolled), ConversionRateCI: stats.MeanInterval(conv),
 			Revenue: major(float64(v.RevenueMinor)), RevenuePerRecipient: major(ratio(v.RevenueMinor, v.Enrolled)),
-			RevenuePerRecipientCI: majorCI(stats.MeanInterval(rev)), Sent: v.Sent, Delivered: byVariant[v.Variant].delivered,
-			BounceRate: ratio(byVariant[v.Variant].bounced, v.Sent), UnsubscribeRate: ratio(v.Unsubscribed, v.Sent),
+			RevenuePerRecipientCI: majorCI(stats.MeanInterval(rev)), Sent: v.Sent, SentAfterMove: v.SentAfterMove, Delivered: v.Delivered,
+			BounceRate: ratio(v.Bounced, v.Sent), UnsubscribeRate: ratio(v.Unsubscribed, v.Sent),
 			ComplaintRate: ratio(v.Complained, v.Sent)}
 		if holdout != nil && v.Variant != campaign.VariantHoldout && v.Enrolled > 0 && holdout.Enrolled > 0 {
 			lift := stats.DiffInterval(conv, stats.Bernoulli(holdout.Converted, holdout.Enrolled))
@@ -220,7 +223,7 @@ func buildReport(id string, from, to time.Time, currencies []string, variants []
 		r.Variants = append(r.Variants, vr)
 	}
 	for _, s := range steps {
-		total := byVariant[s.Variant].revenue
+		total := stepRevenue[s.Variant]
 		share := ratio(s.RevenueMinor, total)
 		r.Steps = append(r.Steps, StepReport{Variant: s.Variant, Step: s.StepID, Sent: s.Sent, Delivered: s.Delivered,
 			Opens: s.Opens, Clicks: s.Clicks, ClickToOpen: ratio(s.Clicks, s.Opens), Conversions: s.Conversions,
