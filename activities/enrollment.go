@@ -39,5 +39,6 @@ func (a *Activities) FinishEnrollment(ctx context.Context, in workflows.FinishIn
 	return a.Store.FinishEnrollment(ctx, in.EnrollmentID, models.EnrollmentOutcome{
 		Status: in.Status, ExitReason: in.Reason, ConvertedOrder: in.ConvertedOrder,
 		RevenueMinor: in.RevenueMinor, EmailsSent: in.EmailsSent, EndedAt: in.EndedAt,
+		Steps: in.Steps, PromotedTo: in.PromotedTo,
 	})
 }

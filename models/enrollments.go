@@ -1,6 +1,7 @@
 package models
 
 import (
+	"encoding/json"
 	"context"
 	"time"
 
@@ -68,6 +69,8 @@ type EnrollmentOutcome struct {
 	RevenueMinor   int64
 	EmailsSent     int
 	EndedAt        time.Time
+	Steps          []domain.StepState
+	PromotedTo     string
 }
 
 // FinishEnrollment records how an enrollment ended. Finishing twice keeps
@@ -77,6 +80,7 @@ func (s *Store) FinishEnrollment(ctx context.Context, id string, o EnrollmentOut
 		Updates(map[string]any{
 			"status": o.Status, "exit_reason": clip(o.ExitReason, 300), "converted_order": o.ConvertedOrder,
 			"revenue_minor": o.RevenueMinor, "emails_sent": o.EmailsSent, "ended_at": o.EndedAt,
+			"steps": stepsJSON(o.Steps), "promoted_to": clip(o.PromotedTo, 64),
 		}).Error
 	return translate(err, "enrollment "+id)
 }
@@ -105,4 +109,17 @@ func (s *Store) RunningEnrollments(ctx context.Context, customerID string) ([]En
 	err := s.db.WithContext(ctx).Where("customer_id = ? AND status = ?", customerID, domain.StatusRunning).
 		Order("campaign_id").Find(&es).Error
 	return es, translate(err, "enrollments")
+}
+
+// stepsJSON is the steps column's value (NULL for none), as the json
+// serializer writes it: Updates with a map bypasses the serializer.
+func stepsJSON(steps []domain.StepState) any {
+	if len(steps) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(steps)
+	if err != nil {
+		return nil
+	}
+	return string(b)
 }

@@ -113,13 +113,13 @@ func TestRolesRefuseAnOlderSchema(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, empty func() *models.Store) {
 		s := empty()
-		require.ErrorContains(t, s.CheckSchema(ctx), "the database schema is at version 0 and this build needs 3: run `lift migrate` first")
+		require.ErrorContains(t, s.CheckSchema(ctx), "the database schema is at version 0 and this build needs 4: run `lift migrate` first")
 		require.NoError(t, s.Migrate(ctx))
 		require.NoError(t, s.CheckSchema(ctx))
 		v, err := s.SchemaVersion(ctx)
 		require.NoError(t, err)
 		require.NoError(t, s.DB().Exec("DELETE FROM goose_db_version WHERE version_id = ?", v.Head).Error)
-		require.ErrorContains(t, s.CheckSchema(ctx), "needs 3")
+		require.ErrorContains(t, s.CheckSchema(ctx), "needs 4")
 	})
 }
 
@@ -147,6 +147,36 @@ func TestPausedAtMigrationKeepsEnrollments(t *testing.T) {
 		err = s.DB().Exec(`INSERT INTO enrollments (id, customer_id, campaign_id, version, workflow_id, variant, status,
 			emails_sent, revenue_minor, enrolled_at) VALUES ('e-2', 'ada', 'cam', 1, 'seq/cam/ada', 'A', 'running', 0, 0, ?)`, at).Error
 		require.Error(t, err, "still one running enrollment per customer and campaign")
+	})
+}
+
+// TestEnrollmentStepsMigrationKeepsEnrollments: version 4 adds the
+// steps and promoted_to an ended sequence keeps (SQLite by rebuilding the
+// table again); a paused mark from version 2 survives it, and an ended
+// enrollment reads its steps back.
+func TestEnrollmentStepsMigrationKeepsEnrollments(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, empty func() *models.Store) {
+		s := empty()
+		require.NoError(t, models.MigrateTo(ctx, s, 3))
+		at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+		require.NoError(t, s.DB().Exec(`INSERT INTO enrollments (id, customer_id, campaign_id, version, workflow_id, variant, status,
+			emails_sent, revenue_minor, enrolled_at, paused_at) VALUES ('e-1', 'ada', 'cam', 1, 'seq/cam/ada', 'A', 'running', 1, 0, ?, ?)`, at, at).Error)
+		require.NoError(t, s.Migrate(ctx))
+		e, err := s.GetEnrollment(ctx, "e-1")
+		require.NoError(t, err)
+		require.NotNil(t, e.PausedAt)
+		require.Nil(t, e.Steps)
+		steps := []domain.StepState{{ID: "s1", Status: "sent", DoneAt: &at, MessageID: "m-1"},
+			{ID: "s2", Status: "skipped", Reason: "frequency cap: 1 email per day"}, {ID: "s3", Status: "not_reached", Reason: "converted"}}
+		require.NoError(t, s.FinishEnrollment(ctx, "e-1", models.EnrollmentOutcome{Status: domain.StatusConverted, ExitReason: "converted",
+			EndedAt: at, Steps: steps, PromotedTo: "B"}))
+		e, err = s.GetEnrollment(ctx, "e-1")
+		require.NoError(t, err)
+		require.Equal(t, "B", e.PromotedTo)
+		require.Len(t, e.Steps, 3)
+		require.Equal(t, "frequency cap: 1 email per day", e.Steps[1].Reason)
+		require.True(t, e.Steps[0].DoneAt.Equal(at))
 	})
 }
 

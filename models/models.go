@@ -162,8 +162,14 @@ type Enrollment struct {
 	EndedAt        *time.Time
 	// PausedAt is set while an operator has paused the journey: the step
 	// activity holds a send the pause overtook.
-	PausedAt  *time.Time
-	UpdatedAt time.Time
+	PausedAt *time.Time
+	// PromotedTo and Steps are kept when the sequence ends: the winner a
+	// promotion moved it to, and each step's final state and reason, so
+	// "why didn't they get email N?" has an answer once the workflow
+	// (and its history) is gone.
+	PromotedTo string             `gorm:"size:64"`
+	Steps      []domain.StepState `gorm:"serializer:json;type:text"`
+	UpdatedAt  time.Time
 }
 
 // Message is one email of one step of one enrollment. IdempotencyKey is

@@ -174,6 +174,12 @@ type FinishInput struct {
 	RevenueMinor   int64                 `json:"revenue_minor,omitempty"`
 	EmailsSent     int                   `json:"emails_sent"`
 	EndedAt        time.Time             `json:"ended_at"`
+	// Steps is each step's final state, and PromotedTo the winner a
+	// promotion moved the sequence to: kept so the journey answers once
+	// the workflow has gone. Histories recorded before they were added
+	// carry neither; replay does not compare activity inputs.
+	Steps      []StepState `json:"steps,omitempty"`
+	PromotedTo string      `json:"promoted_to,omitempty"`
 }
 
 // InactivityQuery asks for a customer's inactivity plans; Day scales

@@ -182,12 +182,6 @@ type Journey struct {
 	Steps        []StepState           `json:"steps"`
 }
 
-// StepState is one step in the journey.
-type StepState struct {
-	ID        string     `json:"id"`
-	Status    string     `json:"status"`
-	DueAt     *time.Time `json:"due_at,omitempty"`
-	DoneAt    *time.Time `json:"done_at,omitempty"`
-	Reason    string     `json:"reason,omitempty"`
-	MessageID string     `json:"message_id,omitempty"`
-}
+// StepState is one step in the journey (the type is shared with the
+// store, which keeps each step's final state when the sequence ends).
+type StepState = domain.StepState

@@ -604,6 +604,14 @@ func (s *sequence) exit(status domain.SequenceStatus, reason string) {
 	s.journey.Status, s.journey.ExitReason = status, reason
 }
 
+// promotedTo is the winner a promotion moved the sequence to, or "".
+func (s *sequence) promotedTo() string {
+	if s.journey.SwitchedFrom == "" {
+		return ""
+	}
+	return s.journey.Variant
+}
+
 func (s *sequence) ended() bool { return s.journey.Status != domain.StatusRunning }
 
 func (s *sequence) finish(ctx workflow.Context) (SequenceResult, error) {
@@ -623,7 +631,7 @@ func (s *sequence) finish(ctx workflow.Context) (SequenceResult, error) {
 	err := execActivity(ctx, "record outcome", ActivityFinishEnrollment, FinishInput{
 		EnrollmentID: s.in.EnrollmentID, Status: s.journey.Status, Reason: s.journey.ExitReason,
 		ConvertedOrder: s.order, RevenueMinor: s.revenue, EmailsSent: s.journey.EmailsSent,
-		EndedAt: workflow.Now(ctx),
+		EndedAt: workflow.Now(ctx), Steps: s.journey.Steps, PromotedTo: s.promotedTo(),
 	}, nil)
 	if err != nil {
 		return SequenceResult{}, err

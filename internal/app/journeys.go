@@ -56,6 +56,7 @@ func (a *App) journey(ctx context.Context, e models.Enrollment) Journey {
 		EnrollmentID: e.ID, CampaignID: e.CampaignID, Version: e.Version, WorkflowID: e.WorkflowID,
 		Variant: e.Variant, Status: e.Status, ExitReason: e.ExitReason, CurrentStep: e.CurrentStep,
 		EmailsSent: e.EmailsSent, EnrolledAt: e.EnrolledAt, EndedAt: e.EndedAt, Source: "store",
+		PromotedTo: e.PromotedTo, Steps: e.Steps,
 	}
 	if e.Status != domain.StatusRunning {
 		return j

@@ -4,6 +4,8 @@
 // database drivers.
 package domain
 
+import "time"
+
 // SequenceStatus is where an enrolment (one sequence workflow) stands;
 // also the SequenceStatus search attribute's values.
 type SequenceStatus string
@@ -22,6 +24,19 @@ const (
 	StatusErased       SequenceStatus = "erased" // the customer was erased (GDPR)
 	StatusFailed       SequenceStatus = "failed" // the workflow failed; see its history
 )
+
+// StepState is one step of a journey: where it stands, when it is due
+// or was done, and why (a skip's or a not-reached step's reason). The
+// sequence workflow's journey query shows it live; the enrollment row
+// keeps each step's final state once the sequence has ended.
+type StepState struct {
+	ID        string     `json:"id"`
+	Status    string     `json:"status"`
+	DueAt     *time.Time `json:"due_at,omitempty"`
+	DoneAt    *time.Time `json:"done_at,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
+	MessageID string     `json:"message_id,omitempty"`
+}
 
 // MessageStatus is where one step's email stands.
 type MessageStatus string

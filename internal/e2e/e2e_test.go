@@ -99,6 +99,12 @@ func TestSequenceEndToEnd(t *testing.T) {
 	j := a.journeys(t, "ada")[0]
 	require.Contains(t, j.ExitReason, "purchase_of_recommended")
 	require.Equal(t, 1, j.EmailsSent)
+	// The sequence has ended; the store still says what became of each step.
+	require.Equal(t, "store", j.Source)
+	require.Len(t, j.Steps, 3)
+	require.Equal(t, []string{"complement", "sent"}, []string{j.Steps[0].ID, j.Steps[0].Status})
+	require.Equal(t, []string{"guide", "not_reached"}, []string{j.Steps[1].ID, j.Steps[1].Status})
+	require.Contains(t, j.Steps[1].Reason, "purchase_of_recommended")
 
 	// Cy uses the one-click unsubscribe of her first email, exactly as a
 	// mailbox provider would: her sequence ends at once.

@@ -82,6 +82,9 @@ type journey struct {
 	EmailsSent int    `json:"emails_sent"`
 	WorkflowID string `json:"workflow_id"`
 	Source     string `json:"source"`
+	Steps      []struct {
+		ID, Status, Reason string
+	} `json:"steps"`
 }
 
 func (a api) journeys(t *testing.T, customer string) []journey {
