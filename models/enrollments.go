@@ -1,8 +1,8 @@
 package models
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"time"
 
 	"gorm.io/gorm"
