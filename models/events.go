@@ -106,6 +106,18 @@ func (s *Store) EventsSince(ctx context.Context, customerID string, types []stri
 	return es, translate(err, "events")
 }
 
+// LatestEvent returns the customer's most recent event of a type, or nil
+// when there is none.
+func (s *Store) LatestEvent(ctx context.Context, customerID, eventType string) (*Event, error) {
+	var es []Event
+	err := s.db.WithContext(ctx).Where("customer_id = ? AND type = ?", customerID, eventType).
+		Order("occurred_at DESC").Order("id DESC").Limit(1).Find(&es).Error
+	if err != nil || len(es) == 0 {
+		return nil, translate(err, "events")
+	}
+	return &es[0], nil
+}
+
 // GetEvent returns one stored event.
 func (s *Store) GetEvent(ctx context.Context, id string) (*Event, error) {
 	var e Event

@@ -128,7 +128,11 @@ func (a *App) emailData(ctx context.Context, def *campaign.Definition, step camp
 			return d, err
 		}
 	}
-	if len(d.Products) > 0 && d.Step.CTA != "" {
+	switch {
+	case d.Step.CTA == "":
+	case step.CTAURL != "":
+		d.Step.CTAURL = utm(step.CTAURL)
+	case len(d.Products) > 0:
 		d.Step.CTAURL = d.Products[0].URL
 	}
 	if inc := step.Incentive; inc != nil {

@@ -52,7 +52,9 @@ func (a *App) previewable(ctx context.Context, campaignID string, in PreviewInpu
 }
 
 // PreviewInput names the step, the customer and, optionally, the products
-// the sequence would be about (default: the customer's latest order).
+// the sequence would be about (default: those of the customer's latest
+// event of the campaign's trigger type, as if it had enrolled them, and
+// failing that of their latest order).
 type PreviewInput struct {
 	StepID      string
 	CustomerID  string
@@ -82,11 +84,9 @@ func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewI
 	if err != nil {
 		return PreviewResult{}, err
 	}
-	trigger := in.TriggerSKUs
-	if len(trigger) == 0 {
-		if trigger, err = a.Store.LatestOrderSKUs(ctx, cust.ID); err != nil {
-			return PreviewResult{}, err
-		}
+	trigger, usage, err := a.previewTrigger(ctx, def, cust, in.TriggerSKUs)
+	if err != nil {
+		return PreviewResult{}, err
 	}
 	var res PreviewResult
 	var recommended []string
@@ -111,10 +111,37 @@ func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewI
 	if !def.HasVariant(in.Variant) {
 		return PreviewResult{}, errs.Field(errs.Invalid, "variant", "no variant %q in campaign %s", in.Variant, def.ID)
 	}
-	if res.Email, err = a.Compose(ctx, def, step, cust, in.Variant, trigger, recommended, nil); err != nil {
+	if res.Email, err = a.Compose(ctx, def, step, cust, in.Variant, trigger, recommended, usage); err != nil {
 		return res, err
 	}
 	return res, a.makeInert(&res.Email, cust.ID, def.ID)
+}
+
+// previewTrigger is what a preview's sequence is about: the products
+// given, else those of the customer's latest event of the campaign's
+// trigger type (with its usage numbers, for a usage trigger), else those
+// of their latest order.
+func (a *App) previewTrigger(ctx context.Context, def *campaign.Definition, cust *models.Customer, skus []string) ([]string, *email.Usage, error) {
+	if len(skus) > 0 {
+		return skus, nil, nil
+	}
+	ev, err := a.Store.LatestEvent(ctx, cust.ID, def.Trigger.Event)
+	if err != nil {
+		return nil, nil, err
+	}
+	var usage *email.Usage
+	if ev != nil {
+		if skus, err = a.Store.EventSKUs(ctx, ev); err != nil {
+			return nil, nil, err
+		}
+		if usage, err = a.usage(ctx, ev.ID, cust.Locale); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(skus) == 0 {
+		skus, err = a.Store.LatestOrderSKUs(ctx, cust.ID)
+	}
+	return skus, usage, err
 }
 
 // InertUnsubscribePath is where a preview's and a test send's unsubscribe

@@ -154,7 +154,7 @@ func (d *Definition) ForVariant(s Step, variant string) Step {
 			inc := *vs.Incentive
 			s.Incentive = &inc
 		}
-		changed := override(&s.Subject, &s.Preheader, &s.Heading, &s.Body, &s.CTA, vs.StepText)
+		changed := override(&s.Subject, &s.Preheader, &s.Heading, &s.Body, &s.CTA, &s.CTAURL, vs.StepText)
 		tr := make(map[string]StepText, len(s.Translations)+len(vs.Translations))
 		for lang, t := range s.Translations {
 			// The control's translation of a field the variant changed
@@ -166,7 +166,7 @@ func (d *Definition) ForVariant(s Step, variant string) Step {
 		}
 		for lang, t := range vs.Translations {
 			base := tr[lang]
-			override(&base.Subject, &base.Preheader, &base.Heading, &base.Body, &base.CTA, t)
+			override(&base.Subject, &base.Preheader, &base.Heading, &base.Body, &base.CTA, &base.CTAURL, t)
 			tr[lang] = base
 		}
 		s.Translations = tr
@@ -201,13 +201,14 @@ func (d *Definition) omits(variant, stepID string) bool {
 }
 
 // override sets each field that t gives and names the fields it set.
-func override(subject, preheader, heading, body, cta *string, t StepText) []string {
+func override(subject, preheader, heading, body, cta, ctaURL *string, t StepText) []string {
 	var changed []string
 	for _, f := range []struct {
 		name string
 		dst  *string
 		src  string
-	}{{"subject", subject, t.Subject}, {"preheader", preheader, t.Preheader}, {"heading", heading, t.Heading}, {"body", body, t.Body}, {"cta", cta, t.CTA}} {
+	}{{"subject", subject, t.Subject}, {"preheader", preheader, t.Preheader}, {"heading", heading, t.Heading}, {"body", body, t.Body},
+		{"cta", cta, t.CTA}, {"cta_url", ctaURL, t.CTAURL}} {
 		if f.src != "" {
 			*f.dst = f.src
 			changed = append(changed, f.name)
@@ -226,6 +227,8 @@ func (t *StepText) field(name string) *string {
 		return &t.Heading
 	case "body":
 		return &t.Body
+	case "cta_url":
+		return &t.CTAURL
 	default:
 		return &t.CTA
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -182,14 +183,18 @@ func (t Trigger) ViewsWindow() Offset {
 
 // Step is one email of the sequence.
 type Step struct {
-	ID        string     `json:"id"`
-	At        string     `json:"at"` // "3d" or "3d-7d" after enrolment
-	Subject   string     `json:"subject"`
-	Preheader string     `json:"preheader,omitempty"`
-	Template  string     `json:"template"`
-	Heading   string     `json:"heading,omitempty"`
-	Body      string     `json:"body,omitempty"` // paragraphs separated by blank lines
-	CTA       string     `json:"cta,omitempty"`
+	ID        string `json:"id"`
+	At        string `json:"at"` // "3d" or "3d-7d" after enrolment
+	Subject   string `json:"subject"`
+	Preheader string `json:"preheader,omitempty"`
+	Template  string `json:"template"`
+	Heading   string `json:"heading,omitempty"`
+	Body      string `json:"body,omitempty"` // paragraphs separated by blank lines
+	CTA       string `json:"cta,omitempty"`
+	// CTAURL is where the call to action goes (Lift adds its UTM
+	// parameters); without it the CTA links to the first recommended
+	// product, so a step with neither has no CTA to show.
+	CTAURL    string     `json:"cta_url,omitempty"`
 	Recommend *Recommend `json:"recommend,omitempty"`
 	Incentive *Incentive `json:"incentive,omitempty"`
 	// Translations holds the step's copy in other languages, by language
@@ -204,6 +209,7 @@ type StepText struct {
 	Heading   string `json:"heading,omitempty"`
 	Body      string `json:"body,omitempty"`
 	CTA       string `json:"cta,omitempty"`
+	CTAURL    string `json:"cta_url,omitempty"`
 }
 
 // Localized returns the step with its copy in lang where a translation
@@ -218,6 +224,7 @@ func (s Step) Localized(lang string) Step {
 		src string
 	}{
 		{&s.Subject, t.Subject}, {&s.Preheader, t.Preheader}, {&s.Heading, t.Heading}, {&s.Body, t.Body}, {&s.CTA, t.CTA},
+		{&s.CTAURL, t.CTAURL},
 	} {
 		if f.src != "" {
 			*f.dst = f.src
@@ -499,7 +506,7 @@ func (d *Definition) Validate() error {
 		texts := []struct {
 			field string
 			t     StepText
-		}{{"", StepText{s.Subject, s.Preheader, s.Heading, s.Body, s.CTA}}}
+		}{{"", StepText{Subject: s.Subject, Preheader: s.Preheader, Heading: s.Heading, Body: s.Body, CTA: s.CTA, CTAURL: s.CTAURL}}}
 		for _, lang := range slices.Sorted(maps.Keys(s.Translations)) {
 			texts = append(texts, struct {
 				field string
@@ -510,6 +517,12 @@ func (d *Definition) Validate() error {
 			if err := checkText(f(x.field), x.t); err != nil {
 				return err
 			}
+		}
+		switch {
+		case s.CTAURL != "" && strings.TrimSpace(s.CTA) == "":
+			return bad(f("cta"), "is required with cta_url: it is the button's label")
+		case s.CTA != "" && s.CTAURL == "" && s.Recommend == nil:
+			return bad(f("cta_url"), "the call to action %q has nowhere to go: set cta_url, or recommend products (it then links to the first)", s.CTA)
 		}
 		if !slices.Contains(Templates, s.Template) {
 			return bad(f("template"), "unknown template %q (one of %s)", s.Template, strings.Join(Templates, ", "))
@@ -659,6 +672,12 @@ func checkText(field string, t StepText) error {
 		}
 		if _, err := template.New(tf.name).Option("missingkey=error").Parse(tf.text); err != nil {
 			return errs.Field(errs.Invalid, field+tf.name, "%v", err)
+		}
+	}
+	if t.CTAURL != "" {
+		u, err := url.Parse(t.CTAURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(t.CTAURL) > 2000 {
+			return errs.Field(errs.Invalid, field+"cta_url", "must be an absolute http or https URL of at most 2000 characters")
 		}
 	}
 	return nil

@@ -41,6 +41,10 @@ func TestValidationNamesTheField(t *testing.T) {
 		"limit":          {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"offer","recommend":{"strategy":"complements","limit":9}}]}`, "steps[0].recommend.limit"},
 		"percent":        {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"offer","incentive":{"percent_off":0}}]}`, "steps[0].incentive.percent_off"},
 		"body template":  {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"offer","body":"{{.Oops"}]}`, "steps[0].body"},
+		"cta nowhere":    {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"education","cta":"Read more"}]}`, "steps[0].cta_url"},
+		"cta no label":   {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"education","cta_url":"https://shop.example/story"}]}`, "steps[0].cta"},
+		"cta url":        {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"education","cta":"Read","cta_url":"javascript:alert(1)"}]}`, "steps[0].cta_url"},
+		"cta url tr":     {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"education","cta":"Read","cta_url":"https://a.example/","translations":{"de":{"cta_url":"/relative"}}}]}`, "steps[0].translations.de.cta_url"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -58,6 +62,21 @@ func TestValidationNamesTheField(t *testing.T) {
 			require.Equal(t, c.field, e.Field, e.Error())
 		})
 	}
+}
+
+// A step's CTA goes where the marketer says, in the customer's language
+// and the variant's copy; without a URL it is the first product's.
+func TestCTAURLFollowsTranslationsAndVariants(t *testing.T) {
+	t.Parallel()
+	d := &Definition{Steps: []Step{{ID: "story", CTA: "Read", CTAURL: "https://a.example/en",
+		Translations: map[string]StepText{"de": {CTA: "Lesen", CTAURL: "https://a.example/de"}}}},
+		Experiment: &Experiment{ID: "e", Variants: []Variant{{ID: "A", Weight: 1}, {ID: "B", Weight: 1,
+			Steps: map[string]VariantStep{"story": {StepText: StepText{CTAURL: "https://a.example/b"}}}}}}}
+	require.Equal(t, "https://a.example/de", d.Steps[0].Localized("de").CTAURL)
+	b := d.ForVariant(d.Steps[0], "B")
+	require.Equal(t, "https://a.example/b", b.CTAURL)
+	require.Equal(t, "https://a.example/b", b.Localized("de").CTAURL, "the control's German link would undo the variant's")
+	require.Equal(t, "Lesen", b.Localized("de").CTA)
 }
 
 func TestMatch(t *testing.T) {

@@ -38,7 +38,10 @@ const CrossSell = `{
   ]
 }`
 
-// Upsell is the SaaS plan upsell.
+// Upsell is the SaaS plan upsell, four emails as the upsell guide
+// orders them: value first (the customer's own usage, no ask), then the
+// plans side by side, then proof from a team like theirs, and only then
+// an incentive.
 const Upsell = `{
   "id": "plan-upgrade",
   "name": "Starter to Pro upsell",
@@ -46,17 +49,23 @@ const Upsell = `{
   "trigger": {"event": "usage", "where": {"ratio_gte": 0.8}},
   "exit_on": ["upgrade", "complaint", "unsubscribe"],
   "steps": [
-    {"id": "limit-near", "at": "1d-3d", "subject": "You're at 80% of your plan", "template": "upsell",
-     "heading": "You're growing fast", "body": "Pro lifts your limits before they slow you down.",
-     "cta": "Compare plans", "recommend": {"strategy": "complements", "limit": 1}},
-    {"id": "case-study", "at": "5d-7d", "subject": "How teams like yours scale on Pro", "template": "education",
-     "body": "Teams that move to Pro before hitting their limit never see a paused workflow."},
-    {"id": "annual", "at": "10d-12d", "subject": "Two months free on annual Pro", "template": "offer",
-     "cta": "Go annual", "recommend": {"strategy": "complements", "limit": 1},
-     "incentive": {"percent_off": 16, "code": "ANNUAL16", "expires_in": "5d"}},
-    {"id": "last-call", "at": "14d-16d", "subject": "Last call: your Pro offer ends soon", "template": "offer",
-     "recommend": {"strategy": "complements", "limit": 1},
-     "incentive": {"percent_off": 16, "code": "ANNUAL16", "expires_in": "2d"}}
+    {"id": "value", "at": "1d-3d", "subject": "Your store is growing fast", "template": "education",
+     "preheader": "Here is what your team got done this month",
+     "heading": "A busy month for your store",
+     "body": "Your team processed more orders this month than ever before. Here is where you stand on your plan."},
+    {"id": "compare", "at": "4d-6d", "subject": "Starter and Pro, side by side", "template": "upsell",
+     "heading": "What Pro adds for a team your size",
+     "body": "Pro lifts the limits you are close to, and adds the reports growing teams ask for.",
+     "cta": "See Pro", "recommend": {"strategy": "next_tier", "limit": 1}},
+    {"id": "case-study", "at": "8d-10d", "subject": "How Northwind Coffee scaled on Pro", "template": "recommendation",
+     "heading": "Teams like yours move before the limit",
+     "body": "Northwind Coffee moved to Pro a month before their busiest season, and never saw a paused workflow.",
+     "cta": "Read Northwind's story", "cta_url": "https://shop.example.com/customers/northwind",
+     "recommend": {"strategy": "next_tier", "limit": 1}},
+    {"id": "annual", "at": "12d-14d", "subject": "Two months free on annual Pro", "template": "offer",
+     "heading": "Pro, with two months on us",
+     "cta": "Go annual", "recommend": {"strategy": "next_tier", "limit": 1},
+     "incentive": {"percent_off": 16, "code": "ANNUAL16", "expires_in": "5d"}}
   ]
 }`
 
@@ -70,6 +79,11 @@ type product struct {
 	ImageURL    string   `json:"image_url"`
 	InStock     bool     `json:"in_stock"`
 	Complements []string `json:"complements"`
+	Rating      float64  `json:"rating,omitempty"`
+	Reviews     int      `json:"reviews,omitempty"`
+	Testimonial string   `json:"testimonial,omitempty"`
+	TierRank    int      `json:"tier_rank,omitempty"`
+	Features    []string `json:"features,omitempty"`
 }
 
 var catalogue = []product{
@@ -77,13 +91,17 @@ var catalogue = []product{
 		Complements: []string{"lens-35", "sd-128", "bag-city"}},
 	{SKU: "cam-z50", Name: "Z50 Travel Camera", Category: "cameras", Price: 649,
 		Complements: []string{"tripod-go", "sd-128", "battery-np"}},
-	{SKU: "lens-35", Name: "35mm f/1.8 Prime Lens", Category: "lenses", Price: 279, Complements: []string{"cam-x100"}},
+	{SKU: "lens-35", Name: "35mm f/1.8 Prime Lens", Category: "lenses", Price: 279, Complements: []string{"cam-x100"},
+		Rating: 4.8, Reviews: 214, Testimonial: "The lens I never take off."},
 	{SKU: "sd-128", Name: "128GB UHS-II SD Card", Category: "storage", Price: 49.99},
 	{SKU: "bag-city", Name: "City Camera Bag", Category: "bags", Price: 89},
 	{SKU: "tripod-go", Name: "GoLite Travel Tripod", Category: "tripods", Price: 129},
 	{SKU: "battery-np", Name: "Spare Battery NP-W", Category: "power", Price: 59, InStock: false},
-	{SKU: "plan-starter", Name: "Starter plan", Category: "plans", Price: 29, Complements: []string{"plan-pro"}},
-	{SKU: "plan-pro", Name: "Pro plan", Category: "plans", Price: 99},
+	{SKU: "plan-starter", Name: "Starter plan", Category: "plans", Price: 29, Complements: []string{"plan-pro"},
+		TierRank: 1, Features: []string{"1,000 orders a month", "2 seats", "Email support"}},
+	{SKU: "plan-pro", Name: "Pro plan", Category: "plans", Price: 99, TierRank: 2,
+		Features: []string{"10,000 orders a month", "10 seats", "Priority support", "Advanced reports"},
+		Rating:   4.9, Reviews: 312, Testimonial: "We moved to Pro before our busiest season and never hit a limit again. Lena, Northwind Coffee"},
 }
 
 var customers = []map[string]any{
@@ -107,16 +125,30 @@ var events = []map[string]any{
 // Run seeds the demo once (a second start finds it seeded and only
 // reports), then makes grace buy what her first email recommended.
 func Run(ctx context.Context, baseURL, apiKey string, out io.Writer) error {
+	seeded, err := Seed(ctx, baseURL, apiKey, out)
+	if err != nil || !seeded {
+		return err
+	}
+	c := &client{base: baseURL, key: apiKey}
+	if err := convertGrace(ctx, c, out); err != nil {
+		return err
+	}
+	return simulateAndReport(ctx, baseURL, apiKey, out)
+}
+
+// Seed loads the demo's catalogue, campaigns, customers and events
+// through the API, unless campaigns exist already (then it reports false).
+func Seed(ctx context.Context, baseURL, apiKey string, out io.Writer) (bool, error) {
 	c := &client{base: baseURL, key: apiKey}
 	var existing struct {
 		Campaigns []struct{ ID string } `json:"campaigns"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/v1/campaigns", nil, &existing); err != nil {
-		return err
+		return false, err
 	}
 	if len(existing.Campaigns) > 0 {
 		fmt.Fprintln(out, "demo: already seeded; running sequences carry on.")
-		return nil
+		return false, nil
 	}
 	for _, p := range catalogue {
 		p.Currency, p.URL = "USD", "https://shop.example.com/p/"+p.SKU
@@ -128,33 +160,30 @@ func Run(ctx context.Context, baseURL, apiKey string, out io.Writer) error {
 			p.InStock = true
 		}
 		if err := c.do(ctx, http.MethodPut, "/v1/products/"+p.SKU, p, nil); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, def := range []string{CrossSell, Upsell} {
 		var created struct{ ID string }
 		if err := c.do(ctx, http.MethodPost, "/v1/campaigns", json.RawMessage(def), &created); err != nil {
-			return err
+			return false, err
 		}
 		if err := c.do(ctx, http.MethodPost, "/v1/campaigns/"+created.ID+"/publish", nil, nil); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, cust := range customers {
 		if err := c.do(ctx, http.MethodPut, "/v1/customers/"+cust["id"].(string), without(cust, "id"), nil); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, ev := range events {
 		if err := c.do(ctx, http.MethodPost, "/v1/events", ev, nil); err != nil {
-			return err
+			return false, err
 		}
 	}
 	fmt.Fprintln(out, "demo: seeded 9 products, 2 campaigns, 4 customers and 4 events; watch the outbox.")
-	if err := convertGrace(ctx, c, out); err != nil {
-		return err
-	}
-	return simulateAndReport(ctx, baseURL, apiKey, out)
+	return true, nil
 }
 
 // convertGrace waits for grace's first email and buys its first
