@@ -1632,3 +1632,57 @@ func TestOnlyFreshEventsEnrol(t *testing.T) {
 		require.True(t, again.Equal(b.app.App.Now().UTC()), "a fresh visit moves it to now: %s", again)
 	})
 }
+
+// TestMilestonesFromWhatLiftKnows: a trigger may filter on the
+// customer's order history as Lift has recorded it (a third purchase, a
+// lifetime spend, a customer of a year), so a backend need not compute
+// it; a caller's own property of the same name counts for nothing.
+func TestMilestonesFromWhatLiftKnows(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		third := `{"id":"third-order","name":"Thanks for your third order","kind":"cross_sell",
+		  "trigger":{"event":"purchase","where":{"customer.orders_gte":3,"customer.revenue_gte":1000}},"exit_on":["purchase_any"],
+		  "steps":[{"id":"thanks","at":"1d","subject":"Three orders in","template":"education"}]}`
+		loyal := `{"id":"anniversary","name":"A year with us","kind":"cross_sell",
+		  "trigger":{"event":"milestone","where":{"customer.days_since_first_order_gte":365}},
+		  "steps":[{"id":"year","at":"1d","subject":"A year already","template":"education"}]}`
+		for _, def := range []string{third, loyal} {
+			st, body := b.do(t, "POST", "/v1/campaigns", def)
+			require.Equal(t, 201, st, "%v", body)
+			var c struct{ ID string }
+			data, _ := json.Marshal(body)
+			require.NoError(t, json.Unmarshal(data, &c))
+			st, body = b.do(t, "POST", "/v1/campaigns/"+c.ID+"/publish", "")
+			require.Equal(t, 201, st, "%v", body)
+		}
+		started := func(body map[string]any, campaignID string) bool {
+			for _, s := range body["started"].([]any) {
+				if s.(map[string]any)["campaign_id"] == campaignID {
+					return true
+				}
+			}
+			return false
+		}
+		purchase := func(order string, ago time.Duration, price float64) map[string]any {
+			st, body := b.do(t, "POST", "/v1/events", fmt.Sprintf(`{"type":"purchase","customer_id":"ada","occurred_at":%q,
+			  "properties":{"order_id":%q,"currency":"USD","items":[{"sku":"lens-1","quantity":1,"price":%v}],
+			  "customer.orders":99,"customer.revenue":99999}}`, apptest.Now.Add(-ago).Format(time.RFC3339), order, price))
+			require.Equal(t, 202, st, "%v", body)
+			return body
+		}
+		milestone := func() map[string]any {
+			st, body := b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"login","customer.days_since_first_order":400}}`)
+			require.Equal(t, 202, st, "%v", body)
+			return body
+		}
+		require.False(t, started(milestone(), "anniversary"), "no orders: no first order to count from, whatever the event claims")
+		// An order from last year: recorded, counts for history, enrols no one.
+		require.False(t, started(purchase("o-1", 400*24*time.Hour, 600), "third-order"))
+		require.False(t, started(purchase("o-2", time.Hour, 300), "third-order"), "two orders, whatever the event claims")
+		b.seq.SetRunning("seq/camera-accessories/ada", false)
+		require.False(t, started(purchase("o-3", time.Hour, 50), "third-order"), "three orders but $950 in all")
+		require.True(t, started(purchase("o-4", time.Hour, 60), "third-order"), "four orders and $1,010")
+		require.True(t, started(milestone(), "anniversary"), "the first order was 400 days ago")
+	})
+}

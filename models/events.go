@@ -154,3 +154,45 @@ func (s *Store) LastEventAt(ctx context.Context, customerID string) (time.Time, 
 	err := s.db.WithContext(ctx).Where("customer_id = ?", customerID).Limit(1).Find(&a).Error
 	return a.LastEventAt, translate(err, "customer activity")
 }
+
+// OrderHistory is what Lift knows of a customer's orders: how many, what
+// they came to by currency (minor units), and when the first was placed.
+type OrderHistory struct {
+	Orders     int64
+	ByCurrency map[string]int64
+	First      *time.Time
+}
+
+// CustomerOrderHistory sums a customer's recorded orders: one aggregate
+// query, and one indexed read for the first order's time (SQLite's MIN
+// over a datetime column answers a string, so the column is read as is).
+func (s *Store) CustomerOrderHistory(ctx context.Context, customerID string) (OrderHistory, error) {
+	var rows []struct {
+		Currency string
+		Orders   int64
+		Revenue  int64
+	}
+	db := s.db.WithContext(ctx)
+	err := db.Raw(`SELECT currency, COUNT(*) AS orders, CAST(COALESCE(SUM(revenue_minor), 0) AS BIGINT) AS revenue
+	FROM orders WHERE customer_id = ? GROUP BY currency`, customerID).Scan(&rows).Error
+	h := OrderHistory{ByCurrency: map[string]int64{}}
+	if err != nil {
+		return h, translate(err, "orders")
+	}
+	for _, r := range rows {
+		h.Orders += r.Orders
+		h.ByCurrency[r.Currency] += r.Revenue
+	}
+	if h.Orders == 0 {
+		return h, nil
+	}
+	var first []Order
+	if err := db.Select("occurred_at").Where("customer_id = ?", customerID).Order("occurred_at").Limit(1).Find(&first).Error; err != nil {
+		return h, translate(err, "orders")
+	}
+	if len(first) == 1 {
+		at := first[0].OccurredAt.UTC()
+		h.First = &at
+	}
+	return h, nil
+}

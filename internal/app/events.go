@@ -206,7 +206,7 @@ func (a *App) enrol(ctx context.Context, ev *models.Event, cust *models.Customer
 	if err != nil || len(live) == 0 {
 		return err
 	}
-	facts, err := a.facts(ctx, ev, cust)
+	facts, err := a.facts(ctx, ev, cust, live)
 	if err != nil {
 		return err
 	}
@@ -395,7 +395,7 @@ var computedFacts = []string{"sku", "category", "ratio", "views", "owned"}
 // customer.timezone), the SKUs and categories the event is about (a
 // delivery's come from its order) and a usage event's ratio. The computed
 // ones are Lift's own, whatever the properties say.
-func (a *App) facts(ctx context.Context, ev *models.Event, cust *models.Customer) (campaign.Facts, error) {
+func (a *App) facts(ctx context.Context, ev *models.Event, cust *models.Customer, live []LiveVersion) (campaign.Facts, error) {
 	f := campaign.Facts{}
 	for k, v := range ev.Properties {
 		if !slices.Contains(computedFacts, k) && !strings.HasPrefix(k, "customer.") {
@@ -404,6 +404,9 @@ func (a *App) facts(ctx context.Context, ev *models.Event, cust *models.Customer
 	}
 	for k, v := range customerFacts(cust) { // filters like {"customer.tier": "starter"}
 		f[k] = v
+	}
+	if err := a.addOrderFacts(ctx, live, cust.ID, f); err != nil {
+		return nil, err
 	}
 	skus, err := a.Store.EventSKUs(ctx, ev)
 	if err != nil {
@@ -428,6 +431,31 @@ func (a *App) facts(ctx context.Context, ev *models.Event, cust *models.Customer
 		}
 	}
 	return f, nil
+}
+
+// addOrderFacts adds the customer's order history (count, lifetime
+// revenue, days since the first order) to f when a live campaign on the
+// trigger names one: one query, and none for the events no such filter
+// looks at. A purchase's own order is recorded first, so it counts.
+func (a *App) addOrderFacts(ctx context.Context, live []LiveVersion, customerID string, f campaign.Facts) error {
+	if !slices.ContainsFunc(live, func(lv LiveVersion) bool {
+		return campaign.Names(lv.Definition.Trigger.Where, campaign.OrderFacts)
+	}) {
+		return nil
+	}
+	h, err := a.Store.CustomerOrderHistory(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	revenue := 0.0
+	for cur, minor := range h.ByCurrency {
+		revenue += money.Major(float64(minor), cur)
+	}
+	f[campaign.FactOrders], f[campaign.FactRevenue] = float64(h.Orders), revenue
+	if h.First != nil {
+		f[campaign.FactDaysSinceFirstOrder] = math.Floor(a.now().Sub(*h.First).Hours() / 24)
+	}
+	return nil
 }
 
 // validateEvent checks an event and, for a purchase, builds its order.

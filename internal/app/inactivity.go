@@ -95,7 +95,11 @@ func (a *App) startQuiet(ctx context.Context, def *campaign.Definition, version 
 }
 
 func (a *App) startQuietOne(ctx context.Context, def *campaign.Definition, version int, cust *models.Customer, now time.Time) (bool, error) {
-	v, err := a.gate(ctx, entry{def: def, customer: cust, facts: customerFacts(cust), now: now, day: a.Settings.Day})
+	facts := customerFacts(cust)
+	if err := a.addOrderFacts(ctx, []LiveVersion{{Version: version, Definition: def}}, cust.ID, facts); err != nil {
+		return false, err
+	}
+	v, err := a.gate(ctx, entry{def: def, customer: cust, facts: facts, now: now, day: a.Settings.Day})
 	if err != nil || !v.matched || v.blocked != "" {
 		return false, err
 	}

@@ -45,6 +45,28 @@ func IsTrigger(t string) bool { return IsEventType(t) || t == TriggerInactivity 
 // event's ratio).
 type Facts map[string]any
 
+// The customer's order history, as Lift has recorded it: facts a where
+// clause may name (customer.orders_gte: 3 for "third purchase").
+const (
+	FactOrders              = "customer.orders"
+	FactRevenue             = "customer.revenue" // lifetime, in major units
+	FactDaysSinceFirstOrder = "customer.days_since_first_order"
+)
+
+// OrderFacts are the facts that need the customer's order history.
+var OrderFacts = []string{FactOrders, FactRevenue, FactDaysSinceFirstOrder}
+
+// Names reports whether a where clause names any of the facts (with or
+// without a comparison suffix).
+func Names(where map[string]any, facts []string) bool {
+	for k := range where {
+		if base, _ := splitComparison(k); slices.Contains(facts, base) {
+			return true
+		}
+	}
+	return false
+}
+
 var comparisons = []string{"_gte", "_lte", "_gt", "_lt"}
 
 func splitComparison(key string) (base, op string) {
