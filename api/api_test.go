@@ -1686,3 +1686,44 @@ func TestMilestonesFromWhatLiftKnows(t *testing.T) {
 		require.True(t, started(milestone(), "anniversary"), "the first order was 400 days ago")
 	})
 }
+
+// TestPublishingWarnsWhatAMarketerWouldWantToKnow: an offer that has
+// already ended, or ends before its step first goes out; anchored times
+// under a compressed day; emails without a postal address (CAN-SPAM).
+// The version is published all the same: each is a warning, not an error.
+func TestPublishingWarnsWhatAMarketerWouldWantToKnow(t *testing.T) {
+	t.Parallel()
+	b := on(t, testdb.SQLite(t))
+	b.seed(t)
+	st, body := b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+	require.Equal(t, 201, st)
+	require.Equal(t, []any{}, body["warnings"], "nothing to say about a sound campaign")
+
+	ended := apptest.Now.Add(-time.Hour).Format(time.RFC3339)
+	soon := apptest.Now.Add(48 * time.Hour).Format(time.RFC3339)
+	def := fmt.Sprintf(`{"id":"bfcm","name":"Black Friday","kind":"cross_sell","trigger":{"event":"purchase"},
+	  "steps":[{"id":"early","at":"1d","subject":"Early access","template":"offer","incentive":{"percent_off":20,"code":"BF20","ends_at":%q}},
+	           {"id":"late","at":"5d","subject":"Last chance","template":"offer","incentive":{"percent_off":20,"code":"BF20","ends_at":%q}}]}`, ended, soon)
+	st, body = b.do(t, "POST", "/v1/campaigns", def)
+	require.Equal(t, 201, st, "%v", body)
+	b.app.App.Settings.PostalAddress = ""
+	st, body = b.do(t, "POST", "/v1/campaigns/bfcm/publish", "")
+	require.Equal(t, 201, st, "%v", body)
+	warnings := fmt.Sprint(body["warnings"])
+	require.Contains(t, warnings, "steps[0].incentive.ends_at: the offer ended at "+ended+": step early will be skipped for everyone")
+	require.Contains(t, warnings, "steps[1].incentive.ends_at: the offer ends at "+soon+", before step late first goes out (5d after enrolment)")
+	require.Contains(t, warnings, "LIFT_POSTAL_ADDRESS is not set")
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/preview", `{"customer_id":"ada","step":"complement","trigger_skus":["cam-1"]}`)
+	require.Equal(t, 200, st, "%v", body)
+	require.Contains(t, fmt.Sprint(body["warnings"]), "CAN-SPAM", "a preview says the footer lacks an address")
+
+	// An anchored campaign under a compressed day says what is compressed.
+	b.app.App.Settings.Day = time.Second
+	trial := `{"id":"trial","name":"Trial ends","kind":"upsell","anchor":"ends_at","trigger":{"event":"trial_ending"},
+	  "steps":[{"id":"three","at":"3d","subject":"3 days left","template":"upsell"}]}`
+	st, body = b.do(t, "POST", "/v1/campaigns", trial)
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns/trial/publish", "")
+	require.Equal(t, 201, st, "%v", body)
+	require.Contains(t, fmt.Sprint(body["warnings"]), "anchor: one sequence day is 1s here, and an event's ends_at counts down compressed too")
+}

@@ -34,6 +34,17 @@ type PublishResponse struct {
 	CampaignID  string    `json:"campaign_id"`
 	Version     int       `json:"version"`
 	PublishedAt time.Time `json:"published_at"`
+	// Warnings are what the marketer should know though the version is
+	// published: an offer that has ended, compressed anchor times, no
+	// postal address.
+	Warnings []string `json:"warnings"`
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func campaignResponse(c *app.Campaign) CampaignResponse {
@@ -105,7 +116,8 @@ func (h *handlers) publishCampaign(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
-	c.JSON(http.StatusCreated, PublishResponse{CampaignID: v.CampaignID, Version: v.Version, PublishedAt: v.PublishedAt})
+	c.JSON(http.StatusCreated, PublishResponse{CampaignID: v.CampaignID, Version: v.Version, PublishedAt: v.PublishedAt,
+		Warnings: nonNil(v.Warnings)})
 }
 
 // PreviewRequest is the body of POST /v1/campaigns/{id}/preview.
@@ -131,6 +143,9 @@ type PreviewResponse struct {
 	Strategy        campaign.Strategy `json:"strategy,omitempty"`
 	RecommendNote   string            `json:"recommend_note,omitempty"`
 	Skipped         string            `json:"skipped,omitempty"`
+	// Warnings: what a reviewer should know of this email as it would
+	// go out (no postal address in the footer).
+	Warnings []string `json:"warnings"`
 }
 
 // previewCampaign renders a step of the campaign's current draft for a
@@ -164,6 +179,7 @@ type TestSendResponse struct {
 	Provider          string      `json:"provider"`
 	ProviderMessageID string      `json:"provider_message_id"`
 	Recommendations   []recs.Pick `json:"recommendations"`
+	Warnings          []string    `json:"warnings"`
 }
 
 // testSendCampaign sends a preview to a reviewer; see app.TestSend.
@@ -181,7 +197,7 @@ func (h *handlers) testSendCampaign(c *gin.Context) {
 	}
 	c.JSON(http.StatusAccepted, TestSendResponse{
 		To: res.To, Subject: res.Subject, Provider: res.Provider, ProviderMessageID: res.ProviderMessageID,
-		Recommendations: previewResponse(res.Preview).Recommendations,
+		Recommendations: previewResponse(res.Preview).Recommendations, Warnings: nonNil(res.Preview.Warnings),
 	})
 }
 
@@ -193,6 +209,6 @@ func previewResponse(res app.PreviewResult) PreviewResponse {
 	return PreviewResponse{
 		Subject: res.Email.Subject, Preheader: res.Email.Preheader, HTML: res.Email.HTML, Text: res.Email.Text,
 		Headers: res.Email.Headers, Recommendations: picks, Strategy: res.Recs.Strategy,
-		RecommendNote: res.Recs.Note, Skipped: res.Skipped,
+		RecommendNote: res.Recs.Note, Skipped: res.Skipped, Warnings: nonNil(res.Warnings),
 	}
 }

@@ -87,6 +87,9 @@ Press Ctrl-C to stop; running sequences resume on the next start.
 `, cfg.Day, mail, d.APIURL, d.APIKey, d.APIURL, d.APIURL, d.Server.UIURL, cfg.TemporalNamespace,
 		d.Server.UIURL, cfg.TemporalNamespace, url.QueryEscape(`WorkflowType="`+workflows.SequenceWorkflowName+`"`),
 		d.Server.FrontendAddr, cfg.TemporalNamespace, cfg.DataDir, d.APIKey, d.APIURL)
+	for _, w := range devWarnings(cfg, d.SendGridFake() != nil) {
+		fmt.Fprintln(out, "Warning: "+w)
+	}
 	if cfg.Demo {
 		go func() {
 			if err := demo.Run(ctx, d.APIURL, d.APIKey, out); err != nil && ctx.Err() == nil {
@@ -95,6 +98,27 @@ Press Ctrl-C to stop; running sequences resume on the next start.
 		}()
 	}
 	return d.Wait(ctx)
+}
+
+// devWarnings are what the banner must not let pass: mail without the
+// postal address CAN-SPAM requires (real SendGrid refuses to start
+// without one; the outbox and the fake do not), and what a compressed
+// day compresses.
+func devWarnings(cfg config.Config, fake bool) []string {
+	var out []string
+	if cfg.PostalAddress == "" {
+		where := "the outbox"
+		if fake {
+			where = "the SendGrid fake"
+		}
+		out = append(out, "LIFT_POSTAL_ADDRESS is not set: emails to "+where+" carry no postal address, which CAN-SPAM requires of "+
+			"every commercial email; sending through SendGrid refuses to start without one.")
+	}
+	if cfg.Day != 24*time.Hour {
+		out = append(out, fmt.Sprintf("one sequence day is %s: step offsets and anchored event times (an event's ends_at) are compressed "+
+			"alike; an incentive's ends_at is wall-clock time and is not.", cfg.Day))
+	}
+	return out
 }
 
 // runBench is `lift dev bench` (make bench-temporal): see bench.Run.

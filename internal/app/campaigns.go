@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
@@ -124,7 +125,7 @@ func (a *App) Campaigns(ctx context.Context) ([]Campaign, error) {
 // Publish snapshots the draft as the next immutable version. The draft
 // passed the content checks when it was saved; they run again so a draft
 // saved by an older Lift cannot go live unchecked.
-func (a *App) Publish(ctx context.Context, id string) (*models.CampaignVersion, error) {
+func (a *App) Publish(ctx context.Context, id string) (*Published, error) {
 	_, def, err := a.defs.Draft(ctx, id)
 	if err != nil {
 		return nil, err
@@ -132,7 +133,38 @@ func (a *App) Publish(ctx context.Context, id string) (*models.CampaignVersion, 
 	if err := a.checkContent(def); err != nil {
 		return nil, err
 	}
-	return a.Store.PublishCampaign(ctx, id)
+	v, err := a.Store.PublishCampaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	warnings := def.Warnings(a.now(), a.Settings.Day)
+	if def.Anchor != "" && a.Settings.Day != 24*time.Hour {
+		warnings = append(warnings, fmt.Sprintf("anchor: one sequence day is %s here, and an event's %s counts down compressed too: "+
+			"a time 10 days away is reached after 10 sequence days (%s); an incentive's ends_at is wall-clock time and is not compressed",
+			a.Settings.Day, def.Anchor, 10*a.Settings.Day))
+	}
+	if w := a.postalWarning(); w != "" {
+		warnings = append(warnings, w)
+	}
+	return &Published{CampaignVersion: v, Warnings: warnings}, nil
+}
+
+// Published is a newly published version, with what a marketer would
+// want to hear about it.
+type Published struct {
+	*models.CampaignVersion
+	Warnings []string
+}
+
+// postalWarning says that emails go out without a postal address, which
+// CAN-SPAM requires of every commercial email ("" when one is set).
+// SendGrid refuses to start without one; lift dev's outbox and SendGrid
+// fake do not.
+func (a *App) postalWarning() string {
+	if a.Settings.PostalAddress != "" {
+		return ""
+	}
+	return "LIFT_POSTAL_ADDRESS is not set: emails carry no postal address in their footer, which CAN-SPAM requires of every commercial email (sending through SendGrid refuses to start without one)"
 }
 
 // parseDefinition validates a definition body and returns it with its

@@ -68,6 +68,9 @@ type PreviewResult struct {
 	Recs  recs.Result
 	// Skipped says why the step would be skipped instead ("" when sent).
 	Skipped string
+	// Warnings: what a reviewer should know of the email as it would go
+	// out (no postal address).
+	Warnings []string
 }
 
 // preview renders a step of def for a customer, as a send would now,
@@ -89,6 +92,9 @@ func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewI
 		return PreviewResult{}, err
 	}
 	var res PreviewResult
+	if w := a.postalWarning(); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	var recommended []string
 	if step.Recommend != nil {
 		owned, err := a.Store.OwnedSKUs(ctx, cust.ID)

@@ -276,6 +276,46 @@ func (i Incentive) End() (time.Time, bool) {
 	return t, err == nil && i.EndsAt != ""
 }
 
+// Warnings are what a marketer would want to hear before publishing,
+// though the definition is valid: an offer that has already ended (its
+// step, in the campaign's copy or a variant's, is skipped for everyone),
+// or that ends before the step could first go out to anyone enrolling
+// now. day is the length of a sequence day.
+func (d *Definition) Warnings(now time.Time, day time.Duration) []string {
+	var out []string
+	check := func(field string, s Step) {
+		if s.Incentive == nil {
+			return
+		}
+		end, ok := s.Incentive.End()
+		if !ok {
+			return
+		}
+		w, err := ParseWindow(s.At)
+		switch {
+		case !end.After(now):
+			out = append(out, fmt.Sprintf("%s.incentive.ends_at: the offer ended at %s: step %s will be skipped for everyone",
+				field, end.UTC().Format(time.RFC3339), s.ID))
+		case err == nil && d.Anchor == "" && !end.After(now.Add(time.Duration(w.Min.TotalHours())*day/24)):
+			out = append(out, fmt.Sprintf("%s.incentive.ends_at: the offer ends at %s, before step %s first goes out (%s after enrolment) to anyone enrolling now: they will not get it",
+				field, end.UTC().Format(time.RFC3339), s.ID, w.Min))
+		}
+	}
+	for i, s := range d.Steps {
+		check(fmt.Sprintf("steps[%d]", i), s)
+	}
+	if d.Experiment != nil {
+		for i, v := range d.Experiment.Variants {
+			for _, s := range d.Steps {
+				if vs, ok := v.Steps[s.ID]; ok && vs.Incentive != nil {
+					check(fmt.Sprintf("experiment.variants[%d].steps.%s", i, s.ID), d.ForVariant(s, v.ID))
+				}
+			}
+		}
+	}
+	return out
+}
+
 // Offset is a whole number of days and hours after enrolment.
 type Offset struct {
 	Days  int `json:"days,omitempty"`
