@@ -26,3 +26,14 @@ func (a *Activities) MoveToWinner(ctx context.Context, p workflows.Promotion) (i
 	}
 	return a.App.MoveRunning(ctx, p, pos, func(pos app.MovePosition) { activity.RecordHeartbeat(ctx, pos) })
 }
+
+// MoveToVersion signals the campaign's running enrolments on older
+// versions to follow the published version at their next step boundary
+// (see app.MoveToVersion), heartbeating its position like MoveToWinner.
+func (a *Activities) MoveToVersion(ctx context.Context, m workflows.VersionMove) (int, error) {
+	var pos app.MovePosition
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &pos)
+	}
+	return a.App.MoveToVersion(ctx, m, pos, func(pos app.MovePosition) { activity.RecordHeartbeat(ctx, pos) })
+}

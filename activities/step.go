@@ -19,6 +19,11 @@ import (
 // picks up where the last one stopped and never sends twice.
 func (a *Activities) RunStep(ctx context.Context, in workflows.RunStepInput) (workflows.StepOutcome, error) {
 	var out workflows.StepOutcome
+	// A sequence moved onto a newer version sends its steps from it: the
+	// enrollment says so first, so rendering, offers and goals read it.
+	if err := a.Store.MoveEnrollmentVersion(ctx, in.Ref.EnrollmentID, in.Ref.Version); err != nil {
+		return out, err
+	}
 	el, err := a.CheckEligibility(ctx, in.Ref)
 	if err != nil || !el.Eligible {
 		out.Eligibility = el

@@ -1727,3 +1727,36 @@ func TestPublishingWarnsWhatAMarketerWouldWantToKnow(t *testing.T) {
 	require.Equal(t, 201, st, "%v", body)
 	require.Contains(t, fmt.Sprint(body["warnings"]), "anchor: one sequence day is 1s here, and an event's ends_at counts down compressed too")
 }
+
+// TestPublishWithMoveRunningMovesOlderEnrolments: publishing with
+// move_running starts the move, and the move signals each running
+// enrolment on an older version (never the holdout's) with the new
+// version's plan, in its own variant where the version has it.
+func TestPublishWithMoveRunningMovesOlderEnrolments(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		b.camerasBoughtBy(t, 3)
+		st, body := b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", `{"move_running":true}`)
+		require.Equal(t, 201, st, "%v", body)
+		require.EqualValues(t, 2, body["version"])
+		require.Equal(t, true, body["moving_running_enrolments"])
+		require.Contains(t, b.seq.Signals(), "move-version/camera-accessories/2")
+
+		n, err := b.app.App.MoveToVersion(context.Background(), workflows.VersionMove{CampaignID: "camera-accessories", Version: 2},
+			app.MovePosition{}, func(app.MovePosition) {})
+		require.NoError(t, err)
+		require.Equal(t, 3, n)
+		for id, sw := range b.seq.Switched() {
+			require.Equal(t, 2, sw.Version, id)
+			require.Equal(t, "A", sw.Variant, id)
+			require.NotEmpty(t, sw.Steps)
+		}
+		// Asked again (Temporal was down at publish): the same move.
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/move-running", "")
+		require.Equal(t, 202, st, "%v", body)
+		require.EqualValues(t, 2, body["version"])
+		st, body = b.do(t, "POST", "/v1/campaigns/nope/move-running", "")
+		require.Equal(t, 404, st, "%v", body)
+	})
+}

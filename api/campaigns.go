@@ -38,6 +38,9 @@ type PublishResponse struct {
 	// published: an offer that has ended, compressed anchor times, no
 	// postal address.
 	Warnings []string `json:"warnings"`
+	// MovingRunning is set when running enrolments of older versions
+	// are being moved onto this one.
+	MovingRunning bool `json:"moving_running_enrolments,omitempty"`
 }
 
 func nonNil(s []string) []string {
@@ -110,14 +113,39 @@ func (h *handlers) listCampaigns(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"campaigns": out})
 }
 
+// PublishRequest is the optional body of POST /v1/campaigns/{id}/publish.
+type PublishRequest struct {
+	// MoveRunning moves the running enrolments of older versions onto
+	// the new one at their next step boundary.
+	MoveRunning bool `json:"move_running"`
+}
+
 func (h *handlers) publishCampaign(c *gin.Context) {
-	v, err := h.App.Publish(c.Request.Context(), c.Param("id"))
+	var req PublishRequest
+	if c.Request.ContentLength != 0 {
+		if err := bind(c, &req); err != nil {
+			writeError(c, h.Logger, err)
+			return
+		}
+	}
+	v, err := h.App.Publish(c.Request.Context(), c.Param("id"), app.PublishOptions{MoveRunning: req.MoveRunning})
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
 	c.JSON(http.StatusCreated, PublishResponse{CampaignID: v.CampaignID, Version: v.Version, PublishedAt: v.PublishedAt,
-		Warnings: nonNil(v.Warnings)})
+		Warnings: nonNil(v.Warnings), MovingRunning: v.Moving})
+}
+
+// moveRunning moves the running enrolments of older versions onto the
+// latest published version (what publishing with move_running does).
+func (h *handlers) moveRunning(c *gin.Context) {
+	v, err := h.App.MoveRunningToLatest(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"campaign_id": c.Param("id"), "version": v, "moving_running_enrolments": true})
 }
 
 // PreviewRequest is the body of POST /v1/campaigns/{id}/preview.

@@ -143,6 +143,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.GET("/campaigns/:id", h.getCampaign)
 	v1.PUT("/campaigns/:id", h.putCampaign)
 	v1.POST("/campaigns/:id/publish", h.publishCampaign)
+	v1.POST("/campaigns/:id/move-running", h.moveRunning)
 	v1.POST("/campaigns/:id/preview", h.previewCampaign)
 	v1.POST("/campaigns/:id/test-send", h.testSendCampaign)
 	v1.GET("/campaigns/:id/report", h.campaignReport)

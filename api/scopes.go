@@ -31,6 +31,7 @@ var routeScopes = map[string]domain.KeyScope{
 	"GET /v1/campaigns/:id":                               domain.KeyScopeMarketer,
 	"PUT /v1/campaigns/:id":                               domain.KeyScopeMarketer,
 	"POST /v1/campaigns/:id/publish":                      domain.KeyScopeMarketer,
+	"POST /v1/campaigns/:id/move-running":                 domain.KeyScopeMarketer,
 	"POST /v1/campaigns/:id/preview":                      domain.KeyScopeMarketer,
 	"POST /v1/campaigns/:id/test-send":                    domain.KeyScopeMarketer,
 	"GET /v1/campaigns/:id/report":                        domain.KeyScopeMarketer,

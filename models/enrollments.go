@@ -123,3 +123,23 @@ func stepsJSON(steps []domain.StepState) any {
 	}
 	return string(b)
 }
+
+// MoveEnrollmentVersion records that a running enrollment now follows a
+// newer version of its campaign (publishing with move_running); an older
+// version, or an ended enrollment, is left as it is, so a retried step
+// never moves it back.
+func (s *Store) MoveEnrollmentVersion(ctx context.Context, id string, version int) error {
+	err := s.db.WithContext(ctx).Model(&Enrollment{}).Where("id = ? AND status = ? AND version < ?", id, domain.StatusRunning, version).
+		Update("version", version).Error
+	return translate(err, "enrollment "+id)
+}
+
+// RunningBeforeVersion pages (by ID, after afterID) through a campaign's
+// running enrollments on versions older than version, but the holdout's.
+func (s *Store) RunningBeforeVersion(ctx context.Context, campaignID string, version int, afterID string, limit int) ([]Enrollment, error) {
+	var es []Enrollment
+	err := s.db.WithContext(ctx).Select("id", "customer_id", "campaign_id", "version", "workflow_id", "variant").
+		Where("campaign_id = ? AND status = ? AND version < ? AND variant <> ? AND id > ?", campaignID, domain.StatusRunning, version, "holdout", afterID).
+		Order("id").Limit(limit).Find(&es).Error
+	return es, translate(err, "enrollments")
+}

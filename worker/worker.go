@@ -36,6 +36,7 @@ func Workflows() map[string]any {
 		workflows.RebuildWorkflowName:          workflows.RebuildAffinitiesWorkflow,
 		workflows.CheckExperimentsWorkflowName: workflows.CheckExperimentsWorkflow,
 		workflows.PromoteWorkflowName:          workflows.PromoteWorkflow,
+		workflows.MoveToVersionWorkflowName:    workflows.MoveToVersionWorkflow,
 		workflows.PurgeWorkflowName:            workflows.PurgeWorkflow,
 		workflows.DormancyWorkflowName:         workflows.DormancyWorkflow,
 		workflows.ExperimentClockWorkflowName:  workflows.ExperimentClockWorkflow,
@@ -59,6 +60,7 @@ func Activities(a *activities.Activities) map[string]any {
 		workflows.ActivityRebuildAffinities:   a.RebuildAffinities,
 		workflows.ActivityCheckExperiments:    a.CheckExperiments,
 		workflows.ActivityMoveToWinner:        a.MoveToWinner,
+		workflows.ActivityMoveToVersion:       a.MoveToVersion,
 		workflows.ActivityPurgeExpired:        a.PurgeExpired,
 	}
 }

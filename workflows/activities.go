@@ -25,6 +25,7 @@ const (
 	ActivityRebuildAffinities   = "RebuildAffinities"
 	ActivityCheckExperiments    = "CheckExperiments"
 	ActivityMoveToWinner        = "MoveToWinner"
+	ActivityMoveToVersion       = "MoveToVersion"
 	ActivityPurgeExpired        = "PurgeExpired"
 	// ActivityRunStep is a step in one activity (sequences from the
 	// change "one-activity-step" on): eligibility, recommendations,
@@ -223,4 +224,11 @@ type Promotion struct {
 	CampaignID   string `json:"campaign_id"`
 	ExperimentID string `json:"experiment_id"`
 	Winner       string `json:"winner"`
+}
+
+// VersionMove is a published version to move a campaign's running
+// enrolments onto: the input of MoveRunningToVersion and MoveToVersion.
+type VersionMove struct {
+	CampaignID string `json:"campaign_id"`
+	Version    int    `json:"version"`
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -60,6 +61,31 @@ func (c Client) Signal(ctx context.Context, workflowID, name string, sig ExitSig
 func (c Client) SwitchVariant(ctx context.Context, workflowID string, plan campaign.Plan, variant string) error {
 	err := c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalSwitchVariant, SwitchTo(plan, variant))
 	return translate(err, "switch "+workflowID)
+}
+
+// SwitchVersion tells a running sequence to follow a newer version of
+// its campaign (the variant's remaining steps) from its next step
+// boundary on.
+func (c Client) SwitchVersion(ctx context.Context, workflowID string, plan campaign.Plan, version int, variant string) error {
+	err := c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalSwitchVariant, MoveTo(plan, version, variant))
+	return translate(err, "move "+workflowID)
+}
+
+// MoveToVersion starts moving a campaign's running enrolments onto a
+// published version, in the background; asking twice for the same
+// version moves them once.
+func (c Client) MoveToVersion(ctx context.Context, campaignID string, version int) error {
+	_, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: fmt.Sprintf("move-version/%s/%d", campaignID, version), TaskQueue: TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		StaticSummary:         fmt.Sprintf("move running enrolments of %s onto v%d", campaignID, version),
+		TypedSearchAttributes: temporal.NewSearchAttributes(CampaignIDKey.ValueSet(campaignID)),
+	}, MoveToVersionWorkflowName, VersionMove{CampaignID: campaignID, Version: version})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return nil
+	}
+	return unavailable(err, "move running enrolments")
 }
 
 // Promote starts moving a campaign's running enrolments to a promoted

@@ -17,6 +17,7 @@ const (
 	CheckExperimentsWorkflowName = "CheckExperiments"
 	CheckExperimentsScheduleID   = "lift-check-experiments"
 	PromoteWorkflowName          = "PromoteWinner"
+	MoveToVersionWorkflowName    = "MoveRunningToVersion"
 )
 
 func experimentActivity(ctx workflow.Context, summary string, timeout time.Duration) workflow.Context {
@@ -62,5 +63,15 @@ func promote(ctx workflow.Context, p Promotion) (int, error) {
 	var moved int
 	summary := fmt.Sprintf("move %s's running enrolments to %s", p.CampaignID, p.Winner)
 	err := workflow.ExecuteActivity(experimentActivity(ctx, summary, time.Hour), ActivityMoveToWinner, p).Get(ctx, &moved)
+	return moved, err
+}
+
+// MoveToVersionWorkflow moves a campaign's running enrolments on older
+// versions onto a newly published one, each at its next step boundary;
+// see activities.MoveToVersion.
+func MoveToVersionWorkflow(ctx workflow.Context, m VersionMove) (int, error) {
+	var moved int
+	summary := fmt.Sprintf("move %s's running enrolments onto v%d", m.CampaignID, m.Version)
+	err := workflow.ExecuteActivity(experimentActivity(ctx, summary, time.Hour), ActivityMoveToVersion, m).Get(ctx, &moved)
 	return moved, err
 }

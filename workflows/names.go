@@ -143,11 +143,28 @@ type ExitSignal struct {
 type SwitchVariant struct {
 	Variant string     `json:"variant"`
 	Steps   []StepPlan `json:"steps"`
+	// Version, when set, moves the sequence onto that published version
+	// of its campaign (publishing with move_running): its remaining steps,
+	// send window and attribution window are the version's from the next
+	// step boundary on. A sequence whose history predates the move
+	// (changeSwitchVersion) switches the variant's steps only.
+	Version     int              `json:"version,omitempty"`
+	SendWindow  *SendWindow      `json:"send_window,omitempty"`
+	Attribution *campaign.Offset `json:"attribution,omitempty"`
 }
 
 // SwitchTo builds the switch to a variant from a campaign plan.
 func SwitchTo(p campaign.Plan, variant string) SwitchVariant {
 	return SwitchVariant{Variant: variant, Steps: stepPlans(p.StepsFor(variant))}
+}
+
+// MoveTo builds the move onto a newer version of the campaign, sending
+// the variant (the enrolment's own where the version has it) from its
+// plan.
+func MoveTo(p campaign.Plan, version int, variant string) SwitchVariant {
+	sw := SwitchTo(p, variant)
+	sw.Version, sw.SendWindow, sw.Attribution = version, &SendWindow{Start: p.WindowStart, End: p.WindowEnd}, &p.Attribution
+	return sw
 }
 
 // Step states in the journey.
@@ -171,7 +188,10 @@ type Journey struct {
 	Variant      string `json:"variant"`
 	// SwitchedFrom is the variant assigned at enrolment when a promoted
 	// winner took over the remaining steps.
-	SwitchedFrom string                `json:"switched_from,omitempty"`
+	SwitchedFrom string `json:"switched_from,omitempty"`
+	// MovedFromVersion is the version the sequence started on when
+	// publishing with move_running moved it onto Version.
+	MovedFromVersion int                   `json:"moved_from_version,omitempty"`
 	Status       domain.SequenceStatus `json:"status"`
 	ExitReason   string                `json:"exit_reason,omitempty"`
 	Paused       bool                  `json:"paused"`

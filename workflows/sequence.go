@@ -106,6 +106,11 @@ const (
 	changeCancelWaitTimer = "cancel-wait-timer"
 	changeSwitchVariant   = "switch-variant"
 	changeOneActivityStep = "one-activity-step"
+	// changeSwitchVersion: version 1 applies a switch that names a newer
+	// campaign version (publishing with move_running). Before it, such a
+	// switch moved the variant's steps only; a history where that
+	// happened replays as it ran.
+	changeSwitchVersion = "switch-version"
 )
 
 type pendingSignal struct {
@@ -170,9 +175,11 @@ func (s *sequence) run(ctx workflow.Context) error {
 	for i := 0; i < len(s.in.Steps); i++ {
 		s.applySwitch(ctx, i)
 		step := s.in.Steps[i]
-		due := SendTime(in.EnrolledAt, step.Window, s.loc, in.SendWindow, in.Day)
+		// s.in, not in: a move onto a newer version changes the send
+		// window and the attribution window.
+		due := SendTime(in.EnrolledAt, step.Window, s.loc, s.in.SendWindow, in.Day)
 		if in.Anchor != nil {
-			due = SendTimeBefore(*in.Anchor, step.Window.Min, s.loc, in.SendWindow, in.Day)
+			due = SendTimeBefore(*in.Anchor, step.Window.Min, s.loc, s.in.SendWindow, in.Day)
 			if due.Before(in.EnrolledAt) {
 				now := workflow.Now(ctx)
 				s.journey.Steps[i] = StepState{ID: step.ID, Status: StepSkipped, DueAt: &due, DoneAt: &now,
@@ -198,7 +205,7 @@ func (s *sequence) run(ctx workflow.Context) error {
 		}
 	}
 	s.journey.CurrentStep = ""
-	end := workflow.Now(ctx).Add(Scale(in.Attribution, in.Day))
+	end := workflow.Now(ctx).Add(Scale(s.in.Attribution, in.Day))
 	if err := s.wait(ctx, end, "attribution window"); err != nil || s.ended() {
 		return err
 	}
@@ -295,7 +302,12 @@ func (s *sequence) applySwitch(ctx workflow.Context, i int) {
 	}
 	sw := s.switchTo
 	s.switchTo = nil
-	if sw == nil || sw.Variant == s.in.Variant || s.in.Variant == VariantHoldout || sw.Variant == VariantHoldout {
+	if sw == nil || s.in.Variant == VariantHoldout || sw.Variant == VariantHoldout {
+		return
+	}
+	moves := sw.Version > s.in.Version && s.oneActivity &&
+		workflow.GetVersion(ctx, changeSwitchVersion, workflow.DefaultVersion, 1) >= 1
+	if !moves && sw.Variant == s.in.Variant {
 		return
 	}
 	done := map[string]bool{}
@@ -310,13 +322,28 @@ func (s *sequence) applySwitch(ctx workflow.Context, i int) {
 			states = append(states, StepState{ID: st.ID, Status: StepScheduled})
 		}
 	}
-	if s.journey.SwitchedFrom == "" {
-		s.journey.SwitchedFrom = s.in.Variant
-	}
 	s.in.Steps, s.journey.Steps = steps, states
-	s.in.Variant, s.journey.Variant = sw.Variant, sw.Variant
-	_ = workflow.UpsertTypedSearchAttributes(ctx, VariantKey.ValueSet(sw.Variant))
-	workflow.GetLogger(ctx).Info("moved to the promoted variant", "variant", sw.Variant, "from_step", i)
+	if moves {
+		if s.journey.MovedFromVersion == 0 {
+			s.journey.MovedFromVersion = s.in.Version
+		}
+		s.in.Version, s.journey.Version = sw.Version, sw.Version
+		if sw.SendWindow != nil {
+			s.in.SendWindow = *sw.SendWindow
+		}
+		if sw.Attribution != nil {
+			s.in.Attribution = *sw.Attribution
+		}
+		workflow.GetLogger(ctx).Info("moved to a newer version", "version", sw.Version, "from_step", i)
+	}
+	if sw.Variant != s.in.Variant {
+		if s.journey.SwitchedFrom == "" && !moves {
+			s.journey.SwitchedFrom = s.in.Variant
+		}
+		s.in.Variant, s.journey.Variant = sw.Variant, sw.Variant
+		_ = workflow.UpsertTypedSearchAttributes(ctx, VariantKey.ValueSet(sw.Variant))
+		workflow.GetLogger(ctx).Info("moved to the promoted variant", "variant", sw.Variant, "from_step", i)
+	}
 }
 
 // nextAllowed is the first moment at or after t inside the customer's send

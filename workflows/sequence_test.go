@@ -537,6 +537,45 @@ func TestSwitchToPromotedWinnerAtNextStepBoundary(t *testing.T) {
 	require.Equal(t, workflows.StepSent, j.Steps[0].Status)
 }
 
+// Publishing with move_running moves the sequence onto the new version
+// at its next step boundary: steps already sent stay sent, the version's
+// remaining steps follow with their timing (a new step among them), and
+// the journey and every later step name the new version.
+func TestMoveOntoANewVersionAtTheNextStepBoundary(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	w := func(s string) campaign.Window { x, _ := campaign.ParseWindow(s); return x }
+	versions := map[string]int{}
+	b.prepare = func(ref workflows.StepRef) workflows.Prepared {
+		versions[ref.StepID] = ref.Version
+		return workflows.Prepared{MessageID: "m-" + ref.StepID, Items: 2}
+	}
+	v2 := campaign.Plan{ID: "camera", Steps: []campaign.PlanStep{{ID: "complement", Window: w("3d-7d")},
+		{ID: "tips", Window: w("8d")}, {ID: "bundle", Window: w("12d")}}, WindowStart: 0, WindowEnd: 24 * 60,
+		Attribution: campaign.Offset{Days: 2}}
+	b.env.RegisterDelayedCallback(func() {
+		b.env.SignalWorkflow(workflows.SignalSwitchVariant, workflows.MoveTo(v2, 2, "A"))
+	}, 5*day)
+	var j workflows.Journey
+	b.env.RegisterDelayedCallback(func() {
+		v, err := b.env.QueryWorkflow(workflows.QueryJourney)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&j))
+	}, 9*day)
+	res := b.run(t, input(b.start))
+
+	require.Equal(t, domain.StatusCompleted, res.Status)
+	require.Equal(t, []string{"complement", "tips", "bundle"}, b.sent, "v1's guide gives way to v2's tips")
+	require.Equal(t, []time.Duration{3 * day, 8 * day, 12 * day}, b.at)
+	require.Equal(t, map[string]int{"complement": 1, "tips": 2, "bundle": 2}, versions)
+	require.Equal(t, 2, j.Version)
+	require.Equal(t, 1, j.MovedFromVersion)
+	require.Equal(t, "A", j.Variant)
+	require.Empty(t, j.SwitchedFrom, "a move is not a promotion")
+	require.Equal(t, 14*day, b.final.EndedAt.Sub(b.start), "v2's two-day attribution window")
+	require.Equal(t, []string{"complement", "tips", "bundle"}, []string{b.final.Steps[0].ID, b.final.Steps[1].ID, b.final.Steps[2].ID})
+}
+
 func TestHoldoutIsNeverSwitched(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -37,6 +37,8 @@ type Sequences interface {
 	Start(ctx context.Context, in workflows.SequenceInput, summary string) (started bool, err error)
 	Signal(ctx context.Context, workflowID, name string, sig workflows.ExitSignal) error
 	SwitchVariant(ctx context.Context, workflowID string, plan campaign.Plan, variant string) error
+	SwitchVersion(ctx context.Context, workflowID string, plan campaign.Plan, version int, variant string) error
+	MoveToVersion(ctx context.Context, campaignID string, version int) error
 	Journey(ctx context.Context, workflowID string) (workflows.Journey, error)
 	Update(ctx context.Context, workflowID, update string) (workflows.Journey, error)
 	Cancel(ctx context.Context, workflowID string) error

@@ -16,6 +16,7 @@ import (
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/experiment"
 	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
 )
 
 // Campaign is a campaign with its current draft definition.
@@ -125,7 +126,7 @@ func (a *App) Campaigns(ctx context.Context) ([]Campaign, error) {
 // Publish snapshots the draft as the next immutable version. The draft
 // passed the content checks when it was saved; they run again so a draft
 // saved by an older Lift cannot go live unchecked.
-func (a *App) Publish(ctx context.Context, id string) (*Published, error) {
+func (a *App) Publish(ctx context.Context, id string, opts PublishOptions) (*Published, error) {
 	_, def, err := a.defs.Draft(ctx, id)
 	if err != nil {
 		return nil, err
@@ -146,7 +147,81 @@ func (a *App) Publish(ctx context.Context, id string) (*Published, error) {
 	if w := a.postalWarning(); w != "" {
 		warnings = append(warnings, w)
 	}
-	return &Published{CampaignVersion: v, Warnings: warnings}, nil
+	out := &Published{CampaignVersion: v, Warnings: warnings}
+	if opts.MoveRunning && v.Version > 1 {
+		if err := a.Sequences.MoveToVersion(ctx, id, v.Version); err != nil {
+			// The version is published; the move can be asked for again.
+			a.Logger.WarnContext(ctx, "running enrolments not moved onto the new version", "campaign", id, "version", v.Version, "err", err)
+			out.Warnings = append(out.Warnings, fmt.Sprintf("running enrolments were not moved onto v%d (%v): "+
+				"POST /v1/campaigns/%s/move-running moves them", v.Version, errs.CodeOf(err), id))
+		} else {
+			out.Moving = true
+		}
+	}
+	return out, nil
+}
+
+// PublishOptions are the choices of a publish.
+type PublishOptions struct {
+	// MoveRunning moves the running enrolments of older versions onto
+	// the new one, each at its next step boundary (MoveToVersion).
+	MoveRunning bool
+}
+
+// MoveRunningToLatest starts moving a campaign's running enrolments on
+// older versions onto its latest published version: what publishing
+// with move_running does, asked for again (say, after Temporal was
+// unreachable then).
+func (a *App) MoveRunningToLatest(ctx context.Context, id string) (int, error) {
+	m, err := a.Store.GetCampaign(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if m.LatestVersion == 0 {
+		return 0, errs.E(errs.Conflict, "campaign %s has no published version", id)
+	}
+	return m.LatestVersion, a.Sequences.MoveToVersion(ctx, id, m.LatestVersion)
+}
+
+// MoveToVersion signals every running enrolment of the campaign on an
+// older version (but the holdout's: it is its version's baseline) to
+// follow the given version from its next step boundary: its own variant
+// where the version has it, else the version's control. It pages by
+// enrolment ID from pos, calling progress after each page, so a retry
+// resumes where the last attempt stopped; sequences that ended
+// meanwhile are skipped.
+func (a *App) MoveToVersion(ctx context.Context, m workflows.VersionMove, pos MovePosition, progress func(MovePosition)) (int, error) {
+	def, err := a.defs.Version(ctx, m.CampaignID, m.Version)
+	if err != nil {
+		return pos.Moved, err
+	}
+	plan := def.Plan()
+	control := "A"
+	if def.Experiment != nil {
+		control = def.Experiment.Variants[0].ID
+	}
+	for {
+		page, err := a.Store.RunningBeforeVersion(ctx, m.CampaignID, m.Version, pos.After, 500)
+		if err != nil || len(page) == 0 {
+			return pos.Moved, err
+		}
+		for _, e := range page {
+			variant := e.Variant
+			if !def.HasVariant(variant) {
+				variant = control
+			}
+			err := a.Sequences.SwitchVersion(ctx, e.WorkflowID, plan, m.Version, variant)
+			switch {
+			case errs.Is(err, errs.NotFound): // ended meanwhile
+			case err != nil:
+				return pos.Moved, err
+			default:
+				pos.Moved++
+			}
+		}
+		pos.After = page[len(page)-1].ID
+		progress(pos)
+	}
 }
 
 // Published is a newly published version, with what a marketer would
@@ -154,6 +229,9 @@ func (a *App) Publish(ctx context.Context, id string) (*Published, error) {
 type Published struct {
 	*models.CampaignVersion
 	Warnings []string
+	// Moving is set when running enrolments of older versions are being
+	// moved onto this one.
+	Moving bool
 }
 
 // postalWarning says that emails go out without a postal address, which

@@ -21,18 +21,21 @@ type Journey struct {
 	Variant      string `json:"variant"` // as assigned at enrolment
 	// PromotedTo is the variant a promoted winner moved the sequence to
 	// for its remaining steps.
-	PromotedTo  string                `json:"promoted_to,omitempty"`
-	Status      domain.SequenceStatus `json:"status"`
-	ExitReason  string                `json:"exit_reason,omitempty"`
-	CurrentStep string                `json:"current_step,omitempty"`
-	EmailsSent  int                   `json:"emails_sent"`
-	NextEmailAt *time.Time            `json:"next_email_at,omitempty"`
-	Waiting     string                `json:"waiting,omitempty"`
-	Paused      bool                  `json:"paused"`
-	Steps       []workflows.StepState `json:"steps,omitempty"`
-	EnrolledAt  time.Time             `json:"enrolled_at"`
-	EndedAt     *time.Time            `json:"ended_at,omitempty"`
-	Source      string                `json:"source"` // "workflow" or "store"
+	PromotedTo string `json:"promoted_to,omitempty"`
+	// MovedFromVersion is the version the sequence started on, when
+	// publishing with move_running moved it onto Version (live only).
+	MovedFromVersion int                   `json:"moved_from_version,omitempty"`
+	Status           domain.SequenceStatus `json:"status"`
+	ExitReason       string                `json:"exit_reason,omitempty"`
+	CurrentStep      string                `json:"current_step,omitempty"`
+	EmailsSent       int                   `json:"emails_sent"`
+	NextEmailAt      *time.Time            `json:"next_email_at,omitempty"`
+	Waiting          string                `json:"waiting,omitempty"`
+	Paused           bool                  `json:"paused"`
+	Steps            []workflows.StepState `json:"steps,omitempty"`
+	EnrolledAt       time.Time             `json:"enrolled_at"`
+	EndedAt          *time.Time            `json:"ended_at,omitempty"`
+	Source           string                `json:"source"` // "workflow" or "store"
 }
 
 // Journeys returns a customer's enrolments, newest first.
@@ -67,6 +70,7 @@ func (a *App) journey(ctx context.Context, e models.Enrollment) Journey {
 		j.Status, j.ExitReason, j.CurrentStep = live.Status, live.ExitReason, live.CurrentStep
 		j.EmailsSent, j.NextEmailAt, j.Waiting = live.EmailsSent, live.NextEmailAt, live.Waiting
 		j.Paused, j.Steps, j.Source = live.Paused, live.Steps, "workflow"
+		j.Version, j.MovedFromVersion = live.Version, live.MovedFromVersion
 		if live.SwitchedFrom != "" {
 			j.PromotedTo = live.Variant
 		}

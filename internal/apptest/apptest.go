@@ -6,6 +6,7 @@ package apptest
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 	"sync"
@@ -180,6 +181,32 @@ func (f *Sequences) SwitchVariant(_ context.Context, id string, plan campaign.Pl
 		f.switched = map[string]workflows.SwitchVariant{}
 	}
 	f.switched[id] = workflows.SwitchTo(plan, variant)
+	return nil
+}
+
+// SwitchVersion implements app.Sequences: recorded with the switches.
+func (f *Sequences) SwitchVersion(_ context.Context, id string, plan campaign.Plan, version int, variant string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.running[id] {
+		return errs.E(errs.NotFound, "not running")
+	}
+	f.signals = append(f.signals, id+" "+workflows.SignalSwitchVariant+" "+variant)
+	if f.switched == nil {
+		f.switched = map[string]workflows.SwitchVariant{}
+	}
+	f.switched[id] = workflows.MoveTo(plan, version, variant)
+	return nil
+}
+
+// MoveToVersion implements app.Sequences: it records the request.
+func (f *Sequences) MoveToVersion(_ context.Context, campaignID string, version int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.StartErr != nil {
+		return f.StartErr
+	}
+	f.signals = append(f.signals, fmt.Sprintf("move-version/%s/%d", campaignID, version))
 	return nil
 }
 

@@ -75,14 +75,16 @@ func (a api) messages(t *testing.T, customer string) []message {
 }
 
 type journey struct {
-	Variant    string `json:"variant"`
-	PromotedTo string `json:"promoted_to"`
-	Status     string `json:"status"`
-	ExitReason string `json:"exit_reason"`
-	EmailsSent int    `json:"emails_sent"`
-	WorkflowID string `json:"workflow_id"`
-	Source     string `json:"source"`
-	Steps      []struct {
+	Version          int    `json:"version"`
+	MovedFromVersion int    `json:"moved_from_version"`
+	Variant          string `json:"variant"`
+	PromotedTo       string `json:"promoted_to"`
+	Status           string `json:"status"`
+	ExitReason       string `json:"exit_reason"`
+	EmailsSent       int    `json:"emails_sent"`
+	WorkflowID       string `json:"workflow_id"`
+	Source           string `json:"source"`
+	Steps            []struct {
 		ID, Status, Reason string
 	} `json:"steps"`
 }
