@@ -192,14 +192,14 @@ type Journey struct {
 	// MovedFromVersion is the version the sequence started on when
 	// publishing with move_running moved it onto Version.
 	MovedFromVersion int                   `json:"moved_from_version,omitempty"`
-	Status       domain.SequenceStatus `json:"status"`
-	ExitReason   string                `json:"exit_reason,omitempty"`
-	Paused       bool                  `json:"paused"`
-	CurrentStep  string                `json:"current_step,omitempty"`
-	EmailsSent   int                   `json:"emails_sent"`
-	NextEmailAt  *time.Time            `json:"next_email_at,omitempty"`
-	Waiting      string                `json:"waiting,omitempty"`
-	Steps        []StepState           `json:"steps"`
+	Status           domain.SequenceStatus `json:"status"`
+	ExitReason       string                `json:"exit_reason,omitempty"`
+	Paused           bool                  `json:"paused"`
+	CurrentStep      string                `json:"current_step,omitempty"`
+	EmailsSent       int                   `json:"emails_sent"`
+	NextEmailAt      *time.Time            `json:"next_email_at,omitempty"`
+	Waiting          string                `json:"waiting,omitempty"`
+	Steps            []StepState           `json:"steps"`
 }
 
 // StepState is one step in the journey (the type is shared with the
