@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -278,4 +279,38 @@ func TestConsoleCookieIsSecureWhenThePublicURLIsHTTPS(t *testing.T) {
 		require.True(t, br.last.HttpOnly)
 		require.Equal(t, http.SameSiteStrictMode, br.last.SameSite)
 	}
+}
+
+// TestConsoleShowsWhyACampaignIsHeld: when the guardrails have paused
+// every variant, the campaign page says new enrolments are held and why,
+// and the list marks the campaign.
+func TestConsoleShowsWhyACampaignIsHeld(t *testing.T) {
+	t.Parallel()
+	b := on(t, testdb.SQLite(t))
+	def := strings.Replace(cameraCampaign, `"kind": "cross_sell",`, `"kind": "cross_sell",
+	  "experiment": {"id": "subj-1", "variants": [{"id": "A", "weight": 1}, {"id": "B", "weight": 1}]},`, 1)
+	st, body := b.do(t, "POST", "/v1/campaigns", def)
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/experiments", `{}`)
+	require.Equal(t, 201, st, "%v", body)
+	_, err := b.store.SaveExperimentCheck(context.Background(), "camera-accessories", "subj-1", map[string]float64{},
+		map[string]string{"A": "spam-complaint rate 0.4%", "B": "unsubscribe rate 0.9%"}, apptest.Now)
+	require.NoError(t, err)
+
+	br := &browser{t: t, b: b}
+	require.Equal(t, 303, br.signIn(key))
+	st, page, _ := br.get("/console/campaigns/camera-accessories")
+	require.Equal(t, 200, st)
+	require.Contains(t, page, `id="held"`)
+	require.Contains(t, page, "New enrolments are held.")
+	require.Contains(t, page, "its guardrails paused every variant (A: spam-complaint rate 0.4%; B: unsubscribe rate 0.9%)")
+	require.Contains(t, page, `<span class="pill paused">paused</span>`, "the experiment reads paused")
+	st, page, _ = br.get("/console")
+	require.Equal(t, 200, st)
+	require.Contains(t, page, ">held</span>")
+	st, body = b.do(t, "GET", "/v1/campaigns/camera-accessories", "")
+	require.Equal(t, 200, st)
+	require.Contains(t, body["held"], "paused every variant")
 }
