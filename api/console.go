@@ -41,6 +41,8 @@ var consoleFS embed.FS
 var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"pct":   func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + " %" },
 	"money": func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
+	"ferr":  func(m map[string]string, key string) string { return m[key] },
+	"inc":   func(i int) int { return i + 1 },
 	"pval": func(p *float64) string {
 		if p == nil {
 			return "—"
@@ -235,7 +237,9 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 	if exp != nil {
 		// The banner is chosen here from a fixed set, never taken from the URL.
 		data["Flash"] = map[string]string{
-			"started":         "Experiment " + exp.ID + " started.",
+			"started": "Experiment " + exp.ID + " started.",
+			"test-started": "Test " + exp.ID + " started: v" + strconv.Itoa(exp.Version) + " is published with it. " +
+				"Running enrolments keep their version.",
 			"stopped":         "Experiment " + exp.ID + " stopped: new enrolments get the control.",
 			"promoted":        "Variant " + exp.Winner + " promoted.",
 			"promoted-moving": "Variant " + exp.Winner + " promoted. Running enrolments move to it at their next step.",
@@ -253,6 +257,7 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 		h.consoleError(c, err)
 		return
 	}
+	data["CanNewTest"] = version > 0 && (exp == nil || (exp.Status != domain.ExperimentRunning && exp.Status != domain.ExperimentPaused))
 	data["CanStart"] = def.Experiment != nil && version > 0 && (exp == nil || exp.ID != def.Experiment.ID)
 	// The page shows the variant and step tables only: not the lag and
 	// lifetime-value queries the full report also runs.

@@ -177,6 +177,8 @@ func NewRouter(d Deps) *gin.Engine {
 	// browser (which holds a session cookie, not the API key).
 	console.GET("/campaigns/:id/report", h.campaignReport)
 	console.POST("/campaigns/:id/experiments/:action", h.consoleExperimentAction)
+	console.GET("/campaigns/:id/tests/new", h.consoleNewTest)
+	console.POST("/campaigns/:id/tests", h.consoleTest)
 
 	if d.DevOutbox {
 		dev := r.Group("/dev", h.localOnly)

@@ -2,7 +2,9 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"gorm.io/gorm"
@@ -45,31 +47,82 @@ func (s *Store) ListCampaigns(ctx context.Context) ([]Campaign, error) {
 // PublishCampaign snapshots the campaign's current draft as the next
 // immutable version and returns it.
 func (s *Store) PublishCampaign(ctx context.Context, id string) (*CampaignVersion, error) {
-	var v CampaignVersion
+	var v *CampaignVersion
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var c Campaign
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&c, "id = ?", id).Error; err != nil {
 			return translate(err, "campaign "+id)
 		}
-		v = CampaignVersion{CampaignID: c.ID, Version: c.LatestVersion + 1, TriggerEvent: c.TriggerEvent,
-			Definition: c.Definition, PublishedAt: time.Now().UTC()}
-		if err := tx.Create(&v).Error; err != nil {
-			return translate(err, "campaign version")
-		}
-		res := tx.Model(&Campaign{}).Where("id = ? AND latest_version = ?", c.ID, c.LatestVersion).
-			Updates(map[string]any{"latest_version": v.Version, "status": domain.CampaignPublished})
-		if res.Error != nil {
-			return translate(res.Error, "campaign "+id)
-		}
-		if res.RowsAffected != 1 {
-			return errs.E(errs.Conflict, "campaign %s was published concurrently", id)
-		}
-		return nil
+		var err error
+		v, err = publishTx(tx, &c)
+		return err
 	})
-	if err != nil {
-		return nil, err
+	return v, err
+}
+
+// publishTx snapshots c's draft (as read under lock) as its next version.
+func publishTx(tx *gorm.DB, c *Campaign) (*CampaignVersion, error) {
+	v := CampaignVersion{CampaignID: c.ID, Version: c.LatestVersion + 1, TriggerEvent: c.TriggerEvent,
+		Definition: c.Definition, PublishedAt: time.Now().UTC()}
+	if err := tx.Create(&v).Error; err != nil {
+		return nil, translate(err, "campaign version")
+	}
+	res := tx.Model(&Campaign{}).Where("id = ? AND latest_version = ?", c.ID, c.LatestVersion).
+		Updates(map[string]any{"latest_version": v.Version, "status": domain.CampaignPublished})
+	if res.Error != nil {
+		return nil, translate(res.Error, "campaign "+c.ID)
+	}
+	if res.RowsAffected != 1 {
+		return nil, errs.E(errs.Conflict, "campaign %s was published concurrently", c.ID)
 	}
 	return &v, nil
+}
+
+// PublishExperiment writes definition (the published version base with
+// an experiment added) as the campaign's draft, publishes it as the next
+// version and starts the experiment e on it: in one transaction, so
+// nothing is half done. A campaign published since base, or whose draft
+// holds changes that were never published, is a conflict that names what
+// happened: another marketer's work is never overwritten.
+func (s *Store) PublishExperiment(ctx context.Context, campaignID string, base int, definition []byte, e *Experiment) (*CampaignVersion, error) {
+	var v *CampaignVersion
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var c Campaign
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&c, "id = ?", campaignID).Error; err != nil {
+			return translate(err, "campaign "+campaignID)
+		}
+		if c.LatestVersion != base {
+			return errs.E(errs.Conflict, "campaign %s was published as v%d since this test was drawn from v%d: reload the form and start again",
+				campaignID, c.LatestVersion, base)
+		}
+		var published CampaignVersion
+		if err := tx.First(&published, "campaign_id = ? AND version = ?", campaignID, base).Error; err != nil {
+			return translate(err, "campaign version")
+		}
+		if !jsonEqual(published.Definition, c.Definition) {
+			return errs.E(errs.Conflict, "campaign %s has draft changes that were never published: publish or discard them before starting a test here", campaignID)
+		}
+		c.Definition = definition
+		if err := tx.Model(&Campaign{}).Where("id = ?", c.ID).Updates(map[string]any{"definition": definition, "updated_at": time.Now().UTC()}).Error; err != nil {
+			return translate(err, "campaign "+c.ID)
+		}
+		var err error
+		if v, err = publishTx(tx, &c); err != nil {
+			return err
+		}
+		e.Version = v.Version
+		return startExperimentTx(tx, e)
+	})
+	return v, err
+}
+
+// jsonEqual reports whether two stored definitions say the same thing.
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // GetCampaignVersion returns one published version.

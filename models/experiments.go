@@ -17,17 +17,19 @@ import (
 // already exists is a conflict: an experiment ID names one run, so its
 // results are never mixed with an earlier run's.
 func (s *Store) StartExperiment(ctx context.Context, e *Experiment) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var running int64
-		if err := tx.Model(&Experiment{}).Where("campaign_id = ? AND status = ?", e.CampaignID, domain.ExperimentRunning).
-			Count(&running).Error; err != nil {
-			return translate(err, "experiments")
-		}
-		if running > 0 {
-			return errs.E(errs.Conflict, "campaign %s already has a running experiment: stop or conclude it first", e.CampaignID)
-		}
-		return translate(tx.Create(e).Error, "experiment "+e.ID)
-	})
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return startExperimentTx(tx, e) })
+}
+
+func startExperimentTx(tx *gorm.DB, e *Experiment) error {
+	var running int64
+	if err := tx.Model(&Experiment{}).Where("campaign_id = ? AND status = ?", e.CampaignID, domain.ExperimentRunning).
+		Count(&running).Error; err != nil {
+		return translate(err, "experiments")
+	}
+	if running > 0 {
+		return errs.E(errs.Conflict, "campaign %s already has a running experiment: stop or conclude it first", e.CampaignID)
+	}
+	return translate(tx.Create(e).Error, "experiment "+e.ID)
 }
 
 // GetExperiment returns one experiment.

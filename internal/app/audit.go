@@ -20,6 +20,7 @@ const (
 	AuditAudienceExport     = "segment.export"
 	AuditCampaignPublish    = "campaign.publish"
 	AuditExperimentConclude = "experiment.conclude"
+	AuditExperimentStart    = "experiment.start" // a test started from the console, with the version it published
 	AuditKeyCreate          = "key.create"
 	AuditKeyRevoke          = "key.revoke"
 	AuditMessageResolve     = "message.resolve"

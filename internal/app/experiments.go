@@ -86,9 +86,9 @@ type GuardrailState struct {
 	Breached string `json:"breached,omitempty"`
 }
 
-// StartExperiment checks the settings and starts the experiment in the
-// campaign's published version.
-func (a *App) StartExperiment(ctx context.Context, campaignID string, req ExperimentSettings) (*ExperimentView, error) {
+// newExperiment is a running experiment with the settings, checked (its
+// ID and version are the caller's to set).
+func (a *App) newExperiment(campaignID string, req ExperimentSettings) (*models.Experiment, error) {
 	e := &models.Experiment{CampaignID: campaignID, Status: domain.ExperimentRunning, Metric: cmp.Or(req.Metric, experiment.MetricConversionRate),
 		MinSends: experiment.DefaultMinSends, Alpha: experiment.DefaultAlpha, AutoPromote: req.AutoPromote,
 		MoveRunning: req.MoveRunning, GuardrailMinSends: experiment.DefaultGuardrailMinSends, StartedAt: a.now(),
@@ -114,6 +114,16 @@ func (a *App) StartExperiment(ctx context.Context, campaignID string, req Experi
 		return nil, errs.Field(errs.Invalid, "guardrail_min_sends", "must be 1 to 1000000")
 	case req.MoveRunning && !req.AutoPromote:
 		return nil, errs.Field(errs.Invalid, "move_running", "only goes with auto_promote; a manual promotion says it in conclude")
+	}
+	return e, nil
+}
+
+// StartExperiment checks the settings and starts the experiment in the
+// campaign's published version.
+func (a *App) StartExperiment(ctx context.Context, campaignID string, req ExperimentSettings) (*ExperimentView, error) {
+	e, err := a.newExperiment(campaignID, req)
+	if err != nil {
+		return nil, err
 	}
 	def, version, err := a.defs.Published(ctx, campaignID)
 	if err == nil && def.Experiment == nil {
