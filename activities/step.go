@@ -67,6 +67,17 @@ func (a *Activities) RunStep(ctx context.Context, in workflows.RunStepInput) (wo
 		out.Sent = workflows.Sent{Deferred: true, RetryAt: time.Now().Add(pauseRecheck), Reason: "paused by an operator"}
 		return out, nil
 	}
+	// So does a pause of the whole campaign, looked at again hourly (a
+	// 24th of a compressed day): the pause may last days.
+	camp, err := a.Store.GetCampaign(ctx, in.Ref.CampaignID)
+	if err != nil {
+		return out, err
+	}
+	if camp.PausedAt != nil {
+		recheck := min(max(in.Day/24, pauseRecheck), time.Hour)
+		out.Sent = workflows.Sent{Deferred: true, RetryAt: time.Now().Add(recheck), Reason: "campaign paused: " + camp.PausedReason}
+		return out, nil
+	}
 	sent, err := a.Send(ctx, workflows.SendInput{MessageID: prep.MessageID, Day: in.Day})
 	if err != nil {
 		why, permanent := permanently(err)

@@ -26,6 +26,15 @@ func TestRunStepSendsOnceAndHoldsForAPause(t *testing.T) {
 		require.Empty(t, b.mailer.Sent())
 
 		require.NoError(t, b.store.MarkEnrollmentPaused(ctx, "ada", "cam", nil))
+		// A pause of the whole campaign holds it too, looking again in an hour.
+		require.NoError(t, b.store.PauseCampaign(ctx, "cam", "prices are being fixed", &at))
+		out, err = b.acts.RunStep(ctx, in)
+		require.NoError(t, err)
+		require.True(t, out.Sent.Deferred)
+		require.Equal(t, "campaign paused: prices are being fixed", out.Sent.Reason)
+		require.WithinDuration(t, time.Now().Add(time.Hour), out.Sent.RetryAt, time.Minute)
+		require.Empty(t, b.mailer.Sent())
+		require.NoError(t, b.store.PauseCampaign(ctx, "cam", "", nil))
 		out, err = b.acts.RunStep(ctx, in)
 		require.NoError(t, err)
 		require.True(t, out.Eligibility.Eligible)

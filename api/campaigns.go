@@ -137,6 +137,39 @@ func (h *handlers) publishCampaign(c *gin.Context) {
 		Warnings: nonNil(v.Warnings), MovingRunning: v.Moving})
 }
 
+// PauseRequest is the body of POST /v1/campaigns/{id}/pause.
+type PauseRequest struct {
+	Reason string `json:"reason"`
+}
+
+// campaignState pauses, resumes or unpublishes a whole campaign and
+// answers with the campaign.
+func (h *handlers) campaignState(action string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, id := c.Request.Context(), c.Param("id")
+		var err error
+		switch action {
+		case "pause":
+			var req PauseRequest
+			if err = bind(c, &req); err == nil {
+				err = h.App.PauseCampaign(ctx, id, req.Reason)
+			}
+		case "resume":
+			err = h.App.ResumeCampaign(ctx, id)
+		default:
+			err = h.App.UnpublishCampaign(ctx, id)
+		}
+		if err != nil {
+			writeError(c, h.Logger, err)
+			return
+		}
+		h.record(c, campaignStateAudit[action], id)
+		h.respondCampaign(c, http.StatusOK)(h.App.Campaign(ctx, id))
+	}
+}
+
+var campaignStateAudit = map[string]string{"pause": app.AuditCampaignPause, "resume": app.AuditCampaignResume, "unpublish": app.AuditCampaignUnpublish}
+
 // moveRunning moves the running enrolments of older versions onto the
 // latest published version (what publishing with move_running does).
 func (h *handlers) moveRunning(c *gin.Context) {

@@ -231,19 +231,26 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 		h.consoleError(c, err)
 		return
 	}
+	// The banner is chosen from a fixed set, never taken from the URL.
+	data["Flash"] = map[string]string{
+		"campaign-pause":     "Campaign paused: it takes no enrolments and its sends wait.",
+		"campaign-resume":    "Campaign resumed: it enrols and sends again.",
+		"campaign-unpublish": "Campaign unpublished: it takes no new enrolments; running sequences finish on their version.",
+	}[c.Query("done")]
 	from := time.Time{}
 	arms := map[string]experiment.Arm{}
 	guard := map[string]app.GuardrailState{}
 	if exp != nil {
-		// The banner is chosen here from a fixed set, never taken from the URL.
-		data["Flash"] = map[string]string{
+		if f := map[string]string{
 			"started": "Experiment " + exp.ID + " started.",
 			"test-started": "Test " + exp.ID + " started: v" + strconv.Itoa(exp.Version) + " is published with it. " +
 				"Running enrolments keep their version.",
 			"stopped":         "Experiment " + exp.ID + " stopped: new enrolments get the control.",
 			"promoted":        "Variant " + exp.Winner + " promoted.",
 			"promoted-moving": "Variant " + exp.Winner + " promoted. Running enrolments move to it at their next step.",
-		}[c.Query("done")]
+		}[c.Query("done")]; f != "" {
+			data["Flash"] = f
+		}
 		data["Experiment"] = exp
 		for _, a := range exp.Analysis.Arms {
 			arms[a.Variant] = a
@@ -257,6 +264,8 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 		h.consoleError(c, err)
 		return
 	}
+	data["Paused"] = m.PausedAt != nil
+	data["Published"] = m.Status == domain.CampaignPublished
 	data["CanNewTest"] = version > 0 && (exp == nil || (exp.Status != domain.ExperimentRunning && exp.Status != domain.ExperimentPaused))
 	data["CanStart"] = def.Experiment != nil && version > 0 && (exp == nil || exp.ID != def.Experiment.ID)
 	// The page shows the variant and step tables only: not the lag and
@@ -411,6 +420,29 @@ func (h *handlers) consoleExperimentAction(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/console/campaigns/"+url.PathEscape(id)+"?done="+done)
+}
+
+// consoleCampaignState pauses (with the form's reason), resumes or
+// unpublishes the campaign from its page.
+func (h *handlers) consoleCampaignState(c *gin.Context) {
+	ctx, id, action := c.Request.Context(), c.Param("id"), c.Param("action")
+	var err error
+	switch action {
+	case "pause":
+		err = h.App.PauseCampaign(ctx, id, c.PostForm("reason"))
+	case "resume":
+		err = h.App.ResumeCampaign(ctx, id)
+	case "unpublish":
+		err = h.App.UnpublishCampaign(ctx, id)
+	default:
+		err = errs.E(errs.NotFound, "no action %q", action)
+	}
+	if err != nil {
+		h.consoleError(c, err)
+		return
+	}
+	h.record(c, campaignStateAudit[action], id)
+	c.Redirect(http.StatusSeeOther, "/console/campaigns/"+url.PathEscape(id)+"?done=campaign-"+action)
 }
 
 func (h *handlers) consoleError(c *gin.Context, err error) {

@@ -314,3 +314,58 @@ func TestConsoleShowsWhyACampaignIsHeld(t *testing.T) {
 	require.Equal(t, 200, st)
 	require.Contains(t, body["held"], "paused every variant")
 }
+
+// TestPauseResumeAndUnpublishACampaign: a paused campaign enrols no one
+// (the event says why), its page shows the reason, resuming lets it
+// enrol again, and an unpublished one takes no one until published.
+func TestPauseResumeAndUnpublishACampaign(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		br := &browser{t: t, b: b}
+		require.Equal(t, 303, br.signIn(key))
+		st, page, _ := br.get("/console/campaigns/camera-accessories")
+		require.Equal(t, 200, st)
+		csrf := csrfRE.FindStringSubmatch(page)[1]
+		st, page, _ = br.post("/console/campaigns/camera-accessories/state/pause", url.Values{"csrf": {csrf}})
+		require.Equal(t, 422, st, "a pause needs a reason")
+		require.Contains(t, page, "say why")
+		st, _, hdr := br.post("/console/campaigns/camera-accessories/state/pause", url.Values{"csrf": {csrf}, "reason": {"prices are being fixed"}})
+		require.Equal(t, 303, st)
+		st, page, _ = br.get(hdr.Get("Location"))
+		require.Equal(t, 200, st)
+		require.Contains(t, page, "Campaign paused: it takes no enrolments and its sends wait.")
+		require.Contains(t, page, "prices are being fixed")
+		require.Contains(t, page, "Resume campaign")
+
+		buy := func(c string) map[string]any {
+			st, body := b.do(t, "PUT", "/v1/customers/"+c, `{"email":"`+c+`@example.com","marketing_consent":true}`)
+			require.Equal(t, 200, st, "%v", body)
+			st, body = b.do(t, "POST", "/v1/events", `{"type":"purchase","customer_id":"`+c+`","properties":{"order_id":"o-`+c+`","items":[{"sku":"cam-1","quantity":1,"price":899}]}}`)
+			require.Equal(t, 202, st, "%v", body)
+			return body
+		}
+		held := buy("p-1")
+		require.Empty(t, held["started"])
+		require.Contains(t, fmt.Sprint(held["skipped"]), "the campaign is paused: prices are being fixed")
+		require.EqualValues(t, 1, b.app.Metrics.Count("lift_entries_refused", "campaign=camera-accessories", "reason=campaign_paused"))
+
+		st, body := b.do(t, "POST", "/v1/campaigns/camera-accessories/resume", "")
+		require.Equal(t, 200, st, "%v", body)
+		require.Len(t, buy("p-2")["started"], 1, "resumed: it enrols again")
+
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/unpublish", "")
+		require.Equal(t, 200, st, "%v", body)
+		require.Equal(t, "unpublished", body["status"])
+		require.Contains(t, body["held"], "unpublished")
+		require.Empty(t, buy("p-3")["started"], "unpublished: no one enters")
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/unpublish", "")
+		require.Equal(t, 409, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/campaigns/camera-accessories/publish", "")
+		require.Equal(t, 201, st, "%v", body)
+		require.Len(t, buy("p-4")["started"], 1, "published again")
+		st, body = b.do(t, "GET", "/v1/audit-log?action=campaign.pause", "")
+		require.Equal(t, 200, st)
+		require.Contains(t, fmt.Sprint(body), "camera-accessories")
+	})
+}

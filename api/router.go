@@ -144,6 +144,9 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.PUT("/campaigns/:id", h.putCampaign)
 	v1.POST("/campaigns/:id/publish", h.publishCampaign)
 	v1.POST("/campaigns/:id/move-running", h.moveRunning)
+	v1.POST("/campaigns/:id/pause", h.campaignState("pause"))
+	v1.POST("/campaigns/:id/resume", h.campaignState("resume"))
+	v1.POST("/campaigns/:id/unpublish", h.campaignState("unpublish"))
 	v1.POST("/campaigns/:id/preview", h.previewCampaign)
 	v1.POST("/campaigns/:id/test-send", h.testSendCampaign)
 	v1.GET("/campaigns/:id/report", h.campaignReport)
@@ -179,6 +182,7 @@ func NewRouter(d Deps) *gin.Engine {
 	console.POST("/campaigns/:id/experiments/:action", h.consoleExperimentAction)
 	console.GET("/campaigns/:id/tests/new", h.consoleNewTest)
 	console.POST("/campaigns/:id/tests", h.consoleTest)
+	console.POST("/campaigns/:id/state/:action", h.consoleCampaignState)
 
 	if d.DevOutbox {
 		dev := r.Group("/dev", h.localOnly)

@@ -125,6 +125,38 @@ func jsonEqual(a, b []byte) bool {
 	return reflect.DeepEqual(x, y)
 }
 
+// PauseCampaign holds a whole campaign with a reason: no enrolments, and
+// its sends wait; ResumeCampaign (reason "") lets it go on.
+func (s *Store) PauseCampaign(ctx context.Context, id, reason string, at *time.Time) error {
+	res := s.db.WithContext(ctx).Model(&Campaign{}).Where("id = ?", id).
+		Updates(map[string]any{"paused_at": at, "paused_reason": reason, "updated_at": time.Now().UTC()})
+	if res.Error != nil {
+		return translate(res.Error, "campaign "+id)
+	}
+	if res.RowsAffected == 0 {
+		return errs.E(errs.NotFound, "campaign %s not found", id)
+	}
+	return nil
+}
+
+// UnpublishCampaign takes a published campaign out of enrolment: its
+// running sequences finish on their version; publishing makes it live
+// again.
+func (s *Store) UnpublishCampaign(ctx context.Context, id string) error {
+	res := s.db.WithContext(ctx).Model(&Campaign{}).Where("id = ? AND status = ?", id, domain.CampaignPublished).
+		Updates(map[string]any{"status": domain.CampaignUnpublished, "updated_at": time.Now().UTC()})
+	if res.Error != nil {
+		return translate(res.Error, "campaign "+id)
+	}
+	if res.RowsAffected == 0 {
+		if _, err := s.GetCampaign(ctx, id); err != nil {
+			return err
+		}
+		return errs.E(errs.Conflict, "campaign %s is not published", id)
+	}
+	return nil
+}
+
 // GetCampaignVersion returns one published version.
 func (s *Store) GetCampaignVersion(ctx context.Context, campaignID string, version int) (*CampaignVersion, error) {
 	var v CampaignVersion
@@ -136,7 +168,7 @@ func (s *Store) GetCampaignVersion(ctx context.Context, campaignID string, versi
 // campaign triggered by eventType.
 func (s *Store) LiveVersions(ctx context.Context, eventType string) ([]CampaignVersion, error) {
 	var vs []CampaignVersion
-	err := s.db.WithContext(ctx).
+	err := s.db.WithContext(ctx).Select("campaign_versions.*, campaigns.paused_reason AS paused_reason").
 		Joins("JOIN campaigns ON campaigns.id = campaign_versions.campaign_id AND campaigns.latest_version = campaign_versions.version").
 		Where("campaigns.status = ? AND campaign_versions.trigger_event = ?", domain.CampaignPublished, eventType).
 		Order("campaign_versions.campaign_id").Find(&vs).Error

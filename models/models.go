@@ -128,8 +128,12 @@ type Campaign struct {
 	Definition    []byte                `gorm:"not null"`
 	Status        domain.CampaignStatus `gorm:"size:16;not null;default:draft"`
 	LatestVersion int                   `gorm:"not null;default:0"`
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// PausedAt is set while a marketer has paused the whole campaign: it
+	// takes no enrolments and its sends wait; PausedReason says why.
+	PausedAt     *time.Time
+	PausedReason string `gorm:"size:300"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // CampaignVersion is an immutable, published snapshot of a Campaign.
@@ -140,6 +144,9 @@ type CampaignVersion struct {
 	TriggerEvent string `gorm:"size:32;not null;index"` // as published; the draft's may differ
 	Definition   []byte `gorm:"not null"`
 	PublishedAt  time.Time
+	// PausedReason is the campaign's pause reason, read with the live
+	// versions (LiveVersions); not a column of this table.
+	PausedReason string `gorm:"->;-:migration"`
 }
 
 // Enrollment is one customer in one campaign version: one sequence workflow.

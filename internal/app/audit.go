@@ -21,6 +21,9 @@ const (
 	AuditCampaignPublish    = "campaign.publish"
 	AuditExperimentConclude = "experiment.conclude"
 	AuditExperimentStart    = "experiment.start" // a test started from the console, with the version it published
+	AuditCampaignPause      = "campaign.pause"
+	AuditCampaignResume     = "campaign.resume"
+	AuditCampaignUnpublish  = "campaign.unpublish"
 	AuditKeyCreate          = "key.create"
 	AuditKeyRevoke          = "key.revoke"
 	AuditMessageResolve     = "message.resolve"

@@ -74,11 +74,35 @@ func (a *App) Campaign(ctx context.Context, id string) (*Campaign, error) {
 		if c.Published, err = a.defs.Version(ctx, id, m.LatestVersion); err != nil {
 			return nil, err
 		}
-		if c.Held, err = a.held(ctx, c.Published); err != nil {
+		if c.Held, err = a.held(ctx, m, c.Published); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// PauseCampaign holds a whole campaign: it takes no new enrolments and
+// every send of its running sequences waits (they look again hourly, or
+// every 10 s of a compressed day) until ResumeCampaign. The reason is
+// shown on the console and in each held journey.
+func (a *App) PauseCampaign(ctx context.Context, id, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > 300 {
+		return errs.Field(errs.Invalid, "reason", "say why, in 1 to 300 characters: the console shows it")
+	}
+	now := a.now()
+	return a.Store.PauseCampaign(ctx, id, reason, &now)
+}
+
+// ResumeCampaign lets a paused campaign enrol and send again.
+func (a *App) ResumeCampaign(ctx context.Context, id string) error {
+	return a.Store.PauseCampaign(ctx, id, "", nil)
+}
+
+// UnpublishCampaign takes a published campaign out of enrolment; its
+// running sequences finish on their version. Publishing makes it live.
+func (a *App) UnpublishCampaign(ctx context.Context, id string) error {
+	return a.Store.UnpublishCampaign(ctx, id)
 }
 
 // Held says why the campaign's published version takes no new enrolments
@@ -92,11 +116,17 @@ func (a *App) Held(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return a.held(ctx, def)
+	return a.held(ctx, m, def)
 }
 
-func (a *App) held(ctx context.Context, def *campaign.Definition) (string, error) {
-	if def.Experiment == nil {
+func (a *App) held(ctx context.Context, m *models.Campaign, def *campaign.Definition) (string, error) {
+	switch {
+	case m.Status == domain.CampaignUnpublished:
+		return "unpublished: it takes no new enrolments, and running sequences finish on their version; publish to make it live again", nil
+	case m.PausedReason != "" && m.PausedAt != nil:
+		return "paused since " + m.PausedAt.UTC().Format(time.RFC3339) + ": " + m.PausedReason +
+			" (no enrolments; sends wait until it is resumed)", nil
+	case def.Experiment == nil:
 		return "", nil
 	}
 	state, err := a.Store.CurrentExperiment(ctx, def.ID)

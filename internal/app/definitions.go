@@ -108,6 +108,9 @@ func (d *Definitions) Shown(ctx context.Context, campaignID string) (*campaign.D
 type LiveVersion struct {
 	Version    int
 	Definition *campaign.Definition
+	// Paused is why a marketer paused the campaign ("" while it runs):
+	// it takes no enrolments.
+	Paused string
 }
 
 // Live returns the latest published version of every published campaign
@@ -123,7 +126,7 @@ func (d *Definitions) Live(ctx context.Context, trigger string) ([]LiveVersion, 
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, LiveVersion{Version: v.Version, Definition: def})
+		out = append(out, LiveVersion{Version: v.Version, Definition: def, Paused: v.PausedReason})
 	}
 	return out, nil
 }

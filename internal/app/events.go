@@ -218,7 +218,8 @@ func (a *App) enrol(ctx context.Context, ev *models.Event, cust *models.Customer
 				return err
 			}
 		}
-		v, err := a.gate(ctx, entry{def: def, customer: cust, facts: matchFacts, props: ev.Properties, occurred: ev.OccurredAt, now: now, day: a.Settings.Day})
+		v, err := a.gate(ctx, entry{def: def, customer: cust, facts: matchFacts, props: ev.Properties, occurred: ev.OccurredAt,
+			paused: lv.Paused, now: now, day: a.Settings.Day})
 		if err != nil {
 			return err
 		}

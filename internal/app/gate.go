@@ -21,8 +21,10 @@ type entry struct {
 	// occurred is when the triggering event happened (zero for the
 	// inactivity watcher, whose entry is now).
 	occurred time.Time
-	now      time.Time
-	day      time.Duration // scales re-entry periods
+	// paused is why a marketer paused the campaign ("" while it runs).
+	paused string
+	now    time.Time
+	day    time.Duration // scales re-entry periods
 }
 
 // verdict is the gate's answer. matched is false when the trigger's
@@ -41,6 +43,7 @@ type verdict struct {
 // Why the gate refused an entry: the reason label of
 // telemetry.MetricEntriesRefused.
 const (
+	refusedCampaignPaused   = "campaign_paused"
 	refusedEntryWindow      = "entry_window"
 	refusedUpsellPause      = "upsell_pause"
 	refusedExperimentPaused = "experiment_paused"
@@ -65,6 +68,10 @@ func (a *App) decide(ctx context.Context, e entry) (verdict, string, error) {
 		return verdict{}, "", nil
 	}
 	v := verdict{matched: true}
+	if e.paused != "" {
+		v.blocked = "the campaign is paused: " + e.paused
+		return v, refusedCampaignPaused, nil
+	}
 	if age, window := e.now.Sub(e.occurred), e.def.EntryWindow(); !e.occurred.IsZero() && age > window {
 		v.blocked = fmt.Sprintf("the event happened %s ago, outside the campaign's entry window (enter_within %s): it is recorded for history, and enrols no one",
 			age.Round(time.Minute), window)

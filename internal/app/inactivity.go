@@ -50,6 +50,9 @@ func (a *App) StartQuiet(ctx context.Context, progress func(QuietScan)) (QuietSc
 	}
 	now := a.now()
 	for _, lv := range live {
+		if lv.Paused != "" {
+			continue // a paused campaign takes no one
+		}
 		scan.Campaigns++
 		if err := a.startQuiet(ctx, lv.Definition, lv.Version, now, &scan, progress); err != nil {
 			return scan, err

@@ -106,6 +106,9 @@ type CampaignStatus string
 const (
 	CampaignDraft     CampaignStatus = "draft"
 	CampaignPublished CampaignStatus = "published"
+	// CampaignUnpublished takes no new enrolments; running sequences
+	// finish on their version. Publishing again makes it live.
+	CampaignUnpublished CampaignStatus = "unpublished"
 )
 
 // ExperimentStatus is where an experiment stands. It runs from start

@@ -50,7 +50,7 @@ const (
 	MetricEnrolments = "lift_enrolments"
 	// MetricEntriesRefused counts customers a campaign's trigger matched
 	// but its gate kept out, by campaign and reason: entry_window,
-	// upsell_pause, experiment_paused (every variant new enrolments could
+	// campaign_paused (a marketer paused it), upsell_pause, experiment_paused (every variant new enrolments could
 	// go to is paused by its guardrail), reentry. The re-engagement scan
 	// asks again each tick while a quiet customer stays in the window.
 	MetricEntriesRefused = "lift_entries_refused"
