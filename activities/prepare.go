@@ -38,8 +38,14 @@ func (a *Activities) Prepare(ctx context.Context, ref workflows.StepRef) (workfl
 	if err != nil {
 		return workflows.Prepared{}, err
 	}
+	unmet, err := a.App.OnlyIfUnmet(ctx, ref.EnrollmentID, step)
+	if err != nil {
+		return workflows.Prepared{}, err
+	}
 	if paused != "" {
 		msg.Status, msg.Error = domain.MessageSkipped, paused
+	} else if unmet != "" {
+		msg.Status, msg.Error = domain.MessageSkipped, unmet
 	} else if why := a.offerEnded(step); why != "" {
 		msg.Status, msg.Error = domain.MessageSkipped, why
 	} else if step.UsesRecommendations() {

@@ -103,3 +103,27 @@ func (s *Store) OwnedSKUs(ctx context.Context, customerID string) (map[string]bo
 	}
 	return owned, nil
 }
+
+// PurchasedSince returns the SKUs and categories of the customer's orders
+// placed at or after since (what was bought since an enrolment).
+func (s *Store) PurchasedSince(ctx context.Context, customerID string, since time.Time) (skus, categories []string, err error) {
+	var rows []struct {
+		SKU      string `gorm:"column:sku"`
+		Category string
+	}
+	err = s.db.WithContext(ctx).Model(&OrderItem{}).Select("order_items.sku AS sku, COALESCE(products.category, '') AS category").
+		Joins("JOIN orders ON orders.id = order_items.order_id").
+		Joins("LEFT JOIN products ON products.sku = order_items.sku").
+		Where("orders.customer_id = ? AND orders.occurred_at >= ?", customerID, since).
+		Order("order_items.sku").Scan(&rows).Error
+	if err != nil {
+		return nil, nil, translate(err, "orders")
+	}
+	for _, r := range rows {
+		skus = append(skus, r.SKU)
+		if r.Category != "" {
+			categories = append(categories, r.Category)
+		}
+	}
+	return skus, categories, nil
+}

@@ -197,6 +197,10 @@ type Step struct {
 	CTAURL    string     `json:"cta_url,omitempty"`
 	Recommend *Recommend `json:"recommend,omitempty"`
 	Incentive *Incentive `json:"incentive,omitempty"`
+	// OnlyIf is a condition checked right before the step sends, in the
+	// trigger's where language over the enrolment's facts (FlowFacts):
+	// a step that fails it is skipped, with the reason in the journey.
+	OnlyIf map[string]any `json:"only_if,omitempty"`
 	// Translations holds the step's copy in other languages, by language
 	// (e.g. "de"); customers whose locale has none get the step's own copy.
 	Translations map[string]StepText `json:"translations,omitempty"`
@@ -556,6 +560,11 @@ func (d *Definition) Validate() error {
 		for _, x := range texts {
 			if err := checkText(f(x.field), x.t); err != nil {
 				return err
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(s.OnlyIf)) {
+			if err := checkCondition(k, s.OnlyIf[k]); err != nil {
+				return bad(f("only_if."+k), "%v", err)
 			}
 		}
 		switch {

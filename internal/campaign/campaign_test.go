@@ -41,6 +41,7 @@ func TestValidationNamesTheField(t *testing.T) {
 		"limit":          {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"offer","recommend":{"strategy":"complements","limit":9}}]}`, "steps[0].recommend.limit"},
 		"percent":        {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"offer","incentive":{"percent_off":0}}]}`, "steps[0].incentive.percent_off"},
 		"body template":  {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"offer","body":"{{.Oops"}]}`, "steps[0].body"},
+		"only_if":        {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"education","only_if":{"orders_gte":"many"}}]}`, "steps[0].only_if.orders_gte"},
 		"cta nowhere":    {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"education","cta":"Read more"}]}`, "steps[0].cta_url"},
 		"cta no label":   {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"education","cta_url":"https://shop.example/story"}]}`, "steps[0].cta"},
 		"cta url":        {`{"steps":[{"id":"a","at":"1d","subject":"x","template":"education","cta":"Read","cta_url":"javascript:alert(1)"}]}`, "steps[0].cta_url"},

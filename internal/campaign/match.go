@@ -103,6 +103,16 @@ func checkCondition(key string, want any) error {
 	return fmt.Errorf("must be a string, number, boolean or list of them")
 }
 
+// Describe writes a where clause for a person: its conditions, sorted,
+// as key=value pairs (for a skip reason in the journey).
+func Describe(where map[string]any) string {
+	parts := make([]string, 0, len(where))
+	for _, k := range slices.Sorted(maps.Keys(where)) {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, where[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Match reports whether facts satisfy every condition in where.
 // A plain key matches equal values (any of a list on either side);
 // key_gte, key_gt, key_lte and key_lt compare numbers.
