@@ -47,6 +47,11 @@ func (a *Activities) EvaluatePurchase(ctx context.Context, in workflows.Purchase
 		day = 24 * time.Hour
 	}
 	credited := attribute(msgs, order.OccurredAt, def.Attribution().Scaled(day))
+	if m, err := a.couponCredit(ctx, order, msgs); err != nil {
+		return workflows.PurchaseResult{}, err
+	} else if m != nil {
+		credited = m
+	}
 	conv := &models.Conversion{
 		EnrollmentID: enr.ID, OrderID: order.ID, CustomerID: enr.CustomerID, CampaignID: enr.CampaignID,
 		Variant: enr.Variant, Goal: string(goal), RevenueMinor: order.RevenueMinor, Currency: order.Currency,
@@ -137,4 +142,34 @@ func (a *Activities) purchaseGoal(ctx context.Context, in workflows.PurchaseInpu
 		}
 	}
 	return "", nil
+}
+
+// couponCredit is the message whose one-time code the order used
+// (properties.coupon of its event), opened or not, if the code was still
+// valid when the customer bought; nil otherwise.
+func (a *Activities) couponCredit(ctx context.Context, order *models.Order, msgs []models.Message) (*models.Message, error) {
+	if order.EventID == "" {
+		return nil, nil
+	}
+	ev, err := a.Store.GetEvent(ctx, order.EventID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	code, _ := ev.Properties["coupon"].(string)
+	if code == "" {
+		return nil, nil
+	}
+	c, err := a.Store.CouponByCode(ctx, code)
+	if err != nil || c == nil || (c.ExpiresAt != nil && order.OccurredAt.After(*c.ExpiresAt)) {
+		return nil, err
+	}
+	for i := range msgs {
+		if msgs[i].ID == *c.MessageID && msgs[i].Status == domain.MessageSent {
+			return &msgs[i], nil
+		}
+	}
+	return nil, nil
 }

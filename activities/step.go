@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/lift-hq/lift/internal/domain"
+	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
 
@@ -43,6 +44,14 @@ func (a *Activities) RunStep(ctx context.Context, in workflows.RunStepInput) (wo
 		return out, progress(1)
 	case prep.Skip:
 		return out, progress(0)
+	}
+	// A step whose incentive draws from a coupon pool gets its code
+	// before it renders; an empty pool holds it, never sends it codeless.
+	if held, err := a.issueCoupon(ctx, in.Ref, prep.MessageID); err != nil || held != "" {
+		if held != "" {
+			out.Sent = workflows.Sent{Deferred: true, RetryAt: time.Now().Add(min(max(in.Day/24, pauseRecheck), time.Hour)), Reason: held}
+		}
+		return out, err
 	}
 	msg, err := a.Store.GetMessage(ctx, prep.MessageID)
 	if err != nil {
@@ -108,4 +117,28 @@ func permanently(err error) (string, bool) {
 		return appErr.Message(), true
 	}
 	return "", false
+}
+
+// issueCoupon draws the message's code when its step's incentive names a
+// coupon pool (the same code again on a retry). It says why the step
+// must wait when the pool has no unused code.
+func (a *Activities) issueCoupon(ctx context.Context, ref workflows.StepRef, messageID string) (string, error) {
+	def, err := a.App.Definitions().Version(ctx, ref.CampaignID, ref.Version)
+	if err != nil {
+		return "", err
+	}
+	step, ok := def.StepByID(ref.StepID)
+	if !ok {
+		return "", nil
+	}
+	inc := def.ForVariant(step, ref.Variant).Incentive
+	if inc == nil || inc.Pool == "" {
+		return "", nil
+	}
+	_, err = a.Store.IssueCoupon(ctx, inc.Pool, messageID, a.now(), a.App.CouponExpiry(inc))
+	if errors.Is(err, models.ErrPoolEmpty) {
+		a.App.CountHeldStep(ref.CampaignID, "coupon_pool_empty")
+		return "coupon pool " + inc.Pool + " has no unused code: the step waits until codes are added", nil
+	}
+	return "", err
 }

@@ -1760,3 +1760,30 @@ func TestPublishWithMoveRunningMovesOlderEnrolments(t *testing.T) {
 		require.Equal(t, 404, st, "%v", body)
 	})
 }
+
+func TestCouponPoolsAreFilledAndCounted(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		st, body := b.do(t, "PUT", "/v1/coupon-pools/bf-codes", `{"codes":["BF-1","BF-2"]}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.EqualValues(t, 2, body["available"])
+		require.EqualValues(t, 2, body["added"])
+		st, body = b.do(t, "PUT", "/v1/coupon-pools/bf-codes", `{"codes":["BF-2","BF-3"]}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.EqualValues(t, 1, body["added"], "a code the pool holds is kept as it was")
+		require.EqualValues(t, 3, body["total"])
+		st, body = b.do(t, "GET", "/v1/coupon-pools/bf-codes", "")
+		require.Equal(t, 200, st, "%v", body)
+		require.EqualValues(t, 3, body["available"])
+		st, body = b.do(t, "PUT", "/v1/coupon-pools/bf-codes", `{"codes":["ok","no spaces"]}`)
+		requireError(t, st, body, 422, "invalid", "codes[1]")
+		st, body = b.do(t, "PUT", "/v1/coupon-pools/BAD", `{"codes":["X"]}`)
+		requireError(t, st, body, 422, "invalid", "id")
+		st, body = b.do(t, "GET", "/v1/coupon-pools/none", "")
+		require.Equal(t, 404, st, "%v", body)
+		// A step names a pool or a code, not both.
+		st, body = b.do(t, "POST", "/v1/campaigns", `{"id":"bf","name":"BF","kind":"cross_sell","trigger":{"event":"purchase"},
+		  "steps":[{"id":"offer","at":"1d","subject":"x","template":"offer","incentive":{"percent_off":20,"code":"X","pool":"bf-codes"}}]}`)
+		requireError(t, st, body, 422, "invalid", "steps[0].incentive.pool")
+	})
+}

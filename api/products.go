@@ -97,3 +97,31 @@ func (h *handlers) putRules(c *gin.Context) {
 func (h *handlers) rebuildAffinities(c *gin.Context) {
 	h.respond(c, http.StatusOK)(h.App.RebuildRecommendations(c.Request.Context()))
 }
+
+// CouponsRequest is the body of PUT /v1/coupon-pools/{id}.
+type CouponsRequest struct {
+	Codes []string `json:"codes"`
+}
+
+func (h *handlers) putCoupons(c *gin.Context) {
+	var req CouponsRequest
+	if err := bind(c, &req); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	p, err := h.App.AddCoupons(c.Request.Context(), c.Param("id"), req.Codes)
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (h *handlers) getCoupons(c *gin.Context) {
+	p, err := h.App.Coupons(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}

@@ -144,6 +144,8 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.PUT("/campaigns/:id", h.putCampaign)
 	v1.POST("/campaigns/:id/publish", h.publishCampaign)
 	v1.POST("/campaigns/:id/move-running", h.moveRunning)
+	v1.PUT("/coupon-pools/:id", h.putCoupons)
+	v1.GET("/coupon-pools/:id", h.getCoupons)
 	v1.POST("/campaigns/:id/pause", h.campaignState("pause"))
 	v1.POST("/campaigns/:id/resume", h.campaignState("resume"))
 	v1.POST("/campaigns/:id/unpublish", h.campaignState("unpublish"))

@@ -32,6 +32,8 @@ var routeScopes = map[string]domain.KeyScope{
 	"PUT /v1/campaigns/:id":                               domain.KeyScopeMarketer,
 	"POST /v1/campaigns/:id/publish":                      domain.KeyScopeMarketer,
 	"POST /v1/campaigns/:id/move-running":                 domain.KeyScopeMarketer,
+	"PUT /v1/coupon-pools/:id":                            domain.KeyScopeMarketer,
+	"GET /v1/coupon-pools/:id":                            domain.KeyScopeMarketer,
 	"POST /v1/campaigns/:id/pause":                        domain.KeyScopeMarketer,
 	"POST /v1/campaigns/:id/resume":                       domain.KeyScopeMarketer,
 	"POST /v1/campaigns/:id/unpublish":                    domain.KeyScopeMarketer,

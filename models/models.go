@@ -357,8 +357,20 @@ func all() []any {
 		&Campaign{}, &CampaignVersion{}, &Enrollment{}, &Message{},
 		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{}, &Affinity{}, &ItemSimilarity{},
 		&Experiment{}, &DataMigration{}, &IdempotencySubject{}, &AuditEntry{},
-		&ConsoleSession{}, &SignInFailure{}, &WebhookRefusal{}, &InstallSecret{}, &CustomerActivity{},
+		&ConsoleSession{}, &SignInFailure{}, &WebhookRefusal{}, &InstallSecret{}, &CustomerActivity{}, &CouponCode{},
 	}
+}
+
+// CouponCode is one code of a pool: unused until a step's message draws
+// it (once: a code is never issued twice), with the expiry it was issued
+// with.
+type CouponCode struct {
+	PoolID    string     `gorm:"primaryKey;size:64"`
+	Code      string     `gorm:"primaryKey;size:64;index"`
+	MessageID *string    `gorm:"size:64;uniqueIndex"`
+	IssuedAt  *time.Time
+	ExpiresAt *time.Time
+	CreatedAt time.Time
 }
 
 // Experiment is the state of a campaign version's experiment: whether

@@ -46,7 +46,14 @@ func (a *App) RenderMessage(ctx context.Context, messageID string) error {
 	if err != nil {
 		return err
 	}
-	out, err := a.Compose(ctx, def, step, cust, msg.Variant, trigger, msg.Recommended, usage)
+	coupon, err := a.Store.IssuedCoupon(ctx, msg.ID)
+	if err != nil {
+		return err
+	}
+	if inc := def.ForVariant(step, msg.Variant).Incentive; inc != nil && inc.Pool != "" && coupon == nil {
+		return errs.E(errs.Unavailable, "message %s has no code from pool %s yet", msg.ID, inc.Pool)
+	}
+	out, err := a.Compose(ctx, def, step, cust, msg.Variant, trigger, msg.Recommended, usage, coupon)
 	if err != nil {
 		return err
 	}
@@ -57,9 +64,9 @@ func (a *App) RenderMessage(ctx context.Context, messageID string) error {
 // see, the unsubscribe links and the RFC 8058 headers. RenderMessage,
 // Preview and TestSend all use it.
 func (a *App) Compose(ctx context.Context, def *campaign.Definition, step campaign.Step, cust *models.Customer,
-	variant string, trigger, recommended []string, usage *email.Usage) (models.Rendered, error) {
+	variant string, trigger, recommended []string, usage *email.Usage, coupon *models.CouponCode) (models.Rendered, error) {
 	step = def.ForVariant(step, variant)
-	data, err := a.emailData(ctx, def, step, variant, cust, trigger, recommended)
+	data, err := a.emailData(ctx, def, step, variant, cust, trigger, recommended, coupon)
 	if err != nil {
 		return models.Rendered{}, err
 	}
@@ -88,7 +95,7 @@ func (a *App) Compose(ctx context.Context, def *campaign.Definition, step campai
 }
 
 func (a *App) emailData(ctx context.Context, def *campaign.Definition, step campaign.Step,
-	variant string, cust *models.Customer, trigger, recommended []string) (email.Data, error) {
+	variant string, cust *models.Customer, trigger, recommended []string, coupon *models.CouponCode) (email.Data, error) {
 	step = step.Localized(email.Base(cust.Locale))
 	d := email.Data{
 		Locale:   cust.Locale,
@@ -149,11 +156,44 @@ func (a *App) emailData(ctx context.Context, def *campaign.Definition, step camp
 		if end, ok := inc.End(); ok && (deadline.IsZero() || end.Before(deadline)) {
 			deadline = end.In(loc)
 		}
+		if inc.Pool != "" {
+			// The recipient's own code, and the expiry it was issued with;
+			// a preview shows a stand-in.
+			d.Incentive.Code = PreviewCouponCode
+			if coupon != nil {
+				d.Incentive.Code = coupon.Code
+				if coupon.ExpiresAt != nil {
+					deadline = coupon.ExpiresAt.In(loc)
+				}
+			}
+		}
 		if !deadline.IsZero() {
 			d.Incentive.Expires = email.FormatDate(deadline, cust.Locale)
 		}
 	}
 	return d, nil
+}
+
+// PreviewCouponCode stands in for a pool's one-time code in previews and
+// test sends: the real code is drawn when the step sends.
+const PreviewCouponCode = "ONE-TIME-CODE"
+
+// CouponExpiry is when a code issued now for the incentive expires:
+// expires_in after now, never after ends_at (nil without either).
+func (a *App) CouponExpiry(inc *campaign.Incentive) *time.Time {
+	var deadline time.Time
+	if inc.ExpiresIn != "" {
+		o, _ := campaign.ParseOffset(inc.ExpiresIn)
+		deadline = a.now().AddDate(0, 0, o.Days).Add(time.Duration(o.Hours) * time.Hour)
+	}
+	if end, ok := inc.End(); ok && (deadline.IsZero() || end.Before(deadline)) {
+		deadline = end
+	}
+	if deadline.IsZero() {
+		return nil
+	}
+	deadline = deadline.UTC()
+	return &deadline
 }
 
 func (a *App) unsubscribeURL(sc unsub.Scope) string {

@@ -40,6 +40,12 @@ func (a *App) countRefusal(campaignID, reason string) {
 	a.Metrics.WithTags(map[string]string{"campaign": campaignID, "reason": reason}).Counter(telemetry.MetricEntriesRefused).Inc(1)
 }
 
+// CountHeldStep records a step held back from sending, by campaign and
+// reason (coupon_pool_empty).
+func (a *App) CountHeldStep(campaignID, reason string) {
+	a.Metrics.WithTags(map[string]string{"campaign": campaignID, "reason": reason}).Counter(telemetry.MetricStepsHeld).Inc(1)
+}
+
 // sendGridEventTypes are the webhook's event types; any other is "other".
 var sendGridEventTypes = map[string]bool{
 	"processed": true, "dropped": true, "delivered": true, "deferred": true, "bounce": true, "open": true,

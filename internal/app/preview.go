@@ -117,7 +117,7 @@ func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewI
 	if !def.HasVariant(in.Variant) {
 		return PreviewResult{}, errs.Field(errs.Invalid, "variant", "no variant %q in campaign %s", in.Variant, def.ID)
 	}
-	if res.Email, err = a.Compose(ctx, def, step, cust, in.Variant, trigger, recommended, usage); err != nil {
+	if res.Email, err = a.Compose(ctx, def, step, cust, in.Variant, trigger, recommended, usage, nil); err != nil {
 		return res, err
 	}
 	return res, a.makeInert(&res.Email, cust.ID, def.ID)

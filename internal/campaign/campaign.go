@@ -267,7 +267,10 @@ func (r Recommend) LimitOrDefault() int {
 type Incentive struct {
 	PercentOff int    `json:"percent_off"`
 	Code       string `json:"code,omitempty"`
-	ExpiresIn  string `json:"expires_in,omitempty"` // after the email is sent, e.g. 7d
+	// Pool names a coupon pool (PUT /v1/coupon-pools/{id}) to draw a
+	// one-time code per recipient from, instead of one shared Code.
+	Pool      string `json:"pool,omitempty"`
+	ExpiresIn string `json:"expires_in,omitempty"` // after the email is sent, e.g. 7d
 	// EndsAt is the offer's hard end (RFC 3339): the deadline shown is
 	// never later, and once it has passed the step is skipped, never sent
 	// with an expired offer.
@@ -591,6 +594,9 @@ func (d *Definition) Validate() error {
 			}
 		}
 		if s.Incentive != nil {
+			if s.Incentive.Pool != "" && (s.Incentive.Code != "" || !idRE.MatchString(s.Incentive.Pool)) {
+				return bad(f("incentive.pool"), "a pool ID (1-64 lower-case letters, digits, - or _) draws a code per recipient: give it or a code, not both")
+			}
 			if s.Incentive.PercentOff < 1 || s.Incentive.PercentOff > 90 {
 				return bad(f("incentive.percent_off"), "must be 1 to 90")
 			}

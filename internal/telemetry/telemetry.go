@@ -54,6 +54,10 @@ const (
 	// go to is paused by its guardrail), reentry. The re-engagement scan
 	// asks again each tick while a quiet customer stays in the window.
 	MetricEntriesRefused = "lift_entries_refused"
+	// MetricStepsHeld counts steps held back from sending at each look,
+	// by campaign and reason: coupon_pool_empty (the step's coupon pool
+	// has no unused code left).
+	MetricStepsHeld = "lift_steps_held"
 	// MetricEmails counts sends by campaign, step and outcome: sent,
 	// failed, deferred (a frequency cap), held (an earlier attempt's fate
 	// is unknown), skipped (consent, suppression, an ended offer).
