@@ -365,9 +365,9 @@ func all() []any {
 // it (once: a code is never issued twice), with the expiry it was issued
 // with.
 type CouponCode struct {
-	PoolID    string     `gorm:"primaryKey;size:64"`
-	Code      string     `gorm:"primaryKey;size:64;index"`
-	MessageID *string    `gorm:"size:64;uniqueIndex"`
+	PoolID    string  `gorm:"primaryKey;size:64"`
+	Code      string  `gorm:"primaryKey;size:64;index"`
+	MessageID *string `gorm:"size:64;uniqueIndex"`
 	IssuedAt  *time.Time
 	ExpiresAt *time.Time
 	CreatedAt time.Time

@@ -62,4 +62,3 @@ func (a *App) Coupons(ctx context.Context, poolID string) (*CouponPool, error) {
 	}
 	return &CouponPool{ID: poolID, Total: c.Total, Issued: c.Issued, Available: c.Total - c.Issued}, nil
 }
-
