@@ -177,10 +177,20 @@ func (d *Definition) ForVariant(s Step, variant string) Step {
 
 // VariantSteps is the sequence as the variant sends it: each step with
 // the variant's changes, without the steps it omits.
-func (d *Definition) VariantSteps(variant string) []Step {
+// Steps on a branch's paths are changed (or omitted) alike.
+func (d *Definition) VariantSteps(variant string) []Step { return d.variantSteps(d.Steps, variant) }
+
+func (d *Definition) variantSteps(steps []Step, variant string) []Step {
 	var out []Step
-	for _, s := range d.Steps {
+	for _, s := range steps {
 		if d.omits(variant, s.ID) {
+			continue
+		}
+		if s.Branch != nil {
+			b := *s.Branch
+			b.Then, b.Else = d.variantSteps(b.Then, variant), d.variantSteps(b.Else, variant)
+			s.Branch = &b
+			out = append(out, s)
 			continue
 		}
 		out = append(out, d.ForVariant(s, variant))
@@ -264,8 +274,10 @@ func (d *Definition) validateExperiment() error {
 		}
 		seen[v.ID] = true
 		for _, stepID := range slices.Sorted(maps.Keys(v.Steps)) {
-			if _, ok := d.StepByID(stepID); !ok {
+			if st, ok := d.StepByID(stepID); !ok {
 				return bad(f("steps."+stepID), "no step %q in the campaign", stepID)
+			} else if st.Kind() != KindEmail {
+				return bad(f("steps."+stepID), "step %q is a %s: variants change email steps", stepID, st.Kind())
 			}
 			vs := v.Steps[stepID]
 			if err := checkText("experiment."+f("steps."+stepID+"."), vs.StepText); err != nil {

@@ -204,6 +204,12 @@ type Step struct {
 	// Translations holds the step's copy in other languages, by language
 	// (e.g. "de"); customers whose locale has none get the step's own copy.
 	Translations map[string]StepText `json:"translations,omitempty"`
+
+	// A step that sets one of these is not an email (see flow.go).
+	Branch    *Branch  `json:"branch,omitempty"`
+	WaitFor   *WaitFor `json:"wait_for,omitempty"`
+	OnTimeout string   `json:"on_timeout,omitempty"` // of a wait_for: continue (default) or exit
+	Webhook   *Webhook `json:"webhook,omitempty"`
 }
 
 // StepText is a step's copy in one language.
@@ -308,12 +314,14 @@ func (d *Definition) Warnings(now time.Time, day time.Duration) []string {
 				field, end.UTC().Format(time.RFC3339), s.ID, w.Min))
 		}
 	}
-	for i, s := range d.Steps {
-		check(fmt.Sprintf("steps[%d]", i), s)
-	}
+	Walk(d.Steps, func(path string, s Step) {
+		if s.Kind() == KindEmail {
+			check(path, s)
+		}
+	})
 	if d.Experiment != nil {
 		for i, v := range d.Experiment.Variants {
-			for _, s := range d.Steps {
+			for _, s := range d.EmailSteps() {
 				if vs, ok := v.Steps[s.ID]; ok && vs.Incentive != nil {
 					check(fmt.Sprintf("experiment.variants[%d].steps.%s", i, s.ID), d.ForVariant(s, v.ID))
 				}
@@ -523,94 +531,94 @@ func (d *Definition) Validate() error {
 	if len(d.Steps) == 0 || len(d.Steps) > 20 {
 		return bad("steps", "must have 1 to 20 steps")
 	}
-	seen := map[string]bool{}
-	prev := -1
-	for i, s := range d.Steps {
-		f := func(name string) string { return fmt.Sprintf("steps[%d].%s", i, name) }
-		if !idRE.MatchString(s.ID) {
-			return bad(f("id"), "must be 1-64 lower-case letters, digits, - or _")
-		}
-		if seen[s.ID] {
-			return bad(f("id"), "duplicate step id %q", s.ID)
-		}
-		seen[s.ID] = true
-		w, err := ParseWindow(s.At)
-		if err != nil {
-			return bad(f("at"), "%v", err)
-		}
-		switch {
-		case d.Anchor != "" && w.Min != w.Max:
-			return bad(f("at"), "with an anchor, give one offset before it, like 10d")
-		case d.Anchor != "" && i > 0 && w.Min.TotalHours() >= prev:
-			return bad(f("at"), "must be closer to the anchor than the previous step")
-		case d.Anchor == "" && w.Min.TotalHours() < prev:
-			return bad(f("at"), "starts before the previous step")
-		}
-		prev = w.Min.TotalHours()
-		if strings.TrimSpace(s.Subject) == "" {
-			return bad(f("subject"), "is required")
-		}
-		texts := []struct {
-			field string
-			t     StepText
-		}{{"", StepText{Subject: s.Subject, Preheader: s.Preheader, Heading: s.Heading, Body: s.Body, CTA: s.CTA, CTAURL: s.CTAURL}}}
-		for _, lang := range slices.Sorted(maps.Keys(s.Translations)) {
-			texts = append(texts, struct {
-				field string
-				t     StepText
-			}{"translations." + lang + ".", s.Translations[lang]})
-		}
-		for _, x := range texts {
-			if err := checkText(f(x.field), x.t); err != nil {
-				return err
-			}
-		}
-		for _, k := range slices.Sorted(maps.Keys(s.OnlyIf)) {
-			if err := checkCondition(k, s.OnlyIf[k]); err != nil {
-				return bad(f("only_if."+k), "%v", err)
-			}
-		}
-		switch {
-		case s.CTAURL != "" && strings.TrimSpace(s.CTA) == "":
-			return bad(f("cta"), "is required with cta_url: it is the button's label")
-		case s.CTA != "" && s.CTAURL == "" && s.Recommend == nil:
-			return bad(f("cta_url"), "the call to action %q has nowhere to go: set cta_url, or recommend products (it then links to the first)", s.CTA)
-		}
-		if !slices.Contains(Templates, s.Template) {
-			return bad(f("template"), "unknown template %q (one of %s)", s.Template, strings.Join(Templates, ", "))
-		}
-		if s.Recommend != nil {
-			if !slices.Contains(Strategies, s.Recommend.Strategy) {
-				return bad(f("recommend.strategy"), "unknown strategy %q (one of %s)", s.Recommend.Strategy, joinNames(Strategies))
-			}
-			if s.Recommend.Limit < 0 || s.Recommend.Limit > 3 {
-				return bad(f("recommend.limit"), "must be 1 to 3")
-			}
-			if r := s.Recommend.MaxPriceRatio; r < 0 || (r > 0 && r < 0.1) || r > 100 {
-				return bad(f("recommend.max_price_ratio"), "must be between 0.1 and 100, or 0 for no ceiling")
-			}
-			if len(s.Recommend.Pin) > 3 || len(s.Recommend.Block) > 100 {
-				return bad(f("recommend.pin"), "at most 3 pins and 100 blocks")
-			}
-		}
-		if s.Incentive != nil {
-			if s.Incentive.Pool != "" && (s.Incentive.Code != "" || !idRE.MatchString(s.Incentive.Pool)) {
-				return bad(f("incentive.pool"), "a pool ID (1-64 lower-case letters, digits, - or _) draws a code per recipient: give it or a code, not both")
-			}
-			if s.Incentive.PercentOff < 1 || s.Incentive.PercentOff > 90 {
-				return bad(f("incentive.percent_off"), "must be 1 to 90")
-			}
-			if s.Incentive.ExpiresIn != "" {
-				if _, err := ParseOffset(s.Incentive.ExpiresIn); err != nil {
-					return bad(f("incentive.expires_in"), "%v", err)
-				}
-			}
-			if _, err := time.Parse(time.RFC3339, s.Incentive.EndsAt); s.Incentive.EndsAt != "" && err != nil {
-				return bad(f("incentive.ends_at"), "must be an RFC 3339 time like 2026-12-31T23:59:59Z")
-			}
-		}
+	if _, err := d.validateSteps(d.Steps, "steps", map[string]bool{}, -1, 0); err != nil {
+		return err
 	}
 	return d.validateExperiment()
+}
+
+// validateEmail checks an email step; f names its fields. prev is the
+// earliest offset (hours) it may have, -1 when any; it returns its own.
+func (d *Definition) validateEmail(s Step, f func(string) string, i, prev int) (int, error) {
+	bad := func(field, format string, args ...any) error {
+		return errs.Field(errs.Invalid, field, format, args...)
+	}
+	w, err := ParseWindow(s.At)
+	if err != nil {
+		return prev, bad(f("at"), "%v", err)
+	}
+	switch {
+	case d.Anchor != "" && w.Min != w.Max:
+		return prev, bad(f("at"), "with an anchor, give one offset before it, like 10d")
+	case d.Anchor != "" && i > 0 && w.Min.TotalHours() >= prev:
+		return prev, bad(f("at"), "must be closer to the anchor than the previous step")
+	case d.Anchor == "" && w.Min.TotalHours() < prev:
+		return prev, bad(f("at"), "starts before the previous step")
+	}
+	prev = w.Min.TotalHours()
+	if strings.TrimSpace(s.Subject) == "" {
+		return prev, bad(f("subject"), "is required")
+	}
+	texts := []struct {
+		field string
+		t     StepText
+	}{{"", StepText{Subject: s.Subject, Preheader: s.Preheader, Heading: s.Heading, Body: s.Body, CTA: s.CTA, CTAURL: s.CTAURL}}}
+	for _, lang := range slices.Sorted(maps.Keys(s.Translations)) {
+		texts = append(texts, struct {
+			field string
+			t     StepText
+		}{"translations." + lang + ".", s.Translations[lang]})
+	}
+	for _, x := range texts {
+		if err := checkText(f(x.field), x.t); err != nil {
+			return prev, err
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.OnlyIf)) {
+		if err := checkCondition(k, s.OnlyIf[k]); err != nil {
+			return prev, bad(f("only_if."+k), "%v", err)
+		}
+	}
+	switch {
+	case s.CTAURL != "" && strings.TrimSpace(s.CTA) == "":
+		return prev, bad(f("cta"), "is required with cta_url: it is the button's label")
+	case s.CTA != "" && s.CTAURL == "" && s.Recommend == nil:
+		return prev, bad(f("cta_url"), "the call to action %q has nowhere to go: set cta_url, or recommend products (it then links to the first)", s.CTA)
+	}
+	if !slices.Contains(Templates, s.Template) {
+		return prev, bad(f("template"), "unknown template %q (one of %s)", s.Template, strings.Join(Templates, ", "))
+	}
+	if s.Recommend != nil {
+		if !slices.Contains(Strategies, s.Recommend.Strategy) {
+			return prev, bad(f("recommend.strategy"), "unknown strategy %q (one of %s)", s.Recommend.Strategy, joinNames(Strategies))
+		}
+		if s.Recommend.Limit < 0 || s.Recommend.Limit > 3 {
+			return prev, bad(f("recommend.limit"), "must be 1 to 3")
+		}
+		if r := s.Recommend.MaxPriceRatio; r < 0 || (r > 0 && r < 0.1) || r > 100 {
+			return prev, bad(f("recommend.max_price_ratio"), "must be between 0.1 and 100, or 0 for no ceiling")
+		}
+		if len(s.Recommend.Pin) > 3 || len(s.Recommend.Block) > 100 {
+			return prev, bad(f("recommend.pin"), "at most 3 pins and 100 blocks")
+		}
+	}
+	if s.Incentive != nil {
+		if s.Incentive.Pool != "" && (s.Incentive.Code != "" || !idRE.MatchString(s.Incentive.Pool)) {
+			return prev, bad(f("incentive.pool"), "a pool ID (1-64 lower-case letters, digits, - or _) draws a code per recipient: give it or a code, not both")
+		}
+		if s.Incentive.PercentOff < 1 || s.Incentive.PercentOff > 90 {
+			return prev, bad(f("incentive.percent_off"), "must be 1 to 90")
+		}
+		if s.Incentive.ExpiresIn != "" {
+			if _, err := ParseOffset(s.Incentive.ExpiresIn); err != nil {
+				return prev, bad(f("incentive.expires_in"), "%v", err)
+			}
+		}
+		if _, err := time.Parse(time.RFC3339, s.Incentive.EndsAt); s.Incentive.EndsAt != "" && err != nil {
+			return prev, bad(f("incentive.ends_at"), "must be an RFC 3339 time like 2026-12-31T23:59:59Z")
+		}
+	}
+	return prev, nil
 }
 
 // Plan is a definition's timing and goals only: what a sequence workflow
@@ -643,6 +651,16 @@ func (p Plan) StepsFor(variant string) []PlanStep {
 type PlanStep struct {
 	ID     string `json:"id"`
 	Window Window `json:"window"`
+	// Kind is "" for an email step, else branch, wait_for or webhook
+	// (whose zero Window means "when the flow reaches it").
+	Kind string     `json:"kind,omitempty"`
+	Then []PlanStep `json:"then,omitempty"` // a branch's paths
+	Else []PlanStep `json:"else,omitempty"`
+	// A wait_for's event (for the Temporal UI only: the API matches
+	// events), how long it waits and whether a timeout ends the sequence.
+	Event         string  `json:"event,omitempty"`
+	Within        *Offset `json:"within,omitempty"`
+	ExitOnTimeout bool    `json:"exit_on_timeout,omitempty"`
 }
 
 // Plan returns the definition's plan. The definition must be valid.
@@ -671,7 +689,21 @@ func planSteps(steps []Step) []PlanStep {
 	var out []PlanStep
 	for _, s := range steps {
 		w, _ := ParseWindow(s.At)
-		out = append(out, PlanStep{ID: s.ID, Window: w})
+		ps := PlanStep{ID: s.ID, Window: w}
+		switch s.Kind() {
+		case KindBranch:
+			ps.Kind, ps.Then, ps.Else = KindBranch, planSteps(s.Branch.Then), planSteps(s.Branch.Else)
+		case KindWaitFor:
+			within, _ := ParseOffset(s.WaitFor.Within)
+			ps.Kind, ps.Within, ps.ExitOnTimeout = KindWaitFor, &within, s.OnTimeout == OnTimeoutExit
+			ps.Event = s.WaitFor.Event
+			if s.WaitFor.Step != "" {
+				ps.Event += " of " + s.WaitFor.Step
+			}
+		case KindWebhook:
+			ps.Kind = KindWebhook
+		}
+		out = append(out, ps)
 	}
 	return out
 }
@@ -681,13 +713,18 @@ func planSteps(steps []Step) []PlanStep {
 func (s Step) UsesRecommendations() bool { return s.Recommend != nil }
 
 // StepByID returns the step with the given ID.
+// A step on a branch's path is found too.
 func (d *Definition) StepByID(id string) (Step, bool) {
-	for _, s := range d.Steps {
-		if s.ID == id {
-			return s, true
+	var found *Step
+	Walk(d.Steps, func(_ string, s Step) {
+		if s.ID == id && found == nil {
+			found = &s
 		}
+	})
+	if found == nil {
+		return Step{}, false
 	}
-	return Step{}, false
+	return *found, true
 }
 
 // Attribution is the attribution window (default 5 days).
