@@ -44,6 +44,7 @@ var audited = map[string]auditRule{
 	"DELETE /v1/api-keys/:id":                             {action: app.AuditKeyRevoke, param: "id"},
 	"POST /v1/messages/:id/resolve":                       {action: app.AuditMessageResolve, param: "id"},
 	"POST /v1/imports/:kind":                              {action: app.AuditImport},
+	"PUT /v1/destinations/:id":                            {action: app.AuditDestinationPut, param: "id"},
 }
 
 // audit records a successful audited request: the key, the action, the

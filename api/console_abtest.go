@@ -142,7 +142,11 @@ func (h *handlers) consoleNewTest(c *gin.Context) {
 		h.consoleError(c, err)
 		return
 	}
-	f := testForm{Step: def.Steps[0].ID, ControlSplit: "50", Holdout: strconv.FormatFloat(def.Holdout, 'f', -1, 64),
+	if len(def.EmailSteps()) == 0 {
+		h.consoleError(c, errs.E(errs.Invalid, "campaign %s sends no email: an A/B test varies an email step", def.ID))
+		return
+	}
+	f := testForm{Step: def.EmailSteps()[0].ID, ControlSplit: "50", Holdout: strconv.FormatFloat(def.Holdout, 'f', -1, 64),
 		Metric: experiment.MetricConversionRate, MinSends: strconv.Itoa(experiment.DefaultMinSends),
 		Alpha: strconv.FormatFloat(experiment.DefaultAlpha, 'f', -1, 64)}
 	for i := range maxChallengers {
@@ -218,10 +222,10 @@ func (h *handlers) testPage(c *gin.Context, status int, def *campaign.Definition
 		errors = map[string]string{}
 	}
 	data := gin.H{"Title": "New A/B test · " + def.Name, "CampaignID": def.ID, "Base": version, "Next": version + 1,
-		"Steps": def.Steps, "Form": f, "Errors": errors}
+		"Steps": def.EmailSteps(), "Form": f, "Errors": errors}
 	step, ok := def.StepByID(f.Step)
-	if !ok {
-		step = def.Steps[0]
+	if !ok || step.Kind() != campaign.KindEmail {
+		step = def.EmailSteps()[0]
 	}
 	fields := []controlField{{"Step", step.ID + " at " + step.At}, {"Subject", step.Subject}, {"Preheader", step.Preheader},
 		{"Heading", step.Heading}, {"Body", step.Body}, {"CTA", step.CTA}, {"CTA URL", step.CTAURL}}
@@ -232,7 +236,7 @@ func (h *handlers) testPage(c *gin.Context, status int, def *campaign.Definition
 	if plan != nil {
 		data["Previews"], data["PreviewStep"] = plan.Previews, "step "+step.ID
 		if f.Step == app.AllSteps {
-			data["PreviewStep"] = "step " + def.Steps[0].ID
+			data["PreviewStep"] = "step " + def.EmailSteps()[0].ID
 		}
 	}
 	h.consolePage(c, status, "abtest", data)

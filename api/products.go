@@ -125,3 +125,28 @@ func (h *handlers) getCoupons(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, p)
 }
+
+// putDestination registers a flow webhook destination (admin: it says
+// where Lift posts customer IDs, and holds the signing secret).
+func (h *handlers) putDestination(c *gin.Context) {
+	var req app.DestinationInput
+	if err := bind(c, &req); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	d, err := h.App.PutDestination(c.Request.Context(), c.Param("id"), req)
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (h *handlers) getDestination(c *gin.Context) {
+	d, err := h.App.Destination(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}

@@ -146,6 +146,8 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/campaigns/:id/move-running", h.moveRunning)
 	v1.PUT("/coupon-pools/:id", h.putCoupons)
 	v1.GET("/coupon-pools/:id", h.getCoupons)
+	v1.PUT("/destinations/:id", h.putDestination)
+	v1.GET("/destinations/:id", h.getDestination)
 	v1.POST("/campaigns/:id/pause", h.campaignState("pause"))
 	v1.POST("/campaigns/:id/resume", h.campaignState("resume"))
 	v1.POST("/campaigns/:id/unpublish", h.campaignState("unpublish"))

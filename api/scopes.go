@@ -34,6 +34,7 @@ var routeScopes = map[string]domain.KeyScope{
 	"POST /v1/campaigns/:id/move-running":                 domain.KeyScopeMarketer,
 	"PUT /v1/coupon-pools/:id":                            domain.KeyScopeMarketer,
 	"GET /v1/coupon-pools/:id":                            domain.KeyScopeMarketer,
+	"GET /v1/destinations/:id":                            domain.KeyScopeMarketer,
 	"POST /v1/campaigns/:id/pause":                        domain.KeyScopeMarketer,
 	"POST /v1/campaigns/:id/resume":                       domain.KeyScopeMarketer,
 	"POST /v1/campaigns/:id/unpublish":                    domain.KeyScopeMarketer,
@@ -52,6 +53,7 @@ var routeScopes = map[string]domain.KeyScope{
 	"GET /v1/messages/:id/html":                           domain.KeyScopeMarketer,
 	// Admins: keys, erasure and the data-access record.
 	"DELETE /v1/customers/:id":      domain.KeyScopeAdmin,
+	"PUT /v1/destinations/:id":      domain.KeyScopeAdmin, // where Lift posts, with the secret it signs with
 	"GET /v1/customers/:id/export":  domain.KeyScopeAdmin,
 	"POST /v1/api-keys":             domain.KeyScopeAdmin,
 	"GET /v1/api-keys":              domain.KeyScopeAdmin,

@@ -58,6 +58,10 @@ type Config struct {
 	// SegmentEvents maps more Segment event names to Lift event types:
 	// "Subscription Upgraded=upgrade,Ticket Opened=support_ticket".
 	SegmentEvents map[string]string `env:"LIFT_SEGMENT_EVENTS" envSeparator:"," envKeyValSeparator:"="`
+	// WebhookAllowPrivate lets flow webhook destinations be loopback or
+	// private addresses (inside your network); link-local ones (cloud
+	// metadata) never are. Off by default; on for lift dev.
+	WebhookAllowPrivate bool `env:"LIFT_WEBHOOK_ALLOW_PRIVATE"`
 	// TrustedProxies are the load balancers (IPs or CIDRs) whose
 	// X-Forwarded-For names the client; none by default.
 	TrustedProxies []string `env:"LIFT_TRUSTED_PROXIES" envSeparator:","`
@@ -204,6 +208,9 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 	// stops at once on Ctrl-C.
 	if _, given := environ["LIFT_HTTP"]; role == RoleDev && !given {
 		c.HTTPAddr = "127.0.0.1:8080"
+	}
+	if _, given := environ["LIFT_WEBHOOK_ALLOW_PRIVATE"]; role == RoleDev && !given {
+		c.WebhookAllowPrivate = true // lift dev serves this machine
 	}
 	if _, given := environ["LIFT_SHUTDOWN_TIMEOUT"]; role == RoleDev && !given {
 		c.ShutdownTimeout = 5 * time.Second

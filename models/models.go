@@ -358,6 +358,7 @@ func all() []any {
 		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{}, &Affinity{}, &ItemSimilarity{},
 		&Experiment{}, &DataMigration{}, &IdempotencySubject{}, &AuditEntry{},
 		&ConsoleSession{}, &SignInFailure{}, &WebhookRefusal{}, &InstallSecret{}, &CustomerActivity{}, &CouponCode{},
+		&Destination{}, &WebhookDelivery{},
 	}
 }
 
@@ -418,4 +419,35 @@ func PausedKey(variant, step string) string {
 		return variant
 	}
 	return variant + "/" + step
+}
+
+// Destination is where a flow's webhook steps post: a URL and the secret
+// the requests are signed with (HMAC-SHA256; kept to sign, never shown
+// again). Channel says the destination reaches the customer (sms, push,
+// whatsapp): consent, suppression, frequency caps and quiet hours then
+// apply to its steps as to an email. IncludeEmail puts the customer's
+// address in the body; without it the body names the customer by ID.
+type Destination struct {
+	ID           string `gorm:"primaryKey;size:64"`
+	URL          string `gorm:"size:2048;not null"`
+	Secret       string `gorm:"size:256;not null"`
+	Channel      string `gorm:"size:32"`
+	IncludeEmail bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// WebhookDelivery is a webhook step's delivery for one enrolment: its
+// attempts and, once the destination accepted it (a 2xx), when. A step
+// is delivered at most once: a retried or resumed step finds it here.
+type WebhookDelivery struct {
+	EnrollmentID  string `gorm:"primaryKey;size:64"`
+	StepID        string `gorm:"primaryKey;size:64"`
+	DestinationID string `gorm:"size:64;not null"`
+	Attempts      int    `gorm:"not null;default:0"`
+	LastStatus    int    // the last attempt's HTTP status, 0 when it got none
+	LastError     string `gorm:"size:512"`
+	DeliveredAt   *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }

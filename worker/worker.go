@@ -53,6 +53,8 @@ func Activities(a *activities.Activities) map[string]any {
 		workflows.ActivitySend:                a.Send,
 		workflows.ActivityRecordProgress:      a.RecordProgress,
 		workflows.ActivityRunStep:             a.RunStep,
+		workflows.ActivityEvaluateBranch:      a.EvaluateBranch,
+		workflows.ActivityCallWebhook:         a.CallWebhook,
 		workflows.ActivityEvaluatePurchase:    a.EvaluatePurchase,
 		workflows.ActivityFinishEnrollment:    a.FinishEnrollment,
 		workflows.ActivityLoadInactivityPlans: a.LoadInactivityPlans,

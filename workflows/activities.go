@@ -31,6 +31,10 @@ const (
 	// change "one-activity-step" on): eligibility, recommendations,
 	// render, send and progress, each idempotent by the step's message.
 	ActivityRunStep = "RunStep"
+	// Flow steps (change "flow-steps"): a branch's condition, and a
+	// webhook step's signed delivery.
+	ActivityEvaluateBranch = "EvaluateBranch"
+	ActivityCallWebhook    = "CallWebhook"
 )
 
 // The inputs and results of the activities. They carry IDs and small values
@@ -110,6 +114,33 @@ type StepOutcome struct {
 	Prepared    Prepared    `json:"prepared"`
 	RenderError string      `json:"render_error,omitempty"`
 	Sent        Sent        `json:"sent"`
+}
+
+// BranchOutcome is the path a branch takes and why ("clicked=comparison
+// held"), for the journey.
+type BranchOutcome struct {
+	Then   bool   `json:"then"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// WebhookInput is one attempt at a webhook step.
+type WebhookInput struct {
+	Ref StepRef       `json:"ref"`
+	Day time.Duration `json:"day"`
+}
+
+// WebhookOutcome is what a webhook step did: delivered (the destination
+// accepted it: Reason says with which status, after how many attempts),
+// skipped (a destination that reaches the customer, and the customer may
+// not be reached: no consent, suppressed), or deferred to RetryAt (a
+// frequency cap or quiet hours). A refusal for good is a non-retryable
+// error, and running out of its 24 hours a timeout: the step fails.
+type WebhookOutcome struct {
+	Delivered bool      `json:"delivered,omitempty"`
+	Skipped   bool      `json:"skipped,omitempty"`
+	Deferred  bool      `json:"deferred,omitempty"`
+	RetryAt   time.Time `json:"retry_at,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
 }
 
 // MessageRef names one message.

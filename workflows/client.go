@@ -63,6 +63,13 @@ func (c Client) SwitchVariant(ctx context.Context, workflowID string, plan campa
 	return translate(err, "switch "+workflowID)
 }
 
+// SignalFlow tells a running sequence about an event (or a click or an
+// open) that the waits it names wait for.
+func (c Client) SignalFlow(ctx context.Context, workflowID string, ev FlowEvent) error {
+	err := c.Temporal.SignalWorkflow(ctx, workflowID, "", SignalFlowEvent, ev)
+	return translate(err, "signal "+workflowID)
+}
+
 // SwitchVersion tells a running sequence to follow a newer version of
 // its campaign (the variant's remaining steps) from its next step
 // boundary on.

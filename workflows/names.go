@@ -32,6 +32,10 @@ const (
 	SignalBounce = "bounce"
 	// SignalConsentWithdrawn ends the sequence as no_consent.
 	SignalConsentWithdrawn = "consent_withdrawn"
+	// SignalFlowEvent ends a wait_for: the API sends it for an event (or
+	// a click or open) that the waits it names are waiting for. It is not
+	// an exit signal: a sequence not waiting for it lets it go.
+	SignalFlowEvent = "flow_event"
 	// SignalSwitchVariant moves a running sequence to a promoted winner
 	// for its remaining steps, from the next step boundary on.
 	SignalSwitchVariant = "switch_variant"
@@ -69,10 +73,22 @@ func SequenceWorkflowID(campaignID, customerID string) string {
 }
 
 // StepPlan is a step's timing; content is loaded by activities from the
-// campaign version, so the workflow input stays small.
+// campaign version, so the workflow input stays small. A step of a flow
+// kind (branch, wait_for, webhook) says so in Kind; an email step leaves
+// it empty, so inputs recorded before flows decode the same.
 type StepPlan struct {
 	ID     string          `json:"id"`
 	Window campaign.Window `json:"window"`
+	Kind   string          `json:"kind,omitempty"`
+	// A branch's two paths; the branch's activity picks one.
+	Then []StepPlan `json:"then,omitempty"`
+	Else []StepPlan `json:"else,omitempty"`
+	// A wait_for's event (for the journey and the Temporal UI: the API
+	// decides which events end which wait), how long it waits and whether
+	// running out of time ends the sequence.
+	Event         string           `json:"event,omitempty"`
+	Within        *campaign.Offset `json:"within,omitempty"`
+	ExitOnTimeout bool             `json:"exit_on_timeout,omitempty"`
 }
 
 // SequenceInput starts one enrollment's sequence.
@@ -115,9 +131,17 @@ func NewSequenceInput(p campaign.Plan, version int, enrollmentID, customerID, ti
 func stepPlans(steps []campaign.PlanStep) []StepPlan {
 	out := make([]StepPlan, 0, len(steps))
 	for _, st := range steps {
-		out = append(out, StepPlan{ID: st.ID, Window: st.Window})
+		out = append(out, StepPlan{ID: st.ID, Window: st.Window, Kind: st.Kind, Then: stepPlansOrNil(st.Then),
+			Else: stepPlansOrNil(st.Else), Event: st.Event, Within: st.Within, ExitOnTimeout: st.ExitOnTimeout})
 	}
 	return out
+}
+
+func stepPlansOrNil(steps []campaign.PlanStep) []StepPlan {
+	if len(steps) == 0 {
+		return nil
+	}
+	return stepPlans(steps)
 }
 
 // SequenceResult is how a sequence ended.
@@ -136,6 +160,15 @@ type ExitSignal struct {
 	CampaignID string `json:"campaign_id,omitempty"`
 	// Tier is the tier an upgrade reached.
 	Tier string `json:"tier,omitempty"`
+}
+
+// FlowEvent is the payload of SignalFlowEvent: the wait_for steps the
+// event ends, what it was, and the event's ID (empty for a click or an
+// open). No PII: types and IDs only.
+type FlowEvent struct {
+	Steps   []string `json:"steps"`
+	Type    string   `json:"type"`
+	EventID string   `json:"event_id,omitempty"`
 }
 
 // SwitchVariant is the payload of SignalSwitchVariant: the variant to
@@ -176,6 +209,12 @@ const (
 	StepHoldout    = "holdout"
 	StepFailed     = "failed"
 	StepNotReached = "not_reached"
+	// Flow steps: a branch that took a path (StepState.Path says which),
+	// a wait_for that got its event or ran out of time. A webhook step
+	// ends as sent (delivered), failed, skipped or holdout, like an email.
+	StepBranched = "branched"
+	StepMet      = "met"
+	StepTimedOut = "timed_out"
 )
 
 // Journey answers "where is this customer and why did or didn't they get

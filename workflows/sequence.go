@@ -42,7 +42,7 @@ func SequenceWorkflow(ctx workflow.Context, in SequenceInput) (SequenceResult, e
 		Version: in.Version, Variant: in.Variant, Status: domain.StatusRunning,
 	}
 	for _, st := range in.Steps {
-		s.journey.Steps = append(s.journey.Steps, StepState{ID: st.ID, Status: StepScheduled})
+		s.journey.Steps = append(s.journey.Steps, StepState{ID: st.ID, Kind: st.Kind, Status: StepScheduled})
 	}
 	if err := s.register(ctx); err != nil {
 		return SequenceResult{}, err
@@ -98,6 +98,14 @@ type sequence struct {
 	// sentPending: EmailsSent changed and goes out with the next upsert
 	// (oneActivity only).
 	sentPending bool
+
+	// Flow steps (flow.go). since is when the steps' offsets count from:
+	// the enrolment, then the end of the last wait_for. waitingFor is the
+	// wait_for step being waited on, flowHit the event that ended it.
+	since      time.Time
+	waitingFor string
+	flowHit    *FlowEvent
+	flows      bool // see changeFlowSteps
 }
 
 // Change IDs for workflow.GetVersion. Every change to what the workflow
@@ -111,6 +119,10 @@ const (
 	// switch moved the variant's steps only; a history where that
 	// happened replays as it ran.
 	changeSwitchVersion = "switch-version"
+	// changeFlowSteps: version 1 runs branch, wait_for and webhook steps
+	// (flow.go). Asked when the first such step is reached, so sequences
+	// of email steps only record nothing new.
+	changeFlowSteps = "flow-steps"
 )
 
 type pendingSignal struct {
@@ -175,9 +187,16 @@ func (s *sequence) run(ctx workflow.Context) error {
 	for i := 0; i < len(s.in.Steps); i++ {
 		s.applySwitch(ctx, i)
 		step := s.in.Steps[i]
+		if step.Kind != "" {
+			if err := s.runFlowStep(ctx, i); err != nil || s.ended() {
+				return err
+			}
+			continue
+		}
 		// s.in, not in: a move onto a newer version changes the send
-		// window and the attribution window.
-		due := SendTime(in.EnrolledAt, step.Window, s.loc, s.in.SendWindow, in.Day)
+		// window and the attribution window. After a wait_for, offsets
+		// count from when it ended.
+		due := SendTime(s.from(), step.Window, s.loc, s.in.SendWindow, in.Day)
 		if in.Anchor != nil {
 			due = SendTimeBefore(*in.Anchor, step.Window.Min, s.loc, s.in.SendWindow, in.Day)
 			if due.Before(in.EnrolledAt) {
@@ -236,7 +255,7 @@ func (s *sequence) wait(ctx workflow.Context, at time.Time, what string) error {
 			at = s.nextAllowed(now)
 			wasPaused = false
 		}
-		if !now.Before(at) || (s.stepWait && s.switchTo != nil) {
+		if !now.Before(at) || (s.stepWait && s.switchTo != nil) || s.flowHit != nil {
 			s.setWaiting(ctx, nil, "")
 			return nil
 		}
@@ -270,6 +289,15 @@ func (s *sequence) block(ctx workflow.Context, timer workflow.Future) error {
 			var sw SwitchVariant
 			c.Receive(ctx, &sw)
 			s.switchTo = &sw
+		})
+	}
+	if s.waitingFor != "" {
+		sel.AddReceive(workflow.GetSignalChannel(ctx, SignalFlowEvent), func(c workflow.ReceiveChannel, _ bool) {
+			var ev FlowEvent
+			c.Receive(ctx, &ev)
+			if slices.Contains(ev.Steps, s.waitingFor) {
+				s.flowHit = &ev
+			}
 		})
 	}
 	sel.AddReceive(s.wake, func(c workflow.ReceiveChannel, _ bool) {
@@ -319,7 +347,7 @@ func (s *sequence) applySwitch(ctx workflow.Context, i int) {
 	for _, st := range sw.Steps {
 		if !done[st.ID] {
 			steps = append(steps, st)
-			states = append(states, StepState{ID: st.ID, Status: StepScheduled})
+			states = append(states, StepState{ID: st.ID, Kind: st.Kind, Status: StepScheduled})
 		}
 	}
 	s.in.Steps, s.journey.Steps = steps, states

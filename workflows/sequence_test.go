@@ -42,6 +42,11 @@ type bundle struct {
 	runSteps    int               // RunStep attempts
 	pauseMark   bool              // the enrollment's pause mark, as app.PauseJourney sets it
 	started     workflows.Started // what StartEnrollment finds
+	// Flow steps: the branch decision, and the webhook calls made.
+	branch  func(workflows.StepRef) workflows.BranchOutcome
+	webhook func(workflows.WebhookInput) (workflows.WebhookOutcome, error)
+	hooks   []string // webhook step IDs called, in order
+	hookAt  []time.Duration
 }
 
 func setup(t *testing.T) *bundle {
@@ -115,6 +120,20 @@ func setup(t *testing.T) *bundle {
 				return workflows.PurchaseResult{Converts: true, Goal: campaign.GoalPurchaseOfRecommended, RevenueMinor: 4999}, nil
 			}
 			return workflows.PurchaseResult{}, nil
+		}).Maybe()
+	b.branch = func(workflows.StepRef) workflows.BranchOutcome { return workflows.BranchOutcome{Reason: "else: no"} }
+	b.webhook = func(workflows.WebhookInput) (workflows.WebhookOutcome, error) {
+		return workflows.WebhookOutcome{Delivered: true, Reason: "delivered (HTTP 200) after 1 attempts"}, nil
+	}
+	b.env.OnActivity(workflows.ActivityEvaluateBranch, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, ref workflows.StepRef) (workflows.BranchOutcome, error) {
+			return b.branch(ref), nil
+		}).Maybe()
+	b.env.OnActivity(workflows.ActivityCallWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in workflows.WebhookInput) (workflows.WebhookOutcome, error) {
+			b.hooks = append(b.hooks, in.Ref.StepID)
+			b.hookAt = append(b.hookAt, b.env.Now().Sub(b.start))
+			return b.webhook(in)
 		}).Maybe()
 	b.env.OnActivity(workflows.ActivityFinishEnrollment, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in workflows.FinishInput) error { b.final = &in; return nil }).Maybe()

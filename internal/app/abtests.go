@@ -89,12 +89,15 @@ func (a *App) TestDefinition(ctx context.Context, campaignID string, t NewTest) 
 	if err := json.Unmarshal(raw, &next); err != nil {
 		return nil, err
 	}
+	if len(next.EmailSteps()) == 0 {
+		return nil, errs.Field(errs.Invalid, "step", "campaign %s sends no email: an A/B test varies an email step", campaignID)
+	}
 	if len(t.Challengers) < 1 || len(t.Challengers) > 3 {
 		return nil, errs.Field(errs.Invalid, "experiment.variants", "a test has 2 to 4 variants: the control and 1 to 3 challengers")
 	}
 	if t.Step != AllSteps {
-		if _, ok := next.StepByID(t.Step); !ok {
-			return nil, errs.Field(errs.Invalid, "step", "no step %q in campaign %s", t.Step, campaignID)
+		if st, ok := next.StepByID(t.Step); !ok || st.Kind() != campaign.KindEmail {
+			return nil, errs.Field(errs.Invalid, "step", "no email step %q in campaign %s", t.Step, campaignID)
 		}
 	}
 	exp := &campaign.Experiment{ID: fmt.Sprintf("test-v%d", version+1),
@@ -103,11 +106,12 @@ func (a *App) TestDefinition(ctx context.Context, campaignID string, t NewTest) 
 		v := campaign.Variant{ID: string(rune('B' + i)), Weight: c.Weight, Steps: map[string]campaign.VariantStep{}}
 		if t.Step == AllSteps {
 			ats := strings.Split(c.At, ",")
-			if len(ats) != len(next.Steps) {
+			emails := next.EmailSteps()
+			if len(ats) != len(emails) {
 				return nil, errs.Field(errs.Invalid, fmt.Sprintf("experiment.variants[%d].steps", i+1),
-					"give one offset per step, in order and separated by commas (%d steps)", len(next.Steps))
+					"give one offset per email step, in order and separated by commas (%d steps)", len(emails))
 			}
-			for j, st := range next.Steps {
+			for j, st := range emails {
 				v.Steps[st.ID] = campaign.VariantStep{At: strings.TrimSpace(ats[j])}
 			}
 		} else {
@@ -152,16 +156,16 @@ func (a *App) PreviewTest(ctx context.Context, campaignID string, t NewTest, cus
 	def := plan.Definition
 	step := t.Step
 	if step == AllSteps {
-		step = def.Steps[0].ID
+		step = def.EmailSteps()[0].ID
 	}
 	for _, v := range def.Experiment.Variants {
 		p := TestPreview{Variant: v.ID}
 		var st *campaign.Step
-		for _, s := range def.VariantSteps(v.ID) {
+		campaign.Walk(def.VariantSteps(v.ID), func(_ string, s campaign.Step) {
 			if s.ID == step {
 				st = &s
 			}
-		}
+		})
 		if st == nil {
 			p.Omitted = true
 			plan.Previews = append(plan.Previews, p)

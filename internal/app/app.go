@@ -18,6 +18,8 @@ package app
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/lift-hq/lift/internal/campaign"
@@ -36,6 +38,8 @@ import (
 type Sequences interface {
 	Start(ctx context.Context, in workflows.SequenceInput, summary string) (started bool, err error)
 	Signal(ctx context.Context, workflowID, name string, sig workflows.ExitSignal) error
+	// SignalFlow tells a running sequence about an event its waits wait for.
+	SignalFlow(ctx context.Context, workflowID string, ev workflows.FlowEvent) error
 	SwitchVariant(ctx context.Context, workflowID string, plan campaign.Plan, variant string) error
 	SwitchVersion(ctx context.Context, workflowID string, plan campaign.Plan, version int, variant string) error
 	MoveToVersion(ctx context.Context, campaignID string, version int) error
@@ -68,6 +72,9 @@ type Settings struct {
 	AuditRetention time.Duration
 	// Segment configures the Segment-compatible source.
 	Segment SegmentSettings
+	// WebhookAllowPrivate lets flow webhooks post to loopback and private
+	// addresses (LIFT_WEBHOOK_ALLOW_PRIVATE; lift dev allows them).
+	WebhookAllowPrivate bool
 }
 
 // Deps are the application's collaborators.
@@ -82,12 +89,18 @@ type Deps struct {
 	Metrics     client.MetricsHandler // Lift's own metrics; default none
 	Now         func() time.Time      // default time.Now
 	Settings    Settings
+	// WebhookHTTP posts flow webhooks; default: a client that follows no
+	// redirect and refuses addresses Settings does not allow.
+	WebhookHTTP *http.Client
 }
 
 // App runs the use cases. Build it once per process with New.
 type App struct {
 	Deps
 	defs *Definitions
+
+	webhookOnce sync.Once
+	webhook     *http.Client
 }
 
 // New returns the application over its dependencies.

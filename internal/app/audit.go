@@ -28,6 +28,7 @@ const (
 	AuditKeyRevoke          = "key.revoke"
 	AuditMessageResolve     = "message.resolve"
 	AuditImport             = "data.import"
+	AuditDestinationPut     = "destination.put"
 )
 
 // AuditCLI is the key ID under which lift keys, run with database

@@ -164,6 +164,9 @@ func (a *App) Publish(ctx context.Context, id string, opts PublishOptions) (*Pub
 	if err := a.checkContent(def); err != nil {
 		return nil, err
 	}
+	if err := a.checkDestinations(ctx, def); err != nil {
+		return nil, err
+	}
 	v, err := a.Store.PublishCampaign(ctx, id)
 	if err != nil {
 		return nil, err
@@ -294,13 +297,17 @@ func (a *App) parseDefinition(body []byte) (*campaign.Definition, []byte, error)
 // bad field fails on save and on publish, not at send. Every variant's
 // emails are checked as that variant sends them.
 func (a *App) checkContent(def *campaign.Definition) error {
-	for i, st := range def.Steps {
-		if err := checkLanguages(fmt.Sprintf("steps[%d]", i), st.Translations); err != nil {
-			return err
+	var err error
+	campaign.Walk(def.Steps, func(path string, st campaign.Step) {
+		if err != nil || st.Kind() != campaign.KindEmail {
+			return
 		}
-		if err := a.checkStep(st, fmt.Sprintf("steps[%d].", i)); err != nil {
-			return err
+		if err = checkLanguages(path, st.Translations); err == nil {
+			err = a.checkStep(st, path+".")
 		}
+	})
+	if err != nil {
+		return err
 	}
 	if def.Experiment == nil {
 		return nil
@@ -317,6 +324,22 @@ func (a *App) checkContent(def *campaign.Definition) error {
 		}
 	}
 	return nil
+}
+
+// checkDestinations refuses to publish a flow whose webhook steps post
+// to a destination not registered yet, naming the first such step.
+func (a *App) checkDestinations(ctx context.Context, def *campaign.Definition) error {
+	missing, err := a.Store.MissingDestinations(ctx, def.Destinations())
+	if err != nil || len(missing) == 0 {
+		return err
+	}
+	var field string
+	campaign.Walk(def.Steps, func(path string, st campaign.Step) {
+		if field == "" && st.Webhook != nil && st.Webhook.Destination == missing[0] {
+			field = path + ".webhook.destination"
+		}
+	})
+	return errs.Field(errs.Invalid, field, "no destination %q: register it first with PUT /v1/destinations/%s", missing[0], missing[0])
 }
 
 // checkLanguages refuses translations into a language Lift ships no

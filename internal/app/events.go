@@ -163,7 +163,10 @@ func (a *App) ingest(ctx context.Context, in Event) (EventResult, error) {
 	if err := a.enrol(ctx, ev, cust, now, &res); err != nil {
 		return res, err
 	}
-	return res, a.signal(ctx, ev, cust, &res)
+	if err := a.signal(ctx, ev, cust, &res); err != nil {
+		return res, err
+	}
+	return res, a.signalWaits(ctx, ev, cust, &res)
 }
 
 // sameEvent reports whether ev repeats the stored event prev: the same

@@ -46,6 +46,18 @@ func (a *App) CountHeldStep(campaignID, reason string) {
 	a.Metrics.WithTags(map[string]string{"campaign": campaignID, "reason": reason}).Counter(telemetry.MetricStepsHeld).Inc(1)
 }
 
+// countWebhook records a flow webhook attempt by destination and outcome.
+func (a *App) countWebhook(destination string, status int) {
+	outcome := "refused"
+	switch {
+	case status >= 200 && status < 300:
+		outcome = "delivered"
+	case status == 0 || status == 408 || status == 429 || status >= 500:
+		outcome = "retried"
+	}
+	a.Metrics.WithTags(map[string]string{"destination": destination, "outcome": outcome}).Counter(telemetry.MetricWebhookDeliveries).Inc(1)
+}
+
 // sendGridEventTypes are the webhook's event types; any other is "other".
 var sendGridEventTypes = map[string]bool{
 	"processed": true, "dropped": true, "delivered": true, "deferred": true, "bounce": true, "open": true,

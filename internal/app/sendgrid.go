@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/models"
@@ -144,9 +145,15 @@ func (a *App) applyToMessage(ctx context.Context, msg *models.Message, ev SendGr
 		if ev.MachineOpen { // Apple Mail privacy prefetch: not engagement
 			return nil
 		}
-		return store.UpdateDelivery(ctx, msg.ID, "", &at, nil)
+		if err := store.UpdateDelivery(ctx, msg.ID, "", &at, nil); err != nil {
+			return err
+		}
+		return a.signalEngagement(ctx, msg, campaign.WaitOpen)
 	case "click":
-		return store.UpdateDelivery(ctx, msg.ID, "", nil, &at)
+		if err := store.UpdateDelivery(ctx, msg.ID, "", nil, &at); err != nil {
+			return err
+		}
+		return a.signalEngagement(ctx, msg, campaign.WaitClick)
 	case "bounce":
 		if err := store.UpdateDelivery(ctx, msg.ID, "bounced", nil, nil); err != nil {
 			return err

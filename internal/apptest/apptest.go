@@ -81,6 +81,7 @@ func New(t testing.TB, store *models.Store) *Bundle {
 			Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MinSupport: cfg.AffinityMinSupport,
 			SoftOptIn: cfg.SoftOptInCountries, PublicURL: cfg.PublicURL,
 			FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress, AuditRetention: cfg.AuditRetention,
+			WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 		},
 	})
 	return b
@@ -166,6 +167,19 @@ func (f *Sequences) Signal(_ context.Context, id, name string, _ workflows.ExitS
 		return errs.E(errs.NotFound, "not running")
 	}
 	f.signals = append(f.signals, id+" "+name)
+	return nil
+}
+
+// SignalFlow implements app.Sequences: recorded with the signals as
+// "<id> flow_event <step>,<step>".
+func (f *Sequences) SignalFlow(_ context.Context, id string, ev workflows.FlowEvent) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signalRPCs++
+	if !f.running[id] {
+		return errs.E(errs.NotFound, "not running")
+	}
+	f.signals = append(f.signals, id+" "+workflows.SignalFlowEvent+" "+strings.Join(ev.Steps, ","))
 	return nil
 }
 

@@ -106,7 +106,8 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, o Option
 			Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MinSupport: cfg.AffinityMinSupport,
 			SoftOptIn: cfg.SoftOptInCountries, PublicURL: cfg.PublicURL,
 			FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress, AuditRetention: cfg.AuditRetention,
-			Segment: app.SegmentSettings{ConsentTrait: cfg.SegmentConsentTrait, Events: cfg.SegmentEvents},
+			Segment:             app.SegmentSettings{ConsentTrait: cfg.SegmentConsentTrait, Events: cfg.SegmentEvents},
+			WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 		},
 	})
 	l.Activities = &activities.Activities{

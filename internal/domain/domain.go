@@ -36,6 +36,10 @@ type StepState struct {
 	DoneAt    *time.Time `json:"done_at,omitempty"`
 	Reason    string     `json:"reason,omitempty"`
 	MessageID string     `json:"message_id,omitempty"`
+	// Kind is a flow step's kind (branch, wait_for, webhook); empty for
+	// an email. Path is the path a branch took: then or else.
+	Kind string `json:"kind,omitempty"`
+	Path string `json:"path,omitempty"`
 }
 
 // MessageStatus is where one step's email stands.

@@ -58,6 +58,10 @@ const (
 	// by campaign and reason: coupon_pool_empty (the step's coupon pool
 	// has no unused code left).
 	MetricStepsHeld = "lift_steps_held"
+	// MetricWebhookDeliveries counts flow webhook attempts by destination
+	// (a registered ID, bounded by the operator) and outcome: delivered,
+	// retried (no answer, 408, 429, 5xx) or refused (any other answer).
+	MetricWebhookDeliveries = "lift_webhook_deliveries"
 	// MetricEmails counts sends by campaign, step and outcome: sent,
 	// failed, deferred (a frequency cap), held (an earlier attempt's fate
 	// is unknown), skipped (consent, suppression, an ended offer).

@@ -1,0 +1,500 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/domain"
+	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/models"
+	"github.com/lift-hq/lift/workflows"
+)
+
+// Destination channels that reach the customer: a webhook step to one of
+// them is held to consent, suppression, frequency caps and quiet hours
+// as an email is. A destination without a channel (a CRM, a sales
+// alert) reaches the company's own people.
+var Channels = []string{"sms", "push", "whatsapp"}
+
+// DestinationInput is the body of PUT /v1/destinations/{id}.
+type DestinationInput struct {
+	URL          string `json:"url"`
+	Secret       string `json:"secret"`
+	Channel      string `json:"channel,omitempty"`
+	IncludeEmail bool   `json:"include_email,omitempty"`
+}
+
+// DestinationView is a destination as the API shows it: never its secret.
+type DestinationView struct {
+	ID           string    `json:"id"`
+	URL          string    `json:"url"`
+	Channel      string    `json:"channel,omitempty"`
+	IncludeEmail bool      `json:"include_email"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+func destinationView(d *models.Destination) *DestinationView {
+	return &DestinationView{ID: d.ID, URL: d.URL, Channel: d.Channel, IncludeEmail: d.IncludeEmail, UpdatedAt: d.UpdatedAt}
+}
+
+// PutDestination registers (or replaces) a webhook destination. The URL
+// is http or https without credentials; the secret, 24 to 256
+// characters, signs every request and is never shown again.
+func (a *App) PutDestination(ctx context.Context, id string, in DestinationInput) (*DestinationView, error) {
+	bad := func(field, format string, args ...any) error {
+		return errs.Field(errs.Invalid, field, format, args...)
+	}
+	if !poolRE.MatchString(id) {
+		return nil, bad("id", "must be 1-64 lower-case letters, digits, - or _")
+	}
+	u, err := url.Parse(in.URL)
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(in.URL) > 2048:
+		return nil, bad("url", "must be an absolute http(s) URL of at most 2048 characters")
+	case u.User != nil:
+		return nil, bad("url", "must not carry credentials: the requests are signed with the secret")
+	case u.Fragment != "":
+		return nil, bad("url", "must not have a fragment")
+	}
+	if err := a.checkHost(ctx, u.Hostname()); err != nil {
+		return nil, errs.Field(errs.Invalid, "url", "%v", err)
+	}
+	if n := len(in.Secret); n < 24 || n > 256 {
+		return nil, bad("secret", "must be 24 to 256 characters (e.g. openssl rand -hex 32)")
+	}
+	if in.Channel != "" && !slices.Contains(Channels, in.Channel) {
+		return nil, bad("channel", "unknown channel %q (one of %s, or none for the company's own systems)", in.Channel, strings.Join(Channels, ", "))
+	}
+	d := &models.Destination{ID: id, URL: in.URL, Secret: in.Secret, Channel: in.Channel, IncludeEmail: in.IncludeEmail}
+	if err := a.Store.PutDestination(ctx, d); err != nil {
+		return nil, err
+	}
+	return a.Destination(ctx, id)
+}
+
+// Destination shows a destination, without its secret.
+func (a *App) Destination(ctx context.Context, id string) (*DestinationView, error) {
+	d, err := a.Store.GetDestination(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return destinationView(d), nil
+}
+
+// checkHost refuses a destination host that resolves to an address Lift
+// must not post to; see allowedIP.
+func (a *App) checkHost(ctx context.Context, host string) error {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return a.allowedIP(ip)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil // it may resolve later; every connection is checked again
+	}
+	for _, ip := range addrs {
+		if err := a.allowedIP(ip); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allowedIP: never a link-local address (cloud metadata services live
+// there) or an unspecified or multicast one; loopback and private
+// networks only where LIFT_WEBHOOK_ALLOW_PRIVATE says (lift dev does).
+func (a *App) allowedIP(ip netip.Addr) error {
+	ip = ip.Unmap()
+	switch {
+	case ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast():
+		return fmt.Errorf("%s is a link-local, unspecified or multicast address: Lift does not post there", ip)
+	case (ip.IsLoopback() || ip.IsPrivate()) && !a.Settings.WebhookAllowPrivate:
+		return fmt.Errorf("%s is a loopback or private address: set LIFT_WEBHOOK_ALLOW_PRIVATE=true to post inside your network", ip)
+	}
+	return nil
+}
+
+// webhookClient posts with a 20-second budget, follows no redirect (a
+// destination registers its final URL) and checks every address it
+// connects to, so a name that later resolves somewhere forbidden is
+// refused too.
+func (a *App) webhookClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			return err
+		}
+		return a.allowedIP(ip)
+	}}
+	tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second,
+		ResponseHeaderTimeout: 20 * time.Second, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}
+	return &http.Client{Transport: tr, Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// WebhookPayload is the body of a webhook step's request. It names the
+// customer by ID; the email address only goes to a destination marked
+// include_email.
+type WebhookPayload struct {
+	ID           string            `json:"id"` // enrolment:step, also the Idempotency-Key
+	Type         string            `json:"type"`
+	CustomerID   string            `json:"customer_id"`
+	Email        string            `json:"email,omitempty"`
+	Campaign     string            `json:"campaign"`
+	Version      int               `json:"version"`
+	Step         string            `json:"step"`
+	Variant      string            `json:"variant"`
+	EnrollmentID string            `json:"enrollment_id"`
+	Trigger      *WebhookTrigger   `json:"trigger,omitempty"`
+	Engagement   WebhookEngagement `json:"engagement"`
+	Channel      string            `json:"channel,omitempty"`
+	SentAt       time.Time         `json:"sent_at"`
+}
+
+// WebhookTrigger is the event that enrolled the customer.
+type WebhookTrigger struct {
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// WebhookEngagement is what the customer did with this enrolment's
+// emails so far: the IDs of the steps opened and clicked.
+type WebhookEngagement struct {
+	Opened  []string `json:"opened"`
+	Clicked []string `json:"clicked"`
+}
+
+// Webhook request headers.
+const (
+	HeaderSignature   = "Lift-Signature"  // t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">
+	HeaderIdempotency = "Idempotency-Key" // <enrolment>:<step>, the same on every attempt
+	HeaderAttempt     = "Lift-Attempt"    // 1, 2, …
+)
+
+// SignWebhook is the Lift-Signature value of body at t under secret.
+func SignWebhook(secret string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + "."))
+	mac.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// VerifyWebhook checks a Lift-Signature header the way a destination
+// should: the HMAC in constant time, and a timestamp within tolerance of
+// now, so a captured request cannot be replayed later.
+func VerifyWebhook(secret, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	var ts, sig string
+	for _, part := range strings.Split(header, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			sig = v
+		}
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || sig == "" {
+		return errors.New("malformed signature header")
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return errors.New("signature timestamp outside tolerance")
+	}
+	want := SignWebhook(secret, time.Unix(sec, 0), body)
+	if !hmac.Equal([]byte(want), []byte("t="+ts+",v1="+sig)) {
+		return errors.New("signature mismatch")
+	}
+	return nil
+}
+
+// CallWebhook delivers a webhook step: at most one accepted delivery per
+// enrolment and step. A destination that reaches the customer (a
+// channel) gets it only with consent and outside suppression, after the
+// frequency caps and within the campaign's send window in the customer's
+// zone (else it is deferred or skipped). A 2xx is accepted; a 408, 429,
+// 5xx or network failure is retried (an errs.Unavailable); any other
+// answer fails the step for good (errs.PermanentRemote).
+func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput, caps []models.Cap) (workflows.WebhookOutcome, error) {
+	var out workflows.WebhookOutcome
+	ref := in.Ref
+	def, err := a.defs.Version(ctx, ref.CampaignID, ref.Version)
+	if err != nil {
+		return out, err
+	}
+	step, ok := def.StepByID(ref.StepID)
+	if !ok || step.Webhook == nil {
+		return out, errs.E(errs.Invalid, "campaign %s v%d has no webhook step %s", ref.CampaignID, ref.Version, ref.StepID)
+	}
+	dest, err := a.Store.GetDestination(ctx, step.Webhook.Destination)
+	if errs.Is(err, errs.NotFound) {
+		return out, errs.E(errs.PermanentRemote, "destination %q is not registered (PUT /v1/destinations/%s)", step.Webhook.Destination, step.Webhook.Destination)
+	}
+	if err != nil {
+		return out, err
+	}
+	if prev, err := a.Store.WebhookDeliveryOf(ctx, ref.EnrollmentID, ref.StepID); err == nil && prev.DeliveredAt != nil {
+		out.Delivered, out.Reason = true, fmt.Sprintf("delivered (HTTP %d) after %d attempts", prev.LastStatus, prev.Attempts)
+		return out, nil
+	} else if err != nil && !errs.Is(err, errs.NotFound) {
+		return out, err
+	}
+	el, cust, err := a.Eligibility(ctx, ref.CustomerID, ref.CampaignID)
+	if err != nil {
+		return out, err
+	}
+	if cust == nil {
+		return out, errs.E(errs.NotFound, "customer %s no longer exists", ref.CustomerID)
+	}
+	if dest.Channel != "" {
+		if !el.Eligible {
+			out.Skipped, out.Reason = true, el.Reason
+			return out, nil
+		}
+		if in.Day == 0 || in.Day == workflows.Day {
+			start, end, _ := campaign.ParseSendWindow(def.SendWindow)
+			sw := workflows.SendWindow{Start: start, End: end}
+			if def.SendWindow == "" {
+				sw = workflows.DefaultSendWindow
+			}
+			now := a.now()
+			if next := workflows.NextInWindow(now, workflows.LoadLocation(cust.Timezone), sw); next.After(now) {
+				out.Deferred, out.RetryAt, out.Reason = true, next, "quiet hours in the customer's time zone"
+				return out, nil
+			}
+		}
+		ok, retryAt, err := a.Store.ReserveSend(ctx, cust.ID, "webhook:"+ref.EnrollmentID+":"+ref.StepID, a.now(), scaleCaps(caps, in.Day))
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			out.Deferred, out.RetryAt, out.Reason = true, retryAt, "frequency cap reached"
+			return out, nil
+		}
+	}
+	d, err := a.Store.BeginWebhookAttempt(ctx, ref.EnrollmentID, ref.StepID, dest.ID)
+	if err != nil {
+		return out, err
+	}
+	if d.DeliveredAt != nil { // another attempt got there first
+		out.Delivered, out.Reason = true, fmt.Sprintf("delivered (HTTP %d) after %d attempts", d.LastStatus, d.Attempts)
+		return out, nil
+	}
+	body, err := a.webhookBody(ctx, ref, def, dest, cust)
+	if err != nil {
+		return out, err
+	}
+	status, problem := a.post(ctx, dest, ref, body, d.Attempts)
+	a.countWebhook(dest.ID, status)
+	switch {
+	case status >= 200 && status < 300:
+		now := a.now()
+		if err := a.Store.EndWebhookAttempt(ctx, ref.EnrollmentID, ref.StepID, status, "", &now); err != nil {
+			return out, err
+		}
+		out.Delivered, out.Reason = true, fmt.Sprintf("delivered (HTTP %d) after %d attempts", status, d.Attempts)
+		return out, nil
+	case status == 0 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
+		if err := a.Store.EndWebhookAttempt(ctx, ref.EnrollmentID, ref.StepID, status, problem, nil); err != nil {
+			return out, err
+		}
+		return out, errs.E(errs.Unavailable, "destination %s: %s (attempt %d; retried for up to 24 hours)", dest.ID, problem, d.Attempts)
+	default:
+		if err := a.Store.EndWebhookAttempt(ctx, ref.EnrollmentID, ref.StepID, status, problem, nil); err != nil {
+			return out, err
+		}
+		return out, errs.E(errs.PermanentRemote, "destination %s refused it: %s", dest.ID, problem)
+	}
+}
+
+func scaleCaps(caps []models.Cap, day time.Duration) []models.Cap {
+	if day == 0 || day == workflows.Day {
+		return caps
+	}
+	out := make([]models.Cap, len(caps))
+	for i, c := range caps {
+		out[i] = models.Cap{Window: time.Duration(float64(c.Window) * float64(day) / float64(workflows.Day)), Max: c.Max}
+	}
+	return out
+}
+
+func (a *App) webhookBody(ctx context.Context, ref workflows.StepRef, def *campaign.Definition, dest *models.Destination, cust *models.Customer) ([]byte, error) {
+	p := WebhookPayload{
+		ID: ref.EnrollmentID + ":" + ref.StepID, Type: "lift.flow.webhook", CustomerID: ref.CustomerID, Campaign: def.ID,
+		Version: ref.Version, Step: ref.StepID, Variant: ref.Variant, EnrollmentID: ref.EnrollmentID,
+		Channel: dest.Channel, SentAt: a.now(), Engagement: WebhookEngagement{Opened: []string{}, Clicked: []string{}},
+	}
+	if dest.IncludeEmail {
+		p.Email = cust.Email
+	}
+	if ref.TriggerEventID != "" {
+		ev, err := a.Store.GetEvent(ctx, ref.TriggerEventID)
+		switch {
+		case err == nil:
+			p.Trigger = &WebhookTrigger{ID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt.UTC()}
+		case !errs.Is(err, errs.NotFound):
+			return nil, err
+		}
+	}
+	msgs, err := a.Store.ListMessages(ctx, models.MessageFilter{EnrollmentID: ref.EnrollmentID})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		if m.OpenedAt != nil {
+			p.Engagement.Opened = append(p.Engagement.Opened, m.StepID)
+		}
+		if m.ClickedAt != nil {
+			p.Engagement.Clicked = append(p.Engagement.Clicked, m.StepID)
+		}
+	}
+	return json.Marshal(p)
+}
+
+// post sends one attempt and returns the status (0 when there was no
+// answer) and, for anything but a 2xx, what went wrong.
+func (a *App) post(ctx context.Context, dest *models.Destination, ref workflows.StepRef, body []byte, attempt int) (int, string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, err.Error()
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Lift-Webhooks/1")
+	req.Header.Set(HeaderSignature, SignWebhook(dest.Secret, a.now(), body))
+	req.Header.Set(HeaderIdempotency, ref.EnrollmentID+":"+ref.StepID)
+	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
+	client := a.WebhookHTTP
+	if client == nil {
+		a.webhookOnce.Do(func() { a.webhook = a.webhookClient() })
+		client = a.webhook
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "no answer: " + err.Error()
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp.StatusCode, ""
+	}
+	return resp.StatusCode, strings.TrimSpace(fmt.Sprintf("HTTP %d %s", resp.StatusCode, strings.ToValidUTF8(string(snippet), "")))
+}
+
+// EvaluateBranch decides a branch step for an enrolment by the facts now
+// (see FlowFacts): then when its if holds.
+func (a *App) EvaluateBranch(ctx context.Context, ref workflows.StepRef) (workflows.BranchOutcome, error) {
+	def, err := a.defs.Version(ctx, ref.CampaignID, ref.Version)
+	if err != nil {
+		return workflows.BranchOutcome{}, err
+	}
+	step, ok := def.StepByID(ref.StepID)
+	if !ok || step.Branch == nil {
+		return workflows.BranchOutcome{}, errs.E(errs.Invalid, "campaign %s v%d has no branch step %s", ref.CampaignID, ref.Version, ref.StepID)
+	}
+	facts, err := a.FlowFacts(ctx, ref.EnrollmentID)
+	if err != nil {
+		return workflows.BranchOutcome{}, err
+	}
+	cond := campaign.Describe(step.Branch.If)
+	if campaign.Match(step.Branch.If, facts) {
+		return workflows.BranchOutcome{Then: true, Reason: "then: " + cond + " held"}, nil
+	}
+	return workflows.BranchOutcome{Reason: "else: " + cond + " did not hold"}, nil
+}
+
+// signalWaits ends the customer's running waits for this event: for each
+// running enrolment (but those it started) whose campaign version has a
+// wait_for the event matches, a flow_event signal names those waits.
+func (a *App) signalWaits(ctx context.Context, ev *models.Event, cust *models.Customer, res *EventResult) error {
+	running, err := a.Store.RunningEnrollments(ctx, cust.ID)
+	if err != nil || len(running) == 0 {
+		return err
+	}
+	started := map[string]bool{}
+	for _, s := range res.Started {
+		started[s.EnrollmentID] = true
+	}
+	var facts campaign.Facts
+	for _, e := range running {
+		if started[e.ID] || e.EnrolledAt.After(ev.OccurredAt) {
+			continue
+		}
+		def, err := a.defs.Version(ctx, e.CampaignID, e.Version)
+		if err != nil {
+			return err
+		}
+		if !def.HasFlow() {
+			continue
+		}
+		if facts == nil {
+			if facts, err = a.facts(ctx, ev, cust, nil); err != nil {
+				return err
+			}
+		}
+		waits := def.WaitsFor(ev.Type, "", facts)
+		if len(waits) == 0 {
+			continue
+		}
+		err = a.Sequences.SignalFlow(ctx, e.WorkflowID, workflows.FlowEvent{Steps: waits, Type: ev.Type, EventID: ev.ID})
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		res.Signalled = append(res.Signalled, SignalledSeq{CampaignID: e.CampaignID, WorkflowID: e.WorkflowID, Signal: workflows.SignalFlowEvent})
+	}
+	return nil
+}
+
+// signalEngagement ends the waits for a click or open of the message's
+// step in the message's own enrolment.
+func (a *App) signalEngagement(ctx context.Context, msg *models.Message, what string) error {
+	if msg.EnrollmentID == "" {
+		return nil
+	}
+	enr, err := a.Store.GetEnrollment(ctx, msg.EnrollmentID)
+	if errs.Is(err, errs.NotFound) {
+		return nil
+	}
+	if err != nil || enr.Status != domain.StatusRunning {
+		return err
+	}
+	def, err := a.defs.Version(ctx, enr.CampaignID, enr.Version)
+	if err != nil || !def.HasFlow() {
+		return err
+	}
+	waits := def.WaitsFor(what, msg.StepID, campaign.Facts{})
+	if len(waits) == 0 {
+		return nil
+	}
+	err = a.Sequences.SignalFlow(ctx, enr.WorkflowID, workflows.FlowEvent{Steps: waits, Type: what + " of " + msg.StepID})
+	if errs.Is(err, errs.NotFound) {
+		return nil
+	}
+	return err
+}
