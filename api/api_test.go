@@ -1787,3 +1787,57 @@ func TestCouponPoolsAreFilledAndCounted(t *testing.T) {
 		requireError(t, st, body, 422, "invalid", "steps[0].incentive.pool")
 	})
 }
+
+// Flows through the API: destinations are registered (admin) and shown
+// without their secret; a flow posting to an unregistered destination is
+// not published; a wait_for is ended by the customer's matching event,
+// named in the signal, and not by one its where does not match.
+func TestFlowsWaitForEventsAndPostToDestinations(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		const secret = "0123456789abcdef0123456789abcdef"
+		st, body := b.do(t, "PUT", "/v1/destinations/crm", `{"url":"http://127.0.0.1:9/hook","secret":"`+secret+`"}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.NotContains(t, fmt.Sprint(body), secret)
+		st, body = b.do(t, "GET", "/v1/destinations/crm", "")
+		require.Equal(t, 200, st, "%v", body)
+		require.Equal(t, "http://127.0.0.1:9/hook", body["url"])
+		require.NotContains(t, fmt.Sprint(body), secret)
+		st, body = b.do(t, "PUT", "/v1/destinations/crm", `{"url":"http://169.254.169.254/","secret":"`+secret+`"}`)
+		requireError(t, st, body, 422, "invalid", "url")
+		st, body = b.do(t, "GET", "/v1/destinations/none", "")
+		require.Equal(t, 404, st, "%v", body)
+
+		st, body = b.do(t, "POST", "/v1/campaigns", `{"id":"flow","name":"Flow","kind":"cross_sell","trigger":{"event":"milestone"},
+		  "steps":[{"id":"a","at":"1d","subject":"x","template":"education"},
+		    {"id":"b","branch":{"if":{"clicked":"a"},"then":[{"id":"c","at":"bad","subject":"y","template":"education"}]}}]}`)
+		requireError(t, st, body, 422, "invalid", "steps[1].branch.then[0].at")
+
+		flow := `{"id":"flow","name":"Flow","kind":"cross_sell","trigger":{"event":"milestone"},
+		  "steps":[{"id":"delivery","wait_for":{"event":"delivered","within":"10d","where":{"carrier":"dhl"}}},
+		    {"id":"hello","at":"1d","subject":"It arrived","template":"education"},
+		    {"id":"tell","webhook":{"destination":"sales"}}]}`
+		st, body = b.do(t, "POST", "/v1/campaigns", flow)
+		require.Equal(t, 201, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/campaigns/flow/publish", "")
+		requireError(t, st, body, 422, "invalid", "steps[2].webhook.destination")
+		st, body = b.do(t, "PUT", "/v1/destinations/sales", `{"url":"https://sales.example/lift","secret":"`+secret+`"}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/campaigns/flow/publish", "")
+		require.Equal(t, 201, st, "%v", body)
+
+		st, body = b.do(t, "PUT", "/v1/customers/ada", `{"email":"ada@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"signed_up"}}`)
+		require.Equal(t, 202, st, "%v", body)
+		require.Len(t, body["started"], 1)
+		before := len(b.seq.Signals())
+		st, body = b.do(t, "POST", "/v1/events", `{"type":"delivered","customer_id":"ada","properties":{"order_id":"o-9","carrier":"ups"}}`)
+		require.Equal(t, 202, st, "%v", body)
+		require.Len(t, b.seq.Signals(), before, "the wait's where does not match a UPS delivery")
+		st, body = b.do(t, "POST", "/v1/events", `{"type":"delivered","customer_id":"ada","properties":{"order_id":"o-9","carrier":"dhl"}}`)
+		require.Equal(t, 202, st, "%v", body)
+		require.Equal(t, "seq/flow/ada flow_event delivery", b.seq.Signals()[before])
+		require.Contains(t, fmt.Sprint(body["signalled"]), "flow_event")
+	})
+}

@@ -85,7 +85,7 @@ type journey struct {
 	WorkflowID       string `json:"workflow_id"`
 	Source           string `json:"source"`
 	Steps            []struct {
-		ID, Status, Reason string
+		ID, Status, Reason, Kind, Path string
 	} `json:"steps"`
 }
 
