@@ -1841,3 +1841,60 @@ func TestFlowsWaitForEventsAndPostToDestinations(t *testing.T) {
 		require.Contains(t, fmt.Sprint(body["signalled"]), "flow_event")
 	})
 }
+
+// The report gives each node of a flow its journeys, outcomes,
+// conversions and revenue, and the campaign page draws the flow.
+func TestFlowReportAndDiagram(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		const secret = "0123456789abcdef0123456789abcdef"
+		st, body := b.do(t, "PUT", "/v1/destinations/crm", `{"url":"https://crm.example/hook","secret":"`+secret+`"}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/campaigns", `{"id":"flow","name":"Flow <b>","kind":"upsell","trigger":{"event":"milestone"},
+		  "steps":[{"id":"comparison","at":"1d","subject":"Compare","template":"education"},
+		    {"id":"engaged","branch":{"if":{"clicked":"comparison"},"then":[{"id":"tell-sales","webhook":{"destination":"crm"}}],
+		      "else":[{"id":"reminder","at":"3d","subject":"Still <there>?","template":"education"}]}}]}`)
+		require.Equal(t, 201, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/campaigns/flow/publish", "")
+		require.Equal(t, 201, st, "%v", body)
+		ended := func(id string, status domain.SequenceStatus, revenue int64, steps ...domain.StepState) {
+			require.NoError(t, b.store.DB().Create(&models.Enrollment{ID: id, CustomerID: "c-" + id, CampaignID: "flow", Version: 1,
+				WorkflowID: "seq/flow/c-" + id, Variant: "A", Status: status, RevenueMinor: revenue, EnrolledAt: apptest.Now.Add(-time.Hour),
+				Steps: steps}).Error)
+		}
+		sent := domain.StepState{ID: "comparison", Status: "sent"}
+		ended("e1", domain.StatusConverted, 12000, sent, domain.StepState{ID: "engaged", Kind: "branch", Status: "branched", Path: "then"},
+			domain.StepState{ID: "tell-sales", Kind: "webhook", Status: "sent"})
+		ended("e2", domain.StatusCompleted, 0, sent, domain.StepState{ID: "engaged", Kind: "branch", Status: "branched", Path: "else"},
+			domain.StepState{ID: "reminder", Status: "sent"})
+		ended("e3", domain.StatusUnsubscribed, 0, sent, domain.StepState{ID: "engaged", Status: "not_reached"})
+
+		st, body = b.do(t, "GET", "/v1/campaigns/flow/report", "")
+		require.Equal(t, 200, st, "%v", body)
+		var r struct{ Flow []app.FlowNode }
+		raw, _ := json.Marshal(body)
+		require.NoError(t, json.Unmarshal(raw, &r))
+		nodes := map[string]app.FlowNode{}
+		for _, n := range r.Flow {
+			nodes[n.ID] = n
+		}
+		require.Equal(t, []string{"comparison", "engaged", "tell-sales", "reminder"}, []string{r.Flow[0].ID, r.Flow[1].ID, r.Flow[2].ID, r.Flow[3].ID})
+		require.Equal(t, 3, nodes["comparison"].Entered)
+		require.Equal(t, 2, nodes["engaged"].Entered, "not reached is not entered")
+		require.Equal(t, map[string]int{"then": 1, "else": 1}, nodes["engaged"].Outcomes)
+		require.Equal(t, 1, nodes["tell-sales"].Converted)
+		require.InDelta(t, 120.0, nodes["tell-sales"].Revenue, 0.001, "revenue of the converted journeys through the node")
+		require.Zero(t, nodes["reminder"].Converted)
+		require.Equal(t, "steps[1].branch.else[0]", nodes["reminder"].Path)
+
+		br := &browser{t: t, b: b}
+		require.Equal(t, 303, br.signIn(key))
+		st, page, _ := br.get("/console/campaigns/flow")
+		require.Equal(t, 200, st, page)
+		require.Contains(t, page, `<svg`)
+		require.Contains(t, page, `if clicked=comparison`)
+		require.Contains(t, page, `Still &lt;there&gt;?`, "texts in the SVG are escaped")
+		require.NotContains(t, page, `Still <there>`)
+		require.Contains(t, page, "1 in · 1 sent · 1 conv")
+	})
+}

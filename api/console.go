@@ -276,6 +276,11 @@ func (h *handlers) consoleCampaign(c *gin.Context) {
 		return
 	}
 	data["Report"], data["From"] = r, from
+	if def.HasFlow() {
+		data["Flow"] = flowDiagram(def, r.Flow, func(x float64) string {
+			return strings.TrimSpace(strconv.FormatFloat(x, 'f', 2, 64) + " " + r.Currency)
+		})
+	}
 	data["Bars"] = h.bars(r, arms, guard, id)
 	data["Previews"] = previews(def, id)
 	if h.TemporalUI != "" {

@@ -143,3 +143,29 @@ func (s *Store) RunningBeforeVersion(ctx context.Context, campaignID string, ver
 		Order("id").Limit(limit).Find(&es).Error
 	return es, translate(err, "enrollments")
 }
+
+// EachEndedJourney calls fn with the ended enrolments of a campaign (of
+// version, unless 0) enrolled in [from, to) (unbounded where zero) whose
+// steps were kept, a thousand rows at a time: each one's ID, status,
+// revenue and steps' final states only.
+func (s *Store) EachEndedJourney(ctx context.Context, campaignID string, version int, from, to time.Time, fn func(e *Enrollment)) error {
+	q := s.db.WithContext(ctx).Model(&Enrollment{}).Select("id", "status", "revenue_minor", "steps").
+		Where("campaign_id = ? AND status <> ? AND steps IS NOT NULL", campaignID, domain.StatusRunning)
+	if version > 0 {
+		q = q.Where("version = ?", version)
+	}
+	if !from.IsZero() {
+		q = q.Where("enrolled_at >= ?", from)
+	}
+	if !to.IsZero() {
+		q = q.Where("enrolled_at < ?", to)
+	}
+	var batch []Enrollment
+	err := q.FindInBatches(&batch, 1000, func(*gorm.DB, int) error {
+		for i := range batch {
+			fn(&batch[i])
+		}
+		return nil
+	}).Error
+	return translate(err, "enrollments")
+}

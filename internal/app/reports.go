@@ -114,6 +114,9 @@ type Report struct {
 	RevenueNote string `json:"revenue_note"`
 	// Basis says which population each table counts.
 	Basis string `json:"basis"`
+	// Flow is each step of a flow (a campaign with branch, wait_for or
+	// webhook steps), counted over the ended journeys; see FlowNode.
+	Flow []FlowNode `json:"flow,omitempty"`
 }
 
 // reportBasis is the report's Basis.
@@ -172,7 +175,26 @@ func (a *App) VariantReport(ctx context.Context, id string, version int, from, t
 	if err != nil {
 		return Report{}, err
 	}
-	return buildReport(id, from, to, currencies, variants, steps), nil
+	r := buildReport(id, from, to, currencies, variants, steps)
+	def, err := a.reportDefinition(ctx, id, version)
+	if errs.Is(err, errs.NotFound) { // the totals are the report's; a definition only adds the flow
+		return r, nil
+	}
+	if err != nil || !def.HasFlow() {
+		return r, err
+	}
+	r.Flow, err = a.flowReport(ctx, def, id, version, from, to, r.Currency)
+	return r, err
+}
+
+// reportDefinition is the definition a report draws a flow from: the
+// version asked for, else the one the campaign shows.
+func (a *App) reportDefinition(ctx context.Context, id string, version int) (*campaign.Definition, error) {
+	if version > 0 {
+		return a.defs.Version(ctx, id, version)
+	}
+	def, _, err := a.defs.Shown(ctx, id)
+	return def, err
 }
 
 // buildReport derives the rates, intervals and shares from the totals.
