@@ -1781,6 +1781,23 @@ func TestCouponPoolsAreFilledAndCounted(t *testing.T) {
 		requireError(t, st, body, 422, "invalid", "id")
 		st, body = b.do(t, "GET", "/v1/coupon-pools/none", "")
 		require.Equal(t, 404, st, "%v", body)
+		// Or Lift makes them from a pattern: random, unambiguous, unique.
+		st, body = b.do(t, "PUT", "/v1/coupon-pools/gen", `{"pattern":"BF-####-####","count":500}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.EqualValues(t, 500, body["added"])
+		require.EqualValues(t, 500, body["available"])
+		var codes []string
+		require.NoError(t, b.store.DB().Model(&models.CouponCode{}).Where("pool_id = ?", "gen").Pluck("code", &codes).Error)
+		require.Len(t, codes, 500)
+		for _, c := range codes {
+			require.Regexp(t, `^BF-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$`, c)
+		}
+		st, body = b.do(t, "PUT", "/v1/coupon-pools/gen", `{"pattern":"BF-##","count":5}`)
+		requireError(t, st, body, 422, "invalid", "pattern")
+		st, body = b.do(t, "PUT", "/v1/coupon-pools/gen", `{"pattern":"BF-######","codes":["X"]}`)
+		requireError(t, st, body, 422, "invalid", "pattern")
+		st, body = b.do(t, "PUT", "/v1/coupon-pools/gen", `{"pattern":"BF-######","count":0}`)
+		requireError(t, st, body, 422, "invalid", "count")
 		// A step names a pool or a code, not both.
 		st, body = b.do(t, "POST", "/v1/campaigns", `{"id":"bf","name":"BF","kind":"cross_sell","trigger":{"event":"purchase"},
 		  "steps":[{"id":"offer","at":"1d","subject":"x","template":"offer","incentive":{"percent_off":20,"code":"X","pool":"bf-codes"}}]}`)

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/money"
 	"github.com/lift-hq/lift/models"
 )
@@ -98,9 +99,12 @@ func (h *handlers) rebuildAffinities(c *gin.Context) {
 	h.respond(c, http.StatusOK)(h.App.RebuildRecommendations(c.Request.Context()))
 }
 
-// CouponsRequest is the body of PUT /v1/coupon-pools/{id}.
+// CouponsRequest is the body of PUT /v1/coupon-pools/{id}: codes, or a
+// pattern and how many codes Lift makes from it.
 type CouponsRequest struct {
-	Codes []string `json:"codes"`
+	Codes   []string `json:"codes,omitempty"`
+	Pattern string   `json:"pattern,omitempty"`
+	Count   int      `json:"count,omitempty"`
 }
 
 func (h *handlers) putCoupons(c *gin.Context) {
@@ -109,7 +113,16 @@ func (h *handlers) putCoupons(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
-	p, err := h.App.AddCoupons(c.Request.Context(), c.Param("id"), req.Codes)
+	var p *app.CouponPool
+	var err error
+	switch {
+	case req.Pattern != "" && len(req.Codes) > 0:
+		err = errs.Field(errs.Invalid, "pattern", "give codes or a pattern, not both")
+	case req.Pattern != "":
+		p, err = h.App.GenerateCoupons(c.Request.Context(), c.Param("id"), req.Pattern, req.Count)
+	default:
+		p, err = h.App.AddCoupons(c.Request.Context(), c.Param("id"), req.Codes)
+	}
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
