@@ -1904,6 +1904,16 @@ func TestFlowReportAndDiagram(t *testing.T) {
 		require.Zero(t, nodes["reminder"].Converted)
 		require.Equal(t, "steps[1].branch.else[0]", nodes["reminder"].Path)
 
+		// Preview takes the way through the branches to a step on a path.
+		st, body = b.do(t, "PUT", "/v1/customers/ada", `{"email":"ada@example.com","marketing_consent":true}`)
+		require.Equal(t, 200, st, "%v", body)
+		st, body = b.do(t, "POST", "/v1/campaigns/flow/preview", `{"customer_id":"ada","step":"reminder"}`)
+		require.Equal(t, 200, st, "%v", body)
+		require.Equal(t, []any{"engaged: else"}, body["path"])
+		require.Equal(t, "Still <there>?", body["subject"])
+		st, body = b.do(t, "POST", "/v1/campaigns/flow/preview", `{"customer_id":"ada","step":"engaged"}`)
+		requireError(t, st, body, 422, "invalid", "step")
+
 		br := &browser{t: t, b: b}
 		require.Equal(t, 303, br.signIn(key))
 		st, page, _ := br.get("/console/campaigns/flow")

@@ -207,6 +207,8 @@ type PreviewResponse struct {
 	// Warnings: what a reviewer should know of this email as it would
 	// go out (no postal address in the footer).
 	Warnings []string `json:"warnings"`
+	// Path is the way through a flow's branches to the step.
+	Path []string `json:"path,omitempty"`
 }
 
 // previewCampaign renders a step of the campaign's current draft for a
@@ -241,6 +243,7 @@ type TestSendResponse struct {
 	ProviderMessageID string      `json:"provider_message_id"`
 	Recommendations   []recs.Pick `json:"recommendations"`
 	Warnings          []string    `json:"warnings"`
+	Path              []string    `json:"path,omitempty"` // through a flow's branches to the step
 }
 
 // testSendCampaign sends a preview to a reviewer; see app.TestSend.
@@ -258,7 +261,7 @@ func (h *handlers) testSendCampaign(c *gin.Context) {
 	}
 	c.JSON(http.StatusAccepted, TestSendResponse{
 		To: res.To, Subject: res.Subject, Provider: res.Provider, ProviderMessageID: res.ProviderMessageID,
-		Recommendations: previewResponse(res.Preview).Recommendations, Warnings: nonNil(res.Preview.Warnings),
+		Recommendations: previewResponse(res.Preview).Recommendations, Warnings: nonNil(res.Preview.Warnings), Path: res.Preview.Path,
 	})
 }
 
@@ -270,6 +273,6 @@ func previewResponse(res app.PreviewResult) PreviewResponse {
 	return PreviewResponse{
 		Subject: res.Email.Subject, Preheader: res.Email.Preheader, HTML: res.Email.HTML, Text: res.Email.Text,
 		Headers: res.Email.Headers, Recommendations: picks, Strategy: res.Recs.Strategy,
-		RecommendNote: res.Recs.Note, Skipped: res.Skipped, Warnings: nonNil(res.Warnings),
+		RecommendNote: res.Recs.Note, Skipped: res.Skipped, Warnings: nonNil(res.Warnings), Path: res.Path,
 	}
 }

@@ -71,6 +71,9 @@ type PreviewResult struct {
 	// Warnings: what a reviewer should know of the email as it would go
 	// out (no postal address).
 	Warnings []string
+	// Path is the way through a flow's branches to the step ("engaged:
+	// else"): the email is rendered as it goes out to a customer who took it.
+	Path []string
 }
 
 // preview renders a step of def for a customer, as a send would now,
@@ -80,6 +83,10 @@ func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewI
 	if !ok {
 		return PreviewResult{}, errs.Field(errs.NotFound, "step", "no step %q in campaign %s", in.StepID, def.ID)
 	}
+	if k := step.Kind(); k != campaign.KindEmail {
+		return PreviewResult{}, errs.Field(errs.Invalid, "step", "step %q is a %s, which sends no email: preview an email step (on any path)", in.StepID, k)
+	}
+	path, _ := def.PathTo(in.StepID)
 	cust, err := a.Store.GetCustomer(ctx, in.CustomerID)
 	if errs.Is(err, errs.NotFound) {
 		return PreviewResult{}, errs.Field(errs.NotFound, "customer_id", "customer %q not found", in.CustomerID)
@@ -91,7 +98,7 @@ func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewI
 	if err != nil {
 		return PreviewResult{}, err
 	}
-	var res PreviewResult
+	res := PreviewResult{Path: path}
 	if w := a.postalWarning(); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}

@@ -103,6 +103,32 @@ func (d *Definition) EmailSteps() []Step {
 	return out
 }
 
+// PathTo is the way through the flow's branches to the step with id:
+// each branch on the way and the path it must take ("engaged: else"),
+// outermost first; nil for a step outside any branch, and ok false when
+// no step has the ID.
+func (d *Definition) PathTo(id string) (way []string, ok bool) {
+	return pathTo(d.Steps, id, nil)
+}
+
+func pathTo(steps []Step, id string, way []string) ([]string, bool) {
+	for _, s := range steps {
+		if s.ID == id {
+			return way, true
+		}
+		if s.Branch == nil {
+			continue
+		}
+		if w, ok := pathTo(s.Branch.Then, id, append(slices.Clone(way), s.ID+": then")); ok {
+			return w, true
+		}
+		if w, ok := pathTo(s.Branch.Else, id, append(slices.Clone(way), s.ID+": else")); ok {
+			return w, true
+		}
+	}
+	return nil, false
+}
+
 // HasFlow reports whether the definition uses any step kind but email.
 func (d *Definition) HasFlow() bool {
 	flow := false
