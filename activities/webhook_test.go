@@ -199,12 +199,33 @@ func TestChannelWebhooksRespectConsentAndQuietHours(t *testing.T) {
 		require.Equal(t, time.Date(2026, 5, 4, 11, 0, 0, 0, time.UTC), out.RetryAt.UTC(), "noon in London")
 		require.Zero(t, rec.count())
 
+		// At noon it goes, and takes a slot under the frequency caps: a
+		// cap of one a day then holds the next channel message.
+		b.acts.Caps = []models.Cap{{Window: 24 * time.Hour, Max: 1}}
+		noon := apptest.Now.Add(time.Hour)
+		b.app.Now = func() time.Time { return noon }
+		out, err = b.acts.CallWebhook(ctx, in)
+		require.NoError(t, err)
+		require.True(t, out.Delivered, "%+v", out)
+		require.Equal(t, 1, rec.count())
+		in.Ref.StepID = "nudge-2" // another step of the same kind, the same day
+		_, err = b.acts.CallWebhook(ctx, in)
+		require.Equal(t, errs.Invalid, errs.CodeOf(err), "no such step in the campaign")
+		require.NoError(t, b.store.EnsureEnrollment(ctx, &models.Enrollment{ID: "w-3", CustomerID: "ada", CampaignID: "alert", Version: 1,
+			WorkflowID: "seq/alert/ada-3", Variant: "A", Status: domain.StatusRunning, EnrolledAt: noon}))
+		in.Ref.StepID, in.Ref.EnrollmentID = "nudge", "w-3"
+		out, err = b.acts.CallWebhook(ctx, in)
+		require.NoError(t, err)
+		require.True(t, out.Deferred, "the cap is full: %+v", out)
+		require.Equal(t, "frequency cap reached", out.Reason)
+		require.Equal(t, 1, rec.count())
+
 		require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "ada@example.com", Name: "Ada Lovelace",
 			Timezone: "Europe/London", Locale: "en", Consent: false}))
 		out, err = b.acts.CallWebhook(ctx, in)
 		require.NoError(t, err)
 		require.True(t, out.Skipped, "no consent, no SMS")
-		require.Zero(t, rec.count())
+		require.Equal(t, 1, rec.count())
 	})
 }
 

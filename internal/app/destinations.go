@@ -286,7 +286,9 @@ func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput, caps [
 				return out, nil
 			}
 		}
-		ok, retryAt, err := a.Store.ReserveSend(ctx, cust.ID, "webhook:"+ref.EnrollmentID+":"+ref.StepID, a.now(), scaleCaps(caps, in.Day))
+		// The slot's key is the step's, hashed to fit a message ID.
+		slot := sha256.Sum256([]byte(ref.EnrollmentID + ":" + ref.StepID))
+		ok, retryAt, err := a.Store.ReserveSend(ctx, cust.ID, "webhook:"+hex.EncodeToString(slot[:20]), a.now(), scaleCaps(caps, in.Day))
 		if err != nil {
 			return out, err
 		}
