@@ -16,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/testbrowser"
 	liftworker "github.com/lift-hq/lift/worker"
 )
 
@@ -215,6 +217,9 @@ func TestFlowBranchesWaitsAndWebhooksThroughTheRealWorker(t *testing.T) {
 		require.Equal(t, "purchase", p.Trigger.Type)
 	}
 
+	// The console draws the flow with the ended journeys' counts.
+	flowInChromium(t, a)
+
 	// The flow's history replays, and is kept for the replay tests.
 	h := history(t, d.Temporal, "seq/lens-flow/fl-click")
 	r := worker.NewWorkflowReplayer()
@@ -291,4 +296,32 @@ func TestWebhookDeliveredOnceAcrossAWorkerKill(t *testing.T) {
 	require.Equal(t, "tell-sales", j.Steps[0].ID)
 	require.Equal(t, "sent", j.Steps[0].Status, "%+v", j.Steps[0])
 	require.Equal(t, []string{"hello"}, sentSteps(a.messages(t, "kw")))
+}
+
+// flowInChromium opens lens-flow's campaign page in headless Chromium:
+// the diagram shows each step with its counts, and fits a phone's width
+// by scrolling inside its card. The screenshot goes to the artifacts.
+func flowInChromium(t *testing.T, a api) {
+	ctx, artifacts := testbrowser.Start(t, 90*time.Second)
+	run := func(actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		require.NoError(t, chromedp.Do(ctx, actions...))
+	}
+	run(chromedp.Navigate(a.url+"/console"), chromedp.WaitVisible(chromedp.ID("api_key")),
+		chromedp.SendKeys(chromedp.ID("api_key"), a.key), chromedp.Submit(chromedp.ID("api_key")),
+		chromedp.WaitVisible(chromedp.CSS("table")))
+	run(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(a.url+"/console/campaigns/lens-flow"), chromedp.WaitVisible(chromedp.ID("flow")))
+	flow, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("flow")))
+	require.NoError(t, err)
+	for _, want := range []string{"delivery", "2 in · 2 met", "engaged", "2 in · 1 then", "tell-sales", "1 in · 1 sent", "reminder"} {
+		require.Contains(t, flow, want)
+	}
+	run(chromedp.ScrollIntoView(chromedp.ID("flow")), chromedp.Sleep(300*time.Millisecond))
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.ID("flow")))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(artifacts, "console-flow.png"), png, 0o644))
+	run(chromedp.EmulateViewport(390, 844))
+	over, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+	require.NoError(t, err)
+	require.LessOrEqual(t, over, 0, "the page is %d px wider than a phone: the diagram scrolls in its card", over)
 }
