@@ -236,11 +236,15 @@ func TestDestinationsAreValidatedAndKeepTheirSecret(t *testing.T) {
 			in    app.DestinationInput
 			field string
 		}{
-			"metadata service": {app.DestinationInput{URL: "http://169.254.169.254/latest", Secret: secret}, "url"},
-			"not http":         {app.DestinationInput{URL: "ftp://crm.example/", Secret: secret}, "url"},
-			"credentials":      {app.DestinationInput{URL: "https://u:p@crm.example/", Secret: secret}, "url"},
-			"short secret":     {app.DestinationInput{URL: "https://crm.example/", Secret: "short"}, "secret"},
-			"channel":          {app.DestinationInput{URL: "https://crm.example/", Secret: secret, Channel: "pigeon"}, "channel"},
+			"metadata service":   {app.DestinationInput{URL: "http://169.254.169.254/latest", Secret: secret}, "url"},
+			"aws ipv6 metadata":  {app.DestinationInput{URL: "http://[fd00:ec2::254]/latest", Secret: secret}, "url"},
+			"metadata via nat64": {app.DestinationInput{URL: "http://[64:ff9b::a9fe:a9fe]/", Secret: secret}, "url"},
+			"alibaba metadata":   {app.DestinationInput{URL: "http://100.100.100.200/latest", Secret: secret}, "url"},
+			"this network":       {app.DestinationInput{URL: "http://0.0.0.1/", Secret: secret}, "url"},
+			"not http":           {app.DestinationInput{URL: "ftp://crm.example/", Secret: secret}, "url"},
+			"credentials":        {app.DestinationInput{URL: "https://u:p@crm.example/", Secret: secret}, "url"},
+			"short secret":       {app.DestinationInput{URL: "https://crm.example/", Secret: "short"}, "secret"},
+			"channel":            {app.DestinationInput{URL: "https://crm.example/", Secret: secret, Channel: "pigeon"}, "channel"},
 		}
 		for name, c := range cases {
 			_, err := b.app.PutDestination(ctx, "d", c.in)
@@ -271,7 +275,8 @@ func TestPrivateDestinationsNeedTheSetting(t *testing.T) {
 		_, err = b.app.PutDestination(ctx, "crm2", app.DestinationInput{URL: srv.URL, Secret: secret})
 		require.ErrorContains(t, err, "LIFT_WEBHOOK_ALLOW_PRIVATE")
 		_, err = b.acts.CallWebhook(ctx, workflows.WebhookInput{Ref: flowRef("tell-sales"), Day: workflows.Day})
-		require.Error(t, err)
+		require.True(t, isPermanent(err), "refused for good, not retried for a day: %v", err)
+		require.NotContains(t, err.Error(), srv.URL, "the URL (it may hold a token) stays out of errors")
 		require.Zero(t, rec.count(), "the connection itself is refused")
 	})
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -73,7 +74,7 @@ func (s *Store) BeginWebhookAttempt(ctx context.Context, enrollmentID, stepID, d
 // none), what went wrong, and when delivered, the time it was accepted.
 func (s *Store) EndWebhookAttempt(ctx context.Context, enrollmentID, stepID string, status int, problem string, delivered *time.Time) error {
 	if len(problem) > 512 {
-		problem = problem[:512]
+		problem = strings.ToValidUTF8(problem[:512], "")
 	}
 	err := s.db.WithContext(ctx).Model(&WebhookDelivery{}).
 		Where("enrollment_id = ? AND step_id = ? AND delivered_at IS NULL", enrollmentID, stepID).

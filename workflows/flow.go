@@ -33,11 +33,16 @@ func (s *sequence) runFlowStep(ctx workflow.Context, i int) error {
 	}
 	step := s.in.Steps[i]
 	s.journey.CurrentStep = step.ID
+	before := s.reached
+	if before.IsZero() {
+		before = s.in.EnrolledAt
+	}
+	s.reached = workflow.Now(ctx)
 	switch step.Kind {
 	case campaign.KindBranch:
 		return s.branch(ctx, i)
 	case campaign.KindWaitFor:
-		return s.waitFor(ctx, i)
+		return s.waitFor(ctx, i, before)
 	case campaign.KindWebhook:
 		return s.webhook(ctx, i)
 	}
@@ -77,16 +82,23 @@ func (s *sequence) branch(ctx workflow.Context, i int) error {
 }
 
 // waitFor waits for the customer's next matching event (a flow_event
-// signal naming this step) or for its time to run out. Events that came
-// before the wait began are not the next one: they are dropped. Exit
-// signals and pauses work as in any wait.
-func (s *sequence) waitFor(ctx workflow.Context, i int) error {
+// signal naming this step) or for its time to run out. The next event is
+// one that happened once the flow had reached the step before the wait
+// (since): a click right after the email counts even if its signal came
+// before the workflow got to the wait; older events, and signals without
+// a time that came before the wait, do not. Exit signals and pauses work
+// as in any wait.
+func (s *sequence) waitFor(ctx workflow.Context, i int, since time.Time) error {
 	step := s.in.Steps[i]
+	s.waitingFor, s.waitSince, s.flowHit = step.ID, since, nil
 	ch := workflow.GetSignalChannel(ctx, SignalFlowEvent)
 	for {
-		var stale FlowEvent
-		if !ch.ReceiveAsync(&stale) {
+		var ev FlowEvent
+		if !ch.ReceiveAsync(&ev) {
 			break
+		}
+		if !ev.At.IsZero() && s.meets(ev) && s.flowHit == nil {
+			s.flowHit = &ev
 		}
 	}
 	within := campaign.Offset{}
@@ -96,7 +108,6 @@ func (s *sequence) waitFor(ctx workflow.Context, i int) error {
 	deadline := workflow.Now(ctx).Add(Scale(within, s.in.Day))
 	st := &s.journey.Steps[i]
 	st.Status, st.DueAt = StepWaiting, &deadline
-	s.waitingFor, s.flowHit = step.ID, nil
 	err := s.wait(ctx, deadline, step.Event+" ("+step.ID+")")
 	s.waitingFor = ""
 	hit := s.flowHit
@@ -119,6 +130,14 @@ func (s *sequence) waitFor(ctx workflow.Context, i int) error {
 		s.exit(domain.StatusCompleted, "wait "+step.ID+" timed out: "+st.Reason)
 	}
 	return nil
+}
+
+// meets reports whether a flow event ends the wait in progress: it names
+// the wait and (when it says when it happened) happened since the wait's
+// start, to the second (SendGrid's event times are whole seconds).
+func (s *sequence) meets(ev FlowEvent) bool {
+	return s.waitingFor != "" && slices.Contains(ev.Steps, s.waitingFor) &&
+		(ev.At.IsZero() || !ev.At.Before(s.waitSince.Truncate(time.Second)))
 }
 
 // webhookOptions: a destination may be down for a while. Each attempt

@@ -267,3 +267,63 @@ func TestWebhookStepOutcomes(t *testing.T) {
 		require.Equal(t, workflows.StepHoldout, stepOf(t, b.final, "sms").Status)
 	})
 }
+
+// A wait takes the events that happened once the flow reached the step
+// before it: a click on the email while it was still being sent counts,
+// even though its signal came before the workflow got to the wait; an
+// event from before then does not, whenever its signal comes.
+func TestAWaitTakesEventsSinceTheStepBeforeIt(t *testing.T) {
+	t.Parallel()
+	t.Run("a click during the send", func(t *testing.T) {
+		b := setup(t)
+		send := b.send
+		b.send = func(in workflows.SendInput) (workflows.Sent, error) {
+			// The recipient clicks at once; the API signals the sequence
+			// before RunStep has even returned.
+			b.env.SignalWorkflow(workflows.SignalFlowEvent, workflows.FlowEvent{Steps: []string{"clicked-wait"}, Type: "click of comparison", At: b.env.Now()})
+			return send(in)
+		}
+		b.branch = func(workflows.StepRef) workflows.BranchOutcome { return workflows.BranchOutcome{Then: true} }
+		b.run(t, engagementFlow(b.start))
+		w := stepOf(t, b.final, "clicked-wait")
+		require.Equal(t, workflows.StepMet, w.Status)
+		require.Equal(t, 1*day, w.DoneAt.Sub(b.start), "met at once, not after three days")
+	})
+	t.Run("an event from before", func(t *testing.T) {
+		b := setup(t)
+		b.env.RegisterDelayedCallback(func() { // a delivery that happened on day 0, reported late
+			b.env.SignalWorkflow(workflows.SignalFlowEvent, workflows.FlowEvent{Steps: []string{"delivery"}, Type: "delivered", At: b.start.Add(-time.Hour)})
+		}, 2*day)
+		b.run(t, flowInput(b.start,
+			workflows.StepPlan{ID: "welcome", Window: at("1d")},
+			workflows.StepPlan{ID: "delivery", Kind: campaign.KindWaitFor, Event: "delivered", Within: within(5)},
+			workflows.StepPlan{ID: "complement", Window: at("1d")}))
+		require.Equal(t, workflows.StepTimedOut, stepOf(t, b.final, "delivery").Status)
+	})
+}
+
+// A promoted winner (or a move onto a new version) during a branch's
+// path keeps the rest of that path, as the new plan has it.
+func TestASwitchInsideABranchPathKeepsTheRestOfThePath(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.branch = func(workflows.StepRef) workflows.BranchOutcome { return workflows.BranchOutcome{Then: true} }
+	plan := func(yAt string) []workflows.StepPlan {
+		return []workflows.StepPlan{
+			{ID: "b", Kind: campaign.KindBranch, Then: []workflows.StepPlan{{ID: "x", Window: at("1d")}, {ID: "y", Window: at(yAt)}},
+				Else: []workflows.StepPlan{{ID: "e", Window: at("1d")}}},
+			{ID: "z", Window: at("6d")},
+		}
+	}
+	b.env.RegisterDelayedCallback(func() {
+		b.env.SignalWorkflow(workflows.SignalSwitchVariant, workflows.SwitchVariant{Variant: "B", Steps: plan("4d")})
+	}, 2*day)
+	b.run(t, flowInput(b.start, plan("3d")...))
+	require.Equal(t, []string{"x", "y", "z"}, b.sent)
+	require.Equal(t, []time.Duration{1 * day, 4 * day, 6 * day}, b.at, "y at B's day 4")
+	var ids []string
+	for _, s := range b.final.Steps {
+		ids = append(ids, s.ID)
+	}
+	require.Equal(t, []string{"b", "x", "y", "z"}, ids)
+}

@@ -169,6 +169,9 @@ type FlowEvent struct {
 	Steps   []string `json:"steps"`
 	Type    string   `json:"type"`
 	EventID string   `json:"event_id,omitempty"`
+	// At is when it happened (the event's occurred_at, the click's time):
+	// a wait takes only events since it was reached.
+	At time.Time `json:"at,omitempty"`
 }
 
 // SwitchVariant is the payload of SignalSwitchVariant: the variant to

@@ -104,8 +104,10 @@ type sequence struct {
 	// wait_for step being waited on, flowHit the event that ended it.
 	since      time.Time
 	waitingFor string
+	waitSince  time.Time // events that happened before it are not the next one
 	flowHit    *FlowEvent
-	flows      bool // see changeFlowSteps
+	flows      bool      // see changeFlowSteps
+	reached    time.Time // when the flow reached the current step
 }
 
 // Change IDs for workflow.GetVersion. Every change to what the workflow
@@ -219,6 +221,7 @@ func (s *sequence) run(ctx workflow.Context) error {
 			i-- // a winner was promoted while waiting: plan this step again
 			continue
 		}
+		s.reached = workflow.Now(ctx)
 		if err := s.runStep(ctx, i); err != nil || s.ended() {
 			return err
 		}
@@ -249,7 +252,7 @@ func (s *sequence) wait(ctx workflow.Context, at time.Time, what string) error {
 			}
 			continue
 		}
-		if wasPaused && !now.Before(at) {
+		if wasPaused && !now.Before(at) && s.waitingFor == "" {
 			// Resumed after the due time: send at the next allowed moment,
 			// not in the middle of the customer's night.
 			at = s.nextAllowed(now)
@@ -295,7 +298,7 @@ func (s *sequence) block(ctx workflow.Context, timer workflow.Future) error {
 		sel.AddReceive(workflow.GetSignalChannel(ctx, SignalFlowEvent), func(c workflow.ReceiveChannel, _ bool) {
 			var ev FlowEvent
 			c.Receive(ctx, &ev)
-			if slices.Contains(ev.Steps, s.waitingFor) {
+			if s.meets(ev) {
 				s.flowHit = &ev
 			}
 		})
@@ -344,12 +347,29 @@ func (s *sequence) applySwitch(ctx workflow.Context, i int) {
 	}
 	steps := slices.Clone(s.in.Steps[:i])
 	states := slices.Clone(s.journey.Steps[:i])
-	for _, st := range sw.Steps {
-		if !done[st.ID] {
-			steps = append(steps, st)
-			states = append(states, StepState{ID: st.ID, Kind: st.Kind, Status: StepScheduled})
+	// A branch already taken is followed down the path it took, so the
+	// rest of that path (as the new plan has it) still runs.
+	taken := map[string]string{}
+	for _, st := range states {
+		if st.Path != "" {
+			taken[st.ID] = st.Path
 		}
 	}
+	var add func([]StepPlan)
+	add = func(plan []StepPlan) {
+		for _, st := range plan {
+			switch {
+			case !done[st.ID]:
+				steps = append(steps, st)
+				states = append(states, StepState{ID: st.ID, Kind: st.Kind, Status: StepScheduled})
+			case taken[st.ID] == "then":
+				add(st.Then)
+			case taken[st.ID] == "else":
+				add(st.Else)
+			}
+		}
+	}
+	add(sw.Steps)
 	s.in.Steps, s.journey.Steps = steps, states
 	if moves {
 		if s.journey.MovedFromVersion == 0 {

@@ -118,16 +118,41 @@ func (a *App) checkHost(ctx context.Context, host string) error {
 	return nil
 }
 
-// allowedIP: never a link-local address (cloud metadata services live
-// there) or an unspecified or multicast one; loopback and private
-// networks only where LIFT_WEBHOOK_ALLOW_PRIVATE says (lift dev does).
+// errForbiddenAddress marks a destination address Lift never posts to.
+var errForbiddenAddress = errors.New("forbidden destination address")
+
+var (
+	// Cloud metadata services outside the link-local range: AWS's IPv6
+	// one (a unique local address) and Alibaba's.
+	metadataAddrs = []netip.Prefix{netip.MustParsePrefix("fd00:ec2::254/128"), netip.MustParsePrefix("100.100.100.200/32")}
+	// Shared address space (carrier-grade NAT), private in all but name;
+	// "this network".
+	sharedSpace  = netip.MustParsePrefix("100.64.0.0/10")
+	thisNetwork  = netip.MustParsePrefix("0.0.0.0/8")
+	nat64Prefix  = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Private = netip.MustParsePrefix("64:ff9b:1::/48")
+)
+
+// allowedIP: never a link-local address or a cloud metadata service's,
+// an unspecified, multicast or "this network" one; loopback, private
+// and shared (CGNAT) networks only where LIFT_WEBHOOK_ALLOW_PRIVATE says
+// (lift dev does). A NAT64 address is judged by the IPv4 one it embeds.
 func (a *App) allowedIP(ip netip.Addr) error {
 	ip = ip.Unmap()
+	if nat64Prefix.Contains(ip) {
+		b := ip.As16()
+		ip = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	}
+	for _, p := range metadataAddrs {
+		if p.Contains(ip) {
+			return fmt.Errorf("%w: %s is a cloud metadata service", errForbiddenAddress, ip)
+		}
+	}
 	switch {
-	case ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast():
-		return fmt.Errorf("%s is a link-local, unspecified or multicast address: Lift does not post there", ip)
-	case (ip.IsLoopback() || ip.IsPrivate()) && !a.Settings.WebhookAllowPrivate:
-		return fmt.Errorf("%s is a loopback or private address: set LIFT_WEBHOOK_ALLOW_PRIVATE=true to post inside your network", ip)
+	case ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() || thisNetwork.Contains(ip):
+		return fmt.Errorf("%w: %s is a link-local, unspecified or multicast address", errForbiddenAddress, ip)
+	case (ip.IsLoopback() || ip.IsPrivate() || sharedSpace.Contains(ip) || nat64Private.Contains(ip)) && !a.Settings.WebhookAllowPrivate:
+		return fmt.Errorf("%w: %s is a loopback or private address: set LIFT_WEBHOOK_ALLOW_PRIVATE=true to post inside your network", errForbiddenAddress, ip)
 	}
 	return nil
 }
@@ -312,6 +337,11 @@ func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput, caps [
 	status, problem := a.post(ctx, dest, ref, body, d.Attempts)
 	a.countWebhook(dest.ID, status)
 	switch {
+	case status == statusForbidden:
+		if err := a.Store.EndWebhookAttempt(ctx, ref.EnrollmentID, ref.StepID, 0, problem, nil); err != nil {
+			return out, err
+		}
+		return out, errs.E(errs.PermanentRemote, "destination %s: %s", dest.ID, problem)
 	case status >= 200 && status < 300:
 		now := a.now()
 		if err := a.Store.EndWebhookAttempt(ctx, ref.EnrollmentID, ref.StepID, status, "", &now); err != nil {
@@ -319,7 +349,7 @@ func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput, caps [
 		}
 		out.Delivered, out.Reason = true, fmt.Sprintf("delivered (HTTP %d) after %d attempts", status, d.Attempts)
 		return out, nil
-	case status == 0 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
+	case status <= 0 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
 		if err := a.Store.EndWebhookAttempt(ctx, ref.EnrollmentID, ref.StepID, status, problem, nil); err != nil {
 			return out, err
 		}
@@ -376,8 +406,14 @@ func (a *App) webhookBody(ctx context.Context, ref workflows.StepRef, def *campa
 	return json.Marshal(p)
 }
 
+// statusForbidden is post's status for an address Lift refused to
+// connect to: not retried.
+const statusForbidden = -1
+
 // post sends one attempt and returns the status (0 when there was no
-// answer) and, for anything but a 2xx, what went wrong.
+// answer, statusForbidden when the address is one Lift never posts to)
+// and, for anything but a 2xx, what went wrong: never the URL (it may
+// hold a token) nor the answer's body (it may echo the request).
 func (a *App) post(ctx context.Context, dest *models.Destination, ref workflows.StepRef, body []byte, attempt int) (int, string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest.URL, bytes.NewReader(body))
 	if err != nil {
@@ -395,15 +431,25 @@ func (a *App) post(ctx context.Context, dest *models.Destination, ref workflows.
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // the URL stays out of logs, history and the store
+		}
+		if errors.Is(err, errForbiddenAddress) {
+			var op *net.OpError
+			if errors.As(err, &op) && op.Err != nil {
+				err = op.Err
+			}
+			return statusForbidden, "refused: " + err.Error()
+		}
 		return 0, "no answer: " + err.Error()
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, ""
 	}
-	return resp.StatusCode, strings.TrimSpace(fmt.Sprintf("HTTP %d %s", resp.StatusCode, strings.ToValidUTF8(string(snippet), "")))
+	return resp.StatusCode, fmt.Sprintf("HTTP %d", resp.StatusCode)
 }
 
 // EvaluateBranch decides a branch step for an enrolment by the facts now
@@ -461,7 +507,7 @@ func (a *App) signalWaits(ctx context.Context, ev *models.Event, cust *models.Cu
 		if len(waits) == 0 {
 			continue
 		}
-		err = a.Sequences.SignalFlow(ctx, e.WorkflowID, workflows.FlowEvent{Steps: waits, Type: ev.Type, EventID: ev.ID})
+		err = a.Sequences.SignalFlow(ctx, e.WorkflowID, workflows.FlowEvent{Steps: waits, Type: ev.Type, EventID: ev.ID, At: ev.OccurredAt.UTC()})
 		if errs.Is(err, errs.NotFound) {
 			continue
 		}
@@ -475,7 +521,7 @@ func (a *App) signalWaits(ctx context.Context, ev *models.Event, cust *models.Cu
 
 // signalEngagement ends the waits for a click or open of the message's
 // step in the message's own enrolment.
-func (a *App) signalEngagement(ctx context.Context, msg *models.Message, what string) error {
+func (a *App) signalEngagement(ctx context.Context, msg *models.Message, what string, at time.Time) error {
 	if msg.EnrollmentID == "" {
 		return nil
 	}
@@ -494,7 +540,7 @@ func (a *App) signalEngagement(ctx context.Context, msg *models.Message, what st
 	if len(waits) == 0 {
 		return nil
 	}
-	err = a.Sequences.SignalFlow(ctx, enr.WorkflowID, workflows.FlowEvent{Steps: waits, Type: what + " of " + msg.StepID})
+	err = a.Sequences.SignalFlow(ctx, enr.WorkflowID, workflows.FlowEvent{Steps: waits, Type: what + " of " + msg.StepID, At: at.UTC()})
 	if errs.Is(err, errs.NotFound) {
 		return nil
 	}

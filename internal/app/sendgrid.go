@@ -148,12 +148,12 @@ func (a *App) applyToMessage(ctx context.Context, msg *models.Message, ev SendGr
 		if err := store.UpdateDelivery(ctx, msg.ID, "", &at, nil); err != nil {
 			return err
 		}
-		return a.signalEngagement(ctx, msg, campaign.WaitOpen)
+		return a.signalEngagement(ctx, msg, campaign.WaitOpen, at)
 	case "click":
 		if err := store.UpdateDelivery(ctx, msg.ID, "", nil, &at); err != nil {
 			return err
 		}
-		return a.signalEngagement(ctx, msg, campaign.WaitClick)
+		return a.signalEngagement(ctx, msg, campaign.WaitClick, at)
 	case "bounce":
 		if err := store.UpdateDelivery(ctx, msg.ID, "bounced", nil, nil); err != nil {
 			return err

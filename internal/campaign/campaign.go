@@ -531,7 +531,7 @@ func (d *Definition) Validate() error {
 	if len(d.Steps) == 0 || len(d.Steps) > 20 {
 		return bad("steps", "must have 1 to 20 steps")
 	}
-	if _, err := d.validateSteps(d.Steps, "steps", map[string]bool{}, -1, 0); err != nil {
+	if _, err := d.validateSteps(d.Steps, "steps", map[string]bool{}, map[string]bool{}, -1, 0); err != nil {
 		return err
 	}
 	return d.validateExperiment()

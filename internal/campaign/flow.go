@@ -173,7 +173,11 @@ const (
 // validateSteps checks a list of steps at path (steps, or a branch's
 // then or else). prev is the earliest offset (in hours) the first step
 // may have, -1 when any; it returns the same for what follows the list.
-func (d *Definition) validateSteps(steps []Step, path string, seen map[string]bool, prev, depth int) (int, error) {
+// seen holds every step ID of the flow so far; sent the email steps
+// every journey reaching this list has passed (so a click or open wait
+// can be met).
+func (d *Definition) validateSteps(steps []Step, path string, seen, sent map[string]bool, prev, depth int) (int, error) {
+	sent = maps.Clone(sent) // a path's emails are not sent on the other path
 	bad := func(field, format string, args ...any) error {
 		return errs.Field(errs.Invalid, field, format, args...)
 	}
@@ -221,11 +225,11 @@ func (d *Definition) validateSteps(steps []Step, path string, seen map[string]bo
 			if len(s.Branch.Then)+len(s.Branch.Else) == 0 {
 				return prev, bad(f("branch"), "needs steps on then, else or both")
 			}
-			p1, err := d.validateSteps(s.Branch.Then, f("branch.then"), seen, prev, depth+1)
+			p1, err := d.validateSteps(s.Branch.Then, f("branch.then"), seen, sent, prev, depth+1)
 			if err != nil {
 				return prev, err
 			}
-			p2, err := d.validateSteps(s.Branch.Else, f("branch.else"), seen, prev, depth+1)
+			p2, err := d.validateSteps(s.Branch.Else, f("branch.else"), seen, sent, prev, depth+1)
 			if err != nil {
 				return prev, err
 			}
@@ -241,8 +245,11 @@ func (d *Definition) validateSteps(steps []Step, path string, seen map[string]bo
 			}
 			switch {
 			case w.Event == WaitClick || w.Event == WaitOpen:
-				if !seen[w.Step] || w.Step == s.ID {
-					return prev, bad(f("wait_for.step"), "a %s wait names an earlier email step of the flow", w.Event)
+				if !sent[w.Step] {
+					return prev, bad(f("wait_for.step"), "a %s wait names an email step every journey reaching it has passed: earlier on its path, or before the branches it is in", w.Event)
+				}
+				if len(w.Where) > 0 {
+					return prev, bad(f("wait_for.where"), "a %s has no properties to match: leave where out", w.Event)
 				}
 			case IsEventType(w.Event):
 				if w.Step != "" {
@@ -280,6 +287,7 @@ func (d *Definition) validateSteps(steps []Step, path string, seen map[string]bo
 			if prev, err = d.validateEmail(s, f, i, prev); err != nil {
 				return prev, err
 			}
+			sent[s.ID] = true
 		}
 	}
 	return prev, nil
