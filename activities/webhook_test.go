@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -244,6 +245,7 @@ func TestDestinationsAreValidatedAndKeepTheirSecret(t *testing.T) {
 			"not http":           {app.DestinationInput{URL: "ftp://crm.example/", Secret: secret}, "url"},
 			"credentials":        {app.DestinationInput{URL: "https://u:p@crm.example/", Secret: secret}, "url"},
 			"short secret":       {app.DestinationInput{URL: "https://crm.example/", Secret: "short"}, "secret"},
+			"long secret":        {app.DestinationInput{URL: "https://crm.example/", Secret: strings.Repeat("s", 257)}, "secret"},
 			"channel":            {app.DestinationInput{URL: "https://crm.example/", Secret: secret, Channel: "pigeon"}, "channel"},
 		}
 		for name, c := range cases {
@@ -257,6 +259,10 @@ func TestDestinationsAreValidatedAndKeepTheirSecret(t *testing.T) {
 		raw, _ := json.Marshal(v)
 		require.NotContains(t, string(raw), secret)
 		require.Equal(t, "sms", v.Channel)
+		require.Empty(t, v.Warnings)
+		v, err = b.app.PutDestination(ctx, "crm", app.DestinationInput{URL: "https://crm.example/hook", Secret: "s3cret-12"})
+		require.NoError(t, err, "a short secret is taken, with a warning")
+		require.Len(t, v.Warnings, 1)
 	})
 }
 

@@ -48,6 +48,8 @@ type DestinationView struct {
 	Channel      string    `json:"channel,omitempty"`
 	IncludeEmail bool      `json:"include_email"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	// Warnings: what an operator should know (a short secret).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func destinationView(d *models.Destination) *DestinationView {
@@ -55,8 +57,8 @@ func destinationView(d *models.Destination) *DestinationView {
 }
 
 // PutDestination registers (or replaces) a webhook destination. The URL
-// is http or https without credentials; the secret, 24 to 256
-// characters, signs every request and is never shown again.
+// is http or https without credentials; the secret, 8 to 256 characters
+// (under 24 with a warning), signs every request and is never shown again.
 func (a *App) PutDestination(ctx context.Context, id string, in DestinationInput) (*DestinationView, error) {
 	bad := func(field, format string, args ...any) error {
 		return errs.Field(errs.Invalid, field, format, args...)
@@ -76,8 +78,8 @@ func (a *App) PutDestination(ctx context.Context, id string, in DestinationInput
 	if err := a.checkHost(ctx, u.Hostname()); err != nil {
 		return nil, errs.Field(errs.Invalid, "url", "%v", err)
 	}
-	if n := len(in.Secret); n < 24 || n > 256 {
-		return nil, bad("secret", "must be 24 to 256 characters (e.g. openssl rand -hex 32)")
+	if n := len(in.Secret); n < 8 || n > 256 {
+		return nil, bad("secret", "must be 8 to 256 characters; 32 random ones are right (openssl rand -hex 32)")
 	}
 	if in.Channel != "" && !slices.Contains(Channels, in.Channel) {
 		return nil, bad("channel", "unknown channel %q (one of %s, or none for the company's own systems)", in.Channel, strings.Join(Channels, ", "))
@@ -86,7 +88,11 @@ func (a *App) PutDestination(ctx context.Context, id string, in DestinationInput
 	if err := a.Store.PutDestination(ctx, d); err != nil {
 		return nil, err
 	}
-	return a.Destination(ctx, id)
+	v, err := a.Destination(ctx, id)
+	if err == nil && len(in.Secret) < 24 {
+		v.Warnings = append(v.Warnings, "the secret is short: a captured request lets anyone guess it offline; use 32 random characters (openssl rand -hex 32)")
+	}
+	return v, err
 }
 
 // Destination shows a destination, without its secret.
