@@ -1925,3 +1925,51 @@ func TestFlowReportAndDiagram(t *testing.T) {
 		require.Contains(t, page, "1 in · 1 sent · 1 conv")
 	})
 }
+
+// lift dev's outbox opens and clicks a sent email as its recipient
+// would, so flows that branch on engagement can be driven locally: the
+// engagement is recorded and the flow's waiting sequence is told; another
+// site's page cannot do it.
+func TestDevOutboxOpensAndClicksLikeARecipient(t *testing.T) {
+	t.Parallel()
+	gin.SetMode(gin.TestMode)
+	b := on(t, testdb.SQLite(t), func(d *api.Deps) { d.DevOutbox = true })
+	const secret = "0123456789abcdef0123456789abcdef"
+	st, body := b.do(t, "PUT", "/v1/destinations/crm", `{"url":"https://crm.example/hook","secret":"`+secret+`"}`)
+	require.Equal(t, 200, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns", `{"id":"flow","name":"Flow","kind":"upsell","trigger":{"event":"milestone"},
+	  "steps":[{"id":"comparison","at":"1d","subject":"Compare","template":"education"},
+	    {"id":"clicked","wait_for":{"event":"click","step":"comparison","within":"3d"}},
+	    {"id":"tell","webhook":{"destination":"crm"}}]}`)
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns/flow/publish", "")
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "PUT", "/v1/customers/ada", `{"email":"ada@example.com","marketing_consent":true}`)
+	require.Equal(t, 200, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/events", `{"type":"milestone","customer_id":"ada","properties":{"name":"x"}}`)
+	require.Equal(t, 202, st, "%v", body)
+	enr := body["started"].([]any)[0].(map[string]any)["enrollment_id"].(string)
+	msg := &models.Message{ID: "m-1", EnrollmentID: enr, CustomerID: "ada", CampaignID: "flow", StepID: "comparison", Variant: "A",
+		IdempotencyKey: enr + "/comparison", Status: domain.MessageSent}
+	require.NoError(t, b.store.DB().Create(msg).Error)
+
+	send := func(path, site string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", path, nil)
+		req.RemoteAddr, req.Host = "127.0.0.1:5000", "localhost:8080"
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		rec := httptest.NewRecorder()
+		b.h.ServeHTTP(rec, req)
+		return rec
+	}
+	require.Equal(t, 403, send("/dev/outbox/m-1/click", "cross-site").Code, "another site's page")
+	require.Equal(t, 422, send("/dev/outbox/m-1/forward", "").Code)
+	require.Equal(t, 303, send("/dev/outbox/m-1/open", "same-origin").Code, "the outbox page's button")
+	require.Equal(t, 200, send("/dev/outbox/m-1/click", "").Code, "curl")
+	m, err := b.store.GetMessage(context.Background(), "m-1")
+	require.NoError(t, err)
+	require.NotNil(t, m.OpenedAt)
+	require.NotNil(t, m.ClickedAt)
+	require.Contains(t, b.seq.Signals(), "seq/flow/ada flow_event clicked")
+}

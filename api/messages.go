@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/internal/domain"
+	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -130,10 +131,33 @@ var outboxTmpl = template.Must(template.New("outbox").Parse(`<!DOCTYPE html>
 <style>body{font-family:system-ui,sans-serif;margin:2rem;color:#18181b}table{border-collapse:collapse}
 td,th{padding:.4rem .8rem;border-bottom:1px solid #e4e4e7;text-align:left}</style></head>
 <body><h1>Lift outbox</h1><p>Emails the outbox mailer has stored (development only, newest first; refreshes every 5 s).</p>
-<table><tr><th>Created</th><th>Customer</th><th>Campaign</th><th>Step</th><th>Status</th><th>Subject</th></tr>
+<table><tr><th>Created</th><th>Customer</th><th>Campaign</th><th>Step</th><th>Status</th><th>Subject</th><th>As the recipient</th></tr>
 {{range .}}<tr><td>{{.CreatedAt.Format "15:04:05"}}</td><td>{{.CustomerID}}</td><td>{{.CampaignID}}</td><td>{{.StepID}}</td>
-<td>{{.Status}}{{if .Error}}: {{.Error}}{{end}}</td><td>{{if .Subject}}<a href="/dev/outbox/{{.ID}}">{{.Subject}}</a>{{end}}</td></tr>
-{{else}}<tr><td colspan="6">No emails yet.</td></tr>{{end}}</table></body></html>`))
+<td>{{.Status}}{{if .Error}}: {{.Error}}{{end}}</td><td>{{if .Subject}}<a href="/dev/outbox/{{.ID}}">{{.Subject}}</a>{{end}}</td>
+<td>{{if eq .Status "sent"}}{{if .OpenedAt}}opened {{else}}<form method="post" action="/dev/outbox/{{.ID}}/open" style="display:inline"><button>Open</button></form>{{end}}
+{{if .ClickedAt}}clicked{{else}}<form method="post" action="/dev/outbox/{{.ID}}/click" style="display:inline"><button>Click</button></form>{{end}}{{end}}</td></tr>
+{{else}}<tr><td colspan="7">No emails yet.</td></tr>{{end}}</table></body></html>`))
+
+// engageMessage opens or clicks a sent email as its recipient would
+// (lift dev only, from this machine): SendGrid's event webhook is what
+// records engagement in production. Another site's page cannot post it:
+// a browser's cross-site request says so in Sec-Fetch-Site.
+func (h *handlers) engageMessage(c *gin.Context) {
+	site := c.GetHeader("Sec-Fetch-Site")
+	if site != "" && site != "same-origin" && site != "none" {
+		writeError(c, h.Logger, errs.E(errs.Forbidden, "only the outbox page, or a client on this machine, may do this"))
+		return
+	}
+	if err := h.App.RecordEngagement(c.Request.Context(), c.Param("id"), c.Param("event")); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	if site != "" {
+		c.Redirect(http.StatusSeeOther, "/dev/outbox")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"message_id": c.Param("id"), "event": c.Param("event")})
+}
 
 // localOnly hides the dev outbox, which needs no key, from anything but
 // the machine it runs on: the connection must come from a loopback

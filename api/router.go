@@ -192,6 +192,7 @@ func NewRouter(d Deps) *gin.Engine {
 		dev := r.Group("/dev", h.localOnly)
 		dev.GET("/outbox", h.outboxPage)
 		dev.GET("/outbox/:id", h.getMessageHTML)
+		dev.POST("/outbox/:id/:event", h.engageMessage)
 	}
 	return r
 }

@@ -552,3 +552,29 @@ func (a *App) signalEngagement(ctx context.Context, msg *models.Message, what st
 	}
 	return err
 }
+
+// RecordEngagement records an open or a click of a sent message as
+// SendGrid's event webhook would, and tells the waits that wait for it:
+// lift dev's outbox offers it, so flows that branch on engagement can be
+// driven without SendGrid. Only the first of each is kept.
+func (a *App) RecordEngagement(ctx context.Context, messageID, event string) error {
+	if event != campaign.WaitOpen && event != campaign.WaitClick {
+		return errs.Field(errs.Invalid, "event", "must be %q or %q", campaign.WaitOpen, campaign.WaitClick)
+	}
+	msg, err := a.Store.GetMessage(ctx, messageID)
+	if err != nil {
+		return err
+	}
+	if msg.Status != domain.MessageSent {
+		return errs.E(errs.Conflict, "message %s is %s: only a sent email is opened or clicked", messageID, msg.Status)
+	}
+	now := a.now()
+	opened, clicked := &now, (*time.Time)(nil)
+	if event == campaign.WaitClick {
+		opened, clicked = nil, &now
+	}
+	if err := a.Store.UpdateDelivery(ctx, msg.ID, "", opened, clicked); err != nil {
+		return err
+	}
+	return a.signalEngagement(ctx, msg, event, now)
+}
