@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,11 +37,7 @@ func (s *Store) MissingDestinations(ctx context.Context, ids []string) ([]string
 	}
 	var missing []string
 	for _, id := range ids {
-		found := false
-		for _, h := range have {
-			found = found || h == id
-		}
-		if !found {
+		if !slices.Contains(have, id) {
 			missing = append(missing, id)
 		}
 	}

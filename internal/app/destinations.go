@@ -264,9 +264,10 @@ func VerifyWebhook(secret, header string, body []byte, now time.Time, tolerance 
 
 // CallWebhook delivers a webhook step: at most one accepted delivery per
 // enrolment and step. A destination that reaches the customer (a
-// channel) gets it only with consent and outside suppression, after the
-// frequency caps and within the campaign's send window in the customer's
-// zone (else it is deferred or skipped). A 2xx is accepted; a 408, 429,
+// channel) gets it only with consent and outside suppression, under the
+// frequency caps (caps, scaled to the sequence day by the caller) and
+// within the campaign's send window in the customer's zone (else it is
+// deferred or skipped). A 2xx is accepted; a 408, 429,
 // 5xx or network failure is retried (an errs.Unavailable); any other
 // answer fails the step for good (errs.PermanentRemote).
 func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput, caps []models.Cap) (workflows.WebhookOutcome, error) {
@@ -306,20 +307,16 @@ func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput, caps [
 			return out, nil
 		}
 		if in.Day == 0 || in.Day == workflows.Day {
-			start, end, _ := campaign.ParseSendWindow(def.SendWindow)
-			sw := workflows.SendWindow{Start: start, End: end}
-			if def.SendWindow == "" {
-				sw = workflows.DefaultSendWindow
-			}
+			start, end, _ := campaign.ParseSendWindow(def.SendWindow) // 09:00-20:00 when none
 			now := a.now()
-			if next := workflows.NextInWindow(now, workflows.LoadLocation(cust.Timezone), sw); next.After(now) {
+			if next := workflows.NextInWindow(now, workflows.LoadLocation(cust.Timezone), workflows.SendWindow{Start: start, End: end}); next.After(now) {
 				out.Deferred, out.RetryAt, out.Reason = true, next, "quiet hours in the customer's time zone"
 				return out, nil
 			}
 		}
 		// The slot's key is the step's, hashed to fit a message ID.
 		slot := sha256.Sum256([]byte(ref.EnrollmentID + ":" + ref.StepID))
-		ok, retryAt, err := a.Store.ReserveSend(ctx, cust.ID, "webhook:"+hex.EncodeToString(slot[:20]), a.now(), scaleCaps(caps, in.Day))
+		ok, retryAt, err := a.Store.ReserveSend(ctx, cust.ID, "webhook:"+hex.EncodeToString(slot[:20]), a.now(), caps)
 		if err != nil {
 			return out, err
 		}
@@ -368,22 +365,11 @@ func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput, caps [
 	}
 }
 
-func scaleCaps(caps []models.Cap, day time.Duration) []models.Cap {
-	if day == 0 || day == workflows.Day {
-		return caps
-	}
-	out := make([]models.Cap, len(caps))
-	for i, c := range caps {
-		out[i] = models.Cap{Window: time.Duration(float64(c.Window) * float64(day) / float64(workflows.Day)), Max: c.Max}
-	}
-	return out
-}
-
 func (a *App) webhookBody(ctx context.Context, ref workflows.StepRef, def *campaign.Definition, dest *models.Destination, cust *models.Customer) ([]byte, error) {
 	p := WebhookPayload{
 		ID: ref.EnrollmentID + ":" + ref.StepID, Type: "lift.flow.webhook", CustomerID: ref.CustomerID, Campaign: def.ID,
 		Version: ref.Version, Step: ref.StepID, Variant: ref.Variant, EnrollmentID: ref.EnrollmentID,
-		Channel: dest.Channel, SentAt: a.now(), Engagement: WebhookEngagement{Opened: []string{}, Clicked: []string{}},
+		Channel: dest.Channel, SentAt: a.now(),
 	}
 	if dest.IncludeEmail {
 		p.Email = cust.Email
@@ -397,18 +383,11 @@ func (a *App) webhookBody(ctx context.Context, ref workflows.StepRef, def *campa
 			return nil, err
 		}
 	}
-	msgs, err := a.Store.ListMessages(ctx, models.MessageFilter{EnrollmentID: ref.EnrollmentID})
+	e, err := a.engagement(ctx, ref.EnrollmentID)
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range msgs {
-		if m.OpenedAt != nil {
-			p.Engagement.Opened = append(p.Engagement.Opened, m.StepID)
-		}
-		if m.ClickedAt != nil {
-			p.Engagement.Clicked = append(p.Engagement.Clicked, m.StepID)
-		}
-	}
+	p.Engagement = e
 	return json.Marshal(p)
 }
 

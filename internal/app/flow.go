@@ -91,26 +91,33 @@ func (a *App) FlowFacts(ctx context.Context, enrollmentID string) (campaign.Fact
 	if h.First != nil {
 		f[campaign.FactDaysSinceFirstOrder] = math.Floor(a.now().Sub(*h.First).Hours() / 24)
 	}
-	msgs, err := a.Store.ListMessages(ctx, models.MessageFilter{EnrollmentID: enr.ID})
+	e, err := a.engagement(ctx, enr.ID)
 	if err != nil {
 		return nil, err
 	}
-	opened, clicked := []string{}, []string{}
-	for _, m := range msgs {
-		if m.OpenedAt != nil {
-			opened = append(opened, m.StepID)
-		}
-		if m.ClickedAt != nil {
-			clicked = append(clicked, m.StepID)
-		}
-	}
-	f[FactOpened], f[FactClicked] = opened, clicked
+	f[FactOpened], f[FactClicked] = e.Opened, e.Clicked
 	skus, cats, err := a.Store.PurchasedSince(ctx, cust.ID, enr.EnrolledAt)
 	if err != nil {
 		return nil, err
 	}
 	f[FactPurchasedSKU], f[FactPurchasedCategory] = nonNilStrings(skus), nonNilStrings(cats)
 	return f, nil
+}
+
+// engagement is what the customer did with an enrolment's emails: the
+// IDs of the steps whose email was opened, and clicked (never nil).
+func (a *App) engagement(ctx context.Context, enrollmentID string) (WebhookEngagement, error) {
+	e := WebhookEngagement{Opened: []string{}, Clicked: []string{}}
+	msgs, err := a.Store.ListMessages(ctx, models.MessageFilter{EnrollmentID: enrollmentID})
+	for _, m := range msgs {
+		if m.OpenedAt != nil {
+			e.Opened = append(e.Opened, m.StepID)
+		}
+		if m.ClickedAt != nil {
+			e.Clicked = append(e.Clicked, m.StepID)
+		}
+	}
+	return e, err
 }
 
 func isFlowFact(k string) bool {
