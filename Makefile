@@ -30,7 +30,8 @@ test-short: ## Run the fast tests only (no embedded Temporal server)
 # on a busy machine and fails with a bare "context deadline exceeded"
 # and no crasher (go.dev/issue/75804, fixed in Go 1.27); a count has no
 # deadline to race. FUZZTIME=30s (or 1000x) overrides every target.
-fuzz: ## Run each fuzz target for a fixed number of inputs: events, imports, batches, the webhook, marketer text
+fuzz: ## Run each fuzz target for a fixed number of inputs: events, imports, batches, the webhook, marketer text, conditions
+	go test -run '^$$' -fuzz '^FuzzConditionMatch$$' -fuzztime $(or $(FUZZTIME),50000x) ./internal/campaign/
 	go test -run '^$$' -fuzz '^FuzzEventParsing$$' -fuzztime $(or $(FUZZTIME),80000x) ./internal/app/
 	go test -run '^$$' -fuzz '^FuzzImportRows$$' -fuzztime $(or $(FUZZTIME),50000x) ./internal/app/
 	go test -run '^$$' -fuzz '^FuzzEventBatch$$' -fuzztime $(or $(FUZZTIME),30000x) ./api/

@@ -112,7 +112,7 @@ func (h *handlers) postEventBatch(c *gin.Context) {
 		wg.Go(func() {
 			for idx := range work {
 				for _, i := range idx {
-					responses[i], results[i] = h.App.Ingest(c.Request.Context(), *events[i])
+					responses[i], results[i] = h.ingestItem(c, *events[i])
 					progress()
 				}
 			}
@@ -133,6 +133,13 @@ func (h *handlers) postEventBatch(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"results": items})
+}
+
+// ingestItem ingests one event of a batch. It runs on a goroutine of
+// its own, outside gin's recovery: a panic becomes this item's 500.
+func (h *handlers) ingestItem(c *gin.Context, ev EventRequest) (resp EventResponse, err error) {
+	defer errs.Recover(&err)
+	return h.App.Ingest(c.Request.Context(), ev)
 }
 
 // batchConcurrency is how many customers' events a batch processes at

@@ -195,8 +195,12 @@ func (a *App) Import(ctx context.Context, kind, format string, body io.Reader, o
 		pending = 0
 		inflight = make(chan flushed, 1)
 		go func(ch chan<- flushed) {
-			counts, err := write(ctx)
-			ch <- flushed{counts, err}
+			var f flushed
+			func() {
+				defer errs.Recover(&f.err)
+				f.counts, f.err = write(ctx)
+			}()
+			ch <- f
 		}(inflight)
 		return nil
 	}

@@ -480,10 +480,8 @@ func (d *Definition) Validate() error {
 			return bad("trigger.within", "%v", err)
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(d.Trigger.Where)) {
-		if err := checkCondition(k, d.Trigger.Where[k]); err != nil {
-			return bad("trigger.where."+k, "%v", err)
-		}
+	if err := checkWhere("trigger.where", d.Trigger.Where); err != nil {
+		return err
 	}
 	for i, g := range d.ExitOn {
 		if !goals[g] {
@@ -574,10 +572,8 @@ func (d *Definition) validateEmail(s Step, f func(string) string, i, prev int) (
 			return prev, err
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(s.OnlyIf)) {
-		if err := checkCondition(k, s.OnlyIf[k]); err != nil {
-			return prev, bad(f("only_if."+k), "%v", err)
-		}
+	if err := checkWhere(f("only_if"), s.OnlyIf); err != nil {
+		return prev, err
 	}
 	switch {
 	case s.CTAURL != "" && strings.TrimSpace(s.CTA) == "":

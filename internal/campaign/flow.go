@@ -308,15 +308,6 @@ func emailField(s Step) string {
 	return ""
 }
 
-func checkWhere(field string, where map[string]any) error {
-	for _, k := range slices.Sorted(maps.Keys(where)) {
-		if err := checkCondition(k, where[k]); err != nil {
-			return errs.Field(errs.Invalid, field+"."+k, "%v", err)
-		}
-	}
-	return nil
-}
-
 func btoi(b bool) int {
 	if b {
 		return 1

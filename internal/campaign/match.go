@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/lift-hq/lift/internal/errs"
 )
 
 // Event types Lift accepts.
@@ -78,29 +80,75 @@ func splitComparison(key string) (base, op string) {
 	return key, ""
 }
 
-// checkCondition validates one where condition at publish time.
+// Bounds on a where clause, checked when it is saved: matching costs at
+// most MaxConditions × MaxConditionList comparisons per fact value.
+const (
+	// MaxConditions is the most conditions one where clause holds.
+	MaxConditions = 32
+	// MaxConditionList is the longest list a condition may give.
+	MaxConditionList = 100
+	// MaxConditionText is the longest string a condition may compare.
+	MaxConditionText = 500
+)
+
+// checkWhere validates a where clause (a trigger's where, a step's
+// only_if, a branch's if) at save time, naming the condition at fault
+// under field.
+func checkWhere(field string, where map[string]any) error {
+	if len(where) > MaxConditions {
+		return errs.Field(errs.Invalid, field, "at most %d conditions", MaxConditions)
+	}
+	for _, k := range slices.Sorted(maps.Keys(where)) {
+		if err := checkCondition(k, where[k]); err != nil {
+			return errs.Field(errs.Invalid, field+"."+k, "%v", err)
+		}
+	}
+	return nil
+}
+
+// checkCondition validates one condition: a comparison takes a number;
+// a plain key a scalar or a flat list of at most MaxConditionList
+// scalars. A list inside a list is refused: nothing can equal it.
 func checkCondition(key string, want any) error {
+	if len(key) > 200 {
+		return fmt.Errorf("a condition's name is at most 200 characters")
+	}
 	if _, op := splitComparison(key); op != "" {
 		if _, ok := number(want); !ok {
 			return fmt.Errorf("%s compares numbers; %v is not a number", op, want)
 		}
 		return nil
 	}
-	switch w := want.(type) {
-	case string, float64, bool:
-		return nil
-	case []any:
-		if len(w) == 0 {
+	if w, ok := want.([]any); ok {
+		switch {
+		case len(w) == 0:
 			return fmt.Errorf("an empty list matches nothing")
+		case len(w) > MaxConditionList:
+			return fmt.Errorf("a list of at most %d values", MaxConditionList)
 		}
-		for _, x := range w {
-			if err := checkCondition(key, x); err != nil {
-				return err
+		for i, x := range w {
+			if err := checkScalar(x); err != nil {
+				return fmt.Errorf("value %d: %w", i, err)
 			}
 		}
 		return nil
 	}
-	return fmt.Errorf("must be a string, number, boolean or list of them")
+	return checkScalar(want)
+}
+
+func checkScalar(v any) error {
+	switch x := v.(type) {
+	case string:
+		if len(x) > MaxConditionText {
+			return fmt.Errorf("a string of at most %d bytes", MaxConditionText)
+		}
+		return nil
+	case float64, bool:
+		return nil
+	case []any:
+		return fmt.Errorf("a list inside a list matches nothing: give a flat list of strings, numbers or booleans")
+	}
+	return fmt.Errorf("must be a string, number, boolean or a flat list of them")
 }
 
 // Describe writes a where clause for a person: its conditions, sorted,
@@ -176,16 +224,23 @@ func flatten(v any) []any {
 	return []any{v}
 }
 
+// equal compares two scalars: numbers by value, strings without regard
+// to case, booleans. Anything else (a list or an object an event carries)
+// equals nothing, so no comparison can panic on an uncomparable value.
 func equal(a, b any) bool {
 	if an, ok := number(a); ok {
 		bn, ok := number(b)
 		return ok && an == bn
 	}
-	if as, ok := a.(string); ok {
-		bs, ok := b.(string)
-		return ok && strings.EqualFold(as, bs)
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && strings.EqualFold(x, y)
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
 	}
-	return a == b
+	return false
 }
 
 func number(v any) (float64, bool) {

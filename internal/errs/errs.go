@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime/debug"
 	"strings"
 )
 
@@ -141,4 +142,16 @@ func jsonType(t reflect.Type) string {
 		return jsonType(t.Elem())
 	}
 	return t.String()
+}
+
+// Recover turns a panic in the calling function into an Internal error
+// in *err, with the panic and its stack as the cause (logged, never
+// shown). Every goroutine that works for a request defers it, so a bug
+// answers 500 for that piece of work instead of ending the process:
+//
+//	defer errs.Recover(&err)
+func Recover(err *error) {
+	if p := recover(); p != nil {
+		*err = &Error{Code: Internal, Message: "internal error", Err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
+	}
 }
