@@ -6,12 +6,16 @@ import (
 	"github.com/lift-hq/lift/workflows"
 )
 
-// RebuildAffinities recomputes bought_together's affinity table and
-// similar_customers' item similarities (both off the send path). It
-// returns the number of affinity pairs.
-func (a *Activities) RebuildAffinities(ctx context.Context, minSupport int) (int64, error) {
-	n, _, err := a.Store.RebuildRecommendations(ctx, minSupport)
-	return n, err
+// RebuildAffinities rebuilds the recommendation model (see
+// app.RebuildRecommendations; the configured minimum support applies,
+// the argument is kept for the workflow's recorded shape). It returns
+// bought_together's pair count.
+func (a *Activities) RebuildAffinities(ctx context.Context, _ int) (int64, error) {
+	st, err := a.App.RebuildRecommendations(ctx)
+	if err != nil || st.Model == nil {
+		return 0, err
+	}
+	return st.Model.Pairs, nil
 }
 
 // PurgeExpired deletes what has outlived its retention; see app.Purge.

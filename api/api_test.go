@@ -1194,11 +1194,19 @@ func TestRecommendationRulesAndRebuild(t *testing.T) {
 			require.Equal(t, 202, st)
 		}
 		st, body = b.do(t, "POST", "/v1/recommendations/rebuild", "")
+		require.Equal(t, 202, st, "%v", body)
+		require.Equal(t, true, body["started"])
+		st, body = b.do(t, "GET", "/v1/recommendations/rebuild", "")
 		require.Equal(t, 200, st, "%v", body)
-		require.EqualValues(t, 2, body["pairs"], "cam-1 and lens-1 in 3 orders, both ways")
-		require.EqualValues(t, 3, body["orders"])
-		require.EqualValues(t, 1, body["customers"])
-		require.EqualValues(t, 0, body["similar_pairs"], "three orders by one customer are one shared customer, below the minimum of 3")
+		require.Equal(t, "idle", body["state"], "finished")
+		model := body["model"].(map[string]any)
+		require.EqualValues(t, 2, model["pairs"], "cam-1 and lens-1 in 3 orders, both ways")
+		require.EqualValues(t, 3, model["orders"])
+		require.EqualValues(t, 1, model["customers"])
+		require.EqualValues(t, 0, model["similar_pairs"], "three orders by one customer are one shared customer, below the minimum of 3")
+		auto := body["auto"].(map[string]any)
+		require.Equal(t, "bought_together", auto["strategy"])
+		require.Contains(t, auto["reason"], "fewer than 200 evaluation cases")
 	})
 }
 

@@ -92,11 +92,29 @@ func (h *handlers) putRules(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"updated": n})
 }
 
-// rebuildAffinities recomputes bought_together's affinities and
-// similar_customers' similarities now (a Temporal Schedule also does it
-// daily).
-func (h *handlers) rebuildAffinities(c *gin.Context) {
-	h.respond(c, http.StatusOK)(h.App.RebuildRecommendations(c.Request.Context()))
+// startRebuild starts rebuilding the recommendation model in the
+// background (one at a time; a Temporal Schedule also does it daily) and
+// answers 202 with its status; GET on the same path follows it.
+func (h *handlers) startRebuild(c *gin.Context) {
+	h.respond(c, http.StatusAccepted)(h.App.StartRebuild(c.Request.Context()))
+}
+
+// rebuildStatus is the rebuild's state, the model's stats, the last
+// evaluation and what auto stands for.
+func (h *handlers) rebuildStatus(c *gin.Context) {
+	h.respond(c, http.StatusOK)(h.App.RecommendationStatus(c.Request.Context()))
+}
+
+// evaluateRecommendations scores every strategy on the shop's orders.
+func (h *handlers) evaluateRecommendations(c *gin.Context) {
+	var req app.EvaluateInput
+	if c.Request.ContentLength != 0 {
+		if err := bind(c, &req); err != nil {
+			writeError(c, h.Logger, err)
+			return
+		}
+	}
+	h.respond(c, http.StatusOK)(h.App.EvaluateRecommendations(c.Request.Context(), req))
 }
 
 // CouponsRequest is the body of PUT /v1/coupon-pools/{id}: codes, or a

@@ -22,6 +22,8 @@ var routeScopes = map[string]domain.KeyScope{
 	"PUT /v1/recommendation-rules":                     domain.KeyScopeIngest,
 	"POST /v1/imports/:kind":                           domain.KeyScopeIngest,
 	"POST /v1/recommendations/rebuild":                 domain.KeyScopeMarketer,
+	"GET /v1/recommendations/rebuild":                  domain.KeyScopeMarketer,
+	"POST /v1/recommendations/evaluate":                domain.KeyScopeMarketer,
 	"GET /v1/customers/:id/journeys":                   domain.KeyScopeMarketer,
 	"POST /v1/customers/:id/journeys/:campaign/pause":  domain.KeyScopeMarketer,
 	"POST /v1/customers/:id/journeys/:campaign/resume": domain.KeyScopeMarketer,

@@ -84,12 +84,19 @@ type Config struct {
 
 	// Recommendations: bought_together needs RecsMinOrders of history and
 	// pairs shared by AffinityMinSupport orders; similar_customers needs
-	// RecsMinCustomers buyers and pairs shared by AffinityMinSupport
-	// customers; a schedule rebuilds both every AffinityRebuild.
+	// RecsMinCustomers buyers (its linear model is regularised, so a few
+	// hundred are enough to say something) over at most RecsModelProducts
+	// products; a schedule rebuilds the model every AffinityRebuild, and
+	// a rebuild stops after RecsRebuildTimeout. The evaluation reads at
+	// most RecsEvalMaxLines order lines (a seeded sample of customers
+	// beyond that).
 	RecsMinOrders      int64         `env:"LIFT_RECS_MIN_ORDERS" envDefault:"500"`
-	RecsMinCustomers   int64         `env:"LIFT_RECS_MIN_CUSTOMERS" envDefault:"10000"`
+	RecsMinCustomers   int64         `env:"LIFT_RECS_MIN_CUSTOMERS" envDefault:"300"`
 	AffinityMinSupport int           `env:"LIFT_AFFINITY_MIN_SUPPORT" envDefault:"3"`
 	AffinityRebuild    time.Duration `env:"LIFT_AFFINITY_REBUILD" envDefault:"24h"`
+	RecsModelProducts  int           `env:"LIFT_RECS_MODEL_PRODUCTS" envDefault:"1000"`
+	RecsRebuildTimeout time.Duration `env:"LIFT_RECS_REBUILD_TIMEOUT" envDefault:"30m"`
+	RecsEvalMaxLines   int64         `env:"LIFT_RECS_EVAL_MAX_LINES" envDefault:"300000"`
 
 	// ExperimentCheck is how often running experiments are checked:
 	// guardrails applied, p-values folded in, winners auto-promoted where
@@ -272,6 +279,9 @@ func (c Config) Validate(role Role) error {
 	}
 	if c.AffinityMinSupport < 1 || c.AffinityRebuild < time.Minute || c.RecsMinOrders < 0 || c.RecsMinCustomers < 0 {
 		bad("LIFT_AFFINITY_MIN_SUPPORT must be at least 1, LIFT_AFFINITY_REBUILD at least 1m, LIFT_RECS_MIN_ORDERS and LIFT_RECS_MIN_CUSTOMERS not negative")
+	}
+	if c.RecsModelProducts < 10 || c.RecsModelProducts > 4000 || c.RecsRebuildTimeout < time.Minute || c.RecsEvalMaxLines < 1000 {
+		bad("LIFT_RECS_MODEL_PRODUCTS must be 10 to 4000 (the model inverts a matrix of that side), LIFT_RECS_REBUILD_TIMEOUT at least 1m, LIFT_RECS_EVAL_MAX_LINES at least 1000")
 	}
 	if c.PurgeEvery < time.Minute {
 		bad("LIFT_PURGE_EVERY must be at least 1m")

@@ -194,8 +194,11 @@ type Message struct {
 	Recommended    []string             `gorm:"serializer:json;type:text"` // SKUs
 	// Reasons says why each recommended product was chosen; RecommendNote
 	// records a fallback (e.g. too little history for bought_together).
-	Reasons           map[string]string `gorm:"serializer:json;type:text"`
-	RecommendNote     string            `gorm:"size:300"`
+	Reasons       map[string]string `gorm:"serializer:json;type:text"`
+	RecommendNote string            `gorm:"size:300"`
+	// Strategy is the strategy that answered (after any fallback): the
+	// report shows each step's mix.
+	Strategy          string            `gorm:"size:32"`
 	Subject           string            `gorm:"size:998"`
 	Preheader         string            `gorm:"size:300"`
 	HTML              string            `gorm:"type:text"`
@@ -325,6 +328,46 @@ type Affinity struct {
 	Orders     int64   `gorm:"not null"`
 	Confidence float64 `gorm:"not null"`
 	Lift       float64 `gorm:"not null"`
+	// Score is bought_together's score of sku_b given sku_a: the
+	// confidence shrunk toward sku_b's popularity (recs.shrunkConfidence).
+	Score float64 `gorm:"not null;default:0"`
+}
+
+// ProductStat is one product's share of the order history at the last
+// recommendation rebuild.
+type ProductStat struct {
+	SKU       string `gorm:"primaryKey;size:128"`
+	Orders    int64  `gorm:"not null"`
+	Customers int64  `gorm:"not null"`
+}
+
+// PopularProduct is a best seller at the last rebuild: its rank in a
+// window (days; 0 is all time) and category ("" for every category).
+type PopularProduct struct {
+	WindowDays int    `gorm:"primaryKey"`
+	Category   string `gorm:"primaryKey;size:128"`
+	Rank       int    `gorm:"primaryKey"`
+	SKU        string `gorm:"size:128;not null"`
+	Orders     int64  `gorm:"not null"`
+}
+
+// RecsState is the recommendation rebuild's one row: whether one runs
+// (a lease, so two never overlap), how the last one went, the model's
+// stats and evaluation (JSON, as the recs package writes them) and what
+// auto stands for.
+type RecsState struct {
+	ID         int        `gorm:"primaryKey"`
+	State      string     `gorm:"size:16;not null;default:idle"` // idle, running, failed
+	LeaseUntil *time.Time // a running rebuild holds the lease until then
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+	BuiltAt    *time.Time // the model in the tables was built then
+	TookMS     int64
+	Error      string `gorm:"size:1000"`
+	Model      []byte // recs.Stats
+	Evaluation []byte // recs.Report
+	Auto       string `gorm:"size:32"`
+	AutoReason string `gorm:"size:1000"`
 }
 
 // ItemSimilarity is how alike two products' buyers are, for
@@ -358,7 +401,7 @@ func all() []any {
 		&Suppression{}, &APIKey{}, &SendSlot{}, &IdempotencyRecord{}, &WebhookEvent{}, &Conversion{}, &Affinity{}, &ItemSimilarity{},
 		&Experiment{}, &DataMigration{}, &IdempotencySubject{}, &AuditEntry{},
 		&ConsoleSession{}, &SignInFailure{}, &WebhookRefusal{}, &InstallSecret{}, &CustomerActivity{}, &CouponCode{},
-		&Destination{}, &WebhookDelivery{},
+		&Destination{}, &WebhookDelivery{}, &ProductStat{}, &PopularProduct{}, &RecsState{},
 	}
 }
 

@@ -3,7 +3,6 @@ package models_test
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -457,7 +456,7 @@ func TestClaimSendingLetsOneAttemptThrough(t *testing.T) {
 	})
 }
 
-func TestAffinitiesFromOrderHistory(t *testing.T) {
+func TestOrdersStreamGroupedAndPopularityByWindow(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
@@ -474,25 +473,17 @@ func TestAffinitiesFromOrderHistory(t *testing.T) {
 			}
 			require.NoError(t, s.RecordEvent(ctx, &models.Event{ID: fmt.Sprint("e", i), Type: "purchase", CustomerID: o.CustomerID, OccurredAt: t0}, o))
 		}
-		n, err := s.RebuildAffinities(ctx, 2)
+		var got []models.OrderLines
+		require.NoError(t, s.EachOrder(ctx, time.Minute, func(o models.OrderLines) error { got = append(got, o); return nil }))
+		require.Len(t, got, 5)
+		require.Equal(t, models.OrderLines{ID: "o0", CustomerID: "c0", OccurredAt: t0, SKUs: []string{"cam", "lens"}}, got[0])
+		lines, err := s.CountOrderLines(ctx)
 		require.NoError(t, err)
-		require.Equal(t, int64(2), n, "cam-lens both ways; cam-card has support 1, below the minimum")
-		as, err := s.Affinities(ctx, []string{"cam"}, 10)
+		require.EqualValues(t, 8, lines)
+		cats, err := s.ProductCategories(ctx)
 		require.NoError(t, err)
-		require.Len(t, as, 1)
-		require.Equal(t, "lens", as[0].SKUB)
-		require.Equal(t, int64(2), as[0].Orders)
-		require.InDelta(t, 2.0/3, as[0].Confidence, 1e-9)
-		require.InDelta(t, (2.0/3)/(3.0/5), as[0].Lift, 1e-9)
+		require.Equal(t, "lenses", cats["lens"])
 
-		// Rebuilding replaces, never accumulates.
-		n, err = s.RebuildAffinities(ctx, 1)
-		require.NoError(t, err)
-		require.Equal(t, int64(4), n)
-
-		orders, err := s.CountOrders(ctx)
-		require.NoError(t, err)
-		require.Equal(t, int64(5), orders)
 		popular, err := s.PopularInCategory(ctx, nil, t0.Add(-time.Hour), 10)
 		require.NoError(t, err)
 		require.Equal(t, []string{"cam", "lens", "bag", "card"}, popular)
@@ -505,52 +496,67 @@ func TestAffinitiesFromOrderHistory(t *testing.T) {
 	})
 }
 
-func TestItemSimilarityFromCustomersPurchases(t *testing.T) {
+// The stored model is replaced as a whole, and read back by product.
+func TestRecommendationModelIsReplacedWhole(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, s *models.Store) {
+		first := models.ModelTables{
+			Items:      []models.ProductStat{{SKU: "cam", Orders: 3, Customers: 3}, {SKU: "lens", Orders: 3, Customers: 3}},
+			Affinities: []models.Affinity{{SKUA: "cam", SKUB: "lens", Orders: 2, Confidence: 0.66, Lift: 1.1, Score: 0.6}},
+			Similar:    []models.ItemSimilarity{{SKUA: "cam", SKUB: "lens", Customers: 2, Score: 0.4}},
+			Popular: []models.PopularProduct{{WindowDays: 0, Category: "", Rank: 1, SKU: "cam", Orders: 3},
+				{WindowDays: 0, Category: "", Rank: 2, SKU: "lens", Orders: 3}, {WindowDays: 90, Category: "", Rank: 1, SKU: "lens", Orders: 1}},
+		}
+		require.NoError(t, s.SaveModel(ctx, first))
+		require.NoError(t, s.SaveModel(ctx, models.ModelTables{Items: first.Items[:1], Popular: first.Popular[:1]}))
+		as, err := s.AffinitiesOf(ctx, []string{"cam"})
+		require.NoError(t, err)
+		require.Empty(t, as, "rebuilding replaces, never accumulates")
+		items, err := s.ProductStats(ctx, []string{"cam", "lens"})
+		require.NoError(t, err)
+		require.Len(t, items, 1)
+		pop, kept, err := s.Popular(ctx, 0, "", 10)
+		require.NoError(t, err)
+		require.True(t, kept)
+		require.Equal(t, "cam", pop[0].SKU)
+		_, kept, err = s.Popular(ctx, 90, "", 10)
+		require.NoError(t, err)
+		require.False(t, kept, "the second model kept no 90-day window")
+		_, kept, err = s.Popular(ctx, 0, "lenses", 10)
+		require.NoError(t, err)
+		require.True(t, kept, "the all-time window is kept; lenses just have no best seller in it")
+	})
+}
+
+// One rebuild holds the lease at a time; a lease that ran out (its
+// process died) can be taken again.
+func TestOneRecommendationRebuildAtATime(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, s *models.Store) {
 		t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-		for _, sku := range []string{"cam", "tripod", "card"} {
-			require.NoError(t, s.UpsertProduct(ctx, &models.Product{SKU: sku, Name: sku, Currency: "USD", InStock: true}))
-		}
-		// Camera and tripod are never in one basket, but the same
-		// customers buy both, weeks apart: only the customer view sees it.
-		orders := []struct {
-			customer string
-			basket   []string
-		}{
-			{"c1", []string{"cam"}}, {"c1", []string{"tripod"}},
-			{"c2", []string{"cam"}}, {"c2", []string{"tripod"}},
-			{"c3", []string{"cam", "card"}},
-			{"c4", []string{"tripod"}},
-			{"c5", []string{"cam"}}, {"c5", []string{"cam"}}, // twice is still one buyer
-		}
-		for i, o := range orders {
-			ord := &models.Order{ID: fmt.Sprint("o", i), CustomerID: o.customer, Currency: "USD", OccurredAt: t0}
-			for _, sku := range o.basket {
-				ord.Items = append(ord.Items, models.OrderItem{SKU: sku, Quantity: 1, PriceMinor: 100})
-			}
-			require.NoError(t, s.RecordEvent(ctx, &models.Event{ID: fmt.Sprint("e", i), Type: "purchase", CustomerID: o.customer, OccurredAt: t0}, ord))
-		}
-		buyers, err := s.CountBuyers(ctx)
+		ok, err := s.ClaimRecsRebuild(ctx, t0, t0.Add(time.Hour))
 		require.NoError(t, err)
-		require.Equal(t, int64(5), buyers)
-
-		n, err := s.RebuildSimilarities(ctx, 2)
+		require.True(t, ok)
+		ok, err = s.ClaimRecsRebuild(ctx, t0.Add(time.Minute), t0.Add(time.Hour))
 		require.NoError(t, err)
-		require.Equal(t, int64(2), n, "cam-tripod both ways; cam-card shares one customer, below the minimum")
-		sim, err := s.Similar(ctx, []string{"tripod"}, 10)
+		require.False(t, ok, "held")
+		st, err := s.RecsState(ctx)
 		require.NoError(t, err)
-		require.Len(t, sim, 1)
-		require.Equal(t, "cam", sim[0].SKUB)
-		require.Equal(t, int64(2), sim[0].Customers)
-		require.InDelta(t, 2/math.Sqrt(4*3), sim[0].Score, 1e-9, "2 shared buyers over sqrt(4 camera buyers x 3 tripod buyers)")
-
-		n, err = s.RebuildSimilarities(ctx, 1)
+		require.Equal(t, "running", st.State)
+		ok, err = s.ClaimRecsRebuild(ctx, t0.Add(2*time.Hour), t0.Add(3*time.Hour))
 		require.NoError(t, err)
-		require.Equal(t, int64(4), n, "rebuilding replaces, never accumulates")
-		n, err = s.RebuildAffinities(ctx, 1)
+		require.True(t, ok, "the lease ran out")
+		done := t0.Add(2*time.Hour + time.Minute)
+		require.NoError(t, s.FinishRecsRebuild(ctx, models.RecsState{State: "idle", FinishedAt: &done, TookMS: 60000, Model: []byte(`{"orders":5}`),
+			BuiltAt: &done, Auto: "bought_together", AutoReason: "why"}))
+		st, err = s.RecsState(ctx)
 		require.NoError(t, err)
-		require.Equal(t, int64(2), n, "in baskets only cam-card was ever bought together")
+		require.Equal(t, "idle", st.State)
+		require.Nil(t, st.LeaseUntil)
+		require.Equal(t, "bought_together", st.Auto)
+		ok, err = s.ClaimRecsRebuild(ctx, done, done.Add(time.Hour))
+		require.NoError(t, err)
+		require.True(t, ok, "a finished rebuild holds nothing")
 	})
 }
 

@@ -112,6 +112,29 @@ func (c Client) Promote(ctx context.Context, campaignID, experimentID, winner st
 	return unavailable(err, "promote "+campaignID)
 }
 
+// RebuildWorkflowID is the ID of a rebuild asked for through the API: one
+// runs at a time (a scheduled one takes the same lease in the store).
+const RebuildWorkflowID = "rebuild-recommendations"
+
+// StartRebuild starts the recommendation rebuild, or finds the one
+// running (started false).
+func (c Client) StartRebuild(ctx context.Context) (bool, error) {
+	_, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: RebuildWorkflowID, TaskQueue: TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            "rebuild the recommendation model (asked through the API)",
+	}, RebuildWorkflowName, RebuildInput{})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return false, nil
+	}
+	if err != nil {
+		return false, unavailable(err, "start the recommendation rebuild")
+	}
+	return true, nil
+}
+
 // Journey queries a running sequence's journey.
 func (c Client) Journey(ctx context.Context, workflowID string) (Journey, error) {
 	var j Journey

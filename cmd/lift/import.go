@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,7 +28,9 @@ Streams FILE (CSV with a header row, or JSON Lines: by extension, .csv or
 .jsonl/.ndjson; "-" reads standard input) into POST /v1/imports/KIND.
 An import never enrols, signals or sends; the same file again changes
 nothing. Exit status: 0 when every row went in, 2 when rows were
-rejected (each named by line and field), 1 when the import failed.
+rejected (each named by line and field), 3 when the import went in but
+the --rebuild that followed failed (a key without the marketer scope,
+say), 1 when the import failed.
 `
 
 // runImport runs `lift import KIND FILE`.
@@ -116,16 +119,49 @@ func runImport(ctx context.Context, args []string, stdin io.Reader, out, errOut 
 	} else {
 		writeImportReport(out, res)
 	}
+	var rebuildErr error
 	if *rebuild && kind == app.ImportOrders {
-		var r app.Rebuild
-		if _, err := c.do(ctx, "POST", "/v1/recommendations/rebuild", "", nil, &r); err != nil {
+		rebuildErr = followRebuild(ctx, c, out)
+	}
+	switch {
+	case res.Rejected > 0:
+		return &exitError{code: 2, msg: plural(res.Rejected, "row") + " rejected"}
+	case rebuildErr != nil:
+		return &exitError{code: 3, msg: "the import went in, but the recommendations were not rebuilt: " + rebuildErr.Error()}
+	}
+	return nil
+}
+
+// followRebuild starts the recommendation rebuild and waits for it,
+// saying what the new model learned.
+func followRebuild(ctx context.Context, c *apiClient, out io.Writer) error {
+	var st app.RebuildStatus
+	if _, err := c.do(ctx, "POST", "/v1/recommendations/rebuild", "", nil, &st); err != nil {
+		return err
+	}
+	// Until a rebuild that finished after this one was asked for (the
+	// worker may not have picked it up at the first look).
+	asked := time.Now().Add(-time.Minute) // the API's clock may be behind
+	deadline := time.Now().Add(40 * time.Minute)
+	for st.State == "running" || st.FinishedAt == nil || st.FinishedAt.Before(asked) {
+		if time.Now().After(deadline) {
+			return errors.New("the rebuild did not finish in 40 minutes: GET /v1/recommendations/rebuild says how it stands")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+		if _, err := c.do(ctx, "GET", "/v1/recommendations/rebuild", "", nil, &st); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "recommendations rebuilt: %d product pairs bought together, %d similar pairs, from %d orders of %d customers (%d ms)\n",
-			r.Pairs, r.SimilarPairs, r.Orders, r.Customers, r.TookMS)
 	}
-	if res.Rejected > 0 {
-		return &exitError{code: 2, msg: plural(res.Rejected, "row") + " rejected"}
+	if st.State == "failed" {
+		return errors.New(st.Error)
+	}
+	if m := st.Model; m != nil {
+		fmt.Fprintf(out, "recommendations rebuilt: %s bought together, %s from the customers' model, from %s of %s (%d ms); auto stands for %s\n",
+			plural(m.Pairs, "product pair"), plural(m.SimilarPairs, "pair"), plural(m.Orders, "order"), plural(m.Customers, "customer"), st.TookMS, st.Auto.Strategy)
 	}
 	return nil
 }

@@ -5,7 +5,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 	_ "time/tzdata" // customers' time zones work on hosts without tzdata
@@ -21,10 +22,11 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/config"
+	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/internal/boot"
+	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/internal/telemetry"
-	"github.com/lift-hq/lift/models"
 )
 
 const usage = `lift runs upsell and cross-sell email sequences as durable Temporal workflows.
@@ -40,8 +42,9 @@ Usage:
                      load history (CSV or JSON Lines) through the API: never emails
   lift campaigns get ID | apply -f FILE|DIR [--dry-run] [--publish]
                      keep campaigns in a repository and apply them from CI
-  lift recs evaluate [flags]
-                     hit-rate@3 of each recommendation strategy on a generated history
+  lift recs evaluate [--store] [--json] [flags]
+                     hit rates of each recommendation strategy against best sellers: on the
+                     shop's own orders through the API (--store), or on a generated history
 
 Run "lift <command> -h" for a command's flags. Every flag is also an
 environment variable; see README.md for the full table. To run everything
@@ -135,45 +138,58 @@ func health(args []string) error {
 	return nil
 }
 
-// runRecs runs `lift recs evaluate`: it generates a purchase history, holds
-// out each customer's last order and reports hit-rate@3 per strategy
-// against popular_in_category, in one run, on a scratch SQLite store.
+// runRecs runs `lift recs evaluate`: every strategy scored against the
+// best sellers, on the shop's own orders through the API (--store), or on
+// a generated history with known structure, in memory.
 func runRecs(args []string, out io.Writer) error {
 	if len(args) == 0 || args[0] != "evaluate" {
-		return fmt.Errorf("usage: lift recs evaluate [-customers N] [-families N] [-per-family N] [-seed N] [-min-customers N]")
+		return fmt.Errorf("usage: lift recs evaluate [--store] [--json] [flags]")
 	}
 	fs := flag.NewFlagSet("lift recs evaluate", flag.ContinueOnError)
-	customers := fs.Int("customers", 2000, "customers in the generated history")
-	families := fs.Int("families", 40, "product families (a camera and its accessories)")
-	perFamily := fs.Int("per-family", 6, "products per family")
-	seed := fs.Uint64("seed", 1, "random seed: the same seed, the same history")
-	minSupport := fs.Int("min-support", 3, "orders a pair must share")
-	minOrders := fs.Int64("min-orders", 500, "history bought_together needs")
-	minCustomers := fs.Int64("min-customers", 1000, "buyers similar_customers needs (the service's default, 10000, is above the generated history's size)")
+	store := fs.Bool("store", false, "evaluate on the shop's own orders, through the API (LIFT_API_URL, LIFT_API_KEY with the marketer scope)")
+	asJSON := fs.Bool("json", false, "print the report as JSON (the API's shape)")
+	client := clientFlags(fs)
+	seed := fs.Uint64("seed", 1, "random seed: the same seed, the same sample and held-out lines (and the same generated history)")
+	maxCases := fs.Int("max-cases", 0, "cases per protocol (default 2000; a seeded sample beyond that)")
+	window := fs.Int("window", campaign.DefaultPopularWindow, "the best sellers' window in days (0: all time)")
+	customers := fs.Int("customers", 2000, "generated history: customers")
+	families := fs.Int("families", 40, "generated history: product families (a camera and its accessories)")
+	perFamily := fs.Int("per-family", 6, "generated history: products per family")
+	minSupport := fs.Int("min-support", 3, "generated history: orders a pair must share")
+	minOrders := fs.Int64("min-orders", 500, "generated history: the orders bought_together needs")
+	minCustomers := fs.Int64("min-customers", 300, "generated history: the buyers similar_customers needs")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "lift-recs-eval")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	store, err := models.Open(filepath.Join(dir, "eval.db"))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
 	ctx := context.Background()
-	if err := store.Migrate(ctx); err != nil {
-		return err
+	var rep recs.Report
+	if *store {
+		c, err := client()
+		if err != nil {
+			return err
+		}
+		body, _ := json.Marshal(app.EvaluateInput{Seed: *seed, MaxCases: *maxCases, Window: window})
+		if _, err := c.do(ctx, "POST", "/v1/recommendations/evaluate", "application/json", bytes.NewReader(body), &rep); err != nil {
+			return err
+		}
+	} else {
+		h := recs.Generate(*customers, *families, *perFamily, *seed)
+		cat, categories := h.Catalogue()
+		var err error
+		rep, err = recs.EvaluateOrders(ctx, h.Orders, cat, categories, recs.EvalOptions{Seed: *seed, MaxCases: *maxCases, Window: *window,
+			Model: recs.ModelOptions{MinSupport: *minSupport}, MinOrders: *minOrders, MinCustomers: *minCustomers})
+		if err != nil {
+			return err
+		}
+		if !*asJSON {
+			fmt.Fprintf(out, "a generated history: %d customers buying mostly within %d product families\n", *customers, *families)
+		}
 	}
-	h := recs.Generate(*customers, *families, *perFamily, *seed)
-	fmt.Fprintf(out, "history: %d customers, %d products, %d training orders; each customer's last order held out\n\n",
-		*customers, len(h.Products), len(h.Orders))
-	scores, err := recs.Evaluate(ctx, store, h, *minOrders, *minCustomers, *minSupport)
-	if err != nil {
-		return err
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
 	}
-	recs.WriteReport(out, scores)
+	recs.WriteReport(out, rep)
 	return nil
 }

@@ -48,6 +48,9 @@ type Sequences interface {
 	Cancel(ctx context.Context, workflowID string) error
 	Promote(ctx context.Context, campaignID, experimentID, winner string) error
 	Ping(ctx context.Context) error
+	// StartRebuild starts the recommendation rebuild unless one runs
+	// (started false then).
+	StartRebuild(ctx context.Context) (started bool, err error)
 }
 
 // Settings are the configured values the use cases apply; config.Load is
@@ -72,6 +75,11 @@ type Settings struct {
 	AuditRetention time.Duration
 	// Segment configures the Segment-compatible source.
 	Segment SegmentSettings
+	// RecsModelProducts, RecsRebuildTimeout and RecsEvalMaxLines bound
+	// the recommendation rebuild and the evaluation (config.Config).
+	RecsModelProducts  int
+	RecsRebuildTimeout time.Duration
+	RecsEvalMaxLines   int64
 	// WebhookAllowPrivate lets flow webhooks post to loopback and private
 	// addresses (LIFT_WEBHOOK_ALLOW_PRIVATE; lift dev allows them).
 	WebhookAllowPrivate bool

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/money"
@@ -177,32 +176,3 @@ func (a *App) SetComplementRules(ctx context.Context, req Rules) (int, error) {
 	return len(rules), err
 }
 
-// Rebuild is what a recommendation rebuild found.
-type Rebuild struct {
-	Pairs        int64 `json:"pairs"`
-	SimilarPairs int64 `json:"similar_pairs"`
-	Orders       int64 `json:"orders"`
-	Customers    int64 `json:"customers"`
-	MinSupport   int   `json:"min_support"`
-	TookMS       int64 `json:"took_ms"`
-}
-
-// RebuildRecommendations recomputes bought_together's affinities and
-// similar_customers' similarities now (a Temporal Schedule also does it
-// daily).
-func (a *App) RebuildRecommendations(ctx context.Context) (Rebuild, error) {
-	start := time.Now()
-	r := Rebuild{MinSupport: a.Settings.MinSupport}
-	var err error
-	if r.Pairs, r.SimilarPairs, err = a.Store.RebuildRecommendations(ctx, a.Settings.MinSupport); err != nil {
-		return r, err
-	}
-	if r.Orders, err = a.Store.CountOrders(ctx); err != nil {
-		return r, err
-	}
-	if r.Customers, err = a.Store.CountBuyers(ctx); err != nil {
-		return r, err
-	}
-	r.TookMS = time.Since(start).Milliseconds()
-	return r, nil
-}

@@ -76,14 +76,21 @@ func New(t testing.TB, store *models.Store) *Bundle {
 	clock := b.Clock
 	b.App = app.New(app.Deps{
 		Store: store, Sequences: b.Sequences, Mailer: b.Mailer, Renderer: renderer, Signer: signer, Now: clock, Metrics: b.Metrics,
-		Recommender: &recs.Recommender{Store: store, MinOrders: cfg.RecsMinOrders, MinCustomers: cfg.RecsMinCustomers, Now: clock},
+		Recommender: &recs.Recommender{Store: recs.DB{Store: store}, MinOrders: cfg.RecsMinOrders, MinCustomers: cfg.RecsMinCustomers, Now: clock},
 		Settings: app.Settings{
 			Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MinSupport: cfg.AffinityMinSupport,
 			SoftOptIn: cfg.SoftOptInCountries, PublicURL: cfg.PublicURL,
 			FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress, AuditRetention: cfg.AuditRetention,
 			WebhookAllowPrivate: cfg.WebhookAllowPrivate,
+			RecsModelProducts:   cfg.RecsModelProducts, RecsRebuildTimeout: cfg.RecsRebuildTimeout, RecsEvalMaxLines: cfg.RecsEvalMaxLines,
 		},
 	})
+	// A rebuild asked through the API runs here at once, as the worker's
+	// activity would.
+	b.Sequences.Rebuild = func(ctx context.Context) error {
+		_, err := b.App.RebuildRecommendations(ctx)
+		return err
+	}
 	return b
 }
 
@@ -100,6 +107,16 @@ type Sequences struct {
 	StartErr   error // returned by Start
 	// StartDelay makes every Start take this long (a loaded Temporal).
 	StartDelay time.Duration
+	// Rebuild runs a rebuild StartRebuild is asked for, synchronously.
+	Rebuild func(ctx context.Context) error
+}
+
+// StartRebuild runs Rebuild (the worker's activity, at once).
+func (f *Sequences) StartRebuild(ctx context.Context) (bool, error) {
+	if f.Rebuild == nil {
+		return true, nil
+	}
+	return true, f.Rebuild(ctx)
 }
 
 // NewSequences returns a fake with nothing running.

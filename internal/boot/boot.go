@@ -101,13 +101,14 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, o Option
 	l.App = app.New(app.Deps{
 		Store: l.Store, Sequences: workflows.Client{Temporal: l.Temporal}, Mailer: l.Mailer, Renderer: renderer,
 		Signer: signer, Logger: logger, Metrics: l.Telemetry.Metrics,
-		Recommender: &recs.Recommender{Store: l.Store, MinOrders: cfg.RecsMinOrders, MinCustomers: cfg.RecsMinCustomers},
+		Recommender: &recs.Recommender{Store: recs.DB{Store: l.Store}, MinOrders: cfg.RecsMinOrders, MinCustomers: cfg.RecsMinCustomers},
 		Settings: app.Settings{
 			Day: cfg.Day, UpsellPause: time.Duration(cfg.UpsellPauseDays) * cfg.Day, MinSupport: cfg.AffinityMinSupport,
 			SoftOptIn: cfg.SoftOptInCountries, PublicURL: cfg.PublicURL,
 			FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress, AuditRetention: cfg.AuditRetention,
 			Segment:             app.SegmentSettings{ConsentTrait: cfg.SegmentConsentTrait, Events: cfg.SegmentEvents},
 			WebhookAllowPrivate: cfg.WebhookAllowPrivate,
+			RecsModelProducts:   cfg.RecsModelProducts, RecsRebuildTimeout: cfg.RecsRebuildTimeout, RecsEvalMaxLines: cfg.RecsEvalMaxLines,
 		},
 	})
 	l.Activities = &activities.Activities{

@@ -67,11 +67,19 @@ const (
 	StrategyBoughtTogether    Strategy = "bought_together"     // co-purchase affinity from order history
 	StrategyPopularInCategory Strategy = "popular_in_category" // the fallback when nothing else applies
 	StrategyNextTier          Strategy = "next_tier"           // the next plan up the customer's ladder
-	StrategySimilarCustomers  Strategy = "similar_customers"   // item-to-item similarity over customers' purchases
+	StrategySimilarCustomers  Strategy = "similar_customers"   // a linear item model over customers' purchases (EASE)
+	// StrategyAuto is, per shop, the strategy that evaluates best on its
+	// own orders, decided again at each recommendation rebuild.
+	StrategyAuto Strategy = "auto"
 )
 
 // Strategies are the recommendation strategies a step may name.
-var Strategies = []Strategy{StrategyComplements, StrategyBoughtTogether, StrategySimilarCustomers, StrategyPopularInCategory, StrategyNextTier}
+var Strategies = []Strategy{StrategyAuto, StrategyComplements, StrategyBoughtTogether, StrategySimilarCustomers, StrategyPopularInCategory, StrategyNextTier}
+
+// LearnedStrategies are the strategies auto chooses among: those that
+// recommend from what a customer bought (next_tier answers another
+// question, the plan above theirs).
+var LearnedStrategies = []Strategy{StrategyBoughtTogether, StrategySimilarCustomers, StrategyPopularInCategory, StrategyComplements}
 
 // Definition is a campaign as marketers write it (POST /v1/campaigns).
 type Definition struct {
@@ -259,6 +267,28 @@ type Recommend struct {
 	// none or the recommender fails; otherwise the step is skipped (none)
 	// or waits and retries (failure).
 	Optional bool `json:"optional,omitempty"`
+	// Window is how far back best sellers are counted ("90d", the
+	// default; "all" for all time). A window that holds too few orders
+	// widens to all time, and says so.
+	Window string `json:"window,omitempty"`
+}
+
+// DefaultPopularWindow is the best sellers' window when a step names none.
+const DefaultPopularWindow = 90
+
+// WindowDays is the step's popularity window in days (0: all time).
+func (r Recommend) WindowDays() int {
+	switch r.Window {
+	case "":
+		return DefaultPopularWindow
+	case "all":
+		return 0
+	}
+	o, err := ParseOffset(r.Window)
+	if err != nil || o.Days <= 0 {
+		return DefaultPopularWindow
+	}
+	return o.Days
 }
 
 // LimitOrDefault is the number of products to show, 1 to 3 (default 2).
@@ -596,6 +626,11 @@ func (d *Definition) validateEmail(s Step, f func(string) string, i, prev int) (
 		}
 		if len(s.Recommend.Pin) > 3 || len(s.Recommend.Block) > 100 {
 			return prev, bad(f("recommend.pin"), "at most 3 pins and 100 blocks")
+		}
+		if w := s.Recommend.Window; w != "" && w != "all" {
+			if o, err := ParseOffset(w); err != nil || o.Days < 1 || o.Hours != 0 || o.Days > 3660 {
+				return prev, bad(f("recommend.window"), "must be whole days like 90d (1d to 3660d) or \"all\"")
+			}
 		}
 	}
 	if s.Incentive != nil {

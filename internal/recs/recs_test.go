@@ -2,7 +2,6 @@ package recs
 
 import (
 	"context"
-	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -16,23 +15,13 @@ import (
 // fakeStore is a hand-made catalogue and history where the right answer
 // is known.
 type fakeStore struct {
-	products   map[string]models.Product
-	orders     int64
-	affinities []models.Affinity
-	popular    map[string][]string // category ("" for all) -> best sellers
-	buyers     int64
-	similar    []models.ItemSimilarity
-}
-
-func (f *fakeStore) CountBuyers(context.Context) (int64, error) { return f.buyers, nil }
-func (f *fakeStore) Similar(_ context.Context, skus []string, _ int) ([]models.ItemSimilarity, error) {
-	var out []models.ItemSimilarity
-	for _, x := range f.similar {
-		if slices.Contains(skus, x.SKUA) {
-			out = append(out, x)
-		}
-	}
-	return out, nil
+	products map[string]models.Product
+	info     Stats
+	items    map[string]ItemStats
+	pairs    map[string][]Neighbor
+	similar  map[string][]Neighbor
+	popular  map[string][]string // category ("" for all) -> best sellers of all time
+	auto     Choice
 }
 
 func (f *fakeStore) GetProducts(_ context.Context, skus []string) (map[string]models.Product, error) {
@@ -44,27 +33,37 @@ func (f *fakeStore) GetProducts(_ context.Context, skus []string) (map[string]mo
 	}
 	return out, nil
 }
-func (f *fakeStore) CountOrders(context.Context) (int64, error) { return f.orders, nil }
-func (f *fakeStore) Affinities(_ context.Context, skus []string, limit int) ([]models.Affinity, error) {
-	var out []models.Affinity
-	for _, a := range f.affinities {
-		for _, s := range skus {
-			if a.SKUA == s {
-				out = append(out, a)
-			}
+func (f *fakeStore) Info(context.Context) (Stats, error) { return f.info, nil }
+func (f *fakeStore) Items(_ context.Context, skus []string) (map[string]ItemStats, error) {
+	out := map[string]ItemStats{}
+	for _, s := range skus {
+		if it, ok := f.items[s]; ok {
+			out[s] = it
 		}
 	}
 	return out, nil
 }
-func (f *fakeStore) PopularInCategory(_ context.Context, cats []string, _ time.Time, _ int) ([]string, error) {
-	if len(cats) == 0 {
-		return f.popular[""], nil
+func (f *fakeStore) Pairs(_ context.Context, skus []string) (map[string][]Neighbor, error) {
+	return pick(f.pairs, skus), nil
+}
+func (f *fakeStore) Similar(_ context.Context, skus []string) (map[string][]Neighbor, error) {
+	return pick(f.similar, skus), nil
+}
+func (f *fakeStore) Popular(_ context.Context, days int, category string, limit int) ([]Popular, bool, error) {
+	if days != 0 {
+		return nil, false, nil
 	}
-	var out []string
-	for _, c := range cats {
-		out = append(out, f.popular[c]...)
+	var out []Popular
+	for _, s := range f.popular[category] {
+		out = append(out, Popular{SKU: s, Orders: 1})
 	}
-	return out, nil
+	return out[:min(limit, len(out))], true, nil
+}
+func (f *fakeStore) Auto(context.Context) (Choice, error) {
+	if f.auto.Strategy == "" {
+		return DefaultAuto, nil
+	}
+	return f.auto, nil
 }
 
 func (f *fakeStore) Ladder(_ context.Context, category string) ([]models.Product, error) {
@@ -119,21 +118,47 @@ func TestComplementsKeepRuleOrderAndSkipWhatDoesNotFit(t *testing.T) {
 func TestBoughtTogetherNeedsEnoughHistory(t *testing.T) {
 	t.Parallel()
 	st := catalogue()
-	st.affinities = []models.Affinity{
-		{SKUA: "cam", SKUB: "tripod", Orders: 40, Confidence: 0.4, Lift: 3.1},
-		{SKUA: "cam", SKUB: "strap", Orders: 25, Confidence: 0.25, Lift: 2.0},
-	}
-	st.orders = 120
+	st.items = map[string]ItemStats{"cam": {SKU: "cam", Orders: 100}, "tripod": {SKU: "tripod", Orders: 60}, "strap": {SKU: "strap", Orders: 30}}
+	st.pairs = map[string][]Neighbor{"cam": {
+		{SKU: "tripod", Count: 40, Score: shrunkConfidence(40, 100, 60, 800, 10)},
+		{SKU: "strap", Count: 25, Score: shrunkConfidence(25, 100, 30, 800, 10)},
+	}}
+	st.info.Orders = 120
 	res := recommend(t, st, campaign.Recommend{Strategy: "bought_together", Limit: 2}, nil, "US")
 	require.Equal(t, campaign.Strategy("complements"), res.Strategy, "120 orders are too few")
 	require.Contains(t, res.Note, "needs 500 orders of history, there are 120")
 	require.Equal(t, []string{"lens", "bag"}, res.SKUs())
 
-	st.orders = 800
+	st.info.Orders = 800
 	res = recommend(t, st, campaign.Recommend{Strategy: "bought_together", Limit: 2}, nil, "US")
 	require.Equal(t, campaign.Strategy("bought_together"), res.Strategy)
 	require.Equal(t, []string{"tripod", "strap"}, res.SKUs())
-	require.Equal(t, "40% of customers who bought cam also bought it (lift 3.1)", res.Picks[0].Reason)
+	require.Equal(t, "bought with cam in 40 of its 100 orders (40%)", res.Picks[0].Reason)
+	require.Empty(t, res.Note)
+
+	// A third slot the pairs cannot fill is topped up with a best
+	// seller, which says so; the strategy still answered.
+	res = recommend(t, st, campaign.Recommend{Strategy: "bought_together", Limit: 3}, nil, "US")
+	require.Equal(t, []string{"tripod", "strap", "drone"}, res.SKUs())
+	require.Equal(t, "a best seller", res.Picks[2].Reason)
+	require.Equal(t, campaign.Strategy("bought_together"), res.Strategy)
+}
+
+// A rare partner seen in one order does not outrank a common one: the
+// confidence of a pair is shrunk toward the partner's popularity, so
+// with little evidence the ranking is the best sellers'.
+func TestBoughtTogetherDoesNotFavourRarePairs(t *testing.T) {
+	t.Parallel()
+	const orders = 10000
+	// bag: 1 of cam's 2,000 orders, but bags sell in 20 orders overall
+	// (lift 0.25 · 5 = high). tripod: 600 of cam's 2,000 (30 %).
+	rare := shrunkConfidence(1, 2000, 20, orders, 10)
+	common := shrunkConfidence(600, 2000, 3000, orders, 10)
+	require.Greater(t, common, rare)
+	// With no evidence at all the score is the partner's popularity.
+	require.InDelta(t, 0.3, shrunkConfidence(0, 0, 3000, orders, 10), 1e-9)
+	// With much evidence it is the pair's confidence.
+	require.InDelta(t, 0.3, shrunkConfidence(30000, 100000, 10, orders, 10), 1e-3)
 }
 
 func TestPopularInCategoryIsTheLastResort(t *testing.T) {
@@ -210,26 +235,34 @@ func TestNextTierIsTheNextPlanUpTheLadder(t *testing.T) {
 func TestSimilarCustomersNeedsEnoughBuyersThenFallsBackInOrder(t *testing.T) {
 	t.Parallel()
 	st := catalogue()
-	st.similar = []models.ItemSimilarity{{SKUA: "cam", SKUB: "tripod", Customers: 420, Score: 0.61}, {SKUA: "cam", SKUB: "bag", Customers: 90, Score: 0.2}}
-	st.affinities = []models.Affinity{{SKUA: "cam", SKUB: "lens", Orders: 40, Confidence: 0.4, Lift: 2}}
+	st.similar = map[string][]Neighbor{"cam": {{SKU: "tripod", Count: 420, Score: 0.61}, {SKU: "bag", Count: 90, Score: 0.2}},
+		"bag": {{SKU: "strap", Count: 80, Score: 0.5}}}
+	st.items = map[string]ItemStats{"cam": {SKU: "cam", Orders: 100}, "lens": {SKU: "lens", Orders: 50}}
+	st.pairs = map[string][]Neighbor{"cam": {{SKU: "lens", Count: 40, Score: 0.4}}}
 	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	r := &Recommender{Store: st, MinCustomers: 1000, MinOrders: 500, Now: func() time.Time { return now }}
 	spec := campaign.Recommend{Strategy: "similar_customers", Limit: 1}
 
-	st.buyers, st.orders = 1000, 5000
+	st.info.Customers, st.info.Orders = 1000, 5000
 	res, err := r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
 	require.NoError(t, err)
 	require.Equal(t, campaign.Strategy("similar_customers"), res.Strategy)
-	require.Equal(t, []string{"tripod"}, res.SKUs(), "the most similar buyers first")
-	require.Equal(t, "customers who bought cam also bought it (420 of them, similarity 0.61)", res.Picks[0].Reason)
+	require.Equal(t, []string{"tripod"}, res.SKUs(), "the highest weight first")
+	require.Equal(t, "customers who bought cam also bought it (420 of them)", res.Picks[0].Reason)
 	require.Empty(t, res.Note)
 
-	// The counts are not taken on every send: a change shows after countTTL.
-	st.buyers = 999
+	// What the customer owns counts too: the bag they have points at
+	// the strap (0.5), above anything the camera points at but the tripod.
+	res, err = r.Recommend(context.Background(), Request{Spec: campaign.Recommend{Strategy: "similar_customers", Limit: 2}, Trigger: []string{"cam"}, Owned: map[string]bool{"bag": true}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"tripod", "strap"}, res.SKUs())
+
+	// The model's stats are not read on every send: a change shows after cacheTTL.
+	st.info.Customers = 999
 	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
 	require.NoError(t, err)
-	require.Equal(t, campaign.Strategy("similar_customers"), res.Strategy, "counted a moment ago")
-	now = now.Add(countTTL)
+	require.Equal(t, campaign.Strategy("similar_customers"), res.Strategy, "read a moment ago")
+	now = now.Add(cacheTTL)
 
 	// One customer short: bought_together, which has its own threshold.
 	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
@@ -239,17 +272,33 @@ func TestSimilarCustomersNeedsEnoughBuyersThenFallsBackInOrder(t *testing.T) {
 	require.Contains(t, res.Note, "similar_customers needs 1000 customers with orders, there are 999")
 
 	// Little history of any kind: down to the manual complements.
-	st.orders = 10
-	now = now.Add(countTTL)
+	st.info.Orders = 10
+	now = now.Add(cacheTTL)
 	res, err = r.Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
 	require.NoError(t, err)
 	require.Equal(t, campaign.Strategy("complements"), res.Strategy)
-	require.Equal(t, "similar_customers needs 1000 customers with orders, there are 999: used bought_together; bought_together needs 500 orders of history, there are 10: used complements", res.Note)
+	require.Equal(t, "similar_customers needs 1000 customers with orders, there are 999 (LIFT_RECS_MIN_CUSTOMERS): used bought_together; bought_together needs 500 orders of history, there are 10 (LIFT_RECS_MIN_ORDERS): used complements", res.Note)
 
 	// The thresholds are settings (config.Load holds their defaults):
 	// without one, any history is enough.
-	st.buyers, st.orders = 9999, 5000
+	st.info.Customers, st.info.Orders = 9999, 5000
 	res, err = (&Recommender{Store: st}).Recommend(context.Background(), Request{Spec: spec, Trigger: []string{"cam"}})
 	require.NoError(t, err)
 	require.Equal(t, campaign.StrategySimilarCustomers, res.Strategy)
+}
+
+// auto stands for the strategy the last rebuild's evaluation chose, and
+// the result says so.
+func TestAutoUsesTheEvaluatedChoice(t *testing.T) {
+	t.Parallel()
+	st := catalogue()
+	st.info.Orders = 800
+	res := recommend(t, st, campaign.Recommend{Strategy: campaign.StrategyAuto, Limit: 2}, nil, "US")
+	require.NotNil(t, res.Auto)
+	require.Equal(t, DefaultAuto, *res.Auto, "before any evaluation: bought_together, saying why")
+	st.auto = Choice{Strategy: campaign.StrategyComplements, Reason: "complements scored best"}
+	res = recommend(t, st, campaign.Recommend{Strategy: campaign.StrategyAuto, Limit: 2}, nil, "US")
+	require.Equal(t, campaign.StrategyComplements, res.Strategy)
+	require.Equal(t, "complements scored best", res.Auto.Reason)
+	require.Equal(t, []string{"lens", "bag"}, res.SKUs())
 }
