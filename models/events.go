@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"gorm.io/gorm"
@@ -170,10 +171,13 @@ func (s *Store) CustomerOrderHistory(ctx context.Context, customerID string) (Or
 	var rows []struct {
 		Currency string
 		Orders   int64
-		Revenue  int64
+		Revenue  float64
 	}
 	db := s.db.WithContext(ctx)
-	err := db.Raw(`SELECT currency, COUNT(*) AS orders, CAST(COALESCE(SUM(revenue_minor), 0) AS BIGINT) AS revenue
+	// Summed as a double and saturated in Go: a customer's lifetime
+	// revenue must not overflow a bigint (an error on PostgreSQL, on
+	// SQLite too), however many large orders an import brought.
+	err := db.Raw(`SELECT currency, COUNT(*) AS orders, COALESCE(SUM(CAST(revenue_minor AS DOUBLE PRECISION)), 0) AS revenue
 	FROM orders WHERE customer_id = ? GROUP BY currency`, customerID).Scan(&rows).Error
 	h := OrderHistory{ByCurrency: map[string]int64{}}
 	if err != nil {
@@ -181,7 +185,7 @@ func (s *Store) CustomerOrderHistory(ctx context.Context, customerID string) (Or
 	}
 	for _, r := range rows {
 		h.Orders += r.Orders
-		h.ByCurrency[r.Currency] += r.Revenue
+		h.ByCurrency[r.Currency] = SaturatingInt(r.Revenue)
 	}
 	if h.Orders == 0 {
 		return h, nil
@@ -195,4 +199,18 @@ func (s *Store) CustomerOrderHistory(ctx context.Context, customerID string) (Or
 		h.First = &at
 	}
 	return h, nil
+}
+
+// SaturatingInt converts a sum read as a double to an int64, clamped to
+// int64's range (a sum past it is a sum of absurd amounts, not an error).
+func SaturatingInt(f float64) int64 {
+	switch {
+	case f != f: // NaN
+		return 0
+	case f >= 9.2e18:
+		return math.MaxInt64
+	case f <= -9.2e18:
+		return math.MinInt64
+	}
+	return int64(math.Round(f))
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -9,6 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/lift-hq/lift/internal/domain"
+	"github.com/lift-hq/lift/internal/money"
 )
 
 // Bulk import writes history (customers, the catalogue, past orders)
@@ -86,6 +90,23 @@ func (s *Store) importOrderLinesPG(ctx context.Context, lines []OrderLine) (Impo
 
 func importOrderLinesTx(ctx context.Context, tx pgx.Tx, lines []OrderLine) (ImportCounts, error) {
 	var out ImportCounts
+	ids := map[string]bool{}
+	for _, l := range lines {
+		ids[l.OrderID] = true
+	}
+	rows, _ := tx.Query(ctx, `SELECT order_id, sku, quantity, price_minor FROM order_items WHERE order_id = ANY($1)`, keys(ids))
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OrderItem, error) {
+		var it OrderItem
+		return it, r.Scan(&it.OrderID, &it.SKU, &it.Quantity, &it.PriceMinor)
+	})
+	if err != nil {
+		return out, err
+	}
+	lines, out.Rejected = capOrders(lines, items)
+	capped := len(out.Rejected)
+	if len(lines) == 0 {
+		return out, nil
+	}
 	// A crash may lose the last chunks committed: the import is
 	// idempotent, and running it again restores them. Waiting for each
 	// chunk's WAL flush would not make it safer.
@@ -98,7 +119,7 @@ func importOrderLinesTx(ctx context.Context, tx pgx.Tx, lines []OrderLine) (Impo
 	) ON COMMIT DELETE ROWS`); err != nil {
 		return out, err
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"lift_import_lines"},
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"lift_import_lines"},
 		[]string{"line", "order_id", "customer_id", "occurred_at", "sku", "quantity", "price_minor", "currency"},
 		pgx.CopyFromSlice(len(lines), func(i int) ([]any, error) {
 			l := lines[i]
@@ -108,7 +129,7 @@ func importOrderLinesTx(ctx context.Context, tx pgx.Tx, lines []OrderLine) (Impo
 		return out, err
 	}
 	// Refuse what contradicts the store, then drop it from the batch.
-	rows, _ := tx.Query(ctx, `
+	rows, _ = tx.Query(ctx, `
 		SELECT t.line, 'customer_id', 'no such customer: import customers first' FROM lift_import_lines t
 		WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = t.customer_id)
 		UNION ALL
@@ -136,7 +157,7 @@ func importOrderLinesTx(ctx context.Context, tx pgx.Tx, lines []OrderLine) (Impo
 		}
 		slices.SortFunc(rejects, func(a, b ImportReject) int { return int(a.Line - b.Line) })
 		rejects = slices.CompactFunc(rejects, func(a, b ImportReject) bool { return a.Line == b.Line })
-		out.Rejected = rejects
+		out.Rejected = append(out.Rejected, rejects...)
 	}
 	// New orders, with the revenue of their lines (all new with them).
 	rows, _ = tx.Query(ctx, `
@@ -175,7 +196,7 @@ func importOrderLinesTx(ctx context.Context, tx pgx.Tx, lines []OrderLine) (Impo
 	if err != nil {
 		return out, err
 	}
-	out.Unchanged = int64(len(lines)-len(out.Rejected)) - out.Inserted - out.Updated
+	out.Unchanged = int64(len(lines)-(len(out.Rejected)-capped)) - out.Inserted - out.Updated
 	if len(changed) > 0 {
 		slices.Sort(changed)
 		_, err = tx.Exec(ctx, `UPDATE orders o SET revenue_minor = s.total
@@ -213,6 +234,7 @@ func (s *Store) importOrderLinesGORM(ctx context.Context, lines []OrderLine) (Im
 		if err != nil {
 			return err
 		}
+		lines, out.Rejected = capOrders(lines, items)
 		type key struct{ order, sku string }
 		have := map[key]OrderItem{}
 		for _, it := range items {
@@ -478,4 +500,63 @@ func sameImportedProduct(a, b Product) bool {
 	return a.Name == b.Name && a.Category == b.Category && a.PriceMinor == b.PriceMinor && a.Currency == b.Currency &&
 		a.URL == b.URL && a.ImageURL == b.ImageURL && a.InStock == b.InStock && a.TierRank == b.TierRank &&
 		slices.Equal(a.Complements, b.Complements)
+}
+
+// capOrders refuses every line, in this chunk, of an order that with its
+// lines already stored would hold more than domain.MaxOrderLines lines or
+// total more than the currency's maximum: the bounds an event has, and an
+// order is never stored past them in part. The totals are summed with a
+// check, so no sum overflows.
+func capOrders(lines []OrderLine, stored []OrderItem) ([]OrderLine, []ImportReject) {
+	type tally struct {
+		lines map[string]int64 // SKU -> line total, the chunk's over the stored
+		over  bool
+	}
+	byOrder := map[string]*tally{}
+	get := func(id string) *tally {
+		t := byOrder[id]
+		if t == nil {
+			t = &tally{lines: map[string]int64{}}
+			byOrder[id] = t
+		}
+		return t
+	}
+	for _, it := range stored {
+		get(it.OrderID).lines[it.SKU] = int64(it.Quantity) * it.PriceMinor
+	}
+	currency := map[string]string{}
+	for _, l := range lines {
+		get(l.OrderID).lines[l.SKU] = l.Quantity * l.PriceMinor
+		currency[l.OrderID] = l.Currency
+	}
+	why := map[string]ImportReject{}
+	for id, cur := range currency {
+		t := byOrder[id]
+		if n := len(t.lines); n > domain.MaxOrderLines {
+			why[id] = ImportReject{Field: "order_id", Message: fmt.Sprintf("order %q would hold %d lines with those stored: an order holds at most %d", id, n, domain.MaxOrderLines)}
+			continue
+		}
+		limit, total := money.MaxMinor(cur), int64(0)
+		for _, v := range t.lines {
+			if v > limit-total {
+				why[id] = ImportReject{Field: "price", Message: fmt.Sprintf("order %q would total more than %g %s with the lines stored", id, money.Max, cur)}
+				break
+			}
+			total += v
+		}
+	}
+	if len(why) == 0 {
+		return lines, nil
+	}
+	keep := lines[:0:0]
+	var rejected []ImportReject
+	for _, l := range lines {
+		if r, bad := why[l.OrderID]; bad {
+			r.Line = l.Line
+			rejected = append(rejected, r)
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return keep, rejected
 }

@@ -619,8 +619,8 @@ func purchaseOrder(req *Event, str func(string, bool) (string, error),
 	if !ok || len(items) == 0 {
 		return nil, bad("properties.items", "must list at least one item")
 	}
-	if len(items) > 500 {
-		return nil, bad("properties.items", "at most 500 items")
+	if len(items) > domain.MaxOrderLines {
+		return nil, bad("properties.items", "at most %d items", domain.MaxOrderLines)
 	}
 	order := &models.Order{ID: orderID, CustomerID: req.CustomerID, Currency: currency, OccurredAt: req.occurredAt}
 	var sum int64

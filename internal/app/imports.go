@@ -47,8 +47,9 @@ const (
 	FormatNDJSON = "ndjson"
 )
 
-// MaxImportLine is the longest line an import reads (64 KiB); a longer
-// one stops the import, naming its line.
+// MaxImportLine is the longest record an import reads (64 KiB): a JSON
+// line, or a CSV record however many lines its quoted fields span. A
+// longer one stops the import, so no record is ever held whole past it.
 const MaxImportLine = 64 << 10
 
 // MaxImportErrors is how many rejected rows an import lists; it counts
@@ -256,7 +257,7 @@ type rowSource interface {
 }
 
 func newRowSource(format string, body io.Reader) (rowSource, error) {
-	br := bufio.NewReaderSize(&lineLimit{r: body}, 64<<10)
+	br := bufio.NewReaderSize(&lineLimit{r: body, csv: format == FormatCSV}, 64<<10)
 	// Spreadsheets start UTF-8 files with a byte-order mark.
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
 		_, _ = br.Discard(3)
@@ -290,7 +291,7 @@ func newRowSource(format string, body io.Reader) (rowSource, error) {
 func fileError(err error) error {
 	var long *lineTooLong
 	if errors.As(err, &long) || errors.Is(err, bufio.ErrTooLong) {
-		return errs.E(errs.TooLarge, "a line is longer than %d bytes: is this the right file?", MaxImportLine)
+		return errs.E(errs.TooLarge, "a record is longer than %d bytes (a line, or a quoted field that runs on over lines): is this the right file?", MaxImportLine)
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
@@ -387,12 +388,16 @@ func (s *ndjsonSource) next() (int64, row, error) {
 
 func (e *RowError) Error() string { return fmt.Sprintf("line %d: %s %s", e.Line, e.Field, e.Message) }
 
-// lineLimit fails a read once a line runs past MaxImportLine bytes, so a
-// file without newlines (or a hostile one) cannot make the CSV reader
-// hold it whole.
+// lineLimit fails a read once a record runs past MaxImportLine bytes, so
+// a file without newlines, or a CSV field whose quote never closes (a
+// hostile one), cannot make the reader hold it whole. For CSV a newline
+// inside quotes does not end the record: a doubled quote ("") inside a
+// quoted field toggles the state twice, which leaves it as it was.
 type lineLimit struct {
-	r   io.Reader
-	run int
+	r      io.Reader
+	run    int
+	csv    bool
+	quoted bool
 }
 
 type lineTooLong struct{}
@@ -402,9 +407,14 @@ func (*lineTooLong) Error() string { return "line too long" }
 func (l *lineLimit) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	for _, b := range p[:n] {
-		if b == '\n' {
+		switch {
+		case b == '"' && l.csv:
+			l.quoted = !l.quoted
+		case b == '\n' && !l.quoted:
 			l.run = 0
-		} else if l.run++; l.run > MaxImportLine {
+			continue
+		}
+		if l.run++; l.run > MaxImportLine {
 			return 0, &lineTooLong{}
 		}
 	}
@@ -754,6 +764,8 @@ type orderHead struct {
 	customer string
 	at       time.Time
 	currency string
+	lines    int   // in this chunk
+	total    int64 // of its lines in this chunk, in minor units
 }
 
 func (im *orderImporter) chunk() int { return 20000 }
@@ -807,7 +819,8 @@ func (im *orderImporter) add(line int64, r row) (bool, error) {
 	if im.orders == nil {
 		im.orders, im.items = map[string]orderHead{}, map[[2]string]int64{}
 	}
-	if h, ok := im.orders[l.OrderID]; ok {
+	h, ok := im.orders[l.OrderID]
+	if ok {
 		switch {
 		case h.customer != l.CustomerID:
 			return false, errs.Field(errs.Invalid, "customer_id", "differs from line %d of the same order", h.line)
@@ -817,12 +830,25 @@ func (im *orderImporter) add(line int64, r row) (bool, error) {
 			return false, errs.Field(errs.Invalid, "currency", "differs from line %d of the same order", h.line)
 		}
 	} else {
-		im.orders[l.OrderID] = orderHead{line: line, customer: l.CustomerID, at: l.OccurredAt, currency: l.Currency}
+		h = orderHead{line: line, customer: l.CustomerID, at: l.OccurredAt, currency: l.Currency}
 	}
 	key := [2]string{l.OrderID, l.SKU}
 	if prev, dup := im.items[key]; dup {
 		return false, errs.Field(errs.Invalid, "sku", "the order already has a line for %q (line %d): one row per order line", l.SKU, prev)
 	}
+	// The same bounds as an event's, checked before anything is stored:
+	// the lines of one order, and its total (the stored lines of an order
+	// an earlier chunk or import began are counted when the chunk is
+	// written, models.ImportOrderLines).
+	if h.lines >= domain.MaxOrderLines {
+		return false, errs.Field(errs.Invalid, "order_id", "order %q already has %d lines: an order holds at most %d", l.OrderID, h.lines, domain.MaxOrderLines)
+	}
+	if limit := money.MaxMinor(l.Currency); l.Quantity*l.PriceMinor > limit-h.total {
+		return false, errs.Field(errs.Invalid, "price", "order %q would total more than %g %s", l.OrderID, money.Max, l.Currency)
+	}
+	h.lines++
+	h.total += l.Quantity * l.PriceMinor
+	im.orders[l.OrderID] = h
 	im.items[key] = line
 	im.lines = append(im.lines, l)
 	return true, nil

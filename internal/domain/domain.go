@@ -145,3 +145,9 @@ const (
 
 // KeyScopes are every scope, in order of power.
 var KeyScopes = []KeyScope{KeyScopeMetrics, KeyScopeIngest, KeyScopeMarketer, KeyScopeAdmin}
+
+// MaxOrderLines is the most lines (distinct products) one order holds,
+// however it arrives: an event, a Segment call or an import. The
+// recommendation rebuild mines pairs from an order's lines, so an order
+// of tens of thousands of lines would cost the square of that.
+const MaxOrderLines = 500
