@@ -210,7 +210,7 @@ func EvaluateOrders(ctx context.Context, orders []Order, cat Catalogue, categori
 		return rep, err
 	}
 	rep.Train = model.Stats
-	store := modelStore{Catalogue: cat, Model: model, auto: DefaultAuto}
+	store := modelStore{Catalogue: &cachedCatalogue{Catalogue: cat, known: map[string]*models.Product{}}, Model: model, auto: DefaultAuto}
 	r := &Recommender{Store: store, MinOrders: opt.MinOrders, MinCustomers: opt.MinCustomers, MinWindowOrders: opt.MinWindowOrders,
 		Now: func() time.Time { return rep.Cutoff }}
 	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15))
@@ -567,4 +567,41 @@ func Generate(customers, families, perFamily int, seed uint64) History {
 		}
 	}
 	return h
+}
+
+// cachedCatalogue remembers every product it has read (and every SKU it
+// did not find): an evaluation asks for the same products thousands of
+// times, and the catalogue does not change under it.
+type cachedCatalogue struct {
+	Catalogue
+	known map[string]*models.Product
+}
+
+func (c *cachedCatalogue) GetProducts(ctx context.Context, skus []string) (map[string]models.Product, error) {
+	var missing []string
+	for _, s := range skus {
+		if _, ok := c.known[s]; !ok {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		got, err := c.Catalogue.GetProducts(ctx, missing)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range missing {
+			if p, ok := got[s]; ok {
+				c.known[s] = &p
+			} else {
+				c.known[s] = nil
+			}
+		}
+	}
+	out := make(map[string]models.Product, len(skus))
+	for _, s := range skus {
+		if p := c.known[s]; p != nil {
+			out[s] = *p
+		}
+	}
+	return out, nil
 }

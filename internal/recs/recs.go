@@ -152,10 +152,15 @@ func (r Result) SKUs() []string {
 // A candidate is a pick with the strategy's score, before filtering.
 type candidate struct {
 	Pick
+	// why writes the reason when the candidate is picked (most are not).
+	why   func() string
 	score float64
 	// filler: a best seller topping up a strategy's own candidates.
 	filler bool
 }
+
+// filterBatch is how many candidates' products the filter reads at once.
+const filterBatch = 16
 
 // popularPool is how many best sellers are read as candidates: enough
 // to fill three slots after filtering out what a customer owns.
@@ -352,9 +357,11 @@ func (r *Recommender) boughtTogether(ctx context.Context, trigger []string, name
 				c.score += shrunkConfidence(0, stats[a].Orders, stats[sku].Orders, info.Orders, k)
 			}
 		}
-		conf := float64(c.best.Count) / float64(max(stats[c.from].Orders, 1))
-		out = append(out, candidate{score: c.score, Pick: Pick{SKU: sku, Reason: fmt.Sprintf("bought with %s in %d of its %d orders (%.0f%%)",
-			name(c.from), c.best.Count, stats[c.from].Orders, 100*conf)}})
+		of := stats[c.from].Orders
+		out = append(out, candidate{score: c.score, Pick: Pick{SKU: sku}, why: func() string {
+			return fmt.Sprintf("bought with %s in %d of its %d orders (%.0f%%)", name(c.from), c.best.Count, of,
+				100*float64(c.best.Count)/float64(max(of, 1)))
+		}})
 	}
 	sortCandidates(out)
 	return out, nil
@@ -403,15 +410,16 @@ func (r *Recommender) similar(ctx context.Context, req Request, name func(string
 		if c.score <= 0 {
 			continue
 		}
-		out = append(out, candidate{score: c.score, Pick: Pick{SKU: sku, Reason: fmt.Sprintf("customers who bought %s also bought it (%d of them)",
-			name(c.from), c.best.Count)}})
+		out = append(out, candidate{score: c.score, Pick: Pick{SKU: sku}, why: func() string {
+			return fmt.Sprintf("customers who bought %s also bought it (%d of them)", name(c.from), c.best.Count)
+		}})
 	}
 	sortCandidates(out)
 	return out, nil
 }
 
 func sortCandidates(cs []candidate) {
-	slices.SortStableFunc(cs, func(a, b candidate) int {
+	slices.SortFunc(cs, func(a, b candidate) int {
 		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
@@ -512,14 +520,26 @@ func (r *Recommender) filter(ctx context.Context, req Request, triggers map[stri
 		pool = append(pool, candidate{Pick: Pick{SKU: sku, Reason: "chosen by the marketer"}, filler: true})
 	}
 	pool = append(pool, cands...)
-	skus := make([]string, 0, len(pool))
-	for _, p := range pool {
-		skus = append(skus, p.SKU)
-	}
-	slices.Sort(skus)
-	catalogue, err := r.Store.GetProducts(ctx, slices.Compact(skus))
-	if err != nil {
-		return nil, 0, err
+	// Products are read a few at a time, as far down the pool as the
+	// limit needs: most picks come from the first candidates.
+	catalogue := map[string]models.Product{}
+	read := 0
+	readAhead := func(i int) error {
+		if i < read {
+			return nil
+		}
+		end := min(len(pool), max(i+1, read+filterBatch))
+		skus := make([]string, 0, end-read)
+		for _, p := range pool[read:end] {
+			if _, ok := catalogue[p.SKU]; !ok {
+				skus = append(skus, p.SKU)
+			}
+		}
+		read = end
+		slices.Sort(skus)
+		got, err := r.Store.GetProducts(ctx, slices.Compact(skus))
+		maps.Copy(catalogue, got)
+		return err
 	}
 	ceiling := int64(0) // price ceiling from the dearest trigger product
 	if ratio := req.Spec.MaxPriceRatio; ratio > 0 {
@@ -539,7 +559,13 @@ func (r *Recommender) filter(ctx context.Context, req Request, triggers map[stri
 	seen := map[string]bool{}
 	var out []Pick
 	own := 0
-	for _, p := range pool {
+	for i, p := range pool {
+		if seen[p.SKU] || blocked[p.SKU] || req.Owned[p.SKU] {
+			continue
+		}
+		if err := readAhead(i); err != nil {
+			return nil, 0, err
+		}
 		prod, ok := catalogue[p.SKU]
 		switch {
 		case seen[p.SKU], blocked[p.SKU], req.Owned[p.SKU], !ok, !prod.InStock:
@@ -552,6 +578,9 @@ func (r *Recommender) filter(ctx context.Context, req Request, triggers map[stri
 			continue
 		}
 		seen[p.SKU] = true
+		if p.why != nil {
+			p.Reason = p.why()
+		}
 		out = append(out, p.Pick)
 		if !p.filler {
 			own++
