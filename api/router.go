@@ -78,7 +78,8 @@ func NewRouter(d Deps) *gin.Engine {
 		d.ImportMaxBytes = 4 << 30
 	}
 	h := &handlers{Deps: d, webhookSlots: make(chan struct{}, max(d.Webhook.Concurrent, 1)),
-		importSlots: make(chan struct{}, maxImports)}
+		webhookReads: &readLimits{max: webhookReads * max(d.Webhook.Concurrent, 1)},
+		importSlots:  make(chan struct{}, maxImports)}
 
 	r := gin.New()
 	if err := r.SetTrustedProxies(d.TrustedProxies); err != nil {
@@ -201,7 +202,8 @@ func NewRouter(d Deps) *gin.Engine {
 
 type handlers struct {
 	Deps
-	webhookSlots chan struct{} // requests to the webhook being read now
+	webhookSlots chan struct{} // verified webhook batches being applied now
+	webhookReads *readLimits   // webhook bodies being read now
 	importSlots  chan struct{} // bulk imports running now
 	lastRefusal  atomic.Int64  // the second a webhook refusal was last recorded
 	xffWarned    atomic.Bool   // X-Forwarded-For from an untrusted peer was logged

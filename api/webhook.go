@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,8 +24,9 @@ import (
 // SendGridWebhook verifies SendGrid's signed Event Webhook. The endpoint
 // needs no API key, so what it takes from anyone is bounded before it
 // reads a body: the headers must be there and the timestamp fresh, the
-// body at most MaxBytes (SendGrid posts at most 768 KB at a time), and at
-// most Concurrent requests are read at once (SendGrid retries a 429).
+// body at most MaxBytes (SendGrid posts at most 768 KB at a time), read
+// in at most 10 s, two at once per client; only a verified batch then
+// takes one of Concurrent processing slots (SendGrid retries a 429).
 type SendGridWebhook struct {
 	Key        *ecdsa.PublicKey
 	MaxAge     time.Duration // oldest timestamp accepted (SENDGRID_WEBHOOK_MAX_AGE)
@@ -71,9 +73,32 @@ func (h *handlers) sendgridWebhook(c *gin.Context) {
 		writeError(c, h.Logger, errs.E(errs.Forbidden, "stale or malformed webhook timestamp"))
 		return
 	}
-	// From here on a failure makes SendGrid retry the batch later, out of
-	// order: recorded, so no held send is repeated on the strength of
-	// events that may still be on their way.
+	// Reading a body is bounded before anything is verified: at most
+	// webhookPeerReads at once from one client and webhookReads in all,
+	// each within webhookReadTimeout. Past them the answer is 429 at
+	// once (SendGrid retries it); nothing is held, nothing recorded.
+	peer := c.ClientIP()
+	release, ok := h.webhookReads.acquire(peer)
+	if !ok {
+		c.Header("Retry-After", "5")
+		writeError(c, h.Logger, errs.E(errs.TooManyRequests, "too many webhook requests being read from this client; SendGrid retries"))
+		return
+	}
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(webhookReadTimeout))
+	body, err := io.ReadAll(c.Request.Body)
+	release()
+	if err != nil {
+		writeError(c, h.Logger, decodeError(err))
+		return
+	}
+	if ok, err := eventwebhook.VerifySignature(h.Webhook.Key, body, sig, ts); err != nil || !ok {
+		writeError(c, h.Logger, errs.E(errs.Forbidden, "webhook signature does not verify"))
+		return
+	}
+	// Verified: SendGrid's own batch. From here on a failure makes
+	// SendGrid retry it later, out of order: recorded, so no held send is
+	// repeated on the strength of events that may still be on their way.
+	// Only a verified request can record one.
 	defer h.noteWebhookRefusal(c)
 	wait := time.NewTimer(webhookSlotWait)
 	defer wait.Stop()
@@ -85,17 +110,6 @@ func (h *handlers) sendgridWebhook(c *gin.Context) {
 		writeError(c, h.Logger, errs.E(errs.TooManyRequests, "too many webhook requests at once; SendGrid retries"))
 		return
 	case <-c.Request.Context().Done():
-		return
-	}
-	// A slot is for reading a body, not for a slow sender holding it.
-	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(webhookReadTimeout))
-	body, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		writeError(c, h.Logger, decodeError(err))
-		return
-	}
-	if ok, err := eventwebhook.VerifySignature(h.Webhook.Key, body, sig, ts); err != nil || !ok {
-		writeError(c, h.Logger, errs.E(errs.Forbidden, "webhook signature does not verify"))
 		return
 	}
 	var events []app.SendGridEvent
@@ -117,17 +131,56 @@ func (h *handlers) sendgridWebhook(c *gin.Context) {
 }
 
 const (
-	// webhookSlotWait is how long a webhook request waits for one of the
-	// SENDGRID_WEBHOOK_CONCURRENCY slots before it is answered 429.
+	// webhookSlotWait is how long a verified webhook request waits for
+	// one of the SENDGRID_WEBHOOK_CONCURRENCY slots before it is answered
+	// 429.
 	webhookSlotWait = 2 * time.Second
-	// webhookReadTimeout bounds reading a webhook body once it holds a
-	// slot: SendGrid's batches (at most 768 KB) take far less.
+	// webhookReadTimeout bounds reading a webhook body: SendGrid's
+	// batches (at most 768 KB) take far less.
 	webhookReadTimeout = 10 * time.Second
+	// webhookPeerReads bounds the bodies read at once from one client,
+	// webhookReads (times SENDGRID_WEBHOOK_CONCURRENCY) those in all: a
+	// few slow senders cannot keep SendGrid's batches from being read.
+	webhookPeerReads = 2
+	webhookReads     = 8
 )
 
-// noteWebhookRefusal records a webhook request answered with a status
-// SendGrid retries: not 2xx, and not the 401/403/404 of a request that
-// was not SendGrid's. At most one a second is written per replica.
+// readLimits counts the webhook bodies being read, per client and in all.
+type readLimits struct {
+	mu      sync.Mutex
+	perPeer map[string]int
+	total   int
+	max     int
+}
+
+// acquire takes a read for peer, or says no; release gives it back.
+func (l *readLimits) acquire(peer string) (release func(), ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.perPeer == nil {
+		l.perPeer = map[string]int{}
+	}
+	if l.total >= l.max || l.perPeer[peer] >= webhookPeerReads {
+		return nil, false
+	}
+	l.total++
+	l.perPeer[peer]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.total--
+			if l.perPeer[peer]--; l.perPeer[peer] == 0 {
+				delete(l.perPeer, peer)
+			}
+		})
+	}, true
+}
+
+// noteWebhookRefusal records a verified webhook request answered with a
+// status SendGrid retries (not 2xx). At most one a second is written per
+// replica.
 func (h *handlers) noteWebhookRefusal(c *gin.Context) {
 	st := c.Writer.Status()
 	if st/100 == 2 || st == http.StatusUnauthorized || st == http.StatusForbidden || st == http.StatusNotFound {

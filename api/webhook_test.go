@@ -277,55 +277,65 @@ func (b *countingBody) Read(p []byte) (int, error) {
 func (b *countingBody) Close() error { return nil }
 
 // TestWebhookChecksBeforeItReads: the unauthenticated endpoint reads no
-// body with a stale timestamp or a declared size over its limit, and reads
-// a bounded number at once.
+// body with a stale timestamp or a declared size over its limit; reads a
+// bounded number at once from one client, so slow unsigned senders hold
+// nothing a signed batch needs; and records a refusal (which holds every
+// ambiguous send for a day) only for a batch whose signature verified.
 func TestWebhookChecksBeforeItReads(t *testing.T) {
 	t.Parallel()
 	w := setupWebhook(t, testdb.SQLite(t))
-	post := func(body *countingBody, ts time.Time, length int64) *httptest.ResponseRecorder {
+	post := func(body *countingBody, ts time.Time, length int64, peer string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("POST", "/v1/webhooks/sendgrid", nil)
 		req.Body, req.ContentLength = body, length
+		req.RemoteAddr = peer + ":40000"
 		req.Header.Set(eventwebhook.TimestampHTTPHeader, strconv.FormatInt(ts.Unix(), 10))
 		req.Header.Set(eventwebhook.VerificationHTTPHeader, "MEUCIQ")
 		rec := httptest.NewRecorder()
 		w.h.ServeHTTP(rec, req)
 		return rec
 	}
+	const outsider = "203.0.113.7"
 	huge := int64(16 << 20)
 
 	stale := &countingBody{size: huge}
-	require.Equal(t, 403, post(stale, w.now.Add(-time.Hour), -1).Code)
+	require.Equal(t, 403, post(stale, w.now.Add(-time.Hour), -1, outsider).Code)
 	require.Zero(t, stale.n, "a stale timestamp is refused before the body is read")
 
 	declared := &countingBody{size: huge}
-	require.Equal(t, 413, post(declared, w.now, huge).Code)
+	require.Equal(t, 413, post(declared, w.now, huge, outsider).Code)
 	require.Zero(t, declared.n, "a declared size over the limit is refused before the body is read")
 
 	refusals := func() (n int64) {
 		require.NoError(t, w.store.DB().Model(&models.WebhookRefusal{}).Count(&n).Error)
 		return n
 	}
-	require.Zero(t, refusals(), "requests refused before they are read are not SendGrid's batches")
 	undeclared := &countingBody{size: huge}
-	require.Equal(t, 413, post(undeclared, w.now, -1).Code)
-	require.EqualValues(t, 1, refusals(), "a batch SendGrid will retry is recorded: held sends wait for it")
+	require.Equal(t, 413, post(undeclared, w.now, -1, outsider).Code)
 	require.LessOrEqual(t, undeclared.n, int64(4<<20), "an undeclared size is read only up to the limit")
+	truncated := &countingBody{size: 10}
+	require.Equal(t, 403, post(truncated, w.now, 100, outsider).Code)
+	require.Zero(t, refusals(), "nothing unsigned records a refusal: only SendGrid's own batches can hold sends back")
 
-	// Four requests are read at once; the fifth is told to come back.
+	// Two slow bodies from one client are read at once; a third from it
+	// is told to come back at once, and a signed batch from elsewhere is
+	// applied meanwhile.
 	var held []*countingBody
 	done := make(chan struct{})
-	for range 4 {
+	for range 2 {
 		b := &countingBody{size: 2, reading: make(chan struct{}), release: make(chan struct{})}
 		held = append(held, b)
-		go func() { post(b, w.now, 2); done <- struct{}{} }()
+		go func() { post(b, w.now, 2, outsider); done <- struct{}{} }()
 		<-b.reading
 	}
-	rec := post(&countingBody{size: 2}, w.now, 2)
+	rec := post(&countingBody{size: 2}, w.now, 2, outsider)
 	require.Equal(t, 429, rec.Code)
 	require.NotEmpty(t, rec.Header().Get("Retry-After"))
+	signed := w.postSigned(t, []map[string]any{w.event("delivered", nil)}, w.now, nil)
+	require.Equal(t, 200, signed.Code, "%s", signed.Body)
 	for _, b := range held {
 		close(b.release)
 		<-done
 	}
-	require.Equal(t, 403, post(&countingBody{size: 2}, w.now, 2).Code, "a slot is free again: the forged signature is checked")
+	require.Equal(t, 403, post(&countingBody{size: 2}, w.now, 2, outsider).Code, "a read is free again: the forged signature is checked")
+	require.Zero(t, refusals())
 }
