@@ -254,7 +254,10 @@ func (h *handlers) testSendCampaign(c *gin.Context) {
 		return
 	}
 	about(c, req.CustomerID)
-	res, err := h.App.TestSend(c.Request.Context(), c.Param("id"), app.TestSendInput{PreviewInput: req.input(), To: req.To})
+	res, err := h.App.TestSend(c.Request.Context(), c.Param("id"), app.TestSendInput{PreviewInput: req.input(), To: req.To, KeyID: principal(c).KeyID})
+	if err == nil {
+		c.Set(ctxKeyAuditSubject, app.TestSendSubject(res.To)) // the audit entry names the recipient too
+	}
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return

@@ -60,6 +60,7 @@ func (h *handlers) segmentCall(c *gin.Context) {
 		return
 	}
 	m.Type = strings.TrimPrefix(c.FullPath(), "/segment/v1/")
+	m.KeyID = principal(c).KeyID
 	if _, err := h.App.Segment(c.Request.Context(), m, h.App.Settings.Segment); err != nil {
 		writeError(c, h.Logger, err)
 		return
@@ -80,6 +81,10 @@ func (h *handlers) segmentBatch(c *gin.Context) {
 		writeError(c, h.Logger, err)
 		return
 	}
+	if len(req.Batch) > MaxBatch {
+		writeError(c, h.Logger, errs.Field(errs.Invalid, "batch", "at most %d calls in a batch (as POST /v1/events:batch)", MaxBatch))
+		return
+	}
 	for i, raw := range req.Batch {
 		if len(raw) > segmentMaxCall {
 			h.Logger.InfoContext(c.Request.Context(), "segment call over 32 KB skipped", "index", i)
@@ -95,6 +100,7 @@ func (h *handlers) segmentBatch(c *gin.Context) {
 		if m.Context == nil {
 			m.Context = req.Context
 		}
+		m.KeyID = principal(c).KeyID
 		if _, err := h.App.Segment(c.Request.Context(), m, h.App.Settings.Segment); err != nil {
 			if errs.Is(err, errs.Malformed) {
 				continue // counted as nothing: not a call at all

@@ -58,6 +58,18 @@ type Config struct {
 	// SegmentEvents maps more Segment event names to Lift event types:
 	// "Subscription Upgraded=upgrade,Ticket Opened=support_ticket".
 	SegmentEvents map[string]string `env:"LIFT_SEGMENT_EVENTS" envSeparator:"," envKeyValSeparator:"="`
+	// SegmentProfileChannels are the Segment channels whose identify may
+	// change a known customer's email or consent (a call without a
+	// channel is a server's); SegmentProfileKeys, when set, are the only
+	// API key IDs whose calls may. A browser's write key is public: keep
+	// it out of the list.
+	SegmentProfileChannels []string `env:"LIFT_SEGMENT_PROFILE_CHANNELS" envSeparator:"," envDefault:"server"`
+	SegmentProfileKeys     []string `env:"LIFT_SEGMENT_PROFILE_KEYS" envSeparator:","`
+	// TestSendAllow lists the addresses (ada@shop.example) and domains
+	// (shop.example) test sends may go to; none by default (lift dev: any,
+	// its outbox keeps them). TestSendsPerHour bounds them per API key.
+	TestSendAllow    []string `env:"LIFT_TEST_SEND_ALLOW" envSeparator:","`
+	TestSendsPerHour int      `env:"LIFT_TEST_SENDS_PER_HOUR" envDefault:"20"`
 	// WebhookAllowPrivate lets flow webhook destinations be loopback or
 	// private addresses (inside your network); link-local ones (cloud
 	// metadata) never are. Off by default; on for lift dev.
@@ -218,6 +230,9 @@ func Load(role Role, environ map[string]string, args []string) (Config, error) {
 	}
 	if _, given := environ["LIFT_WEBHOOK_ALLOW_PRIVATE"]; role == RoleDev && !given {
 		c.WebhookAllowPrivate = true // lift dev serves this machine
+	}
+	if _, given := environ["LIFT_TEST_SEND_ALLOW"]; role == RoleDev && !given {
+		c.TestSendAllow = []string{"*"} // the outbox keeps them: nothing leaves the machine
 	}
 	if _, given := environ["LIFT_SHUTDOWN_TIMEOUT"]; role == RoleDev && !given {
 		c.ShutdownTimeout = 5 * time.Second

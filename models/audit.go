@@ -54,3 +54,13 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 	err := q.Order("id DESC").Limit(f.Limit).Find(&es).Error
 	return es, translate(err, "audit log")
 }
+
+// CountAudit counts a key's entries of an action, about subjects with
+// the given prefix, since a time (a rate a key is held to, whichever
+// replica served it).
+func (s *Store) CountAudit(ctx context.Context, keyID, action, subjectPrefix string, since time.Time) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&AuditEntry{}).
+		Where("key_id = ? AND action = ? AND subject_id LIKE ? AND at >= ?", keyID, action, subjectPrefix+"%", since).Count(&n).Error
+	return n, translate(err, "audit log")
+}

@@ -75,6 +75,10 @@ type Settings struct {
 	AuditRetention time.Duration
 	// Segment configures the Segment-compatible source.
 	Segment SegmentSettings
+	// TestSendAllow lists the addresses and domains test sends may go to
+	// ("*": any); TestSendsPerHour bounds them per API key.
+	TestSendAllow    []string
+	TestSendsPerHour int
 	// RecsModelProducts, RecsRebuildTimeout and RecsEvalMaxLines bound
 	// the recommendation rebuild and the evaluation (config.Config).
 	RecsModelProducts  int

@@ -53,7 +53,7 @@ func (a *App) RenderMessage(ctx context.Context, messageID string) error {
 	if inc := def.ForVariant(step, msg.Variant).Incentive; inc != nil && inc.Pool != "" && coupon == nil {
 		return errs.E(errs.Unavailable, "message %s has no code from pool %s yet", msg.ID, inc.Pool)
 	}
-	out, err := a.Compose(ctx, def, step, cust, msg.Variant, trigger, msg.Recommended, usage, coupon)
+	out, err := a.Compose(ctx, def, step, cust, msg.Variant, trigger, msg.Recommended, usage, coupon, false)
 	if err != nil {
 		return err
 	}
@@ -62,9 +62,12 @@ func (a *App) RenderMessage(ctx context.Context, messageID string) error {
 
 // Compose renders one step's email for a customer: the data the templates
 // see, the unsubscribe links and the RFC 8058 headers. RenderMessage,
-// Preview and TestSend all use it.
+// Preview and TestSend all use it. An inert email (a preview, a test
+// send) carries InertUnsubscribePath in its data instead of the
+// customer's signed links: no template, however it compares or prints
+// the footer, can reach the customer's token.
 func (a *App) Compose(ctx context.Context, def *campaign.Definition, step campaign.Step, cust *models.Customer,
-	variant string, trigger, recommended []string, usage *email.Usage, coupon *models.CouponCode) (models.Rendered, error) {
+	variant string, trigger, recommended []string, usage *email.Usage, coupon *models.CouponCode, inert bool) (models.Rendered, error) {
 	step = def.ForVariant(step, variant)
 	data, err := a.emailData(ctx, def, step, variant, cust, trigger, recommended, coupon)
 	if err != nil {
@@ -76,6 +79,10 @@ func (a *App) Compose(ctx context.Context, def *campaign.Definition, step campai
 	}
 	sequence := a.unsubscribeURL(unsub.Scope{CustomerID: cust.ID, CampaignID: def.ID})
 	all := a.unsubscribeURL(unsub.Scope{CustomerID: cust.ID})
+	if inert {
+		sequence = a.Settings.PublicURL + InertUnsubscribePath
+		all = sequence
+	}
 	data.Footer.UnsubscribeURL, data.Footer.UnsubscribeAllURL = sequence, all
 	step = step.Localized(email.Base(cust.Locale))
 	out, err := a.Renderer.Render(step.Template, step.Subject, data)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -35,6 +36,19 @@ func (a *App) TestSend(ctx context.Context, campaignID string, in TestSendInput)
 		return TestSendResult{}, err
 	}
 	in.To = to
+	if !a.testSendAllowed(to) {
+		return TestSendResult{}, errs.Field(errs.Forbidden, "to",
+			"test sends go only to the addresses and domains an operator allowed (LIFT_TEST_SEND_ALLOW); this one is not among them")
+	}
+	if limit := a.Settings.TestSendsPerHour; limit > 0 && in.KeyID != "" {
+		n, err := a.Store.CountAudit(ctx, in.KeyID, AuditTestSend, TestSendSubject(""), a.now().Add(-time.Hour))
+		if err != nil {
+			return TestSendResult{}, err
+		}
+		if n >= int64(limit) {
+			return TestSendResult{}, errs.E(errs.TooManyRequests, "this key sent %d test emails in the last hour, the most it may (LIFT_TEST_SENDS_PER_HOUR)", n)
+		}
+	}
 	def, err := a.previewable(ctx, campaignID, in.PreviewInput)
 	if err != nil {
 		return TestSendResult{}, err
@@ -124,7 +138,7 @@ func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewI
 	if !def.HasVariant(in.Variant) {
 		return PreviewResult{}, errs.Field(errs.Invalid, "variant", "no variant %q in campaign %s", in.Variant, def.ID)
 	}
-	if res.Email, err = a.Compose(ctx, def, step, cust, in.Variant, trigger, recommended, usage, nil); err != nil {
+	if res.Email, err = a.Compose(ctx, def, step, cust, in.Variant, trigger, recommended, usage, nil, true); err != nil {
 		return res, err
 	}
 	return res, a.makeInert(&res.Email, cust.ID, def.ID)
@@ -161,12 +175,10 @@ func (a *App) previewTrigger(ctx context.Context, def *campaign.Definition, cust
 // links go: a page that unsubscribes no one.
 const InertUnsubscribePath = "/u/test-send"
 
-// makeInert replaces the customer's real unsubscribe links (campaign and
-// all marketing, in the body, the text and the List-Unsubscribe header)
-// with an inert one, so a reviewer clicking around a preview or a test
-// send cannot unsubscribe the real customer. If the customer's token
-// survives anywhere (copy that prints .Footer.UnsubscribeURL, an escaped
-// public URL) it refuses.
+// makeInert makes sure a preview or a test send carries none of the
+// customer's real unsubscribe links: Compose rendered it with inert ones
+// in the data, and anything that still names the customer's token (a
+// link written into the copy) is replaced, or refused if it survives.
 func (a *App) makeInert(e *models.Rendered, customerID, campaignID string) error {
 	inert := a.Settings.PublicURL + InertUnsubscribePath
 	for _, sc := range []unsub.Scope{{CustomerID: customerID, CampaignID: campaignID}, {CustomerID: customerID}} {
@@ -190,6 +202,32 @@ func (a *App) makeInert(e *models.Rendered, customerID, campaignID string) error
 type TestSendInput struct {
 	PreviewInput
 	To string
+	// KeyID is the API key asking: its test sends are counted.
+	KeyID string
+}
+
+// TestSendSubject is how a test send's recipient is named in the audit
+// log (the rate per key counts these entries).
+func TestSendSubject(to string) string {
+	s := "to:" + to
+	if len(s) > 128 {
+		s = s[:128]
+	}
+	return s
+}
+
+// testSendAllowed says whether LIFT_TEST_SEND_ALLOW lets a test go to an
+// address: listed itself, or its domain (or a parent domain) listed.
+func (a *App) testSendAllowed(to string) bool {
+	_, domain, _ := strings.Cut(strings.ToLower(to), "@")
+	for _, allow := range a.Settings.TestSendAllow {
+		allow = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(allow), "@"))
+		switch {
+		case allow == "*", allow == strings.ToLower(to), allow == domain, strings.HasSuffix(domain, "."+allow) && !strings.Contains(allow, "@"):
+			return true
+		}
+	}
+	return false
 }
 
 // TestSendResult says where the test went.

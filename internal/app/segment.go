@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,30 @@ type SegmentSettings struct {
 	// e-commerce spec's own (Order Completed → purchase, Product Viewed →
 	// page_view).
 	Events map[string]string
+	// ProfileChannels are the channels whose identify may change a known
+	// customer's email or consent (default "server"; a call without a
+	// channel is a server's). ProfileKeys, when set, are the only API key
+	// IDs whose calls may.
+	ProfileChannels []string
+	ProfileKeys     []string
+}
+
+// mayChangeProfile says whether a call may change a known customer's
+// email and consent: a browser's or an app's call, signed with a write
+// key anyone can read in the page, may not.
+func (s SegmentSettings) mayChangeProfile(m SegmentMessage) bool {
+	channel := strings.ToLower(strings.TrimSpace(m.Channel))
+	if channel == "" {
+		channel = "server"
+	}
+	channels := s.ProfileChannels
+	if len(channels) == 0 {
+		channels = []string{"server"}
+	}
+	if !slices.ContainsFunc(channels, func(c string) bool { return strings.EqualFold(strings.TrimSpace(c), channel) }) {
+		return false
+	}
+	return len(s.ProfileKeys) == 0 || slices.Contains(s.ProfileKeys, m.KeyID)
 }
 
 // SegmentDefaultEvents are the events of Segment's e-commerce spec Lift
@@ -50,6 +75,11 @@ type SegmentMessage struct {
 	Properties        map[string]any `json:"properties"`
 	Traits            map[string]any `json:"traits"`
 	Context           map[string]any `json:"context"`
+	// Channel is where the call came from: "server", "browser",
+	// "client" (analytics.js), "mobile".
+	Channel string `json:"channel"`
+	// KeyID is the API key the call was signed with (set by the API).
+	KeyID string `json:"-"`
 }
 
 // Segment outcomes: what became of a message (lift_segment_messages_total).
@@ -169,7 +199,9 @@ func (a *App) segmentEvent(ctx context.Context, m SegmentMessage, typ string) (s
 // name from the traits, time zone and locale from the context (or the
 // traits). Consent comes only from the configured trait, as a record
 // with the source "segment"; otherwise a new customer has none and a
-// known one keeps theirs.
+// known one keeps theirs. A call from a source that may not change a
+// profile (SegmentSettings.mayChangeProfile) changes neither a known
+// customer's email nor anyone's consent.
 func (a *App) segmentIdentify(ctx context.Context, m SegmentMessage, s SegmentSettings) (string, error) {
 	traits := map[string]any{}
 	if ct, ok := m.Context["traits"].(map[string]any); ok {
@@ -198,6 +230,11 @@ func (a *App) segmentIdentify(ctx context.Context, m SegmentMessage, s SegmentSe
 			in.Country = c
 		}
 	}
+	trusted := s.mayChangeProfile(m)
+	if prev != nil && !trusted && in.Email != "" && !strings.EqualFold(in.Email, prev.Email) {
+		a.Logger.InfoContext(ctx, "segment identify from an untrusted source: email kept", "channel", m.Channel, "key", m.KeyID)
+		in.Email = prev.Email
+	}
 	if prev != nil { // what the call does not say stays as it is
 		in.Email = firstNonEmpty(in.Email, prev.Email)
 		in.Name = firstNonEmpty(in.Name, prev.Name)
@@ -218,7 +255,7 @@ func (a *App) segmentIdentify(ctx context.Context, m SegmentMessage, s SegmentSe
 	if in.Locale != "" {
 		in.Locale = strings.ReplaceAll(in.Locale, "_", "-") // en_US from some libraries
 	}
-	if s.ConsentTrait != "" {
+	if s.ConsentTrait != "" && trusted {
 		if v, ok := traits[s.ConsentTrait].(bool); ok {
 			in.MarketingConsent, in.ConsentBasis = &v, ""
 			in.ConsentSource = "segment:" + s.ConsentTrait

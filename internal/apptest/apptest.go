@@ -83,6 +83,8 @@ func New(t testing.TB, store *models.Store) *Bundle {
 			FromEmail: cfg.FromEmail, FromName: cfg.FromName, PostalAddress: cfg.PostalAddress, AuditRetention: cfg.AuditRetention,
 			WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 			RecsModelProducts:   cfg.RecsModelProducts, RecsRebuildTimeout: cfg.RecsRebuildTimeout, RecsEvalMaxLines: cfg.RecsEvalMaxLines,
+			TestSendAllow: cfg.TestSendAllow, TestSendsPerHour: cfg.TestSendsPerHour,
+			Segment: app.SegmentSettings{ProfileChannels: cfg.SegmentProfileChannels},
 		},
 	})
 	// A rebuild asked through the API runs here at once, as the worker's
