@@ -31,6 +31,7 @@ type auditRule struct {
 var audited = map[string]auditRule{
 	"GET /v1/customers/:id":                               {action: app.AuditCustomerRead, param: "id", read: true},
 	"GET /v1/customers/:id/export":                        {action: app.AuditCustomerExport, param: "id", read: true},
+	"GET /v1/customers/:id/journeys":                      {action: app.AuditJourneyRead, param: "id", read: true},
 	"POST /v1/campaigns/:id/preview":                      {action: app.AuditPreview, read: true},
 	"POST /v1/campaigns/:id/test-send":                    {action: app.AuditTestSend, read: true},
 	"GET /v1/messages":                                    {action: app.AuditMessageRead, read: true},

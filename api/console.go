@@ -97,6 +97,13 @@ func (h *handlers) consoleLoginForm(c *gin.Context) {
 }
 
 func (h *handlers) consoleLogin(c *gin.Context) {
+	// No session exists yet to carry a CSRF token: a sign-in posted from
+	// another site (login CSRF, which would sign the browser into the
+	// attacker's key) is told apart by what the browser says of it.
+	if !h.sameOrigin(c) {
+		h.consolePage(c, http.StatusForbidden, "message", gin.H{"Title": "Forbidden", "Message": "Sign in from the console's own page."})
+		return
+	}
 	key := strings.TrimSpace(c.PostForm("api_key"))
 	if c.GetHeader("X-Forwarded-For") != "" && c.ClientIP() == c.RemoteIP() && h.xffWarned.CompareAndSwap(false, true) {
 		h.Logger.Warn("console sign-in: X-Forwarded-For came from a peer not in LIFT_TRUSTED_PROXIES; sign-ins are limited by the connection's address, so everyone behind that proxy shares one limit")
@@ -117,6 +124,28 @@ func (h *handlers) consoleLogin(c *gin.Context) {
 	}
 	http.SetCookie(c.Writer, h.sessionCookie(c, s.Token, s.Expires))
 	c.Redirect(http.StatusSeeOther, "/console")
+}
+
+// sameOrigin says whether a browser's request came from Lift's own pages:
+// Sec-Fetch-Site, when sent, is same-origin (or none: typed, a bookmark),
+// and Origin, when sent, names this host or LIFT_PUBLIC_URL's.
+func (h *handlers) sameOrigin(c *gin.Context) bool {
+	if site := c.GetHeader("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return false
+	}
+	origin := c.GetHeader("Origin")
+	if origin == "" {
+		return true // not a browser's cross-site form: browsers send Origin on POST
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, c.Request.Host) {
+		return true
+	}
+	pub, err := url.Parse(h.App.Settings.PublicURL)
+	return err == nil && pub.Host != "" && strings.EqualFold(u.Host, pub.Host)
 }
 
 // consoleLogout ends the session server-side, so a copy of the cookie
@@ -398,6 +427,9 @@ func (h *handlers) consoleExperimentAction(c *gin.Context) {
 		}
 		_, err = h.App.StartExperiment(ctx, id, req)
 		done = "started"
+		if err == nil {
+			h.record(c, app.AuditExperimentStart, id)
+		}
 	case "stop", "conclude":
 		var e *models.Experiment
 		if e, err = h.App.LatestExperiment(ctx, id); err == nil && e == nil {
@@ -409,6 +441,9 @@ func (h *handlers) consoleExperimentAction(c *gin.Context) {
 		if action == "stop" {
 			_, err = h.App.StopExperiment(ctx, id, e.ID)
 			done = "stopped"
+			if err == nil {
+				h.record(c, app.AuditExperimentStop, id)
+			}
 			break
 		}
 		move := c.PostForm("move_running") == "on"

@@ -167,6 +167,10 @@ func (h *handlers) consoleTest(c *gin.Context) {
 		h.consoleError(c, err)
 		return
 	}
+	if len(def.EmailSteps()) == 0 {
+		h.consoleError(c, errs.E(errs.Invalid, "campaign %s sends no email: an A/B test varies an email step", def.ID))
+		return
+	}
 	f := parseTestForm(c)
 	base, _ := strconv.Atoi(c.PostForm("base_version"))
 	t, bad := f.newTest(base)
@@ -191,7 +195,12 @@ func (h *handlers) consoleTest(c *gin.Context) {
 	}
 	if f.CustomerID != "" {
 		about(c, f.CustomerID)
-		h.record(c, app.AuditPreview, id, f.CustomerID)
+		// A customer's preview shows their data: not shown unless the
+		// read is on record, as on the API.
+		if err := h.record(c, app.AuditPreview, id, f.CustomerID); err != nil {
+			h.consoleError(c, errs.E(errs.Unavailable, "the access could not be recorded in the audit log, so nothing is shown; retry"))
+			return
+		}
 	}
 	h.testPage(c, http.StatusOK, def, version, f, nil, plan)
 }

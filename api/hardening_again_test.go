@@ -4,12 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/apptest"
 	"github.com/lift-hq/lift/internal/domain"
+	"github.com/lift-hq/lift/internal/testdb"
 	"github.com/lift-hq/lift/internal/unsub"
 	"github.com/lift-hq/lift/models"
 )
@@ -139,4 +146,93 @@ func TestSegmentBrowserCallsCannotChangeAKnownProfile(t *testing.T) {
 		st, body = b.doWith(t, "POST", "/segment/v1/batch", `{"batch":[`+items+`]}`, basic(key))
 		requireError(t, st, body, 422, "invalid", "batch")
 	})
+}
+
+// A sign-in posted from another site is refused: no session to carry a
+// CSRF token exists yet, so the browser's own word decides.
+func TestConsoleSignInRefusesAnotherSite(t *testing.T) {
+	t.Parallel()
+	b := on(t, testdb.SQLite(t))
+	evil := &browser{t: t, b: b, headers: []string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}}
+	require.Equal(t, 403, evil.signIn(key))
+	require.Empty(t, evil.cookie, "no session")
+	origin := &browser{t: t, b: b, headers: []string{"Origin", "https://evil.example"}}
+	require.Equal(t, 403, origin.signIn(key), "an older browser without Sec-Fetch-Site still sends Origin")
+	own := &browser{t: t, b: b, headers: []string{"Origin", "http://example.com", "Sec-Fetch-Site", "same-origin"}}
+	require.Equal(t, 303, own.signIn(key))
+	public := &browser{t: t, b: b, headers: []string{"Origin", apptest.PublicURL}}
+	require.Equal(t, 303, public.signIn(key), "LIFT_PUBLIC_URL's host, behind a proxy")
+	require.Equal(t, 303, (&browser{t: t, b: b}).signIn(key), "curl sends neither")
+}
+
+// Marketers see a destination's scheme and host, never the path that is
+// often the hook's secret; admins see it whole. Network failures are
+// stored and logged in words that name no host.
+func TestDestinationURLsAndErrorsKeepTheirSecrets(t *testing.T) {
+	t.Parallel()
+	b := on(t, testdb.SQLite(t))
+	secret := strings.Repeat("s", 32)
+	st, body := b.do(t, "PUT", "/v1/destinations/slack", `{"url":"https://hooks.slack.example/services/T000/B000/XXXXSECRET","secret":"`+secret+`"}`)
+	require.Equal(t, 200, st, "%v", body)
+	marketer := "Bearer " + b.newKey(t, "marketing", domain.KeyScopeMarketer)
+	st, body = b.doWith(t, "GET", "/v1/destinations/slack", "", marketer)
+	require.Equal(t, 200, st)
+	require.Equal(t, "https://hooks.slack.example/…", body["url"])
+	st, body = b.do(t, "GET", "/v1/destinations/slack", "")
+	require.Equal(t, 200, st)
+	require.Contains(t, body["url"], "XXXXSECRET")
+
+	for _, err := range []error{
+		&url.Error{Op: "Post", URL: "http://2130706433/hook", Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "2130706433", IsNotFound: true}}},
+		&url.Error{Op: "Post", URL: "http://10.0.0.7:9/hook", Err: &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.ParseIP("10.0.0.7"), Port: 9}, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}},
+		context.DeadlineExceeded,
+	} {
+		msg := app.NetError(err)
+		require.NotContains(t, msg, "2130706433")
+		require.NotContains(t, msg, "10.0.0.7")
+		require.NotEqual(t, "a network error", msg, "%v is classified", err)
+	}
+}
+
+// Imports and journey reads are on record; a customer ID that is an
+// email address is refused (it would outlive erasure in history and logs).
+func TestImportsAndJourneyReadsAreAuditedAndIDsAreNotEmails(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, b *bundle) {
+		b.seed(t)
+		st, body := b.importFile(t, "customers", "text/csv", "customer_id,email\ngrace,grace@example.com\n")
+		require.Equal(t, 200, st, "%v", body)
+		require.Len(t, b.audit(t, "?action=data.import&subject_id=import:customers").Entries, 1)
+		st, _ = b.do(t, "GET", "/v1/customers/ada/journeys", "")
+		require.Equal(t, 200, st)
+		require.Len(t, b.audit(t, "?action=journey.read&subject_id=ada").Entries, 1)
+
+		st, body = b.do(t, "PUT", "/v1/customers/ada@example.com", `{"email":"ada@example.com"}`)
+		requireError(t, st, body, 422, "invalid", "id")
+		_, body = b.importFile(t, "customers", "text/csv", "customer_id,email\nlinus@example.org,linus@example.org\n")
+		require.EqualValues(t, 1, body["rejected"], "%v", body)
+	})
+}
+
+// The console's A/B form on a flow that sends no email says so, never 500.
+func TestConsoleABFormOnAFlowWithoutEmail(t *testing.T) {
+	t.Parallel()
+	b := on(t, testdb.SQLite(t))
+	secret := strings.Repeat("s", 32)
+	st, body := b.do(t, "PUT", "/v1/destinations/crm", `{"url":"https://crm.example/hook","secret":"`+secret+`"}`)
+	require.Equal(t, 200, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns", `{"id":"hook-only","name":"Hook","kind":"cross_sell","trigger":{"event":"purchase"},
+		"steps":[{"id":"tell","webhook":{"destination":"crm"}}]}`)
+	require.Equal(t, 201, st, "%v", body)
+	st, body = b.do(t, "POST", "/v1/campaigns/hook-only/publish", "")
+	require.Equal(t, 201, st, "%v", body)
+	br := &browser{t: t, b: b}
+	require.Equal(t, 303, br.signIn(key))
+	st, page, _ := br.get("/console/campaigns/hook-only/tests/new")
+	require.Equal(t, 422, st, page)
+	csrf := csrfRE.FindStringSubmatch(func() string { _, p, _ := br.get("/console/campaigns/hook-only"); return p }())
+	require.Len(t, csrf, 2)
+	st, page, _ = br.post("/console/campaigns/hook-only/tests", url.Values{"csrf": {csrf[1]}, "step": {"tell"}, "action": {"preview"}})
+	require.Equal(t, 422, st, page)
+	require.Contains(t, page, "sends no email")
 }

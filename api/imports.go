@@ -49,6 +49,7 @@ func (h *handlers) postImport(c *gin.Context) {
 		writeError(c, h.Logger, errs.E(errs.TooManyRequests, "%d imports are running on this server: retry when one ends", maxImports))
 		return
 	}
+	c.Set(ctxKeyAuditSubject, "import:"+c.Param("kind")) // an import names no one customer: its kind is on record
 	rc := http.NewResponseController(c.Writer)
 	extend := func(int64) {
 		// Errors mean the server sets no deadlines (tests): nothing to move.

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/money"
 	"github.com/lift-hq/lift/models"
@@ -178,6 +179,9 @@ func (h *handlers) getDestination(c *gin.Context) {
 	if err != nil {
 		writeError(c, h.Logger, err)
 		return
+	}
+	if !principal(c).Has(domain.KeyScopeAdmin) {
+		d.URL = app.MaskURL(d.URL) // its path may be the hook's secret
 	}
 	c.JSON(http.StatusOK, d)
 }

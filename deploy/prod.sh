@@ -38,7 +38,8 @@ PROD_UI_PORT=${PROD_UI_PORT:-8233}
 read -r -a API_PORTS <<<"${PROD_API_PORTS:-8081 8082}"
 read -r -a WORKER_METRICS <<<"${PROD_WORKER_METRICS:-9091 9092}"
 read -r -a API_METRICS <<<"${PROD_API_METRICS:-9101 9102}"
-mkdir -p "$PROD_DIR"
+mkdir -p -m 700 "$PROD_DIR"
+chmod 700 "$PROD_DIR" # it holds the generated secrets and the logs
 BIN=${PROD_BIN:-$PROD_DIR/bin}
 
 say() { echo "prod: $*"; }
@@ -52,7 +53,9 @@ db_url() {
 
 secret() { # a value kept in $PROD_DIR across restarts
   local f="$PROD_DIR/$1"
-  [[ -s $f ]] || { printf '%s%s' "$2" "$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')" >"$f"; chmod 600 "$f"; }
+  # Created private (umask 077 in the subshell): never readable, even
+  # for the moment between writing and a chmod.
+  [[ -s $f ]] || (umask 077 && printf '%s%s' "$2" "$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')" >"$f")
   cat "$f"
 }
 

@@ -21,6 +21,8 @@ const (
 	AuditCampaignPublish    = "campaign.publish"
 	AuditExperimentConclude = "experiment.conclude"
 	AuditExperimentStart    = "experiment.start" // a test started from the console, with the version it published
+	AuditExperimentStop     = "experiment.stop"
+	AuditJourneyRead        = "journey.read"
 	AuditCampaignPause      = "campaign.pause"
 	AuditCampaignResume     = "campaign.resume"
 	AuditCampaignUnpublish  = "campaign.unpublish"

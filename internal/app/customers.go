@@ -39,7 +39,7 @@ type CustomerInput struct {
 // unchanged consent keeps when and where it was given. Withdrawing consent
 // ends every running sequence at once.
 func (a *App) SaveCustomer(ctx context.Context, id string, in CustomerInput) (*models.Customer, error) {
-	if err := validID("id", id); err != nil {
+	if err := validCustomerID("id", id); err != nil {
 		return nil, err
 	}
 	if err := firstErr(checkText("email", in.Email, 320), checkText("name", in.Name, 200),

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -421,13 +422,9 @@ func (a *App) post(ctx context.Context, dest *models.Destination, ref workflows.
 			err = uerr.Err // the URL stays out of logs, history and the store
 		}
 		if errors.Is(err, errForbiddenAddress) {
-			var op *net.OpError
-			if errors.As(err, &op) && op.Err != nil {
-				err = op.Err
-			}
-			return statusForbidden, "refused: " + err.Error()
+			return statusForbidden, "refused: " + errForbiddenAddress.Error()
 		}
-		return 0, "no answer: " + err.Error()
+		return 0, "no answer: " + NetError(err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -435,6 +432,49 @@ func (a *App) post(ctx context.Context, dest *models.Destination, ref workflows.
 		return resp.StatusCode, ""
 	}
 	return resp.StatusCode, fmt.Sprintf("HTTP %d", resp.StatusCode)
+}
+
+// NetError says what kind of network failure err is, in words that name
+// no host, address or URL: those may carry a token, and a stored error or
+// a log line outlives the destination.
+func NetError(err error) string {
+	var dns *net.DNSError
+	var netErr net.Error
+	var tlsErr *tls.RecordHeaderError
+	var certErr *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return "the host name does not resolve"
+	case errors.As(err, &dns):
+		return "the host name could not be looked up"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before an answer"
+	case errors.As(err, &certErr):
+		return "the TLS certificate does not verify"
+	case errors.As(err, &tlsErr):
+		return "the TLS handshake failed"
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return "the network or host is unreachable"
+	}
+	return "a network error"
+}
+
+// MaskURL shows a URL's scheme and host, not its path or query, which
+// often hold a token (a Slack-style hook): what a key that may not manage
+// destinations sees.
+func MaskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "…"
+	}
+	if u.Path == "" && u.RawQuery == "" {
+		return u.Scheme + "://" + u.Host
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }
 
 // EvaluateBranch decides a branch step for an enrolment by the facts now

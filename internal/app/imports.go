@@ -528,7 +528,7 @@ func (im *customerImporter) add(line int64, r row) (bool, error) {
 	}
 	id, err := required(r, "customer_id")
 	if err == nil {
-		err = validID("customer_id", id)
+		err = validCustomerID("customer_id", id)
 	}
 	if err != nil {
 		return false, err

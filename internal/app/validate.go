@@ -26,6 +26,20 @@ func validID(field, id string) error {
 	return nil
 }
 
+// validCustomerID is validID for a new customer's ID, which must not be
+// an email address: the ID stays in the audit log, Temporal's history
+// and workflow IDs after erasure, so it must not be personal data
+// itself. Use the shop's own customer number.
+func validCustomerID(field, id string) error {
+	if err := validID(field, id); err != nil {
+		return err
+	}
+	if at := strings.LastIndexByte(id, '@'); at > 0 && strings.Contains(id[at+1:], ".") {
+		return errs.Field(errs.Invalid, field, "must not be an email address: it outlives erasure in logs and workflow history; use the shop's customer number")
+	}
+	return nil
+}
+
 // CheckText is checkText for the HTTP layer's own inputs (headers).
 func CheckText(field, value string, max int) error { return checkText(field, value, max) }
 

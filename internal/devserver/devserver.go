@@ -241,7 +241,7 @@ func sqlConfig(o Options) (*config.SQL, error) {
 		ConnectAttributes: map[string]string{"mode": "rwc", "journal_mode": "wal", "busy_timeout": "10000"},
 	}
 	if _, err := os.Stat(o.DatabaseFile); os.IsNotExist(err) {
-		if err := os.MkdirAll(filepath.Dir(o.DatabaseFile), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(o.DatabaseFile), 0o700); err != nil {
 			return nil, err
 		}
 		if err := sqliteschema.SetupSchema(conf); err != nil {
@@ -316,7 +316,7 @@ func newLogger(file string) (log.Logger, error) {
 	if file == "" {
 		return log.NewNoopLogger(), nil
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return nil, err
 	}
 	return fatalToStderr{log.NewZapLogger(log.BuildZapLogger(log.Config{Level: "warn", OutputFile: file, Format: "json"}))}, nil

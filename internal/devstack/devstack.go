@@ -55,7 +55,12 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...
 			d.Stop(context.Background())
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	// The data directory holds the API key, the unsubscribe secret and
+	// the customers' data: this user's alone, also when it exists already.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
 	if d.APIKey, err = secret(cfg, cfg.APIKey, "api-key", "lift_dev_"); err != nil {
