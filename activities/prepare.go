@@ -6,11 +6,11 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/experiment"
-	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
@@ -101,39 +101,22 @@ func (a *Activities) recommend(ctx context.Context, ref workflows.StepRef, step 
 	if err != nil {
 		return err
 	}
-	owned, err := a.Store.OwnedSKUs(ctx, ref.CustomerID)
-	if err != nil {
-		return err
-	}
-	// The country and tier filter what may be shown; a database hiccup
-	// must retry, not recommend without them (the choice is kept).
-	var country, tier string
-	c, err := a.Store.GetCustomer(ctx, ref.CustomerID)
+	res, skip, err := a.App.StepRecommendations(ctx, step, ref.CustomerID, trigger)
 	switch {
-	case err == nil:
-		country, tier = c.Country, c.Tier
-	case !errs.Is(err, errs.NotFound):
-		return err
-	}
-	res, err := a.App.Recommender.Recommend(ctx, recs.Request{Spec: *step.Recommend, Trigger: trigger, Owned: owned, Country: country, Tier: tier})
-	switch {
-	case err != nil && step.Recommend.Optional:
+	case err != nil && step.Recommend.Optional && !app.CopyNamesProducts(step):
 		msg.RecommendNote = "the recommender failed (" + err.Error() + "): sent without recommendations"
 		return nil
 	case err != nil:
 		return err
 	}
-	msg.Recommended, msg.RecommendNote = res.SKUs(), res.Note
+	msg.Recommended, msg.RecommendNote, msg.Strategy = res.SKUs(), res.Note, string(res.Strategy)
 	msg.Reasons = map[string]string{}
 	for _, p := range res.Picks {
 		msg.Reasons[p.SKU] = p.Reason
 	}
-	if len(res.Picks) == 0 && !step.Recommend.Optional {
+	if skip != "" {
 		msg.Status = domain.MessageSkipped
-		msg.Error = "nothing to recommend: every candidate is owned, out of stock, blocked or unsuited"
-		if len(trigger) == 0 && res.Strategy == campaign.StrategyComplements {
-			msg.Error = "nothing to recommend: the trigger event names no product"
-		}
+		msg.Error = skip
 	}
 	return nil
 }

@@ -244,3 +244,39 @@ func (s *Store) CountOrderLines(ctx context.Context) (int64, error) {
 	err := s.db.WithContext(ctx).Model(&OrderItem{}).Count(&n).Error
 	return n, translate(err, "order items")
 }
+
+// RecentOrders returns the latest n orders with their products, newest
+// first, one per customer (their latest).
+func (s *Store) RecentOrders(ctx context.Context, n int) ([]OrderLines, error) {
+	db := s.db.WithContext(ctx)
+	var orders []Order
+	if err := db.Select("id, customer_id, occurred_at").Order("occurred_at DESC, id").Limit(4 * n).Find(&orders).Error; err != nil {
+		return nil, translate(err, "orders")
+	}
+	seen := map[string]bool{}
+	var out []OrderLines
+	var ids []string
+	for _, o := range orders {
+		if seen[o.CustomerID] || len(out) == n {
+			continue
+		}
+		seen[o.CustomerID] = true
+		out = append(out, OrderLines{ID: o.ID, CustomerID: o.CustomerID, OccurredAt: o.OccurredAt})
+		ids = append(ids, o.ID)
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var items []OrderItem
+	if err := db.Select("order_id, sku").Where("order_id IN ?", ids).Order("order_id, sku").Find(&items).Error; err != nil {
+		return nil, translate(err, "order items")
+	}
+	byID := map[string][]string{}
+	for _, it := range items {
+		byID[it.OrderID] = append(byID[it.OrderID], it.SKU)
+	}
+	for i := range out {
+		out[i].SKUs = byID[out[i].ID]
+	}
+	return out, nil
+}

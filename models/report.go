@@ -45,6 +45,9 @@ type StepTotals struct {
 	Complained   int64
 	Conversions  int64 // attributed to this step
 	RevenueMinor int64
+	// Strategies counts the step's sent emails by the recommendation
+	// strategy that answered (after any fallback).
+	Strategies map[string]int64 `gorm:"-"`
 }
 
 // CampaignReport sums a campaign's enrolments, emails and conversions by
@@ -138,8 +141,32 @@ GROUP BY COALESCE(m.variant, c.variant), c.step_id`, campaignID, campaignID, ver
 		if !ok {
 			steps = append(steps, StepTotals{Variant: e.Variant, StepID: e.StepID})
 			i = len(steps) - 1
+			byKey[key{e.Variant, e.StepID}] = i
 		}
 		steps[i].Conversions, steps[i].RevenueMinor = e.Conversions, e.RevenueMinor
+	}
+	// Which strategy answered each step's recommendations, so a fallback
+	// shows where it happens, not only message by message.
+	var mix []struct {
+		Variant, StepID, Strategy string
+		Sent                      int64
+	}
+	err = db.Raw(`
+SELECT m.variant AS variant, m.step_id AS step_id, m.strategy AS strategy, COUNT(*) AS sent
+FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
+WHERE m.campaign_id = ? AND e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND e.enrolled_at < ?
+	AND m.sent_at IS NOT NULL AND m.strategy IS NOT NULL AND m.strategy <> ''
+GROUP BY m.variant, m.step_id, m.strategy`, campaignID, campaignID, version, version, from, to).Scan(&mix).Error
+	if err != nil {
+		return nil, nil, translate(err, "report")
+	}
+	for _, m := range mix {
+		if i, ok := byKey[key{m.Variant, m.StepID}]; ok {
+			if steps[i].Strategies == nil {
+				steps[i].Strategies = map[string]int64{}
+			}
+			steps[i].Strategies[m.Strategy] += m.Sent
+		}
 	}
 	return variants, steps, nil
 }

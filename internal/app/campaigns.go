@@ -180,6 +180,12 @@ func (a *App) Publish(ctx context.Context, id string, opts PublishOptions) (*Pub
 	if w := a.postalWarning(); w != "" {
 		warnings = append(warnings, w)
 	}
+	recWarnings, err := a.recommendationWarnings(ctx, def)
+	if err != nil {
+		// The version is published; only the advice is missing.
+		a.Logger.WarnContext(ctx, "recommendation warnings not computed", "campaign", id, "err", err)
+	}
+	warnings = append(warnings, recWarnings...)
 	out := &Published{CampaignVersion: v, Warnings: warnings}
 	if opts.MoveRunning && v.Version > 1 {
 		if err := a.Sequences.MoveToVersion(ctx, id, v.Version); err != nil {
@@ -371,6 +377,11 @@ func (a *App) checkStep(st campaign.Step, field string) error {
 		locale := cmp.Or(lang, "en")
 		if err := a.Renderer.TestRender(st.Template, text.Subject, text.Heading, text.Body, locale, st.Incentive != nil); err != nil {
 			return errs.Field(errs.Invalid, field+prefix+renderedField(err), "test render (%s): %v", locale, err)
+		}
+		if st.Recommend != nil && st.Recommend.Optional {
+			if err := a.Renderer.TestRenderNoProducts(st.Template, text.Subject, text.Heading, text.Body, locale, st.Incentive != nil); err != nil {
+				return errs.Field(errs.Invalid, field+prefix+renderedField(err), "test render with nothing to recommend (%s): %v", locale, err)
+			}
 		}
 	}
 	return nil

@@ -84,6 +84,10 @@ type ImportResult struct {
 	// Skipped rows carry nothing to import (a Shopify export's image
 	// rows).
 	Skipped int64 `json:"skipped"`
+	// Merged rows were another line of a SKU already in their order (in
+	// the same chunk): their quantities are summed into one line, at the
+	// average unit price, so the order's total is kept.
+	Merged int64 `json:"merged"`
 	// Errors lists the first MaxImportErrors rejected rows.
 	Errors          []RowError `json:"errors"`
 	ErrorsTruncated bool       `json:"errors_truncated,omitempty"`
@@ -234,6 +238,10 @@ func (a *App) Import(ctx context.Context, kind, format string, body io.Reader, o
 			res.rejectErr(line, err)
 			continue
 		case !added:
+			if m, ok := im.(interface{ tookMerged() bool }); ok && m.tookMerged() {
+				res.Merged++
+				continue
+			}
 			res.Skipped++
 			continue
 		}
@@ -756,7 +764,15 @@ type orderImporter struct {
 	lines []models.OrderLine
 	// In this chunk: each order's header and first line, and its lines.
 	orders map[string]orderHead
-	items  map[[2]string]int64
+	items  map[[2]string]int // (order, SKU) -> index in lines
+	merged bool              // the last row added was merged into another
+}
+
+// tookMerged says whether the last row was merged into an earlier line.
+func (im *orderImporter) tookMerged() bool {
+	m := im.merged
+	im.merged = false
+	return m
 }
 
 type orderHead struct {
@@ -817,7 +833,7 @@ func (im *orderImporter) add(line int64, r row) (bool, error) {
 	}
 	// The order's header repeats on each line: it must agree.
 	if im.orders == nil {
-		im.orders, im.items = map[string]orderHead{}, map[[2]string]int64{}
+		im.orders, im.items = map[string]orderHead{}, map[[2]string]int{}
 	}
 	h, ok := im.orders[l.OrderID]
 	if ok {
@@ -833,8 +849,8 @@ func (im *orderImporter) add(line int64, r row) (bool, error) {
 		h = orderHead{line: line, customer: l.CustomerID, at: l.OccurredAt, currency: l.Currency}
 	}
 	key := [2]string{l.OrderID, l.SKU}
-	if prev, dup := im.items[key]; dup {
-		return false, errs.Field(errs.Invalid, "sku", "the order already has a line for %q (line %d): one row per order line", l.SKU, prev)
+	if i, dup := im.items[key]; dup {
+		return im.merge(&im.lines[i], l, h)
 	}
 	// The same bounds as an event's, checked before anything is stored:
 	// the lines of one order, and its total (the stored lines of an order
@@ -849,9 +865,30 @@ func (im *orderImporter) add(line int64, r row) (bool, error) {
 	h.lines++
 	h.total += l.Quantity * l.PriceMinor
 	im.orders[l.OrderID] = h
-	im.items[key] = line
+	im.items[key] = len(im.lines)
 	im.lines = append(im.lines, l)
 	return true, nil
+}
+
+// merge adds a second line of one SKU in an order to the first: their
+// quantities summed, at the unit price that keeps their total (rounded to
+// the currency's minor unit). Exports list a product twice in an order
+// when it was discounted differently, say.
+func (im *orderImporter) merge(into *models.OrderLine, l models.OrderLine, h orderHead) (bool, error) {
+	q := into.Quantity + l.Quantity
+	if q > maxQuantity {
+		return false, errs.Field(errs.Invalid, "quantity", "with the order's other line for %q, more than %d", l.SKU, maxQuantity)
+	}
+	add := l.Quantity * l.PriceMinor
+	if limit := money.MaxMinor(l.Currency); add > limit-h.total {
+		return false, errs.Field(errs.Invalid, "price", "order %q would total more than %g %s", l.OrderID, money.Max, l.Currency)
+	}
+	total := into.Quantity*into.PriceMinor + add
+	into.Quantity, into.PriceMinor = q, (total+q/2)/q
+	h.total += add
+	im.orders[l.OrderID] = h
+	im.merged = true
+	return false, nil
 }
 
 func (im *orderImporter) take() func(context.Context) (models.ImportCounts, error) {

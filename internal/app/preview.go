@@ -118,19 +118,10 @@ func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewI
 	}
 	var recommended []string
 	if step.Recommend != nil {
-		owned, err := a.Store.OwnedSKUs(ctx, cust.ID)
-		if err != nil {
-			return PreviewResult{}, err
-		}
-		res.Recs, err = a.Recommender.Recommend(ctx, recs.Request{Spec: *step.Recommend, Trigger: trigger, Owned: owned,
-			Country: cust.Country, Tier: cust.Tier})
-		if err != nil {
+		if res.Recs, res.Skipped, err = a.StepRecommendations(ctx, step, cust.ID, trigger); err != nil {
 			return PreviewResult{}, err
 		}
 		recommended = res.Recs.SKUs()
-		if len(recommended) == 0 && !step.Recommend.Optional {
-			res.Skipped = "nothing to recommend: every candidate is owned, out of stock, blocked or unsuited"
-		}
 	}
 	if in.Variant == "" {
 		in.Variant = "A"

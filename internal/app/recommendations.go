@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/lift-hq/lift/internal/campaign"
+	"github.com/lift-hq/lift/internal/email"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/internal/stats"
@@ -358,4 +360,132 @@ func (s *orderSample) keep(o recs.Order) {
 	}
 	s.lines += int64(len(o.SKUs))
 	s.orders = append(s.orders, o)
+}
+
+// StepRecommendations is what a step recommends to a customer now, and
+// why the step would be skipped instead ("" when it sends): the one path
+// sends and previews share. What the customer owns is read now, so a
+// product bought since enrolment is left out.
+func (a *App) StepRecommendations(ctx context.Context, step campaign.Step, customerID string, trigger []string) (recs.Result, string, error) {
+	owned, err := a.Store.OwnedSKUs(ctx, customerID)
+	if err != nil {
+		return recs.Result{}, "", err
+	}
+	// The country and tier filter what may be shown; a database hiccup
+	// must fail (and be retried), not recommend without them.
+	var country, tier string
+	c, err := a.Store.GetCustomer(ctx, customerID)
+	switch {
+	case err == nil:
+		country, tier = c.Country, c.Tier
+	case !errs.Is(err, errs.NotFound):
+		return recs.Result{}, "", err
+	}
+	res, err := a.Recommender.Recommend(ctx, recs.Request{Spec: *step.Recommend, Trigger: trigger, Owned: owned, Country: country, Tier: tier})
+	if err != nil {
+		return res, "", err
+	}
+	return res, recommendationSkip(step, res, trigger), nil
+}
+
+// recommendationSkip says why a step with these recommendations must not
+// be sent, or "": nothing to recommend where the step needs something, or
+// copy that would print a product there is none of.
+func recommendationSkip(step campaign.Step, res recs.Result, trigger []string) string {
+	if len(res.Picks) > 0 {
+		return ""
+	}
+	switch {
+	case !step.Recommend.Optional && len(trigger) == 0 && res.Strategy == campaign.StrategyComplements:
+		return "nothing to recommend: the trigger event names no product"
+	case !step.Recommend.Optional:
+		return "nothing to recommend: every candidate is owned, out of stock, blocked or unsuited"
+	case CopyNamesProducts(step):
+		return "nothing to recommend, and the copy prints a recommended product ({{.First}} or {{.Products}}) outside {{if .Products}}: skipped rather than sent with blanks"
+	}
+	return ""
+}
+
+// CopyNamesProducts says whether any of a step's copy, in any language,
+// prints a recommended product where nothing guards it.
+func CopyNamesProducts(step campaign.Step) bool {
+	for _, lang := range append([]string{""}, slices.Sorted(maps.Keys(step.Translations))...) {
+		t := step
+		if lang != "" {
+			t = step.Localized(lang)
+		}
+		for _, text := range []string{t.Subject, t.Preheader, t.Heading, t.Body, t.CTA} {
+			if email.NamesProducts(text) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fallbackSample is how many recent customers a publish asks each
+// recommending step about.
+const fallbackSample = 50
+
+// recommendationWarnings are what a publish says about a campaign's
+// recommendations: an optional step whose copy would print a product it
+// may not have, and, per step, the share of recent customers (the latest
+// buyers, their latest order as the trigger) who would get another
+// strategy than the one asked for today, with the most common reason
+// (history too thin, too few buyers, a window without orders).
+func (a *App) recommendationWarnings(ctx context.Context, def *campaign.Definition) ([]string, error) {
+	var out []string
+	var recent []models.OrderLines
+	var err error
+	campaign.Walk(def.Steps, func(path string, st campaign.Step) {
+		if err != nil || st.Recommend == nil || st.Kind() != campaign.KindEmail {
+			return
+		}
+		if st.Recommend.Optional && CopyNamesProducts(st) {
+			out = append(out, fmt.Sprintf("%s: when nothing suits a customer this optional step is skipped, because its copy prints a recommended product outside {{if .Products}}", path))
+		}
+		if st.Recommend.Strategy == campaign.StrategyNextTier {
+			return
+		}
+		if recent == nil {
+			if recent, err = a.Store.RecentOrders(ctx, fallbackSample); err != nil {
+				return
+			}
+		}
+		if len(recent) == 0 {
+			return
+		}
+		fell, notes := 0, map[string]int{}
+		asked := st.Recommend.Strategy
+		for _, o := range recent {
+			var res recs.Result
+			if res, _, err = a.StepRecommendations(ctx, st, o.CustomerID, o.SKUs); err != nil {
+				return
+			}
+			want := asked
+			if res.Auto != nil {
+				want = res.Auto.Strategy
+			}
+			if res.Strategy != want || len(res.Picks) == 0 {
+				fell++
+				note := res.Note
+				if note == "" {
+					note = "nothing suitable to recommend"
+				}
+				notes[note]++
+			}
+		}
+		if fell == 0 {
+			return
+		}
+		common, most := "", 0
+		for _, n := range slices.Sorted(maps.Keys(notes)) {
+			if notes[n] > most {
+				common, most = n, notes[n]
+			}
+		}
+		out = append(out, fmt.Sprintf("%s: %d of the %d latest buyers (%.0f%%) would get a fallback today, not %s; most often: %s",
+			path, fell, len(recent), 100*float64(fell)/float64(len(recent)), asked, common))
+	})
+	return out, err
 }

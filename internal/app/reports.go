@@ -12,6 +12,7 @@ import (
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/money"
+	"github.com/lift-hq/lift/internal/recs"
 	"github.com/lift-hq/lift/internal/stats"
 	"github.com/lift-hq/lift/models"
 )
@@ -64,6 +65,9 @@ type StepReport struct {
 	ComplaintRate   float64 `json:"complaint_rate"`
 	ShareOfRevenue  float64 `json:"share_of_sequence_revenue"`
 	TrimCandidate   bool    `json:"trim_candidate"`
+	// Strategies is the share of the step's sent emails each
+	// recommendation strategy answered (a fallback shows here).
+	Strategies map[string]float64 `json:"strategies,omitempty"`
 }
 
 // LagReport is how long after the credited email a variant's customers
@@ -117,6 +121,35 @@ type Report struct {
 	// Flow is each step of a flow (a campaign with branch, wait_for or
 	// webhook steps), counted over the ended journeys; see FlowNode.
 	Flow []FlowNode `json:"flow,omitempty"`
+	// Auto is what the auto strategy stands for now, and why, when a step
+	// of the campaign recommends with it.
+	Auto *recs.Choice `json:"auto,omitempty"`
+}
+
+// usesAuto says whether a step of def recommends with auto.
+func usesAuto(def *campaign.Definition) bool {
+	for _, st := range def.EmailSteps() {
+		if st.Recommend != nil && st.Recommend.Strategy == campaign.StrategyAuto {
+			return true
+		}
+	}
+	return false
+}
+
+// strategyShares turns a step's counts by strategy into shares.
+func strategyShares(counts map[string]int64) map[string]float64 {
+	var n int64
+	for _, c := range counts {
+		n += c
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make(map[string]float64, len(counts))
+	for k, c := range counts {
+		out[k] = float64(c) / float64(n)
+	}
+	return out
 }
 
 // reportBasis is the report's Basis.
@@ -180,8 +213,18 @@ func (a *App) VariantReport(ctx context.Context, id string, version int, from, t
 	if errs.Is(err, errs.NotFound) { // the totals are the report's; a definition only adds the flow
 		return r, nil
 	}
-	if err != nil || !def.HasFlow() {
+	if err != nil {
 		return r, err
+	}
+	if usesAuto(def) {
+		st, err := a.RecommendationStatus(ctx)
+		if err != nil {
+			return r, err
+		}
+		r.Auto = &st.Auto
+	}
+	if !def.HasFlow() {
+		return r, nil
 	}
 	r.Flow, err = a.flowReport(ctx, def, id, version, from, to, r.Currency)
 	return r, err
@@ -252,7 +295,7 @@ func buildReport(id string, from, to time.Time, currencies []string, variants []
 			ConversionRate: ratio(s.Conversions, s.Sent), Revenue: major(float64(s.RevenueMinor)),
 			RevenuePerEmail: major(ratio(s.RevenueMinor, s.Sent)), BounceRate: ratio(s.Bounced, s.Sent),
 			UnsubscribeRate: ratio(s.Unsubscribed, s.Sent), ComplaintRate: ratio(s.Complained, s.Sent),
-			ShareOfRevenue: share, TrimCandidate: total > 0 && share < trimShare})
+			ShareOfRevenue: share, TrimCandidate: total > 0 && share < trimShare, Strategies: strategyShares(s.Strategies)})
 	}
 	slices.SortFunc(r.Steps, func(a, b StepReport) int {
 		return cmp.Or(cmp.Compare(a.Variant, b.Variant), cmp.Compare(a.Step, b.Step))

@@ -220,7 +220,7 @@ func TestSIGTERMLetsWorkInFlightFinish(t *testing.T) {
 		"LIFT_API_KEY="+apiKey, "LIFT_HTTP=127.0.0.1:"+strconv.Itoa(httpPort), "LIFT_DAY=1s",
 		"SENDGRID_API_KEY=SG.test", "SENDGRID_BASE_URL="+fake.URL(), "SENDGRID_WEBHOOK_PUBLIC_KEY="+fake.PublicKey(),
 		"LIFT_POSTAL_ADDRESS=1 Test Street", "LIFT_UNSUBSCRIBE_SECRET=production-test-secret-0123456789abcdef",
-		"LIFT_PUBLIC_URL=https://lift.test", "LIFT_SHUTDOWN_TIMEOUT=20s")
+		"LIFT_PUBLIC_URL=https://lift.test", "LIFT_SHUTDOWN_TIMEOUT=20s", "LIFT_TEST_SEND_ALLOW=example.com")
 	logs := t.TempDir()
 	start := func(role string) *exec.Cmd {
 		cmd := exec.Command(bin, role)

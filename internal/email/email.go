@@ -422,6 +422,17 @@ func (r *Renderer) TestRender(templateName, subject, heading, body, locale strin
 	return err
 }
 
+// TestRenderNoProducts renders a step's copy as it goes out when nothing
+// is recommended (an optional block that found nothing): the layout must
+// render without products as well as with them.
+func (r *Renderer) TestRenderNoProducts(templateName, subject, heading, body, locale string, withIncentive bool) error {
+	d := SampleData(locale, withIncentive)
+	d.Products, d.First = nil, Product{}
+	d.Step.Heading, d.Step.Paragraphs = heading, Paragraphs(body)
+	_, err := r.Render(templateName, subject, d)
+	return err
+}
+
 // SampleRender renders a step's copy for the sample customer and
 // products, as the console previews it.
 func (r *Renderer) SampleRender(templateName, subject, heading, body, locale string, withIncentive bool) (Rendered, error) {

@@ -230,3 +230,118 @@ func (w *cappedWriter) Write(p []byte) (int, error) {
 	}
 	return w.b.Write(p)
 }
+
+// NamesProducts reports whether a marketer text prints a recommended
+// product ({{.First.Name}}, {{range .Products}}…{{end}}) where nothing
+// guards it: with no product to show it would render with blanks ("Get
+// for less"). Copy inside {{if .Products}}, {{with .First}} or a range's
+// body is guarded (its {{else}} is not).
+func NamesProducts(text string) bool {
+	if !strings.Contains(text, "{{") {
+		return false
+	}
+	trees, err := parse.Parse("t", text, "{{", "}}", builtinFuncs)
+	if err != nil {
+		return false // Check refuses it with its error
+	}
+	for _, tr := range trees {
+		if unguarded(tr.Root) {
+			return true
+		}
+	}
+	return false
+}
+
+// unguarded says whether n uses a product outside a branch that only runs
+// when there is one.
+func unguarded(n parse.Node) bool {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return false
+		}
+		for _, c := range n.Nodes {
+			if unguarded(c) {
+				return true
+			}
+		}
+	case *parse.ActionNode:
+		return usesProducts(n.Pipe)
+	case *parse.IfNode:
+		return branchUnguarded(&n.BranchNode)
+	case *parse.WithNode:
+		return branchUnguarded(&n.BranchNode)
+	case *parse.RangeNode:
+		return branchUnguarded(&n.BranchNode)
+	}
+	return false
+}
+
+func branchUnguarded(b *parse.BranchNode) bool {
+	if usesProducts(b.Pipe) {
+		return unguarded(b.ElseList) // the body runs only with products
+	}
+	return unguarded(b.List) || unguarded(b.ElseList)
+}
+
+// usesProducts says whether a pipeline reads .First or .Products.
+func usesProducts(n parse.Node) bool {
+	found := false
+	walkNodes(n, func(n parse.Node) {
+		if f, ok := n.(*parse.FieldNode); ok && len(f.Ident) > 0 && (f.Ident[0] == "First" || f.Ident[0] == "Products") {
+			found = true
+		}
+	})
+	return found
+}
+
+// builtinFuncs names the functions a text may call, for parsing alone.
+var builtinFuncs = func() map[string]any {
+	m := map[string]any{}
+	for name := range allowedFuncs {
+		m[name] = func() {} // the parser asks only that it exist
+	}
+	return m
+}()
+
+// walkNodes calls fn on every node under n.
+func walkNodes(n parse.Node, fn func(parse.Node)) {
+	if n == nil {
+		return
+	}
+	fn(n)
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			walkNodes(c, fn)
+		}
+	case *parse.ActionNode:
+		walkNodes(n.Pipe, fn)
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Cmds {
+			walkNodes(c, fn)
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			walkNodes(a, fn)
+		}
+	case *parse.IfNode:
+		walkNodes(n.Pipe, fn)
+		walkNodes(n.List, fn)
+		walkNodes(n.ElseList, fn)
+	case *parse.RangeNode:
+		walkNodes(n.Pipe, fn)
+		walkNodes(n.List, fn)
+		walkNodes(n.ElseList, fn)
+	case *parse.WithNode:
+		walkNodes(n.Pipe, fn)
+		walkNodes(n.List, fn)
+		walkNodes(n.ElseList, fn)
+	}
+}
