@@ -189,6 +189,9 @@ func writeImportReport(w io.Writer, r app.ImportResult) {
 	if r.Skipped > 0 {
 		fmt.Fprintf(w, ", %d skipped (nothing to import)", r.Skipped)
 	}
+	if r.Merged > 0 {
+		fmt.Fprintf(w, ", %s merged (another line of a SKU already in its order: quantities summed)", plural(r.Merged, "row"))
+	}
 	fmt.Fprintln(w)
 	for _, e := range r.Errors {
 		field := e.Field
