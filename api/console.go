@@ -43,6 +43,9 @@ var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"money": func(x float64) string { return strconv.FormatFloat(x, 'f', 2, 64) },
 	"ferr":  func(m map[string]string, key string) string { return m[key] },
 	"inc":   func(i int) int { return i + 1 },
+	// bar and barw place a rate and its interval on a 0–100 % track.
+	"bar":  func(x float64) string { return strconv.FormatFloat(max(0, min(100, 100*x)), 'f', 1, 64) },
+	"barw": func(lo, hi float64) string { return strconv.FormatFloat(max(0, min(100, 100*hi)-max(0, 100*lo)), 'f', 1, 64) },
 	"pval": func(p *float64) string {
 		if p == nil {
 			return "—"
@@ -185,6 +188,30 @@ func (h *handlers) consolePage(c *gin.Context, status int, page string, data gin
 	c.Header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'")
 	c.Header("X-Content-Type-Options", "nosniff")
 	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// consoleRecommendations shows what auto stands for, the model's stats
+// and the last evaluation of every strategy on the shop's orders.
+func (h *handlers) consoleRecommendations(c *gin.Context) {
+	st, err := h.App.RecommendationStatus(c.Request.Context())
+	if err != nil {
+		h.consoleError(c, err)
+		return
+	}
+	done := ""
+	if c.Query("done") == "rebuild" {
+		done = "A rebuild started: this page shows its result once it finishes."
+	}
+	h.consolePage(c, http.StatusOK, "recommendations", gin.H{"Title": "Recommendations", "Status": st, "Done": done})
+}
+
+// consoleRebuild starts a rebuild (and with it an evaluation).
+func (h *handlers) consoleRebuild(c *gin.Context) {
+	if _, err := h.App.StartRebuild(c.Request.Context()); err != nil {
+		h.consoleError(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/console/recommendations?done=rebuild")
 }
 
 // campaignRow is a line of the campaign list.

@@ -16,23 +16,26 @@ import (
 
 // MessageResponse is a message without its bodies.
 type MessageResponse struct {
-	ID                string               `json:"id"`
-	EnrollmentID      string               `json:"enrollment_id"`
-	CustomerID        string               `json:"customer_id"`
-	CampaignID        string               `json:"campaign_id"`
-	StepID            string               `json:"step_id"`
-	Variant           string               `json:"variant"`
-	Status            domain.MessageStatus `json:"status"`
-	Subject           string               `json:"subject,omitempty"`
-	Recommended       []string             `json:"recommended"`
-	Reasons           map[string]string    `json:"reasons,omitempty"`
-	RecommendNote     string               `json:"recommend_note,omitempty"`
-	Provider          string               `json:"provider,omitempty"`
-	ProviderMessageID string               `json:"provider_message_id,omitempty"`
-	Error             string               `json:"error,omitempty"`
-	SentAt            *time.Time           `json:"sent_at,omitempty"`
-	CreatedAt         time.Time            `json:"created_at"`
-	HTMLURL           string               `json:"html_url"`
+	ID            string               `json:"id"`
+	EnrollmentID  string               `json:"enrollment_id"`
+	CustomerID    string               `json:"customer_id"`
+	CampaignID    string               `json:"campaign_id"`
+	StepID        string               `json:"step_id"`
+	Variant       string               `json:"variant"`
+	Status        domain.MessageStatus `json:"status"`
+	Subject       string               `json:"subject,omitempty"`
+	Recommended   []string             `json:"recommended"`
+	Reasons       map[string]string    `json:"reasons,omitempty"`
+	RecommendNote string               `json:"recommend_note,omitempty"`
+	// Strategy is the recommendation strategy that answered, after any
+	// fallback.
+	Strategy          string     `json:"strategy,omitempty"`
+	Provider          string     `json:"provider,omitempty"`
+	ProviderMessageID string     `json:"provider_message_id,omitempty"`
+	Error             string     `json:"error,omitempty"`
+	SentAt            *time.Time `json:"sent_at,omitempty"`
+	CreatedAt         time.Time  `json:"created_at"`
+	HTMLURL           string     `json:"html_url"`
 }
 
 // MessageDetail adds the plain-text body.
@@ -51,7 +54,7 @@ func messageResponse(m *models.Message) MessageResponse {
 	return MessageResponse{
 		ID: m.ID, EnrollmentID: m.EnrollmentID, CustomerID: m.CustomerID, CampaignID: m.CampaignID,
 		StepID: m.StepID, Variant: m.Variant, Status: m.Status, Subject: m.Subject, Recommended: rec,
-		Reasons: m.Reasons, RecommendNote: m.RecommendNote,
+		Reasons: m.Reasons, RecommendNote: m.RecommendNote, Strategy: m.Strategy,
 		Provider: m.Provider, ProviderMessageID: m.ProviderMessageID, Error: m.Error, SentAt: m.SentAt,
 		CreatedAt: m.CreatedAt, HTMLURL: "/v1/messages/" + m.ID + "/html",
 	}

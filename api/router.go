@@ -190,6 +190,8 @@ func NewRouter(d Deps) *gin.Engine {
 	console.GET("/campaigns/:id/tests/new", h.consoleNewTest)
 	console.POST("/campaigns/:id/tests", h.consoleTest)
 	console.POST("/campaigns/:id/state/:action", h.consoleCampaignState)
+	console.GET("/recommendations", h.consoleRecommendations)
+	console.POST("/recommendations/rebuild", h.consoleRebuild)
 
 	if d.DevOutbox {
 		dev := r.Group("/dev", h.localOnly)

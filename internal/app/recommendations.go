@@ -30,7 +30,7 @@ import (
 type RebuildStatus struct {
 	// State: idle (none yet or the last finished), running, failed.
 	State      string     `json:"state"`
-	Started    bool       `json:"started,omitempty"` // this request started one
+	Started    bool       `json:"started"` // this request started one (POST)
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	BuiltAt    *time.Time `json:"built_at,omitempty"`
