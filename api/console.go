@@ -44,8 +44,10 @@ var consoleTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"ferr":  func(m map[string]string, key string) string { return m[key] },
 	"inc":   func(i int) int { return i + 1 },
 	// bar and barw place a rate and its interval on a 0–100 % track.
-	"bar":  func(x float64) string { return strconv.FormatFloat(max(0, min(100, 100*x)), 'f', 1, 64) },
-	"barw": func(lo, hi float64) string { return strconv.FormatFloat(max(0, min(100, 100*hi)-max(0, 100*lo)), 'f', 1, 64) },
+	"bar": func(x float64) string { return strconv.FormatFloat(max(0, min(100, 100*x)), 'f', 1, 64) },
+	"barw": func(lo, hi float64) string {
+		return strconv.FormatFloat(max(0, min(100, 100*hi)-max(0, 100*lo)), 'f', 1, 64)
+	},
 	"pval": func(p *float64) string {
 		if p == nil {
 			return "—"
