@@ -43,9 +43,10 @@ lint: ## go vet, gofmt and workflowcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
 
-bench: ## Benchmarks, each against its baseline in the same run (affinity, report and import need TEST_DATABASE_URL)
+bench: ## Benchmarks, each against its baseline in the same run (rebuild, evaluation, report and import need TEST_DATABASE_URL)
 	go test -run '^$$' -bench Render -cpu 1 -benchtime 2s ./internal/email/
-	go test -run '^$$' -bench AffinityRebuild -benchtime 3x -timeout 20m ./models/
+	go test -run '^$$' -bench RecommendationRebuild -benchtime 3x -timeout 20m ./internal/app/
+	go test -run '^$$' -bench Evaluation -benchtime 1x -timeout 30m ./internal/app/
 	go test -run '^$$' -bench CampaignReport -benchtime 3x -timeout 20m ./models/
 	go test -run '^$$' -bench ImportOrders -benchtime 1x -timeout 20m ./cmd/lift/
 
