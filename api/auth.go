@@ -66,7 +66,7 @@ func (h *handlers) limitBody(c *gin.Context) {
 		limit = h.Webhook.MaxBytes
 	case "/v1/imports/:kind":
 		limit = h.ImportMaxBytes
-	case "/segment/v1/batch":
+	case "/segment/v1/batch", "/v1/batch":
 		limit = segmentMaxBatch
 	default:
 		if strings.HasPrefix(c.FullPath(), "/segment/v1/") {

@@ -124,6 +124,9 @@ func NewRouter(d Deps) *gin.Engine {
 		seg.POST("/"+call, h.segmentCall)
 	}
 	seg.POST("/batch", h.segmentBatch)
+	// Segment's Node library resolves its path (/v1/batch) against the
+	// host it is given, so a host-only setup posts here: the same batch.
+	r.POST("/v1/batch", h.segmentAuth, h.segmentBatch)
 	r.GET("/u/:token", h.unsubscribeForm)
 	r.POST("/u/:token", h.unsubscribePost)
 

@@ -15,6 +15,7 @@ var routeScopes = map[string]domain.KeyScope{
 	// Backend services: events and the data they are about.
 	"POST /v1/events":                                  domain.KeyScopeIngest,
 	"POST /v1/events:batch":                            domain.KeyScopeIngest,
+	"POST /v1/batch":                                   domain.KeyScopeIngest, // Segment's batch, for a host-only setup
 	"PUT /v1/customers/:id":                            domain.KeyScopeIngest,
 	"GET /v1/customers/:id":                            domain.KeyScopeIngest,
 	"PUT /v1/products/:sku":                            domain.KeyScopeIngest,

@@ -61,12 +61,14 @@ func (h *handlers) segmentCall(c *gin.Context) {
 	}
 	m.Type = strings.TrimPrefix(c.FullPath(), "/segment/v1/")
 	m.KeyID = principal(c).KeyID
-	if _, err := h.App.Segment(c.Request.Context(), m, h.App.Settings.Segment); err != nil {
+	out, err := h.App.Segment(c.Request.Context(), m, h.App.Settings.Segment)
+	if err != nil {
 		writeError(c, h.Logger, err)
 		return
 	}
 	about(c, m.UserID)
-	c.JSON(http.StatusOK, gin.H{"success": true})
+	// Segment's libraries read only the status; a person reads the rest.
+	c.JSON(http.StatusOK, gin.H{"success": true, "outcome": out.Outcome, "reason": out.Reason})
 }
 
 // segmentBatch takes a batch of calls, in order. A call over 32 KB is
@@ -85,9 +87,11 @@ func (h *handlers) segmentBatch(c *gin.Context) {
 		writeError(c, h.Logger, errs.Field(errs.Invalid, "batch", "at most %d calls in a batch (as POST /v1/events:batch)", MaxBatch))
 		return
 	}
+	results := make([]gin.H, 0, len(req.Batch))
 	for i, raw := range req.Batch {
 		if len(raw) > segmentMaxCall {
-			h.Logger.InfoContext(c.Request.Context(), "segment call over 32 KB skipped", "index", i)
+			h.Logger.WarnContext(c.Request.Context(), "segment call over 32 KB skipped", "index", i)
+			results = append(results, gin.H{"index": i, "outcome": app.SegmentInvalid, "reason": "over 32 KB: skipped"})
 			continue
 		}
 		var m app.SegmentMessage
@@ -101,16 +105,19 @@ func (h *handlers) segmentBatch(c *gin.Context) {
 			m.Context = req.Context
 		}
 		m.KeyID = principal(c).KeyID
-		if _, err := h.App.Segment(c.Request.Context(), m, h.App.Settings.Segment); err != nil {
+		out, err := h.App.Segment(c.Request.Context(), m, h.App.Settings.Segment)
+		if err != nil {
 			if errs.Is(err, errs.Malformed) {
-				continue // counted as nothing: not a call at all
+				results = append(results, gin.H{"index": i, "outcome": app.SegmentInvalid, "reason": errs.Message(err)})
+				continue // not a call at all
 			}
 			writeError(c, h.Logger, err)
 			return
 		}
 		about(c, m.UserID)
+		results = append(results, gin.H{"index": i, "outcome": out.Outcome, "reason": out.Reason})
 	}
-	c.JSON(http.StatusOK, gin.H{"success": true})
+	c.JSON(http.StatusOK, gin.H{"success": true, "results": results})
 }
 
 // decodeLoose decodes a JSON object, ignoring fields Lift does not read

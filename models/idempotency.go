@@ -81,6 +81,7 @@ const (
 // Purged counts what Purge deleted.
 type Purged struct {
 	IdempotencyKeys, WebhookEvents, SendSlots, AuditEntries, ConsoleSessions int64
+	HeldEvents                                                               int64
 }
 
 // IdempotencySubjects are the customers a stored answer is about.
@@ -127,6 +128,10 @@ func (s *Store) Purge(ctx context.Context, now time.Time, auditRetention time.Du
 		if err := tx.Where("at < ?", now.Add(-WebhookRefusalTTL)).Delete(&WebhookRefusal{}).Error; err != nil {
 			return translate(err, "webhook refusals")
 		}
+		if res = tx.Where("received_at < ?", now.Add(-HeldEventTTL)).Delete(&HeldEvent{}); res.Error != nil {
+			return translate(res.Error, "held events")
+		}
+		p.HeldEvents = res.RowsAffected
 		return nil
 	})
 	return p, err

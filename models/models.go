@@ -402,6 +402,7 @@ func all() []any {
 		&Experiment{}, &DataMigration{}, &IdempotencySubject{}, &AuditEntry{},
 		&ConsoleSession{}, &SignInFailure{}, &WebhookRefusal{}, &InstallSecret{}, &CustomerActivity{}, &CouponCode{},
 		&Destination{}, &WebhookDelivery{}, &ProductStat{}, &PopularProduct{}, &RecsState{},
+		&HeldEvent{},
 	}
 }
 

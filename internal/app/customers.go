@@ -96,6 +96,10 @@ func (a *App) SaveCustomer(ctx context.Context, id string, in CustomerInput) (*m
 			return nil, err
 		}
 	}
+	// Events that came before the customer did are applied now.
+	if _, err := a.ApplyHeld(ctx, id); err != nil {
+		a.Logger.WarnContext(ctx, "held events not applied; the next change to the customer applies them", "customer", id, "err", err)
+	}
 	return a.Store.GetCustomer(ctx, id)
 }
 

@@ -40,6 +40,9 @@ type EventResult struct {
 	AlreadyEnrolled []StartedSeq   `json:"already_enrolled"`
 	Skipped         []SkippedSeq   `json:"skipped"`
 	Signalled       []SignalledSeq `json:"signalled"`
+	// Held says why the event was kept rather than applied: its customer
+	// does not exist yet (see hold).
+	Held string `json:"held,omitempty"`
 }
 
 // SkippedSeq is a campaign whose trigger matched but which the customer may
@@ -108,7 +111,7 @@ func (a *App) ingest(ctx context.Context, in Event) (EventResult, error) {
 	}
 	cust, err := a.Store.GetCustomer(ctx, in.CustomerID)
 	if errs.Is(err, errs.NotFound) {
-		err = errs.Field(errs.NotFound, "customer_id", "customer %q not found: PUT /v1/customers/{id} first", in.CustomerID)
+		return a.hold(ctx, in)
 	}
 	if err != nil {
 		return res, err

@@ -606,7 +606,17 @@ func (im *customerImporter) add(line int64, r row) (bool, error) {
 func (im *customerImporter) take() func(context.Context) (models.ImportCounts, error) {
 	rows := im.rows
 	im.rows, im.seen = nil, nil
-	return func(ctx context.Context) (models.ImportCounts, error) { return im.a.Store.ImportCustomers(ctx, rows) }
+	return func(ctx context.Context) (models.ImportCounts, error) {
+		counts, err := im.a.Store.ImportCustomers(ctx, rows)
+		if err == nil {
+			ids := make([]string, len(rows))
+			for i, r := range rows {
+				ids[i] = r.Customer.ID
+			}
+			im.a.applyHeldFor(ctx, ids) // events that came before them
+		}
+		return counts, err
+	}
 }
 
 // --- products ---

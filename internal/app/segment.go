@@ -11,6 +11,7 @@ import (
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/telemetry"
+	"github.com/lift-hq/lift/models"
 )
 
 // Segment-compatible source: Segment's HTTP tracking API as its libraries
@@ -75,6 +76,8 @@ type SegmentMessage struct {
 	Properties        map[string]any `json:"properties"`
 	Traits            map[string]any `json:"traits"`
 	Context           map[string]any `json:"context"`
+	// PreviousID is an alias call's earlier ID.
+	PreviousID string `json:"previousId"`
 	// Channel is where the call came from: "server", "browser",
 	// "client" (analytics.js), "mobile".
 	Channel string `json:"channel"`
@@ -84,19 +87,28 @@ type SegmentMessage struct {
 
 // Segment outcomes: what became of a message (lift_segment_messages_total).
 const (
-	SegmentRecorded        = "recorded"         // an event recorded, a customer saved
-	SegmentUnmodelled      = "unmodelled"       // an event (or page) Lift has no type for
-	SegmentAnonymous       = "anonymous"        // no userId: Lift knows customers by their ID
-	SegmentUnknownCustomer = "unknown_customer" // an event before the customer's identify
-	SegmentNoEmail         = "no_email"         // identify of a new customer without an email
-	SegmentInvalid         = "invalid"          // the mapped event or profile failed validation
+	SegmentRecorded   = "recorded"   // an event recorded, a customer saved
+	SegmentHeld       = "held"       // kept until its customer exists (see hold)
+	SegmentUnmodelled = "unmodelled" // an event (or page) Lift has no type for
+	SegmentAnonymous  = "anonymous"  // neither a userId nor an anonymousId
+	SegmentNoEmail    = "no_email"   // identify of a new customer without an email
+	SegmentInvalid    = "invalid"    // the mapped event or profile failed validation, or conflicts
 )
+
+// SegmentOutcome is what became of a message, and why, in words the
+// sender can act on (answered beside the 200, and logged).
+type SegmentOutcome struct {
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason,omitempty"`
+}
 
 // Segment applies one message and says what became of it. An error is
 // returned only for what the sender must not retry blindly as is: a
 // message that is not Segment's shape (400) or a failure of Lift's (5xx).
-func (a *App) Segment(ctx context.Context, m SegmentMessage, s SegmentSettings) (string, error) {
-	outcome, err := a.segment(ctx, m, s)
+// What Lift declines is answered 200 (the sender would otherwise retry it
+// forever) with the reason, and logged at warn.
+func (a *App) Segment(ctx context.Context, m SegmentMessage, s SegmentSettings) (SegmentOutcome, error) {
+	out, err := a.segment(ctx, m, s)
 	if err == nil {
 		typ := m.Type
 		switch typ {
@@ -104,45 +116,93 @@ func (a *App) Segment(ctx context.Context, m SegmentMessage, s SegmentSettings) 
 		default:
 			typ = "other"
 		}
-		a.Metrics.WithTags(map[string]string{"type": typ, "outcome": outcome}).Counter(telemetry.MetricSegmentMessages).Inc(1)
+		a.Metrics.WithTags(map[string]string{"type": typ, "outcome": out.Outcome}).Counter(telemetry.MetricSegmentMessages).Inc(1)
+		switch out.Outcome {
+		case SegmentInvalid, SegmentNoEmail, SegmentAnonymous:
+			a.Logger.WarnContext(ctx, "segment call declined", "type", m.Type, "message_id", m.MessageID, "outcome", out.Outcome, "reason", out.Reason)
+		}
 	}
-	return outcome, err
+	return out, err
 }
 
-func (a *App) segment(ctx context.Context, m SegmentMessage, s SegmentSettings) (string, error) {
+func (a *App) segment(ctx context.Context, m SegmentMessage, s SegmentSettings) (SegmentOutcome, error) {
 	if m.Type == "" {
-		return "", errs.Field(errs.Malformed, "type", "is required (track, identify, page, …)")
+		return SegmentOutcome{}, errs.Field(errs.Malformed, "type", "is required (track, identify, page, …)")
 	}
 	if m.UserID == "" {
-		return SegmentAnonymous, nil
+		return a.segmentAnonymous(ctx, m)
 	}
-	if validID("userId", m.UserID) != nil {
-		return SegmentInvalid, nil
+	if err := validID("userId", m.UserID); err != nil {
+		return SegmentOutcome{SegmentInvalid, "userId: " + errs.Message(err)}, nil
 	}
 	switch m.Type {
 	case "identify":
 		return a.segmentIdentify(ctx, m, s)
+	case "alias":
+		return a.segmentAlias(ctx, m)
 	case "track":
 		typ := s.Events[m.Event]
 		if typ == "" {
 			typ = SegmentDefaultEvents[m.Event]
 		}
 		if typ == "" {
-			return SegmentUnmodelled, nil
+			return SegmentOutcome{SegmentUnmodelled, fmt.Sprintf("no Lift event type for %q (LIFT_SEGMENT_EVENTS maps more)", m.Event)}, nil
 		}
 		return a.segmentEvent(ctx, m, typ)
 	case "page", "screen":
 		if segmentSKU(m.Properties) == "" {
-			return SegmentUnmodelled, nil // a page that is not a product's
+			return SegmentOutcome{SegmentUnmodelled, "a page that names no product (properties.sku or product_id)"}, nil
 		}
 		return a.segmentEvent(ctx, m, campaign.EventPageView)
 	}
-	return SegmentUnmodelled, nil // group, alias and the rest
+	return SegmentOutcome{SegmentUnmodelled, m.Type + " calls carry nothing Lift models"}, nil
+}
+
+// segmentAnonymous keeps an anonymous visitor's track and page calls
+// under their anonymousId, to follow them once an identify or alias ties
+// it to a customer.
+func (a *App) segmentAnonymous(ctx context.Context, m SegmentMessage) (SegmentOutcome, error) {
+	if m.AnonymousID == "" || validID("anonymousId", m.AnonymousID) != nil {
+		return SegmentOutcome{SegmentAnonymous, "neither a userId nor an anonymousId: Lift knows customers by their ID"}, nil
+	}
+	switch m.Type {
+	case "track", "page", "screen":
+	default:
+		return SegmentOutcome{SegmentUnmodelled, "an anonymous " + m.Type + " call: only track and page calls are kept for later"}, nil
+	}
+	ok, err := a.holdSegment(ctx, anonKey(m.AnonymousID), m)
+	if err != nil {
+		return SegmentOutcome{}, err
+	}
+	if !ok {
+		return SegmentOutcome{SegmentInvalid, fmt.Sprintf("%d calls are already kept for this anonymousId", models.MaxHeldPerKey)}, nil
+	}
+	return SegmentOutcome{SegmentHeld, "an anonymous visitor's call: kept, and applied when an identify or alias ties the anonymousId to a customer"}, nil
+}
+
+// segmentAlias ties a previous ID (an anonymousId, or an older userId)
+// to userId: what was kept under it follows the customer.
+func (a *App) segmentAlias(ctx context.Context, m SegmentMessage) (SegmentOutcome, error) {
+	prev := firstNonEmpty(m.PreviousID, m.AnonymousID)
+	if prev == "" || prev == m.UserID {
+		return SegmentOutcome{SegmentUnmodelled, "an alias without a previousId"}, nil
+	}
+	for _, k := range []string{anonKey(prev), prev} {
+		if err := a.Store.RekeyHeld(ctx, k, m.UserID); err != nil {
+			return SegmentOutcome{}, err
+		}
+	}
+	if _, err := a.Store.GetCustomer(ctx, m.UserID); err == nil {
+		if _, err := a.ApplyHeld(ctx, m.UserID); err != nil {
+			return SegmentOutcome{}, err
+		}
+	}
+	return SegmentOutcome{Outcome: SegmentRecorded}, nil
 }
 
 // segmentEvent records a track or page call as a Lift event: messageId
 // is its ID (a retry is the same event), timestamp its time.
-func (a *App) segmentEvent(ctx context.Context, m SegmentMessage, typ string) (string, error) {
+func (a *App) segmentEvent(ctx context.Context, m SegmentMessage, typ string) (SegmentOutcome, error) {
 	ev := Event{ID: segmentID(m.MessageID), Type: typ, CustomerID: m.UserID, OccurredAt: segmentTime(m), Properties: map[string]any{}}
 	for k, v := range m.Properties {
 		ev.Properties[k] = v
@@ -180,19 +240,22 @@ func (a *App) segmentEvent(ctx context.Context, m SegmentMessage, typ string) (s
 		ev.Properties["sku"] = segmentSKU(m.Properties)
 	}
 	if _, err := normalize(ev.Properties, "properties"); err != nil {
-		return SegmentInvalid, nil
+		return SegmentOutcome{SegmentInvalid, errs.Message(err)}, nil
 	}
-	_, err := a.Ingest(ctx, ev)
+	res, err := a.Ingest(ctx, ev)
 	switch {
-	case errs.Is(err, errs.NotFound):
-		return SegmentUnknownCustomer, nil
-	case errs.Is(err, errs.Invalid), errs.Is(err, errs.Conflict), errs.Is(err, errs.Malformed):
-		a.Logger.InfoContext(ctx, "segment message not recorded", "type", m.Type, "event_type", typ, "err", errs.Message(err))
-		return SegmentInvalid, nil
+	case err == nil && res.Held != "":
+		return SegmentOutcome{SegmentHeld, res.Held}, nil
+	case errs.Is(err, errs.Invalid), errs.Is(err, errs.Conflict), errs.Is(err, errs.Malformed), errs.Is(err, errs.TooManyRequests):
+		reason := errs.Message(err)
+		if e, ok := errs.As(err); ok && e.Field != "" {
+			reason = e.Field + ": " + reason
+		}
+		return SegmentOutcome{SegmentInvalid, reason}, nil
 	case err != nil:
-		return "", err
+		return SegmentOutcome{}, err
 	}
-	return SegmentRecorded, nil
+	return SegmentOutcome{Outcome: SegmentRecorded}, nil
 }
 
 // segmentIdentify upserts the customer from an identify call: email and
@@ -202,7 +265,7 @@ func (a *App) segmentEvent(ctx context.Context, m SegmentMessage, typ string) (s
 // known one keeps theirs. A call from a source that may not change a
 // profile (SegmentSettings.mayChangeProfile) changes neither a known
 // customer's email nor anyone's consent.
-func (a *App) segmentIdentify(ctx context.Context, m SegmentMessage, s SegmentSettings) (string, error) {
+func (a *App) segmentIdentify(ctx context.Context, m SegmentMessage, s SegmentSettings) (SegmentOutcome, error) {
 	traits := map[string]any{}
 	if ct, ok := m.Context["traits"].(map[string]any); ok {
 		for k, v := range ct {
@@ -215,7 +278,14 @@ func (a *App) segmentIdentify(ctx context.Context, m SegmentMessage, s SegmentSe
 	str := func(m map[string]any, k string) string { v, _ := m[k].(string); return strings.TrimSpace(v) }
 	prev, err := a.Store.GetCustomer(ctx, m.UserID)
 	if err != nil && !errs.Is(err, errs.NotFound) {
-		return "", err
+		return SegmentOutcome{}, err
+	}
+	// What the visitor did before they had a userId follows them; it is
+	// applied when the customer is saved below.
+	if m.AnonymousID != "" && validID("", m.AnonymousID) == nil {
+		if err := a.Store.RekeyHeld(ctx, anonKey(m.AnonymousID), m.UserID); err != nil {
+			return SegmentOutcome{}, err
+		}
 	}
 	in := CustomerInput{Email: str(traits, "email"), Name: str(traits, "name"), Timezone: str(m.Context, "timezone"),
 		Locale: str(m.Context, "locale"), Tier: str(traits, "plan")}
@@ -250,7 +320,7 @@ func (a *App) segmentIdentify(ctx context.Context, m SegmentMessage, s SegmentSe
 		in.MarketingConsent, in.ConsentSource = &no, "segment"
 	}
 	if in.Email == "" {
-		return SegmentNoEmail, nil
+		return SegmentOutcome{SegmentNoEmail, "an identify of a customer Lift does not know, without traits.email: Lift keeps customers by their address; their events are kept until an identify with one"}, nil
 	}
 	if in.Locale != "" {
 		in.Locale = strings.ReplaceAll(in.Locale, "_", "-") // en_US from some libraries
@@ -267,12 +337,11 @@ func (a *App) segmentIdentify(ctx context.Context, m SegmentMessage, s SegmentSe
 	}
 	if _, err := a.SaveCustomer(ctx, m.UserID, in); err != nil {
 		if e, ok := errs.As(err); ok && e.Code != errs.Internal && e.Code != errs.Unavailable {
-			a.Logger.InfoContext(ctx, "segment identify not saved", "field", e.Field, "err", e.Message)
-			return SegmentInvalid, nil
+			return SegmentOutcome{SegmentInvalid, e.Field + ": " + e.Message}, nil
 		}
-		return "", err
+		return SegmentOutcome{}, err
 	}
-	return SegmentRecorded, nil
+	return SegmentOutcome{Outcome: SegmentRecorded}, nil
 }
 
 func firstNonEmpty(a, b string) string {
