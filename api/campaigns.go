@@ -10,6 +10,7 @@ import (
 	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
+	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/recs"
 )
 
@@ -278,4 +279,39 @@ func previewResponse(res app.PreviewResult) PreviewResponse {
 		Headers: res.Email.Headers, Recommendations: picks, Strategy: res.Recs.Strategy,
 		RecommendNote: res.Recs.Note, Skipped: res.Skipped, Warnings: nonNil(res.Warnings), Path: res.Path,
 	}
+}
+
+// applyBundle validates a bundle of campaigns, destinations and coupon
+// pools whole and applies it in one transaction (see app.ApplyBundle).
+// Destinations are an admin's to set, as on PUT /v1/destinations.
+func (h *handlers) applyBundle(c *gin.Context) {
+	var b app.Bundle
+	if err := bind(c, &b); err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	if len(b.Destinations) > 0 && !principal(c).Has(domain.KeyScopeAdmin) {
+		writeError(c, h.Logger, errs.Field(errs.Forbidden, "destinations", "registering destinations needs an admin key"))
+		return
+	}
+	res, err := h.App.ApplyBundle(c.Request.Context(), b)
+	if err != nil {
+		writeError(c, h.Logger, err)
+		return
+	}
+	if res.Applied {
+		var subjects []string
+		for _, ch := range res.Campaigns {
+			if ch.Change != "unchanged" {
+				subjects = append(subjects, ch.ID)
+			}
+		}
+		for _, d := range res.Destinations {
+			if d.Change != "unchanged" {
+				subjects = append(subjects, "destination:"+d.ID)
+			}
+		}
+		_ = h.record(c, app.AuditCampaignApply, subjects...)
+	}
+	c.JSON(http.StatusOK, res)
 }

@@ -169,6 +169,7 @@ func NewRouter(d Deps) *gin.Engine {
 	v1.POST("/campaigns/:id/experiments/:exp/resume", h.resumeExperimentVariant)
 	v1.POST("/events", h.postEvent)
 	v1.POST("/events\\:batch", h.postEventBatch) // a literal colon: /v1/events:batch
+	v1.POST("/campaigns\\:apply", h.applyBundle)
 	v1.POST("/imports/:kind", h.postImport)
 	v1.GET("/messages", h.listMessages)
 	v1.GET("/messages/:id", h.getMessage)

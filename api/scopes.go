@@ -45,6 +45,7 @@ var routeScopes = map[string]domain.KeyScope{
 	"POST /v1/campaigns/:id/test-send":                    domain.KeyScopeMarketer,
 	"GET /v1/campaigns/:id/report":                        domain.KeyScopeMarketer,
 	"GET /v1/campaigns/:id/segments/opened-not-converted": domain.KeyScopeMarketer,
+	"POST /v1/campaigns:apply":                            domain.KeyScopeMarketer, // with destinations: admin
 	"POST /v1/campaigns/:id/experiments":                  domain.KeyScopeMarketer,
 	"GET /v1/campaigns/:id/experiments":                   domain.KeyScopeMarketer,
 	"GET /v1/campaigns/:id/experiments/:exp":              domain.KeyScopeMarketer,

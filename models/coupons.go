@@ -92,3 +92,19 @@ func (s *Store) CouponByCode(ctx context.Context, code string) (*CouponCode, err
 	}
 	return &cs[0], nil
 }
+
+// CouponCodesIn says which of codes a pool holds already.
+func (s *Store) CouponCodesIn(ctx context.Context, poolID string, codes []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := inBatches(codes, func(part []string) error {
+		var found []string
+		if err := s.db.WithContext(ctx).Model(&CouponCode{}).Where("pool_id = ? AND code IN ?", poolID, part).Pluck("code", &found).Error; err != nil {
+			return err
+		}
+		for _, c := range found {
+			out[c] = true
+		}
+		return nil
+	})
+	return out, translate(err, "coupon pool "+poolID)
+}

@@ -157,3 +157,14 @@ func isSQLiteUnique(err error) bool {
 	code := se.Code()
 	return code == 2067 || code == 1555 // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
 }
+
+// InTx runs fn with a store whose every method works inside one
+// transaction: committed when fn returns nil, rolled back otherwise. A
+// method's own transaction becomes a savepoint in it. Nothing inside fn
+// may use another store (on SQLite, with its one connection, it would
+// wait for this transaction forever).
+func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(&Store{db: tx, postgres: s.postgres})
+	})
+}

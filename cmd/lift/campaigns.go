@@ -17,6 +17,7 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 
+	"github.com/lift-hq/lift/internal/app"
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/errs"
 )
@@ -24,14 +25,24 @@ import (
 const campaignsUsage = `usage:
   lift campaigns get ID                       print a campaign's draft as JSON, ready to commit
   lift campaigns apply -f FILE|DIR [--dry-run] [--publish]
-                                              make the drafts match the files (*.json, one
-                                              campaign each), and publish them when asked
+                                              make the drafts match the files, and publish
+                                              them when asked
 
-apply checks every file first and changes nothing when one is invalid. It
-shows what changes against the current draft and published version, as a
-diff. Exit status: 0 done (or, with --dry-run, nothing to change), 2 with
---dry-run when something would change, 1 on an error. Needs a marketer key
-(--api/LIFT_API_URL, --key/LIFT_API_KEY).
+A directory holds one campaign per *.json file, and may hold the
+destinations its webhook steps post to (NAME.destination.json: id, url,
+secret_env naming the variable that holds the secret, channel,
+include_email; a secret is never read from a file) and the coupon pools
+its incentives draw from (NAME.coupons.json: id and codes, or a pattern
+and the count of unused codes to keep).
+
+apply sends them all to the API as one bundle: the server checks every
+file as its own route would (templates, destinations, coupon pools) and
+applies all of it in one transaction, or nothing. It shows what changes
+against the current draft and published version, as a diff, and the
+publish warnings. Exit status: 0 done (or, with --dry-run, nothing to
+change), 2 with --dry-run when something would change, 1 on an error.
+Needs a marketer key (an admin key with destinations) through
+--api/LIFT_API_URL and --key/LIFT_API_KEY.
 `
 
 // runCampaigns runs `lift campaigns get|apply`.
@@ -115,19 +126,57 @@ type localCampaign struct {
 	json []byte // canonical, indented
 }
 
+// destinationFile is a destination kept as code: the secret comes from
+// the environment variable it names.
+type destinationFile struct {
+	ID           string `json:"id"`
+	URL          string `json:"url"`
+	SecretEnv    string `json:"secret_env"`
+	Channel      string `json:"channel,omitempty"`
+	IncludeEmail bool   `json:"include_email,omitempty"`
+}
+
+// bundleItem names a file of the bundle by the field the API's errors use.
+type bundleItem struct {
+	field, path string
+}
+
 func applyCampaigns(ctx context.Context, c *apiClient, path string, dryRun, publish bool, out io.Writer) error {
 	files, err := definitionFiles(path)
 	if err != nil {
 		return err
 	}
-	// Every file is checked before anything changes.
+	// Every file is read and checked here first, with its name; the
+	// server checks them again, whole, before it changes anything.
 	var locals []localCampaign
 	var invalid []string
+	var items []bundleItem
+	bundle := app.Bundle{Publish: publish, Campaigns: []json.RawMessage{}}
 	seen := map[string]string{}
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
 			return err
+		}
+		switch {
+		case strings.HasSuffix(strings.ToLower(f), ".destination.json"):
+			d, err := readDestination(raw)
+			if err != nil {
+				invalid = append(invalid, fmt.Sprintf("%s: %v", f, err))
+				continue
+			}
+			items = append(items, bundleItem{fmt.Sprintf("destinations[%d]", len(bundle.Destinations)), f})
+			bundle.Destinations = append(bundle.Destinations, d)
+			continue
+		case strings.HasSuffix(strings.ToLower(f), ".coupons.json"):
+			var p app.BundlePool
+			if err := decodeStrictJSON(raw, &p); err != nil {
+				invalid = append(invalid, fmt.Sprintf("%s: %v", f, err))
+				continue
+			}
+			items = append(items, bundleItem{fmt.Sprintf("coupon_pools[%d]", len(bundle.CouponPools)), f})
+			bundle.CouponPools = append(bundle.CouponPools, p)
+			continue
 		}
 		def, err := campaign.Parse(raw)
 		if err != nil {
@@ -143,81 +192,146 @@ func applyCampaigns(ctx context.Context, c *apiClient, path string, dryRun, publ
 		if err != nil {
 			return err
 		}
+		items = append(items, bundleItem{fmt.Sprintf("campaigns[%d]", len(bundle.Campaigns)), f})
+		bundle.Campaigns = append(bundle.Campaigns, raw)
 		locals = append(locals, localCampaign{path: f, id: def.ID, raw: raw, json: pretty(canonical)})
 	}
 	if len(invalid) > 0 {
 		for _, line := range invalid {
 			fmt.Fprintln(out, line)
 		}
-		return &exitError{code: 1, msg: fmt.Sprintf("%d of %d files are invalid: nothing was applied", len(invalid), len(files))}
+		return &exitError{code: 1, msg: fmt.Sprintf("%s of %d invalid: nothing was applied", plural(int64(len(invalid)), "file"), len(files))}
+	}
+	// The server's own check, and what would change, without changing it.
+	bundle.DryRun = true
+	plan, err := postBundle(ctx, c, bundle, items)
+	if err != nil {
+		return err
 	}
 	changes := 0
-	for _, l := range locals {
-		cur, err := getCampaign(ctx, c, l.id)
-		if err != nil {
-			return err
-		}
-		var draft, published []byte
-		if cur != nil {
-			draft = canonicalize(cur.Definition)
-			published = canonicalize(cur.PublishedDefinition)
-		}
-		draftChanged := !bytes.Equal(draft, l.json)
-		publishChanged := publish && !bytes.Equal(published, l.json)
-		switch {
-		case cur == nil:
+	for i, ch := range plan.Campaigns {
+		l := locals[i]
+		draft, published := canonicalize(ch.Draft), canonicalize(ch.Current)
+		switch ch.Change {
+		case "new":
 			fmt.Fprintf(out, "+ %s (%s): new campaign\n", l.id, l.path)
-		case draftChanged:
+		case "draft":
 			fmt.Fprintf(out, "~ %s (%s): the draft changes\n", l.id, l.path)
 			writeDiff(out, draft, l.json, "draft", l.path)
-		case publishChanged:
-			fmt.Fprintf(out, "~ %s (%s): the draft matches; the published version v%d differs\n", l.id, l.path, cur.LatestVersion)
-			writeDiff(out, published, l.json, fmt.Sprintf("v%d", cur.LatestVersion), l.path)
+		case "publish":
+			if ch.Latest == 0 {
+				fmt.Fprintf(out, "~ %s (%s): the draft matches; not published yet\n", l.id, l.path)
+			} else {
+				fmt.Fprintf(out, "~ %s (%s): the draft matches; the published version v%d differs\n", l.id, l.path, ch.Latest)
+				writeDiff(out, published, l.json, fmt.Sprintf("v%d", ch.Latest), l.path)
+			}
 		default:
 			fmt.Fprintf(out, "= %s (%s): unchanged\n", l.id, l.path)
-			if !publish && published != nil && !bytes.Equal(published, l.json) {
-				fmt.Fprintf(out, "  the published version v%d differs: --publish publishes the file\n", cur.LatestVersion)
+			switch {
+			case publish:
+			case ch.Latest == 0:
+				fmt.Fprintln(out, "  not published yet: --publish publishes the file")
+			case !bytes.Equal(published, l.json):
+				fmt.Fprintf(out, "  the published version v%d differs: --publish publishes the file\n", ch.Latest)
 			}
 		}
-		if !draftChanged && !publishChanged {
-			continue
-		}
-		changes++
-		if dryRun {
-			if publishChanged {
-				fmt.Fprintf(out, "  would publish it as v%d\n", latest(cur)+1)
+		if ch.Change != "unchanged" || ch.Publish {
+			changes++
+			if dryRun && ch.Publish {
+				fmt.Fprintf(out, "  would publish it as v%d\n", ch.Latest+1)
 			}
-			continue
-		}
-		if cur == nil {
-			if _, err := c.do(ctx, "POST", "/v1/campaigns", "application/json", bytes.NewReader(l.raw), nil); err != nil {
-				return fmt.Errorf("%s: %w", l.path, err)
-			}
-		} else if draftChanged {
-			if _, err := c.do(ctx, "PUT", "/v1/campaigns/"+url.PathEscape(l.id), "application/json", bytes.NewReader(l.raw), nil); err != nil {
-				return fmt.Errorf("%s: %w", l.path, err)
-			}
-		}
-		if publishChanged {
-			var v struct {
-				Version int `json:"version"`
-			}
-			if _, err := c.do(ctx, "POST", "/v1/campaigns/"+url.PathEscape(l.id)+"/publish", "", nil, &v); err != nil {
-				return fmt.Errorf("%s: %w", l.path, err)
-			}
-			fmt.Fprintf(out, "  published v%d\n", v.Version)
 		}
 	}
+	for _, group := range []struct {
+		what  string
+		items []app.ItemChange
+	}{{"destination", plan.Destinations}, {"coupon pool", plan.CouponPools}} {
+		for _, it := range group.items {
+			mark := map[string]string{"new": "+", "changed": "~", "unchanged": "="}[it.Change]
+			fmt.Fprintf(out, "%s %s %s: %s", mark, group.what, it.ID, it.Change)
+			if it.Detail != "" && it.Change != "unchanged" {
+				fmt.Fprintf(out, " (%s)", it.Detail)
+			}
+			fmt.Fprintln(out)
+			if it.Change != "unchanged" {
+				changes++
+			}
+		}
+	}
+	total := len(files)
 	switch {
 	case changes == 0:
-		fmt.Fprintf(out, "%d campaigns, nothing to change\n", len(locals))
+		fmt.Fprintf(out, "%s, nothing to change\n", plural(int64(total), "file"))
+		return nil
 	case dryRun:
-		fmt.Fprintf(out, "%d of %d campaigns would change (dry run: nothing applied)\n", changes, len(locals))
+		fmt.Fprintf(out, "%d of %s would change (dry run: nothing applied)\n", changes, plural(int64(total), "file"))
 		return &exitError{code: 2}
-	default:
-		fmt.Fprintf(out, "%d of %d campaigns applied\n", changes, len(locals))
 	}
+	bundle.DryRun = false
+	res, err := postBundle(ctx, c, bundle, items)
+	if err != nil {
+		return err
+	}
+	for i, ch := range res.Campaigns {
+		if ch.Published > 0 {
+			fmt.Fprintf(out, "%s: published v%d\n", locals[i].id, ch.Published)
+		}
+		for _, w := range ch.Warnings {
+			fmt.Fprintf(out, "  warning: %s\n", w)
+		}
+	}
+	fmt.Fprintf(out, "%d of %s applied, in one transaction\n", changes, plural(int64(total), "file"))
 	return nil
+}
+
+// postBundle sends a bundle; an error naming an item names its file.
+func postBundle(ctx context.Context, c *apiClient, b app.Bundle, items []bundleItem) (app.BundleResult, error) {
+	var res app.BundleResult
+	body, err := json.Marshal(b)
+	if err != nil {
+		return res, err
+	}
+	_, err = c.do(ctx, "POST", "/v1/campaigns:apply", "application/json", bytes.NewReader(body), &res)
+	var apiErr *apiError
+	if errors.As(err, &apiErr) {
+		for _, it := range items {
+			if rest, ok := strings.CutPrefix(apiErr.Field, it.field); ok && (rest == "" || rest[0] == '.') {
+				return res, &exitError{code: 1, msg: fmt.Sprintf("%s: %s: %s: nothing was applied", it.path, strings.TrimPrefix(rest, "."), apiErr.Message)}
+			}
+		}
+	}
+	return res, err
+}
+
+// readDestination reads a destination file; its secret comes from the
+// environment variable it names, never from the file.
+func readDestination(raw []byte) (app.BundleDestination, error) {
+	var probe map[string]any
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return app.BundleDestination{}, err
+	}
+	if _, ok := probe["secret"]; ok {
+		return app.BundleDestination{}, errors.New("secret: a secret is never kept in a file: name the environment variable that holds it in secret_env")
+	}
+	var f destinationFile
+	if err := decodeStrictJSON(raw, &f); err != nil {
+		return app.BundleDestination{}, err
+	}
+	if f.SecretEnv == "" {
+		return app.BundleDestination{}, errors.New("secret_env: names the environment variable holding the destination's secret")
+	}
+	secret := os.Getenv(f.SecretEnv)
+	if secret == "" {
+		return app.BundleDestination{}, fmt.Errorf("secret_env: %s is not set", f.SecretEnv)
+	}
+	return app.BundleDestination{ID: f.ID, DestinationInput: app.DestinationInput{URL: f.URL, Secret: secret, Channel: f.Channel, IncludeEmail: f.IncludeEmail}}, nil
+}
+
+// decodeStrictJSON decodes one JSON object, refusing unknown fields.
+func decodeStrictJSON(raw []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(dst)
 }
 
 func latest(cur *remoteCampaign) int {

@@ -56,7 +56,7 @@ func TestCampaignsApply(t *testing.T) {
 	require.Equal(t, 2, exitCode(err), "%s %v", out, err)
 	require.Contains(t, out, "+ camera-accessories")
 	require.Contains(t, out, "would publish it as v1")
-	require.Contains(t, out, "2 of 2 campaigns would change (dry run: nothing applied)")
+	require.Contains(t, out, "2 of 2 files would change (dry run: nothing applied)")
 	out, err = cmd("get", "camera-accessories")
 	require.ErrorContains(t, err, "not found", "a dry run changes nothing")
 
@@ -65,7 +65,7 @@ func TestCampaignsApply(t *testing.T) {
 	require.Contains(t, out, "published v1")
 	out, err = cmd("apply", "-f", dir, "--publish", "--dry-run")
 	require.NoError(t, err, "applied twice: nothing to change, exit 0")
-	require.Contains(t, out, "2 campaigns, nothing to change")
+	require.Contains(t, out, "2 files, nothing to change")
 
 	// get prints the definition ready to commit; applying it changes nothing.
 	got, err := cmd("get", "camera-accessories")
@@ -100,4 +100,68 @@ func TestCampaignsApply(t *testing.T) {
 	got, err = cmd("get", "camera-accessories")
 	require.NoError(t, err)
 	require.Contains(t, got, "Finish your kit", "the valid file was not applied either")
+}
+
+// What only the server can check (a template field, a destination, a
+// coupon pool) stops the whole directory too, before anything changes;
+// destinations and coupon pools live beside the campaigns, secrets in the
+// environment; the publish warnings are printed.
+func TestCampaignsApplyIsAllOrNothing(t *testing.T) {
+	url, key, b := liftAPI(t)
+	t.Setenv("LIFT_API_URL", url)
+	t.Setenv("LIFT_API_KEY", key)
+	dir := t.TempDir()
+	write := func(name, body string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600))
+	}
+	cmd := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := runCampaigns(context.Background(), args, &out, &out)
+		return out.String(), err
+	}
+	flow := `{"id":"sales-alert","name":"Sales alert","kind":"upsell","trigger":{"event":"usage"},"exit_on":["upgrade"],
+	  "steps":[{"id":"tell","webhook":{"destination":"crm"}},
+	           {"id":"offer","at":"1d","subject":"Get {{.First.Name}} for less","template":"offer","incentive":{"percent_off":10,"pool":"spring"},
+	            "recommend":{"strategy":"auto","optional":true}}]}`
+	write("a-camera.json", crossSell)
+	write("b-flow.json", flow)
+	out, err := cmd("apply", "-f", dir, "--publish")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "b-flow.json: steps[0].webhook.destination", "%s", out)
+	require.Contains(t, err.Error(), "nothing was applied")
+	st, _ := b.Store.GetCampaign(context.Background(), "camera-accessories")
+	require.Nil(t, st, "the valid file before it was not applied either")
+
+	write("crm.destination.json", `{"id":"crm","url":"https://crm.example/hook","secret":"inline"}`)
+	out, err = cmd("apply", "-f", dir, "--publish")
+	require.ErrorContains(t, err, "invalid: nothing was applied")
+	require.Contains(t, out, "a secret is never kept in a file")
+	write("crm.destination.json", `{"id":"crm","url":"https://crm.example/hook","secret_env":"CRM_SECRET"}`)
+	t.Setenv("CRM_SECRET", strings.Repeat("s", 32))
+	write("spring.coupons.json", `{"id":"spring","pattern":"SPRING-######","count":50}`)
+	write("c-typo.json", strings.Replace(upsell, "You are growing", "{{.Customer.Nmae}}, you are growing", 1))
+	out, err = cmd("apply", "-f", dir, "--publish")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "c-typo.json: steps[0].subject", "%s", out)
+	_, gerr := b.Store.GetDestination(context.Background(), "crm")
+	require.Error(t, gerr, "the destination was not registered either")
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "c-typo.json")))
+	out, err = cmd("apply", "-f", dir, "--publish")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "+ destination crm: new")
+	require.Contains(t, out, "+ coupon pool spring", out)
+	require.Contains(t, out, "sales-alert: published v1")
+	require.Contains(t, out, "warning: ", "the publish warnings are printed")
+	require.Contains(t, out, "in one transaction")
+	out, err = cmd("apply", "-f", dir, "--publish")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "4 files, nothing to change", "the pool holds its 50 unused codes already")
+
+	// get writes only what a step has: no empty at, subject or template
+	// on a webhook step.
+	got, err := cmd("get", "sales-alert")
+	require.NoError(t, err)
+	require.NotContains(t, got, `"at": ""`)
+	require.NotContains(t, got, `"template": ""`)
 }

@@ -26,6 +26,20 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.msg }
 
+// apiError is an error answer of the API, with its code and field.
+type apiError struct {
+	Method, Path, Status string
+	Code, Field, Message string
+}
+
+func (e *apiError) Error() string {
+	where := ""
+	if e.Field != "" {
+		where = e.Field + ": "
+	}
+	return fmt.Sprintf("%s %s: %s (%s%s)", e.Method, e.Path, e.Status, where, e.Message)
+}
+
 // apiClient talks to a running Lift API with an API key: the commands
 // that work on a deployment from anywhere (import, campaigns).
 type apiClient struct {
@@ -81,11 +95,7 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 			Error struct{ Code, Field, Message string } `json:"error"`
 		}
 		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			where := ""
-			if e.Error.Field != "" {
-				where = e.Error.Field + ": "
-			}
-			return res.StatusCode, fmt.Errorf("%s %s: %s (%s%s)", method, path, res.Status, where, e.Error.Message)
+			return res.StatusCode, &apiError{Method: method, Path: path, Status: res.Status, Code: e.Error.Code, Field: e.Error.Field, Message: e.Error.Message}
 		}
 		return res.StatusCode, fmt.Errorf("%s %s: %s: %s", method, path, res.Status, bytes.TrimSpace(raw))
 	}

@@ -19,6 +19,7 @@ const (
 	AuditMessageRead        = "message.read"
 	AuditAudienceExport     = "segment.export"
 	AuditCampaignPublish    = "campaign.publish"
+	AuditCampaignApply      = "campaign.apply" // a bundle of campaigns, destinations and pools as code
 	AuditExperimentConclude = "experiment.conclude"
 	AuditExperimentStart    = "experiment.start" // a test started from the console, with the version it published
 	AuditExperimentStop     = "experiment.stop"

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,31 +60,10 @@ func destinationView(d *models.Destination) *DestinationView {
 // is http or https without credentials; the secret, 8 to 256 characters
 // (under 24 with a warning), signs every request and is never shown again.
 func (a *App) PutDestination(ctx context.Context, id string, in DestinationInput) (*DestinationView, error) {
-	bad := func(field, format string, args ...any) error {
-		return errs.Field(errs.Invalid, field, format, args...)
+	d, err := a.checkDestination(ctx, id, in)
+	if err != nil {
+		return nil, err
 	}
-	if !poolRE.MatchString(id) {
-		return nil, bad("id", "must be 1-64 lower-case letters, digits, - or _")
-	}
-	u, err := url.Parse(in.URL)
-	switch {
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(in.URL) > 2048:
-		return nil, bad("url", "must be an absolute http(s) URL of at most 2048 characters")
-	case u.User != nil:
-		return nil, bad("url", "must not carry credentials: the requests are signed with the secret")
-	case u.Fragment != "":
-		return nil, bad("url", "must not have a fragment")
-	}
-	if err := a.checkHost(ctx, u.Hostname()); err != nil {
-		return nil, errs.Field(errs.Invalid, "url", "%v", err)
-	}
-	if n := len(in.Secret); n < 8 || n > 256 {
-		return nil, bad("secret", "must be 8 to 256 characters; 32 random ones are right (openssl rand -hex 32)")
-	}
-	if in.Channel != "" && !slices.Contains(Channels, in.Channel) {
-		return nil, bad("channel", "unknown channel %q (one of %s, or none for the company's own systems)", in.Channel, strings.Join(Channels, ", "))
-	}
-	d := &models.Destination{ID: id, URL: in.URL, Secret: in.Secret, Channel: in.Channel, IncludeEmail: in.IncludeEmail}
 	if err := a.Store.PutDestination(ctx, d); err != nil {
 		return nil, err
 	}

@@ -192,10 +192,10 @@ func (t Trigger) ViewsWindow() Offset {
 // Step is one email of the sequence.
 type Step struct {
 	ID        string `json:"id"`
-	At        string `json:"at"` // "3d" or "3d-7d" after enrolment
-	Subject   string `json:"subject"`
+	At        string `json:"at,omitempty"` // "3d" or "3d-7d" after enrolment
+	Subject   string `json:"subject,omitempty"`
 	Preheader string `json:"preheader,omitempty"`
-	Template  string `json:"template"`
+	Template  string `json:"template,omitempty"`
 	Heading   string `json:"heading,omitempty"`
 	Body      string `json:"body,omitempty"` // paragraphs separated by blank lines
 	CTA       string `json:"cta,omitempty"`
