@@ -402,7 +402,7 @@ func (c Config) Validate(role Role) error {
 		}
 	case RoleAPI, RoleWorker, RoleMigrate, RoleKeys:
 		if c.DatabaseURL == "" {
-			bad("LIFT_DATABASE_URL is required for lift %s (a postgres:// URL)", role)
+			bad("LIFT_DATABASE_URL is required for lift %s: a postgres:// URL, or a SQLite file (a path like .lift/lift.db, or sqlite:///var/lib/lift/lift.db), the one the api and worker use", role)
 		}
 
 		if (role == RoleAPI || role == RoleWorker) && c.UnsubscribeSecret == "" {

@@ -25,6 +25,10 @@ import (
 type ImportCounts struct {
 	Inserted, Updated, Unchanged int64
 	Rejected                     []ImportReject
+	// UnknownLines are order lines of SKUs the catalogue does not hold,
+	// UnknownSKUs those SKUs (the application fills them).
+	UnknownLines int64
+	UnknownSKUs  []string
 }
 
 // ImportReject is a row the database refused, by its line in the file.

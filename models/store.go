@@ -24,8 +24,10 @@ type Store struct {
 	postgres bool
 }
 
-// Open connects to dsn: a postgres:// URL, or else a SQLite file path.
+// Open connects to dsn: a postgres:// URL, or else a SQLite file, as a
+// path or a sqlite:// URL (sqlite:///var/lib/lift.db).
 func Open(dsn string) (*Store, error) {
+	dsn = strings.TrimPrefix(dsn, "sqlite://")
 	if IsPostgres(dsn) {
 		db, err := gorm.Open(postgres.Open(dsn), gormConfig())
 		if err != nil {

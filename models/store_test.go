@@ -3,6 +3,8 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -850,4 +852,16 @@ func TestWhatIsKeptForAWhileIsPurged(t *testing.T) {
 		require.Zero(t, count(&models.IdempotencySubject{}))
 		require.EqualValues(t, 1, count(&models.AuditEntry{}), "erasure keeps the audit log: IDs only")
 	})
+}
+
+// The roles' database URLs name a SQLite file as a path or a sqlite:// URL.
+func TestOpenTakesASQLiteURL(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "lift.db")
+	s, err := models.Open("sqlite://" + path)
+	require.NoError(t, err)
+	require.NoError(t, s.Migrate(ctx))
+	require.NoError(t, s.Close())
+	_, err = os.Stat(path)
+	require.NoError(t, err, "the file the URL names")
 }

@@ -189,6 +189,15 @@ func writeImportReport(w io.Writer, r app.ImportResult) {
 	if r.Skipped > 0 {
 		fmt.Fprintf(w, ", %d skipped (nothing to import)", r.Skipped)
 	}
+	if r.UnknownSKULines > 0 {
+		ex := r.UnknownSKUs
+		more := ""
+		if len(ex) > 5 {
+			ex, more = ex[:5], ", …"
+		}
+		fmt.Fprintf(w, "; %s of products the catalogue does not hold (%s%s): imported, never recommended; import the products",
+			plural(r.UnknownSKULines, "line"), strings.Join(ex, ", "), more)
+	}
 	if r.Merged > 0 {
 		fmt.Fprintf(w, ", %s merged (another line of a SKU already in its order: quantities summed)", plural(r.Merged, "row"))
 	}

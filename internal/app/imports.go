@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,6 +85,11 @@ type ImportResult struct {
 	// Skipped rows carry nothing to import (a Shopify export's image
 	// rows).
 	Skipped int64 `json:"skipped"`
+	// UnknownSKULines are order lines of products the catalogue does not
+	// hold (imported, but never recommended); UnknownSKUs names the first
+	// MaxImportErrors of them.
+	UnknownSKULines int64    `json:"unknown_sku_lines"`
+	UnknownSKUs     []string `json:"unknown_skus,omitempty"`
 	// Merged rows were another line of a SKU already in their order (in
 	// the same chunk): their quantities are summed into one line, at the
 	// average unit price, so the order's total is kept.
@@ -121,6 +127,12 @@ func (r *ImportResult) rejectErr(line int64, err error) {
 }
 
 func (r *ImportResult) add(c models.ImportCounts) {
+	r.UnknownSKULines += c.UnknownLines
+	for _, sku := range c.UnknownSKUs {
+		if len(r.UnknownSKUs) < MaxImportErrors && !slices.Contains(r.UnknownSKUs, sku) {
+			r.UnknownSKUs = append(r.UnknownSKUs, sku)
+		}
+	}
 	r.Inserted += c.Inserted
 	r.Updated += c.Updated
 	r.Unchanged += c.Unchanged
@@ -767,7 +779,10 @@ func (im *productImporter) take() func(context.Context) (models.ImportCounts, er
 
 // --- orders ---
 
-var orderColumns = []string{"order_id", "customer_id", "occurred_at", "sku", "quantity", "price", "currency"}
+// orderColumns: price is the unit price; an export whose amount is the
+// line's total (Superstore's Sales, say) gives line_total instead, and
+// Lift divides it by the quantity.
+var orderColumns = []string{"order_id", "customer_id", "occurred_at", "sku", "quantity", "price", "line_total", "currency"}
 
 type orderImporter struct {
 	a     *App
@@ -797,7 +812,14 @@ type orderHead struct {
 func (im *orderImporter) chunk() int { return 20000 }
 
 func (im *orderImporter) columns(src rowSource) error {
-	return checkColumns(src.header(), orderColumns, []string{"order_id", "customer_id", "occurred_at", "sku", "quantity", "price"})
+	cols := src.header()
+	if err := checkColumns(cols, orderColumns, []string{"order_id", "customer_id", "occurred_at", "sku", "quantity"}); err != nil {
+		return err
+	}
+	if cols != nil && slices.Contains(cols, "price") == slices.Contains(cols, "line_total") {
+		return errs.Field(errs.Invalid, "header", "give price (the unit price) or line_total (the line's total, divided by the quantity), one of them")
+	}
+	return nil
 }
 
 func (im *orderImporter) add(line int64, r row) (bool, error) {
@@ -828,12 +850,23 @@ func (im *orderImporter) add(line int64, r row) (bool, error) {
 		return false, errs.Field(errs.Invalid, "quantity", "must be a whole number from 1 to %d", maxQuantity)
 	}
 	l.Quantity = q
-	price, ok := r["price"]
-	if !ok {
-		return false, errs.Field(errs.Invalid, "price", "is required")
-	}
-	if l.PriceMinor, err = toMinor("price", json.Number(price), l.Currency); err != nil {
-		return false, err
+	price, hasPrice := r["price"]
+	total, hasTotal := r["line_total"]
+	switch {
+	case hasPrice && hasTotal:
+		return false, errs.Field(errs.Invalid, "line_total", "give price (the unit price) or line_total, not both")
+	case hasTotal:
+		t, err := toMinor("line_total", json.Number(total), l.Currency)
+		if err != nil {
+			return false, err
+		}
+		l.PriceMinor = (t + q/2) / q // the unit price, rounded to the currency's minor unit
+	case !hasPrice:
+		return false, errs.Field(errs.Invalid, "price", "is required: the unit price (or line_total, the line's total)")
+	default:
+		if l.PriceMinor, err = toMinor("price", json.Number(price), l.Currency); err != nil {
+			return false, err
+		}
 	}
 	if l.PriceMinor < 0 {
 		return false, errs.Field(errs.Invalid, "price", "must be a non-negative amount")
@@ -904,5 +937,30 @@ func (im *orderImporter) merge(into *models.OrderLine, l models.OrderLine, h ord
 func (im *orderImporter) take() func(context.Context) (models.ImportCounts, error) {
 	lines := im.lines
 	im.lines, im.orders, im.items = nil, nil, nil
-	return func(ctx context.Context) (models.ImportCounts, error) { return im.a.Store.ImportOrderLines(ctx, lines) }
+	return func(ctx context.Context) (models.ImportCounts, error) {
+		counts, err := im.a.Store.ImportOrderLines(ctx, lines)
+		if err != nil {
+			return counts, err
+		}
+		// Lines of products the catalogue does not hold go in (history is
+		// history) but are counted and named: recommendations never show
+		// a product they cannot describe.
+		skus := map[string]bool{}
+		for _, l := range lines {
+			skus[l.SKU] = true
+		}
+		known, err := im.a.Store.GetProducts(ctx, slices.Sorted(maps.Keys(skus)))
+		if err != nil {
+			return counts, err
+		}
+		for _, l := range lines {
+			if _, ok := known[l.SKU]; !ok {
+				counts.UnknownLines++
+				if !slices.Contains(counts.UnknownSKUs, l.SKU) {
+					counts.UnknownSKUs = append(counts.UnknownSKUs, l.SKU)
+				}
+			}
+		}
+		return counts, nil
+	}
 }

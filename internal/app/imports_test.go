@@ -127,3 +127,26 @@ func TestAQuotedFieldOverManyLinesIsBoundedAsARecord(t *testing.T) {
 	require.Less(t, body.read, int64(1<<20), "stopped within the first MiB")
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(32<<20), "allocated far less than the body")
 }
+
+// An export whose amount is the line's total gives line_total; lines of
+// products the catalogue does not hold go in and are counted and named.
+func TestOrderImportsTakeLineTotalsAndNameUnknownProducts(t *testing.T) {
+	t.Parallel()
+	b := apptest.New(t, testdb.SQLite(t))
+	importCSV(t, b.App, "customers", "customer_id,email\nada,ada@example.com\n", 0)
+	importCSV(t, b.App, "products", "sku,name,price\ncam-1,Camera,899\n", 0)
+	res := importCSV(t, b.App, "orders", "order_id,customer_id,occurred_at,sku,quantity,line_total\n"+
+		"o-1,ada,2025-01-10,cam-1,2,1798.00\no-1,ada,2025-01-10,mystery-1,3,10.00\no-2,ada,2025-01-11,mystery-2,1,5\n", 0)
+	require.EqualValues(t, 3, res.Inserted, "%v", res.Errors)
+	require.EqualValues(t, 2, res.UnknownSKULines)
+	require.Equal(t, []string{"mystery-1", "mystery-2"}, res.UnknownSKUs)
+	var price int64
+	require.NoError(t, b.Store.DB().Model(&models.OrderItem{}).Where("order_id = ? AND sku = ?", "o-1", "cam-1").Pluck("price_minor", &price).Error)
+	require.EqualValues(t, 89900, price, "1798.00 over 2: the unit price")
+	require.NoError(t, b.Store.DB().Model(&models.OrderItem{}).Where("order_id = ? AND sku = ?", "o-1", "mystery-1").Pluck("price_minor", &price).Error)
+	require.EqualValues(t, 333, price, "10.00 over 3, rounded to the cent")
+
+	_, err := b.App.Import(context.Background(), "orders", app.FormatCSV,
+		strings.NewReader("order_id,customer_id,occurred_at,sku,quantity,price,line_total\n"), app.ImportOptions{})
+	require.ErrorContains(t, err, "give price (the unit price) or line_total")
+}
