@@ -135,7 +135,10 @@ func TestWebhookIsSignedCarriesNoAddressAndIsDeliveredOnce(t *testing.T) {
 		require.Equal(t, "tell-sales", p.Step)
 		require.Equal(t, "A", p.Variant)
 		require.Equal(t, "purchase", p.Trigger.Type)
+		require.Equal(t, &app.WebhookOrder{ID: "o-1", Revenue: 1, Currency: "USD",
+			Items: []app.WebhookOrderItem{{SKU: "cam", Name: "X100", Quantity: 1, Price: 1}}}, p.Trigger.Order, "why sales hear of it: the order")
 		require.Empty(t, p.Email)
+		require.Empty(t, p.Name)
 		require.NotContains(t, string(rec.bodies[1]), "ada@example.com", "no address unless the destination asks for it")
 
 		// Asked again (a retried or replayed step): nothing is posted.
@@ -158,6 +161,7 @@ func TestWebhookIsSignedCarriesNoAddressAndIsDeliveredOnce(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, json.Unmarshal(rec.bodies[2], &p))
 		require.Equal(t, "ada@example.com", p.Email)
+		require.Equal(t, "Ada Lovelace", p.Name, "and whom to call")
 	})
 }
 

@@ -134,12 +134,16 @@ var outboxTmpl = template.Must(template.New("outbox").Parse(`<!DOCTYPE html>
 <style>body{font-family:system-ui,sans-serif;margin:2rem;color:#18181b}table{border-collapse:collapse}
 td,th{padding:.4rem .8rem;border-bottom:1px solid #e4e4e7;text-align:left}</style></head>
 <body><h1>Lift outbox</h1><p>Emails the outbox mailer has stored (development only, newest first; refreshes every 5 s).</p>
-<table><tr><th>Created</th><th>Customer</th><th>Campaign</th><th>Step</th><th>Status</th><th>Subject</th><th>As the recipient</th></tr>
-{{range .}}<tr><td>{{.CreatedAt.Format "15:04:05"}}</td><td>{{.CustomerID}}</td><td>{{.CampaignID}}</td><td>{{.StepID}}</td>
+<table><tr><th>Created</th><th>Customer</th><th>Campaign</th><th>Step</th><th>Status</th><th>Subject</th><th>Delivered</th><th>Opened</th><th>Clicked</th><th>As the recipient</th></tr>
+{{range .}}<tr id="m-{{.ID}}"><td>{{.CreatedAt.Format "2006-01-02 15:04:05"}}</td><td>{{.CustomerID}}</td><td>{{.CampaignID}}</td><td>{{.StepID}}</td>
 <td>{{.Status}}{{if .Error}}: {{.Error}}{{end}}</td><td>{{if .Subject}}<a href="/dev/outbox/{{.ID}}">{{.Subject}}</a>{{end}}</td>
-<td>{{if eq .Status "sent"}}{{if .OpenedAt}}opened {{else}}<form method="post" action="/dev/outbox/{{.ID}}/open" style="display:inline"><button>Open</button></form>{{end}}
-{{if .ClickedAt}}clicked{{else}}<form method="post" action="/dev/outbox/{{.ID}}/click" style="display:inline"><button>Click</button></form>{{end}}{{end}}</td></tr>
-{{else}}<tr><td colspan="7">No emails yet.</td></tr>{{end}}</table></body></html>`))
+<td class="delivered">{{if .Delivery}}{{.Delivery}}{{else if .SentAt}}sent {{.SentAt.Format "2006-01-02 15:04:05"}}{{end}}</td>
+<td class="opened">{{with .OpenedAt}}{{.Format "2006-01-02 15:04:05"}}{{end}}</td>
+<td class="clicked">{{with .ClickedAt}}{{.Format "2006-01-02 15:04:05"}}{{end}}</td>
+<td>{{if eq .Status "sent"}}{{if not .OpenedAt}}<form method="post" action="/dev/outbox/{{.ID}}/open" style="display:inline"><button>Open</button></form>{{end}}
+{{if not .ClickedAt}}<form method="post" action="/dev/outbox/{{.ID}}/click" style="display:inline"><button>Click</button></form>{{end}}{{end}}</td></tr>
+{{else}}<tr><td colspan="10">No emails yet.</td></tr>{{end}}</table>
+<p>Times are UTC. A click is also an open in the reports (with images off, no open is seen).</p></body></html>`))
 
 // engageMessage opens or clicks a sent email as its recipient would
 // (lift dev only, from this machine): SendGrid's event webhook is what

@@ -214,3 +214,12 @@ func SaturatingInt(f float64) int64 {
 	}
 	return int64(math.Round(f))
 }
+
+// LatestEvents returns a customer's latest n events of a type, newest
+// first.
+func (s *Store) LatestEvents(ctx context.Context, customerID, eventType string, n int) ([]Event, error) {
+	var es []Event
+	err := s.db.WithContext(ctx).Where("customer_id = ? AND type = ?", customerID, eventType).
+		Order("occurred_at DESC").Order("id DESC").Limit(n).Find(&es).Error
+	return es, translate(err, "events")
+}

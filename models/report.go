@@ -39,7 +39,7 @@ type StepTotals struct {
 	Sent         int64
 	Delivered    int64
 	Bounced      int64
-	Opens        int64 // unique human opens
+	Opens        int64 // unique human opens; a click counts as one (images off: no open is seen)
 	Clicks       int64 // unique clicks
 	Unsubscribed int64
 	Complained   int64
@@ -79,7 +79,7 @@ GROUP BY e.variant ORDER BY e.variant`, campaignID, campaignID, version, version
 	err = db.Raw(`
 SELECT e.variant AS assigned, m.variant AS variant, m.step_id AS step_id, COUNT(m.sent_at) AS sent,
 	COUNT(CASE WHEN m.delivery = 'delivered' THEN 1 END) AS delivered, COUNT(CASE WHEN m.delivery = 'bounced' THEN 1 END) AS bounced,
-	COUNT(m.opened_at) AS opens, COUNT(m.clicked_at) AS clicks,
+	COUNT(CASE WHEN m.opened_at IS NOT NULL OR m.clicked_at IS NOT NULL THEN 1 END) AS opens, COUNT(m.clicked_at) AS clicks,
 	COUNT(m.unsubscribed_at) AS unsubscribed, COUNT(m.complained_at) AS complained
 FROM messages m JOIN enrollments e ON e.id = m.enrollment_id
 WHERE m.campaign_id = ? AND e.campaign_id = ? AND (? = 0 OR e.version = ?) AND e.enrolled_at >= ? AND e.enrolled_at < ?

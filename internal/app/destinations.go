@@ -23,6 +23,7 @@ import (
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/money"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
@@ -168,10 +169,12 @@ func (a *App) webhookClient() *http.Client {
 // customer by ID; the email address only goes to a destination marked
 // include_email.
 type WebhookPayload struct {
-	ID           string            `json:"id"` // enrolment:step, also the Idempotency-Key
-	Type         string            `json:"type"`
-	CustomerID   string            `json:"customer_id"`
-	Email        string            `json:"email,omitempty"`
+	ID         string `json:"id"` // enrolment:step, also the Idempotency-Key
+	Type       string `json:"type"`
+	CustomerID string `json:"customer_id"`
+	Email      string `json:"email,omitempty"`
+	Name       string `json:"name,omitempty"` // with the email: who to call, for sales
+
 	Campaign     string            `json:"campaign"`
 	Version      int               `json:"version"`
 	Step         string            `json:"step"`
@@ -183,11 +186,29 @@ type WebhookPayload struct {
 	SentAt       time.Time         `json:"sent_at"`
 }
 
-// WebhookTrigger is the event that enrolled the customer.
+// WebhookTrigger is the event that enrolled the customer, with its
+// order when it was a purchase: why sales are told, not only who.
 type WebhookTrigger struct {
-	ID         string    `json:"id"`
-	Type       string    `json:"type"`
-	OccurredAt time.Time `json:"occurred_at"`
+	ID         string        `json:"id"`
+	Type       string        `json:"type"`
+	OccurredAt time.Time     `json:"occurred_at"`
+	Order      *WebhookOrder `json:"order,omitempty"`
+}
+
+// WebhookOrder is the trigger's order, in major units of its currency.
+type WebhookOrder struct {
+	ID       string             `json:"id"`
+	Revenue  float64            `json:"revenue"`
+	Currency string             `json:"currency"`
+	Items    []WebhookOrderItem `json:"items"`
+}
+
+// WebhookOrderItem is one line of the trigger's order.
+type WebhookOrderItem struct {
+	SKU      string  `json:"sku"`
+	Name     string  `json:"name,omitempty"`
+	Quantity int     `json:"quantity"`
+	Price    float64 `json:"price"`
 }
 
 // WebhookEngagement is what the customer did with this enrolment's
@@ -351,13 +372,16 @@ func (a *App) webhookBody(ctx context.Context, ref workflows.StepRef, def *campa
 		Channel: dest.Channel, SentAt: a.now(),
 	}
 	if dest.IncludeEmail {
-		p.Email = cust.Email
+		p.Email, p.Name = cust.Email, cust.Name
 	}
 	if ref.TriggerEventID != "" {
 		ev, err := a.Store.GetEvent(ctx, ref.TriggerEventID)
 		switch {
 		case err == nil:
 			p.Trigger = &WebhookTrigger{ID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt.UTC()}
+			if p.Trigger.Order, err = a.webhookOrder(ctx, ev); err != nil {
+				return nil, err
+			}
 		case !errs.Is(err, errs.NotFound):
 			return nil, err
 		}
@@ -368,6 +392,35 @@ func (a *App) webhookBody(ctx context.Context, ref workflows.StepRef, def *campa
 	}
 	p.Engagement = e
 	return json.Marshal(p)
+}
+
+// webhookOrder is the order a purchase event recorded, or nil.
+func (a *App) webhookOrder(ctx context.Context, ev *models.Event) (*WebhookOrder, error) {
+	id, _ := ev.Properties["order_id"].(string)
+	if ev.Type != campaign.EventPurchase || id == "" {
+		return nil, nil
+	}
+	o, err := a.Store.GetOrder(ctx, id)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &WebhookOrder{ID: o.ID, Revenue: money.Major(float64(o.RevenueMinor), o.Currency), Currency: o.Currency, Items: []WebhookOrderItem{}}
+	skus := make([]string, len(o.Items))
+	for i, it := range o.Items {
+		skus[i] = it.SKU
+	}
+	products, err := a.Store.GetProducts(ctx, skus)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range o.Items {
+		out.Items = append(out.Items, WebhookOrderItem{SKU: it.SKU, Name: products[it.SKU].Name, Quantity: it.Quantity,
+			Price: money.Major(float64(it.PriceMinor), o.Currency)})
+	}
+	return out, nil
 }
 
 // statusForbidden is post's status for an address Lift refused to

@@ -110,7 +110,7 @@ func (a *App) engagement(ctx context.Context, enrollmentID string) (WebhookEngag
 	e := WebhookEngagement{Opened: []string{}, Clicked: []string{}}
 	msgs, err := a.Store.ListMessages(ctx, models.MessageFilter{EnrollmentID: enrollmentID})
 	for _, m := range msgs {
-		if m.OpenedAt != nil {
+		if m.OpenedAt != nil || m.ClickedAt != nil { // a click is an open the pixel missed
 			e.Opened = append(e.Opened, m.StepID)
 		}
 		if m.ClickedAt != nil {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -108,11 +109,14 @@ func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewI
 	if err != nil {
 		return PreviewResult{}, err
 	}
-	trigger, usage, err := a.previewTrigger(ctx, def, cust, in.TriggerSKUs)
+	trigger, usage, note, err := a.previewTrigger(ctx, def, cust, in.TriggerSKUs)
 	if err != nil {
 		return PreviewResult{}, err
 	}
 	res := PreviewResult{Path: path}
+	if note != "" {
+		res.Warnings = append(res.Warnings, note)
+	}
 	if w := a.postalWarning(); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}
@@ -136,30 +140,44 @@ func (a *App) preview(ctx context.Context, def *campaign.Definition, in PreviewI
 }
 
 // previewTrigger is what a preview's sequence is about: the products
-// given, else those of the customer's latest event of the campaign's
-// trigger type (with its usage numbers, for a usage trigger), else those
-// of their latest order.
-func (a *App) previewTrigger(ctx context.Context, def *campaign.Definition, cust *models.Customer, skus []string) ([]string, *email.Usage, error) {
+// given, else those of the customer's latest event that the campaign's
+// trigger matches, filter included (with its usage numbers, for a usage
+// trigger), as if it had enrolled them. A customer with no such event is
+// previewed without trigger products, and the note says so: previewing
+// another event's products would show what the campaign never sends.
+func (a *App) previewTrigger(ctx context.Context, def *campaign.Definition, cust *models.Customer, skus []string) ([]string, *email.Usage, string, error) {
 	if len(skus) > 0 {
-		return skus, nil, nil
+		return skus, nil, "", nil
 	}
-	ev, err := a.Store.LatestEvent(ctx, cust.ID, def.Trigger.Event)
+	if def.Trigger.Event == campaign.TriggerInactivity {
+		skus, err := a.Store.LatestOrderSKUs(ctx, cust.ID)
+		return skus, nil, "", err
+	}
+	evs, err := a.Store.LatestEvents(ctx, cust.ID, def.Trigger.Event, 20)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	var usage *email.Usage
-	if ev != nil {
+	for i := range evs {
+		ev := &evs[i]
+		facts, err := a.facts(ctx, ev, cust, []LiveVersion{{Definition: def}})
+		if err != nil {
+			return nil, nil, "", err
+		}
+		if !campaign.Match(def.Trigger.Where, facts) {
+			continue
+		}
 		if skus, err = a.Store.EventSKUs(ctx, ev); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
-		if usage, err = a.usage(ctx, ev.ID, cust.Locale); err != nil {
-			return nil, nil, err
-		}
+		usage, err := a.usage(ctx, ev.ID, cust.Locale)
+		return skus, usage, "", err
 	}
-	if len(skus) == 0 {
-		skus, err = a.Store.LatestOrderSKUs(ctx, cust.ID)
+	what := def.Trigger.Event
+	if len(def.Trigger.Where) > 0 {
+		what += " where " + campaign.Describe(def.Trigger.Where)
 	}
-	return skus, usage, err
+	return nil, nil, fmt.Sprintf("no matching event: none of customer %q's latest %s events matches the campaign's trigger (%s), so this is previewed without trigger products; name them in trigger_skus",
+		cust.ID, def.Trigger.Event, what), nil
 }
 
 // InertUnsubscribePath is where a preview's and a test send's unsubscribe

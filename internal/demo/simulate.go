@@ -113,10 +113,63 @@ func Simulate(ctx context.Context, baseURL, apiKey string, n int, seed uint64) (
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+	if err := c.engage(ctx, def.ID, pop, seed); err != nil {
+		return pop, err
+	}
 	if err := c.postEvents(ctx, buy); err != nil {
 		return pop, err
 	}
 	return pop, nil
+}
+
+// Engagement as the demo simulates it: most buyers click their email
+// before they buy (a click is also an open); of the others, some open it
+// and a few click.
+const (
+	buyerClicks  = 0.8
+	readerOpens  = 0.4
+	readerClicks = 0.1
+)
+
+// engage opens and clicks the population's emails as their recipients
+// would, through lift dev's outbox (what SendGrid's event webhook reports
+// in production), so the step rows and click rates have numbers.
+func (c *client) engage(ctx context.Context, campaignID string, pop Population, seed uint64) error {
+	var msgs struct {
+		Messages []struct {
+			ID         string `json:"id"`
+			CustomerID string `json:"customer_id"`
+			Status     string `json:"status"`
+		} `json:"messages"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/messages?campaign_id="+campaignID, nil, &msgs); err != nil {
+		return err
+	}
+	buyers := map[string]bool{}
+	for _, bs := range pop.Buyers {
+		for _, b := range bs {
+			buyers[b] = true
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 12)) // apart from the buyers' draw: the same buyers whatever this does
+	for _, m := range msgs.Messages {
+		if m.Status != "sent" {
+			continue
+		}
+		var acts []string
+		switch r := rng.Float64(); {
+		case buyers[m.CustomerID] && r < buyerClicks, !buyers[m.CustomerID] && r < readerClicks:
+			acts = []string{"open", "click"}
+		case !buyers[m.CustomerID] && r < readerOpens:
+			acts = []string{"open"}
+		}
+		for _, act := range acts {
+			if err := c.do(ctx, http.MethodPost, "/dev/outbox/"+m.ID+"/"+act, nil, nil); err != nil {
+				return fmt.Errorf("%s message %s: %w", act, m.ID, err)
+			}
+		}
+	}
+	return nil
 }
 
 // simulateBatch is how many events postEvents sends per request: each
