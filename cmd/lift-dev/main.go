@@ -81,12 +81,12 @@ Lift is running (one sequence day = %s). Mail goes to %s.
   Data          %s
 
 Follow a customer's journey:
-  curl -H "Authorization: Bearer %s" %s/v1/customers/ada/journeys
+  curl -H "Authorization: Bearer %s" %s/v1/customers/%s/journeys
 
 Press Ctrl-C to stop; running sequences resume on the next start.
 `, cfg.Day, mail, d.APIURL, d.APIKey, d.APIURL, d.APIURL, d.Server.UIURL, cfg.TemporalNamespace,
 		d.Server.UIURL, cfg.TemporalNamespace, url.QueryEscape(`WorkflowType="`+workflows.SequenceWorkflowName+`"`),
-		d.Server.FrontendAddr, cfg.TemporalNamespace, cfg.DataDir, d.APIKey, d.APIURL)
+		d.Server.FrontendAddr, cfg.TemporalNamespace, cfg.DataDir, d.APIKey, d.APIURL, bannerCustomer(cfg.Demo))
 	for _, w := range devWarnings(cfg, d.SendGridFake() != nil) {
 		fmt.Fprintln(out, "Warning: "+w)
 	}
@@ -143,4 +143,13 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	}
 	o.Exe, o.Out, o.Progress = exe, out, os.Stderr
 	return bench.Run(ctx, o)
+}
+
+// bannerCustomer is the customer the banner's example follows: the
+// demo's Ada, or a placeholder when there is no demo to have made her.
+func bannerCustomer(demo bool) string {
+	if demo {
+		return "ada"
+	}
+	return "CUSTOMER_ID"
 }

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/lift-hq/lift/internal/app"
+	"github.com/lift-hq/lift/internal/say"
 )
 
 const importUsage = `usage: lift import customers|products|orders FILE [flags]
@@ -270,12 +271,7 @@ func showProgress(kind string, size int64, sent *atomic.Int64, w io.Writer, isTe
 }
 
 // plural is "1 row", "2 rows".
-func plural(n int64, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
+func plural(n int64, what string) string { return say.Plural(n, what) }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 

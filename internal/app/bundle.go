@@ -12,6 +12,7 @@ import (
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
+	"github.com/lift-hq/lift/internal/say"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -68,7 +69,7 @@ type CampaignChange struct {
 	Publish   bool            `json:"publish"`
 	Published int             `json:"published,omitempty"`
 	Latest    int             `json:"latest_version"`
-	Draft     json.RawMessage `json:"draft,omitempty"`     // the stored draft, to diff against
+	Draft     json.RawMessage `json:"draft,omitempty"` // the stored draft, to diff against
 	Current   json.RawMessage `json:"published_definition,omitempty"`
 	Warnings  []string        `json:"warnings,omitempty"`
 }
@@ -162,7 +163,7 @@ func (a *App) ApplyBundle(ctx context.Context, b Bundle) (BundleResult, error) {
 				change = "new"
 			}
 		}
-		res.CouponPools = append(res.CouponPools, ItemChange{ID: p.ID, Change: change, Detail: plural(int64(len(pools[p.ID])), "code") + " to add"})
+		res.CouponPools = append(res.CouponPools, ItemChange{ID: p.ID, Change: change, Detail: say.Plural(int64(len(pools[p.ID])), "code") + " to add"})
 	}
 	for _, pc := range plans {
 		res.Campaigns = append(res.Campaigns, pc.change)
@@ -413,12 +414,4 @@ func prefixed(prefix string, err error) error {
 		field += "." + e.Field
 	}
 	return errs.Field(e.Code, field, "%s", e.Message)
-}
-
-// plural writes a count with its noun: 1 code, 2 codes.
-func plural(n int64, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/lift-hq/lift/internal/domain"
 	"github.com/lift-hq/lift/internal/errs"
 	"github.com/lift-hq/lift/internal/money"
+	"github.com/lift-hq/lift/internal/say"
 	"github.com/lift-hq/lift/models"
 	"github.com/lift-hq/lift/workflows"
 )
@@ -289,7 +290,7 @@ func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput, caps [
 		return out, err
 	}
 	if prev, err := a.Store.WebhookDeliveryOf(ctx, ref.EnrollmentID, ref.StepID); err == nil && prev.DeliveredAt != nil {
-		out.Delivered, out.Reason = true, fmt.Sprintf("delivered (HTTP %d) after %d attempts", prev.LastStatus, prev.Attempts)
+		out.Delivered, out.Reason = true, fmt.Sprintf("delivered (HTTP %d) after %s", prev.LastStatus, say.Plural(int64(prev.Attempts), "attempt"))
 		return out, nil
 	} else if err != nil && !errs.Is(err, errs.NotFound) {
 		return out, err
@@ -330,7 +331,7 @@ func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput, caps [
 		return out, err
 	}
 	if d.DeliveredAt != nil { // another attempt got there first
-		out.Delivered, out.Reason = true, fmt.Sprintf("delivered (HTTP %d) after %d attempts", d.LastStatus, d.Attempts)
+		out.Delivered, out.Reason = true, fmt.Sprintf("delivered (HTTP %d) after %s", d.LastStatus, say.Plural(int64(d.Attempts), "attempt"))
 		return out, nil
 	}
 	body, err := a.webhookBody(ctx, ref, def, dest, cust)
@@ -350,7 +351,7 @@ func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput, caps [
 		if err := a.Store.EndWebhookAttempt(ctx, ref.EnrollmentID, ref.StepID, status, "", &now); err != nil {
 			return out, err
 		}
-		out.Delivered, out.Reason = true, fmt.Sprintf("delivered (HTTP %d) after %d attempts", status, d.Attempts)
+		out.Delivered, out.Reason = true, fmt.Sprintf("delivered (HTTP %d) after %s", status, say.Plural(int64(d.Attempts), "attempt"))
 		return out, nil
 	case status <= 0 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
 		if err := a.Store.EndWebhookAttempt(ctx, ref.EnrollmentID, ref.StepID, status, problem, nil); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/experiment"
+	"github.com/lift-hq/lift/internal/say"
 	"github.com/lift-hq/lift/models"
 )
 
@@ -74,7 +75,7 @@ func (a *App) decide(ctx context.Context, e entry) (verdict, string, error) {
 	}
 	if age, window := e.now.Sub(e.occurred), e.def.EntryWindow(); !e.occurred.IsZero() && age > window {
 		v.blocked = fmt.Sprintf("the event happened %s ago, outside the campaign's entry window (enter_within %s): it is recorded for history, and enrols no one",
-			age.Round(time.Minute), window)
+			say.Span(age), say.Span(window))
 		return v, refusedEntryWindow, nil
 	}
 	if e.props != nil { // an inactivity entry has no event to key on

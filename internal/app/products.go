@@ -175,4 +175,3 @@ func (a *App) SetComplementRules(ctx context.Context, req Rules) (int, error) {
 	}
 	return len(rules), err
 }
-

@@ -161,7 +161,9 @@ func (c memCatalogue) Ladder(_ context.Context, category string) ([]models.Produ
 			out = append(out, p)
 		}
 	}
-	slices.SortFunc(out, func(a, b models.Product) int { return cmp.Or(cmp.Compare(a.TierRank, b.TierRank), cmp.Compare(a.SKU, b.SKU)) })
+	slices.SortFunc(out, func(a, b models.Product) int {
+		return cmp.Or(cmp.Compare(a.TierRank, b.TierRank), cmp.Compare(a.SKU, b.SKU))
+	})
 	return out, nil
 }
 
