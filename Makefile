@@ -47,6 +47,7 @@ bench: ## Benchmarks, each against its baseline in the same run (rebuild, evalua
 	go test -run '^$$' -bench Render -cpu 1 -benchtime 2s ./internal/email/
 	go test -run '^$$' -bench RecommendationRebuild -benchtime 3x -timeout 20m ./internal/app/
 	go test -run '^$$' -bench Evaluation -benchtime 1x -timeout 30m ./internal/app/
+	go test -run '^$$' -bench RecommendAtSend -timeout 30m ./internal/app/
 	go test -run '^$$' -bench CampaignReport -benchtime 3x -timeout 20m ./models/
 	go test -run '^$$' -bench ImportOrders -benchtime 1x -timeout 20m ./cmd/lift/
 
