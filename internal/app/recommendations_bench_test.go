@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/lift-hq/lift/internal/app"
-	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/apptest"
+	"github.com/lift-hq/lift/internal/campaign"
 	"github.com/lift-hq/lift/internal/testdb"
 	"github.com/lift-hq/lift/models"
 )
