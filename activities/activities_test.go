@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +31,7 @@ var ctx = context.Background()
 type bundle struct {
 	acts      *activities.Activities
 	app       *app.App
+	ab        *apptest.Bundle // the application's bundle: its clock
 	signer    unsub.Signer
 	store     *models.Store
 	mailer    *apptest.Mailer
@@ -61,10 +64,8 @@ func eachStore(t *testing.T, test func(t *testing.T, b *bundle)) {
 func on(t *testing.T, s *models.Store) *bundle {
 	t.Helper()
 	a := apptest.New(t, s)
-	b := &bundle{store: s, app: a.App, signer: a.Signer, mailer: a.Mailer, orderedAt: time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC), acts: &activities.Activities{
-		App: a.App, Store: s, Mailer: a.Mailer, ReconcileAfter: a.Config.SendGridReconcileAfter,
-		Now: func() time.Time { return apptest.Now },
-	}}
+	b := &bundle{store: s, app: a.App, ab: a, signer: a.Signer, mailer: a.Mailer, orderedAt: time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC),
+		acts: &activities.Activities{App: a.App}}
 	for _, p := range []models.Product{
 		{SKU: "cam", Name: "X100", Category: "cameras", PriceMinor: 89900, Currency: "USD", InStock: true,
 			Complements: []string{"card", "lens", "bag", "tripod"}},
@@ -119,7 +120,7 @@ func (b *bundle) reconciling(t *testing.T) (*time.Time, workflows.MessageRef, wo
 	t.Helper()
 	b.mailer.Reconciler = true
 	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-	b.acts.Now = func() time.Time { return now }
+	b.ab.SetClock(func() time.Time { return now })
 	ref := b.rendered(t, b.ref)
 	return &now, ref, workflows.SendInput{MessageID: ref.MessageID}
 }
@@ -255,7 +256,7 @@ func TestSendRechecksSuppressionBeforeMailing(t *testing.T) {
 func TestFrequencyCapDefersTheSecondEmailOfTheDay(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
-		b.acts.Caps = []models.Cap{{Window: 24 * time.Hour, Max: 1}}
+		b.app.Settings.Caps = []models.Cap{{Window: 24 * time.Hour, Max: 1}}
 		first := b.rendered(t, b.ref)
 		second := b.ref
 		second.StepID = "s2"
@@ -268,7 +269,7 @@ func TestFrequencyCapDefersTheSecondEmailOfTheDay(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, sent.Deferred)
 		require.Contains(t, sent.Reason, "at most 1 per day")
-		require.True(t, b.acts.Now().Add(24*time.Hour).Equal(sent.RetryAt), "%s", sent.RetryAt)
+		require.True(t, b.ab.Clock().Add(24*time.Hour).Equal(sent.RetryAt), "%s", sent.RetryAt)
 		require.Len(t, b.mailer.Sent(), 1, "the capped email was not handed to the mailer")
 		require.Equal(t, domain.MessageReady, b.message(t, next).Status, "it waits, ready to send")
 
@@ -276,7 +277,7 @@ func TestFrequencyCapDefersTheSecondEmailOfTheDay(t *testing.T) {
 		sent, err = b.acts.Send(ctx, workflows.SendInput{MessageID: next.MessageID, Day: time.Second})
 		require.NoError(t, err)
 		require.True(t, sent.Deferred)
-		require.True(t, b.acts.Now().Add(time.Second).Equal(sent.RetryAt))
+		require.True(t, b.ab.Clock().Add(time.Second).Equal(sent.RetryAt))
 	})
 }
 
@@ -319,7 +320,7 @@ func TestAmbiguousSendIsReconciledBeforeItIsRepeated(t *testing.T) {
 func TestAmbiguousSendIsHeldUntilTheWebhookShowsItDelivers(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
-		b.acts.ReconcileAfter = 10 * time.Minute
+		b.app.Settings.ReconcileAfter = 10 * time.Minute
 		now, ref, in := b.reconciling(t)
 		b.mailer.Err = errors.New("timeout")
 		_, err := b.acts.Send(ctx, in)
@@ -382,7 +383,7 @@ func TestAmbiguousSendIsHeldUntilTheWebhookShowsItDelivers(t *testing.T) {
 func TestHeldSendWaitsOutRefusedWebhookRequests(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
-		b.acts.ReconcileAfter = 10 * time.Minute
+		b.app.Settings.ReconcileAfter = 10 * time.Minute
 		now, _, in := b.reconciling(t)
 		b.mailer.Err = errors.New("timeout")
 		_, err := b.acts.Send(ctx, in)
@@ -649,7 +650,7 @@ func TestAnExpiredOfferIsNeverSent(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
 		now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-		b.acts.Now = func() time.Time { return now }
+		b.ab.SetClock(func() time.Time { return now })
 		offer := campaign.Definition{ID: "flash", Name: "Flash sale", Kind: campaign.CrossSell,
 			Trigger: campaign.Trigger{Event: "purchase"},
 			Steps: []campaign.Step{{ID: "deal", At: "1d", Subject: "{{.Incentive.PercentOff}}% off until {{.Incentive.Expires}}", Template: "offer",
@@ -746,4 +747,13 @@ func TestUpsellShowsUsageAndThePlanComparison(t *testing.T) {
 			require.Contains(t, m.HTML, want)
 		}
 	})
+}
+
+// TestActivitiesAreAdapters: the worker's activities decode and call the
+// application layer; the store is the application's, never theirs.
+func TestActivitiesAreAdapters(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, ".").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NotContains(t, strings.Fields(string(out)), "github.com/lift-hq/lift/models")
 }

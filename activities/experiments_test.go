@@ -76,7 +76,7 @@ func experimentStore(t *testing.T, s *models.Store, autoPromote bool, n int, con
 	}
 	b := apptest.New(t, s)
 	b.SetNow(t0.Add(48 * time.Hour))
-	return b, &activities.Activities{App: b.App, Store: s, Now: b.Clock}
+	return b, &activities.Activities{App: b.App}
 }
 
 // run executes an activity the way a worker does, with an activity

@@ -17,5 +17,5 @@ func (a *Activities) EvaluateBranch(ctx context.Context, ref workflows.StepRef) 
 // 429 or 5xx, is retried by the workflow's policy (up to 24 hours); any
 // other refusal is permanent (Classify).
 func (a *Activities) CallWebhook(ctx context.Context, in workflows.WebhookInput) (workflows.WebhookOutcome, error) {
-	return a.App.CallWebhook(ctx, in, a.scaledCaps(in.Day))
+	return a.App.CallWebhook(ctx, in)
 }

@@ -11,11 +11,7 @@ import (
 // the argument is kept for the workflow's recorded shape). It returns
 // bought_together's pair count.
 func (a *Activities) RebuildAffinities(ctx context.Context, _ int) (int64, error) {
-	st, err := a.App.RebuildRecommendations(ctx)
-	if err != nil || st.Model == nil {
-		return 0, err
-	}
-	return st.Model.Pairs, nil
+	return a.App.RebuildAffinitiesPairs(ctx)
 }
 
 // PurgeExpired deletes what has outlived its retention; see app.Purge.

@@ -206,7 +206,7 @@ func TestChannelWebhooksRespectConsentAndQuietHours(t *testing.T) {
 
 		// At noon it goes, and takes a slot under the frequency caps: a
 		// cap of one a day then holds the next channel message.
-		b.acts.Caps = []models.Cap{{Window: 24 * time.Hour, Max: 1}}
+		b.app.Settings.Caps = []models.Cap{{Window: 24 * time.Hour, Max: 1}}
 		noon := apptest.Now.Add(time.Hour)
 		b.app.Now = func() time.Time { return noon }
 		out, err = b.acts.CallWebhook(ctx, in)

@@ -46,7 +46,7 @@ func TestEveryActivityMethodIsRegisteredUnderItsName(t *testing.T) {
 func TestActivityErrorsAreClassifiedAtTheBoundary(t *testing.T) {
 	t.Parallel()
 	b := apptest.New(t, testdb.SQLite(t))
-	acts := &activities.Activities{App: b.App, Store: b.Store, Mailer: b.Mailer}
+	acts := &activities.Activities{App: b.App}
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestActivityEnvironment()
 	env.SetWorkerOptions(sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.Interceptor()}})

@@ -75,6 +75,12 @@ type Settings struct {
 	AuditRetention time.Duration
 	// Segment configures the Segment-compatible source.
 	Segment SegmentSettings
+	// ReconcileAfter is how long a send waits for the provider's
+	// confirmation of an ambiguous attempt before it sends again.
+	ReconcileAfter time.Duration
+	// Caps are the frequency caps across all of a customer's sequences,
+	// in real days; they scale with a compressed sequence day.
+	Caps []models.Cap
 	// TestSendAllow lists the addresses and domains test sends may go to
 	// ("*": any); TestSendsPerHour bounds them per API key.
 	TestSendAllow    []string

@@ -266,12 +266,13 @@ func VerifyWebhook(secret, header string, body []byte, now time.Time, tolerance 
 // CallWebhook delivers a webhook step: at most one accepted delivery per
 // enrolment and step. A destination that reaches the customer (a
 // channel) gets it only with consent and outside suppression, under the
-// frequency caps (caps, scaled to the sequence day by the caller) and
+// frequency caps (Settings.Caps, scaled to the sequence day) and
 // within the campaign's send window in the customer's zone (else it is
 // deferred or skipped). A 2xx is accepted; a 408, 429,
 // 5xx or network failure is retried (an errs.Unavailable); any other
 // answer fails the step for good (errs.PermanentRemote).
-func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput, caps []models.Cap) (workflows.WebhookOutcome, error) {
+func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput) (workflows.WebhookOutcome, error) {
+	caps := a.scaledCaps(in.Day)
 	var out workflows.WebhookOutcome
 	ref := in.Ref
 	def, err := a.defs.Version(ctx, ref.CampaignID, ref.Version)

@@ -43,8 +43,17 @@ type Bundle struct {
 	Config    config.Config // the defaults, as config.Load gives them
 	Metrics   *Metrics      // Lift's own metrics the application recorded
 
-	mu  sync.Mutex
-	now time.Time
+	mu    sync.Mutex
+	now   time.Time
+	clock func() time.Time // when set, the clock (SetClock)
+}
+
+// SetClock makes fn the application's clock (a test that moves a time
+// it holds).
+func (b *Bundle) SetClock(fn func() time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.clock = fn
 }
 
 // SetNow moves the application's clock (it starts at Now).
@@ -58,6 +67,9 @@ func (b *Bundle) SetNow(t time.Time) {
 func (b *Bundle) Clock() time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.clock != nil {
+		return b.clock()
+	}
 	return b.now
 }
 
@@ -84,7 +96,8 @@ func New(t testing.TB, store *models.Store) *Bundle {
 			WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 			RecsModelProducts:   cfg.RecsModelProducts, RecsRebuildTimeout: cfg.RecsRebuildTimeout, RecsEvalMaxLines: cfg.RecsEvalMaxLines,
 			TestSendAllow: cfg.TestSendAllow, TestSendsPerHour: cfg.TestSendsPerHour,
-			Segment: app.SegmentSettings{ProfileChannels: cfg.SegmentProfileChannels},
+			ReconcileAfter: cfg.SendGridReconcileAfter, // no frequency caps unless a test sets Settings.Caps
+			Segment:        app.SegmentSettings{ProfileChannels: cfg.SegmentProfileChannels},
 		},
 	})
 	// A rebuild asked through the API runs here at once, as the worker's

@@ -111,12 +111,11 @@ func Build(ctx context.Context, cfg config.Config, logger *slog.Logger, o Option
 			TestSendAllow: cfg.TestSendAllow, TestSendsPerHour: cfg.TestSendsPerHour,
 			WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 			RecsModelProducts:   cfg.RecsModelProducts, RecsRebuildTimeout: cfg.RecsRebuildTimeout, RecsEvalMaxLines: cfg.RecsEvalMaxLines,
+			ReconcileAfter: cfg.SendGridReconcileAfter,
+			Caps:           []models.Cap{{Window: 24 * time.Hour, Max: cfg.CapPerDay}, {Window: 7 * 24 * time.Hour, Max: cfg.CapPerWeek}},
 		},
 	})
-	l.Activities = &activities.Activities{
-		App: l.App, Store: l.Store, Mailer: l.Mailer, ReconcileAfter: cfg.SendGridReconcileAfter,
-		Caps: []models.Cap{{Window: 24 * time.Hour, Max: cfg.CapPerDay}, {Window: 7 * 24 * time.Hour, Max: cfg.CapPerWeek}},
-	}
+	l.Activities = &activities.Activities{App: l.App}
 	return l, nil
 }
 
