@@ -185,20 +185,36 @@ func TestWebhookRefusedForGoodFailsTheStep(t *testing.T) {
 	})
 }
 
-// A destination that reaches the customer is held to their consent and
-// quiet hours, like an email.
+// A destination that reaches the customer asks the reach policy: for
+// texts, SMS consent (email consent is not enough), the number's
+// suppression, quiet hours and the caps.
 func TestChannelWebhooksRespectConsentAndQuietHours(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, b *bundle) {
 		// 10:00 UTC is 11:00 in London: outside a 12:00-20:00 window.
 		flowCampaign(t, b, "12:00-20:00")
+		// Email consent alone never covers a text.
+		_, err := b.app.PutDestination(ctx, "sms", app.DestinationInput{URL: "http://127.0.0.1:9/none", Secret: secret, Channel: "sms"})
+		require.NoError(t, err)
+		out, err := b.acts.CallWebhook(ctx, workflows.WebhookInput{Ref: flowRef("nudge"), Day: workflows.Day})
+		require.NoError(t, err)
+		require.True(t, out.Skipped, "%+v", out)
+		require.Equal(t, "no phone number for sms", out.Reason)
+		require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "ada@example.com", Name: "Ada Lovelace",
+			Timezone: "Europe/London", Locale: "en", Consent: true, Phone: "+447700900123"}))
+		out, err = b.acts.CallWebhook(ctx, workflows.WebhookInput{Ref: flowRef("nudge"), Day: workflows.Day})
+		require.NoError(t, err)
+		require.True(t, out.Skipped)
+		require.Equal(t, "no SMS consent (email consent does not cover texts)", out.Reason)
+		require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "ada@example.com", Name: "Ada Lovelace",
+			Timezone: "Europe/London", Locale: "en", Consent: false, Phone: "+447700900123", SMSConsent: true}))
 		rec := &receiver{}
 		srv := httptest.NewServer(rec)
 		defer srv.Close()
-		_, err := b.app.PutDestination(ctx, "sms", app.DestinationInput{URL: srv.URL, Secret: secret, Channel: "sms"})
+		_, err = b.app.PutDestination(ctx, "sms", app.DestinationInput{URL: srv.URL, Secret: secret, Channel: "sms"})
 		require.NoError(t, err)
 		in := workflows.WebhookInput{Ref: flowRef("nudge"), Day: workflows.Day}
-		out, err := b.acts.CallWebhook(ctx, in)
+		out, err = b.acts.CallWebhook(ctx, in)
 		require.NoError(t, err)
 		require.True(t, out.Deferred)
 		require.Equal(t, time.Date(2026, 5, 4, 11, 0, 0, 0, time.UTC), out.RetryAt.UTC(), "noon in London")
@@ -225,11 +241,11 @@ func TestChannelWebhooksRespectConsentAndQuietHours(t *testing.T) {
 		require.Equal(t, "frequency cap reached", out.Reason)
 		require.Equal(t, 1, rec.count())
 
-		require.NoError(t, b.store.UpsertCustomer(ctx, &models.Customer{ID: "ada", Email: "ada@example.com", Name: "Ada Lovelace",
-			Timezone: "Europe/London", Locale: "en", Consent: false}))
+		require.NoError(t, b.store.Suppress(ctx, app.PhoneAddress("+447700900123"), "", "unsubscribed"))
 		out, err = b.acts.CallWebhook(ctx, in)
 		require.NoError(t, err)
-		require.True(t, out.Skipped, "no consent, no SMS")
+		require.True(t, out.Skipped, "a suppressed number gets no text")
+		require.Equal(t, "phone number suppressed (global, unsubscribed)", out.Reason)
 		require.Equal(t, 1, rec.count())
 	})
 }

@@ -390,7 +390,7 @@ func TestConsentIsARecord(t *testing.T) {
 		history, err := b.store.ConsentHistory(context.Background(), "bob")
 		require.NoError(t, err)
 		require.Len(t, history, 3, "granted, basis changed, withdrawn")
-		require.Equal(t, models.ConsentRecord{ID: history[1].ID, CustomerID: "bob", Granted: true, Basis: "soft_opt_in", Source: "checkout-2",
+		require.Equal(t, models.ConsentRecord{ID: history[1].ID, CustomerID: "bob", Channel: "email", Granted: true, Basis: "soft_opt_in", Source: "checkout-2",
 			WordingVersion: "v3", IP: "203.0.113.9", UserAgent: "Mozilla/5.0", At: history[1].At}, history[1])
 		require.False(t, history[2].Granted)
 		require.Equal(t, "preference-centre", history[2].Source)

@@ -27,6 +27,9 @@ type CustomerResponse struct {
 	ConsentAt        *time.Time          `json:"consent_at,omitempty"`
 	ConsentSource    string              `json:"consent_source,omitempty"`
 	Tier             string              `json:"tier,omitempty"`
+	Phone            string              `json:"phone,omitempty"`
+	SMSConsent       bool                `json:"sms_consent"`
+	SMSConsentAt     *time.Time          `json:"sms_consent_at,omitempty"`
 	UpdatedAt        time.Time           `json:"updated_at"`
 }
 
@@ -34,7 +37,7 @@ func customerResponse(c *models.Customer) CustomerResponse {
 	return CustomerResponse{
 		ID: c.ID, Email: c.Email, Name: c.Name, Timezone: c.Timezone, Locale: c.Locale, Country: c.Country,
 		MarketingConsent: c.Consent, ConsentBasis: c.ConsentBasis, ConsentAt: c.ConsentAt, ConsentSource: c.ConsentSource,
-		Tier: c.Tier, UpdatedAt: c.UpdatedAt,
+		Tier: c.Tier, Phone: c.Phone, SMSConsent: c.SMSConsent, SMSConsentAt: c.SMSConsentAt, UpdatedAt: c.UpdatedAt,
 	}
 }
 

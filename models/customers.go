@@ -15,21 +15,29 @@ func (s *Store) UpsertCustomer(ctx context.Context, c *Customer) error {
 
 // SaveCustomer creates or replaces a customer's profile and, when consent
 // changed, records the change, in one transaction.
-func (s *Store) SaveCustomer(ctx context.Context, c *Customer, change *ConsentRecord) error {
+func (s *Store) SaveCustomer(ctx context.Context, c *Customer, changes ...*ConsentRecord) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		err := tx.Clauses(clause.OnConflict{
 			Columns: []clause.Column{{Name: "id"}},
 			DoUpdates: clause.AssignmentColumns([]string{
 				"email", "name", "timezone", "locale", "consent", "consent_basis", "consent_at", "consent_source",
-				"country", "tier", "updated_at",
+				"country", "tier", "phone", "sms_consent", "sms_consent_at", "sms_consent_source", "updated_at",
 			}),
 		}).Create(c).Error
 		if err != nil {
 			return translate(err, "customer")
 		}
-		if change != nil {
+		for _, change := range changes {
+			if change == nil {
+				continue
+			}
 			change.CustomerID = c.ID
-			return translate(tx.Create(change).Error, "consent record")
+			if change.Channel == "" {
+				change.Channel = "email"
+			}
+			if err := tx.Create(change).Error; err != nil {
+				return translate(err, "consent record")
+			}
 		}
 		return nil
 	})

@@ -113,13 +113,13 @@ func TestRolesRefuseAnOlderSchema(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, empty func() *models.Store) {
 		s := empty()
-		require.ErrorContains(t, s.CheckSchema(ctx), "the database schema is at version 0 and this build needs 9: run `lift migrate` first")
+		require.ErrorContains(t, s.CheckSchema(ctx), "the database schema is at version 0 and this build needs 10: run `lift migrate` first")
 		require.NoError(t, s.Migrate(ctx))
 		require.NoError(t, s.CheckSchema(ctx))
 		v, err := s.SchemaVersion(ctx)
 		require.NoError(t, err)
 		require.NoError(t, s.DB().Exec("DELETE FROM goose_db_version WHERE version_id = ?", v.Head).Error)
-		require.ErrorContains(t, s.CheckSchema(ctx), "needs 9")
+		require.ErrorContains(t, s.CheckSchema(ctx), "needs 10")
 	})
 }
 

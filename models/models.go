@@ -22,6 +22,13 @@ type Customer struct {
 	ConsentSource string `gorm:"size:200"`
 	Country       string `gorm:"size:2"`  // ISO 3166-1 alpha-2, for consent rules
 	Tier          string `gorm:"size:64"` // current plan tier, for upsell ladders
+	// Phone is the customer's mobile number in E.164 (+4915123456789),
+	// for SMS. SMSConsent is consent to texts, a record of its own: never
+	// inferred from email consent, never a soft opt-in.
+	Phone            string     `gorm:"size:20"`
+	SMSConsent       bool       `gorm:"column:sms_consent;not null;default:false"`
+	SMSConsentAt     *time.Time `gorm:"column:sms_consent_at"`
+	SMSConsentSource string     `gorm:"column:sms_consent_source;size:200"`
 	// UpsellsPausedUntil: no upsell starts before then (a support ticket or
 	// complaint pauses them).
 	UpsellsPausedUntil *time.Time
@@ -45,8 +52,10 @@ func (CustomerActivity) TableName() string { return "customer_activity" }
 // proof: granted or withdrawn, on what basis, when, where, under which
 // wording, from which IP and user agent.
 type ConsentRecord struct {
-	ID             uint                `gorm:"primaryKey"`
-	CustomerID     string              `gorm:"size:128;not null;index"`
+	ID         uint   `gorm:"primaryKey"`
+	CustomerID string `gorm:"size:128;not null;index"`
+	// Channel is what the consent is to: email (marketing_consent) or sms.
+	Channel        string              `gorm:"size:8;not null;default:email"`
 	Granted        bool                `gorm:"not null"`
 	Basis          domain.ConsentBasis `gorm:"size:16"`
 	Source         string              `gorm:"size:200"`
@@ -198,7 +207,10 @@ type Message struct {
 	RecommendNote string            `gorm:"size:300"`
 	// Strategy is the strategy that answered (after any fallback): the
 	// report shows each step's mix.
-	Strategy          string            `gorm:"size:32"`
+	Strategy string `gorm:"size:32"`
+	// Channel is how the message goes: email ("" in rows from before SMS)
+	// or sms.
+	Channel           string            `gorm:"size:8"`
 	Subject           string            `gorm:"size:998"`
 	Preheader         string            `gorm:"size:300"`
 	HTML              string            `gorm:"type:text"`

@@ -23,6 +23,7 @@ func TestInactivityWatchStartsReEngagementAfterAQuietSpell(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(patientWorker)
 	start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	env.SetStartTime(start)
 	env.RegisterWorkflowWithOptions(workflows.InactivityWatchWorkflow, workflow.RegisterOptions{Name: workflows.InactivityWorkflowName})

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/lift-hq/lift/internal/campaign"
@@ -49,6 +50,11 @@ type bundle struct {
 	hookAt  []time.Duration
 }
 
+// patientWorker turns off the deadlock detector's wall-clock second: on
+// a busy machine a workflow task can take longer than that without any
+// deadlock, and no test may depend on how fast the machine is.
+var patientWorker = sdkworker.Options{DeadlockDetectionTimeout: time.Hour}
+
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
@@ -56,6 +62,7 @@ func setup(t *testing.T) *bundle {
 		s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	}
 	b := &bundle{env: s.NewTestWorkflowEnvironment()}
+	b.env.SetWorkerOptions(patientWorker)
 	b.start = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) // a Monday, 10:00 UTC
 	b.env.SetStartTime(b.start)
 	b.env.RegisterWorkflowWithOptions(workflows.SequenceWorkflow, workflow.RegisterOptions{Name: workflows.SequenceWorkflowName})

@@ -25,6 +25,7 @@ func supportEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := s.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(patientWorker)
 	env.SetStartTime(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	liftworker.RegisterWorkflows(env)
 	liftworker.RegisterActivities(env, nil)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/text/language"
 
 	"github.com/lift-hq/lift/internal/domain"
@@ -32,6 +33,14 @@ type CustomerInput struct {
 	ConsentIP             string              `json:"consent_ip"`
 	ConsentUserAgent      string              `json:"consent_user_agent"`
 	Tier                  string              `json:"tier"`
+	// Phone is the customer's mobile number, any common notation with the
+	// country's prefix (or in the customer's country): stored in E.164.
+	// Omitted, the stored one stays; "" removes it.
+	Phone *string `json:"phone,omitempty"`
+	// SMSConsent is consent to texts, a record of its own: explicit only
+	// (no soft opt-in), and it needs a phone. Omitted, it stays as it was.
+	SMSConsent       *bool  `json:"sms_consent,omitempty"`
+	SMSConsentSource string `json:"sms_consent_source,omitempty"`
 }
 
 // SaveCustomer creates or replaces a customer's profile. Consent is a
@@ -88,7 +97,11 @@ func (a *App) SaveCustomer(ctx context.Context, id string, in CustomerInput) (*m
 		change = &models.ConsentRecord{Granted: cust.Consent, Basis: cust.ConsentBasis, Source: source,
 			WordingVersion: in.ConsentWordingVersion, IP: in.ConsentIP, UserAgent: in.ConsentUserAgent, At: now}
 	}
-	if err := a.Store.SaveCustomer(ctx, cust, change); err != nil {
+	sms, err := a.smsConsent(prev, cust, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Store.SaveCustomer(ctx, cust, change, sms); err != nil {
 		return nil, err
 	}
 	if prev != nil && prev.Consent && !cust.Consent {
@@ -101,6 +114,69 @@ func (a *App) SaveCustomer(ctx context.Context, id string, in CustomerInput) (*m
 		a.Logger.WarnContext(ctx, "held events not applied; the next change to the customer applies them", "customer", id, "err", err)
 	}
 	return a.Store.GetCustomer(ctx, id)
+}
+
+// smsConsent sets the customer's phone and SMS consent from the input
+// (what the input omits stays as it was) and returns the consent record
+// of a change, or nil.
+func (a *App) smsConsent(prev, cust *models.Customer, in CustomerInput) (*models.ConsentRecord, error) {
+	if prev != nil {
+		cust.Phone, cust.SMSConsent, cust.SMSConsentAt, cust.SMSConsentSource = prev.Phone, prev.SMSConsent, prev.SMSConsentAt, prev.SMSConsentSource
+	}
+	if in.Phone != nil {
+		phone, err := PhoneNumber("phone", *in.Phone, cust.Country)
+		if err != nil {
+			return nil, err
+		}
+		if phone != cust.Phone && cust.SMSConsent && in.SMSConsent == nil {
+			// Consent was given for the old number.
+			return nil, errs.Field(errs.Invalid, "sms_consent", "the phone changes: say whether the customer consents to texts at the new number")
+		}
+		cust.Phone = phone
+	}
+	if in.SMSConsent == nil {
+		if cust.Phone == "" && cust.SMSConsent {
+			cust.SMSConsent = false // no number, no texts
+		}
+		return nil, nil
+	}
+	if *in.SMSConsent && cust.Phone == "" {
+		return nil, errs.Field(errs.Invalid, "sms_consent", "needs a phone to text")
+	}
+	if err := checkText("sms_consent_source", in.SMSConsentSource, 200); err != nil {
+		return nil, err
+	}
+	if prev != nil && prev.SMSConsent == *in.SMSConsent && prev.Phone == cust.Phone {
+		return nil, nil // unchanged: when and where it was given stay
+	}
+	now := a.now()
+	source := cmp.Or(in.SMSConsentSource, "api")
+	cust.SMSConsent, cust.SMSConsentAt, cust.SMSConsentSource = *in.SMSConsent, &now, source
+	return &models.ConsentRecord{Channel: ChannelSMS, Granted: *in.SMSConsent, Basis: domain.BasisExplicit, Source: source,
+		WordingVersion: in.ConsentWordingVersion, IP: in.ConsentIP, UserAgent: in.ConsentUserAgent, At: now}, nil
+}
+
+// PhoneNumber checks a mobile number and writes it in E.164
+// (+4915123456789); "" is no number. A number without its country's
+// prefix is read in country's numbering plan.
+func PhoneNumber(field, raw, country string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", nil
+	}
+	if len(raw) > 32 {
+		return "", errs.Field(errs.Invalid, field, "is not a phone number")
+	}
+	n, err := phonenumbers.Parse(raw, strings.ToUpper(country))
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", errs.Field(errs.Invalid, field, "is not a valid phone number: give it in E.164 (+4915123456789), or the customer's country")
+	}
+	switch phonenumbers.GetNumberType(n) {
+	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE, phonenumbers.UNKNOWN:
+	default:
+		return "", errs.Field(errs.Invalid, field, "is not a mobile number: texts go to mobiles")
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
 func validateConsent(in *CustomerInput) error {

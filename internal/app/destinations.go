@@ -29,12 +29,6 @@ import (
 	"github.com/lift-hq/lift/workflows"
 )
 
-// Destination channels that reach the customer: a webhook step to one of
-// them is held to consent, suppression, frequency caps and quiet hours
-// as an email is. A destination without a channel (a CRM, a sales
-// alert) reaches the company's own people.
-var Channels = []string{"sms", "push", "whatsapp"}
-
 // DestinationInput is the body of PUT /v1/destinations/{id}.
 type DestinationInput struct {
 	URL          string `json:"url"`
@@ -272,7 +266,6 @@ func VerifyWebhook(secret, header string, body []byte, now time.Time, tolerance 
 // 5xx or network failure is retried (an errs.Unavailable); any other
 // answer fails the step for good (errs.PermanentRemote).
 func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput) (workflows.WebhookOutcome, error) {
-	caps := a.scaledCaps(in.Day)
 	var out workflows.WebhookOutcome
 	ref := in.Ref
 	def, err := a.defs.Version(ctx, ref.CampaignID, ref.Version)
@@ -296,29 +289,31 @@ func (a *App) CallWebhook(ctx context.Context, in workflows.WebhookInput) (workf
 	} else if err != nil && !errs.Is(err, errs.NotFound) {
 		return out, err
 	}
-	el, cust, err := a.Eligibility(ctx, ref.CustomerID, ref.CampaignID)
+	// A destination that reaches the customer (a channel) asks the reach
+	// policy, as an email does; one that reaches the company's own people
+	// (a CRM, a sales alert) needs only that the customer exists.
+	channel := dest.Channel
+	if channel == "" {
+		channel = ChannelEmail
+	}
+	reach, err := a.MayReach(ctx, ReachAsk{Channel: channel, CustomerID: ref.CustomerID, CampaignID: ref.CampaignID, SendWindow: def.SendWindow, Day: in.Day})
 	if err != nil {
 		return out, err
 	}
+	cust := reach.Customer
 	if cust == nil {
 		return out, errs.E(errs.NotFound, "customer %s no longer exists", ref.CustomerID)
 	}
 	if dest.Channel != "" {
-		if !el.Eligible {
-			out.Skipped, out.Reason = true, el.Reason
+		if !reach.Later.IsZero() {
+			out.Deferred, out.RetryAt, out.Reason = true, reach.Later, reach.Reason
 			return out, nil
 		}
-		if in.Day == 0 || in.Day == workflows.Day {
-			start, end, _ := campaign.ParseSendWindow(def.SendWindow) // 09:00-20:00 when none
-			now := a.now()
-			if next := workflows.NextInWindow(now, workflows.LoadLocation(cust.Timezone), workflows.SendWindow{Start: start, End: end}); next.After(now) {
-				out.Deferred, out.RetryAt, out.Reason = true, next, "quiet hours in the customer's time zone"
-				return out, nil
-			}
+		if !reach.Eligibility.Eligible {
+			out.Skipped, out.Reason = true, reach.Eligibility.Reason
+			return out, nil
 		}
-		// The slot's key is the step's, hashed to fit a message ID.
-		slot := sha256.Sum256([]byte(ref.EnrollmentID + ":" + ref.StepID))
-		ok, retryAt, err := a.Store.ReserveSend(ctx, cust.ID, "webhook:"+hex.EncodeToString(slot[:20]), a.now(), caps)
+		ok, retryAt, err := a.TakeSlot(ctx, cust.ID, slotKey("webhook", ref.EnrollmentID, ref.StepID), in.Day)
 		if err != nil {
 			return out, err
 		}

@@ -92,16 +92,12 @@ func (a *App) RunStep(ctx context.Context, in workflows.RunStepInput) (workflows
 		out.Sent = workflows.Sent{Deferred: true, RetryAt: time.Now().Add(pauseRecheck), Reason: "paused by an operator"}
 		return out, nil
 	}
-	// So does a pause of the whole campaign, looked at again hourly (a
-	// 24th of a compressed day): the pause may last days.
-	camp, err := a.Store.GetCampaign(ctx, in.Ref.CampaignID)
-	if err != nil {
+	// So does a pause of the whole campaign (the reach policy's hold).
+	if later, why, err := a.campaignHold(ctx, in.Ref.CampaignID, in.Day); err != nil || why != "" {
+		if why != "" {
+			out.Sent = workflows.Sent{Deferred: true, RetryAt: later, Reason: why}
+		}
 		return out, err
-	}
-	if camp.PausedAt != nil {
-		recheck := min(max(in.Day/24, pauseRecheck), time.Hour)
-		out.Sent = workflows.Sent{Deferred: true, RetryAt: time.Now().Add(recheck), Reason: "campaign paused: " + camp.PausedReason}
-		return out, nil
 	}
 	sent, err := a.SendMessage(ctx, workflows.SendInput{MessageID: prep.MessageID, Day: in.Day})
 	if err != nil {
@@ -242,7 +238,7 @@ func (a *App) send(ctx context.Context, in workflows.SendInput, campaignID, step
 			return d, err
 		}
 	}
-	ok, retryAt, err := a.Store.ReserveSend(ctx, msg.CustomerID, msg.ID, a.now(), a.scaledCaps(in.Day))
+	ok, retryAt, err := a.TakeSlot(ctx, msg.CustomerID, msg.ID, in.Day)
 	if err != nil {
 		return workflows.Sent{}, err
 	}
