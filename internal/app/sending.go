@@ -27,7 +27,6 @@ import (
 // cap's slot, the paused-campaign and coupon holds, the guardrail pause,
 // offer expiry and the conversion credit live here.
 
-
 // RunStep is a whole step in one activity, so a step costs one activity
 // start instead of five: eligibility, the message with its
 // recommendations (Prepare), the render, the send and the enrollment's
